@@ -71,6 +71,8 @@ export interface GenerateRequest {
   turn: number;
   /** Ids for scripted policies that act on a known task (oracle, replay). */
   episode: { taskId: string; envId: string; sample: number };
+  /** Valid tool calls of the episode so far with their results, in order (scripted policies read them). */
+  history?: ToolExchange[];
   signal: AbortSignal;
 }
 

@@ -175,4 +175,17 @@ export interface EnvDefinition {
   create(options?: Record<string, unknown>): Environment;
   /** Look a task up by id (with its reference): used by verifiers and the oracle, never sent to a policy. */
   getTask(id: string): Task;
+  /** Documents the environment exposes as MCP resources (`toolgym://...`): corpora, task descriptions. */
+  resources?: () => readonly EnvResource[];
+}
+
+/** One MCP resource of an environment; `read()` is called only when a client reads it. */
+export interface EnvResource {
+  /** e.g. `toolgym://search/docs/ilvar-tesk`. */
+  uri: string;
+  name: string;
+  title?: string;
+  description?: string;
+  mimeType: string;
+  read(): string;
 }

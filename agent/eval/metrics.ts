@@ -1,0 +1,335 @@
+/**
+ * Tool-call stability metrics over a set of trajectories: pure functions, no I/O.
+ *
+ * Episodes are grouped into task units: one task under one thinking budget (a run with budgets
+ * repeats every task per budget, and pass@k mixes no budgets). Each metric is defined in
+ * `METRIC_DEFS` (the report prints these words) and carries its counts beside its rate, plus a
+ * bootstrap interval over task units. Aborted episodes (infrastructure faults) are excluded from
+ * every metric and reported apart.
+ */
+import type { Trajectory } from '../types.js';
+import { type BootstrapOptions, bootstrapColumns, DEFAULT_BOOTSTRAP } from './bootstrap.js';
+import { accumulateEpisode, COUNTER, type CounterName, countFailureKinds, N_COUNTERS, SCHEMA_FAILURE_KINDS } from './episode.js';
+import { passAtK, passHatK } from './passk.js';
+
+// ---------------------------------------------------------------------------------------------
+// Types
+
+export interface MetricValue {
+  /** The rate or mean (NaN when nothing was counted). */
+  value: number;
+  /** Counts beside the rate: numerator and denominator as the definition states them. */
+  num: number;
+  den: number;
+  /** Bootstrap interval over task units, when computed. */
+  lo?: number;
+  hi?: number;
+}
+
+export type MetricGroup = 'success' | 'format' | 'calls' | 'mode' | 'termination' | 'efficiency';
+
+export interface MetricDef {
+  id: string;
+  label: string;
+  group: MetricGroup;
+  /** What is counted, in words (printed in the report). */
+  definition: string;
+  /** `rate` prints as a percentage, `mean` as a number. */
+  kind: 'rate' | 'mean';
+  /** Counter ratio; absent for task-mean metrics computed specially (avg@k, mixed outcomes). */
+  ratio?: [CounterName, CounterName];
+  higherIsBetter?: boolean;
+}
+
+export interface PassPoint {
+  k: number;
+  passAt: MetricValue;
+  passHat: MetricValue;
+}
+
+export interface Summary {
+  /** Task units (task x thinking budget) with at least one counted episode. */
+  units: number;
+  episodes: number;
+  aborted: number;
+  metrics: Record<string, MetricValue>;
+  /** pass@k and pass^k for k = 1..maxK; num = sum of per-task estimates, den = tasks with n >= k. */
+  passCurve: PassPoint[];
+}
+
+export interface BreakdownRow {
+  key: string;
+  summary: Summary;
+}
+
+export interface EvalMetrics {
+  format: 'toolgym.eval-metrics/1';
+  maxK: number;
+  bootstrap: BootstrapOptions;
+  overall: Summary;
+  /** Per task family, difficulty, thinking budget (when any) and mode (when several). */
+  breakdowns: Record<string, BreakdownRow[]>;
+  /** Every parser / validation failure kind, counted over non-aborted turns. */
+  failureKinds: Record<string, number>;
+  /** Schema failures split: missing required / unexpected parameter / wrong type / wrong value. */
+  schemaFailures: Record<string, number>;
+  aborted: { episodes: number; ofAll: number; share: number; reasons: Record<string, number> };
+  definitions: MetricDef[];
+}
+
+export interface MetricsOptions {
+  /** Largest k of the pass curves; default: the most counted episodes of any task unit. */
+  maxK?: number;
+  bootstrap?: Partial<BootstrapOptions>;
+  /** Resamples for breakdown rows (cheaper than the headline). */
+  breakdownSamples?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Definitions (the report prints these)
+
+export const METRIC_DEFS: readonly MetricDef[] = [
+  { id: 'avgAtK', label: 'avg@k success', group: 'success', kind: 'rate', higherIsBetter: true, definition: 'Mean over tasks of the share of a task\'s k trials that were correct. Counts: correct / episodes.' },
+  { id: 'mixedOutcomes', label: 'mixed-outcome tasks', group: 'success', kind: 'rate', definition: 'Share of tasks (with >= 2 trials) that were solved in some trials and failed in others: unstable tasks. Counts: mixed / tasks.' },
+  { id: 'meanReward', label: 'mean reward', group: 'success', kind: 'mean', ratio: ['rewardSum', 'episodes'], higherIsBetter: true, definition: 'Mean total reward per episode. Counts: reward sum / episodes.' },
+  { id: 'formatValidity', label: 'format validity', group: 'format', kind: 'rate', ratio: ['formatValidTurns', 'turns'], higherIsBetter: true, definition: 'Share of assistant turns with no format failure (closed tags, strict JSON, string name, object arguments, no call inside <think>, balanced think tags, not empty). Counts: valid turns / turns.' },
+  { id: 'callValidity', label: 'call validity', group: 'calls', kind: 'rate', ratio: ['validCalls', 'attemptedCalls'], higherIsBetter: true, definition: 'Share of attempted tool calls that parsed, named a listed tool and passed its schema. Counts: valid / attempted calls.' },
+  { id: 'toolNameValidity', label: 'tool-name validity', group: 'calls', kind: 'rate', ratio: ['knownNameCalls', 'namedCalls'], higherIsBetter: true, definition: 'Share of parsed calls whose name is in tools/list. Counts: known-name / parsed calls.' },
+  { id: 'schemaCompliance', label: 'schema compliance', group: 'calls', kind: 'rate', ratio: ['validCalls', 'knownNameCalls'], higherIsBetter: true, definition: 'Share of calls to a listed tool whose arguments pass its input schema (failures split below into missing required / unexpected parameter / wrong type / wrong value). Counts: compliant / known-name calls.' },
+  { id: 'executionSuccess', label: 'execution success', group: 'calls', kind: 'rate', ratio: ['execOkCalls', 'validCalls'], higherIsBetter: true, definition: 'Share of executed (valid) calls whose tool result has no isError. Counts: ok / executed calls.' },
+  { id: 'recovery', label: 'recovery rate', group: 'calls', kind: 'rate', ratio: ['recovered', 'recoveryOpportunities'], higherIsBetter: true, definition: 'After a turn with a failed or invalid call, the next turn that calls a tool has only valid calls and its first call succeeds. Counts: recovered / failures followed by another call.' },
+  { id: 'modeCompliance', label: 'mode compliance', group: 'mode', kind: 'rate', ratio: ['modeOk', 'modeTurns'], higherIsBetter: true, definition: 'Share of turns that follow the latest /think or /no_think flag: under /no_think the think block is empty or absent; under /think it has content (or the thinking budget cut it). Counts: compliant / turns.' },
+  { id: 'thinkCompliance', label: '/think compliance', group: 'mode', kind: 'rate', ratio: ['thinkOk', 'thinkTurns'], higherIsBetter: true, definition: 'Mode compliance over turns asked in /think mode.' },
+  { id: 'noThinkCompliance', label: '/no_think compliance', group: 'mode', kind: 'rate', ratio: ['noThinkOk', 'noThinkTurns'], higherIsBetter: true, definition: 'Mode compliance over turns asked in /no_think mode.' },
+  { id: 'switchCompliance', label: 'compliance after a switch', group: 'mode', kind: 'rate', ratio: ['switchOk', 'switchTurns'], higherIsBetter: true, definition: 'Mode compliance over turns whose mode differs from the previous turn\'s (a mid-dialogue switch).' },
+  { id: 'answered', label: 'answered', group: 'termination', kind: 'rate', ratio: ['endAnswer', 'episodes'], higherIsBetter: true, definition: 'Share of episodes that ended by a final answer (terminated). Counts: answered / episodes.' },
+  { id: 'turnLimit', label: 'turn-limit truncations', group: 'termination', kind: 'rate', ratio: ['endMaxTurns', 'episodes'], higherIsBetter: false, definition: 'Share of episodes truncated by the turn limit.' },
+  { id: 'tokenLimit', label: 'token-limit truncations', group: 'termination', kind: 'rate', ratio: ['endMaxTokens', 'episodes'], higherIsBetter: false, definition: 'Share of episodes truncated by the token limit.' },
+  { id: 'wallTimeLimit', label: 'wall-time truncations', group: 'termination', kind: 'rate', ratio: ['endWallTime', 'episodes'], higherIsBetter: false, definition: 'Share of episodes truncated by the per-episode wall time.' },
+  { id: 'emptyTurns', label: 'empty turns', group: 'termination', kind: 'rate', ratio: ['emptyTurns', 'turns'], higherIsBetter: false, definition: 'Share of assistant turns with no text at all. Counts: empty / turns.' },
+  { id: 'lengthTurns', label: 'turns cut by max tokens', group: 'termination', kind: 'rate', ratio: ['lengthTurns', 'turns'], higherIsBetter: false, definition: 'Share of turns whose generation stopped at the token limit (finish reason length).' },
+  { id: 'budgetHit', label: 'thinking budget hit', group: 'termination', kind: 'rate', ratio: ['budgetHitTurns', 'turns'], definition: 'Share of turns where thinking reached the budget and the stop-thinking text was injected.' },
+  { id: 'callsPerEpisode', label: 'calls / episode', group: 'efficiency', kind: 'mean', ratio: ['attemptedCalls', 'episodes'], definition: 'Attempted tool calls per episode (valid and invalid).' },
+  { id: 'redundantCalls', label: 'redundant identical calls', group: 'efficiency', kind: 'rate', ratio: ['redundantCalls', 'validCalls'], higherIsBetter: false, definition: 'Share of executed calls identical (same tool, same arguments) to an earlier call of the same episode. Counts: redundant / executed calls.' },
+  { id: 'turnsPerEpisode', label: 'turns / episode', group: 'efficiency', kind: 'mean', ratio: ['turns', 'episodes'], definition: 'Assistant turns per episode.' },
+  { id: 'tokensPerEpisode', label: 'tokens / episode', group: 'efficiency', kind: 'mean', ratio: ['tokens', 'episodes'], definition: 'Completion tokens generated per episode.' },
+];
+
+export const PASS_DEFINITIONS = {
+  passAt: 'pass@k = 1 - C(n-c, k) / C(n, k): the chance that at least one of k trials drawn from a task\'s n solves it, averaged over tasks with n >= k.',
+  passHat: 'pass^k = C(c, k) / C(n, k): the chance that all k trials drawn solve it (consistency), averaged over tasks with n >= k.',
+  aborted: 'Aborted episodes (infrastructure faults: a tool server crashed, a policy endpoint failed) are excluded from every other metric and counted here apart.',
+  units: 'A task unit is one task under one thinking budget; bootstrap intervals resample task units with replacement.',
+};
+
+// ---------------------------------------------------------------------------------------------
+// Task units
+
+export interface UnitMeta {
+  task: string;
+  family: string;
+  difficulty: number;
+  budget?: number;
+  mode: Trajectory['mode'];
+}
+
+export interface Units {
+  meta: UnitMeta[];
+  /** (U, N_COUNTERS) counters, row-major. */
+  counters: Float64Array;
+}
+
+export function unitKey(t: Trajectory): string {
+  return t.thinkingBudget === undefined ? t.ids.task : `${t.ids.task}@${t.thinkingBudget}`;
+}
+
+/** Groups episodes into task units and counts each unit's episodes. */
+export function buildUnits(trajectories: readonly Trajectory[]): Units {
+  const index = new Map<string, number>();
+  const meta: UnitMeta[] = [];
+  const of = new Int32Array(trajectories.length);
+  for (let i = 0; i < trajectories.length; i++) {
+    const t = trajectories[i] as Trajectory;
+    const key = unitKey(t);
+    let u = index.get(key);
+    if (u === undefined) {
+      u = meta.length;
+      index.set(key, u);
+      meta.push({ task: t.ids.task, family: t.ids.family, difficulty: t.ids.difficulty, budget: t.thinkingBudget, mode: t.mode });
+    }
+    of[i] = u;
+  }
+  const counters = new Float64Array(meta.length * N_COUNTERS);
+  for (let i = 0; i < trajectories.length; i++) accumulateEpisode(trajectories[i] as Trajectory, counters, (of[i] as number) * N_COUNTERS);
+  return { meta, counters };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Summaries
+
+function ratio(num: number, den: number): number {
+  return den > 0 ? num / den : Number.NaN;
+}
+
+/** Largest number of counted episodes in any unit. */
+export function maxTrials(units: Units): number {
+  let m = 0;
+  for (let u = 0; u < units.meta.length; u++) m = Math.max(m, units.counters[u * N_COUNTERS + COUNTER.episodes] as number);
+  return m;
+}
+
+/** Counters some ratio metric reads (only these become bootstrap columns). */
+const RATIO_COUNTERS: readonly CounterName[] = [...new Set(METRIC_DEFS.flatMap((d) => d.ratio ?? []))];
+
+/**
+ * Summary of the units whose indices are given (all when omitted). Every metric is a ratio of two
+ * columns summed over units; the columns are the counters plus per-unit task estimates (avg@k,
+ * mixed outcome, pass@k and pass^k with their eligibility), shared between metrics.
+ */
+export function summarize(units: Units, maxK: number, boot: BootstrapOptions, pick?: readonly number[]): Summary {
+  const idx = pick ?? units.meta.map((_, i) => i);
+  const c = units.counters;
+  const total = new Float64Array(N_COUNTERS);
+  const live: number[] = [];
+  for (const u of idx) {
+    for (let j = 0; j < N_COUNTERS; j++) total[j] += c[u * N_COUNTERS + j] as number;
+    if ((c[u * N_COUNTERS + COUNTER.episodes] as number) > 0) live.push(u);
+  }
+  const L = live.length;
+  const columns: Float64Array[] = [];
+  const column = (fill: (u: number, i: number) => number): number => {
+    const col = new Float64Array(L);
+    for (let i = 0; i < L; i++) col[i] = fill(live[i] as number, i);
+    columns.push(col);
+    return columns.length - 1;
+  };
+  const at = (u: number, name: CounterName): number => c[u * N_COUNTERS + COUNTER[name]] as number;
+  const counterCol = new Map<CounterName, number>();
+  for (const name of RATIO_COUNTERS) counterCol.set(name, column((u) => at(u, name)));
+  const one = column(() => 1);
+  const avgNum = column((u) => at(u, 'correct') / at(u, 'episodes'));
+  const mixedDen = column((u) => (at(u, 'episodes') >= 2 ? 1 : 0));
+  const mixedNum = column((u) => {
+    const n = at(u, 'episodes');
+    const k = at(u, 'correct');
+    return n >= 2 && k > 0 && k < n ? 1 : 0;
+  });
+
+  const ids: string[] = [];
+  const ratios: Array<[number, number]> = [];
+  const shown: Array<[number, number] | undefined> = [];
+  const add = (id: string, num: number, den: number, display?: [number, number]): void => {
+    ids.push(id);
+    ratios.push([num, den]);
+    shown.push(display);
+  };
+  add('avgAtK', avgNum, one, [total[COUNTER.correct] as number, total[COUNTER.episodes] as number]);
+  add('mixedOutcomes', mixedNum, mixedDen);
+  for (const def of METRIC_DEFS) if (def.ratio) add(def.id, counterCol.get(def.ratio[0]) as number, counterCol.get(def.ratio[1]) as number);
+  for (let k = 1; k <= maxK; k++) {
+    const elig = column((u) => (at(u, 'episodes') >= k ? 1 : 0));
+    const pa = column((u) => (at(u, 'episodes') >= k ? passAtK(at(u, 'episodes'), at(u, 'correct'), k) : 0));
+    const ph = column((u) => (at(u, 'episodes') >= k ? passHatK(at(u, 'episodes'), at(u, 'correct'), k) : 0));
+    add(`pass@${k}`, pa, elig);
+    add(`pass^${k}`, ph, elig);
+  }
+
+  const sums = columns.map((col) => {
+    let s = 0;
+    for (let i = 0; i < L; i++) s += col[i] as number;
+    return s;
+  });
+  const ci = bootstrapColumns(columns, ratios, L, boot);
+  const metrics: Record<string, MetricValue> = {};
+  for (let j = 0; j < ids.length; j++) {
+    const [nj, dj] = ratios[j] as [number, number];
+    const num = sums[nj] as number;
+    const den = sums[dj] as number;
+    const d = shown[j];
+    const v: MetricValue = { value: ratio(num, den), num: d ? d[0] : num, den: d ? d[1] : den };
+    const iv = ci[j];
+    if (iv) {
+      v.lo = iv[0];
+      v.hi = iv[1];
+    }
+    metrics[ids[j] as string] = v;
+  }
+  const passCurve: PassPoint[] = [];
+  for (let k = 1; k <= maxK; k++) {
+    passCurve.push({ k, passAt: metrics[`pass@${k}`] as MetricValue, passHat: metrics[`pass^${k}`] as MetricValue });
+    delete metrics[`pass@${k}`];
+    delete metrics[`pass^${k}`];
+  }
+  return { units: L, episodes: total[COUNTER.episodes] as number, aborted: total[COUNTER.aborted] as number, metrics, passCurve };
+}
+
+function groupBy(units: Units, keyOf: (m: UnitMeta) => string | undefined): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  units.meta.forEach((m, i) => {
+    const key = keyOf(m);
+    if (key === undefined) return;
+    const list = groups.get(key);
+    if (list) list.push(i);
+    else groups.set(key, [i]);
+  });
+  return groups;
+}
+
+function naturalCompare(a: string, b: string): number {
+  const na = Number(a);
+  const nb = Number(b);
+  if (Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Short, stable label for an abort reason (the first line, numbers kept). */
+function abortReason(t: Trajectory): string {
+  const text = (t.error ?? t.reason ?? 'unknown').split('\n')[0] ?? 'unknown';
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/**
+ * Every metric, its counts and bootstrap interval, overall and per family / difficulty / budget /
+ * mode, with the failure-kind breakdown and the aborted episodes apart. Deterministic in the
+ * bootstrap seed.
+ */
+export function computeMetrics(trajectories: readonly Trajectory[], opts: MetricsOptions = {}): EvalMetrics {
+  const boot: BootstrapOptions = { ...DEFAULT_BOOTSTRAP, ...opts.bootstrap };
+  const units = buildUnits(trajectories);
+  const maxK = opts.maxK ?? maxTrials(units);
+  const overall = summarize(units, maxK, boot);
+  const rowBoot: BootstrapOptions = { ...boot, samples: Math.min(boot.samples, opts.breakdownSamples ?? 200) };
+  const dims: Record<string, (m: UnitMeta) => string | undefined> = {
+    family: (m) => m.family,
+    difficulty: (m) => String(m.difficulty),
+  };
+  if (units.meta.some((m) => m.budget !== undefined)) dims.budget = (m) => (m.budget === undefined ? 'none' : String(m.budget));
+  if (new Set(units.meta.map((m) => m.mode)).size > 1) dims.mode = (m) => m.mode;
+  const breakdowns: Record<string, BreakdownRow[]> = {};
+  for (const [dim, keyOf] of Object.entries(dims)) {
+    const groups = groupBy(units, keyOf);
+    breakdowns[dim] = [...groups.keys()].sort(naturalCompare).map((key) => ({ key, summary: summarize(units, maxK, rowBoot, groups.get(key)) }));
+  }
+  const failureKinds = countFailureKinds(trajectories);
+  const schemaFailures: Record<string, number> = {};
+  for (const kind of SCHEMA_FAILURE_KINDS) schemaFailures[kind.slice('schema_'.length)] = failureKinds[kind] ?? 0;
+  const reasons: Record<string, number> = {};
+  let aborted = 0;
+  for (const t of trajectories) {
+    if (t.ending !== 'aborted') continue;
+    aborted++;
+    const r = abortReason(t);
+    reasons[r] = (reasons[r] ?? 0) + 1;
+  }
+  return {
+    format: 'toolgym.eval-metrics/1',
+    maxK,
+    bootstrap: boot,
+    overall,
+    breakdowns,
+    failureKinds,
+    schemaFailures,
+    aborted: { episodes: aborted, ofAll: trajectories.length, share: ratio(aborted, trajectories.length), reasons },
+    definitions: [...METRIC_DEFS],
+  };
+}

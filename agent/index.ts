@@ -1,0 +1,7 @@
+/** agent/: chat format, rollout loop, policies, trajectories, evaluation. */
+export * from './types.js';
+export * from './format/index.js';
+export * from './rollout/index.js';
+export * from './policies/index.js';
+export * from './trajectory/index.js';
+export * from './eval/index.js';

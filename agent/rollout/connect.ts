@@ -1,0 +1,66 @@
+/**
+ * Where an episode's environment lives, and how to reach it over MCP.
+ *
+ *  - an `EnvDefinition`: a fresh in-memory MCP session per episode (envs/core `connectInMemory`);
+ *  - an MCP `Client` already connected (any transport): reused, never closed by the loop;
+ *  - a URL (`http://host:port/mcp`): a Streamable HTTP session per episode to a remote `gym serve --http`;
+ *  - `{ command, args }`: a stdio `gym serve` child process per episode;
+ *  - a function returning a connected `Client`: called once per episode, the client is closed after.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { EnvDefinition } from '../../envs/core/types.js';
+
+export type EnvTarget =
+  | EnvDefinition
+  | Client
+  | URL
+  | string
+  | { command: string; args?: string[]; env?: Record<string, string> }
+  | (() => Promise<Client>);
+
+export interface Connection {
+  client: Client;
+  /** Whether the loop opened this client (and so closes it). */
+  owned: boolean;
+  /** The env definition when in-process (lets the oracle look tasks up). */
+  def?: EnvDefinition;
+}
+
+export class EnvConnectError extends Error {
+  override name = 'EnvConnectError';
+}
+
+export function isEnvDefinition(t: unknown): t is EnvDefinition {
+  return typeof t === 'object' && t !== null && typeof (t as EnvDefinition).create === 'function' && typeof (t as EnvDefinition).getTask === 'function';
+}
+
+const CLIENT_INFO = { name: 'toolgym-rollout', version: '0.1.0' };
+
+export async function connectEnv(target: EnvTarget): Promise<Connection> {
+  if (target instanceof Client) return { client: target, owned: false };
+  if (typeof target === 'function') return { client: await target(), owned: true };
+  if (isEnvDefinition(target)) {
+    // Loaded lazily so remote-only users never pull in the in-process env machinery.
+    const core = await import('../../envs/core/index.js');
+    return { client: await core.connectInMemory(target), owned: true, def: target };
+  }
+  if (target instanceof URL || (typeof target === 'string' && /^https?:\/\//.test(target))) {
+    const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+    const url = target instanceof URL ? target : new URL(target);
+    const headers: Record<string, string> = {};
+    const token = process.env.TOOLGYM_TOKEN;
+    if (token) headers.authorization = `Bearer ${token}`;
+    const client = new Client(CLIENT_INFO);
+    await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers } }));
+    return { client, owned: true };
+  }
+  if (typeof target === 'object' && target !== null && 'command' in target) {
+    const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
+    const client = new Client(CLIENT_INFO);
+    await client.connect(new StdioClientTransport({ command: target.command, args: target.args ?? [], env: target.env, stderr: 'inherit' }));
+    return { client, owned: true };
+  }
+  throw new EnvConnectError(
+    `cannot reach environment ${JSON.stringify(String(target))}: pass an EnvDefinition, an MCP Client, an http(s) URL of \`gym serve --http\`, or {command, args} for stdio`,
+  );
+}

@@ -1,0 +1,197 @@
+/**
+ * The rollout loop's only door to an environment: an MCP `Client`.
+ *
+ * `EnvClient` lists the tools (hiding control tools, those whose `_meta["toolgym/control"]` is true),
+ * starts an episode with `gym_start`, calls the policy's tools with a per-call timeout, and submits the
+ * final answer with `gym_submit`, reading the episode state and reward from each result's `_meta`.
+ * The same code path serves the in-memory transport, stdio and Streamable HTTP.
+ */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { ChatMessageLite, TaskPublic } from '../../envs/core/types.js';
+import type { ToolSchemaJson } from '../types.js';
+
+// ---------------------------------------------------------------------------------------------
+// Types
+
+export const CONTROL_META_KEY = 'toolgym/control';
+
+/** Episode state carried by every tool result's `_meta`. */
+export interface StepMeta {
+  step?: number;
+  terminated: boolean;
+  truncated: boolean;
+  reward?: number;
+  components?: Record<string, number>;
+  correct?: boolean;
+}
+
+export interface ToolOutcome {
+  text: string;
+  isError: boolean;
+  meta: StepMeta;
+  /** The call did not finish within the per-tool timeout. */
+  timedOut?: boolean;
+}
+
+export interface StartedEpisode {
+  task: TaskPublic;
+  messages: ChatMessageLite[];
+}
+
+export interface Scored {
+  reward: number;
+  components: Record<string, number>;
+  correct: boolean;
+  text: string;
+}
+
+/** A scheduler for timeouts: xstate's `Clock` shape, so tests can hand in a `SimulatedClock`. */
+export interface TimerClock {
+  setTimeout(fn: (...args: unknown[]) => void, ms: number): unknown;
+  clearTimeout(id: unknown): void;
+}
+
+/** The environment answered in a way the loop cannot use (not the policy's fault: the episode aborts). */
+export class EnvProtocolError extends Error {
+  override name = 'EnvProtocolError';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pure helpers
+
+interface RawResult {
+  content?: unknown;
+  isError?: unknown;
+  structuredContent?: unknown;
+  _meta?: unknown;
+}
+
+/** Joins the text parts of an MCP result; non-text parts are named so the policy knows they exist. */
+export function resultText(result: RawResult): string {
+  const parts = Array.isArray(result.content) ? result.content : [];
+  return parts
+    .map((p: { type?: string; text?: string }) => (p.type === 'text' ? (p.text ?? '') : `[${p.type ?? 'unknown'} content]`))
+    .join('\n');
+}
+
+export function readMeta(result: RawResult): StepMeta {
+  const m = (result._meta ?? {}) as Record<string, unknown>;
+  const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+  const comps = m['toolgym/components'];
+  return {
+    step: num(m['toolgym/step']),
+    terminated: m['toolgym/terminated'] === true,
+    truncated: m['toolgym/truncated'] === true,
+    reward: num(m['toolgym/reward']),
+    components: comps && typeof comps === 'object' ? (comps as Record<string, number>) : undefined,
+    correct: typeof m['toolgym/correct'] === 'boolean' ? (m['toolgym/correct'] as boolean) : undefined,
+  };
+}
+
+export function isControlTool(tool: { _meta?: Record<string, unknown> | undefined }): boolean {
+  return tool._meta?.[CONTROL_META_KEY] === true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client wrapper
+
+export class EnvClient {
+  private toolCache?: ToolSchemaJson[];
+
+  constructor(
+    readonly client: Client,
+    private readonly clock: TimerClock = globalThis as unknown as TimerClock,
+  ) {}
+
+  /** Policy-visible tools in OpenAI function format (control tools removed). Cached per client. */
+  async tools(signal?: AbortSignal): Promise<ToolSchemaJson[]> {
+    if (this.toolCache) return this.toolCache;
+    const out: ToolSchemaJson[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.client.listTools(cursor ? { cursor } : {}, { signal });
+      for (const t of page.tools) {
+        if (isControlTool(t)) continue;
+        out.push({
+          type: 'function',
+          function: { name: t.name, description: t.description ?? '', parameters: t.inputSchema as Record<string, unknown> },
+        });
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    this.toolCache = out;
+    return out;
+  }
+
+  async start(args: { seed?: number; taskId?: string; split?: string }, signal?: AbortSignal): Promise<StartedEpisode> {
+    const res = (await this.client.callTool({ name: 'gym_start', arguments: stripUndefined(args) }, undefined, { signal })) as RawResult;
+    if (res.isError) throw new EnvProtocolError(`gym_start failed: ${resultText(res)}`);
+    const sc = res.structuredContent as { task?: TaskPublic; messages?: ChatMessageLite[] } | undefined;
+    if (!sc?.task || !Array.isArray(sc.messages)) {
+      throw new EnvProtocolError('gym_start returned no structuredContent {task, messages}: is the server a toolgym env (`gym serve`)?');
+    }
+    return { task: sc.task, messages: sc.messages };
+  }
+
+  /**
+   * Calls one policy tool. A timeout or a tool failure is an `isError` outcome the policy sees;
+   * only a transport failure (or the episode's own abort) throws.
+   */
+  async call(name: string, args: Record<string, unknown>, timeoutMs: number, signal: AbortSignal): Promise<ToolOutcome> {
+    const ctl = new AbortController();
+    const onAbort = () => ctl.abort(signal.reason);
+    if (signal.aborted) throw signal.reason ?? new Error('aborted');
+    signal.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    let timer: unknown;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = this.clock.setTimeout(() => {
+        timedOut = true;
+        const err = new Error(`tool ${name} timed out`);
+        ctl.abort(err);
+        reject(err);
+      }, timeoutMs);
+    });
+    try {
+      // The SDK's own request timeout runs on the real clock: keep it as a backstop well past ours.
+      const req = this.client.callTool({ name, arguments: args }, undefined, { signal: ctl.signal, timeout: Math.max(60_000, timeoutMs * 2) });
+      req.catch(() => {}); // settled by the race below; a late rejection after a timeout is expected
+      const res = (await Promise.race([req, timeout])) as RawResult;
+      return { text: resultText(res), isError: res.isError === true, meta: readMeta(res) };
+    } catch (err) {
+      if (timedOut) {
+        return {
+          text: `Error: tool \`${name}\` did not finish within ${timeoutMs} ms and was cancelled. Try a smaller input or a faster approach.`,
+          isError: true,
+          meta: { terminated: false, truncated: false },
+          timedOut: true,
+        };
+      }
+      if (signal.aborted) throw signal.reason ?? err;
+      const msg = err instanceof Error ? err.message : String(err);
+      // Protocol-level "unknown tool" / invalid params errors are the policy's mistake, not a fault.
+      if (/-32602|-32601|not found|Unknown tool|Invalid arguments/i.test(msg)) {
+        return { text: `Error: ${msg}`, isError: true, meta: { terminated: false, truncated: false } };
+      }
+      throw err;
+    } finally {
+      this.clock.clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async submit(answer: string, signal?: AbortSignal): Promise<Scored> {
+    const res = (await this.client.callTool({ name: 'gym_submit', arguments: { answer } }, undefined, { signal })) as RawResult;
+    const meta = readMeta(res);
+    if (meta.reward === undefined) {
+      throw new EnvProtocolError(`gym_submit returned no toolgym/reward in _meta${res.isError ? `: ${resultText(res)}` : ''}`);
+    }
+    return { reward: meta.reward, components: meta.components ?? {}, correct: meta.correct ?? meta.reward >= 1, text: resultText(res) };
+  }
+}
+
+function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out;
+}

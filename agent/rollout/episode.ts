@@ -1,0 +1,261 @@
+/**
+ * `runEpisode`: connect to the environment over MCP, start a task, run the episode machine, and
+ * return the trajectory. It never throws for a fault inside the episode: a connection, policy or env
+ * failure ends the episode `aborted` with its error, so a batch keeps going.
+ */
+import { createActor } from 'xstate';
+import type { Split } from '../../envs/core/types.js';
+import { mixSeed } from '../../tools/index.js';
+import type { ChatTemplate } from '../format/index.js';
+import type { ChatMessage, Policy, Trajectory, Turn } from '../types.js';
+import { type Connection, type EnvTarget, connectEnv } from './connect.js';
+import { EnvClient, type StartedEpisode, type TimerClock } from './env-client.js';
+import { type RolloutLimitsInput, resolveLimits } from './limits.js';
+import { type EpisodeContext, type EpisodeDeps, episodeMachine } from './machine.js';
+import { TokenTrack } from './tokens.js';
+
+// ---------------------------------------------------------------------------------------------
+// Types
+
+export type EpisodeMode = 'think' | 'no_think' | 'mixed';
+
+export interface EpisodeOptions {
+  env: EnvTarget;
+  policy: Policy;
+  /** Task selection, passed to `gym_start`: a task id, or a seed (index = seed mod split size) and split. */
+  taskId?: string;
+  seed?: number;
+  split?: Split;
+  /** Sample index inside a GRPO group (0..G-1): distinct samples of one task draw distinct randomness. */
+  sample?: number;
+  runId?: string;
+  groupId?: string;
+  limits?: RolloutLimitsInput;
+  /**
+   * `think` / `no_think`: the default thinking mode. `mixed`: each episode picks one from its seed and
+   * sample and states it as a `/think` or `/no_think` soft switch on the task message.
+   */
+  mode?: EpisodeMode;
+  /** Aborting ends the episode `aborted` and cancels what is in flight. */
+  signal?: AbortSignal;
+  /** Scheduler for the wall-time and per-tool timeouts (xstate `Clock`; tests pass a `SimulatedClock`). */
+  clock?: TimerClock;
+  /** Chat template for token-level policies (default: Qwen3's). */
+  template?: ChatTemplate;
+  /** Env id/version for the record when the target does not say (remote servers). */
+  envId?: string;
+  /**
+   * An open MCP session to reuse (one episode at a time; `gym_start` resets it). The batch runner
+   * keeps one per worker so a session's server, client and tool list are built once, not per episode.
+   */
+  session?: EnvSession;
+}
+
+/** An open MCP session with its tool list cached. */
+export interface EnvSession {
+  conn: Connection;
+  env: EnvClient;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pure helpers
+
+const realClock: TimerClock = {
+  // Looked up on each call so test fake timers installed later still apply.
+  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+  clearTimeout: (id) => globalThis.clearTimeout(id as ReturnType<typeof setTimeout>),
+};
+
+/** The mode an episode runs in; `mixed` flips a seeded coin per (seed, sample). */
+export function episodeMode(mode: EpisodeMode, seed: number, sample: number): 'think' | 'no_think' {
+  if (mode !== 'mixed') return mode;
+  return (mixSeed(seed, sample, 'mode') & 1) === 1 ? 'think' : 'no_think';
+}
+
+function withSoftSwitch(messages: ChatMessage[], mode: 'think' | 'no_think'): ChatMessage[] {
+  const out = messages.slice();
+  for (let i = out.length - 1; i >= 0; i--) {
+    if (out[i].role === 'user') {
+      out[i] = { ...out[i], content: `${out[i].content} /${mode}` };
+      break;
+    }
+  }
+  return out;
+}
+
+function trajectoryMode(turns: readonly Turn[], start: 'think' | 'no_think'): Trajectory['mode'] {
+  return turns.some((t) => t.mode !== start) ? 'mixed' : start;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+export async function openSession(target: EnvTarget, clock: TimerClock = realClock): Promise<EnvSession> {
+  const conn = await connectEnv(target);
+  return { conn, env: new EnvClient(conn.client, clock) };
+}
+
+/** Closes a session the loop opened (a caller's own Client is left open). */
+export async function closeSession(s: EnvSession | undefined): Promise<void> {
+  if (s?.conn.owned) await s.conn.client.close().catch(() => {});
+}
+
+// ---------------------------------------------------------------------------------------------
+// runEpisode
+
+export async function runEpisode(opts: EpisodeOptions): Promise<Trajectory> {
+  const t0 = performance.now();
+  const limits = resolveLimits(opts.limits);
+  const sample = opts.sample ?? 0;
+  const clock = opts.clock ?? realClock;
+  let session: EnvSession | undefined = opts.session;
+  let started: StartedEpisode | undefined;
+  const base = {
+    run: opts.runId ?? 'run',
+    policy: opts.policy.spec,
+    env: opts.envId ?? '',
+    envVersion: '',
+  };
+  try {
+    session ??= await openSession(opts.env, clock);
+    const { conn, env } = session;
+    const tools = await env.tools(opts.signal);
+    started = await env.start({ seed: opts.seed, taskId: opts.taskId, split: opts.split }, opts.signal);
+    const server = conn.client.getServerVersion();
+    base.env = conn.def?.id ?? opts.envId ?? started.task.id.split('/')[0] ?? server?.name ?? '';
+    base.envVersion = conn.def?.version ?? server?.version ?? '';
+
+    const seed = opts.seed ?? started.task.seed;
+    const startMode = episodeMode(opts.mode ?? 'no_think', seed, sample);
+    let messages: ChatMessage[] = started.messages.map((m) => ({ role: m.role, content: m.content }));
+    if (opts.mode === 'mixed') messages = withSoftSwitch(messages, startMode);
+    const defaultThinking = opts.mode === 'think';
+
+    const tokens = opts.policy.tokenizer ? await TokenTrack.create(opts.policy.tokenizer, tools, opts.template) : undefined;
+    tokens?.start(messages, startMode === 'think');
+
+    const deps: EpisodeDeps = {
+      policy: opts.policy,
+      env,
+      tools,
+      limits,
+      clock,
+      defaultThinking,
+      tokens,
+      seed: mixSeed(seed, sample),
+      episode: { taskId: started.task.id, envId: base.env, sample },
+      now: () => performance.now(),
+    };
+    const ctx = await runMachine(deps, messages, clock, opts.signal);
+    return buildTrajectory(opts, base, started, ctx, startMode, t0, tokens);
+  } catch (err) {
+    return abortedTrajectory(opts, base, started, err, t0);
+  } finally {
+    if (!opts.session) await closeSession(session);
+  }
+}
+
+function runMachine(deps: EpisodeDeps, messages: ChatMessage[], clock: TimerClock, signal?: AbortSignal): Promise<EpisodeContext> {
+  return new Promise<EpisodeContext>((resolve, reject) => {
+    const actor = createActor(episodeMachine, { input: { deps, messages }, clock: clock as never });
+    const onAbort = () => actor.send({ type: 'ABORT', reason: reasonText(signal?.reason) });
+    actor.subscribe({
+      complete: () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(actor.getSnapshot().context);
+      },
+      error: (err) => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    });
+    actor.start();
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function reasonText(reason: unknown): string {
+  if (reason instanceof Error) return reason.message || reason.name;
+  return reason === undefined ? 'aborted by caller' : String(reason);
+}
+
+function ids(opts: EpisodeOptions, base: { run: string; policy: string; env: string; envVersion: string }, started?: StartedEpisode): Trajectory['ids'] {
+  const task = started?.task;
+  const taskId = task?.id ?? opts.taskId ?? '';
+  const seed = opts.seed ?? task?.seed ?? 0;
+  const sample = opts.sample ?? 0;
+  const group = opts.groupId ?? `${taskId}@${seed}`;
+  return {
+    run: base.run,
+    episode: `${group}#${sample}`,
+    group,
+    task: taskId,
+    family: task?.family ?? '',
+    difficulty: task?.difficulty ?? 1,
+    split: task?.split ?? opts.split ?? 'train',
+    seed,
+    sample,
+    env: base.env,
+    envVersion: base.envVersion,
+    policy: base.policy,
+  };
+}
+
+function buildTrajectory(
+  opts: EpisodeOptions,
+  base: { run: string; policy: string; env: string; envVersion: string },
+  started: StartedEpisode,
+  ctx: EpisodeContext,
+  startMode: 'think' | 'no_think',
+  t0: number,
+  tokens?: TokenTrack,
+): Trajectory {
+  const traj: Trajectory = {
+    format: 'toolgym.trajectory/1',
+    ids: ids(opts, base, started),
+    messages: ctx.messages,
+    turns: ctx.turns,
+    reward: ctx.scored?.reward ?? 0,
+    components: ctx.scored?.components ?? {},
+    correct: ctx.scored?.correct ?? false,
+    ending: ctx.ending ?? 'aborted',
+    reason: ctx.reason || 'unknown',
+    metrics: {
+      turns: ctx.turns.length,
+      toolCalls: ctx.turns.reduce((s, t) => s + t.calls.length, 0),
+      invalidCalls: ctx.invalidCalls,
+      completionTokens: ctx.usedTokens,
+      wallMs: performance.now() - t0,
+    },
+    mode: trajectoryMode(ctx.turns, startMode),
+  };
+  if (ctx.error !== undefined) traj.error = ctx.error;
+  if (ctx.deps.limits.thinkingBudget !== undefined) traj.thinkingBudget = ctx.deps.limits.thinkingBudget;
+  if (tokens) Object.assign(traj, tokens.snapshot());
+  return traj;
+}
+
+function abortedTrajectory(
+  opts: EpisodeOptions,
+  base: { run: string; policy: string; env: string; envVersion: string },
+  started: StartedEpisode | undefined,
+  err: unknown,
+  t0: number,
+): Trajectory {
+  const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return {
+    format: 'toolgym.trajectory/1',
+    ids: ids(opts, base, started),
+    messages: (started?.messages ?? []).map((m) => ({ role: m.role, content: m.content })),
+    turns: [],
+    reward: 0,
+    components: {},
+    correct: false,
+    ending: 'aborted',
+    reason: `error: ${error}`,
+    error,
+    metrics: { turns: 0, toolCalls: 0, invalidCalls: 0, completionTokens: 0, wallMs: performance.now() - t0 },
+    mode: opts.mode === 'think' ? 'think' : 'no_think',
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * Limits of one episode. One typed object, defaults with a reason each; unknown keys are an error.
+ */
+import { z } from 'zod';
+
+export const RolloutLimitsSchema = z
+  .object({
+    /** A turn is one assistant generation; past this the episode is truncated (`max_turns`). */
+    maxTurns: z.number().int().positive().default(8),
+    /** Cap on one turn's completion so a runaway generation cannot eat the whole episode budget. */
+    maxTurnTokens: z.number().int().positive().default(2048),
+    /** Total completion tokens over the episode; reaching it ends in `budgetExceeded` (`max_tokens`). */
+    maxTotalTokens: z.number().int().positive().default(16_384),
+    /** One tool call's time; past it the call is cancelled and the policy sees an error result. */
+    toolTimeoutMs: z.number().int().positive().default(30_000),
+    /** The whole episode's time; past it the in-flight work is aborted and the episode truncated (`wall_time`). */
+    wallTimeMs: z.number().int().positive().default(300_000),
+    /** Calls of one turn run concurrently, at most this many at once (results keep call order). */
+    maxParallelCalls: z.number().int().positive().default(4),
+    /** Thinking tokens before the loop stops the thought and injects the stop-thinking text; unset = no budget. */
+    thinkingBudget: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export type RolloutLimits = z.infer<typeof RolloutLimitsSchema>;
+export type RolloutLimitsInput = z.input<typeof RolloutLimitsSchema>;
+
+export function resolveLimits(input: RolloutLimitsInput = {}): RolloutLimits {
+  return RolloutLimitsSchema.parse(input);
+}

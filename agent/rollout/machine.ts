@@ -1,0 +1,299 @@
+/**
+ * One episode as an xstate machine:
+ *
+ *   generating -> parsing -> callingTools -> observing -> generating ... -> scoring -> done
+ *
+ * with the other endings as final states: `truncated` (max turns, a turn cut at its token cap, wall
+ * time, or the env truncating), `budgetExceeded` (total tokens spent) and `aborted` (an
+ * infrastructure fault or the caller's abort signal). Every actor gets the machine's AbortSignal, so
+ * leaving a state (wall time, abort) cancels the generation or tool calls in flight.
+ *
+ * Time comes from the actor's clock (`createActor(machine, { clock })`): the wall-time limit is a
+ * delayed transition and the per-tool timeout uses the same clock, so tests drive both with a
+ * `SimulatedClock`.
+ */
+import { assign, fromPromise, setup } from 'xstate';
+import { STOP_THINKING_TEXT, modeFor, parseAssistant } from '../format/index.js';
+import type { ChatMessage, Ending, GenerateResult, Policy, ToolExchange, ToolSchemaJson, Turn } from '../types.js';
+import type { EnvClient, Scored, TimerClock, ToolOutcome } from './env-client.js';
+import type { RolloutLimits } from './limits.js';
+import type { TokenTrack } from './tokens.js';
+import {
+  type Draft,
+  type ParsedLike,
+  assistantMessage,
+  completionTokensOf,
+  mapLimit,
+  observationMessages,
+  toTurn,
+} from './turn.js';
+
+// ---------------------------------------------------------------------------------------------
+// Types
+
+/** Everything an episode acts through. Mutable collaborators (env session, token track) live here. */
+export interface EpisodeDeps {
+  policy: Policy;
+  env: EnvClient;
+  tools: ToolSchemaJson[];
+  limits: RolloutLimits;
+  clock: TimerClock;
+  /** Default thinking mode when no soft switch is present. */
+  defaultThinking: boolean;
+  /** Token-level policies only. */
+  tokens?: TokenTrack;
+  seed: number;
+  episode: { taskId: string; envId: string; sample: number };
+  now: () => number;
+}
+
+export interface EpisodeContext {
+  deps: EpisodeDeps;
+  messages: ChatMessage[];
+  turns: Turn[];
+  /** Valid calls so far with their results (scripted policies read them). */
+  history: ToolExchange[];
+  draft?: Draft;
+  parsed?: ParsedLike;
+  usedTokens: number;
+  invalidCalls: number;
+  ending?: Ending;
+  reason: string;
+  error?: string;
+  scored?: Scored;
+}
+
+export type EpisodeEvent = { type: 'ABORT'; reason: string };
+
+interface CallsDone {
+  exchanges: ToolExchange[];
+  envEnd?: 'terminated' | 'truncated';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Actor bodies (plain async functions: each takes the machine's AbortSignal)
+
+async function generateTurn(ctx: EpisodeContext, signal: AbortSignal): Promise<{ res: GenerateResult; ms: number }> {
+  const { deps, draft } = ctx;
+  const mode = draft?.mode ?? modeFor(ctx.messages, deps.defaultThinking);
+  const remaining = deps.limits.maxTotalTokens - ctx.usedTokens;
+  const t0 = deps.now();
+  const res = await deps.policy.generate({
+    messages: ctx.messages,
+    tools: deps.tools,
+    promptIds: deps.tokens?.ids(),
+    maxTokens: Math.max(1, Math.min(deps.limits.maxTurnTokens - (draft?.completionTokens ?? 0), remaining)),
+    // After a budget stop the thought is closed: no second budget on the continuation.
+    thinkingBudget: draft?.budgetHit ? undefined : mode === 'think' ? deps.limits.thinkingBudget : undefined,
+    enableThinking: mode === 'think',
+    continuation: draft?.text,
+    seed: deps.seed,
+    turn: ctx.turns.length,
+    episode: deps.episode,
+    history: ctx.history,
+    signal,
+  });
+  return { res, ms: deps.now() - t0 };
+}
+
+async function callTools(ctx: EpisodeContext, signal: AbortSignal): Promise<CallsDone> {
+  const { deps } = ctx;
+  const calls = ctx.parsed?.calls ?? [];
+  let envEnd: CallsDone['envEnd'];
+  const exchanges = await mapLimit(calls, deps.limits.maxParallelCalls, async (call) => {
+    const t0 = deps.now();
+    const out: ToolOutcome = await deps.env.call(call.name, call.arguments, deps.limits.toolTimeoutMs, signal);
+    if (out.meta.truncated) envEnd = 'truncated';
+    else if (out.meta.terminated && !envEnd) envEnd = 'terminated';
+    return { name: call.name, arguments: call.arguments, result: out.text, isError: out.isError, latencyMs: deps.now() - t0 };
+  });
+  return { exchanges, envEnd };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Context updates (pure apart from the token track, which is append-only by design)
+
+function startDraft(ctx: EpisodeContext): Draft {
+  return {
+    index: ctx.turns.length,
+    mode: modeFor(ctx.messages, ctx.deps.defaultThinking),
+    text: '',
+    finishReason: 'stop',
+    budgetHit: false,
+    generationMs: 0,
+    completionTokens: 0,
+  };
+}
+
+function addGeneration(ctx: EpisodeContext, out: { res: GenerateResult; ms: number }, budgetStop: boolean): Partial<EpisodeContext> {
+  const d = ctx.draft ?? startDraft(ctx);
+  const n = completionTokensOf(out.res);
+  if (ctx.deps.tokens && out.res.tokenIds) ctx.deps.tokens.appendSampled(out.res.tokenIds, out.res.logprobs);
+  if (budgetStop) ctx.deps.tokens?.appendInjected(STOP_THINKING_TEXT);
+  const draft: Draft = {
+    ...d,
+    text: d.text + out.res.text + (budgetStop ? STOP_THINKING_TEXT : ''),
+    finishReason: out.res.finishReason === 'budget' && !budgetStop ? 'length' : out.res.finishReason,
+    budgetHit: d.budgetHit || budgetStop,
+    generationMs: d.generationMs + out.ms,
+    completionTokens: d.completionTokens + n,
+  };
+  if (budgetStop) draft.finishReason = 'budget';
+  return { draft, usedTokens: ctx.usedTokens + n };
+}
+
+/** Records the turn, appends its messages (and their tokens), and clears the draft. */
+function commitTurn(ctx: EpisodeContext, exchanges: ToolExchange[], answer?: string): Partial<EpisodeContext> {
+  const d = ctx.draft as Draft;
+  const parsed = ctx.parsed as ParsedLike;
+  const assistant = assistantMessage(parsed, d.text);
+  const obs = answer === undefined ? observationMessages(exchanges, parsed.failures) : [];
+  const history = [...ctx.messages, assistant];
+  if (ctx.deps.tokens && obs.length > 0) {
+    const nextMode = modeFor([...history, ...obs], ctx.deps.defaultThinking);
+    ctx.deps.tokens.endTurn(history, obs, nextMode === 'think', d.finishReason === 'stop');
+  }
+  return {
+    messages: [...history, ...obs],
+    turns: [...ctx.turns, toTurn(d, d.text, parsed, exchanges, answer)],
+    history: exchanges.length > 0 ? [...ctx.history, ...exchanges] : ctx.history,
+    invalidCalls: ctx.invalidCalls + parsed.failures.length,
+    draft: undefined,
+    parsed: undefined,
+  };
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The machine
+
+export const episodeMachine = setup({
+  types: {
+    context: {} as EpisodeContext,
+    input: {} as { deps: EpisodeDeps; messages: ChatMessage[] },
+    events: {} as EpisodeEvent,
+  },
+  actors: {
+    generate: fromPromise<{ res: GenerateResult; ms: number }, EpisodeContext>(({ input, signal }) => generateTurn(input, signal)),
+    callTools: fromPromise<CallsDone, EpisodeContext>(({ input, signal }) => callTools(input, signal)),
+    submit: fromPromise<Scored, EpisodeContext>(({ input, signal }) =>
+      input.deps.env.submit(input.turns[input.turns.length - 1]?.answer ?? '', signal),
+    ),
+  },
+  delays: {
+    wallTime: ({ context }) => context.deps.limits.wallTimeMs,
+  },
+  guards: {
+    budgetStop: ({ context, event }) => {
+      const out = (event as unknown as { output: { res: GenerateResult } }).output;
+      return out.res.finishReason === 'budget' && !context.draft?.budgetHit;
+    },
+    cutAtTotal: ({ context }) => context.draft?.finishReason === 'length' && context.usedTokens >= context.deps.limits.maxTotalTokens,
+    cutAtTurn: ({ context }) => context.draft?.finishReason === 'length',
+    isAnswer: ({ context }) => (context.parsed?.calls.length ?? 0) === 0 && (context.parsed?.failures.length ?? 0) === 0,
+    hasCalls: ({ context }) => (context.parsed?.calls.length ?? 0) > 0,
+    maxTurns: ({ context }) => context.turns.length >= context.deps.limits.maxTurns,
+    tokensSpent: ({ context }) => context.usedTokens >= context.deps.limits.maxTotalTokens,
+  },
+}).createMachine({
+  id: 'episode',
+  context: ({ input }) => ({
+    deps: input.deps,
+    messages: input.messages,
+    turns: [],
+    history: [],
+    usedTokens: 0,
+    invalidCalls: 0,
+    reason: '',
+  }),
+  initial: 'generating',
+  after: {
+    wallTime: { target: '.truncated', actions: assign({ reason: 'wall_time' }) },
+  },
+  on: {
+    ABORT: { target: '.aborted', actions: assign({ reason: ({ event }) => `error: ${event.reason}`, error: ({ event }) => event.reason }) },
+  },
+  states: {
+    generating: {
+      invoke: {
+        src: 'generate',
+        input: ({ context }) => context,
+        onDone: [
+          // Thinking hit its budget: inject the stop-thinking text (not sampled) and continue the same turn.
+          {
+            guard: 'budgetStop',
+            target: 'generating',
+            reenter: true,
+            actions: assign(({ context, event }) => addGeneration(context, event.output, true)),
+          },
+          { target: 'parsing', actions: assign(({ context, event }) => addGeneration(context, event.output, false)) },
+        ],
+        onError: {
+          target: 'aborted',
+          actions: assign({ reason: ({ event }) => `error: policy: ${errorText(event.error)}`, error: ({ event }) => errorText(event.error) }),
+        },
+      },
+    },
+    parsing: {
+      entry: assign({ parsed: ({ context }) => parseAssistant(context.draft?.text ?? '', context.deps.tools) }),
+      always: [
+        { guard: 'cutAtTotal', target: 'budgetExceeded', actions: assign(({ context }) => ({ ...commitTurn(context, []), reason: 'max_tokens' })) },
+        { guard: 'cutAtTurn', target: 'truncated', actions: assign(({ context }) => ({ ...commitTurn(context, []), reason: 'max_turn_tokens' })) },
+        {
+          guard: 'isAnswer',
+          target: 'scoring',
+          actions: assign(({ context }) => commitTurn(context, [], (context.parsed as ParsedLike).content.trim())),
+        },
+        { guard: 'hasCalls', target: 'callingTools' },
+        // Only failures: the error observation is the whole response.
+        { target: 'observing', actions: assign(({ context }) => commitTurn(context, [])) },
+      ],
+    },
+    callingTools: {
+      invoke: {
+        src: 'callTools',
+        input: ({ context }) => context,
+        onDone: [
+          {
+            guard: ({ event }) => event.output.envEnd !== undefined,
+            target: 'truncated',
+            actions: assign(({ context, event }) => ({ ...commitTurn(context, event.output.exchanges), reason: `env_${event.output.envEnd}` })),
+          },
+          { target: 'observing', actions: assign(({ context, event }) => commitTurn(context, event.output.exchanges)) },
+        ],
+        onError: {
+          target: 'aborted',
+          actions: assign({ reason: ({ event }) => `error: env: ${errorText(event.error)}`, error: ({ event }) => errorText(event.error) }),
+        },
+      },
+    },
+    observing: {
+      always: [
+        { guard: 'maxTurns', target: 'truncated', actions: assign({ reason: 'max_turns' }) },
+        { guard: 'tokensSpent', target: 'budgetExceeded', actions: assign({ reason: 'max_tokens' }) },
+        { target: 'generating' },
+      ],
+    },
+    scoring: {
+      invoke: {
+        src: 'submit',
+        input: ({ context }) => context,
+        onDone: { target: 'done', actions: assign({ scored: ({ event }) => event.output, reason: 'answer' }) },
+        onError: {
+          target: 'aborted',
+          actions: assign({ reason: ({ event }) => `error: submit: ${errorText(event.error)}`, error: ({ event }) => errorText(event.error) }),
+        },
+      },
+    },
+    done: { type: 'final', entry: assign({ ending: 'terminated' }) },
+    truncated: { type: 'final', entry: assign({ ending: 'truncated' }) },
+    budgetExceeded: { type: 'final', entry: assign({ ending: 'truncated' }) },
+    aborted: { type: 'final', entry: assign({ ending: 'aborted' }) },
+  },
+});
+
+export type EpisodeMachine = typeof episodeMachine;

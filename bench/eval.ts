@@ -1,0 +1,168 @@
+/**
+ * bench/eval: the evaluator's own overhead.
+ *  1. Oracle episodes/s on code-interp through `runEval` (targets >= 200/s), beside the peer: the
+ *     same episodes through the bare `runBatch` (so the ratio is the evaluator's overhead).
+ *  2. `computeMetrics` over 100,000 synthetic episodes, with 1000 bootstrap resamples (target <= 5 s)
+ *     and without intervals.
+ * Prints one JSON object. Run: `npx tsx bench/eval.ts` (`--quick` for a smoke run).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { computeMetrics, runEval, selectTasks } from '../agent/eval/index.js';
+import { createPolicy } from '../agent/policies/index.js';
+import { runBatch } from '../agent/rollout/index.js';
+import type { ParseFailure, ToolExchange, Trajectory, Turn } from '../agent/types.js';
+import { type EnvDefinition, getEnv } from '../envs/index.js';
+import { Rng } from '../tools/index.js';
+
+const quick = process.argv.includes('--quick');
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic episodes: realistic mixes of valid, invalid and failed calls, modes and endings.
+
+const KINDS: ParseFailure['kind'][] = ['invalid_json', 'unknown_tool', 'schema_wrong_type', 'schema_missing_required', 'unclosed_tag'];
+
+export function syntheticEpisodes(n: number, k: number, seed: number): Trajectory[] {
+  const rng = new Rng(seed);
+  const out: Trajectory[] = [];
+  const tasks = Math.ceil(n / k);
+  for (let t = 0; t < tasks && out.length < n; t++) {
+    const family = `compute.f${t % 6}`;
+    const skill = rng.next();
+    for (let s = 0; s < k && out.length < n; s++) {
+      const nTurns = 1 + rng.int(0, 3);
+      const turns: Turn[] = [];
+      for (let i = 0; i < nTurns; i++) {
+        const last = i === nTurns - 1;
+        const failures: ParseFailure[] = !last && rng.bool(0.1) ? [{ kind: rng.pick(KINDS), message: 'synthetic failure', field: 'code' }] : [];
+        const calls: ToolExchange[] = last ? [] : [{ name: 'run_code', arguments: { code: `print(${rng.int(0, 5)})` }, result: 'ok', isError: rng.bool(0.05), latencyMs: 1 }];
+        const mode = rng.bool(0.5) ? 'think' : 'no_think';
+        turns.push({
+          index: i,
+          raw: last ? '42' : '<tool_call>\n{"name": "run_code", "arguments": {"code": "x"}}\n</tool_call>',
+          thinking: mode === 'think' ? 'reasoning' : '',
+          mode,
+          calls,
+          failures,
+          answer: last ? '42' : undefined,
+          finishReason: 'stop',
+          generationMs: 1,
+          completionTokens: 20 + rng.int(0, 100),
+        });
+      }
+      const aborted = rng.bool(0.005);
+      const correct = !aborted && rng.next() < skill;
+      out.push({
+        format: 'toolgym.trajectory/1',
+        ids: { run: 'bench', episode: `t${t}#${s}`, group: `t${t}`, task: `code-interp/${family}/test/${t}`, family, difficulty: 1 + (t % 5), split: 'test', seed: t, sample: s, env: 'code-interp', envVersion: '1', policy: 'synthetic' },
+        messages: [],
+        turns,
+        reward: correct ? 1 : 0,
+        components: { correct: correct ? 1 : 0 },
+        correct,
+        ending: aborted ? 'aborted' : rng.bool(0.03) ? 'truncated' : 'terminated',
+        reason: aborted ? 'error: synthetic' : 'answer',
+        metrics: { turns: nTurns, toolCalls: nTurns - 1, invalidCalls: 0, completionTokens: 60 * nTurns, wallMs: 1 },
+        mode: 'mixed',
+      });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function episodesPerSecond(def: EnvDefinition): Promise<Record<string, unknown>> {
+  const tasks = quick ? 10 : 50;
+  const k = 4;
+  const reps = quick ? 1 : 3;
+  const evalRates: number[] = [];
+  const batchRates: number[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'toolgym-bench-eval-'));
+  try {
+    // Warm-up: module loading, sandbox creation, JIT.
+    await runEval({ env: def, policy: 'oracle', k: 1, tasks: 4, outDir: join(dir, 'warm'), progress: false, bootstrapSamples: 0 });
+    for (let r = 0; r < reps; r++) {
+      const res = await runEval({ env: def, policy: 'oracle', k, tasks, seed: r, outDir: join(dir, `e${r}`), progress: false });
+      // Whole call: episodes, JSONL writing, metrics with 1000 resamples, report.html.
+      // durationMs spans the episodes and their JSONL writing; metrics and report are timed below.
+      evalRates.push((res.trajectories.length * 1000) / res.record.durationMs);
+      const t0 = performance.now();
+      const policy = await createPolicy('oracle', { env: def, seed: r });
+      const ids = selectTasks(def, 'test', tasks, r);
+      const b = await runBatch({ env: def, policy, tasks: ids, split: 'test', groupSize: k, concurrency: 8, progress: false });
+      batchRates.push((b.trajectories.length * 1000) / (performance.now() - t0));
+    }
+    // End-to-end including metrics, report and files, once.
+    const t0 = performance.now();
+    const full = await runEval({ env: def, policy: 'oracle', k, tasks, seed: 99, outDir: join(dir, 'full'), progress: false });
+    const fullMs = performance.now() - t0;
+    return {
+      env: def.id,
+      episodes_per_run: tasks * k,
+      eval_episodes_per_s_median: median(evalRates),
+      peer_runBatch_episodes_per_s_median: median(batchRates),
+      ratio_eval_vs_runBatch: median(evalRates) / median(batchRates),
+      end_to_end_with_metrics_and_report_episodes_per_s: (full.trajectories.length * 1000) / fullMs,
+      success: full.record.metrics.overall.metrics.avgAtK?.value,
+      target_episodes_per_s: 200,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function metricsTiming(): Record<string, unknown> {
+  const n = quick ? 10_000 : 100_000;
+  const trajs = syntheticEpisodes(n, 4, 1);
+  const withCi: number[] = [];
+  const noCi: number[] = [];
+  const reps = quick ? 1 : 3;
+  computeMetrics(trajs.slice(0, 1000)); // warm-up
+  for (let r = 0; r < reps; r++) {
+    let t0 = performance.now();
+    computeMetrics(trajs, { bootstrap: { samples: 1000, seed: r } });
+    withCi.push(performance.now() - t0);
+    t0 = performance.now();
+    computeMetrics(trajs, { bootstrap: { samples: 0 } });
+    noCi.push(performance.now() - t0);
+  }
+  return {
+    episodes: n,
+    tasks: Math.ceil(n / 4),
+    bootstrap_samples: 1000,
+    seconds_median: median(withCi) / 1000,
+    seconds_p99: quantile(withCi, 0.99) / 1000,
+    seconds_without_intervals_median: median(noCi) / 1000,
+    target_seconds: 5,
+  };
+}
+
+async function main(): Promise<void> {
+  const out: Record<string, unknown> = { bench: 'eval', node: process.version, cpus: (await import('node:os')).cpus().length, quick };
+  out.metrics_100k = metricsTiming();
+  let def: EnvDefinition | undefined;
+  try {
+    def = getEnv('code-interp');
+  } catch (err) {
+    out.oracle_throughput = { error: `code-interp is not registered: ${(err as Error).message}` };
+  }
+  if (def) out.oracle_throughput = await episodesPerSecond(def);
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
+
+// Run when executed (not when another benchmark imports the generator).
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await main();

@@ -1,0 +1,83 @@
+/**
+ * `gym serve --env <id>`: serves one environment over MCP, on stdio (default) or Streamable HTTP
+ * (`--http HOST:PORT`). Logs go to stderr: on stdio, stdout is the protocol channel.
+ */
+import type { Command } from 'commander';
+import { getEnv, loadEnvModules, ServerConfigError, serveHttp, serveStdio } from '../../envs/index.js';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+interface ServeOptions {
+  env?: string;
+  envModule: string[];
+  http?: string;
+  token?: string;
+  allowHost: string[];
+  allowOrigin: string[];
+  idleTimeout: string;
+  maxSteps?: string;
+  maxBody?: string;
+}
+
+/** `HOST:PORT`, `[v6]:PORT`, `:PORT` or `PORT` (host defaults to 127.0.0.1). */
+export function parseHostPort(spec: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*))?:?(\d+)$/.exec(spec.trim());
+  if (!m) throw new ServerConfigError(`--http expects HOST:PORT (e.g. 127.0.0.1:7777), got "${spec}".`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ServerConfigError(`port ${port} is out of range.`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+function positive(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new ServerConfigError(`${name} must be a positive number, got "${v}".`);
+  return n;
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('Serve an environment over MCP (stdio by default, Streamable HTTP with --http)')
+    .option('--env <id>', 'environment id (see `gym envs`)')
+    .option('--env-module <path>', 'load environments exported by this module first (repeatable)', collect, [])
+    .option('--http <host:port>', 'serve Streamable HTTP on HOST:PORT instead of stdio (e.g. 127.0.0.1:7777)')
+    .option('--token <token>', 'bearer token required on every HTTP request (default: $GYM_TOKEN); required off loopback')
+    .option('--allow-host <host>', 'also accept this Host header (repeatable)', collect, [])
+    .option('--allow-origin <origin>', 'also accept this Origin (repeatable), e.g. http://localhost:6274', collect, [])
+    .option('--idle-timeout <seconds>', 'close an HTTP session idle this long', '1800')
+    .option('--max-steps <n>', 'steps per episode before it is truncated (default 64)')
+    .option('--max-body <bytes>', 'largest HTTP request body (default 4194304)')
+    .action(async (opts: ServeOptions) => {
+      const loaded = await loadEnvModules(opts.envModule);
+      const id = opts.env ?? (loaded.length === 1 ? loaded[0].id : undefined);
+      if (!id) throw new ServerConfigError('Pass --env <id> (run `gym envs` to list environments).');
+      const def = getEnv(id);
+      const maxSteps = positive('--max-steps', opts.maxSteps);
+      if (!opts.http) {
+        const server = await serveStdio(def, { maxSteps });
+        await server.closed;
+        return;
+      }
+      const { host, port } = parseHostPort(opts.http);
+      const server = await serveHttp(def, {
+        host,
+        port,
+        token: opts.token ?? process.env.GYM_TOKEN,
+        allowedHosts: opts.allowHost,
+        allowedOrigins: opts.allowOrigin,
+        idleTimeoutMs: (positive('--idle-timeout', opts.idleTimeout) ?? 1800) * 1000,
+        maxBodyBytes: positive('--max-body', opts.maxBody),
+        maxSteps,
+      });
+      process.stdout.write(`${server.url}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.stderr.write('[toolgym] shutting down\n');
+          void server.close().then(resolve);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+}

@@ -1,0 +1,70 @@
+/**
+ * The `run_code` tool and the per-episode state it works on (one JavaScript REPL sandbox).
+ */
+import { z } from 'zod';
+import { formatRunResult, JsSandbox, type SandboxLimits } from '../../tools/index.js';
+import type { ToolResult, ToolSpec } from '../core/index.js';
+
+export interface CodeEpisode {
+  sandbox: JsSandbox;
+}
+
+/** Env options read from `create(options)` / reset options (all optional). */
+export interface CodeInterpOptions {
+  timeoutMs?: number;
+  memoryLimitMb?: number;
+  outputLimit?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pure functions
+
+/** Reads sandbox limits from untyped env options, ignoring values of the wrong type or range. */
+export function limitsFromOptions(options: Record<string, unknown>): Partial<SandboxLimits> {
+  const out: Partial<SandboxLimits> = {};
+  const num = (k: string, lo: number, hi: number): number | undefined => {
+    const v = options[k];
+    return typeof v === 'number' && Number.isFinite(v) && v >= lo && v <= hi ? v : undefined;
+  };
+  const t = num('timeoutMs', 1, 600_000);
+  const m = num('memoryLimitMb', 8, 4096);
+  const o = num('outputLimit', 100, 10_000_000);
+  if (t !== undefined) out.timeoutMs = t;
+  if (m !== undefined) out.memoryLimitMb = m;
+  if (o !== undefined) out.outputLimit = o;
+  return out;
+}
+
+export function createCodeEpisode(seed: number, options: Record<string, unknown>): CodeEpisode {
+  return { sandbox: new JsSandbox({ seed, ...limitsFromOptions(options) }) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tool
+
+export const RUN_CODE_DESCRIPTION = [
+  'Run JavaScript in a persistent sandbox (like a Node.js REPL without Node APIs) and return what it printed.',
+  'State persists between calls: top-level variables, functions and classes stay defined.',
+  'Use console.log to print results; the value of the last expression is shown after the output.',
+  'BigInt (123n) gives exact big integers. There is no require, import, process, file system, network or timers.',
+  'Each call has a time and memory limit; long output is truncated.',
+].join(' ');
+
+export const runCodeTool: ToolSpec<CodeEpisode, { code: z.ZodString }> = {
+  name: 'run_code',
+  title: 'Run JavaScript',
+  description: RUN_CODE_DESCRIPTION,
+  inputSchema: {
+    code: z
+      .string()
+      .min(1)
+      .describe('JavaScript source to run as a script in the sandbox, e.g. "console.log(2n ** 100n)". Top-level await is allowed.'),
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  async handler(args, episode, ctx): Promise<ToolResult> {
+    if (ctx.signal.aborted) return { content: [{ type: 'text', text: 'Error: the call was cancelled before the code ran.' }], isError: true };
+    const r = await episode.sandbox.run(args.code);
+    const { text, isError } = formatRunResult(r, episode.sandbox.limits);
+    return isError ? { content: [{ type: 'text', text }], isError: true } : { content: [{ type: 'text', text }] };
+  },
+};

@@ -1,0 +1,392 @@
+/**
+ * `checkEnv(def)`: the conformance checker every environment passes before its own tests
+ * (in the spirit of Gymnasium's env_checker). Each check is a named, independent function, so the
+ * shared vitest suite (`test/envs/conformance.ts`) can turn each into its own test case.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { jsonSchemaProblems, toolInputJsonSchema, undescribedFields } from './schema.js';
+import { isControlTool } from './session.js';
+import { parseTaskId } from './tool-env.js';
+import type { Action, EnvDefinition, Environment, OracleObservation, Split, StepResult, Task, TaskFamily, ToolResult } from './types.js';
+
+export interface CheckOutcome {
+  ok: boolean;
+  /** The check could not run for this env (the reason is in `message`); not a failure. */
+  skipped?: boolean;
+  message: string;
+}
+
+export interface CheckResult extends CheckOutcome {
+  name: string;
+  title: string;
+  ms: number;
+}
+
+export interface ConformanceCheck {
+  name: string;
+  /** A sentence, used as the test name. */
+  title: string;
+  run(def: EnvDefinition): Promise<CheckOutcome>;
+}
+
+export interface CheckReport {
+  envId: string;
+  version: string;
+  ok: boolean;
+  checks: CheckResult[];
+}
+
+const SPLITS: readonly Split[] = ['train', 'test'];
+const ORACLE_STEP_LIMIT = 16;
+const SAMPLE = 50;
+
+// ---------------------------------------------------------------------------------------------
+// Pure helpers
+
+const pass = (message = 'ok'): CheckOutcome => ({ ok: true, message });
+const fail = (message: string): CheckOutcome => ({ ok: false, message });
+const skip = (message: string): CheckOutcome => ({ ok: true, skipped: true, message });
+
+/** Up to `n` indices spread over [0, size): first, last and evenly between. */
+export function sampleIndices(size: number, n: number): number[] {
+  if (size <= n) return Array.from({ length: size }, (_, i) => i);
+  const out = new Set<number>([0, size - 1]);
+  for (let k = 1; out.size < n; k++) out.add(Math.floor((k * size) / (n + 1)));
+  return [...out].sort((a, b) => a - b);
+}
+
+/**
+ * Strings a leak would show: the reference itself when it is a string or number long enough not to
+ * occur by chance, or its JSON for structured references (parts of which, such as example inputs,
+ * may legitimately appear in a prompt).
+ */
+export function referenceNeedles(reference: unknown): string[] {
+  if (typeof reference === 'string') return reference.trim().length >= 4 ? [reference.trim()] : [];
+  if (typeof reference === 'number' || typeof reference === 'bigint') return String(reference).replace('-', '').length >= 4 ? [String(reference)] : [];
+  if (reference && typeof reference === 'object') {
+    const json = JSON.stringify(reference);
+    return json && json.length >= 8 ? [json] : [];
+  }
+  return [];
+}
+
+function hasKeyDeep(value: unknown, key: string, depth = 0): boolean {
+  if (depth > 8 || !value || typeof value !== 'object') return false;
+  if (Object.hasOwn(value, key)) return true;
+  return Object.values(value).some((v) => hasKeyDeep(v, key, depth + 1));
+}
+
+function firstTask(def: EnvDefinition, family: TaskFamily<any>, split: Split, index = 0): Task | undefined {
+  return family.splitSizes[split] > index ? family.generate(split, index) : undefined;
+}
+
+async function withEnv<T>(def: EnvDefinition, fn: (env: Environment) => Promise<T>): Promise<T> {
+  const env = def.create();
+  try {
+    return await fn(env);
+  } finally {
+    await env.close().catch(() => undefined);
+  }
+}
+
+/** Plays the family's oracle on `task` for up to ORACLE_STEP_LIMIT steps; returns every step result. */
+async function playOracle(env: Environment, family: TaskFamily<any>, task: Task): Promise<{ results: ToolResult[]; last?: StepResult; answered: boolean }> {
+  await env.reset({ taskId: task.id, seed: task.seed });
+  const history: OracleObservation[] = [];
+  const results: ToolResult[] = [];
+  let last: StepResult | undefined;
+  for (let i = 0; i < ORACLE_STEP_LIMIT; i++) {
+    const act = family.oracle(task, history);
+    const action: Action = act.kind === 'answer' ? { kind: 'answer', answer: act.answer } : { kind: 'tool_calls', calls: act.calls };
+    last = await env.step(action);
+    if (act.kind === 'answer') return { results, last, answered: true };
+    const trs = last.observation.toolResults ?? [];
+    act.calls.forEach((call, k) => {
+      const result = trs[k] ?? { content: [{ type: 'text' as const, text: '' }], isError: true };
+      results.push(result);
+      history.push({ call, result });
+    });
+    if (last.terminated || last.truncated) break;
+  }
+  return { results, last, answered: false };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checks
+
+export const conformanceChecks: readonly ConformanceCheck[] = [
+  {
+    name: 'metadata',
+    title: 'declares an id, a version, task families with non-empty splits, and uniquely named tools',
+    async run(def) {
+      const problems: string[] = [];
+      if (!/^[a-z0-9][a-z0-9-]*$/.test(def.id)) problems.push(`id "${def.id}" should be lower-case letters, digits and dashes`);
+      if (!/^\d+\.\d+\.\d+/.test(def.version)) problems.push(`version "${def.version}" should be semver`);
+      if (def.families.length === 0) problems.push('no task families');
+      const famNames = new Set<string>();
+      for (const f of def.families) {
+        if (famNames.has(f.name)) problems.push(`family "${f.name}" declared twice`);
+        famNames.add(f.name);
+        if (f.name.includes('/')) problems.push(`family "${f.name}" contains "/" (task ids use it as a separator)`);
+        for (const s of SPLITS) if (!Number.isInteger(f.splitSizes[s]) || f.splitSizes[s] <= 0) problems.push(`family "${f.name}" ${s} split size ${f.splitSizes[s]}`);
+      }
+      const toolNames = new Set<string>();
+      for (const t of def.tools) {
+        if (toolNames.has(t.name)) problems.push(`tool "${t.name}" declared twice`);
+        toolNames.add(t.name);
+        if (isControlTool(t.name)) problems.push(`tool "${t.name}" collides with a control tool`);
+        if (!/^[a-zA-Z0-9_-]{1,64}$/.test(t.name)) problems.push(`tool name "${t.name}" is not [a-zA-Z0-9_-]{1,64}`);
+      }
+      const envTools = await withEnv(def, async (env) => env.tools.map((t) => t.name).sort());
+      if (!isDeepStrictEqual(envTools, [...toolNames].sort())) problems.push(`env instance tools ${envTools} differ from the definition's ${[...toolNames]}`);
+      return problems.length ? fail(problems.join('; ')) : pass(`${def.families.length} families, ${def.tools.length} tools`);
+    },
+  },
+  {
+    name: 'tool-schemas',
+    title: "converts every tool's input schema to valid JSON Schema whose fields all have descriptions",
+    async run(def) {
+      const problems: string[] = [];
+      for (const t of def.tools) {
+        if (!t.description?.trim()) problems.push(`${t.name}: no description`);
+        let schema: Record<string, unknown>;
+        try {
+          schema = toolInputJsonSchema(t);
+        } catch (err) {
+          problems.push(`${t.name}: schema does not convert (${(err as Error).message})`);
+          continue;
+        }
+        for (const p of jsonSchemaProblems(schema)) problems.push(`${t.name}: ${p}`);
+        for (const f of undescribedFields(schema)) problems.push(`${t.name}: field "${f}" has no description`);
+      }
+      return problems.length ? fail(problems.join('; ')) : pass();
+    },
+  },
+  {
+    name: 'tasks-deterministic',
+    title: 'generates the same task for the same split and index, with a well-formed id that getTask resolves',
+    async run(def) {
+      const problems: string[] = [];
+      for (const f of def.families) {
+        for (const split of SPLITS) {
+          for (const i of sampleIndices(f.splitSizes[split], 5)) {
+            const a = f.generate(split, i);
+            const b = f.generate(split, i);
+            if (!isDeepStrictEqual(a, b)) problems.push(`${f.name}/${split}/${i}: two generations differ`);
+            const p = parseTaskId(a.id);
+            if (!p || p.envId !== def.id || p.family !== f.name || p.split !== split || p.index !== i) problems.push(`${f.name}/${split}/${i}: id "${a.id}" is not ${def.id}/${f.name}/${split}/${i}`);
+            if (a.family !== f.name || a.split !== split) problems.push(`${a.id}: family/split fields disagree with the generator`);
+            if (![1, 2, 3, 4, 5].includes(a.difficulty)) problems.push(`${a.id}: difficulty ${a.difficulty} not in 1..5`);
+            if (!a.prompt?.trim()) problems.push(`${a.id}: empty prompt`);
+            try {
+              if (!isDeepStrictEqual(def.getTask(a.id), a)) problems.push(`${a.id}: getTask gives a different task`);
+            } catch (err) {
+              problems.push(`${a.id}: getTask threw ${(err as Error).message}`);
+            }
+          }
+        }
+      }
+      return problems.length ? fail(problems.slice(0, 10).join('; ')) : pass();
+    },
+  },
+  {
+    name: 'splits-disjoint',
+    title: 'keeps train and test tasks disjoint (ids and prompts) on a sample',
+    async run(def) {
+      const problems: string[] = [];
+      for (const f of def.families) {
+        const train = sampleIndices(f.splitSizes.train, SAMPLE).map((i) => f.generate('train', i));
+        const test = sampleIndices(f.splitSizes.test, SAMPLE).map((i) => f.generate('test', i));
+        const ids = new Set(train.map((t) => t.id));
+        const prompts = new Map(train.map((t) => [t.prompt, t.id]));
+        for (const t of test) {
+          if (ids.has(t.id)) problems.push(`${f.name}: id ${t.id} in both splits`);
+          const twin = prompts.get(t.prompt);
+          if (twin) problems.push(`${f.name}: ${t.id} has the same prompt as ${twin}`);
+        }
+      }
+      return problems.length ? fail(problems.slice(0, 10).join('; ')) : pass();
+    },
+  },
+  {
+    name: 'reset-deterministic',
+    title: 'gives the same task and observation for the same seed, in a fresh instance and after a second reset',
+    async run(def) {
+      const problems: string[] = [];
+      for (const split of SPLITS) {
+        for (const seed of [0, 7, 123456]) {
+          const a = await withEnv(def, (env) => env.reset({ seed, split }));
+          const b = await withEnv(def, async (env) => {
+            await env.reset({ seed: seed + 1, split });
+            return env.reset({ seed, split });
+          });
+          if (!isDeepStrictEqual(a.observation, b.observation)) problems.push(`${split} seed ${seed}: observations differ`);
+          if (!isDeepStrictEqual(a.info.task, b.info.task)) problems.push(`${split} seed ${seed}: tasks differ (${a.info.task.id} vs ${b.info.task.id})`);
+          if (a.info.task.split !== split) problems.push(`${split} seed ${seed}: reset gave a ${a.info.task.split} task`);
+        }
+      }
+      return problems.length ? fail(problems.join('; ')) : pass();
+    },
+  },
+  {
+    name: 'tool-results-deterministic',
+    title: "gives the same tool results for the same task when the oracle's calls are replayed",
+    async run(def) {
+      const problems: string[] = [];
+      let compared = 0;
+      for (const f of def.families) {
+        const task = firstTask(def, f, 'test') ?? firstTask(def, f, 'train');
+        if (!task) continue;
+        const a = await withEnv(def, (env) => playOracle(env, f, task));
+        const b = await withEnv(def, (env) => playOracle(env, f, task));
+        compared += a.results.length;
+        if (!isDeepStrictEqual(a.results, b.results)) {
+          const k = a.results.findIndex((r, i) => !isDeepStrictEqual(r, b.results[i]));
+          problems.push(`${task.id}: result ${k} differs: ${JSON.stringify(a.results[k])?.slice(0, 200)} vs ${JSON.stringify(b.results[k])?.slice(0, 200)}`);
+        }
+      }
+      if (problems.length) return fail(problems.join('; '));
+      return compared === 0 ? skip('no oracle made a tool call, so there were no tool results to compare') : pass(`${compared} results compared`);
+    },
+  },
+  {
+    name: 'oracle-solves',
+    title: "scores the oracle's answer as correct on a task of every family",
+    async run(def) {
+      const problems: string[] = [];
+      for (const f of def.families) {
+        const task = firstTask(def, f, 'test') ?? firstTask(def, f, 'train');
+        if (!task) continue;
+        const run = await withEnv(def, (env) => playOracle(env, f, task));
+        const v = run.last?.info.verdict;
+        if (!run.answered) problems.push(`${task.id}: the oracle did not answer within ${ORACLE_STEP_LIMIT} steps`);
+        else if (!v?.correct || !run.last?.terminated) problems.push(`${task.id}: oracle answer scored ${JSON.stringify(v)}`);
+      }
+      return problems.length ? fail(problems.join('; ')) : pass();
+    },
+  },
+  {
+    name: 'wrong-answer',
+    title: 'scores a wrong answer as not correct, with reward below 1, and terminates',
+    async run(def) {
+      const problems: string[] = [];
+      for (const f of def.families) {
+        const task = firstTask(def, f, 'test') ?? firstTask(def, f, 'train');
+        if (!task) continue;
+        const r = await withEnv(def, async (env) => {
+          await env.reset({ taskId: task.id });
+          return env.step({ kind: 'answer', answer: 'toolgym conformance check: a deliberately wrong answer' });
+        });
+        if (!r.terminated) problems.push(`${task.id}: an answer did not terminate the episode`);
+        if (r.info.verdict?.correct !== false || r.reward >= 1) problems.push(`${task.id}: wrong answer scored reward ${r.reward}, correct ${r.info.verdict?.correct}`);
+      }
+      return problems.length ? fail(problems.join('; ')) : pass();
+    },
+  },
+  {
+    name: 'invalid-actions',
+    title: 'answers an unknown tool and invalid arguments with error results, not exceptions, and keeps the episode going',
+    async run(def) {
+      return withEnv(def, async (env) => {
+        const problems: string[] = [];
+        await env.reset({ seed: 0 });
+        const probe = async (label: string, action: Action): Promise<void> => {
+          let r: StepResult;
+          try {
+            r = await env.step(action);
+          } catch (err) {
+            problems.push(`${label}: step threw ${(err as Error)?.name}: ${(err as Error)?.message}`);
+            return;
+          }
+          const results = r.observation.toolResults ?? [];
+          if (results.length !== (action.kind === 'tool_calls' ? action.calls.length : 1)) problems.push(`${label}: ${results.length} results for the calls`);
+          if (!results.every((x) => x.isError === true)) problems.push(`${label}: result is not isError: ${JSON.stringify(results).slice(0, 200)}`);
+          if (r.terminated) problems.push(`${label}: an invalid call terminated the episode`);
+        };
+        await probe('unknown tool', { kind: 'tool_calls', calls: [{ name: 'no_such_tool_xyz', arguments: {} }] });
+        for (const t of env.tools) {
+          const props = Object.keys(t.inputSchema);
+          if (props.length === 0) continue;
+          const wrong = Object.fromEntries(props.map((p) => [p, { $invalid: [1] }]));
+          await probe(`${t.name} with wrong-typed arguments`, { kind: 'tool_calls', calls: [{ name: t.name, arguments: wrong }] });
+          const schema = toolInputJsonSchema(t);
+          if (Array.isArray(schema.required) && schema.required.length > 0) {
+            await probe(`${t.name} without required arguments`, { kind: 'tool_calls', calls: [{ name: t.name, arguments: {} }] });
+          }
+        }
+        try {
+          const after = await env.step({ kind: 'answer', answer: 'x' });
+          if (!after.terminated) problems.push('an answer after invalid calls did not terminate the episode');
+        } catch (err) {
+          problems.push(`an answer after invalid calls threw ${(err as Error).message}`);
+        }
+        return problems.length ? fail(problems.join('; ')) : pass();
+      });
+    },
+  },
+  {
+    name: 'reference-hidden',
+    title: 'never shows the reference answer in the reset observation, the info, or error results',
+    async run(def) {
+      const problems: string[] = [];
+      for (const f of def.families) {
+        for (const i of sampleIndices(f.splitSizes.test, 3)) {
+          const task = f.generate('test', i);
+          const needles = referenceNeedles(task.reference);
+          const seen = await withEnv(def, async (env) => {
+            const r = await env.reset({ taskId: task.id });
+            const bad = await env.step({ kind: 'tool_calls', calls: [{ name: 'no_such_tool_xyz', arguments: {} }] });
+            return { reset: r, bad };
+          });
+          if (hasKeyDeep(seen.reset.info, 'reference')) problems.push(`${task.id}: reset info carries a "reference" field`);
+          const text = JSON.stringify([seen.reset.observation, seen.reset.info, seen.bad.observation, seen.bad.info]);
+          for (const n of needles) if (text.includes(n)) problems.push(`${task.id}: the reference ${JSON.stringify(n).slice(0, 60)} is visible`);
+        }
+      }
+      return problems.length ? fail(problems.slice(0, 10).join('; ')) : pass();
+    },
+  },
+  {
+    name: 'close-twice',
+    title: 'closes safely twice, with or without an episode',
+    async run(def) {
+      const problems: string[] = [];
+      try {
+        const fresh = def.create();
+        await fresh.close();
+        await fresh.close();
+      } catch (err) {
+        problems.push(`closing an unused instance twice threw ${(err as Error).message}`);
+      }
+      try {
+        const used = def.create();
+        await used.reset({ seed: 1 });
+        await used.close();
+        await used.close();
+      } catch (err) {
+        problems.push(`closing after an episode twice threw ${(err as Error).message}`);
+      }
+      return problems.length ? fail(problems.join('; ')) : pass();
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+
+export async function runCheck(check: ConformanceCheck, def: EnvDefinition): Promise<CheckResult> {
+  const t0 = performance.now();
+  let outcome: CheckOutcome;
+  try {
+    outcome = await check.run(def);
+  } catch (err) {
+    outcome = fail(`the check threw ${(err as Error)?.name}: ${(err as Error)?.message}`);
+  }
+  return { name: check.name, title: check.title, ms: Math.round(performance.now() - t0), ...outcome };
+}
+
+/** Runs every conformance check on `def`; `ok` is true when none failed (skips do not fail). */
+export async function checkEnv(def: EnvDefinition, opts: { only?: string[] } = {}): Promise<CheckReport> {
+  const checks: CheckResult[] = [];
+  for (const c of conformanceChecks) if (!opts.only || opts.only.includes(c.name)) checks.push(await runCheck(c, def));
+  return { envId: def.id, version: def.version, ok: checks.every((c) => c.ok), checks };
+}

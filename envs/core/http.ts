@@ -1,0 +1,330 @@
+/**
+ * Streamable HTTP serving: many concurrent MCP sessions, one `EpisodeSession` each.
+ *
+ * Security follows the MCP transport spec: bind 127.0.0.1 unless told otherwise; check `Host` and
+ * `Origin` against allow-lists before anything else (DNS-rebinding protection: a page on evil.com
+ * that rebinds its name to 127.0.0.1 still sends `Host: evil.com` and `Origin: http://evil.com`);
+ * cap the request body; an optional bearer token, required for any non-loopback bind.
+ * The SDK deprecates its in-transport host checks in favour of middleware, so the checks live here.
+ *
+ * A session lives in `sessions` from its `initialize` until DELETE, idle expiry or `close()`.
+ * Every request is handled inside try/catch so one sick session never affects another.
+ */
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { ServerConfigError } from './errors.js';
+import { createEpisodeServer, type EpisodeServerOptions } from './server.js';
+import type { EnvDefinition } from './types.js';
+
+export interface HttpOptions extends EpisodeServerOptions {
+  /** Interface to bind (default 127.0.0.1). A non-loopback host requires `token`. */
+  host?: string;
+  /** Port (0 picks a free one; default 7777). */
+  port?: number;
+  /** Bearer token every request must carry (`Authorization: Bearer <token>`). */
+  token?: string;
+  /** Extra accepted `Host` header names (port optional), beyond the loopback names and the bind host. */
+  allowedHosts?: string[];
+  /** Extra accepted `Origin`s (e.g. `http://localhost:6274`); loopback origins are accepted by default. */
+  allowedOrigins?: string[];
+  /** A session with no request for this long is closed (default 30 minutes). */
+  idleTimeoutMs?: number;
+  /** Largest accepted request body (default 4 MiB): a larger one is answered 413. */
+  maxBodyBytes?: number;
+  /** Most concurrent sessions (default 10,000): a new one past it is answered 503. */
+  maxSessions?: number;
+  /** Endpoint path (default `/mcp`). */
+  path?: string;
+  /** Answer POSTs with plain JSON instead of an SSE stream (default true: cheaper per call). */
+  jsonResponse?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface HttpServerHandle {
+  /** The MCP endpoint, e.g. `http://127.0.0.1:7777/mcp`. */
+  url: string;
+  host: string;
+  port: number;
+  /** Open sessions now. */
+  sessionCount(): number;
+  close(): Promise<void>;
+}
+
+interface Entry {
+  server: McpServer;
+  transport: StreamableHTTPServerTransport;
+  lastActive: number;
+  inflight: number;
+}
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]', '::1'];
+
+// ---------------------------------------------------------------------------------------------
+// Pure functions
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return LOOPBACK_NAMES.includes(h) || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+/** `host[:port]` from a Host header: the lower-cased name part (IPv6 keeps its brackets). */
+export function hostnameOf(hostHeader: string): string {
+  const h = hostHeader.trim().toLowerCase();
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  const colon = h.lastIndexOf(':');
+  return colon >= 0 ? h.slice(0, colon) : h;
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  // Hash first so the comparison is constant-time whatever the lengths.
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+function jsonRpcError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const body = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new BodyTooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Starts a Streamable HTTP MCP server for `def`; resolves once it listens. */
+export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Promise<HttpServerHandle> {
+  const host = opts.host ?? '127.0.0.1';
+  const loopback = isLoopbackHost(host);
+  const token = opts.token || undefined;
+  if (!loopback && !token) {
+    throw new ServerConfigError(
+      `Binding ${host} exposes the gym beyond this machine: pass a bearer token (--token or GYM_TOKEN), or bind 127.0.0.1.`,
+    );
+  }
+  const path = opts.path ?? '/mcp';
+  const idleTimeoutMs = opts.idleTimeoutMs ?? 30 * 60_000;
+  const maxBodyBytes = opts.maxBodyBytes ?? 4 * 1024 * 1024;
+  const maxSessions = opts.maxSessions ?? 10_000;
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const allowedHosts = new Set([...LOOPBACK_NAMES, ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
+  if (!loopback && !isWildcardHost(host)) allowedHosts.add(host.toLowerCase());
+  // On a wildcard bind with no explicit list the public name is unknown; the token guards instead.
+  const checkHost = loopback || !isWildcardHost(host) || (opts.allowedHosts?.length ?? 0) > 0;
+  const allowedOrigins = new Set((opts.allowedOrigins ?? []).map((o) => o.replace(/\/$/, '').toLowerCase()));
+  const sessions = new Map<string, Entry>();
+
+  const originAllowed = (origin: string): boolean => {
+    const o = origin.replace(/\/$/, '').toLowerCase();
+    if (allowedOrigins.has(o) || allowedOrigins.has('*')) return true;
+    try {
+      return isLoopbackHost(new URL(o).hostname);
+    } catch {
+      return false;
+    }
+  };
+
+  const drop = (id: string): void => {
+    const e = sessions.get(id);
+    if (!e) return;
+    sessions.delete(id);
+    e.server.close().catch((err: Error) => log(`[toolgym] closing session ${id}: ${err.message}`));
+  };
+
+  const newEntry = async (): Promise<Entry> => {
+    const server = createEpisodeServer(def, opts);
+    const entry: Entry = { server, transport: undefined as never, lastActive: Date.now(), inflight: 0 };
+    entry.transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      enableJsonResponse: opts.jsonResponse ?? true,
+      onsessioninitialized: (id) => {
+        sessions.set(id, entry);
+      },
+      onsessionclosed: (id) => drop(id),
+    });
+    server.server.onerror = (err) => log(`[toolgym] session error: ${err.message}`);
+    await server.connect(entry.transport);
+    return entry;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const cors: Record<string, string> = {};
+    const hostHeader = req.headers.host ?? '';
+    if (checkHost && !allowedHosts.has(hostHeader.toLowerCase()) && !allowedHosts.has(hostnameOf(hostHeader))) {
+      jsonRpcError(res, 403, -32000, `Forbidden: Host "${hostHeader}" is not allowed (add it with --allow-host).`);
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      if (!originAllowed(origin)) {
+        jsonRpcError(res, 403, -32000, `Forbidden: Origin "${origin}" is not allowed (add it with --allow-origin).`);
+        return;
+      }
+      cors['access-control-allow-origin'] = origin;
+      cors['access-control-expose-headers'] = 'mcp-session-id, mcp-protocol-version';
+      cors.vary = 'Origin';
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== path) {
+      jsonRpcError(res, 404, -32000, `Not found: the MCP endpoint is ${path}.`, cors);
+      return;
+    }
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        ...cors,
+        'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+        'access-control-allow-headers': 'content-type, authorization, mcp-session-id, mcp-protocol-version, last-event-id',
+        'access-control-max-age': '600',
+      });
+      res.end();
+      return;
+    }
+    for (const [k, v] of Object.entries(cors)) res.setHeader(k, v);
+    if (token) {
+      const auth = req.headers.authorization ?? '';
+      const m = /^Bearer\s+(.+)$/i.exec(auth);
+      if (!m || !sameSecret(m[1].trim(), token)) {
+        jsonRpcError(res, 401, -32000, 'Unauthorized: send "Authorization: Bearer <token>" with the server\'s token.', { 'www-authenticate': 'Bearer' });
+        return;
+      }
+    }
+    const sid = req.headers['mcp-session-id'];
+    const sessionId = Array.isArray(sid) ? sid[0] : sid;
+
+    if (req.method === 'POST') {
+      let body: unknown;
+      try {
+        const raw = await readBody(req, maxBodyBytes);
+        body = JSON.parse(raw.toString('utf8'));
+      } catch (err) {
+        if (err instanceof BodyTooLarge) jsonRpcError(res, 413, -32600, `Request body over ${maxBodyBytes} bytes: send smaller requests.`, { connection: 'close' });
+        else jsonRpcError(res, 400, -32700, `Parse error: the body is not valid JSON (${(err as Error).message}).`);
+        return;
+      }
+      let entry: Entry | undefined;
+      if (sessionId) {
+        entry = sessions.get(sessionId);
+        if (!entry) {
+          jsonRpcError(res, 404, -32001, 'Session not found (it expired or was closed): send a new initialize request without mcp-session-id.');
+          return;
+        }
+      } else {
+        const init = Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body);
+        if (!init) {
+          jsonRpcError(res, 400, -32000, 'Bad Request: no mcp-session-id header; start a session with an initialize request first.');
+          return;
+        }
+        if (sessions.size >= maxSessions) {
+          jsonRpcError(res, 503, -32000, `Too many sessions (${maxSessions}): close idle sessions (DELETE) or try later.`, { 'retry-after': '5' });
+          return;
+        }
+        entry = await newEntry();
+      }
+      entry.inflight++;
+      entry.lastActive = Date.now();
+      try {
+        await entry.transport.handleRequest(req, res, body);
+      } finally {
+        entry.inflight--;
+        entry.lastActive = Date.now();
+        // An initialize that failed leaves a server no session id points to.
+        if (!sessionId && !(entry.transport.sessionId && sessions.has(entry.transport.sessionId))) void entry.server.close().catch(() => undefined);
+      }
+      return;
+    }
+    if (req.method === 'GET' || req.method === 'DELETE') {
+      const entry = sessionId ? sessions.get(sessionId) : undefined;
+      if (!entry) {
+        jsonRpcError(res, sessionId ? 404 : 400, sessionId ? -32001 : -32000, sessionId ? 'Session not found.' : 'Bad Request: mcp-session-id header required.');
+        return;
+      }
+      entry.lastActive = Date.now();
+      await entry.transport.handleRequest(req, res);
+      if (req.method === 'DELETE' && sessionId) drop(sessionId);
+      return;
+    }
+    jsonRpcError(res, 405, -32000, `Method ${req.method} not allowed: use POST, GET or DELETE.`, { allow: 'GET, POST, DELETE, OPTIONS' });
+  };
+
+  const http = createServer((req, res) => {
+    handle(req, res).catch((err: Error) => {
+      log(`[toolgym] request failed: ${err.stack ?? err.message}`);
+      jsonRpcError(res, 500, -32603, `Internal error: ${err.message}`);
+    });
+  });
+  http.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+  });
+
+  const sweepEvery = Math.max(20, Math.min(idleTimeoutMs / 4, 30_000));
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const [id, e] of sessions) if (e.inflight === 0 && now - e.lastActive > idleTimeoutMs) drop(id);
+  }, sweepEvery);
+  sweeper.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(opts.port ?? 7777, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = http.address() as AddressInfo;
+  const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${urlHost}:${addr.port}${path}`;
+  log(`[toolgym] serving environment "${def.id}" v${def.version} over Streamable HTTP at ${url}${token ? ' (bearer token required)' : ''}`);
+
+  return {
+    url,
+    host: addr.address,
+    port: addr.port,
+    sessionCount: () => sessions.size,
+    close: async () => {
+      clearInterval(sweeper);
+      const closing = [...sessions.values()].map((e) => e.server.close().catch(() => undefined));
+      sessions.clear();
+      await Promise.all(closing);
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * The MCP face of one episode session: `createEpisodeServer(def)` returns an `McpServer` that lists
+ * the environment's tools plus the control tools, exposes task descriptions as resources, and routes
+ * every `tools/call` to an `EpisodeSession`. `connectInMemory` links a `Client` to one in-process
+ * (the rollout loop's default path, so the in-process path is the MCP path too).
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { CallToolRequestSchema, type CallToolResult, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { summarizeEnv } from './registry.js';
+import { toolArgsSchema } from './schema.js';
+import { CONTROL_META, controlTools, EpisodeSession, type EpisodeSessionOptions } from './session.js';
+import { parseTaskId, toPublic } from './tool-env.js';
+import type { EnvDefinition, EnvResource } from './types.js';
+
+export interface EpisodeServerOptions extends EpisodeSessionOptions {
+  /** Use this session instead of making a new one (the caller then owns it). */
+  session?: EpisodeSession;
+  /** Task resources listed per family and split (reading works for every task id). */
+  listedTasksPerFamily?: number;
+}
+
+const sessions = new WeakMap<McpServer, EpisodeSession>();
+
+/** The `EpisodeSession` behind a server made by `createEpisodeServer`. */
+export function episodeSessionOf(server: McpServer): EpisodeSession {
+  const s = sessions.get(server);
+  if (!s) throw new Error('This McpServer was not made by createEpisodeServer: it has no episode session.');
+  return s;
+}
+
+function registerResources(server: McpServer, def: EnvDefinition, perFamily: number): void {
+  server.registerResource(
+    'environment',
+    'toolgym://env',
+    { title: `${def.id} environment`, description: 'Environment id, version, tools, task families and split sizes.', mimeType: 'application/json' },
+    async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(summarizeEnv(def), null, 2) }] }),
+  );
+  const template = new ResourceTemplate('toolgym://tasks/{env}/{family}/{split}/{index}', {
+    list: async () => ({
+      resources: def.families.flatMap((f) =>
+        (['train', 'test'] as const).flatMap((split) =>
+          Array.from({ length: Math.min(perFamily, f.splitSizes[split]) }, (_, i) => ({
+            uri: `toolgym://tasks/${def.id}/${f.name}/${split}/${i}`,
+            name: `${def.id}/${f.name}/${split}/${i}`,
+            mimeType: 'application/json',
+          })),
+        ),
+      ),
+    }),
+  });
+  server.registerResource(
+    'task',
+    template,
+    { title: 'Task description', description: 'A task as the agent sees it (never its reference answer).', mimeType: 'application/json' },
+    async (uri) => {
+      const id = uri.href.slice('toolgym://tasks/'.length);
+      if (!parseTaskId(id)) throw new McpError(ErrorCode.InvalidParams, `Malformed task URI ${uri.href}: use toolgym://tasks/<env>/<family>/<split>/<index>.`);
+      let task;
+      try {
+        task = toPublic(def.getTask(id));
+      } catch (err) {
+        throw new McpError(ErrorCode.InvalidParams, (err as Error).message);
+      }
+      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(task, null, 2) }] };
+    },
+  );
+}
+
+const envResourceIndex = new WeakMap<EnvDefinition, Map<string, EnvResource>>();
+
+/** The env's own resources by URI, built on first use and shared by every session of the env. */
+function envResources(def: EnvDefinition): Map<string, EnvResource> {
+  let index = envResourceIndex.get(def);
+  if (!index) {
+    index = new Map((def.resources?.() ?? []).map((r) => [new URL(r.uri).toString(), r]));
+    envResourceIndex.set(def, index);
+  }
+  return index;
+}
+
+/** The environment's own documents (corpora, ...): listed and read lazily, so a session costs nothing until asked. */
+function registerEnvResources(server: McpServer, def: EnvDefinition): void {
+  if (!def.resources) return;
+  const template = new ResourceTemplate('toolgym://{+path}', {
+    list: async () => ({
+      resources: [...envResources(def).values()].map((r) => ({ uri: r.uri, name: r.name, title: r.title, description: r.description, mimeType: r.mimeType })),
+    }),
+  });
+  server.registerResource('documents', template, { title: `${def.id} documents`, description: `Documents of the ${def.id} environment.` }, async (uri) => {
+    const r = envResources(def).get(uri.toString());
+    if (!r) throw new McpError(ErrorCode.InvalidParams, `Resource ${uri.href} not found: call resources/list to see the documents.`);
+    return { contents: [{ uri: uri.href, mimeType: r.mimeType, text: r.read() }] };
+  });
+}
+
+/** An `McpServer` for ONE session (one episode at a time). Closing the server closes the session. */
+export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptions = {}): McpServer {
+  const session = opts.session ?? new EpisodeSession(def, opts);
+  const server = new McpServer(
+    { name: `toolgym-${def.id}`, version: def.version },
+    {
+      capabilities: { tools: {}, resources: {} },
+      instructions: `toolgym environment "${def.id}" (${def.description}). Call gym_start to begin an episode, use the tools, then gym_submit your final answer to get a reward.`,
+    },
+  );
+  sessions.set(server, session);
+
+  const unused = async (): Promise<CallToolResult> => {
+    throw new Error('unreachable: tools/call is routed to the episode session');
+  };
+  for (const [name, c] of Object.entries(controlTools)) {
+    server.registerTool(name, { title: c.title, description: c.description, inputSchema: toolArgsSchema(c.inputSchema), _meta: { ...CONTROL_META } }, unused);
+  }
+  for (const t of def.tools) {
+    server.registerTool(t.name, { title: t.title, description: t.description, inputSchema: toolArgsSchema(t.inputSchema), annotations: t.annotations }, unused);
+  }
+  registerResources(server, def, opts.listedTasksPerFamily ?? 5);
+  registerEnvResources(server, def);
+
+  // McpServer turns an unknown tool into an isError result and validates arguments with its own
+  // message; the episode session needs both differently (a protocol error for an unknown tool, an
+  // isError naming the field with episode `_meta` for bad arguments), so tools/call goes straight
+  // to the session. tools/list stays McpServer's.
+  server.server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+    const { name } = req.params;
+    if (!session.hasTool(name)) {
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${name}": call tools/list to see the tools of environment "${def.id}".`);
+    }
+    return (await session.call(name, req.params.arguments ?? {}, extra.signal)) as unknown as CallToolResult;
+  });
+
+  const prevClose = server.server.onclose;
+  server.server.onclose = () => {
+    prevClose?.();
+    if (!opts.session) void session.close().catch(() => undefined);
+  };
+  return server;
+}
+
+/** A `Client` connected to a fresh episode server through the SDK's in-memory transport pair. */
+export async function connectInMemory(def: EnvDefinition, opts: EpisodeServerOptions & { clientName?: string } = {}): Promise<Client> {
+  const server = createEpisodeServer(def, opts);
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  const client = new Client({ name: opts.clientName ?? 'toolgym-inmemory', version: '0.1.0' });
+  await client.connect(clientSide);
+  return client;
+}

@@ -1,0 +1,364 @@
+/**
+ * `EpisodeSession`: one MCP session's episode state machine around one `Environment`.
+ *
+ *   idle --gym_start--> running --(answer | step limit | env end)--> ended --gym_start--> running
+ *   any --close--> closed
+ *
+ * The MCP layer is a thin shell over `call(name, args)`: `gym_start` resets, an env tool is one
+ * `step({kind:'tool_calls'})`, `gym_submit` is `step({kind:'answer'})`. Every result carries the
+ * episode state in `_meta`; the final one adds the reward. Calls are serialised per session, so
+ * concurrent requests on one session can't interleave inside the environment.
+ */
+import { z } from 'zod';
+import { toPublic } from './tool-env.js';
+import { checkArgs } from './schema.js';
+import type { EnvDefinition, Environment, RewardComponents, Split, TaskPublic, ToolResult, Verdict } from './types.js';
+
+export const CONTROL_META = { 'toolgym/control': true } as const;
+
+export interface EpisodeMeta {
+  'toolgym/step': number;
+  'toolgym/terminated': boolean;
+  'toolgym/truncated': boolean;
+  /** An infrastructure fault ended the episode (not the agent's fault). */
+  'toolgym/aborted'?: boolean;
+  'toolgym/reward'?: number;
+  'toolgym/components'?: RewardComponents;
+  'toolgym/correct'?: boolean;
+  'toolgym/taskId'?: string;
+  /** How many episodes this session has started (1 for the first). */
+  'toolgym/episode'?: number;
+}
+
+export type SessionResult = ToolResult & { _meta: EpisodeMeta };
+
+export type EpisodeState = 'idle' | 'running' | 'ended' | 'closed';
+
+export interface EpisodeSessionOptions {
+  /** Steps (tool calls and the answer) per episode; the step that reaches it without an answer is truncated. */
+  maxSteps?: number;
+  /** Serialised size limit of one call's arguments. */
+  maxArgBytes?: number;
+  /** Passed to `def.create()`. */
+  envOptions?: Record<string, unknown>;
+  /** Split used by gym_start when none is given. */
+  defaultSplit?: Split;
+}
+
+export const DEFAULT_MAX_STEPS = 64;
+export const DEFAULT_MAX_ARG_BYTES = 1_000_000;
+
+// ---------------------------------------------------------------------------------------------
+// Control tools (schemas first; the MCP layer registers them with `_meta: CONTROL_META`)
+
+const splitField = z.enum(['train', 'test']);
+
+export const controlTools = {
+  gym_list_tasks: {
+    title: 'List tasks',
+    description: 'List the tasks of this environment (id, family, split, difficulty), a page at a time.',
+    inputSchema: {
+      split: splitField.optional().describe('Which split to list: "train" or "test" (default "test").'),
+      family: z.string().optional().describe('Only tasks of this family (see the families in the result).'),
+      offset: z.number().int().min(0).optional().describe('Index of the first task to list within each family (default 0).'),
+      limit: z.number().int().min(1).max(100).optional().describe('Tasks to list per family (default 10, at most 100).'),
+    },
+  },
+  gym_start: {
+    title: 'Start an episode',
+    description:
+      'Start a new episode: picks a task by id, or by seed within a split, and returns the task. Call it first; calling it again abandons the current episode and starts a new one.',
+    inputSchema: {
+      seed: z.number().int().optional().describe('Seed that picks the task and seeds the tools (default: the number of episodes already started in this session).'),
+      taskId: z.string().optional().describe('Exact task id, e.g. "code-interp/compute.bigint/test/3" (see gym_list_tasks); overrides seed for the choice of task.'),
+      split: splitField.optional().describe('Split to draw the task from when no taskId is given: "train" or "test".'),
+    },
+  },
+  gym_submit: {
+    title: 'Submit the final answer',
+    description: 'Submit the final answer to the current task. Ends the episode and returns the reward.',
+    inputSchema: {
+      answer: z.string().describe('The final answer, exactly as the task asks for it (no explanation).'),
+    },
+  },
+} as const;
+
+export type ControlToolName = keyof typeof controlTools;
+
+export function isControlTool(name: string): name is ControlToolName {
+  return Object.hasOwn(controlTools, name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pure helpers
+
+function result(text: string, meta: EpisodeMeta, extra: Partial<ToolResult> = {}): SessionResult {
+  return { content: [{ type: 'text', text }], ...extra, _meta: meta };
+}
+
+function errorResult(text: string, meta: EpisodeMeta): SessionResult {
+  return result(text, meta, { isError: true });
+}
+
+function byteLength(args: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(args ?? {}), 'utf8');
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export class EpisodeSession {
+  readonly def: EnvDefinition;
+  readonly maxSteps: number;
+  readonly maxArgBytes: number;
+  #env: Environment | undefined;
+  #state: EpisodeState = 'idle';
+  #step = 0;
+  #terminated = false;
+  #truncated = false;
+  #aborted = false;
+  #episodes = 0;
+  #task: TaskPublic | undefined;
+  #verdict: Verdict | undefined;
+  #chain: Promise<unknown> = Promise.resolve();
+  readonly #toolNames: Set<string>;
+
+  constructor(
+    def: EnvDefinition,
+    private readonly opts: EpisodeSessionOptions = {},
+  ) {
+    this.def = def;
+    this.maxSteps = opts.maxSteps ?? DEFAULT_MAX_STEPS;
+    this.maxArgBytes = opts.maxArgBytes ?? DEFAULT_MAX_ARG_BYTES;
+    this.#toolNames = new Set(def.tools.map((t) => t.name));
+  }
+
+  get state(): EpisodeState {
+    return this.#state;
+  }
+  get step(): number {
+    return this.#step;
+  }
+  get task(): TaskPublic | undefined {
+    return this.#task;
+  }
+  get verdict(): Verdict | undefined {
+    return this.#verdict;
+  }
+
+  /** Whether `name` is a tool this session answers (control or environment). */
+  hasTool(name: string): boolean {
+    return isControlTool(name) || this.#toolNames.has(name);
+  }
+
+  meta(): EpisodeMeta {
+    const m: EpisodeMeta = { 'toolgym/step': this.#step, 'toolgym/terminated': this.#terminated, 'toolgym/truncated': this.#truncated };
+    if (this.#aborted) m['toolgym/aborted'] = true;
+    if (this.#task) m['toolgym/taskId'] = this.#task.id;
+    if (this.#episodes > 0) m['toolgym/episode'] = this.#episodes;
+    return m;
+  }
+
+  /** Handles one tool call by name; never throws for bad input (the result says what went wrong). */
+  call(name: string, args: unknown, signal?: AbortSignal): Promise<SessionResult> {
+    return this.#serial(() => this.#dispatch(name, args ?? {}, signal));
+  }
+
+  start(args: { seed?: number; taskId?: string; split?: Split } = {}): Promise<SessionResult> {
+    return this.call('gym_start', args);
+  }
+
+  submit(answer: string): Promise<SessionResult> {
+    return this.call('gym_submit', { answer });
+  }
+
+  /** Closes the environment; safe to call more than once. */
+  close(): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#state === 'closed') return;
+      this.#state = 'closed';
+      const env = this.#env;
+      this.#env = undefined;
+      await env?.close();
+    });
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.#chain.then(fn, fn);
+    this.#chain = p.catch(() => undefined);
+    return p;
+  }
+
+  async #dispatch(name: string, args: unknown, signal?: AbortSignal): Promise<SessionResult> {
+    if (this.#state === 'closed') return errorResult('This session is closed: open a new MCP session.', this.meta());
+    const bytes = byteLength(args);
+    if (bytes > this.maxArgBytes) {
+      return errorResult(
+        `Arguments of \`${name}\` are ${bytes} bytes, over the limit of ${this.maxArgBytes} bytes. Send smaller arguments.`,
+        this.meta(),
+      );
+    }
+    switch (name) {
+      case 'gym_list_tasks':
+        return this.#listTasks(args);
+      case 'gym_start':
+        return this.#start(args, signal);
+      case 'gym_submit':
+        return this.#submit(args, signal);
+    }
+    if (!this.#toolNames.has(name)) {
+      const names = [...Object.keys(controlTools), ...this.#toolNames].join(', ');
+      return errorResult(`Unknown tool \`${name}\`. Available tools: ${names}.`, this.meta());
+    }
+    return this.#envTool(name, args, signal);
+  }
+
+  #notRunning(): SessionResult | undefined {
+    if (this.#state === 'idle') return errorResult('No episode is running: call gym_start first (optionally with {seed}, {taskId} or {split}).', this.meta());
+    if (this.#state === 'ended') {
+      const how = this.#aborted ? 'was aborted by an environment fault' : this.#truncated ? 'was truncated (step limit reached)' : 'is over (an answer was submitted)';
+      return errorResult(`The episode ${how}. Call gym_start to begin a new episode.`, this.meta());
+    }
+    return undefined;
+  }
+
+  async #listTasks(raw: unknown): Promise<SessionResult> {
+    const checked = checkArgs('gym_list_tasks', controlTools.gym_list_tasks.inputSchema, raw);
+    if (!checked.ok) return errorResult(checked.message, this.meta());
+    const a = checked.args as { split?: Split; family?: string; offset?: number; limit?: number };
+    const split = a.split ?? 'test';
+    const offset = a.offset ?? 0;
+    const limit = a.limit ?? 10;
+    const families = this.def.families.filter((f) => a.family === undefined || f.name === a.family);
+    if (families.length === 0) {
+      return errorResult(`No family "${a.family}". Families: ${this.def.families.map((f) => f.name).join(', ')}.`, this.meta());
+    }
+    const tasks: Array<Omit<TaskPublic, 'prompt' | 'seed'>> = [];
+    try {
+      for (const f of families) {
+        const end = Math.min(f.splitSizes[split], offset + limit);
+        for (let i = offset; i < end; i++) {
+          const t = toPublic(f.generate(split, i));
+          tasks.push({ id: t.id, family: t.family, split: t.split, difficulty: t.difficulty });
+        }
+      }
+    } catch (err) {
+      return errorResult(`Could not list tasks: ${(err as Error).message}`, this.meta());
+    }
+    const summary = families.map((f) => ({ name: f.name, description: f.description, size: f.splitSizes[split] }));
+    const text = [
+      `Environment ${this.def.id} v${this.def.version}, split "${split}".`,
+      ...summary.map((s) => `family ${s.name} (${s.size} tasks): ${s.description}`),
+      ...tasks.map((t) => `${t.id}  difficulty ${t.difficulty}`),
+      'Start one with gym_start {"taskId": "..."}.',
+    ].join('\n');
+    return result(text, this.meta(), { structuredContent: { split, families: summary, tasks } });
+  }
+
+  async #start(raw: unknown, signal?: AbortSignal): Promise<SessionResult> {
+    const checked = checkArgs('gym_start', controlTools.gym_start.inputSchema, raw);
+    if (!checked.ok) return errorResult(checked.message, this.meta());
+    const a = checked.args as { seed?: number; taskId?: string; split?: Split };
+    this.#env ??= this.def.create(this.opts.envOptions);
+    const seed = a.seed ?? this.#episodes;
+    let reset: Awaited<ReturnType<Environment['reset']>>;
+    try {
+      signal?.throwIfAborted();
+      reset = await this.#env.reset({ seed, taskId: a.taskId, split: a.split ?? this.opts.defaultSplit ?? 'train' });
+    } catch (err) {
+      // The previous episode (if any) is gone either way: the env was asked to reset.
+      this.#state = 'idle';
+      this.#task = undefined;
+      return errorResult(`Could not start an episode: ${(err as Error)?.message ?? String(err)}`, this.meta());
+    }
+    this.#episodes++;
+    this.#state = 'running';
+    this.#step = 0;
+    this.#terminated = this.#truncated = this.#aborted = false;
+    this.#verdict = undefined;
+    this.#task = toPublic(reset.info.task);
+    const messages = (reset.observation.messages ?? []).map((m) => ({ role: m.role, content: m.content }));
+    const t = this.#task;
+    const text = [
+      ...messages.map((m) => m.content),
+      `(task ${t.id}, family ${t.family}, difficulty ${t.difficulty}; when done, call gym_submit with your final answer)`,
+    ].join('\n\n');
+    return result(text, this.meta(), { structuredContent: { task: { ...t }, messages } });
+  }
+
+  async #envTool(name: string, raw: unknown, signal?: AbortSignal): Promise<SessionResult> {
+    const blocked = this.#notRunning();
+    if (blocked) return blocked;
+    const tool = this.def.tools.find((t) => t.name === name)!;
+    const checked = checkArgs(name, tool.inputSchema, raw);
+    this.#step++;
+    let out: ToolResult;
+    if (!checked.ok) {
+      out = { content: [{ type: 'text', text: checked.message }], isError: true };
+    } else {
+      try {
+        const r = await this.#env!.step({ kind: 'tool_calls', calls: [{ id: `call_${this.#step}`, name, arguments: checked.args }] }, signal);
+        out = r.observation.toolResults?.[0] ?? { content: [{ type: 'text', text: `Tool \`${name}\` returned no result.` }], isError: true };
+        if (r.terminated) this.#terminated = true;
+        if (r.truncated) this.#truncated = true;
+      } catch (err) {
+        return this.#abort(err);
+      }
+    }
+    return this.#finishStep(out);
+  }
+
+  async #submit(raw: unknown, signal?: AbortSignal): Promise<SessionResult> {
+    const blocked = this.#notRunning();
+    if (blocked) return blocked;
+    const checked = checkArgs('gym_submit', controlTools.gym_submit.inputSchema, raw);
+    if (!checked.ok) return errorResult(checked.message, this.meta());
+    this.#step++;
+    let verdict: Verdict | undefined;
+    try {
+      const r = await this.#env!.step({ kind: 'answer', answer: (checked.args as { answer: string }).answer }, signal);
+      verdict = r.info.verdict ?? { reward: r.reward, components: { correct: r.reward }, correct: r.reward >= 1 };
+    } catch (err) {
+      return this.#abort(err);
+    }
+    this.#verdict = verdict;
+    this.#terminated = true;
+    this.#state = 'ended';
+    const meta: EpisodeMeta = {
+      ...this.meta(),
+      'toolgym/reward': verdict.reward,
+      'toolgym/components': { ...verdict.components },
+      'toolgym/correct': verdict.correct,
+    };
+    const text = `Answer submitted. Reward ${verdict.reward} (${verdict.correct ? 'correct' : 'not correct'}).${verdict.detail ? ` ${verdict.detail}` : ''} Call gym_start for a new episode.`;
+    const structuredContent: Record<string, unknown> = { reward: verdict.reward, components: { ...verdict.components }, correct: verdict.correct };
+    if (verdict.detail) structuredContent.detail = verdict.detail;
+    return result(text, meta, { structuredContent });
+  }
+
+  #finishStep(out: ToolResult): SessionResult {
+    if (!this.#terminated && !this.#truncated && this.#step >= this.maxSteps) this.#truncated = true;
+    const content = [...out.content];
+    if (this.#terminated || this.#truncated) {
+      this.#state = 'ended';
+      const why = this.#truncated ? `the step limit (${this.maxSteps}) was reached, so the episode is truncated` : 'the environment ended the episode';
+      content.push({ type: 'text', text: `[toolgym] ${why}. Call gym_start to begin a new episode.` });
+    }
+    const r: SessionResult = { content, _meta: this.meta() };
+    if (out.isError) r.isError = true;
+    if (out.structuredContent) r.structuredContent = out.structuredContent;
+    return r;
+  }
+
+  #abort(err: unknown): SessionResult {
+    this.#aborted = true;
+    this.#state = 'ended';
+    return errorResult(
+      `The environment failed (${(err as Error)?.message ?? String(err)}); this episode is aborted and does not count against you. Call gym_start to begin a new episode.`,
+      this.meta(),
+    );
+  }
+}

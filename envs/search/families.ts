@@ -1,0 +1,152 @@
+/**
+ * The search task families (`lookup`, `multihop`, `compare`, `changed`, and `qa` for a user's JSONL
+ * questions) and the oracle that solves them with real tool calls.
+ *
+ * The oracle walks its reading plan: for a `search` step it calls `search` and opens the target it
+ * reads from the results; for a `link` step it opens the target it reads from the links of the page it
+ * opened last. Only when an id is missing from what it read does it open the target directly.
+ */
+import { readFileSync } from 'node:fs';
+import type { World } from '../../tools/corpus/index.js';
+import { Rng, mixSeed } from '../../tools/rng.js';
+import type { Difficulty, Oracle, OracleAction, OracleObservation, Split, Task, TaskFamily } from '../core/index.js';
+import { type PlanStep, type Pools, type Question, type SearchRef, changed, compare, lookup, multihop, poolsOf } from './questions.js';
+import { scoreAnswer } from './verify.js';
+
+export class TaskFileError extends Error {
+  override name = 'TaskFileError';
+}
+
+/** Split sizes of every generated family (generators are finite so splits have sizes). */
+export const SPLIT_SIZES: Record<Split, number> = { train: 10_000, test: 1_000 };
+
+export interface WorldSource {
+  envId: string;
+  world(): World;
+  /** Entity ids that have an archived snapshot (harder `changed` questions). */
+  snapshots(): ReadonlySet<string>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Oracle
+
+function idsIn(obs: OracleObservation | undefined, key: 'results' | 'links'): string[] {
+  const sc = obs?.result.structuredContent as Record<string, unknown> | undefined;
+  const list = sc?.[key];
+  if (Array.isArray(list)) return list.map((x) => String((x as { id?: unknown }).id ?? ''));
+  // Fall back to the text form: "(id: some-id)".
+  const text = obs?.result.content.map((c) => c.text).join('\n') ?? '';
+  return [...text.matchAll(/\(id: ([^)\s]+)\)/g)].map((m) => m[1] as string);
+}
+
+function openedId(obs: OracleObservation): string | undefined {
+  if (obs.call.name !== 'open' || obs.result.isError) return undefined;
+  const sc = obs.result.structuredContent as { id?: string } | undefined;
+  return sc?.id;
+}
+
+/** Acts on a reading plan given the observations so far. */
+export function planOracle(plan: readonly PlanStep[], answer: string, history: readonly OracleObservation[]): OracleAction {
+  // Steps done = targets opened successfully, in plan order.
+  let done = 0;
+  for (const h of history) if (done < plan.length && openedId(h) === (plan[done] as PlanStep).target) done++;
+  if (done >= plan.length) return { kind: 'answer', answer, thought: 'Every document the question needs has been read.' };
+  const step = plan[done] as PlanStep;
+  const last = history[history.length - 1];
+  if (step.via === 'search') {
+    const searchedNow = last?.call.name === 'search' && last.call.arguments.query === step.query;
+    if (!searchedNow) return { kind: 'tool_calls', calls: [{ name: 'search', arguments: { query: step.query, k: 5 } }], thought: `Search for ${step.query}.` };
+    const seen = idsIn(last, 'results').includes(step.target);
+    return { kind: 'tool_calls', calls: [{ name: 'open', arguments: { id_or_url: step.target } }], thought: seen ? 'Open the matching result.' : 'Open the article directly.' };
+  }
+  // A link step: the id sits in the link list of the page opened last.
+  const page = [...history].reverse().find((h) => h.call.name === 'open' && !h.result.isError);
+  const linked = idsIn(page, 'links').includes(step.target);
+  return { kind: 'tool_calls', calls: [{ name: 'open', arguments: { id_or_url: step.target } }], thought: linked ? 'Follow the link.' : 'Open the linked article.' };
+}
+
+const searchOracle: Oracle<SearchRef> = (task, history) => planOracle(task.reference.plan, task.reference.answer, history);
+
+// ---------------------------------------------------------------------------------------------
+// Families
+
+type Generator = (w: World, pools: Pools, rng: Rng, snapshots: ReadonlySet<string>) => Question;
+
+const DESCRIPTIONS: Record<string, string> = {
+  lookup: 'One fact from one article (a date, a place, a founder); near-namesakes make some harder.',
+  multihop: 'Follow 2-4 relations across articles ("the country in which the city where X was born lies").',
+  compare: 'Which of 2-5 entities was founded first, born earliest, is largest: one article per option.',
+  changed: 'Facts that changed (mayors, headquarters, directors, census figures): archived snapshots still show the outdated value.',
+};
+
+function family(src: WorldSource, name: string, gen: Generator): TaskFamily<SearchRef> {
+  const pools = new Map<Split, Pools>();
+  const poolFor = (split: Split): Pools => {
+    let p = pools.get(split);
+    if (!p) {
+      p = poolsOf(src.world(), split);
+      pools.set(split, p);
+    }
+    return p;
+  };
+  return {
+    name,
+    description: DESCRIPTIONS[name] ?? name,
+    splitSizes: { ...SPLIT_SIZES },
+    generate(split: Split, index: number): Task<SearchRef> {
+      const w = src.world();
+      const seed = mixSeed(w.seed, name, split, index);
+      const q = gen(w, poolFor(split), new Rng(seed), src.snapshots());
+      return { id: `${src.envId}/${name}/${split}/${index}`, family: name, split, difficulty: q.difficulty, prompt: q.prompt, seed, reference: q.reference };
+    },
+    verify: async (task, answer) => scoreAnswer(task.reference, answer),
+    oracle: searchOracle,
+  };
+}
+
+export function worldFamilies(src: WorldSource): TaskFamily<SearchRef>[] {
+  return [
+    family(src, 'lookup', (w, p, r) => lookup(w, p, r)),
+    family(src, 'multihop', (w, p, r) => multihop(w, p, r)),
+    family(src, 'compare', (w, p, r) => compare(w, p, r)),
+    family(src, 'changed', (w, p, r, s) => changed(w, p, r, s)),
+  ];
+}
+
+/**
+ * User questions over a user corpus: a JSONL file of `{question, answer, aliases?, doc?, difficulty?}`.
+ * Every fifth line is test, the rest train. The oracle searches the question and opens `doc` when
+ * given (else the top result) before answering.
+ */
+export function qaFamily(envId: string, path: string): TaskFamily<SearchRef> {
+  let rows: Array<{ question: string; answer: string; aliases: string[]; doc?: string; difficulty: Difficulty }>;
+  try {
+    rows = readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l, i) => {
+        const o = JSON.parse(l) as Record<string, unknown>;
+        if (typeof o.question !== 'string' || typeof o.answer !== 'string') throw new TaskFileError(`${path}:${i + 1} needs string fields "question" and "answer"`);
+        const aliases = Array.isArray(o.aliases) ? o.aliases.map(String) : [];
+        const d = Number(o.difficulty ?? 2);
+        return { question: o.question, answer: o.answer, aliases, ...(typeof o.doc === 'string' ? { doc: o.doc } : {}), difficulty: (d >= 1 && d <= 5 ? Math.round(d) : 2) as Difficulty };
+      });
+  } catch (err) {
+    if (err instanceof TaskFileError) throw err;
+    throw new TaskFileError(`could not read tasks from '${path}': ${(err as Error).message}; give a JSONL file of {"question", "answer"} lines`);
+  }
+  const bySplit: Record<Split, typeof rows> = { train: rows.filter((_, i) => i % 5 !== 4), test: rows.filter((_, i) => i % 5 === 4) };
+  return {
+    name: 'qa',
+    description: `Questions from ${path}, answered from the loaded corpus.`,
+    splitSizes: { train: bySplit.train.length, test: bySplit.test.length },
+    generate(split, index) {
+      const r = bySplit[split][index];
+      if (!r) throw new RangeError(`qa/${split}/${index} is past the split size ${bySplit[split].length}`);
+      const plan: PlanStep[] = r.doc ? [{ via: 'search', query: r.question, target: r.doc }] : [];
+      return { id: `${envId}/qa/${split}/${index}`, family: 'qa', split, difficulty: r.difficulty, prompt: r.question, seed: mixSeed('qa', split, index), reference: { answer: r.answer, aliases: r.aliases, plan } };
+    },
+    verify: async (task, answer) => scoreAnswer(task.reference, answer),
+    oracle: searchOracle,
+  };
+}

@@ -1,0 +1,96 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readEvalRecord, rebuildReport, replayEval, rerunCommand, runEval, selectTasks } from '../../../agent/eval/index.js';
+import { readTrajectories } from '../../../agent/trajectory/index.js';
+import type { GenerateRequest, GenerateResult, Policy } from '../../../agent/types.js';
+import { toyEnv } from './toy-env.js';
+
+const root = mkdtempSync(join(tmpdir(), 'toolgym-eval-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('task selection', () => {
+  it('draws the same distinct tasks in the same order for the same seed, cycling the families', () => {
+    const a = selectTasks(toyEnv, 'test', 10, 3);
+    expect(selectTasks(toyEnv, 'test', 10, 3)).toEqual(a);
+    expect(new Set(a).size).toBe(10);
+    expect(a.filter((id) => id.includes('toy.add'))).toHaveLength(5);
+    expect(a[0]).toContain('toy.add');
+    expect(a[1]).toContain('toy.mul');
+    expect(selectTasks(toyEnv, 'test', 10, 4)).not.toEqual(a);
+    expect(a.every((id) => id.includes('/test/'))).toBe(true);
+  });
+
+  it('can draw a whole split and refuses more than it holds', () => {
+    expect(new Set(selectTasks(toyEnv, 'test', 60, 0)).size).toBe(60);
+    expect(() => selectTasks(toyEnv, 'test', 61, 0)).toThrow(/lower --tasks/);
+  });
+});
+
+describe('runEval', () => {
+  it('writes trajectories, metrics and report, reproducibly, and records how to rerun', async () => {
+    const dir = join(root, 'a');
+    const res = await runEval({ env: toyEnv, policy: 'oracle:err=0.3,seed=1', k: 3, tasks: 8, seed: 5, outDir: dir, bootstrapSamples: 100, progress: false });
+    expect(res.trajectories).toHaveLength(24);
+    expect(readTrajectories(join(dir, 'trajectories.jsonl'))).toHaveLength(24);
+    const rec = readEvalRecord(join(dir, 'metrics.json'));
+    expect(rec.settings).toMatchObject({ env: 'toy', policy: 'oracle:err=0.3,seed=1', k: 3, tasks: 8, seed: 5, split: 'test', mode: 'no_think' });
+    expect(rec.settings.taskIds).toEqual(selectTasks(toyEnv, 'test', 8, 5));
+    expect(rec.versions).toMatchObject({ env: 'toy', envVersion: '0.1.0', node: process.version });
+    expect(rec.versions.toolgym).toMatch(/^\d+\.\d+\.\d+/);
+    expect(rec.rerun).toContain('--policy oracle:err=0.3,seed=1 -k 3');
+    expect(rec.metrics.overall.passCurve).toHaveLength(3);
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<canvas id="chart-passk"');
+
+    const again = await runEval({ env: toyEnv, policy: 'oracle:err=0.3,seed=1', k: 3, tasks: 8, seed: 5, outDir: join(root, 'b'), bootstrapSamples: 100, progress: false });
+    const order = (r: typeof res) => r.trajectories.map((t) => `${t.ids.task}#${t.ids.sample}:${t.correct}:${t.turns.length}`);
+    expect(order(again)).toEqual(order(res));
+    expect(again.record.metrics.overall).toEqual(res.record.metrics.overall);
+    expect(rerunCommand(rec.settings, dir)).toBe(rec.rerun);
+  });
+
+  it('replays stored trajectories into the same metrics without calling any policy', async () => {
+    const dir = join(root, 'c');
+    const res = await runEval({ env: toyEnv, policy: 'oracle:err=0.2', k: 2, tasks: 6, seed: 1, outDir: dir, bootstrapSamples: 50, progress: false });
+    const replayed = replayEval(dir, { outDir: join(root, 'c-replay') });
+    expect(replayed.record.replay).toBe(true);
+    expect(replayed.record.metrics).toEqual(res.record.metrics);
+    expect(replayed.record.settings).toEqual(res.record.settings);
+  });
+
+  it('runs each task k times under each thinking budget and gives one budget point each', async () => {
+    const calls: number[] = [];
+    const spy: Policy = {
+      spec: 'spy',
+      async generate(req: GenerateRequest): Promise<GenerateResult> {
+        calls.push(req.thinkingBudget ?? -1);
+        return { text: '<think>\nshort\n</think>\n\n7', finishReason: 'stop' };
+      },
+    };
+    const res = await runEval({ env: toyEnv, policy: spy, k: 2, tasks: 3, budgets: [16, 64], outDir: join(root, 'd'), bootstrapSamples: 0, progress: false });
+    expect(res.trajectories).toHaveLength(12);
+    expect(res.record.settings.mode).toBe('think');
+    expect(new Set(calls)).toEqual(new Set([16, 64]));
+    expect(res.record.metrics.breakdowns.budget?.map((r) => [r.key, r.summary.episodes])).toEqual([
+      ['16', 6],
+      ['64', 6],
+    ]);
+    expect(res.record.metrics.overall.units).toBe(6);
+    expect(readFileSync(join(res.dir, 'report.html'), 'utf8')).toContain('id="chart-budget"');
+  });
+
+  it('rebuilds a report and compares two runs side by side', async () => {
+    const a = join(root, 'a');
+    const b = join(root, 'b');
+    const out = rebuildReport(a, b);
+    const html = readFileSync(out, 'utf8');
+    expect(out.endsWith('compare.html')).toBe(true);
+    expect(html).toContain('Δ');
+    expect(html.match(/<th colspan="2">/g)?.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses a zero thinking budget with a message that says what to do', async () => {
+    await expect(runEval({ env: toyEnv, policy: 'oracle', k: 1, tasks: 1, budgets: [0], outDir: join(root, 'e') })).rejects.toThrow(/positive integer/);
+  });
+});

@@ -1,0 +1,149 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type HttpServerHandle, ServerConfigError, serveHttp } from '../../../envs/core/index.js';
+import { arithEnv } from '../../fixtures/arith-env.js';
+import { httpClient, INIT, raw } from './http-helpers.js';
+
+const quiet = { log: () => undefined };
+let server: HttpServerHandle | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+function sumOf(structured: unknown): number {
+  const [a, b, c] = (structured as { task: { prompt: string } }).task.prompt.match(/\d+/g)!.map(Number);
+  return a + b + c;
+}
+
+describe('serveHttp', () => {
+  it('binds 127.0.0.1 by default and plays a task to a correct and to a wrong submission', async () => {
+    server = await serveHttp(arithEnv, { port: 0, ...quiet });
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    const { client } = await httpClient(server.url);
+    const start = await client.callTool({ name: 'gym_start', arguments: { seed: 3, split: 'test' } });
+    const sum = sumOf(start.structuredContent);
+    const add = await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } });
+    expect(add._meta).toMatchObject({ 'toolgym/step': 1 });
+    const right = await client.callTool({ name: 'gym_submit', arguments: { answer: String(sum) } });
+    expect(right._meta).toMatchObject({ 'toolgym/reward': 1, 'toolgym/correct': true, 'toolgym/terminated': true });
+    await client.callTool({ name: 'gym_start', arguments: { seed: 4 } });
+    const wrong = await client.callTool({ name: 'gym_submit', arguments: { answer: '12' } });
+    expect(wrong._meta).toMatchObject({ 'toolgym/reward': 0, 'toolgym/correct': false });
+    await client.close();
+  });
+
+  it('keeps one episode per session: sessions do not see each other', async () => {
+    server = await serveHttp(arithEnv, { port: 0, ...quiet });
+    const a = await httpClient(server.url);
+    const b = await httpClient(server.url);
+    await a.client.callTool({ name: 'gym_start', arguments: { seed: 1 } });
+    const r = await b.client.callTool({ name: 'add', arguments: { a: 1, b: 1 } });
+    expect(r.isError).toBe(true);
+    expect(server.sessionCount()).toBe(2);
+    await a.client.close();
+    await b.client.close();
+  });
+
+  it('rejects a foreign Host header and a foreign Origin with 403, and accepts allow-listed ones', async () => {
+    server = await serveHttp(arithEnv, { port: 0, allowedOrigins: ['https://ide.example'], ...quiet });
+    const badHost = await raw(server.url, { body: INIT, headers: { host: 'evil.example:80' } });
+    expect(badHost.status).toBe(403);
+    expect(badHost.json().error.message).toMatch(/Host/);
+    const badOrigin = await raw(server.url, { body: INIT, headers: { origin: 'http://evil.example' } });
+    expect(badOrigin.status).toBe(403);
+    expect(badOrigin.json().jsonrpc).toBe('2.0');
+    const goodOrigin = await raw(server.url, { body: INIT, headers: { origin: 'https://ide.example' } });
+    expect(goodOrigin.status).toBe(200);
+    expect(goodOrigin.headers['access-control-allow-origin']).toBe('https://ide.example');
+    const localOrigin = await raw(server.url, { body: INIT, headers: { origin: 'http://localhost:6274', host: `localhost:${server.port}` } });
+    expect(localOrigin.status).toBe(200);
+  });
+
+  it('requires the bearer token when one is set, and accepts it', async () => {
+    server = await serveHttp(arithEnv, { port: 0, token: 's3cret', ...quiet });
+    expect((await raw(server.url, { body: INIT })).status).toBe(401);
+    const wrong = await raw(server.url, { body: INIT, headers: { authorization: 'Bearer nope' } });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers['www-authenticate']).toBe('Bearer');
+    expect((await raw(server.url, { body: INIT, headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);
+    const { client } = await httpClient(server.url, { authorization: 'Bearer s3cret' });
+    expect((await client.listTools()).tools.length).toBe(4);
+    await client.close();
+  });
+
+  it('refuses to bind a non-loopback host without a token', async () => {
+    await expect(serveHttp(arithEnv, { host: '0.0.0.0', port: 0, ...quiet })).rejects.toThrow(ServerConfigError);
+    await expect(serveHttp(arithEnv, { host: '0.0.0.0', port: 0, ...quiet })).rejects.toThrow(/--token/);
+  });
+
+  it('answers an oversized body with 413 and a JSON-RPC error', async () => {
+    server = await serveHttp(arithEnv, { port: 0, maxBodyBytes: 10_000, ...quiet });
+    const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { pad: 'x'.repeat(50_000) } });
+    const r = await raw(server.url, { body: big });
+    expect(r.status).toBe(413);
+    expect(r.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
+    expect((await raw(server.url, { body: INIT })).status).toBe(200);
+  });
+
+  it('answers malformed JSON with a JSON-RPC parse error and keeps serving', async () => {
+    server = await serveHttp(arithEnv, { port: 0, ...quiet });
+    const { client, transport } = await httpClient(server.url);
+    const bad = await raw(server.url, { body: '{"jsonrpc": "2.0", "id": 1, "method": ', headers: { 'mcp-session-id': transport.sessionId! } });
+    expect(bad.status).toBe(400);
+    expect(bad.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
+    const notRpc = await raw(server.url, { body: '[1, 2, 3]', headers: { 'mcp-session-id': transport.sessionId! } });
+    expect(notRpc.status).toBeGreaterThanOrEqual(400);
+    expect(notRpc.json().jsonrpc).toBe('2.0');
+    expect((await client.callTool({ name: 'gym_start', arguments: {} })).isError).toBeUndefined();
+    await client.close();
+  });
+
+  it('answers an unknown session id with 404 and a request without one with 400', async () => {
+    server = await serveHttp(arithEnv, { port: 0, ...quiet });
+    const call = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    expect((await raw(server.url, { body: call, headers: { 'mcp-session-id': 'nope' } })).status).toBe(404);
+    expect((await raw(server.url, { body: call })).status).toBe(400);
+  });
+
+  it('closes a session on DELETE', async () => {
+    server = await serveHttp(arithEnv, { port: 0, ...quiet });
+    const { client, transport } = await httpClient(server.url);
+    const sid = transport.sessionId!;
+    expect(server.sessionCount()).toBe(1);
+    await transport.terminateSession();
+    expect(server.sessionCount()).toBe(0);
+    const after = await raw(server.url, { body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }), headers: { 'mcp-session-id': sid } });
+    expect(after.status).toBe(404);
+    await client.close();
+  });
+
+  it('expires idle sessions', async () => {
+    server = await serveHttp(arithEnv, { port: 0, idleTimeoutMs: 100, ...quiet });
+    const { client, transport } = await httpClient(server.url);
+    await client.callTool({ name: 'gym_start', arguments: {} });
+    expect(server.sessionCount()).toBe(1);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(server.sessionCount()).toBe(0);
+    const after = await raw(server.url, { body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }), headers: { 'mcp-session-id': transport.sessionId! } });
+    expect(after.status).toBe(404);
+    await client.close().catch(() => undefined);
+  });
+
+  it('runs 100 concurrent sessions, each finishing an episode with the right reward', async () => {
+    server = await serveHttp(arithEnv, { port: 0, ...quiet });
+    const url = server.url;
+    const rewards = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        const { client } = await httpClient(url);
+        const start = await client.callTool({ name: 'gym_start', arguments: { seed: i, split: 'test' } });
+        const sum = sumOf(start.structuredContent);
+        await client.callTool({ name: 'add', arguments: { a: i, b: 1 } });
+        const done = await client.callTool({ name: 'gym_submit', arguments: { answer: String(i % 2 === 0 ? sum : sum + 1) } });
+        await client.close();
+        return done._meta?.['toolgym/reward'];
+      }),
+    );
+    expect(rewards).toEqual(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? 1 : 0)));
+    expect(server.sessionCount()).toBe(100);
+  });
+});

@@ -1,0 +1,33 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Device, createDevice } from '../../gpu/index.js';
+import { CASES } from './cases.js';
+import { mismatches, webgpuOrSkip } from './harness.js';
+
+// Every op, run on the CPU backend (the reference) and on WebGPU (lavapipe without a GPU).
+describe('webgpu kernels match the cpu backend', () => {
+  let cpu: Device;
+  let gpu: Device | undefined;
+  let reason = '';
+  beforeAll(async () => {
+    cpu = await createDevice('cpu');
+    const got = await webgpuOrSkip();
+    gpu = got.dev;
+    reason = got.reason ?? '';
+  });
+  afterAll(() => gpu?.destroy());
+
+  for (const c of CASES) {
+    it(`agrees on ${c.name}`, async (ctx) => {
+      if (!gpu) ctx.skip(reason);
+      const dev = gpu as Device;
+      const want = await c.run(cpu, 1234);
+      const got = await c.run(dev, 1234);
+      const reports: string[] = [];
+      for (const [k, w] of Object.entries(want)) {
+        const r = mismatches(got[k] as ArrayLike<number>, w, c.tol);
+        if (r) reports.push(`${k}: ${r}`);
+      }
+      expect(reports.join('\n'), `${c.name} on ${dev.info.name}`).toBe('');
+    });
+  }
+});

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { deepEqual, type HiddenTest, runHiddenTests, stripCodeFence } from '../../../tools/sandbox/index.js';
+
+const TESTS: HiddenTest[] = [
+  { call: 'sq(2)', expected: 4 },
+  { call: 'sq(-3)', expected: 9 },
+  { call: 'pairs(2)', expected: [[0, 0], [1, 1]] },
+  { assert: 'sq(0) === 0' },
+];
+const GOOD = 'function sq(x) { return x * x }\nconst pairs = (n) => Array.from({ length: n }, (_, i) => [i, i]);';
+
+describe('runHiddenTests', () => {
+  it('passes every test of a correct program', async () => {
+    const r = await runHiddenTests(GOOD, TESTS);
+    expect(r).toMatchObject({ passed: 4, total: 4 });
+  });
+
+  it('counts the tests a partly wrong program passes', async () => {
+    const r = await runHiddenTests('function sq(x) { return x < 0 ? 0 : x * x }\nfunction pairs() { return [] }', TESTS);
+    expect(r.passed).toBe(2);
+    expect(r.outcomes.filter((o) => !o.passed).map((o) => o.message)).toEqual(['returned a different value', 'returned a different value']);
+  });
+
+  it('fails every test when the code does not load, saying why', async () => {
+    const r = await runHiddenTests('function sq(x) { return x *', TESTS);
+    expect(r.passed).toBe(0);
+    expect(r.loadError).toMatch(/SyntaxError/);
+  });
+
+  it('fails a test that loops forever or throws, and still runs the others', async () => {
+    const r = await runHiddenTests('function sq(x) { if (x < 0) while (true) {} if (x === 0) throw new Error("zero"); return x * x }\nfunction pairs(n) { return [[0, 0], [1, 1]] }', TESTS, { timeoutMs: 200 });
+    expect(r.passed).toBe(2);
+    expect(r.outcomes[1].message).toBe('ran past the time limit');
+    expect(r.outcomes[3].message).toMatch(/threw Error: zero/);
+  });
+
+  it('cannot be fooled by patching built-ins the checker might use', async () => {
+    const forged = 'function sq() { return 0 }\nfunction pairs() { return 0 }\nJSON.stringify = () => "4"; Object.is = () => true; Array.isArray = () => true; console.log = () => {};';
+    const r = await runHiddenTests(forged, TESTS);
+    expect(r.passed).toBe(1);
+  });
+
+  it('compares structured values by content, ignoring key order and treating NaN as equal to NaN', () => {
+    expect(deepEqual({ a: [1, { b: 2 }], c: 'x' }, { c: 'x', a: [1, { b: 2 }] })).toBe(true);
+    expect(deepEqual([NaN], [NaN])).toBe(true);
+    expect(deepEqual([1, 2], [2, 1])).toBe(false);
+    expect(deepEqual({ a: 1 }, { a: 1, b: undefined })).toBe(false);
+    expect(deepEqual('1', 1)).toBe(false);
+  });
+
+  it('takes the code out of a Markdown fence', () => {
+    expect(stripCodeFence('Here:\n```js\nfunction f() {}\n```\nDone.')).toBe('function f() {}');
+    expect(stripCodeFence('  function f() {}  ')).toBe('function f() {}');
+  });
+});

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import type { TokenSample } from '../../trainer/batch.js';
+import { lossView } from '../../trainer/batch.js';
+import { tokenStats } from '../../trainer/grpo/logits.js';
+import { grpoStep } from '../../trainer/grpo/step.js';
+import { ModelConfigSchema, Transformer } from '../../trainer/model/index.js';
+import { AdamW } from '../../trainer/optim/index.js';
+import { sftEval, sftStep } from '../../trainer/sft/sft.js';
+
+const cfg = ModelConfigSchema.parse({ vocabSize: 40, dim: 32, layers: 2, heads: 4, kvHeads: 2, headDim: 8, ffnDim: 64, maxSeqLen: 128, ropeTheta: 10000, normEps: 1e-6 });
+const prompt = [1, 5, 9, 12, 3, 7, 2, 30, 31, 4];
+
+/** Sum of log-probs of the completion tokens (mask = 1) of a sample under the model. */
+function seqLogp(m: Transformer, s: TokenSample): number {
+  const v = lossView(s);
+  const { logp } = tokenStats(m.forward(v.inputs), cfg.vocabSize, v.targets);
+  let sum = 0;
+  for (let t = 0; t < v.mask.length; t++) if (v.mask[t]) sum += logp[t];
+  return sum;
+}
+
+function sample(m: Transformer, completion: number[]): TokenSample {
+  const tokens = [...prompt, ...completion];
+  const mask = tokens.map((_, i) => (i >= prompt.length ? 1 : 0));
+  const s: TokenSample = { tokens, mask, logprobs: tokens.map(() => 0) };
+  // behaviour log-probs = the current model's (on-policy)
+  const v = lossView(s);
+  const { logp } = tokenStats(m.forward(v.inputs), cfg.vocabSize, v.targets);
+  s.logprobs = [0, ...Array.from(logp, (x, t) => (v.mask[t] ? x : 0))];
+  return s;
+}
+
+describe('one GRPO step on the real model', () => {
+  for (const loss of ['grpo', 'bnpo', 'dr_grpo', 'dapo'] as const) {
+    it(`raises the log-probability of above-average completions and lowers the others (${loss})`, () => {
+      const m = new Transformer(cfg, undefined, 11);
+      const completions = [
+        [20, 21, 22, 23],
+        [24, 25, 26],
+        [20, 27, 28, 29, 33],
+        [34, 35],
+      ];
+      const samples = completions.map((c) => sample(m, c));
+      const rewards = [1, 0, 1, 0];
+      const before = samples.map((s) => seqLogp(m, s));
+      const paramsBefore = Float32Array.from(m.params.get('layers.0.q_proj') as Float32Array);
+      const opt = new AdamW(m.params, m.shapes);
+      const r = grpoStep(m, opt, [{ samples, rewards }], { lossType: loss, scaleRewards: 'group', epsLow: 0.2, epsHigh: 0.28, beta: 0, numIterations: 1, maxGradNorm: 1, lr: 3e-3, temperature: 1, entropyCoef: 0, entropyTarget: 0 });
+      const after = samples.map((s) => seqLogp(m, s));
+      expect(r.tokens).toBe(14);
+      expect(r.clipFrac).toBe(0);
+      expect(after[0]).toBeGreaterThan(before[0]);
+      expect(after[2]).toBeGreaterThan(before[2]);
+      expect(after[1]).toBeLessThan(before[1]);
+      expect(after[3]).toBeLessThan(before[3]);
+      expect(m.params.get('layers.0.q_proj')).not.toEqual(paramsBefore);
+    });
+  }
+
+  it('leaves the weights alone when every reward in the group is equal', () => {
+    const m = new Transformer(cfg, undefined, 12);
+    const samples = [sample(m, [20, 21]), sample(m, [22, 23])];
+    const before = Float32Array.from(m.params.get('embed_tokens') as Float32Array);
+    const r = grpoStep(m, new AdamW(m.params, m.shapes), [{ samples, rewards: [1, 1] }], { lossType: 'dapo', scaleRewards: 'group', epsLow: 0.2, epsHigh: 0.2, beta: 0, numIterations: 1, maxGradNorm: 1, lr: 1e-2, temperature: 1, entropyCoef: 0, entropyTarget: 0 });
+    expect(r.tokens).toBe(0);
+    expect(m.params.get('embed_tokens')).toEqual(before);
+  });
+
+  it('reuses a batch for num_iterations > 1 with ratios against the behaviour log-probs', () => {
+    const m = new Transformer(cfg, undefined, 13);
+    const samples = [sample(m, [20, 21, 22]), sample(m, [24, 25])];
+    const r = grpoStep(m, new AdamW(m.params, m.shapes), [{ samples, rewards: [1, 0] }], { lossType: 'bnpo', scaleRewards: 'none', epsLow: 0.2, epsHigh: 0.2, beta: 0.05, numIterations: 3, maxGradNorm: 1, lr: 2e-2, temperature: 1, entropyCoef: 0, entropyTarget: 0 }, new Transformer(cfg, m.params));
+    // after two updates the policy has moved: the KL to the reference is positive
+    expect(r.kl).toBeGreaterThan(0);
+    expect(r.tokens).toBe(5);
+  });
+});
+
+describe('SFT step', () => {
+  it('lowers the loss on mask = 1 tokens and changes the parameters', () => {
+    const m = new Transformer(cfg, undefined, 21);
+    const samples: TokenSample[] = [
+      { tokens: [...prompt, 20, 21, 22, 23], mask: [...prompt.map(() => 0), 1, 1, 1, 1], logprobs: [] },
+      { tokens: [...prompt, 24, 25, 26], mask: [...prompt.map(() => 0), 1, 1, 1], logprobs: [] },
+    ];
+    const opt = new AdamW(m.params, m.shapes);
+    const l0 = sftEval(m, samples);
+    const w0 = Float32Array.from(m.params.get('layers.1.down_proj') as Float32Array);
+    let last = 0;
+    for (let i = 0; i < 10; i++) last = sftStep(m, opt, samples, { lr: 1e-2, maxGradNorm: 1 }).loss;
+    expect(sftEval(m, samples)).toBeLessThan(l0 - 0.5);
+    expect(last).toBeLessThan(l0);
+    expect(m.params.get('layers.1.down_proj')).not.toEqual(w0);
+  });
+
+  it('ignores prompt tokens: changing them does not change the loss count', () => {
+    const m = new Transformer(cfg, undefined, 22);
+    const r = sftStep(m, new AdamW(m.params, m.shapes), [{ tokens: [1, 2, 3, 4], mask: [0, 0, 1, 0], logprobs: [] }], { lr: 1e-3, maxGradNorm: 1 });
+    expect(r.tokens).toBe(1);
+  });
+});

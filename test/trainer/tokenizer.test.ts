@@ -1,0 +1,48 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ByteTokenizer, SPECIAL_TOKENS, TokenizerFormatError, trainMerges } from '../../trainer/tokenizer/index.js';
+
+const corpus = [
+  '<|im_start|>system\nYou may call one or more functions.<|im_end|>\n<|im_start|>user\nCompute 12 * 34 with run_code.<|im_end|>\n',
+  '<|im_start|>assistant\n<think>\n\n</think>\n\n<tool_call>\n{"name": "run_code", "arguments": {"code": "12 * 34"}}\n</tool_call><|im_end|>\n',
+];
+
+describe('byte tokenizer', () => {
+  const plain = new ByteTokenizer();
+  const bpe = ByteTokenizer.train([...corpus, ...corpus], 60);
+
+  it('maps every Qwen3 special token to a single id', () => {
+    for (const s of SPECIAL_TOKENS) {
+      const id = plain.specialId(s);
+      expect(id).toBeDefined();
+      expect(plain.encode(s)).toEqual([id]);
+      expect(bpe.encode(`x${s}y`)).toContain(id);
+    }
+    expect(plain.specialId('<|nope|>')).toBeUndefined();
+    expect(plain.vocabSize).toBe(256 + SPECIAL_TOKENS.length);
+  });
+
+  it('round-trips any string losslessly, with and without merges', () => {
+    const specials = fc.constantFrom(...SPECIAL_TOKENS);
+    const text = fc.array(fc.oneof(fc.string({ unit: 'grapheme' }), fc.string(), specials, fc.constantFrom('run_code', '"arguments": ')), { maxLength: 8 }).map((xs) => xs.join(''));
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(plain.decode(plain.encode(s))).toBe(s);
+        expect(bpe.decode(bpe.encode(s))).toBe(s);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('learns the same merges from the same corpus and shortens template text', () => {
+    expect(trainMerges([...corpus, ...corpus], 60)).toEqual(bpe.merges);
+    expect(bpe.encode(corpus[1]).length).toBeLessThan(plain.encode(corpus[1]).length / 2);
+  });
+
+  it('survives a JSON round trip and rejects a corrupt merge table', () => {
+    const again = ByteTokenizer.fromJSON(JSON.parse(JSON.stringify(bpe.toJSON())));
+    expect(again.encode(corpus[0])).toEqual(bpe.encode(corpus[0]));
+    expect(() => ByteTokenizer.fromJSON({ kind: 'toolgym-byte-bpe', version: 1, merges: [[5000, 1]] })).toThrow(TokenizerFormatError);
+    expect(() => ByteTokenizer.fromJSON({ kind: 'other' })).toThrow(TokenizerFormatError);
+  });
+});

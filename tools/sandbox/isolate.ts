@@ -1,0 +1,83 @@
+/**
+ * A prepared isolate: an isolated-vm isolate, one context with the bootstrap installed, and the
+ * references to the bootstrap's control functions. Building one costs a few milliseconds, so the pool
+ * (pool.ts) keeps some ready; seeding happens at hand-out time, so a pooled isolate carries no episode.
+ */
+import ivm from 'isolated-vm';
+import { BOOTSTRAP_SOURCE } from './bootstrap.js';
+
+export interface Prepared {
+  isolate: ivm.Isolate;
+  context: ivm.Context;
+  memoryLimitMb: number;
+  seedFn: ivm.Reference<(seed: number, clockStart: number) => void>;
+  capFn: ivm.Reference<(n: number) => void>;
+  finishFn: ivm.Reference<(value: unknown) => unknown>;
+  settleFn: ivm.Reference<() => unknown>;
+  drainFn: ivm.Reference<() => unknown>;
+}
+
+/** The harness itself failed to build an isolate (not the user's code): report and retry later. */
+export class SandboxStartError extends Error {
+  override name = 'SandboxStartError';
+}
+
+/** Start of the virtual clock: 2025-01-01T00:00:00Z plus a seed-chosen offset inside that year. */
+export function clockStartFor(seed: number): number {
+  const base = Date.UTC(2025, 0, 1);
+  const yearSeconds = 365 * 86400;
+  return base + ((seed >>> 0) % yearSeconds) * 1000;
+}
+
+export function prepareIsolate(memoryLimitMb: number): Prepared {
+  let isolate: ivm.Isolate | undefined;
+  try {
+    isolate = new ivm.Isolate({ memoryLimit: Math.max(8, memoryLimitMb) });
+    const context = isolate.createContextSync();
+    const control = isolate.compileScriptSync(BOOTSTRAP_SOURCE, { filename: 'toolgym:bootstrap' }).runSync(context, { reference: true }) as ivm.Reference<Record<string, unknown>>;
+    const get = <T>(name: string) => control.getSync(name, { reference: true }) as unknown as ivm.Reference<T>;
+    const prepared: Prepared = {
+      isolate,
+      context,
+      memoryLimitMb,
+      seedFn: get('seed'),
+      capFn: get('setCap'),
+      finishFn: get('finish'),
+      settleFn: get('settle'),
+      drainFn: get('drain'),
+    };
+    control.release();
+    warmUp(prepared);
+    return prepared;
+  } catch (err) {
+    if (isolate && !isolate.isDisposed) isolate.dispose();
+    throw new SandboxStartError(`could not start a JavaScript isolate: ${(err as Error).message}. Check that isolated-vm is built for this Node version (npm rebuild isolated-vm).`);
+  }
+}
+
+/**
+ * V8 compiles functions lazily, so the first console.log / inspect in a new isolate pays for
+ * compiling the bootstrap's formatter (several ms). Doing it here moves that cost into pre-warming.
+ * It defines no globals and leaves the output buffer empty.
+ */
+function warmUp(p: Prepared): void {
+  const script = p.isolate.compileScriptSync('console.log("%s %d", "warm", 1, { a: [1, "x", null], m: new Map([[1, 2]]) }, 2n, -0, undefined); [1, 2, 3]', { filename: 'toolgym:warmup' });
+  const ref = script.runSync(p.context, { reference: true, timeout: 1000 }) as ivm.Reference<unknown>;
+  p.finishFn.applySync(undefined, [ref.derefInto()], { result: { copy: true }, timeout: 1000 });
+  ref.release();
+  script.release();
+}
+
+export function seedPrepared(p: Prepared, seed: number): void {
+  p.seedFn.applySync(undefined, [seed >>> 0, clockStartFor(seed)]);
+}
+
+export function disposePrepared(p: Prepared): void {
+  if (p.isolate.isDisposed) return;
+  try {
+    p.context.release();
+  } catch {
+    // already gone with its isolate
+  }
+  p.isolate.dispose();
+}

@@ -1,0 +1,280 @@
+/**
+ * `JsSandbox`: a JavaScript REPL in one isolated-vm isolate.
+ *
+ * Each `run(code)` compiles the code as a classic script in the sandbox's one context, so top-level
+ * `var`, `function`, `let`, `const` and `class` declarations and assignments to globals persist to the
+ * next run, as in a REPL. The isolate has no `require`, `process`, file system, network, timers or
+ * module loader: only the ECMAScript built-ins plus the bootstrap's `console`, seeded `Math.random`
+ * and virtual-clock `Date`.
+ *
+ * Containment: a run past the time limit is stopped (state kept); a run past the heap limit makes
+ * isolated-vm dispose the isolate, and the sandbox replaces it with a fresh one (state lost, reported);
+ * stack overflows and thrown values are ordinary uncaught errors; console output is capped inside the
+ * isolate so a print loop cannot grow host memory. Runs of one sandbox are serialised.
+ */
+import { inspect } from 'node:util';
+import type ivm from 'isolated-vm';
+import { disposePrepared, type Prepared, seedPrepared } from './isolate.js';
+import { type IsolatePool, sharedPool } from './pool.js';
+import { DEFAULT_LIMITS, type RunResult, type RunStatus, type SandboxLimits } from './types.js';
+
+export interface SandboxOptions extends Partial<SandboxLimits> {
+  /** Seeds `Math.random` and the virtual clock of `Date`. */
+  seed?: number;
+  /** Where fresh isolates come from (the process-wide pool by default). */
+  pool?: IsolatePool;
+}
+
+export interface RunOptions {
+  /** Overrides the sandbox's per-run time limit for this run. */
+  timeoutMs?: number;
+}
+
+/** A value copied out of the isolate (structured clone), for checks the user's code cannot tamper with. */
+export interface EvalResult {
+  status: RunStatus;
+  value?: unknown;
+  error?: string;
+  output: string;
+}
+
+/** What finish()/settle() in the bootstrap hand back (copied out of the isolate). */
+interface Finished {
+  output?: string;
+  dropped?: number;
+  value?: string | null;
+  promise?: true | 'pending' | 'fulfilled' | 'rejected';
+  error?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pure functions
+
+const TIMEOUT_MESSAGE = 'Script execution timed out.';
+
+/** Node-REPL-style text of an uncaught error thrown out of the isolate: message plus the user's frames. */
+export function formatUncaught(err: unknown): string {
+  if (err instanceof Error) {
+    const stack = typeof err.stack === 'string' ? err.stack : `${err.name}: ${err.message}`;
+    const lines = stack.split('\n');
+    const head: string[] = [];
+    for (const line of lines) {
+      if (line.includes('<isolated-vm boundary>')) break;
+      head.push(line);
+    }
+    // Only the user's own frames (cells and code they eval'd); host frames say nothing to the agent.
+    const frames = head.slice(1).filter((l) => /^\s+at /.test(l) && /\bcell\d+:|eval at/.test(l));
+    const first = head.length > 0 ? head[0] : `${err.name}: ${err.message}`;
+    if (/An object was thrown from supplied code within isolated-vm/.test(first)) {
+      return 'Uncaught (a non-Error object was thrown; throw an Error, or print the object before throwing, to see it)';
+    }
+    const hint = /has already been declared/.test(first)
+      ? ' (top-level let, const and class names persist between calls: assign without let/const, use var, or pick a new name)'
+      : '';
+    return [`Uncaught ${first}${hint}`, ...frames.slice(0, 5)].join('\n');
+  }
+  return `Uncaught ${inspect(err)}`;
+}
+
+/** The marker appended when output was cut. */
+export function truncationMarker(droppedChars: number): string {
+  return `... [output truncated: ${droppedChars} more characters]`;
+}
+
+/** The text an agent sees for a run: output, then the last value or the error, as a REPL would show. */
+export function formatRunResult(r: RunResult, limits: Pick<SandboxLimits, 'timeoutMs' | 'memoryLimitMb'> = DEFAULT_LIMITS): { text: string; isError: boolean } {
+  const parts: string[] = [];
+  let out = r.output;
+  if (r.droppedChars > 0) out = `${out}${out.endsWith('\n') || out === '' ? '' : '\n'}${truncationMarker(r.droppedChars)}\n`;
+  if (out) parts.push(out.replace(/\n$/, ''));
+  let isError = false;
+  switch (r.status) {
+    case 'ok':
+      if (r.value !== undefined) parts.push(r.value);
+      break;
+    case 'error':
+      isError = true;
+      parts.push(r.error ?? 'Uncaught error');
+      break;
+    case 'timeout':
+      isError = true;
+      parts.push(`Error: the code ran past the ${limits.timeoutMs} ms time limit and was stopped. Values assigned before the stop are kept; make the computation smaller or faster.`);
+      break;
+    case 'oom':
+      isError = true;
+      parts.push(`Error: the sandbox ran out of memory; its state was reset (limit ${limits.memoryLimitMb} MB). Variables and functions from earlier calls are gone: define them again, using less memory.`);
+      break;
+    case 'pending':
+      isError = true;
+      parts.push('Error: the result is a promise that never settled. The sandbox has no timers, network or I/O, so nothing can resolve it; compute the value synchronously.');
+      break;
+    case 'rejected':
+      isError = true;
+      parts.push(r.error ?? 'Error: the code was not run.');
+      break;
+  }
+  const text = parts.join('\n');
+  return { text: text === '' ? '(no output)' : text, isError };
+}
+
+function isTopLevelAwait(err: unknown): boolean {
+  return err instanceof Error && /await is only valid in async functions/.test(err.message);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sandbox
+
+export class JsSandbox {
+  readonly seed: number;
+  readonly limits: SandboxLimits;
+  readonly #pool: IsolatePool;
+  #p: Prepared | undefined;
+  #cell = 0;
+  #resets = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: SandboxOptions = {}) {
+    this.seed = (opts.seed ?? 0) >>> 0;
+    this.limits = {
+      memoryLimitMb: opts.memoryLimitMb ?? DEFAULT_LIMITS.memoryLimitMb,
+      timeoutMs: opts.timeoutMs ?? DEFAULT_LIMITS.timeoutMs,
+      outputLimit: opts.outputLimit ?? DEFAULT_LIMITS.outputLimit,
+      maxCodeChars: opts.maxCodeChars ?? DEFAULT_LIMITS.maxCodeChars,
+    };
+    this.#pool = opts.pool ?? sharedPool();
+    this.#p = this.#fresh();
+  }
+
+  /** Times the isolate was replaced after hitting the memory limit. */
+  get resets(): number {
+    return this.#resets;
+  }
+
+  get disposed(): boolean {
+    return this.#p === undefined;
+  }
+
+  /** Runs one cell. Never throws for anything the code does; runs are queued one at a time. */
+  run(code: string, opts: RunOptions = {}): Promise<RunResult> {
+    const next = this.#queue.then(() => this.#runNow(code, opts.timeoutMs ?? this.limits.timeoutMs));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Evaluates an expression and copies its value out by structured clone (no inspection inside the
+   * isolate, so code loaded earlier cannot forge the result). Used by the hidden-test runner.
+   */
+  evaluate(expr: string, opts: RunOptions = {}): Promise<EvalResult> {
+    const next = this.#queue.then(() => this.#evalNow(expr, opts.timeoutMs ?? this.limits.timeoutMs));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Frees the isolate. Safe to call twice; runs after this are rejected. */
+  dispose(): void {
+    const p = this.#p;
+    this.#p = undefined;
+    if (p) disposePrepared(p);
+  }
+
+  #fresh(): Prepared {
+    const p = this.#pool.take(this.limits.memoryLimitMb);
+    seedPrepared(p, this.seed);
+    p.capFn.applySync(undefined, [this.limits.outputLimit]);
+    return p;
+  }
+
+  async #runNow(code: string, timeoutArg: number): Promise<RunResult> {
+    const t0 = performance.now();
+    // isolated-vm wants a positive 32-bit integer.
+    const timeoutMs = Math.min(2 ** 31 - 1, Math.max(1, Math.ceil(timeoutArg)));
+    const done = (r: Omit<RunResult, 'durationMs' | 'reset' | 'droppedChars' | 'output'> & Partial<RunResult>): RunResult => ({
+      output: '',
+      droppedChars: 0,
+      reset: false,
+      ...r,
+      durationMs: performance.now() - t0,
+    });
+    const p = this.#p;
+    if (!p) return done({ status: 'rejected', error: 'Error: this sandbox was closed; start a new episode.' });
+    if (code.length > this.limits.maxCodeChars) {
+      return done({ status: 'rejected', error: `Error: the code is ${code.length} characters long; the limit is ${this.limits.maxCodeChars}. Send a shorter program.` });
+    }
+    const filename = `cell${++this.#cell}`;
+    let script: ivm.Script;
+    try {
+      script = p.isolate.compileScriptSync(code, { filename });
+    } catch (err) {
+      if (!isTopLevelAwait(err)) return this.#failed(p, err, done);
+      // Top-level await: run the cell as an async function. Its declarations stay local to the cell.
+      try {
+        script = p.isolate.compileScriptSync(`(async () => {\n${code}\n})()`, { filename, lineOffset: -1 });
+      } catch (err2) {
+        return this.#failed(p, err2, done);
+      }
+    }
+    let ref: ivm.Reference<unknown> | undefined;
+    try {
+      ref = (await script.run(p.context, { timeout: timeoutMs, reference: true })) as ivm.Reference<unknown>;
+      const left = Math.ceil(Math.max(50, timeoutMs - (performance.now() - t0)));
+      let fin = (await p.finishFn.apply(undefined, [ref.derefInto()], { result: { copy: true }, timeout: left })) as Finished;
+      if (fin.promise === true) {
+        // The bootstrap attached handlers; the microtask checkpoint after finish() has run them.
+        fin = (await p.settleFn.apply(undefined, [], { result: { copy: true }, timeout: left })) as Finished;
+        if (fin.promise === 'pending') return done({ status: 'pending', output: fin.output ?? '', droppedChars: fin.dropped ?? 0 });
+        if (fin.promise === 'rejected') return done({ status: 'error', output: fin.output ?? '', droppedChars: fin.dropped ?? 0, error: fin.error ? `Uncaught ${fin.error}`.replace(/^Uncaught Uncaught /, 'Uncaught ') : 'Uncaught (in promise)' });
+      }
+      const value = fin.value === null || fin.value === undefined ? undefined : fin.value;
+      return done({ status: 'ok', output: fin.output ?? '', droppedChars: fin.dropped ?? 0, ...(value !== undefined ? { value } : {}) });
+    } catch (err) {
+      return this.#failed(p, err, done);
+    } finally {
+      ref?.release();
+      script.release();
+    }
+  }
+
+  async #evalNow(expr: string, timeoutArg: number): Promise<EvalResult> {
+    const p = this.#p;
+    if (!p) return { status: 'rejected', error: 'sandbox closed', output: '' };
+    const timeoutMs = Math.min(2 ** 31 - 1, Math.max(1, Math.ceil(timeoutArg)));
+    let script: ivm.Script | undefined;
+    try {
+      script = p.isolate.compileScriptSync(`(${expr}\n)`, { filename: `check${++this.#cell}` });
+      const value = await script.run(p.context, { timeout: timeoutMs, copy: true });
+      const drained = p.drainFn.applySync(undefined, [], { result: { copy: true }, timeout: 500 }) as Finished;
+      return { status: 'ok', value, output: drained.output ?? '' };
+    } catch (err) {
+      const r = this.#failed(p, err, (x) => ({ output: '', droppedChars: 0, reset: false, durationMs: 0, ...x }));
+      return { status: r.status, error: r.error ?? r.status, output: r.output };
+    } finally {
+      script?.release();
+    }
+  }
+
+  #failed(p: Prepared, err: unknown, done: (r: Partial<RunResult> & Pick<RunResult, 'status'>) => RunResult): RunResult {
+    if (p.isolate.isDisposed) {
+      // isolated-vm disposed the isolate at the heap limit: replace it so the episode can go on.
+      this.#resets++;
+      this.#p = undefined;
+      try {
+        this.#p = this.#fresh();
+      } catch {
+        // #p stays undefined: later runs report the sandbox as closed.
+      }
+      return done({ status: 'oom', reset: true });
+    }
+    let output = '';
+    let dropped = 0;
+    try {
+      const d = p.drainFn.applySync(undefined, [], { result: { copy: true }, timeout: 500 }) as Finished;
+      output = d.output ?? '';
+      dropped = d.dropped ?? 0;
+    } catch {
+      // Output lost with a wedged isolate; the error below still says what happened.
+    }
+    if (err instanceof Error && err.message === TIMEOUT_MESSAGE) return done({ status: 'timeout', output, droppedChars: dropped });
+    return done({ status: 'error', output, droppedChars: dropped, error: formatUncaught(err) });
+  }
+}

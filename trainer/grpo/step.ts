@@ -1,0 +1,120 @@
+/**
+ * One GRPO optimisation step over a batch of groups (already sampled and scored): advantages per
+ * group, aggregation weights for the whole batch, then one sequence at a time forward -> policy
+ * loss -> dlogits -> backward, accumulating gradients; clip; AdamW. With `numIterations` > 1 the
+ * same batch is reused, the importance ratio taken against the behaviour log-probs.
+ */
+import { type LossView, lossView, type TokenSample } from '../batch.js';
+import { sharedPrefixPass, type Transformer } from '../model/index.js';
+import type { AdamW } from '../optim/index.js';
+import { type ScaleRewards, groupAdvantages } from './advantages.js';
+import { clipGradNorm, logitsGrad, tokenStats } from './logits.js';
+import { AGGREGATIONS, type LossType, policyLoss } from './loss.js';
+
+export interface GrpoGroup {
+  samples: TokenSample[];
+  rewards: number[];
+}
+
+export interface GrpoStepOptions {
+  lossType: LossType;
+  scaleRewards: ScaleRewards;
+  epsLow: number;
+  epsHigh: number;
+  beta: number;
+  numIterations: number;
+  maxGradNorm: number;
+  lr: number;
+  temperature: number;
+  /** When > 0 and the token-mean entropy falls below `entropyTarget`, add -entropyCoef * H. */
+  entropyCoef: number;
+  entropyTarget: number;
+  /** dr_grpo normaliser (tokens); defaults to the batch's longest completion. */
+  maxCompletionLen?: number;
+}
+
+export interface GrpoStepMetrics {
+  loss: number;
+  kl: number;
+  entropy: number;
+  clipFrac: number;
+  gradNorm: number;
+  /** Masked (trained) tokens. */
+  tokens: number;
+  /** All tokens run through forward and backward. */
+  seqTokens: number;
+  sequences: number;
+  advAbsMean: number;
+}
+
+/** A frozen copy of the weights for the KL term. */
+export function frozenReference(model: Transformer): Transformer {
+  const params = new Map<string, Float32Array>();
+  for (const [k, v] of model.params) params.set(k, Float32Array.from(v));
+  return new (model.constructor as new (c: typeof model.config, p: Map<string, Float32Array>) => Transformer)(model.config, params);
+}
+
+export function grpoStep(model: Transformer, opt: AdamW, groups: readonly GrpoGroup[], o: GrpoStepOptions, ref?: Transformer): GrpoStepMetrics {
+  const views: LossView[] = [];
+  const adv: number[] = [];
+  for (const g of groups) {
+    const a = groupAdvantages(g.rewards, { scale: o.scaleRewards });
+    g.samples.forEach((s, i) => {
+      views.push(lossView(s, model.config.maxSeqLen));
+      adv.push(a[i]);
+    });
+  }
+  const V = model.config.vocabSize;
+  const masks = views.map((v) => v.mask);
+  const weights = AGGREGATIONS[o.lossType](masks, { maxCompletionLen: o.maxCompletionLen });
+  const refLogp = o.beta > 0 && ref ? views.map((v) => tokenStats(ref.forward(v.inputs), V, v.targets, o.temperature).logp) : undefined;
+  const m: GrpoStepMetrics = { loss: 0, kl: 0, entropy: 0, clipFrac: 0, gradNorm: 0, tokens: 0, seqTokens: 0, sequences: views.length, advAbsMean: adv.reduce((s, x) => s + Math.abs(x), 0) / Math.max(1, adv.length) };
+  let lastEntropyMean = Infinity; // unknown until the first pass: no bonus before it
+  for (let it = 0; it < o.numIterations; it++) {
+    model.zeroGrad();
+    let loss = 0;
+    let klSum = 0;
+    let entSum = 0;
+    let clipped = 0;
+    let tokens = 0;
+    let seqTokens = 0;
+    const live = views.map((_, i) => i).filter((i) => views[i].count > 0 && !(adv[i] === 0 && o.beta === 0 && o.entropyCoef === 0));
+    const bonus = o.entropyCoef > 0 && lastEntropyMean < o.entropyTarget;
+    sharedPrefixPass(
+      model,
+      live.map((i) => views[i].inputs),
+      (k, logits) => {
+        const i = live[k];
+        const v = views[i];
+        const st = tokenStats(logits, V, v.targets, o.temperature);
+        const r = policyLoss(
+          { logp: [st.logp], oldLogp: [v.oldLogp], refLogp: refLogp ? [refLogp[i]] : undefined, mask: [v.mask], adv: [adv[i]], weights: [weights[i]] },
+          { lossType: o.lossType, epsLow: o.epsLow, epsHigh: o.epsHigh, beta: o.beta },
+        );
+        let dEnt: Float64Array | undefined;
+        if (bonus) {
+          dEnt = new Float64Array(v.targets.length);
+          for (let t = 0; t < dEnt.length; t++) dEnt[t] = -o.entropyCoef * weights[i][t];
+        }
+        for (let t = 0; t < v.mask.length; t++) if (v.mask[t]) entSum += st.entropy[t];
+        loss += r.loss;
+        klSum += r.metrics.kl * r.metrics.tokens;
+        clipped += r.metrics.clipFrac * r.metrics.tokens;
+        tokens += r.metrics.tokens;
+        seqTokens += v.inputs.length;
+        return logitsGrad(logits, V, v.targets, r.dlogp[0], dEnt, o.temperature);
+      },
+    );
+    const grads = [...model.grads.values()];
+    m.gradNorm = clipGradNorm(grads, o.maxGradNorm);
+    if (tokens > 0) opt.update(model.grads, o.lr);
+    lastEntropyMean = tokens ? entSum / tokens : 0;
+    m.loss = loss;
+    m.kl = tokens ? klSum / tokens : 0;
+    m.entropy = lastEntropyMean;
+    m.clipFrac = tokens ? clipped / tokens : 0;
+    m.tokens = tokens;
+    m.seqTokens = seqTokens;
+  }
+  return m;
+}

@@ -1,0 +1,14 @@
+export { ModelConfigSchema, MODEL_PRESETS, presetConfig, paramShapes, flopsPerToken } from './config.js';
+export type { ModelConfig, ModelPreset } from './config.js';
+export { KVCache, SequenceTooLongError, Transformer } from './transformer.js';
+export type { ForwardOptions } from './transformer.js';
+export { CHECKPOINT_FORMAT, CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+export type { Checkpoint, CheckpointMeta } from './checkpoint.js';
+export { SafetensorsError, decodeSafetensors, encodeSafetensors } from './safetensors.js';
+export { DEFAULT_SAMPLING, sampleToken } from './sample.js';
+export type { SamplingOptions } from './sample.js';
+export { BuiltinPolicy, loadBuiltinPolicy } from './policy.js';
+export type { BuiltinPolicyOptions } from './policy.js';
+export { registerBuiltinPolicy } from './register.js';
+export { commonPrefixLength, sharedPrefixPass } from './shared.js';
+export type { SavedChunk } from './transformer.js';

@@ -1,0 +1,133 @@
+/**
+ * Host kernels of the built-in decoder, forward and backward side by side. Row-major Float32Array
+ * buffers; shapes in the comments. Accumulation is in f32 apart from reductions (f64).
+ *
+ * Matrix products use the i-k-j loop order (contiguous inner loop over the output row) which V8
+ * turns into tight scalar code; these are the CPU references the `gpu/` ops are checked against.
+ */
+
+/** C (M,N) = A (M,K) @ B (K,N); C is overwritten, or accumulated into when `acc`. */
+export function matmul(A: Float32Array, B: Float32Array, M: number, K: number, N: number, C: Float32Array = new Float32Array(M * N), acc = false): Float32Array {
+  if (!acc) C.fill(0);
+  for (let i = 0; i < M; i++) {
+    const co = i * N;
+    for (let k = 0; k < K; k++) {
+      const a = A[i * K + k];
+      if (a === 0) continue;
+      const bo = k * N;
+      for (let j = 0; j < N; j++) C[co + j] += a * B[bo + j];
+    }
+  }
+  return C;
+}
+
+/** dB (K,N) += A^T (K,M) @ dC (M,N), with A (M,K). Weight gradient of C = A @ B. */
+export function matmulAtB(A: Float32Array, dC: Float32Array, M: number, K: number, N: number, dB: Float32Array): void {
+  for (let i = 0; i < M; i++) {
+    const co = i * N;
+    for (let k = 0; k < K; k++) {
+      const a = A[i * K + k];
+      if (a === 0) continue;
+      const bo = k * N;
+      for (let j = 0; j < N; j++) dB[bo + j] += a * dC[co + j];
+    }
+  }
+}
+
+/** dA (M,K) (+)= dC (M,N) @ B^T, with B (K,N). Input gradient of C = A @ B. */
+export function matmulABt(dC: Float32Array, B: Float32Array, M: number, K: number, N: number, dA: Float32Array = new Float32Array(M * K), acc = false): Float32Array {
+  if (!acc) dA.fill(0);
+  for (let i = 0; i < M; i++) {
+    const co = i * N;
+    for (let k = 0; k < K; k++) {
+      const bo = k * N;
+      let s = 0;
+      for (let j = 0; j < N; j++) s += dC[co + j] * B[bo + j];
+      dA[i * K + k] += s;
+    }
+  }
+  return dA;
+}
+
+/** y (R,n) = x * rstd * w per row; returns rstd (R). */
+export function rmsnormFwd(x: Float32Array, w: Float32Array, R: number, n: number, eps: number, y: Float32Array): Float32Array {
+  const rstd = new Float32Array(R);
+  for (let r = 0; r < R; r++) {
+    const o = r * n;
+    let ss = 0;
+    for (let i = 0; i < n; i++) ss += x[o + i] * x[o + i];
+    const rs = 1 / Math.sqrt(ss / n + eps);
+    rstd[r] = rs;
+    for (let i = 0; i < n; i++) y[o + i] = x[o + i] * rs * w[i];
+  }
+  return rstd;
+}
+
+/**
+ * Backward of rmsnorm. g = dy * w; dx = rstd * g - x * rstd^3 * mean(g * x); dw += sum_r dy * x * rstd.
+ * Writes dx (R,n) (accumulating when `acc`).
+ */
+export function rmsnormBwd(dy: Float32Array, x: Float32Array, w: Float32Array, rstd: Float32Array, R: number, n: number, dx: Float32Array, dw: Float32Array, acc = false): void {
+  for (let r = 0; r < R; r++) {
+    const o = r * n;
+    const rs = rstd[r];
+    let dot = 0;
+    for (let i = 0; i < n; i++) {
+      dot += dy[o + i] * w[i] * x[o + i];
+      dw[i] += dy[o + i] * x[o + i] * rs;
+    }
+    const c = (rs * rs * rs * dot) / n;
+    for (let i = 0; i < n; i++) {
+      const v = rs * dy[o + i] * w[i] - x[o + i] * c;
+      dx[o + i] = acc ? dx[o + i] + v : v;
+    }
+  }
+}
+
+/** cos/sin tables (maxPos, hd/2) for rotate-half RoPE. */
+export function ropeTables(maxPos: number, hd: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+  const half = hd / 2;
+  const cos = new Float32Array(maxPos * half);
+  const sin = new Float32Array(maxPos * half);
+  for (let p = 0; p < maxPos; p++) {
+    for (let i = 0; i < half; i++) {
+      const f = p / theta ** ((2 * i) / hd);
+      cos[p * half + i] = Math.cos(f);
+      sin[p * half + i] = Math.sin(f);
+    }
+  }
+  return { cos, sin };
+}
+
+/**
+ * In-place rotate-half RoPE on x (T, nh, hd) at positions pos0 .. pos0+T-1.
+ * (a, b) -> (a cos - b sin, b cos + a sin); `inverse` applies the transpose (the backward).
+ */
+export function rope(x: Float32Array, T: number, nh: number, hd: number, pos0: number, cos: Float32Array, sin: Float32Array, inverse = false): void {
+  const half = hd / 2;
+  const sgn = inverse ? -1 : 1;
+  for (let t = 0; t < T; t++) {
+    const to = (pos0 + t) * half;
+    for (let h = 0; h < nh; h++) {
+      const o = (t * nh + h) * hd;
+      for (let i = 0; i < half; i++) {
+        const c = cos[to + i];
+        const s = sgn * sin[to + i];
+        const a = x[o + i];
+        const b = x[o + half + i];
+        x[o + i] = a * c - b * s;
+        x[o + half + i] = b * c + a * s;
+      }
+    }
+  }
+}
+
+export function silu(g: number): number {
+  return g / (1 + Math.exp(-g));
+}
+
+/** d silu(g) / dg = sigma(g) (1 + g (1 - sigma(g))). */
+export function siluGrad(g: number): number {
+  const s = 1 / (1 + Math.exp(-g));
+  return s * (1 + g * (1 - s));
+}

@@ -1,0 +1,147 @@
+/**
+ * `builtin:<checkpoint>`: the in-house model as an agent `Policy`. Token-level: it continues the
+ * exact `promptIds` the rollout loop keeps, returns the sampled ids (with `<|im_end|>` when it
+ * stopped there) and their behaviour log-probs, honours `maxTokens` (finishReason `length`) and
+ * the thinking budget (finishReason `budget` once the open think block reaches it).
+ *
+ * KV caches of recent prefixes are kept (a small LRU), so the G samples of a GRPO group prefill the
+ * shared prompt once and later turns of an episode only prefill the new tool-response tokens.
+ * Sampling randomness comes from (policy seed, episode seed, sample, turn, prompt length).
+ */
+import type { GenerateRequest, GenerateResult, Policy } from '../../agent/types.js';
+import { Rng, mixSeed } from '../../tools/index.js';
+import type { ByteTokenizer } from '../tokenizer/index.js';
+import { type CheckpointMeta, loadCheckpoint } from './checkpoint.js';
+import { DEFAULT_SAMPLING, type SamplingOptions, sampleToken } from './sample.js';
+import { KVCache, type Transformer } from './transformer.js';
+
+export interface BuiltinPolicyOptions {
+  sampling?: Partial<SamplingOptions>;
+  seed?: number;
+  /** Prefix caches kept (each holds maxSeqLen keys and values per layer). */
+  cacheEntries?: number;
+  spec?: string;
+}
+
+interface CacheEntry {
+  ids: number[];
+  cache: KVCache;
+}
+
+function sharedLength(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+export class BuiltinPolicy implements Policy {
+  readonly spec: string;
+  readonly sampling: SamplingOptions;
+  /** Tokens generated since creation (throughput figures). */
+  generatedTokens = 0;
+  private readonly entries: CacheEntry[] = [];
+  private readonly imEnd: number;
+  private readonly eot: number;
+  private readonly thinkOpen: number;
+  private readonly thinkClose: number;
+
+  constructor(
+    readonly model: Transformer,
+    readonly tokenizer: ByteTokenizer,
+    private readonly opts: BuiltinPolicyOptions = {},
+  ) {
+    this.spec = opts.spec ?? 'builtin:memory';
+    this.sampling = { ...DEFAULT_SAMPLING, ...opts.sampling };
+    this.imEnd = tokenizer.specialId('<|im_end|>') as number;
+    this.eot = tokenizer.specialId('<|endoftext|>') as number;
+    this.thinkOpen = tokenizer.specialId('<think>') as number;
+    this.thinkClose = tokenizer.specialId('</think>') as number;
+  }
+
+  /** Forget cached prefixes (call after the weights change). */
+  resetCache(): void {
+    this.entries.length = 0;
+  }
+
+  private remember(ids: number[], cache: KVCache): void {
+    this.entries.unshift({ ids, cache });
+    if (this.entries.length > (this.opts.cacheEntries ?? 16)) this.entries.pop();
+  }
+
+  /**
+   * A cache holding all of `ids`, continued from the cached sequence sharing the longest prefix
+   * with it (positions past the shared part are simply overwritten).
+   */
+  private prefill(ids: number[]): { cache: KVCache; lastLogits: Float32Array } {
+    let best: CacheEntry | undefined;
+    let bestN = 0;
+    for (const e of this.entries) {
+      const n = Math.min(sharedLength(e.ids, ids), e.cache.len, ids.length - 1);
+      if (n > bestN) {
+        best = e;
+        bestN = n;
+      }
+    }
+    const cache = best ? best.cache.clone() : new KVCache(this.model.config, this.model.config.maxSeqLen);
+    cache.len = bestN;
+    const rest = ids.slice(cache.len);
+    const lastLogits = this.model.forward(rest, { cache, lastOnly: true });
+    this.remember(ids.slice(), cache.clone());
+    return { cache, lastLogits };
+  }
+
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    if (!req.promptIds || req.promptIds.length === 0) {
+      throw new RangeError('the builtin policy is token-level: the rollout loop must pass promptIds (it does when the policy has a tokenizer)');
+    }
+    const prompt = req.promptIds;
+    const rng = new Rng(mixSeed(this.opts.seed ?? 0, req.seed, req.episode.sample, req.turn, prompt.length, req.episode.taskId));
+    const maxLen = this.model.config.maxSeqLen;
+    // tokens inside an open think block so far (a budget counts sampled thinking tokens)
+    let thinking = -1;
+    for (let i = prompt.length - 1; i >= 0; i--) {
+      if (prompt[i] === this.thinkClose) break;
+      if (prompt[i] === this.thinkOpen) {
+        thinking = 0;
+        break;
+      }
+    }
+    const { cache, lastLogits } = this.prefill([...prompt]);
+    let logits = lastLogits;
+    const ids: number[] = [];
+    const logprobs: number[] = [];
+    let finishReason: GenerateResult['finishReason'] = 'length';
+    const maxTokens = Math.min(req.maxTokens, maxLen - prompt.length);
+    while (ids.length < maxTokens) {
+      if (req.signal.aborted) break;
+      const { id, logp } = sampleToken(logits, this.sampling, rng);
+      ids.push(id);
+      logprobs.push(logp);
+      if (id === this.imEnd || id === this.eot) {
+        finishReason = 'stop';
+        break;
+      }
+      if (id === this.thinkOpen) thinking = 0;
+      else if (id === this.thinkClose) thinking = -1;
+      else if (thinking >= 0) thinking++;
+      if (req.thinkingBudget !== undefined && thinking >= req.thinkingBudget) {
+        finishReason = 'budget';
+        break;
+      }
+      if (ids.length >= maxTokens) break;
+      logits = this.model.forward([id], { cache, lastOnly: true });
+      // let tool calls and other episodes progress between tokens now and then
+      if (ids.length % 32 === 0) await new Promise((r) => setImmediate(r));
+    }
+    this.generatedTokens += ids.length;
+    const textIds = finishReason === 'stop' ? ids.slice(0, -1) : ids;
+    return { text: this.tokenizer.decode(textIds), tokenIds: ids, logprobs, finishReason, completionTokens: ids.length };
+  }
+}
+
+/** Load `builtin:<dir>` (a checkpoint folder) as a policy. */
+export function loadBuiltinPolicy(dir: string, opts: BuiltinPolicyOptions = {}): { policy: BuiltinPolicy; meta: CheckpointMeta } {
+  const ck = loadCheckpoint(dir);
+  return { policy: new BuiltinPolicy(ck.model, ck.tokenizer, { ...opts, spec: opts.spec ?? `builtin:${dir}` }), meta: ck.meta };
+}

@@ -1,0 +1,72 @@
+/**
+ * Seeded next-token sampling from one row of logits: temperature, top-k, top-p.
+ *
+ * The returned log-probability is that of the temperature-scaled FULL distribution (before top-k /
+ * top-p truncation): the trainer scores tokens with `log_softmax(logits / T)`, so behaviour and
+ * training log-probs agree exactly when top-k and top-p are off (the training default).
+ */
+import type { Rng } from '../../tools/index.js';
+
+export interface SamplingOptions {
+  /** 0 means greedy. */
+  temperature: number;
+  /** Nucleus mass in (0, 1]; 1 disables. */
+  topP: number;
+  /** Keep the k most likely ids; 0 disables. */
+  topK: number;
+}
+
+export const DEFAULT_SAMPLING: SamplingOptions = { temperature: 1, topP: 1, topK: 0 };
+
+/** row: (V) logits -> sampled id and its log-prob under softmax(row / T). */
+export function sampleToken(row: Float32Array, opts: SamplingOptions, rng: Rng): { id: number; logp: number } {
+  const V = row.length;
+  const T = opts.temperature > 0 ? opts.temperature : 1;
+  let mx = -Infinity;
+  let arg = 0;
+  for (let v = 0; v < V; v++) if (row[v] > mx) {
+    mx = row[v];
+    arg = v;
+  }
+  const p = new Float64Array(V);
+  let sum = 0;
+  for (let v = 0; v < V; v++) {
+    p[v] = Math.exp((row[v] - mx) / T);
+    sum += p[v];
+  }
+  const logpOf = (id: number) => Math.log(p[id] / sum);
+  if (opts.temperature <= 0) return { id: arg, logp: logpOf(arg) };
+  let ids: number[] | undefined;
+  if (opts.topK > 0 || opts.topP < 1) {
+    ids = Array.from({ length: V }, (_, i) => i).sort((a, b) => p[b] - p[a] || a - b);
+    if (opts.topK > 0) ids = ids.slice(0, opts.topK);
+    if (opts.topP < 1) {
+      let acc = 0;
+      const keep: number[] = [];
+      for (const id of ids) {
+        keep.push(id);
+        acc += p[id] / sum;
+        if (acc >= opts.topP) break;
+      }
+      ids = keep;
+    }
+  }
+  const cand = ids ?? null;
+  let total = 0;
+  if (cand) for (const id of cand) total += p[id];
+  else total = sum;
+  let r = rng.next() * total;
+  if (cand) {
+    for (const id of cand) {
+      r -= p[id];
+      if (r <= 0) return { id, logp: logpOf(id) };
+    }
+    const last = cand[cand.length - 1];
+    return { id: last, logp: logpOf(last) };
+  }
+  for (let v = 0; v < V; v++) {
+    r -= p[v];
+    if (r <= 0) return { id: v, logp: logpOf(v) };
+  }
+  return { id: arg, logp: logpOf(arg) };
+}

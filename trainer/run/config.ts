@@ -1,0 +1,115 @@
+/**
+ * The run config of `gym train`: one zod schema with a default and a one-line reason per field.
+ * Presets override a few fields, a config file overrides those, CLI flags apply last; unknown keys
+ * are an error at every level.
+ */
+import { z } from 'zod';
+import { LOSS_TYPES, type LossType } from '../grpo/loss.js';
+import { RewardConfigSchema } from '../rewards.js';
+
+const LossTypeSchema = z.enum(LOSS_TYPES as [LossType, ...LossType[]]);
+
+export const SftConfigSchema = z
+  .object({
+    episodes: z.number().int().nonnegative().default(96).describe('Teacher (oracle) episodes collected; small by design so RL has room to improve.'),
+    steps: z.number().int().nonnegative().default(60).describe('SFT optimiser steps over the filtered cold-start set.'),
+    batchSize: z.number().int().positive().default(8).describe('Sequences per SFT step.'),
+    lr: z.number().positive().default(3e-3).describe('SFT learning rate (a tiny model tolerates a large one).'),
+    thinkFraction: z.number().min(0).max(1).default(0.5).describe('Share of /think episodes in the cold-start data (the rest are /no_think).'),
+  })
+  .strict();
+
+export const GrpoConfigSchema = z
+  .object({
+    steps: z.number().int().nonnegative().default(40).describe('GRPO optimiser steps.'),
+    tasksPerStep: z.number().int().positive().default(4).describe('Groups (distinct tasks) per step.'),
+    groupSize: z.number().int().min(2).default(8).describe('G: completions per task; advantages are relative within the group.'),
+    lr: z.number().positive().default(1e-3).describe('GRPO learning rate.'),
+    loss: LossTypeSchema.default('dapo').describe('Loss aggregation: grpo, bnpo, dr_grpo or dapo (TRL default).'),
+    scaleRewards: z.enum(['group', 'none']).default('group').describe('Divide advantages by the group std (group) or only centre them (none, Dr. GRPO).'),
+    epsLow: z.number().nonnegative().default(0.2).describe('Lower clip of the importance ratio.'),
+    epsHigh: z.number().nonnegative().default(0.28).describe('Upper clip (DAPO clip-higher keeps exploration alive).'),
+    beta: z.number().nonnegative().default(0).describe('k3 KL coefficient to the frozen SFT model (0: no reference, TRL default).'),
+    numIterations: z.number().int().positive().default(1).describe('Updates per sampled batch (importance ratios against behaviour log-probs).'),
+    maxGradNorm: z.number().nonnegative().default(1).describe('Global gradient-norm clip (0 disables).'),
+    temperature: z.number().positive().default(1).describe('Sampling temperature of rollouts (training log-probs use the same).'),
+    dynamicSampling: z.boolean().default(true).describe('Drop groups whose rewards are all equal and draw replacements (DAPO).'),
+    maxRefillRounds: z.number().int().nonnegative().default(2).describe('Extra rounds of groups drawn per step to replace dropped ones.'),
+    entropyCoef: z.number().nonnegative().default(0).describe('Entropy bonus coefficient, applied while entropy is below the target.'),
+    entropyTarget: z.number().nonnegative().default(0).describe('Entropy (nats) below which the bonus applies.'),
+    mode: z.enum(['think', 'no_think', 'mixed']).default('no_think').describe('Thinking mode of RL episodes (no_think: short sequences on a small CPU budget).'),
+  })
+  .strict();
+
+export const LimitsConfigSchema = z
+  .object({
+    maxTurns: z.number().int().positive().default(3).describe('Turns per episode: a compute task needs a call and an answer.'),
+    maxTurnTokens: z.number().int().positive().default(96).describe('Tokens per turn: enough for one call or answer, cheap to sample.'),
+    thinkingBudget: z.number().int().positive().default(48).describe('Thinking tokens before the loop injects the stop-thinking text.'),
+  })
+  .strict();
+
+export const RunConfigSchema = z
+  .object({
+    env: z.string().default('code-interp').describe('Environment id (run `gym envs` to list).'),
+    model: z.enum(['nano', 'micro', 'mini']).default('nano').describe('Built-in model size preset.'),
+    device: z.enum(['cpu', 'webgpu', 'auto']).default('cpu').describe('Compute device; the model kernels run on the host (cpu) today.'),
+    seed: z.number().int().default(0).describe('Seed of weights, task order and sampling: a run is reproducible.'),
+    families: z.string().default('compute.').describe('Task families used (prefix match): compute tasks have cheap exact verifiers.'),
+    maxDifficulty: z.number().int().min(1).max(5).default(1).describe('Hardest task difficulty used for training and test.'),
+    trainTasks: z.number().int().positive().default(256).describe('Size of the training task pool (train split).'),
+    testTasks: z.number().int().positive().default(48).describe('Held-out tasks (test split) for before/after success.'),
+    merges: z.number().int().nonnegative().default(384).describe('BPE merges learned from template text: shorter sequences, faster steps.'),
+    concurrency: z.number().int().positive().default(8).describe('Episodes in flight at once during rollouts.'),
+    evalEvery: z.number().int().nonnegative().default(0).describe('Evaluate on the test split every N GRPO steps (0: only before and after).'),
+    checkpointEvery: z.number().int().positive().default(5).describe('Write the last checkpoint every N steps (resume point).'),
+    out: z.string().default('runs').describe('Folder that receives runs/<id>/.'),
+    sft: SftConfigSchema.prefault({}).describe('Cold-start SFT.'),
+    grpo: GrpoConfigSchema.prefault({}).describe('Reasoning RL.'),
+    limits: LimitsConfigSchema.prefault({}).describe('Episode limits of every rollout.'),
+    rewards: RewardConfigSchema.prefault({}).describe('Reward composition weights.'),
+  })
+  .strict();
+
+export type RunConfig = z.infer<typeof RunConfigSchema>;
+export type RunConfigInput = z.input<typeof RunConfigSchema>;
+
+export class RunConfigError extends Error {
+  override name = 'RunConfigError';
+}
+
+type Deep = Record<string, unknown>;
+
+/** Presets: a few overrides each. `quick` is for smoke tests and CI. */
+export const RUN_PRESETS: Record<string, Deep> = {
+  default: {},
+  quick: { trainTasks: 16, testTasks: 4, merges: 128, sft: { episodes: 8, steps: 3, batchSize: 4 }, grpo: { steps: 2, tasksPerStep: 2, groupSize: 2, maxRefillRounds: 0 }, limits: { maxTurns: 2, maxTurnTokens: 40, thinkingBudget: 16 } },
+};
+
+function isObj(x: unknown): x is Deep {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** Deep merge of plain objects (b wins); arrays and scalars replace. */
+export function mergeConfig(a: Deep, b: Deep): Deep {
+  const out: Deep = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    if (v === undefined) continue;
+    out[k] = isObj(v) && isObj(out[k]) ? mergeConfig(out[k] as Deep, v) : v;
+  }
+  return out;
+}
+
+/** preset <- file <- flags, validated; throws RunConfigError naming every bad or unknown key. */
+export function resolveRunConfig(layers: { preset?: string; file?: Deep; flags?: Deep }): RunConfig {
+  const preset = layers.preset ?? 'default';
+  const p = RUN_PRESETS[preset];
+  if (!p) throw new RunConfigError(`unknown preset "${preset}": use one of ${Object.keys(RUN_PRESETS).join(', ')}`);
+  const merged = mergeConfig(mergeConfig(p, layers.file ?? {}), layers.flags ?? {});
+  const r = RunConfigSchema.safeParse(merged);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}${'keys' in i ? ` (${(i as { keys: string[] }).keys.join(', ')})` : ''}`);
+    throw new RunConfigError(`invalid run config: ${issues.join('; ')}`);
+  }
+  return r.data;
+}

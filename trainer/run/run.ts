@@ -1,0 +1,392 @@
+/**
+ * One training run, end to end: task pools, tokenizer (byte-level + merges learned from the
+ * template text of oracle episodes), cold-start data (oracle, filtered), SFT, held-out evaluation,
+ * GRPO with the built-in policy, evaluation again, and the run folder:
+ *
+ *   runs/<id>/config.json            the resolved config (a resumed run reads it back)
+ *   runs/<id>/metrics.jsonl          one line per optimiser step (and per evaluation)
+ *   runs/<id>/checkpoints/{last,sft,final}/   safetensors + config JSON (+ optimizer for `last`)
+ *   runs/<id>/trajectories/*.jsonl   cold-start data, GRPO rollouts, evaluation episodes
+ *   runs/<id>/summary.json           before/after held-out success, wall time, tokens, throughput
+ *
+ * Resume: `last` holds the phase, the step and the optimizer moments; task order and sampling
+ * seeds are functions of (seed, step), so a resumed run continues exactly where the killed one
+ * checkpointed, and metrics lines written after that checkpoint are dropped.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { OraclePolicy } from '../../agent/policies/index.js';
+import { runBatch } from '../../agent/rollout/index.js';
+import { readTrajectories, TrajectoryWriter } from '../../agent/trajectory/index.js';
+import type { Trajectory } from '../../agent/types.js';
+import type { EnvDefinition } from '../../envs/core/types.js';
+import { mixSeed, Rng } from '../../tools/index.js';
+import { type TokenSample, toSample } from '../batch.js';
+import { allEqual, mean } from '../grpo/advantages.js';
+import { type GrpoGroup, grpoStep, frozenReference } from '../grpo/step.js';
+import { BuiltinPolicy, loadCheckpoint, presetConfig, saveCheckpoint, Transformer } from '../model/index.js';
+import { AdamW } from '../optim/index.js';
+import { composeReward } from '../rewards.js';
+import { filterColdStart, sftStep, TokenizingPolicy } from '../sft/sft.js';
+import { ByteTokenizer } from '../tokenizer/index.js';
+import { type RunConfig, RunConfigSchema, RunConfigError } from './config.js';
+import { type EvalResult, evaluate, selectTasks } from './tasks.js';
+
+/** The run was stopped (signal) after writing its last checkpoint; `--resume` continues it. */
+export class RunInterruptedError extends Error {
+  override name = 'RunInterruptedError';
+}
+
+export interface StepRecord {
+  phase: 'sft' | 'grpo' | 'eval';
+  step: number;
+  [k: string]: unknown;
+}
+
+export interface RunSummary {
+  runId: string;
+  env: string;
+  model: string;
+  params: number;
+  vocabSize: number;
+  before: EvalResult;
+  after: EvalResult;
+  /** after.success - before.success (absolute, headline mode). */
+  improvement: number;
+  coldStart: { kept: number; dropped: Record<string, number> };
+  sftSteps: number;
+  grpoSteps: number;
+  /** Masked (policy) tokens that carried loss, and all tokens run through forward + backward. */
+  tokensTrained: { sft: number; grpo: number; sftSequence: number; grpoSequence: number };
+  wallMs: { total: number; sft: number; grpo: number; eval: number };
+  /** Sequence tokens through forward + backward per second of SFT + GRPO wall time (rollouts included). */
+  tokensPerSecond: number;
+  checkpoints: { sft: string; final: string };
+}
+
+export interface RunHooks {
+  /** Every metrics record as it is written. */
+  onRecord?(r: StepRecord): void;
+  /** Phase changes and notes (`building cold-start data`, ...). */
+  onNote?(text: string): void;
+  /** Total optimiser steps, then each step's record. */
+  onStart?(totalSteps: number, doneSteps: number): void;
+  signal?: AbortSignal;
+}
+
+interface Ctx {
+  dir: string;
+  cfg: RunConfig;
+  def: EnvDefinition;
+  runId: string;
+  hooks: RunHooks;
+}
+
+function writeJson(path: string, data: unknown): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(data, null, 1)}\n`);
+  // rename is atomic on one filesystem: a reader sees the old or the new file
+  renameSync(tmp, path);
+}
+
+function appendMetrics(ctx: Ctx, r: StepRecord): void {
+  writeFileSync(join(ctx.dir, 'metrics.jsonl'), `${JSON.stringify({ time: new Date().toISOString(), ...r })}\n`, { flag: 'a' });
+  ctx.hooks.onRecord?.(r);
+}
+
+/** Drop metrics lines a killed run wrote after its last checkpoint (they are redone on resume). */
+function trimMetrics(dir: string, phase: string, step: number): void {
+  const path = join(dir, 'metrics.jsonl');
+  if (!existsSync(path)) return;
+  const order = { sft: 0, grpo: 1, done: 2 } as Record<string, number>;
+  const keep = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .filter((l) => {
+      const r = JSON.parse(l) as StepRecord;
+      if (r.phase === 'eval') return r.step <= (phase === 'grpo' ? step : 0) || phase === 'done';
+      const rp = order[r.phase] ?? 0;
+      const cp = order[phase] ?? 0;
+      return rp < cp || (rp === cp && r.step <= step);
+    });
+  writeFileSync(path, keep.length ? `${keep.join('\n')}\n` : '');
+}
+
+/** Oracle episodes (text-level teacher) recorded through `tok`, in the given mode. */
+async function teacherEpisodes(ctx: Ctx, tok: ByteTokenizer, taskIds: readonly string[], mode: 'think' | 'no_think', out?: string): Promise<Trajectory[]> {
+  if (taskIds.length === 0) return [];
+  const policy = new TokenizingPolicy(new OraclePolicy(ctx.def, { seed: ctx.cfg.seed }), tok);
+  const { trajectories } = await runBatch({ env: ctx.def, policy, tasks: taskIds, groupSize: 1, mode, limits: limitsOf(ctx.cfg), concurrency: ctx.cfg.concurrency, runId: `${ctx.runId}-teacher-${mode}`, out, progress: false });
+  return trajectories;
+}
+
+function limitsOf(cfg: RunConfig): Record<string, unknown> {
+  return { maxTurns: cfg.limits.maxTurns, maxTurnTokens: cfg.limits.maxTurnTokens, thinkingBudget: cfg.limits.thinkingBudget, maxTotalTokens: cfg.limits.maxTurns * cfg.limits.maxTurnTokens };
+}
+
+/** Template text for the merges: oracle episodes in both modes, decoded from plain byte ids. */
+async function buildTokenizer(ctx: Ctx, trainIds: readonly string[]): Promise<ByteTokenizer> {
+  if (ctx.cfg.merges === 0) return new ByteTokenizer();
+  const plain = new ByteTokenizer();
+  const ids = trainIds.slice(0, 12);
+  const eps = [...(await teacherEpisodes(ctx, plain, ids, 'no_think')), ...(await teacherEpisodes(ctx, plain, ids, 'think'))];
+  const corpus = eps.filter((t) => t.tokens).map((t) => plain.decode(t.tokens as number[]));
+  return ByteTokenizer.train(corpus, ctx.cfg.merges);
+}
+
+function headlineMode(cfg: RunConfig): 'think' | 'no_think' {
+  return cfg.grpo.mode === 'think' ? 'think' : 'no_think';
+}
+
+async function runEval(ctx: Ctx, model: Transformer, tok: ByteTokenizer, testIds: readonly string[], label: string): Promise<EvalResult> {
+  const policy = new BuiltinPolicy(model, tok, { sampling: { temperature: 0 }, seed: ctx.cfg.seed, spec: `builtin:${label}` });
+  return evaluate(ctx.def, policy, testIds, {
+    modes: ['no_think', 'think'],
+    headline: headlineMode(ctx.cfg),
+    limits: limitsOf(ctx.cfg),
+    concurrency: ctx.cfg.concurrency,
+    runId: `${ctx.runId}-${label}`,
+    out: join(ctx.dir, 'trajectories', `eval-${label}.jsonl`),
+  });
+}
+
+/** Sample GRPO groups for one step, with dynamic sampling refills. */
+async function sampleGroups(ctx: Ctx, policy: BuiltinPolicy, trainIds: readonly string[], step: number, writer: TrajectoryWriter): Promise<{ groups: GrpoGroup[]; dropped: number; rewards: number[]; correct: number[]; components: Record<string, number[]>; episodes: number; genTokens: number }> {
+  const g = ctx.cfg.grpo;
+  const rounds = g.dynamicSampling ? 1 + g.maxRefillRounds : 1;
+  const perStep = g.tasksPerStep * rounds;
+  const groups: GrpoGroup[] = [];
+  const allRewards: number[] = [];
+  const correct: number[] = [];
+  const components: Record<string, number[]> = {};
+  let dropped = 0;
+  let episodes = 0;
+  const before = policy.generatedTokens;
+  for (let r = 0; r < rounds && groups.length < g.tasksPerStep; r++) {
+    const need = g.tasksPerStep - groups.length;
+    const tasks = Array.from({ length: need }, (_, i) => trainIds[(step * perStep + r * g.tasksPerStep + i) % trainIds.length]);
+    const { trajectories } = await runBatch({ env: ctx.def, policy, tasks, groupSize: g.groupSize, mode: g.mode, limits: limitsOf(ctx.cfg), concurrency: ctx.cfg.concurrency, runId: `${ctx.runId}-s${step}r${r}`, progress: false, signal: ctx.hooks.signal });
+    for (const t of trajectories) writer.write(t);
+    episodes += trajectories.length;
+    const byGroup = new Map<string, Trajectory[]>();
+    for (const t of trajectories) byGroup.set(t.ids.group, [...(byGroup.get(t.ids.group) ?? []), t]);
+    for (const ts of byGroup.values()) {
+      const samples: TokenSample[] = [];
+      const rewards: number[] = [];
+      for (const t of ts) {
+        const s = toSample(t);
+        if (!s) continue; // aborted or tokenless: never trained on
+        const rw = composeReward(t, ctx.cfg.rewards);
+        samples.push(s);
+        rewards.push(rw.total);
+        allRewards.push(rw.total);
+        correct.push(t.correct ? 1 : 0);
+        for (const [k, v] of Object.entries(rw.components)) (components[k] ??= []).push(v);
+      }
+      if (samples.length < 2 || (g.dynamicSampling && allEqual(rewards))) {
+        dropped++;
+        continue;
+      }
+      groups.push({ samples, rewards });
+    }
+  }
+  return { groups, dropped, rewards: allRewards, correct, components, episodes, genTokens: policy.generatedTokens - before };
+}
+
+export async function train(def: EnvDefinition, cfgIn: RunConfig, opts: { resume?: string; hooks?: RunHooks; runId?: string } = {}): Promise<{ dir: string; summary: RunSummary }> {
+  const t0 = performance.now();
+  const hooks = opts.hooks ?? {};
+  let cfg = cfgIn;
+  let dir: string;
+  if (opts.resume) {
+    dir = opts.resume;
+    const p = join(dir, 'config.json');
+    if (!existsSync(p)) throw new RunConfigError(`cannot resume ${dir}: it has no config.json (pass a runs/<id> folder written by \`gym train\`)`);
+    const r = RunConfigSchema.safeParse(JSON.parse(readFileSync(p, 'utf8')));
+    if (!r.success) throw new RunConfigError(`cannot resume ${dir}: its config.json is invalid (${r.error.issues[0]?.message})`);
+    cfg = r.data;
+  } else {
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+    dir = join(cfg.out, opts.runId ?? `${cfg.env}-${cfg.model}-${stamp}`);
+    mkdirSync(dir, { recursive: true });
+    writeJson(join(dir, 'config.json'), cfg);
+  }
+  const runId = dir.split('/').filter(Boolean).pop() as string;
+  mkdirSync(join(dir, 'trajectories'), { recursive: true });
+  mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+  const ctx: Ctx = { dir, cfg, def, runId, hooks };
+  const note = (s: string) => hooks.onNote?.(s);
+
+  const trainIds = selectTasks(def, { split: 'train', prefix: cfg.families, maxDifficulty: cfg.maxDifficulty, count: cfg.trainTasks, seed: cfg.seed });
+  const testIds = selectTasks(def, { split: 'test', prefix: cfg.families, maxDifficulty: cfg.maxDifficulty, count: cfg.testTasks, seed: cfg.seed + 1 });
+
+  // --- model, tokenizer, optimizer (fresh or from `last`)
+  const lastDir = join(dir, 'checkpoints', 'last');
+  let model: Transformer;
+  let tok: ByteTokenizer;
+  let opt: AdamW;
+  let phase = 'sft';
+  let step = 0;
+  let state: Record<string, unknown> = {};
+  if (opts.resume && existsSync(join(lastDir, 'config.json'))) {
+    const ck = loadCheckpoint(lastDir, { withOptimizer: true });
+    model = ck.model;
+    tok = ck.tokenizer;
+    opt = ck.optimizer ?? new AdamW(model.params, model.shapes);
+    phase = ck.meta.phase;
+    step = ck.meta.step;
+    state = ck.meta.state ?? {};
+    trimMetrics(dir, phase, step);
+    note(`resuming ${dir} at ${phase} step ${step}`);
+  } else {
+    note('learning the tokenizer merges from template text');
+    tok = await buildTokenizer(ctx, trainIds);
+    model = new Transformer({ ...presetConfig(cfg.model, tok.vocabSize) }, undefined, cfg.seed);
+    opt = new AdamW(model.params, model.shapes);
+    if (existsSync(join(dir, 'metrics.jsonl'))) writeFileSync(join(dir, 'metrics.jsonl'), '');
+  }
+  const checkpoint = (name: string, meta: { phase: string; step: number }, withOpt: boolean) =>
+    saveCheckpoint(join(dir, 'checkpoints', name), { model, tokenizer: tok, meta: { ...meta, state }, optimizer: withOpt ? opt : undefined });
+
+  // --- cold-start data
+  const sftPath = join(dir, 'trajectories', 'sft-data.jsonl');
+  let coldStart: { kept: number; dropped: Record<string, number> } = (state.coldStart as typeof coldStart) ?? { kept: 0, dropped: {} };
+  let sftSamples: TokenSample[] = [];
+  if (phase === 'sft' && cfg.sft.steps > step) {
+    if (existsSync(sftPath) && opts.resume) sftSamples = readTrajectories(sftPath).map(toSample).filter((s): s is TokenSample => s !== null);
+    else {
+      note('building cold-start data from oracle episodes');
+      const n = Math.min(cfg.sft.episodes, trainIds.length);
+      const nThink = Math.round(n * cfg.sft.thinkFraction);
+      const ids = trainIds.slice(0, n);
+      const eps = [...(await teacherEpisodes(ctx, tok, ids.slice(0, nThink), 'think')), ...(await teacherEpisodes(ctx, tok, ids.slice(nThink), 'no_think'))];
+      const { kept, dropped } = filterColdStart(eps);
+      const w = new TrajectoryWriter(sftPath);
+      for (const t of kept) w.write(t);
+      w.close();
+      coldStart = { kept: kept.length, dropped: dropped as Record<string, number> };
+      state.coldStart = coldStart;
+      sftSamples = kept.map(toSample).filter((s): s is TokenSample => s !== null);
+    }
+    if (sftSamples.length === 0) throw new RunConfigError('no cold-start episode survived the filter (verified-correct, tool call, no repetition): check the env oracle with `gym rollout --policy oracle`');
+  }
+  const grpoStart = phase === 'grpo' ? step : 0;
+  const sftStart = phase === 'sft' ? step : cfg.sft.steps;
+  hooks.onStart?.(cfg.sft.steps + cfg.grpo.steps, (phase === 'grpo' ? cfg.sft.steps : 0) + step);
+
+  // --- SFT
+  const tSft = performance.now();
+  let sftTokens = (state.sftTokens as number) ?? 0;
+  let sftSeqTokens = (state.sftSeqTokens as number) ?? 0;
+  const order = new Rng(mixSeed(cfg.seed, 'sft-order')).shuffle(sftSamples.map((_, i) => i));
+  for (let s = sftStart; s < cfg.sft.steps && !hooks.signal?.aborted; s++) {
+    const ts = performance.now();
+    const batch = Array.from({ length: Math.min(cfg.sft.batchSize, sftSamples.length) }, (_, i) => sftSamples[order[(s * cfg.sft.batchSize + i) % order.length]]);
+    const m = sftStep(model, opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm });
+    sftTokens += m.tokens;
+    sftSeqTokens += m.seqTokens;
+    state.sftSeqTokens = sftSeqTokens;
+    state.sftTokens = sftTokens;
+    appendMetrics(ctx, { phase: 'sft', step: s + 1, loss: m.loss, gradNorm: m.gradNorm, tokens: m.tokens, seqTokens: m.seqTokens, tokensPerSecond: m.seqTokens / ((performance.now() - ts) / 1000) });
+    if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === cfg.sft.steps || hooks.signal?.aborted) checkpoint('last', { phase: 'sft', step: s + 1 }, true);
+  }
+  if (hooks.signal?.aborted) throw new RunInterruptedError(`stopped during SFT; continue with \`gym train --resume ${dir}\``);
+  const sftMs = (state.sftMs as number) ?? performance.now() - tSft;
+  state.sftMs = sftMs;
+
+  // --- evaluation after cold start
+  const tEval = performance.now();
+  let evalMs = (state.evalMs as number) ?? 0;
+  let before = state.before as EvalResult | undefined;
+  if (!before) {
+    checkpoint('sft', { phase: 'sft', step: cfg.sft.steps }, false);
+    note('evaluating the cold-start model on the held-out test split');
+    before = await runEval(ctx, model, tok, testIds, 'before');
+    state.before = before;
+    evalMs += performance.now() - tEval;
+    state.evalMs = evalMs;
+    appendMetrics(ctx, { phase: 'eval', step: 0, success: before.success, validity: before.validity, byMode: before.byMode });
+    checkpoint('last', { phase: 'grpo', step: 0 }, true);
+  }
+
+  // --- GRPO
+  const tGrpo = performance.now();
+  let grpoTokens = (state.grpoTokens as number) ?? 0;
+  let grpoSeqTokens = (state.grpoSeqTokens as number) ?? 0;
+  let grpoMsPrev = (state.grpoMs as number) ?? 0;
+  const ref = cfg.grpo.beta > 0 ? frozenReference(model) : undefined;
+  const rolloutWriter = new TrajectoryWriter(join(dir, 'trajectories', 'grpo.jsonl'));
+  const g = cfg.grpo;
+  try {
+    for (let s = grpoStart; s < g.steps && !hooks.signal?.aborted; s++) {
+      const ts = performance.now();
+      const policy = new BuiltinPolicy(model, tok, { sampling: { temperature: g.temperature }, seed: mixSeed(cfg.seed, s, 'grpo'), spec: `builtin:${runId}@${s}` });
+      const sampled = await sampleGroups(ctx, policy, trainIds, s, rolloutWriter);
+      const tr = performance.now();
+      const m = sampled.groups.length
+        ? grpoStep(model, opt, sampled.groups, { lossType: g.loss, scaleRewards: g.scaleRewards, epsLow: g.epsLow, epsHigh: g.epsHigh, beta: g.beta, numIterations: g.numIterations, maxGradNorm: g.maxGradNorm, lr: g.lr, temperature: g.temperature, entropyCoef: g.entropyCoef, entropyTarget: g.entropyTarget, maxCompletionLen: cfg.rewards.maxLen }, ref)
+        : { loss: 0, kl: 0, entropy: 0, clipFrac: 0, gradNorm: 0, tokens: 0, seqTokens: 0, sequences: 0, advAbsMean: 0 };
+      const te = performance.now();
+      grpoTokens += m.tokens;
+      grpoSeqTokens += m.seqTokens;
+      state.grpoSeqTokens = grpoSeqTokens;
+      state.grpoTokens = grpoTokens;
+      const comps = Object.fromEntries(Object.entries(sampled.components).map(([k, v]) => [k, mean(v)]));
+      appendMetrics(ctx, {
+        phase: 'grpo',
+        step: s + 1,
+        reward: mean(sampled.rewards),
+        success: mean(sampled.correct),
+        components: comps,
+        groups: sampled.groups.length,
+        droppedGroups: sampled.dropped,
+        episodes: sampled.episodes,
+        ...m,
+        rolloutMs: tr - ts,
+        updateMs: te - tr,
+        sampledTokensPerSecond: sampled.genTokens / ((tr - ts) / 1000),
+        tokensPerSecond: m.seqTokens / Math.max(1e-3, (te - tr) / 1000),
+      });
+      state.grpoMs = grpoMsPrev + (performance.now() - tGrpo);
+      if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === g.steps || hooks.signal?.aborted) checkpoint('last', { phase: 'grpo', step: s + 1 }, true);
+      if (cfg.evalEvery > 0 && (s + 1) % cfg.evalEvery === 0 && s + 1 < g.steps) {
+        const e = await runEval(ctx, model, tok, testIds, `step${s + 1}`);
+        appendMetrics(ctx, { phase: 'eval', step: s + 1, success: e.success, validity: e.validity, byMode: e.byMode });
+      }
+    }
+  } finally {
+    rolloutWriter.close();
+  }
+  if (hooks.signal?.aborted) throw new RunInterruptedError(`stopped during GRPO; continue with \`gym train --resume ${dir}\``);
+  const grpoMs = (state.grpoMs as number) ?? performance.now() - tGrpo;
+  grpoMsPrev = grpoMs;
+
+  // --- final evaluation and summary
+  const tAfter = performance.now();
+  note('evaluating the trained model on the held-out test split');
+  const after = await runEval(ctx, model, tok, testIds, 'after');
+  evalMs += performance.now() - tAfter;
+  appendMetrics(ctx, { phase: 'eval', step: g.steps, success: after.success, validity: after.validity, byMode: after.byMode });
+  checkpoint('final', { phase: 'done', step: g.steps }, false);
+  checkpoint('last', { phase: 'done', step: g.steps }, true);
+  const totalMs = performance.now() - t0 + ((state.priorMs as number) ?? 0);
+  const summary: RunSummary = {
+    runId,
+    env: cfg.env,
+    model: cfg.model,
+    params: model.numParams,
+    vocabSize: tok.vocabSize,
+    before,
+    after,
+    improvement: after.success - before.success,
+    coldStart,
+    sftSteps: cfg.sft.steps,
+    grpoSteps: g.steps,
+    tokensTrained: { sft: sftTokens, grpo: grpoTokens, sftSequence: sftSeqTokens, grpoSequence: grpoSeqTokens },
+    wallMs: { total: totalMs, sft: sftMs, grpo: grpoMs, eval: evalMs },
+    tokensPerSecond: (sftSeqTokens + grpoSeqTokens) / Math.max(1e-3, (sftMs + grpoMs) / 1000),
+    checkpoints: { sft: join(dir, 'checkpoints', 'sft'), final: join(dir, 'checkpoints', 'final') },
+  };
+  writeJson(join(dir, 'summary.json'), summary);
+  return { dir, summary };
+}

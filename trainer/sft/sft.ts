@@ -1,0 +1,135 @@
+/**
+ * Cold-start SFT: teacher (oracle) episodes recorded with the built-in tokenizer, filtered as the
+ * Qwen3 report describes, then cross-entropy on policy tokens only (mask = 1).
+ *
+ * The oracle is a text-level policy; `TokenizingPolicy` wraps it so the rollout loop records the
+ * exact ids the built-in model would have to sample (the turn's text plus `<|im_end|>`), which is
+ * what SFT then trains on. Nothing is re-tokenised after the episode.
+ */
+import type { GenerateRequest, GenerateResult, Policy, Trajectory } from '../../agent/types.js';
+import { lossView, type TokenSample } from '../batch.js';
+import { clipGradNorm, logitsGrad, tokenStats } from '../grpo/logits.js';
+import { sftLoss } from '../grpo/loss.js';
+import { sharedPrefixPass, type Transformer } from '../model/index.js';
+import type { AdamW } from '../optim/index.js';
+import type { ByteTokenizer } from '../tokenizer/index.js';
+
+/** A text-level teacher seen through the built-in tokenizer (behaviour log-probs recorded as 0). */
+export class TokenizingPolicy implements Policy {
+  readonly spec: string;
+  constructor(
+    private readonly inner: Policy,
+    readonly tokenizer: ByteTokenizer,
+  ) {
+    this.spec = inner.spec;
+  }
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    const res = await this.inner.generate(req);
+    const ids = this.tokenizer.encode(res.text);
+    if (res.finishReason === 'stop') ids.push(this.tokenizer.specialId('<|im_end|>') as number);
+    return { ...res, tokenIds: ids, logprobs: ids.map(() => 0), completionTokens: ids.length };
+  }
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+}
+
+export type ColdStartDrop = 'incorrect' | 'no_tool_call' | 'invalid_call' | 'repetition' | 'not_terminated' | 'no_tokens';
+
+/** A turn repeating an earlier turn verbatim, or a line repeated 3+ times inside one turn. */
+export function hasRepetition(t: Trajectory): boolean {
+  const seen = new Set<string>();
+  for (const turn of t.turns) {
+    if (seen.has(turn.raw)) return true;
+    seen.add(turn.raw);
+    const lines = new Map<string, number>();
+    for (const line of turn.raw.split('\n')) {
+      const l = line.trim();
+      if (l.length < 8) continue;
+      const n = (lines.get(l) ?? 0) + 1;
+      if (n >= 3) return true;
+      lines.set(l, n);
+    }
+  }
+  return false;
+}
+
+/** Why a teacher episode is unfit for cold start, or null when it is kept. */
+export function coldStartDropReason(t: Trajectory): ColdStartDrop | null {
+  if (!t.tokens || !t.mask) return 'no_tokens';
+  if (t.ending !== 'terminated') return 'not_terminated';
+  if (!t.correct) return 'incorrect';
+  if (t.metrics.toolCalls === 0) return 'no_tool_call';
+  if (t.metrics.invalidCalls > 0) return 'invalid_call';
+  if (hasRepetition(t)) return 'repetition';
+  return null;
+}
+
+export function filterColdStart(ts: readonly Trajectory[]): { kept: Trajectory[]; dropped: Partial<Record<ColdStartDrop, number>> } {
+  const kept: Trajectory[] = [];
+  const dropped: Partial<Record<ColdStartDrop, number>> = {};
+  for (const t of ts) {
+    const why = coldStartDropReason(t);
+    if (why) dropped[why] = (dropped[why] ?? 0) + 1;
+    else kept.push(t);
+  }
+  return { kept, dropped };
+}
+
+export interface SftStepOptions {
+  lr: number;
+  maxGradNorm: number;
+}
+
+export interface SftStepMetrics {
+  loss: number;
+  /** Masked (trained) tokens. */
+  tokens: number;
+  /** All tokens run through forward and backward. */
+  seqTokens: number;
+  gradNorm: number;
+}
+
+/** Mean token cross-entropy over mask = 1 positions of a batch (no update). */
+export function sftEval(model: Transformer, samples: readonly TokenSample[]): number {
+  const V = model.config.vocabSize;
+  let nll = 0;
+  let n = 0;
+  for (const s of samples) {
+    const v = lossView(s, model.config.maxSeqLen);
+    const st = tokenStats(model.forward(v.inputs), V, v.targets);
+    for (let t = 0; t < v.mask.length; t++) if (v.mask[t]) {
+      nll -= st.logp[t];
+      n++;
+    }
+  }
+  return n ? nll / n : 0;
+}
+
+/** One SFT step: token-mean cross-entropy over the whole batch on mask = 1 tokens, clip, AdamW. */
+export function sftStep(model: Transformer, opt: AdamW, samples: readonly TokenSample[], o: SftStepOptions): SftStepMetrics {
+  const V = model.config.vocabSize;
+  const views = samples.map((s) => lossView(s, model.config.maxSeqLen));
+  const total = views.reduce((s, v) => s + v.count, 0);
+  model.zeroGrad();
+  let loss = 0;
+  const live = views.filter((v) => v.count > 0);
+  let seqTokens = 0;
+  sharedPrefixPass(
+    model,
+    live.map((v) => v.inputs),
+    (k, logits) => {
+      const v = live[k];
+      const st = tokenStats(logits, V, v.targets);
+      const r = sftLoss([st.logp], [v.mask]);
+      // sftLoss averages over this sequence; rescale to the batch token mean
+      const scale = v.count / total;
+      loss += r.loss * scale;
+      seqTokens += v.inputs.length;
+      return logitsGrad(logits, V, v.targets, r.dlogp[0].map((g) => g * scale));
+    },
+  );
+  const gradNorm = clipGradNorm([...model.grads.values()], o.maxGradNorm);
+  if (total > 0) opt.update(model.grads, o.lr);
+  return { loss, tokens: total, seqTokens, gradNorm };
+}
