@@ -1,10 +1,12 @@
 import * as g from './gpu/index.js';
 import { CASES } from './test/gpu/cases.js';
-const cpu = await g.createDevice('cpu');
-const dev = await g.createDevice('webgpu');
-for (const c of CASES) {
-  let t0 = performance.now(); await c.run(cpu, 1); const tc = performance.now() - t0;
-  t0 = performance.now(); await c.run(dev, 1); const tg = performance.now() - t0;
-  t0 = performance.now(); await c.run(dev, 1); const tg2 = performance.now() - t0;
-  console.log(c.name.slice(0, 30).padEnd(32), tc.toFixed(0), tg.toFixed(0), tg2.toFixed(0));
+function poisoned(dev: g.Device): g.Device {
+  const p = Object.create(dev) as g.Device;
+  p.empty = (shape, dtype = 'f32') => { const t = dev.alloc(shape, dtype); if (dtype === 'f32') g.fill(dev, t, Number.NaN); return t; };
+  return p;
 }
+const c = CASES.find((x) => x.name.startsWith('rope'))!;
+const cpu = await g.createDevice('cpu');
+const gpu = await g.createDevice('webgpu');
+const a = await c.run(cpu, 1), b = await c.run(poisoned(cpu), 1), d = await c.run(gpu, 1), e = await c.run(poisoned(gpu), 1);
+console.log(a.y.slice(28, 34), b.y.slice(28, 34), d.y.slice(28, 34), e.y.slice(28,34));

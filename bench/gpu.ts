@@ -113,7 +113,7 @@ function rand(n: number, seed: number): Float32Array {
 
 async function benchMatmul(cpu: g.Device, gpu: g.Device | undefined) {
   const peer = await peerSession();
-  const reps = quick ? 5 : 15;
+  const reps = quick ? 5 : 25;
   const out = [];
   for (const [M, K, N] of SHAPES) {
     const flop = 2 * M * K * N;

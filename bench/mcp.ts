@@ -12,6 +12,8 @@
  * Prints one JSON object. Target (DESIGN): stdio p50 latency <= 1.2x the reference's.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -28,13 +30,16 @@ const arg = (name: string, dflt: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const ROUNDS = arg('--rounds', 5);
-const CALLS = arg('--calls', 300);
+const CALLS = arg('--calls', 500);
 const CONCURRENCY = 16;
+// The SDK's HTTP client adds an abort listener per request to one long-lived signal.
+setMaxListeners(1_000_000);
 
 interface Target {
   name: string;
   client: Client;
-  child?: ChildProcess;
+  /** The server process, whose CPU time is read from /proc (load-independent cost per call). */
+  pid?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -53,6 +58,19 @@ export function median(xs: readonly number[]): number {
 }
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/** User+system CPU seconds of a process (Linux /proc; undefined elsewhere). */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Servers
@@ -95,14 +113,15 @@ async function waitForPort(port: number): Promise<void> {
 
 async function connectStdio(name: string, args: string[]): Promise<Target> {
   const client = new Client({ name: 'bench', version: '1.0.0' });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args, cwd: root, stderr: 'ignore' }));
-  return { name, client };
+  const transport = new StdioClientTransport({ command: process.execPath, args, cwd: root, stderr: 'ignore' });
+  await client.connect(transport);
+  return { name, client, pid: transport.pid ?? undefined };
 }
 
 async function connectHttp(name: string, url: string, child: ChildProcess): Promise<Target> {
   const client = new Client({ name: 'bench', version: '1.0.0' });
   await client.connect(new StreamableHTTPClientTransport(new URL(url)));
-  return { name, client, child };
+  return { name, client, pid: child.pid };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -135,6 +154,8 @@ async function concurrent(t: Target, n: number): Promise<number> {
 }
 
 interface Figures {
+  /** Server CPU (user+system) per call, from /proc: robust to other load on the machine. */
+  server_cpu_us_per_call?: number;
   p50_ms: number;
   p99_ms: number;
   mean_ms: number;
@@ -142,23 +163,33 @@ interface Figures {
   conc16_calls_per_s: number;
 }
 
-async function compare(a: Target, b: Target): Promise<{ toolgym: Figures; reference: Figures; ratio_p50: number; ratio_p99: number; ratio_throughput: number }> {
-  const per: Record<string, { p50: number[]; p99: number[]; mean: number[]; conc: number[] }> = {};
+async function compare(
+  a: Target,
+  b: Target,
+): Promise<{ toolgym: Figures; reference: Figures; ratio_p50: number; ratio_p99: number; ratio_throughput: number; ratio_server_cpu?: number }> {
+  const per: Record<string, { p50: number[]; p99: number[]; mean: number[]; conc: number[]; cpu: number; calls: number }> = {};
   for (const t of [a, b]) {
-    per[t.name] = { p50: [], p99: [], mean: [], conc: [] };
+    per[t.name] = { p50: [], p99: [], mean: [], conc: [], cpu: 0, calls: 0 };
     await sequential(t, CALLS); // warm-up: JIT, sockets
   }
   for (let r = 0; r < ROUNDS; r++) {
     // Alternate who goes first so drift in machine load favours neither side.
     for (const t of r % 2 ? [b, a] : [a, b]) {
+      const cpu0 = cpuSeconds(t.pid);
       const lat = (await sequential(t, CALLS)).sort((x, y) => x - y);
       per[t.name].p50.push(percentile(lat, 50));
       per[t.name].p99.push(percentile(lat, 99));
       per[t.name].mean.push(lat.reduce((s, x) => s + x, 0) / lat.length);
       per[t.name].conc.push(await concurrent(t, CALLS));
+      const cpu1 = cpuSeconds(t.pid);
+      if (cpu0 !== undefined && cpu1 !== undefined) {
+        per[t.name].cpu += cpu1 - cpu0;
+        per[t.name].calls += 2 * CALLS;
+      }
     }
   }
   const figs = (name: string): Figures => ({
+    ...(per[name].calls ? { server_cpu_us_per_call: Math.round((per[name].cpu / per[name].calls) * 1e6) } : {}),
     p50_ms: round3(median(per[name].p50)),
     p99_ms: round3(median(per[name].p99)),
     mean_ms: round3(median(per[name].mean)),
@@ -173,6 +204,9 @@ async function compare(a: Target, b: Target): Promise<{ toolgym: Figures; refere
     ratio_p50: round3(toolgym.p50_ms / reference.p50_ms),
     ratio_p99: round3(toolgym.p99_ms / reference.p99_ms),
     ratio_throughput: round3(toolgym.conc16_calls_per_s / reference.conc16_calls_per_s),
+    ...(toolgym.server_cpu_us_per_call && reference.server_cpu_us_per_call
+      ? { ratio_server_cpu: round3(toolgym.server_cpu_us_per_call / reference.server_cpu_us_per_call) }
+      : {}),
   };
 }
 

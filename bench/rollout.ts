@@ -17,10 +17,10 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { z } from 'zod';
-import { OraclePolicy, runBatch } from '../agent/index.js';
 import type { GenerateRequest, GenerateResult, Policy } from '../agent/index.js';
+import { OraclePolicy, runBatch } from '../agent/index.js';
 import { codeInterpEnv } from '../envs/code-interp/index.js';
-import { type EnvDefinition, type Task, type TaskFamily, connectInMemory, defineToolEnv, textResult } from '../envs/index.js';
+import { connectInMemory, defineToolEnv, type EnvDefinition, type Task, type TaskFamily, textResult } from '../envs/index.js';
 
 const quick = process.argv.includes('--quick');
 const log = (msg: string): void => {
@@ -94,7 +94,10 @@ class ThreeTurnOracle implements Policy {
   private readonly inner = new OraclePolicy(codeInterpEnv);
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     if (req.turn === 0) {
-      return { text: '<tool_call>\n{"name": "run_code", "arguments": {"code": "console.log(typeof BigInt)"}}\n</tool_call>', finishReason: 'stop' };
+      return {
+        text: '<tool_call>\n{"name": "run_code", "arguments": {"code": "console.log(typeof BigInt)"}}\n</tool_call>',
+        finishReason: 'stop',
+      };
     }
     return this.inner.generate({ ...req, turn: req.turn - 1, history: (req.history ?? []).slice(1) });
   }
@@ -158,7 +161,14 @@ async function throughput(): Promise<Record<string, number>> {
   const tasks = codeInterpEnv.families.flatMap((f) => Array.from({ length: 40 }, (_, i) => `code-interp/${f.name}/train/${i}`));
   await runBatch({ env: codeInterpEnv, policy, tasks: tasks.slice(0, 24), concurrency: 8, progress: false }); // warm-up
   const n = quick ? 120 : tasks.length;
-  const { summary } = await runBatch({ env: codeInterpEnv, policy, tasks: tasks.slice(0, n), concurrency: 8, progress: false, keep: false });
+  const { summary } = await runBatch({
+    env: codeInterpEnv,
+    policy,
+    tasks: tasks.slice(0, n),
+    concurrency: 8,
+    progress: false,
+    keep: false,
+  });
   return {
     episodes: summary.episodes,
     meanTurns: round(summary.meanTurns, 2),

@@ -49,6 +49,8 @@ export interface Device {
   readonly info: DeviceInfo;
   /** Zero-filled tensor. */
   alloc(shape: readonly number[], dtype?: DType): Tensor;
+  /** Tensor with unspecified contents (recycled memory), for outputs a kernel overwrites entirely. */
+  empty(shape: readonly number[], dtype?: DType): Tensor;
   /** New tensor holding a copy of `data`. */
   upload(data: HostArray | readonly number[], shape: readonly number[], dtype?: DType): Tensor;
   /** Overwrite a tensor's contents (ordered after every dispatch recorded before it). */

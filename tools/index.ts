@@ -1,4 +1,5 @@
 /** Reusable tool machinery with no environment knowledge. */
-export { Rng, mulberry32, sfc32, splitmix32, hashString, mixSeed } from './rng.js';
+
 export type { RandomFn, RngAlgorithm } from './rng.js';
+export { hashString, mixSeed, mulberry32, Rng, sfc32, splitmix32 } from './rng.js';
 export * from './sandbox/index.js';

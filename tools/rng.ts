@@ -148,7 +148,8 @@ export class Rng {
 
   /** An element chosen with probability proportional to its weight. */
   weighted<T>(items: readonly T[], weights: readonly number[]): T {
-    if (items.length === 0 || items.length !== weights.length) throw new RangeError('weighted() needs equal-length, non-empty arrays');
+    if (items.length === 0 || items.length !== weights.length)
+      throw new RangeError('weighted() needs equal-length, non-empty arrays');
     const total = weights.reduce((s, w) => s + w, 0);
     let r = this.fn() * total;
     for (let i = 0; i < items.length; i++) {

@@ -13,7 +13,7 @@
  *    fail several fields, so schema failures are mapped to calls as described in `schemaInvalidCalls`);
  *  - valid: parsed and schema-checked, then executed (`isError` says whether the tool failed).
  */
-import type { ParseFailure, ParseFailureKind, Trajectory, Turn } from '../types.js';
+import type { ParseFailure, ParseFailureKind, ToolExchange, Trajectory, Turn } from '../types.js';
 
 export const COUNTER_NAMES = [
   'episodes',
@@ -136,6 +136,8 @@ export function failureCallIndex(f: ParseFailure): number | undefined {
 
 /** How the call attempts of one assistant turn split into valid and the three kinds of invalid. */
 export function classifyTurnCalls(turn: Turn): TurnCalls {
+  const valid = turn.calls.length;
+  if (turn.failures.length === 0) return { attempted: valid, syntaxInvalid: 0, unknownName: 0, schemaInvalid: 0, valid };
   // One call can fail several syntax checks (no name AND non-object arguments): count blocks, not failures.
   const syntaxBlocks = new Set<number>();
   let syntaxInvalid = 0;
@@ -159,7 +161,6 @@ export function classifyTurnCalls(turn: Turn): TurnCalls {
     const open = countOccurrences(turn.raw, '<tool_call>') - countOccurrences(turn.raw, '</tool_call>');
     syntaxInvalid += Math.max(0, Math.min(unclosed, open));
   }
-  const valid = turn.calls.length;
   const schemaInvalid = schemaInvalidCalls(turn, valid + unknownName + syntaxInvalid);
   return { attempted: valid + syntaxInvalid + unknownName + schemaInvalid, syntaxInvalid, unknownName, schemaInvalid, valid };
 }
@@ -172,15 +173,21 @@ export function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
+function callKey(call: ToolExchange): string {
+  return `${call.name}\u0000${canonicalJson(call.arguments)}`;
+}
+
 /** Under `/no_think` the think block is empty (or absent); under `/think` it has content (or the budget cut it). */
 export function turnFollowsMode(turn: Turn): boolean {
-  const thought = turn.thinking !== undefined && turn.thinking.trim().length > 0;
+  const thought = turn.thinking !== undefined && NON_SPACE.test(turn.thinking);
   if (turn.mode === 'no_think') return !thought;
   return thought || turn.budgetHit === true;
 }
 
+const NON_SPACE = /\S/;
+
 export function isEmptyTurn(turn: Turn): boolean {
-  return turn.raw.trim().length === 0 || turn.failures.some((f) => f.kind === 'empty_turn');
+  return !NON_SPACE.test(turn.raw) || turn.failures.some((f) => f.kind === 'empty_turn');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -207,7 +214,9 @@ export function accumulateEpisode(t: Trajectory, acc: Float64Array, offset: numb
   else if (t.reason === 'wall_time') acc[o + COUNTER.endWallTime] += 1;
   else acc[o + COUNTER.endOtherTruncated] += 1;
 
-  const seen = new Set<string>();
+  // Redundancy needs canonical keys only once an episode has a second call: most have one.
+  let firstCall: ToolExchange | undefined;
+  let seen: Set<string> | undefined;
   let pendingFailure = false;
   let prevMode: Turn['mode'] | undefined;
   for (const turn of t.turns) {
@@ -234,7 +243,12 @@ export function accumulateEpisode(t: Trajectory, acc: Float64Array, offset: numb
     for (const call of turn.calls) {
       if (call.isError) execFailed = true;
       else acc[o + COUNTER.execOkCalls] += 1;
-      const key = `${call.name}\u0000${canonicalJson(call.arguments)}`;
+      if (firstCall === undefined) {
+        firstCall = call;
+        continue;
+      }
+      if (seen === undefined) seen = new Set([callKey(firstCall)]);
+      const key = callKey(call);
       if (seen.has(key)) acc[o + COUNTER.redundantCalls] += 1;
       else seen.add(key);
     }

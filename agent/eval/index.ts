@@ -1,7 +1,7 @@
 /** The tool-call stability evaluator: metrics over trajectories, the HTML report, the eval runner. */
 export { binomialRatio, passAtK, passHatK, passCurve } from './passk.js';
 export type { TaskCount, PassCurvePoint } from './passk.js';
-export { bootstrapColumns, bootstrapIntervals, quantileSorted, DEFAULT_BOOTSTRAP } from './bootstrap.js';
+export { bootstrapColumns, bootstrapIntervals, effectiveSamples, quantileSorted, DEFAULT_BOOTSTRAP, DEFAULT_MAX_WORK } from './bootstrap.js';
 export type { BootstrapOptions, RatioSeries } from './bootstrap.js';
 export {
   accumulateEpisode,

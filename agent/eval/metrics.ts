@@ -55,6 +55,8 @@ export interface Summary {
   metrics: Record<string, MetricValue>;
   /** pass@k and pass^k for k = 1..maxK; num = sum of per-task estimates, den = tasks with n >= k. */
   passCurve: PassPoint[];
+  /** Resamples behind the intervals (0: none); see `effectiveSamples`. */
+  bootstrapSamples: number;
 }
 
 export interface BreakdownRow {
@@ -186,7 +188,7 @@ const RATIO_COUNTERS: readonly CounterName[] = [...new Set(METRIC_DEFS.flatMap((
  * columns summed over units; the columns are the counters plus per-unit task estimates (avg@k,
  * mixed outcome, pass@k and pass^k with their eligibility), shared between metrics.
  */
-export function summarize(units: Units, maxK: number, boot: BootstrapOptions, pick?: readonly number[]): Summary {
+export function summarize(units: Units, maxK: number, boot: BootstrapOptions, pick?: readonly number[], ciIds?: ReadonlySet<string>): Summary {
   const idx = pick ?? units.meta.map((_, i) => i);
   const c = units.counters;
   const total = new Float64Array(N_COUNTERS);
@@ -196,24 +198,40 @@ export function summarize(units: Units, maxK: number, boot: BootstrapOptions, pi
     if ((c[u * N_COUNTERS + COUNTER.episodes] as number) > 0) live.push(u);
   }
   const L = live.length;
+  // Per live unit: trials n and successes c, read once.
+  const nOf = new Float64Array(L);
+  const cOf = new Float64Array(L);
+  for (let i = 0; i < L; i++) {
+    const base = (live[i] as number) * N_COUNTERS;
+    nOf[i] = c[base + COUNTER.episodes] as number;
+    cOf[i] = c[base + COUNTER.correct] as number;
+  }
   const columns: Float64Array[] = [];
-  const column = (fill: (u: number, i: number) => number): number => {
-    const col = new Float64Array(L);
-    for (let i = 0; i < L; i++) col[i] = fill(live[i] as number, i);
-    columns.push(col);
-    return columns.length - 1;
-  };
-  const at = (u: number, name: CounterName): number => c[u * N_COUNTERS + COUNTER[name]] as number;
+  const push = (col: Float64Array): number => columns.push(col) - 1;
   const counterCol = new Map<CounterName, number>();
-  for (const name of RATIO_COUNTERS) counterCol.set(name, column((u) => at(u, name)));
-  const one = column(() => 1);
-  const avgNum = column((u) => at(u, 'correct') / at(u, 'episodes'));
-  const mixedDen = column((u) => (at(u, 'episodes') >= 2 ? 1 : 0));
-  const mixedNum = column((u) => {
-    const n = at(u, 'episodes');
-    const k = at(u, 'correct');
-    return n >= 2 && k > 0 && k < n ? 1 : 0;
-  });
+  for (const name of RATIO_COUNTERS) {
+    const j = COUNTER[name];
+    const col = new Float64Array(L);
+    for (let i = 0; i < L; i++) col[i] = c[(live[i] as number) * N_COUNTERS + j] as number;
+    counterCol.set(name, push(col));
+  }
+  const ones = new Float64Array(L).fill(1);
+  const one = push(ones);
+  const avgCol = new Float64Array(L);
+  const mixedDenCol = new Float64Array(L);
+  const mixedNumCol = new Float64Array(L);
+  for (let i = 0; i < L; i++) {
+    const n = nOf[i] as number;
+    const k = cOf[i] as number;
+    avgCol[i] = k / n;
+    if (n >= 2) {
+      mixedDenCol[i] = 1;
+      mixedNumCol[i] = k > 0 && k < n ? 1 : 0;
+    }
+  }
+  const avgNum = push(avgCol);
+  const mixedDen = push(mixedDenCol);
+  const mixedNum = push(mixedNumCol);
 
   const ids: string[] = [];
   const ratios: Array<[number, number]> = [];
@@ -227,11 +245,19 @@ export function summarize(units: Units, maxK: number, boot: BootstrapOptions, pi
   add('mixedOutcomes', mixedNum, mixedDen);
   for (const def of METRIC_DEFS) if (def.ratio) add(def.id, counterCol.get(def.ratio[0]) as number, counterCol.get(def.ratio[1]) as number);
   for (let k = 1; k <= maxK; k++) {
-    const elig = column((u) => (at(u, 'episodes') >= k ? 1 : 0));
-    const pa = column((u) => (at(u, 'episodes') >= k ? passAtK(at(u, 'episodes'), at(u, 'correct'), k) : 0));
-    const ph = column((u) => (at(u, 'episodes') >= k ? passHatK(at(u, 'episodes'), at(u, 'correct'), k) : 0));
-    add(`pass@${k}`, pa, elig);
-    add(`pass^${k}`, ph, elig);
+    const elig = new Float64Array(L);
+    const pa = new Float64Array(L);
+    const ph = new Float64Array(L);
+    for (let i = 0; i < L; i++) {
+      const n = nOf[i] as number;
+      if (n < k) continue;
+      elig[i] = 1;
+      pa[i] = passAtK(n, cOf[i] as number, k);
+      ph[i] = passHatK(n, cOf[i] as number, k);
+    }
+    const e = push(elig);
+    add(`pass@${k}`, push(pa), e);
+    add(`pass^${k}`, push(ph), e);
   }
 
   const sums = columns.map((col) => {
@@ -239,7 +265,18 @@ export function summarize(units: Units, maxK: number, boot: BootstrapOptions, pi
     for (let i = 0; i < L; i++) s += col[i] as number;
     return s;
   });
-  const ci = bootstrapColumns(columns, ratios, L, boot);
+  // Intervals for every metric, or only those named (breakdown rows show a few).
+  const withCi = ids.map((id, j) => (!ciIds || ciIds.has(id) ? j : -1)).filter((j) => j >= 0);
+  const boots = bootstrapColumns(
+    columns,
+    withCi.map((j) => ratios[j] as [number, number]),
+    L,
+    boot,
+  );
+  const ci: Array<[number, number] | undefined> = ids.map(() => undefined);
+  withCi.forEach((j, r) => {
+    ci[j] = boots.intervals[r];
+  });
   const metrics: Record<string, MetricValue> = {};
   for (let j = 0; j < ids.length; j++) {
     const [nj, dj] = ratios[j] as [number, number];
@@ -260,7 +297,7 @@ export function summarize(units: Units, maxK: number, boot: BootstrapOptions, pi
     delete metrics[`pass@${k}`];
     delete metrics[`pass^${k}`];
   }
-  return { units: L, episodes: total[COUNTER.episodes] as number, aborted: total[COUNTER.aborted] as number, metrics, passCurve };
+  return { units: L, episodes: total[COUNTER.episodes] as number, aborted: total[COUNTER.aborted] as number, metrics, passCurve, bootstrapSamples: boots.samples };
 }
 
 function groupBy(units: Units, keyOf: (m: UnitMeta) => string | undefined): Map<string, number[]> {
@@ -299,6 +336,7 @@ export function computeMetrics(trajectories: readonly Trajectory[], opts: Metric
   const maxK = opts.maxK ?? maxTrials(units);
   const overall = summarize(units, maxK, boot);
   const rowBoot: BootstrapOptions = { ...boot, samples: Math.min(boot.samples, opts.breakdownSamples ?? 200) };
+  const rowCi = new Set(['avgAtK', `pass^${maxK}`, 'formatValidity', 'callValidity', 'executionSuccess', 'recovery', 'modeCompliance']);
   const dims: Record<string, (m: UnitMeta) => string | undefined> = {
     family: (m) => m.family,
     difficulty: (m) => String(m.difficulty),
@@ -308,7 +346,7 @@ export function computeMetrics(trajectories: readonly Trajectory[], opts: Metric
   const breakdowns: Record<string, BreakdownRow[]> = {};
   for (const [dim, keyOf] of Object.entries(dims)) {
     const groups = groupBy(units, keyOf);
-    breakdowns[dim] = [...groups.keys()].sort(naturalCompare).map((key) => ({ key, summary: summarize(units, maxK, rowBoot, groups.get(key)) }));
+    breakdowns[dim] = [...groups.keys()].sort(naturalCompare).map((key) => ({ key, summary: summarize(units, maxK, rowBoot, groups.get(key), rowCi) }));
   }
   const failureKinds = countFailureKinds(trajectories);
   const schemaFailures: Record<string, number> = {};

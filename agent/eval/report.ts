@@ -286,7 +286,7 @@ export function renderReport(main: ReportRun, compare?: ReportRun): string {
     `<dt>pass@k</dt><dd>${escapeHtml(PASS_DEFINITIONS.passAt)}</dd>`,
     `<dt>pass^k</dt><dd>${escapeHtml(PASS_DEFINITIONS.passHat)}</dd>`,
     `<dt>aborted</dt><dd>${escapeHtml(PASS_DEFINITIONS.aborted)}</dd>`,
-    `<dt>task unit, intervals</dt><dd>${escapeHtml(PASS_DEFINITIONS.units)} Intervals: ${escapeHtml(String(m.metrics.bootstrap.samples))} resamples, seed ${escapeHtml(String(m.metrics.bootstrap.seed))}, ${escapeHtml(String(m.metrics.bootstrap.confidence * 100))}% percentile.</dd>`,
+    `<dt>task unit, intervals</dt><dd>${escapeHtml(PASS_DEFINITIONS.units)} Intervals: ${escapeHtml(String(m.metrics.overall.bootstrapSamples))} resamples, seed ${escapeHtml(String(m.metrics.bootstrap.seed))}, ${escapeHtml(String(m.metrics.bootstrap.confidence * 100))}% percentile.</dd>`,
   ].join('');
   const data = { runs: runs.map(chartRun) };
   return `<!doctype html>

@@ -42,7 +42,12 @@ export class OpenAIHttpError extends Error {
 export const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
 
 /** Wait before the next attempt: the server's hint when given, else exponential backoff. */
-export function retryDelayMs(attempt: number, headers: Headers | undefined, opts: Pick<HttpOptions, 'retryBaseMs' | 'retryMaxMs'>, now = Date.now()): number {
+export function retryDelayMs(
+  attempt: number,
+  headers: Headers | undefined,
+  opts: Pick<HttpOptions, 'retryBaseMs' | 'retryMaxMs'>,
+  now = Date.now(),
+): number {
   const ms = headers?.get('retry-after-ms');
   if (ms && Number.isFinite(Number(ms))) return Math.min(opts.retryMaxMs, Math.max(0, Number(ms)));
   const ra = headers?.get('retry-after');
@@ -95,7 +100,10 @@ export async function postWithRetry(url: string, body: unknown, opts: HttpOption
     } catch (err) {
       if (signal.aborted) throw signal.reason ?? err;
       if ((err as Error)?.name === 'TimeoutError') {
-        if (attempt >= opts.maxRetries) throw new Error(`${url} did not answer within ${opts.timeoutMs} ms (${attempt + 1} attempts); raise the timeout or check the server`);
+        if (attempt >= opts.maxRetries)
+          throw new Error(
+            `${url} did not answer within ${opts.timeoutMs} ms (${attempt + 1} attempts); raise the timeout or check the server`,
+          );
       } else if (!isNetworkError(err) || attempt >= opts.maxRetries) {
         throw err;
       }
@@ -104,7 +112,8 @@ export async function postWithRetry(url: string, body: unknown, opts: HttpOption
     }
     if (res.ok) return res;
     const text = await res.text().catch(() => '');
-    if (!RETRY_STATUS.has(res.status) || attempt >= opts.maxRetries) throw new OpenAIHttpError(res.status, text, url, attempt + 1);
+    if (!RETRY_STATUS.has(res.status) || attempt >= opts.maxRetries)
+      throw new OpenAIHttpError(res.status, text, url, attempt + 1);
     await sleep(retryDelayMs(attempt, res.headers, opts), signal);
   }
 }

@@ -68,7 +68,10 @@ export class OpenAIProtocolError extends Error {
 export function parseOpenAISpec(rest: string): OpenAIPolicyOptions {
   const hash = rest.indexOf('#');
   const baseURL = (hash < 0 ? rest : rest.slice(0, hash)).replace(/\/+$/, '');
-  if (!/^https?:\/\//.test(baseURL)) throw new RangeError(`openai policy needs an http(s) base URL, e.g. openai:http://127.0.0.1:8000/v1#Qwen/Qwen3-8B; got "${rest}"`);
+  if (!/^https?:\/\//.test(baseURL))
+    throw new RangeError(
+      `openai policy needs an http(s) base URL, e.g. openai:http://127.0.0.1:8000/v1#Qwen/Qwen3-8B; got "${rest}"`,
+    );
   const opts: OpenAIPolicyOptions = { baseURL };
   if (hash >= 0) {
     const [model, ...kvs] = rest.slice(hash + 1).split('&');
@@ -188,7 +191,10 @@ export class OpenAIPolicy implements Policy {
     const res = await fetch(`${this.opts.baseURL}/models`, { headers, signal });
     const body = (await res.json().catch(() => ({}))) as { data?: Array<{ id?: string }> };
     const id = body.data?.[0]?.id;
-    if (!res.ok || !id) throw new OpenAIProtocolError(`${this.opts.baseURL}/models named no model: give one as openai:${this.opts.baseURL}#<model>`);
+    if (!res.ok || !id)
+      throw new OpenAIProtocolError(
+        `${this.opts.baseURL}/models named no model: give one as openai:${this.opts.baseURL}#<model>`,
+      );
     this.model = id;
     return id;
   }
@@ -228,7 +234,15 @@ export class OpenAIPolicy implements Policy {
     const calls: Array<{ id?: string; function: { name: string; arguments: string } }> = [];
     for await (const ev of readSse(res)) {
       const chunk = ev as {
-        choices?: Array<{ delta?: { content?: string | null; reasoning_content?: string | null; reasoning?: string | null; tool_calls?: Array<OaiToolCall & { index?: number }> }; finish_reason?: string | null }>;
+        choices?: Array<{
+          delta?: {
+            content?: string | null;
+            reasoning_content?: string | null;
+            reasoning?: string | null;
+            tool_calls?: Array<OaiToolCall & { index?: number }>;
+          };
+          finish_reason?: string | null;
+        }>;
         usage?: { completion_tokens?: number } | null;
       };
       if (chunk.usage?.completion_tokens !== undefined) usage = chunk.usage.completion_tokens;
@@ -272,12 +286,28 @@ export class OpenAIPolicy implements Policy {
       return req.promptIds;
     }
     this.template ??= ChatTemplate.qwen3();
-    const rendered = this.template.render(req.messages, { tools: req.tools, addGenerationPrompt: true, enableThinking: req.enableThinking });
+    const rendered = this.template.render(req.messages, {
+      tools: req.tools,
+      addGenerationPrompt: true,
+      enableThinking: req.enableThinking,
+    });
     return rendered + (req.continuation ?? '');
   }
 
-  private async complete(model: string, prompt: string | number[], maxTokens: number, req: GenerateRequest, stop?: string[]): Promise<GenerateResult> {
-    const body: Record<string, unknown> = { model, prompt, max_tokens: Math.max(1, maxTokens), seed: req.seed, skip_special_tokens: false };
+  private async complete(
+    model: string,
+    prompt: string | number[],
+    maxTokens: number,
+    req: GenerateRequest,
+    stop?: string[],
+  ): Promise<GenerateResult> {
+    const body: Record<string, unknown> = {
+      model,
+      prompt,
+      max_tokens: Math.max(1, maxTokens),
+      seed: req.seed,
+      skip_special_tokens: false,
+    };
     if (stop) {
       body.stop = stop;
       body.include_stop_str_in_output = true;
@@ -293,12 +323,17 @@ export class OpenAIPolicy implements Policy {
     const json = (await res.json()) as { choices?: CompletionChoice[]; usage?: { completion_tokens?: number } };
     const choice = json.choices?.[0];
     if (!choice || typeof choice.text !== 'string') throw new OpenAIProtocolError(`${url} returned no choices[0].text`);
-    const out: GenerateResult = { text: choice.text, finishReason: finish(choice.finish_reason), completionTokens: json.usage?.completion_tokens };
+    const out: GenerateResult = {
+      text: choice.text,
+      finishReason: finish(choice.finish_reason),
+      completionTokens: json.usage?.completion_tokens,
+    };
     if (this.tokenizer) {
       let ids = choice.token_ids;
       if (!ids) {
         // Only when the server cannot return ids: the text is tokenised once, here, as a fallback.
-        if (!this.warnedNoIds) process.stderr.write(`warning: ${url} returned no token_ids; tokenising the sampled text instead (not exact)\n`);
+        if (!this.warnedNoIds)
+          process.stderr.write(`warning: ${url} returned no token_ids; tokenising the sampled text instead (not exact)\n`);
         this.warnedNoIds = true;
         ids = this.tokenizer.encode(choice.text);
       }

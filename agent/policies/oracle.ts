@@ -17,7 +17,7 @@
  * finishReason `budget`; the continuation (after the loop's stop-thinking text) is the action.
  */
 import type { EnvDefinition, OracleAction, OracleObservation, Task, TaskFamily } from '../../envs/core/types.js';
-import { Rng, mixSeed } from '../../tools/index.js';
+import { mixSeed, Rng } from '../../tools/index.js';
 import { renderAssistant } from '../format/index.js';
 import type { GenerateRequest, GenerateResult, Policy, ToolCallMsg } from '../types.js';
 import { type PolicyContext, parseOptionList, registerPolicyFactory } from './registry.js';
@@ -64,7 +64,12 @@ export function parseOracleSpec(rest: string): OracleOptions {
 }
 
 /** The fault (if any) a turn makes: a pure function of its seed so the "recover after an error" rule can look back. */
-export function faultFor(rates: Partial<Record<OracleFault, number>>, seed: number, turn: number, kind: OracleAction['kind']): OracleFault | undefined {
+export function faultFor(
+  rates: Partial<Record<OracleFault, number>>,
+  seed: number,
+  turn: number,
+  kind: OracleAction['kind'],
+): OracleFault | undefined {
   const kinds: OracleFault[] = kind === 'answer' ? ['answer'] : ['json', 'type', 'tool'];
   const u = new Rng(mixSeed(seed, turn, 'oracle-fault')).next();
   let acc = 0;
@@ -144,17 +149,22 @@ export class OraclePolicy implements Policy {
     // Recover after an error: a turn that answers an error observation (a parse failure, or a tool
     // that rejected its arguments) is always clean.
     const last = req.messages[req.messages.length - 1];
-    const lastWasError = last?.role === 'tool' && (last.name === 'error' || req.history?.[req.history.length - 1]?.isError === true);
+    const lastWasError =
+      last?.role === 'tool' && (last.name === 'error' || req.history?.[req.history.length - 1]?.isError === true);
     const fault = lastWasError ? undefined : faultFor(this.rates, epSeed, req.turn, action.kind);
 
     const thinking = req.enableThinking ? defaultThought(task, action) : undefined;
     let raw: string;
     if (action.kind === 'answer') {
-      raw = renderAssistant({ thinking, content: fault === 'answer' ? wrongAnswer(action.answer) : action.answer }, { enableThinking: req.enableThinking });
+      raw = renderAssistant(
+        { thinking, content: fault === 'answer' ? wrongAnswer(action.answer) : action.answer },
+        { enableThinking: req.enableThinking },
+      );
     } else {
       let calls = action.calls.map((c) => ({ name: c.name, arguments: c.arguments }));
       if (fault === 'type') calls = [wrongTypeCall(calls[0] as ToolCallMsg), ...calls.slice(1)];
-      if (fault === 'tool') calls = [{ ...(calls[0] as ToolCallMsg), name: unknownToolName((calls[0] as ToolCallMsg).name) }, ...calls.slice(1)];
+      if (fault === 'tool')
+        calls = [{ ...(calls[0] as ToolCallMsg), name: unknownToolName((calls[0] as ToolCallMsg).name) }, ...calls.slice(1)];
       raw = renderAssistant({ thinking, calls }, { enableThinking: req.enableThinking });
       if (fault === 'json') raw = breakJson(raw);
     }
@@ -187,7 +197,9 @@ export class OracleNeedsEnvError extends Error {
 
 registerPolicyFactory('oracle', (rest: string, ctx: PolicyContext, spec: string) => {
   if (!ctx.env) {
-    throw new OracleNeedsEnvError('the oracle policy needs the env definition to look tasks up: run it with an in-process env (--env <id>), not a remote URL');
+    throw new OracleNeedsEnvError(
+      'the oracle policy needs the env definition to look tasks up: run it with an in-process env (--env <id>), not a remote URL',
+    );
   }
   const opts = parseOracleSpec(rest);
   if (ctx.seed !== undefined && !/seed=/.test(rest)) opts.seed = ctx.seed;

@@ -27,7 +27,8 @@ export class UnknownPolicyError extends Error {
 const factories = new Map<string, PolicyFactory>();
 
 export function registerPolicyFactory(prefix: string, factory: PolicyFactory): void {
-  if (!/^[a-z][a-z0-9_-]*$/.test(prefix)) throw new RangeError(`policy prefix must be lowercase letters, digits, - or _: got "${prefix}"`);
+  if (!/^[a-z][a-z0-9_-]*$/.test(prefix))
+    throw new RangeError(`policy prefix must be lowercase letters, digits, - or _: got "${prefix}"`);
   factories.set(prefix, factory);
 }
 
@@ -58,7 +59,13 @@ export async function createPolicy(spec: string, ctx: PolicyContext = {}): Promi
   const { prefix, rest } = splitSpec(spec);
   const factory = factories.get(prefix);
   if (!factory) {
-    throw new UnknownPolicyError(`unknown policy "${spec}": known prefixes are ${policyPrefixes().map((p) => `${p}:`).join(', ') || '(none)'}`);
+    throw new UnknownPolicyError(
+      `unknown policy "${spec}": known prefixes are ${
+        policyPrefixes()
+          .map((p) => `${p}:`)
+          .join(', ') || '(none)'
+      }`,
+    );
   }
   return factory(rest, ctx, spec);
 }

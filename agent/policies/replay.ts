@@ -36,11 +36,21 @@ export class ReplayPolicy implements Policy {
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     const { taskId, sample } = req.episode;
     const turns = this.byKey.get(`${taskId}#${sample}`) ?? this.byKey.get(taskId);
-    if (!turns) throw new ReplayMissError(`no recorded episode for task ${taskId} (sample ${sample}) in ${this.spec}: record one first with \`gym rollout\``);
+    if (!turns)
+      throw new ReplayMissError(
+        `no recorded episode for task ${taskId} (sample ${sample}) in ${this.spec}: record one first with \`gym rollout\``,
+      );
     const turn = turns[req.turn];
-    if (!turn) throw new ReplayMissError(`the recording of task ${taskId} has ${turns.length} turns; turn ${req.turn} was asked for (the env answered differently than when recorded)`);
+    if (!turn)
+      throw new ReplayMissError(
+        `the recording of task ${taskId} has ${turns.length} turns; turn ${req.turn} was asked for (the env answered differently than when recorded)`,
+      );
     // A recorded budget stop already holds the injected text: replay the whole turn in one piece.
-    return { text: turn.raw, finishReason: turn.finishReason === 'budget' ? 'stop' : turn.finishReason, completionTokens: turn.completionTokens };
+    return {
+      text: turn.raw,
+      finishReason: turn.finishReason === 'budget' ? 'stop' : turn.finishReason,
+      completionTokens: turn.completionTokens,
+    };
   }
 }
 

@@ -6,14 +6,15 @@
  * randomness is derived. Episodes are written to the JSONL file as each one finishes; one failing
  * episode never stops the batch (it ends `aborted` with its error).
  */
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Split } from '../../envs/core/types.js';
 import type { ChatTemplate } from '../format/index.js';
 import { TrajectoryWriter } from '../trajectory/index.js';
 import type { Policy, Trajectory } from '../types.js';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type EnvTarget, isEnvDefinition } from './connect.js';
 import type { TimerClock } from './env-client.js';
-import { type EnvSession, type EpisodeMode, type EpisodeOptions, closeSession, openSession, runEpisode } from './episode.js';
+import { closeSession, type EnvSession, type EpisodeMode, type EpisodeOptions, openSession, runEpisode } from './episode.js';
 import type { RolloutLimitsInput } from './limits.js';
 import { createProgress } from './progress.js';
 import { type BatchSummary, SummaryAccumulator } from './summary.js';
@@ -73,7 +74,9 @@ export class BatchConfigError extends Error {
 // Pure functions
 
 /** Expands tasks x G into episode specs, group-major (all samples of task 0, then task 1, ...). */
-export function planEpisodes(opts: Pick<BatchOptions, 'tasks' | 'count' | 'split' | 'seed' | 'groupSize' | 'runId'>): EpisodeSpec[] {
+export function planEpisodes(
+  opts: Pick<BatchOptions, 'tasks' | 'count' | 'split' | 'seed' | 'groupSize' | 'runId'>,
+): EpisodeSpec[] {
   const g = opts.groupSize ?? 1;
   if (!Number.isInteger(g) || g < 1) throw new BatchConfigError(`groupSize must be a positive integer, got ${g}`);
   let selectors: Array<{ taskId?: string; seed?: number; split?: Split }>;
@@ -99,7 +102,8 @@ export function planEpisodes(opts: Pick<BatchOptions, 'tasks' | 'count' | 'split
 export async function runBatch(opts: BatchOptions): Promise<BatchResult> {
   const specs = planEpisodes(opts);
   const concurrency = opts.concurrency ?? 8;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new BatchConfigError(`concurrency must be a positive integer, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new BatchConfigError(`concurrency must be a positive integer, got ${concurrency}`);
   const keep = opts.keep ?? true;
   const ownsWriter = typeof opts.out === 'string';
   const writer = typeof opts.out === 'string' ? new TrajectoryWriter(opts.out) : opts.out;
@@ -112,7 +116,9 @@ export async function runBatch(opts: BatchOptions): Promise<BatchResult> {
   let next = 0;
 
   if (opts.env instanceof Client && concurrency > 1) {
-    throw new BatchConfigError('one MCP client is one session (one episode at a time): use concurrency 1, or pass an env definition, a URL or a client factory');
+    throw new BatchConfigError(
+      'one MCP client is one session (one episode at a time): use concurrency 1, or pass an env definition, a URL or a client factory',
+    );
   }
 
   const runOne = async (spec: EpisodeSpec, session: EnvSession | undefined): Promise<Trajectory> => {

@@ -3,7 +3,8 @@
  *
  *  - an `EnvDefinition`: a fresh in-memory MCP session per episode (envs/core `connectInMemory`);
  *  - an MCP `Client` already connected (any transport): reused, never closed by the loop;
- *  - a URL (`http://host:port/mcp`): a Streamable HTTP session per episode to a remote `gym serve --http`;
+ *  - a URL (`http://host:port/mcp`), or `{ url, token }`: a Streamable HTTP session to a remote
+ *    `gym serve --http` (bearer token from `token` or `$GYM_TOKEN`);
  *  - `{ command, args }`: a stdio `gym serve` child process per episode;
  *  - a function returning a connected `Client`: called once per episode, the client is closed after.
  */
@@ -15,6 +16,7 @@ export type EnvTarget =
   | Client
   | URL
   | string
+  | { url: string | URL; token?: string }
   | { command: string; args?: string[]; env?: Record<string, string> }
   | (() => Promise<Client>);
 
@@ -31,7 +33,12 @@ export class EnvConnectError extends Error {
 }
 
 export function isEnvDefinition(t: unknown): t is EnvDefinition {
-  return typeof t === 'object' && t !== null && typeof (t as EnvDefinition).create === 'function' && typeof (t as EnvDefinition).getTask === 'function';
+  return (
+    typeof t === 'object' &&
+    t !== null &&
+    typeof (t as EnvDefinition).create === 'function' &&
+    typeof (t as EnvDefinition).getTask === 'function'
+  );
 }
 
 const CLIENT_INFO = { name: 'toolgym-rollout', version: '0.1.0' };
@@ -44,11 +51,17 @@ export async function connectEnv(target: EnvTarget): Promise<Connection> {
     const core = await import('../../envs/core/index.js');
     return { client: await core.connectInMemory(target), owned: true, def: target };
   }
-  if (target instanceof URL || (typeof target === 'string' && /^https?:\/\//.test(target))) {
+  const remote = target instanceof URL || typeof target === 'string' ? { url: target } : 'url' in target ? target : undefined;
+  if (remote) {
+    if (typeof remote.url === 'string' && !/^https?:\/\//.test(remote.url)) {
+      throw new EnvConnectError(
+        `"${remote.url}" is not an http(s) URL: pass the URL \`gym serve --http\` printed (e.g. http://127.0.0.1:7777/mcp)`,
+      );
+    }
     const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
-    const url = target instanceof URL ? target : new URL(target);
+    const url = remote.url instanceof URL ? remote.url : new URL(remote.url);
     const headers: Record<string, string> = {};
-    const token = process.env.TOOLGYM_TOKEN;
+    const token = ('token' in remote ? remote.token : undefined) ?? process.env.GYM_TOKEN;
     if (token) headers.authorization = `Bearer ${token}`;
     const client = new Client(CLIENT_INFO);
     await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers } }));
@@ -57,7 +70,9 @@ export async function connectEnv(target: EnvTarget): Promise<Connection> {
   if (typeof target === 'object' && target !== null && 'command' in target) {
     const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
     const client = new Client(CLIENT_INFO);
-    await client.connect(new StdioClientTransport({ command: target.command, args: target.args ?? [], env: target.env, stderr: 'inherit' }));
+    await client.connect(
+      new StdioClientTransport({ command: target.command, args: target.args ?? [], env: target.env, stderr: 'inherit' }),
+    );
     return { client, owned: true };
   }
   throw new EnvConnectError(

@@ -124,11 +124,15 @@ export class EnvClient {
   }
 
   async start(args: { seed?: number; taskId?: string; split?: string }, signal?: AbortSignal): Promise<StartedEpisode> {
-    const res = (await this.client.callTool({ name: 'gym_start', arguments: stripUndefined(args) }, undefined, { signal })) as RawResult;
+    const res = (await this.client.callTool({ name: 'gym_start', arguments: stripUndefined(args) }, undefined, {
+      signal,
+    })) as RawResult;
     if (res.isError) throw new EnvProtocolError(`gym_start failed: ${resultText(res)}`);
     const sc = res.structuredContent as { task?: TaskPublic; messages?: ChatMessageLite[] } | undefined;
     if (!sc?.task || !Array.isArray(sc.messages)) {
-      throw new EnvProtocolError('gym_start returned no structuredContent {task, messages}: is the server a toolgym env (`gym serve`)?');
+      throw new EnvProtocolError(
+        'gym_start returned no structuredContent {task, messages}: is the server a toolgym env (`gym serve`)?',
+      );
     }
     return { task: sc.task, messages: sc.messages };
   }
@@ -154,7 +158,10 @@ export class EnvClient {
     });
     try {
       // The SDK's own request timeout runs on the real clock: keep it as a backstop well past ours.
-      const req = this.client.callTool({ name, arguments: args }, undefined, { signal: ctl.signal, timeout: Math.max(60_000, timeoutMs * 2) });
+      const req = this.client.callTool({ name, arguments: args }, undefined, {
+        signal: ctl.signal,
+        timeout: Math.max(60_000, timeoutMs * 2),
+      });
       req.catch(() => {}); // settled by the race below; a late rejection after a timeout is expected
       const res = (await Promise.race([req, timeout])) as RawResult;
       return { text: resultText(res), isError: res.isError === true, meta: readMeta(res) };
@@ -186,7 +193,12 @@ export class EnvClient {
     if (meta.reward === undefined) {
       throw new EnvProtocolError(`gym_submit returned no toolgym/reward in _meta${res.isError ? `: ${resultText(res)}` : ''}`);
     }
-    return { reward: meta.reward, components: meta.components ?? {}, correct: meta.correct ?? meta.reward >= 1, text: resultText(res) };
+    return {
+      reward: meta.reward,
+      components: meta.components ?? {},
+      correct: meta.correct ?? meta.reward >= 1,
+      text: resultText(res),
+    };
   }
 }
 

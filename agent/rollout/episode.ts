@@ -8,7 +8,7 @@ import type { Split } from '../../envs/core/types.js';
 import { mixSeed } from '../../tools/index.js';
 import type { ChatTemplate } from '../format/index.js';
 import type { ChatMessage, Policy, Trajectory, Turn } from '../types.js';
-import { type Connection, type EnvTarget, connectEnv } from './connect.js';
+import { type Connection, connectEnv, type EnvTarget } from './connect.js';
 import { EnvClient, type StartedEpisode, type TimerClock } from './env-client.js';
 import { type RolloutLimitsInput, resolveLimits } from './limits.js';
 import { type EpisodeContext, type EpisodeDeps, episodeMachine } from './machine.js';
@@ -155,7 +155,12 @@ export async function runEpisode(opts: EpisodeOptions): Promise<Trajectory> {
   }
 }
 
-function runMachine(deps: EpisodeDeps, messages: ChatMessage[], clock: TimerClock, signal?: AbortSignal): Promise<EpisodeContext> {
+function runMachine(
+  deps: EpisodeDeps,
+  messages: ChatMessage[],
+  clock: TimerClock,
+  signal?: AbortSignal,
+): Promise<EpisodeContext> {
   return new Promise<EpisodeContext>((resolve, reject) => {
     const actor = createActor(episodeMachine, { input: { deps, messages }, clock: clock as never });
     const onAbort = () => actor.send({ type: 'ABORT', reason: reasonText(signal?.reason) });
@@ -180,7 +185,11 @@ function reasonText(reason: unknown): string {
   return reason === undefined ? 'aborted by caller' : String(reason);
 }
 
-function ids(opts: EpisodeOptions, base: { run: string; policy: string; env: string; envVersion: string }, started?: StartedEpisode): Trajectory['ids'] {
+function ids(
+  opts: EpisodeOptions,
+  base: { run: string; policy: string; env: string; envVersion: string },
+  started?: StartedEpisode,
+): Trajectory['ids'] {
   const task = started?.task;
   const taskId = task?.id ?? opts.taskId ?? '';
   const seed = opts.seed ?? task?.seed ?? 0;

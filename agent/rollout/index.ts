@@ -1,5 +1,15 @@
 /** agent/rollout: the episode machine, `runEpisode`, the batch runner and their summaries. */
-export { connectEnv, type Connection, EnvConnectError, type EnvTarget, isEnvDefinition } from './connect.js';
+
+export {
+  BatchConfigError,
+  type BatchOptions,
+  type BatchResult,
+  type EpisodeSpec,
+  planEpisodes,
+  runBatch,
+  type TaskSelector,
+} from './batch.js';
+export { type Connection, connectEnv, EnvConnectError, type EnvTarget, isEnvDefinition } from './connect.js';
 export {
   CONTROL_META_KEY,
   EnvClient,
@@ -13,10 +23,17 @@ export {
   type TimerClock,
   type ToolOutcome,
 } from './env-client.js';
-export { closeSession, type EnvSession, type EpisodeMode, type EpisodeOptions, episodeMode, openSession, runEpisode } from './episode.js';
+export {
+  closeSession,
+  type EnvSession,
+  type EpisodeMode,
+  type EpisodeOptions,
+  episodeMode,
+  openSession,
+  runEpisode,
+} from './episode.js';
 export { type RolloutLimits, type RolloutLimitsInput, RolloutLimitsSchema, resolveLimits } from './limits.js';
 export { type EpisodeContext, type EpisodeDeps, type EpisodeEvent, type EpisodeMachine, episodeMachine } from './machine.js';
-export { TokenTrack } from './tokens.js';
-export { type BatchOptions, BatchConfigError, type BatchResult, type EpisodeSpec, planEpisodes, runBatch, type TaskSelector } from './batch.js';
 export { createProgress, type Progress } from './progress.js';
 export { type BatchSummary, formatSummary, SummaryAccumulator, summarizeBatch } from './summary.js';
+export { TokenTrack } from './tokens.js';

@@ -13,18 +13,18 @@
  * `SimulatedClock`.
  */
 import { assign, fromPromise, setup } from 'xstate';
-import { STOP_THINKING_TEXT, modeFor, parseAssistant } from '../format/index.js';
+import { modeFor, parseAssistant, STOP_THINKING_TEXT } from '../format/index.js';
 import type { ChatMessage, Ending, GenerateResult, Policy, ToolExchange, ToolSchemaJson, Turn } from '../types.js';
 import type { EnvClient, Scored, TimerClock, ToolOutcome } from './env-client.js';
 import type { RolloutLimits } from './limits.js';
 import type { TokenTrack } from './tokens.js';
 import {
-  type Draft,
-  type ParsedLike,
   assistantMessage,
   completionTokensOf,
+  type Draft,
   mapLimit,
   observationMessages,
+  type ParsedLike,
   toTurn,
 } from './turn.js';
 
@@ -125,7 +125,11 @@ function startDraft(ctx: EpisodeContext): Draft {
   };
 }
 
-function addGeneration(ctx: EpisodeContext, out: { res: GenerateResult; ms: number }, budgetStop: boolean): Partial<EpisodeContext> {
+function addGeneration(
+  ctx: EpisodeContext,
+  out: { res: GenerateResult; ms: number },
+  budgetStop: boolean,
+): Partial<EpisodeContext> {
   const d = ctx.draft ?? startDraft(ctx);
   const n = completionTokensOf(out.res);
   if (ctx.deps.tokens && out.res.tokenIds) ctx.deps.tokens.appendSampled(out.res.tokenIds, out.res.logprobs);
@@ -178,7 +182,9 @@ export const episodeMachine = setup({
     events: {} as EpisodeEvent,
   },
   actors: {
-    generate: fromPromise<{ res: GenerateResult; ms: number }, EpisodeContext>(({ input, signal }) => generateTurn(input, signal)),
+    generate: fromPromise<{ res: GenerateResult; ms: number }, EpisodeContext>(({ input, signal }) =>
+      generateTurn(input, signal),
+    ),
     callTools: fromPromise<CallsDone, EpisodeContext>(({ input, signal }) => callTools(input, signal)),
     submit: fromPromise<Scored, EpisodeContext>(({ input, signal }) =>
       input.deps.env.submit(input.turns[input.turns.length - 1]?.answer ?? '', signal),
@@ -192,7 +198,8 @@ export const episodeMachine = setup({
       const out = (event as unknown as { output: { res: GenerateResult } }).output;
       return out.res.finishReason === 'budget' && !context.draft?.budgetHit;
     },
-    cutAtTotal: ({ context }) => context.draft?.finishReason === 'length' && context.usedTokens >= context.deps.limits.maxTotalTokens,
+    cutAtTotal: ({ context }) =>
+      context.draft?.finishReason === 'length' && context.usedTokens >= context.deps.limits.maxTotalTokens,
     cutAtTurn: ({ context }) => context.draft?.finishReason === 'length',
     isAnswer: ({ context }) => (context.parsed?.calls.length ?? 0) === 0 && (context.parsed?.failures.length ?? 0) === 0,
     hasCalls: ({ context }) => (context.parsed?.calls.length ?? 0) > 0,
@@ -215,7 +222,10 @@ export const episodeMachine = setup({
     wallTime: { target: '.truncated', actions: assign({ reason: 'wall_time' }) },
   },
   on: {
-    ABORT: { target: '.aborted', actions: assign({ reason: ({ event }) => `error: ${event.reason}`, error: ({ event }) => event.reason }) },
+    ABORT: {
+      target: '.aborted',
+      actions: assign({ reason: ({ event }) => `error: ${event.reason}`, error: ({ event }) => event.reason }),
+    },
   },
   states: {
     generating: {
@@ -234,15 +244,26 @@ export const episodeMachine = setup({
         ],
         onError: {
           target: 'aborted',
-          actions: assign({ reason: ({ event }) => `error: policy: ${errorText(event.error)}`, error: ({ event }) => errorText(event.error) }),
+          actions: assign({
+            reason: ({ event }) => `error: policy: ${errorText(event.error)}`,
+            error: ({ event }) => errorText(event.error),
+          }),
         },
       },
     },
     parsing: {
       entry: assign({ parsed: ({ context }) => parseAssistant(context.draft?.text ?? '', context.deps.tools) }),
       always: [
-        { guard: 'cutAtTotal', target: 'budgetExceeded', actions: assign(({ context }) => ({ ...commitTurn(context, []), reason: 'max_tokens' })) },
-        { guard: 'cutAtTurn', target: 'truncated', actions: assign(({ context }) => ({ ...commitTurn(context, []), reason: 'max_turn_tokens' })) },
+        {
+          guard: 'cutAtTotal',
+          target: 'budgetExceeded',
+          actions: assign(({ context }) => ({ ...commitTurn(context, []), reason: 'max_tokens' })),
+        },
+        {
+          guard: 'cutAtTurn',
+          target: 'truncated',
+          actions: assign(({ context }) => ({ ...commitTurn(context, []), reason: 'max_turn_tokens' })),
+        },
         {
           guard: 'isAnswer',
           target: 'scoring',
@@ -261,13 +282,19 @@ export const episodeMachine = setup({
           {
             guard: ({ event }) => event.output.envEnd !== undefined,
             target: 'truncated',
-            actions: assign(({ context, event }) => ({ ...commitTurn(context, event.output.exchanges), reason: `env_${event.output.envEnd}` })),
+            actions: assign(({ context, event }) => ({
+              ...commitTurn(context, event.output.exchanges),
+              reason: `env_${event.output.envEnd}`,
+            })),
           },
           { target: 'observing', actions: assign(({ context, event }) => commitTurn(context, event.output.exchanges)) },
         ],
         onError: {
           target: 'aborted',
-          actions: assign({ reason: ({ event }) => `error: env: ${errorText(event.error)}`, error: ({ event }) => errorText(event.error) }),
+          actions: assign({
+            reason: ({ event }) => `error: env: ${errorText(event.error)}`,
+            error: ({ event }) => errorText(event.error),
+          }),
         },
       },
     },
@@ -285,7 +312,10 @@ export const episodeMachine = setup({
         onDone: { target: 'done', actions: assign({ scored: ({ event }) => event.output, reason: 'answer' }) },
         onError: {
           target: 'aborted',
-          actions: assign({ reason: ({ event }) => `error: submit: ${errorText(event.error)}`, error: ({ event }) => errorText(event.error) }),
+          actions: assign({
+            reason: ({ event }) => `error: submit: ${errorText(event.error)}`,
+            error: ({ event }) => errorText(event.error),
+          }),
         },
       },
     },

@@ -12,7 +12,12 @@ const silent: Progress = { tick: () => {}, stop: () => {} };
  * `enabled`: `true` forces the bar, `false` hides it, `undefined` shows it only when stderr is a TTY
  * (so logs and CI output stay clean).
  */
-export function createProgress(total: number, label: string, enabled?: boolean, stream: NodeJS.WritableStream = process.stderr): Progress {
+export function createProgress(
+  total: number,
+  label: string,
+  enabled?: boolean,
+  stream: NodeJS.WritableStream = process.stderr,
+): Progress {
   const tty = (stream as NodeJS.WriteStream).isTTY === true;
   if (enabled === false || (enabled === undefined && !tty) || total === 0) return silent;
   const bar = new cliProgress.SingleBar(

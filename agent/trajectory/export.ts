@@ -76,7 +76,10 @@ export function exportMessage(m: ChatMessage, opts: ExportOptions = {}): ExportM
   const out: ExportMessage = { role: m.role, content: m.content };
   if (m.reasoning_content !== undefined && !opts.dropThinking) out.reasoning_content = m.reasoning_content;
   if (m.tool_calls && m.tool_calls.length > 0) {
-    out.tool_calls = m.tool_calls.map((c) => ({ type: 'function', function: { name: c.function.name, arguments: c.function.arguments } }));
+    out.tool_calls = m.tool_calls.map((c) => ({
+      type: 'function',
+      function: { name: c.function.name, arguments: c.function.arguments },
+    }));
   }
   if (m.name !== undefined && m.role === 'tool') out.name = m.name;
   return out;

@@ -1,4 +1,15 @@
 /** agent/trajectory: JSONL trajectories (append-only writer, validating reader) and exporters (verl, TRL). */
+
+export {
+  type ExportMessage,
+  type ExportOptions,
+  exportable,
+  exportMessage,
+  type TrlRow,
+  toTrl,
+  toVerl,
+  type VerlRow,
+} from './export.js';
 export {
   parseTrajectoryLine,
   type ReadOptions,
@@ -9,4 +20,3 @@ export {
   TrajectoryWriter,
   type WriterOptions,
 } from './io.js';
-export { type ExportMessage, type ExportOptions, exportable, exportMessage, type TrlRow, toTrl, toVerl, type VerlRow } from './export.js';

@@ -5,8 +5,7 @@
  * opened for append, so a killed run loses only the episodes still in flight; a torn last line (the
  * process died mid-write) is reported by `readTrajectories` with its line number.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type Trajectory, TrajectorySchema } from '../types.js';

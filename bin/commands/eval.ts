@@ -57,7 +57,7 @@ interface EvalFlags {
   maxTurns?: number;
   out?: string;
   id?: string;
-  bootstrap: number;
+  bootstrap?: number;
   replay?: string;
   progress: boolean;
   envModule: string[];
@@ -80,7 +80,7 @@ export function register(program: Command): void {
     .option('--max-turns <n>', 'shorthand for the maxTurns limit', int('--max-turns'))
     .option('--out <dir>', 'output folder (default evals/<id>)')
     .option('--id <id>', 'run id (default: derived from the settings)')
-    .option('--bootstrap <n>', 'bootstrap resamples for the intervals (0 = none)', int('--bootstrap'), 1000)
+    .option('--bootstrap <n>', 'bootstrap resamples for the intervals (0 = none; default 1000, or the stored run\'s with --replay)', int('--bootstrap'))
     .option('--replay <dir>', 'recompute metrics and report from <dir>/trajectories.jsonl without calling the policy')
     .option('--no-progress', 'hide the progress bar')
     .option('--env-module <path>', 'also load environments exported by this module (repeatable)', collect, [])

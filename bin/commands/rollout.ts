@@ -4,8 +4,15 @@
  * file as they finish, and prints a summary (success rate, mean turns, invalid-call rate, endings).
  */
 import type { Command } from 'commander';
-import { type EpisodeMode, type RolloutLimitsInput, createPolicy, formatSummary, qwen3Tokenizer, runBatch } from '../../agent/index.js';
-import { type EnvDefinition, type Split, getEnv, loadEnvModules } from '../../envs/index.js';
+import {
+  createPolicy,
+  type EpisodeMode,
+  formatSummary,
+  qwen3Tokenizer,
+  type RolloutLimitsInput,
+  runBatch,
+} from '../../agent/index.js';
+import { type EnvDefinition, getEnv, loadEnvModules, type Split } from '../../envs/index.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -75,9 +82,12 @@ export function register(program: Command): void {
       const loaded = await loadEnvModules(opts.envModule);
       const envId = opts.env ?? (loaded.length === 1 ? loaded[0].id : undefined);
       const def: EnvDefinition | undefined = envId ? getEnv(envId) : undefined;
-      if (!def && !opts.url) throw new RolloutCliError('pass --env <id> (run `gym envs` to list environments) or --url <mcp url>');
-      if (!['think', 'no_think', 'mixed'].includes(opts.mode)) throw new RolloutCliError(`--mode must be think, no_think or mixed, got "${opts.mode}"`);
-      if (opts.split !== 'train' && opts.split !== 'test') throw new RolloutCliError(`--split must be train or test, got "${opts.split}"`);
+      if (!def && !opts.url)
+        throw new RolloutCliError('pass --env <id> (run `gym envs` to list environments) or --url <mcp url>');
+      if (!['think', 'no_think', 'mixed'].includes(opts.mode))
+        throw new RolloutCliError(`--mode must be think, no_think or mixed, got "${opts.mode}"`);
+      if (opts.split !== 'train' && opts.split !== 'test')
+        throw new RolloutCliError(`--split must be train or test, got "${opts.split}"`);
 
       const limits: RolloutLimitsInput = {};
       const maxTurns = int('--max-turns', opts.maxTurns);
@@ -94,7 +104,11 @@ export function register(program: Command): void {
       if (budget) limits.thinkingBudget = budget;
 
       const seed = int('--seed', opts.seed, 0) ?? 0;
-      const policy = await createPolicy(opts.policy, { env: def, seed, tokenizer: opts.exactTokens ? qwen3Tokenizer() : undefined });
+      const policy = await createPolicy(opts.policy, {
+        env: def,
+        seed,
+        tokenizer: opts.exactTokens ? qwen3Tokenizer() : undefined,
+      });
       const runId = opts.runId ?? (opts.out ? opts.out.replace(/^.*\//, '').replace(/\.jsonl$/, '') : 'rollout');
       try {
         const { summary } = await runBatch({

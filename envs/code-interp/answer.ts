@@ -25,7 +25,12 @@ export function normalizeAnswer(raw: string, opts: NormalizeOptions): string {
   switch (opts.kind) {
     case 'integer': {
       const t = s.replace(/[\s,_]/g, '').replace(/n$/, '');
-      return /^[+-]?\d+$/.test(t) ? t.replace(/^\+/, '').replace(/^(-?)0+(?=\d)/, '$1').replace(/^-0$/, '0') : s;
+      return /^[+-]?\d+$/.test(t)
+        ? t
+            .replace(/^\+/, '')
+            .replace(/^(-?)0+(?=\d)/, '$1')
+            .replace(/^-0$/, '0')
+        : s;
     }
     case 'word':
       return s.toLowerCase();

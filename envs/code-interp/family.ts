@@ -3,7 +3,7 @@
  * train/test kept disjoint by construction, and the exact-answer compute family with its verifier and
  * its oracle (one real `run_code` call, then the printed value as the answer).
  */
-import { Rng, hashString, mixSeed } from '../../tools/index.js';
+import { hashString, mixSeed, Rng } from '../../tools/index.js';
 import type { Difficulty, Oracle, OracleAction, Split, Task, TaskFamily, ToolResult, Verdict } from '../core/index.js';
 import { type AnswerKind, answerWellFormed, normalizeAnswer } from './answer.js';
 
@@ -55,14 +55,21 @@ export function splitOfPrompt(family: string, prompt: string): Split {
 }
 
 /** Draws with `make` from seeds derived from (family, split, index, attempt) until the prompt is in `split`. */
-export function drawInSplit<T extends { prompt: string }>(family: string, split: Split, index: number, make: (rng: Rng, seed: number) => T): { draw: T; seed: number } {
+export function drawInSplit<T extends { prompt: string }>(
+  family: string,
+  split: Split,
+  index: number,
+  make: (rng: Rng, seed: number) => T,
+): { draw: T; seed: number } {
   if (!Number.isInteger(index) || index < 0) throw new RangeError(`task index must be a non-negative integer, got ${index}`);
   for (let attempt = 0; attempt < 1000; attempt++) {
     const seed = mixSeed(family, split, index, attempt);
     const draw = make(new Rng(seed), seed);
     if (splitOfPrompt(family, draw.prompt) === split) return { draw, seed };
   }
-  throw new Error(`family ${family}: no ${split} prompt found for index ${index} in 1000 draws; the generator's prompt space is too small`);
+  throw new Error(
+    `family ${family}: no ${split} prompt found for index ${index} in 1000 draws; the generator's prompt space is too small`,
+  );
 }
 
 export function taskIdOf(family: string, split: Split, index: number): string {
@@ -70,7 +77,8 @@ export function taskIdOf(family: string, split: Split, index: number): string {
 }
 
 export function checkIndex(family: string, sizes: Record<Split, number>, split: Split, index: number): void {
-  if (index >= sizes[split]) throw new RangeError(`family ${family}: index ${index} is past the ${split} split size ${sizes[split]}`);
+  if (index >= sizes[split])
+    throw new RangeError(`family ${family}: index ${index} is past the ${split} split size ${sizes[split]}`);
 }
 
 /** The text of a tool result, for oracles reading their own run. */
@@ -85,7 +93,11 @@ export function verdictOf(correct: boolean, format: boolean, detail: string): Ve
 /** Oracle for compute tasks: run the program once, then answer with the last line it printed. */
 export const computeOracle: Oracle<ComputeRef> = (task, history): OracleAction => {
   if (history.length === 0) {
-    return { kind: 'tool_calls', calls: [{ name: 'run_code', arguments: { code: task.reference.program } }], thought: 'Compute it exactly with code.' };
+    return {
+      kind: 'tool_calls',
+      calls: [{ name: 'run_code', arguments: { code: task.reference.program } }],
+      thought: 'Compute it exactly with code.',
+    };
   }
   const last = history[history.length - 1];
   const lines = resultText(last.result).trim().split('\n');
@@ -119,7 +131,11 @@ export function computeFamily(spec: ComputeSpec): TaskFamily<ComputeRef> {
       const got = normalizeAnswer(answer, { kind: task.reference.kind });
       const correct = got === task.reference.answer;
       const format = answerWellFormed(got, task.reference.kind);
-      const detail = correct ? 'Correct.' : format ? 'Incorrect.' : `Incorrect: the answer should be ${shapeHint(task.reference.kind)}.`;
+      const detail = correct
+        ? 'Correct.'
+        : format
+          ? 'Incorrect.'
+          : `Incorrect: the answer should be ${shapeHint(task.reference.kind)}.`;
       return verdictOf(correct, format, detail);
     },
     oracle: computeOracle,

@@ -35,17 +35,24 @@
  *   compute.strings, compute.sim, program; JSONL user tasks.
  */
 import { defineToolEnv, type EnvDefinition, type TaskFamily, type TaskPublic } from '../core/index.js';
-import { ENV_ID } from './family.js';
 import { datesFamily, stringsFamily } from './families/dates-strings.js';
 import { jsonlFamily } from './families/jsonl.js';
 import { bigintFamily, numtheoryFamily } from './families/math.js';
 import { programFamily } from './families/program.js';
 import { simFamily } from './families/sim.js';
+import { ENV_ID } from './family.js';
 import { type CodeEpisode, createCodeEpisode, runCodeTool } from './tool.js';
 
 export const CODE_INTERP_VERSION = '1.0.0';
 
-export const builtinCodeFamilies: readonly TaskFamily<any>[] = [bigintFamily, numtheoryFamily, datesFamily, stringsFamily, simFamily, programFamily];
+export const builtinCodeFamilies: readonly TaskFamily<any>[] = [
+  bigintFamily,
+  numtheoryFamily,
+  datesFamily,
+  stringsFamily,
+  simFamily,
+  programFamily,
+];
 
 export function systemPrompt(task: TaskPublic): string {
   const answerHow =
@@ -85,8 +92,8 @@ export function createCodeInterpEnv(opts: CodeInterpEnvOptions = {}): EnvDefinit
 export const codeInterpEnv: EnvDefinition = createCodeInterpEnv();
 
 export { type AnswerKind, answerWellFormed, normalizeAnswer } from './answer.js';
+export { type JsonlRef, JsonlTaskError } from './families/jsonl.js';
+export type { ProgramRef } from './families/program.js';
 export { type ComputeDraw, type ComputeRef, computeFamily, drawInSplit, splitOfPrompt } from './family.js';
-export { bigintFamily, datesFamily, jsonlFamily, numtheoryFamily, programFamily, simFamily, stringsFamily };
-export { JsonlTaskError, type JsonlRef } from './families/jsonl.js';
-export { type ProgramRef } from './families/program.js';
 export { type CodeEpisode, type CodeInterpOptions, RUN_CODE_DESCRIPTION, runCodeTool } from './tool.js';
+export { bigintFamily, datesFamily, jsonlFamily, numtheoryFamily, programFamily, simFamily, stringsFamily };

@@ -35,8 +35,8 @@ export function limitsFromOptions(options: Record<string, unknown>): Partial<San
   return out;
 }
 
-export function createCodeEpisode(seed: number, options: Record<string, unknown>): CodeEpisode {
-  return { sandbox: new JsSandbox({ seed, ...limitsFromOptions(options) }) };
+export async function createCodeEpisode(seed: number, options: Record<string, unknown>): Promise<CodeEpisode> {
+  return { sandbox: await JsSandbox.create({ seed, ...limitsFromOptions(options) }) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -58,11 +58,14 @@ export const runCodeTool: ToolSpec<CodeEpisode, { code: z.ZodString }> = {
     code: z
       .string()
       .min(1)
-      .describe('JavaScript source to run as a script in the sandbox, e.g. "console.log(2n ** 100n)". Top-level await is allowed.'),
+      .describe(
+        'JavaScript source to run as a script in the sandbox, e.g. "console.log(2n ** 100n)". Top-level await is allowed.',
+      ),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler(args, episode, ctx): Promise<ToolResult> {
-    if (ctx.signal.aborted) return { content: [{ type: 'text', text: 'Error: the call was cancelled before the code ran.' }], isError: true };
+    if (ctx.signal.aborted)
+      return { content: [{ type: 'text', text: 'Error: the call was cancelled before the code ran.' }], isError: true };
     const r = await episode.sandbox.run(args.code);
     const { text, isError } = formatRunResult(r, episode.sandbox.limits);
     return isError ? { content: [{ type: 'text', text }], isError: true } : { content: [{ type: 'text', text }] };

@@ -288,6 +288,10 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
       jsonRpcError(res, 500, -32603, `Internal error: ${err.message}`);
     });
   });
+  // Agents pause between steps while their model thinks; a longer keep-alive than Node's 5 s avoids
+  // the race where the server closes an idle socket just as the client reuses it (ECONNRESET).
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
   http.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
   });

@@ -22,6 +22,10 @@ export class CpuDevice implements Device {
   readonly kind = 'cpu' as const;
   readonly info: DeviceInfo;
   private readonly id = nextDeviceId++;
+  /** Freed arrays by length (i32 keyed negative), reused by `empty`/`alloc`. */
+  private readonly pool = new Map<number, HostArray[]>();
+  private pooledBytes = 0;
+  private static readonly POOL_LIMIT = 512 * 1024 * 1024;
 
   constructor(opts: CreateDeviceOptions = {}) {
     const cores = cpus();
@@ -30,8 +34,17 @@ export class CpuDevice implements Device {
   }
 
   alloc(shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    const t = this.empty(shape, dtype);
+    (t.storage as CpuStorage).data.fill(0);
+    return t;
+  }
+
+  empty(shape: readonly number[], dtype: DType = 'f32'): Tensor {
     const n = numel(shape);
-    const data = dtype === 'i32' ? new Int32Array(n) : new Float32Array(n);
+    const key = dtype === 'i32' ? -n - 1 : n;
+    const hit = this.pool.get(key)?.pop();
+    if (hit) this.pooledBytes -= hit.byteLength;
+    const data = hit ?? (dtype === 'i32' ? new Int32Array(n) : new Float32Array(n));
     return new Tensor([...shape], dtype, new CpuStorage(data), this.id);
   }
 
@@ -67,14 +80,27 @@ export class CpuDevice implements Device {
 
   free(...ts: (Tensor | undefined)[]): void {
     for (const t of ts) {
-      if (!t) continue;
-      const s = t.storage as CpuStorage;
+      if (!t || !(t.storage instanceof CpuStorage) || t.storage.freed) continue;
+      const s = t.storage;
       s.freed = true;
+      // Recycle large arrays: a fresh multi-megabyte array costs page faults and zeroing on every
+      // step, which shows up beside onnxruntime's own recycled (arena) memory.
+      const data = s.data;
       s.data = new Float32Array(0);
+      if (data.length >= 1024 && this.pooledBytes + data.byteLength <= CpuDevice.POOL_LIMIT) {
+        const key = data instanceof Int32Array ? -data.length - 1 : data.length;
+        const list = this.pool.get(key);
+        if (list) list.push(data);
+        else this.pool.set(key, [data]);
+        this.pooledBytes += data.byteLength;
+      }
     }
   }
 
-  destroy(): void {}
+  destroy(): void {
+    this.pool.clear();
+    this.pooledBytes = 0;
+  }
 
   private storageOf(t: Tensor): CpuStorage {
     if (t.deviceId !== this.id || !(t.storage instanceof CpuStorage)) {

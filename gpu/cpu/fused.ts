@@ -109,10 +109,10 @@ export function rmsnormOrt(x: Float32Array, w: Float32Array, y: Float32Array, r:
 
 /** dx is overwritten; dw is accumulated into. */
 export function rmsnormBackwardOrt(x: Float32Array, w: Float32Array, r: Float32Array, dy: Float32Array, dx: Float32Array, dw: Float32Array, R: number, D: number): void {
-  const out = cachedGraph('rmsnorm-bwd', rmsnormBackwardGraph).run(
+  const g = new Float32Array(D);
+  cachedGraph('rmsnorm-bwd', rmsnormBackwardGraph).run(
     { X: { data: x, dims: [R, D] }, W: { data: w, dims: [D] }, R: { data: r, dims: [R] }, DY: { data: dy, dims: [R, D] } },
-    { DX: { data: dx, dims: [R, D] } },
+    { DX: { data: dx, dims: [R, D] }, DW: { data: g, dims: [D] } },
   );
-  const g = out.DW as Float32Array;
   for (let d = 0; d < D; d++) dw[d] += g[d] as number;
 }

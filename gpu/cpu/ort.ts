@@ -124,12 +124,14 @@ export class OrtGraph {
       executionMode: 'sequential',
       interOpNumThreads: 1,
       ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+      ...(process.env.GYM_ORT_SPIN === '0' ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
     });
   }
 
   /**
    * Run with the given inputs; outputs named in `into` are written into those arrays (which must
-   * have the output's exact size), the rest are returned as new arrays.
+   * have the output's exact size). Only the outputs named in `into` are computed and returned
+   * (the native binding fetches exactly what it is given).
    */
   run(
     inputs: Record<string, { data: Float32Array | Int32Array; dims: number[] }>,

@@ -173,8 +173,8 @@ export interface AttentionResult {
 
 export function attention(dev: Device, q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): AttentionResult {
   const u = dims(q, k, v, opts);
-  const o = dev.alloc(q.shape);
-  const lse = dev.alloc([u.B, u.Hq, u.T]);
+  const o = dev.empty(q.shape);
+  const lse = dev.empty([u.B, u.Hq, u.T]);
   dev.dispatch({ kernel: attentionKernel, tensors: [q, k, v, o, lse], uniforms: u, workgroups: grid1d(ceilDiv(u.B * u.Hq * u.T, 64)) });
   return { o, lse };
 }
@@ -190,14 +190,14 @@ export function attentionBackward(
 ): { dq: Tensor; dk: Tensor; dv: Tensor } {
   const u = dims(q, k, v, opts);
   expectShape(dO, q.shape, 'attention dO');
-  const dq = dev.alloc(q.shape);
+  const dq = dev.empty(q.shape);
   const dk = dev.alloc(k.shape);
   const dv = dev.alloc(v.shape);
   if (dev.kind === 'cpu') {
     dev.dispatch({ kernel: attentionBackwardCpuKernel, tensors: [q, k, v, fwd.o, fwd.lse, dO, dq, dk, dv], uniforms: u, workgroups: [1] });
     return { dq, dk, dv };
   }
-  const D = dev.alloc([u.B, u.Hq, u.T]);
+  const D = dev.empty([u.B, u.Hq, u.T]);
   dev.dispatch({ kernel: attentionRowDotKernel, tensors: [fwd.o, dO, D], uniforms: u, workgroups: grid1d(ceilDiv(u.B * u.Hq * u.T, 64)) });
   dev.dispatch({ kernel: attentionDqKernel, tensors: [q, k, v, fwd.lse, D, dO, dq], uniforms: u, workgroups: grid1d(ceilDiv(u.B * u.Hq * u.T, 64)) });
   dev.dispatch({ kernel: attentionDkvKernel, tensors: [q, k, v, fwd.lse, D, dO, dk, dv], uniforms: u, workgroups: grid1d(ceilDiv(u.B * u.Hkv * u.kvLen, 64)) });

@@ -37,7 +37,7 @@ const grid = (n: number) => grid1d(ceilDiv(n, 256));
 export function add(dev: Device, a: Tensor, b: Tensor): Tensor {
   expectDtype(a, 'f32', 'add a');
   expectShape(b, a.shape, 'add b');
-  const y = dev.alloc(a.shape);
+  const y = dev.empty(a.shape);
   dev.dispatch({ kernel: addKernel, tensors: [a, b, y], uniforms: { n: a.size, alpha: 1 }, workgroups: grid(a.size) });
   return y;
 }
@@ -50,7 +50,7 @@ export function axpy(dev: Device, y: Tensor, x: Tensor, alpha = 1): Tensor {
 }
 
 export function scale(dev: Device, x: Tensor, alpha: number): Tensor {
-  const y = dev.alloc(x.shape);
+  const y = dev.empty(x.shape);
   dev.dispatch({ kernel: scaleKernel, tensors: [x, y], uniforms: { n: x.size, alpha }, workgroups: grid(x.size) });
   return y;
 }

@@ -48,7 +48,7 @@ export function embedding(dev: Device, table: Tensor, ids: Tensor): Tensor {
   if (table.rank !== 2) throw new ShapeError(`embedding table must be (V, D), got [${table.shape}]`);
   const [V, D] = table.shape as [number, number];
   const N = ids.size;
-  const out = dev.alloc([...ids.shape, D]);
+  const out = dev.empty([...ids.shape, D]);
   dev.dispatch({ kernel: embeddingKernel, tensors: [table, ids, out], uniforms: { N, D, V }, workgroups: grid1d(ceilDiv(N * D, 256)) });
   return out;
 }

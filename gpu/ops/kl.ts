@@ -60,7 +60,7 @@ export const klBackwardKernel = kernel('kl', 'backward', ['r', 'r', 'r', 'r', 'r
 export function kl(dev: Device, a: Tensor, b: Tensor): Tensor {
   expectShape(b, a.shape, 'kl b');
   const [N, V] = rowsCols(a);
-  const out = dev.alloc([N]);
+  const out = dev.empty([N]);
   dev.dispatch({ kernel: klKernel, tensors: [a, b, out], uniforms: { N, V }, workgroups: grid1d(N) });
   return out;
 }
@@ -69,8 +69,8 @@ export function kl(dev: Device, a: Tensor, b: Tensor): Tensor {
 export function klBackward(dev: Device, a: Tensor, b: Tensor, klOut: Tensor, dkl: Tensor): { da: Tensor; db: Tensor } {
   const [N, V] = rowsCols(a);
   expectShape(dkl, [N], 'dkl');
-  const da = dev.alloc(a.shape);
-  const db = dev.alloc(a.shape);
+  const da = dev.empty(a.shape);
+  const db = dev.empty(a.shape);
   dev.dispatch({ kernel: klBackwardKernel, tensors: [a, b, klOut, dkl, da, db], uniforms: { N, V }, workgroups: grid1d(N) });
   return { da, db };
 }

@@ -88,9 +88,9 @@ function forward(dev: Device, logits: Tensor, ids: Tensor, sign: number, opts: L
   expectDtype(ids, 'i32', 'ids');
   const [N, V] = rowsCols(logits);
   expectShape(ids.reshape([-1]), [N], 'ids');
-  const out = dev.alloc([N]);
-  const lse = dev.alloc([N]);
-  const entropy = dev.alloc([N]);
+  const out = dev.empty([N]);
+  const lse = dev.empty([N]);
+  const entropy = dev.empty([N]);
   dev.dispatch({
     kernel: logprobKernel,
     tensors: [logits, ids, out, lse, entropy],
@@ -104,7 +104,7 @@ function backward(dev: Device, logits: Tensor, ids: Tensor, fwd: LogprobResult, 
   const [N, V] = rowsCols(logits);
   expectShape(dout, [N], 'dout');
   if (dEntropy) expectShape(dEntropy, [N], 'dEntropy');
-  const dz = dev.alloc(logits.shape);
+  const dz = dev.empty(logits.shape);
   dev.dispatch({
     kernel: logprobBackwardKernel,
     tensors: [logits, ids, fwd.lse, fwd.entropy, dout, dEntropy ?? dout, dz],

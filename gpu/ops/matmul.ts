@@ -142,7 +142,7 @@ export function matmul(dev: Device, a: Tensor, b: Tensor, opts: MatmulOptions = 
   const g = matmulGeometry(a, b, transA, transB);
   let out = opts.out;
   if (out) expectShape(out, g.outShape, 'matmul out');
-  else out = dev.alloc(g.outShape);
+  else out = dev.empty(g.outShape);
   dev.dispatch({
     kernel: matmulKernel,
     tensors: [a, b, out],

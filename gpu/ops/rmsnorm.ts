@@ -85,8 +85,8 @@ export function rmsnorm(dev: Device, x: Tensor, w: Tensor, eps = 1e-6): RmsnormR
   expectDtype(x, 'f32', 'rmsnorm x');
   const [R, D] = rowsCols(x);
   expectShape(w, [D], 'rmsnorm weight');
-  const y = dev.alloc(x.shape);
-  const rstd = dev.alloc([R]);
+  const y = dev.empty(x.shape);
+  const rstd = dev.empty([R]);
   dev.dispatch({ kernel: rmsnormKernel, tensors: [x, w, y, rstd], uniforms: { R, D, eps }, workgroups: grid1d(R) });
   return { y, rstd };
 }
@@ -103,7 +103,7 @@ export function rmsnormBackward(
   const [R, D] = rowsCols(x);
   expectShape(dy, x.shape, 'rmsnorm dy');
   expectShape(rstd, [R], 'rmsnorm rstd');
-  const dx = dev.alloc(x.shape);
+  const dx = dev.empty(x.shape);
   const gw = dw ?? dev.alloc([D]);
   expectShape(gw, [D], 'rmsnorm dw');
   const u = { R, D, eps: 0 };

@@ -68,7 +68,7 @@ function launch(dev: Device, x: Tensor, positions: Tensor, table: Tensor, sign: 
   const N = x.size / (H * hd);
   if (positions.size !== N) throw new ShapeError(`rope: ${positions.size} positions for ${N} rows of x [${x.shape}]`);
   if (table.dim(-1) !== hd) throw new ShapeError(`rope table [${table.shape}] does not match head_dim ${hd}`);
-  const y = dev.alloc(x.shape);
+  const y = dev.empty(x.shape);
   dev.dispatch({
     kernel: ropeKernel,
     tensors: [x, positions, table, y],

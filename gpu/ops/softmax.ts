@@ -55,7 +55,7 @@ export const logSoftmaxBackwardKernel = kernel('softmax', 'log_softmax_backward'
 function run(dev: Device, k: typeof softmaxKernel, x: Tensor): Tensor {
   expectDtype(x, 'f32', 'softmax x');
   const [R, C] = rowsCols(x);
-  const y = dev.alloc(x.shape);
+  const y = dev.empty(x.shape);
   dev.dispatch({ kernel: k, tensors: [x, y], uniforms: { R, C }, workgroups: grid1d(R) });
   return y;
 }
@@ -63,7 +63,7 @@ function run(dev: Device, k: typeof softmaxKernel, x: Tensor): Tensor {
 function runBack(dev: Device, k: typeof softmaxKernel, y: Tensor, dy: Tensor): Tensor {
   expectShape(dy, y.shape, 'softmax dy');
   const [R, C] = rowsCols(y);
-  const dx = dev.alloc(y.shape);
+  const dx = dev.empty(y.shape);
   dev.dispatch({ kernel: k, tensors: [y, dy, dx], uniforms: { R, C }, workgroups: grid1d(R) });
   return dx;
 }

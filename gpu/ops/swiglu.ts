@@ -36,15 +36,15 @@ export const swigluBackwardKernel = kernel('swiglu', 'backward', ['r', 'r', 'r',
 
 export function swiglu(dev: Device, gate: Tensor, up: Tensor): Tensor {
   expectShape(up, gate.shape, 'swiglu up');
-  const h = dev.alloc(gate.shape);
+  const h = dev.empty(gate.shape);
   dev.dispatch({ kernel: swigluKernel, tensors: [gate, up, h], uniforms: { n: gate.size }, workgroups: grid1d(ceilDiv(gate.size, 256)) });
   return h;
 }
 
 export function swigluBackward(dev: Device, gate: Tensor, up: Tensor, dh: Tensor): { dgate: Tensor; dup: Tensor } {
   expectShape(dh, gate.shape, 'swiglu dh');
-  const dgate = dev.alloc(gate.shape);
-  const dup = dev.alloc(gate.shape);
+  const dgate = dev.empty(gate.shape);
+  const dup = dev.empty(gate.shape);
   dev.dispatch({
     kernel: swigluBackwardKernel,
     tensors: [gate, up, dh, dgate, dup],

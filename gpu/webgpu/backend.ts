@@ -172,9 +172,18 @@ export class WebGpuDevice implements Device {
   }
 
   alloc(shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    return this.make(shape, dtype, true);
+  }
+
+  empty(shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    return this.make(shape, dtype, false);
+  }
+
+  private make(shape: readonly number[], dtype: DType, zero: boolean): Tensor {
     const bytes = numel(shape) * 4;
     const { buffer, capacity, reused } = this.takeBuffer(bytes);
-    if (reused) {
+    // New buffers are zeroed by WebGPU itself; only recycled ones need clearing.
+    if (reused && zero) {
       this.endPass();
       this.enc().clearBuffer(buffer, 0, capacity);
     }

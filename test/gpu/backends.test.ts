@@ -1,7 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Device, createDevice } from '../../gpu/index.js';
+import { type Device, createDevice, fill } from '../../gpu/index.js';
 import { CASES } from './cases.js';
 import { mismatches, webgpuOrSkip } from './harness.js';
+
+/**
+ * A device whose `empty` hands out NaN-filled tensors: an op that takes `empty` memory for an
+ * output it does not fully overwrite then leaks NaN into the comparison.
+ */
+function poisoned(dev: Device): Device {
+  const p = Object.create(dev) as Device;
+  p.empty = (shape, dtype = 'f32') => {
+    const t = dev.alloc(shape, dtype);
+    if (dtype === 'f32') fill(dev, t, Number.NaN);
+    return t;
+  };
+  return p;
+}
 
 // Every op, run on the CPU backend (the reference) and on WebGPU (lavapipe without a GPU).
 describe('webgpu kernels match the cpu backend', () => {
@@ -20,8 +34,8 @@ describe('webgpu kernels match the cpu backend', () => {
     it(`agrees on ${c.name}`, async (ctx) => {
       if (!gpu) ctx.skip(reason);
       const dev = gpu as Device;
-      const want = await c.run(cpu, 1234);
-      const got = await c.run(dev, 1234);
+      const want = await c.run(poisoned(cpu), 1234);
+      const got = await c.run(poisoned(dev), 1234);
       const reports: string[] = [];
       for (const [k, w] of Object.entries(want)) {
         const r = mismatches(got[k] as ArrayLike<number>, w, c.tol);

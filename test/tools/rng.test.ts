@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, mixSeed, mulberry32, sfc32 } from '../../tools/rng.js';
+import { mixSeed, mulberry32, Rng, sfc32 } from '../../tools/rng.js';
 
 describe('Rng', () => {
   it('gives the same stream for the same seed and a different one for another seed', () => {

@@ -89,3 +89,28 @@ describe('shared-prefix training pass', () => {
     }
   });
 });
+
+describe('matrix products on the gpu/ CPU device', () => {
+  it('give the same logits and gradients as the host loops', async () => {
+    const { useDevice, setMatmulEngine } = await import('../../trainer/model/index.js');
+    const cfg = { ...tiny, dim: 32, ffnDim: 64, heads: 4, kvHeads: 2, headDim: 8, vocabSize: 50 };
+    const ids = Array.from({ length: 24 }, (_, i) => (i * 7) % 50);
+    const run = () => {
+      const m = new Transformer(cfg, undefined, 9);
+      m.zeroGrad();
+      const lg = m.forward(ids, { train: true });
+      m.backward(logitsGrad(lg, 50, ids.map((x) => (x + 1) % 50), ids.map(() => 0.3)));
+      return { lg, g: m.grads.get('layers.0.gate_proj') as Float32Array };
+    };
+    const host = run();
+    const used = await useDevice('cpu', 1);
+    expect(used.engine).toMatch(/onnxruntime/);
+    try {
+      const dev = run();
+      for (let i = 0; i < host.lg.length; i++) expect(dev.lg[i]).toBeCloseTo(host.lg[i], 4);
+      for (let i = 0; i < host.g.length; i++) expect(dev.g[i]).toBeCloseTo(host.g[i], 4);
+    } finally {
+      setMatmulEngine(undefined);
+    }
+  });
+});

@@ -3,8 +3,9 @@
  * episode's REPL), then evaluate each test call and compare its structured-clone copy with the
  * expected value on the host, so the candidate cannot forge a pass by patching built-ins.
  */
-import { JsSandbox } from './sandbox.js';
+
 import type { IsolatePool } from './pool.js';
+import { JsSandbox } from './sandbox.js';
 import type { HiddenTest, TestOutcome, TestReport } from './types.js';
 
 export interface HiddenTestOptions {
@@ -57,7 +58,7 @@ export function stripCodeFence(text: string): string {
   return text.trim();
 }
 
-function testName(t: HiddenTest, i: number): string {
+function testName(t: HiddenTest): string {
   if (t.name) return t.name;
   return 'call' in t ? t.call : t.assert;
 }
@@ -66,27 +67,55 @@ function testName(t: HiddenTest, i: number): string {
 // Runner
 
 /** Runs `tests` against `code` in a fresh sandbox; never throws for anything the code does. */
-export async function runHiddenTests(code: string, tests: readonly HiddenTest[], opts: HiddenTestOptions = {}): Promise<TestReport> {
-  const sb = new JsSandbox({ seed: opts.seed ?? 0, timeoutMs: opts.timeoutMs ?? 1000, memoryLimitMb: opts.memoryLimitMb ?? 64, pool: opts.pool });
+export async function runHiddenTests(
+  code: string,
+  tests: readonly HiddenTest[],
+  opts: HiddenTestOptions = {},
+): Promise<TestReport> {
+  const sb = await JsSandbox.create({
+    seed: opts.seed ?? 0,
+    timeoutMs: opts.timeoutMs ?? 1000,
+    memoryLimitMb: opts.memoryLimitMb ?? 64,
+    pool: opts.pool,
+  });
   const outcomes: TestOutcome[] = [];
   try {
     const load = await sb.run(code);
     if (load.status !== 'ok') {
-      const why = load.status === 'timeout' ? 'loading the code ran past the time limit' : load.status === 'oom' ? 'loading the code ran out of memory' : (load.error ?? load.status).split('\n')[0];
-      return { passed: 0, total: tests.length, outcomes: tests.map((t, i) => ({ name: testName(t, i), passed: false, message: why })), loadError: why };
+      const why =
+        load.status === 'timeout'
+          ? 'loading the code ran past the time limit'
+          : load.status === 'oom'
+            ? 'loading the code ran out of memory'
+            : (load.error ?? load.status).split('\n')[0];
+      return {
+        passed: 0,
+        total: tests.length,
+        outcomes: tests.map((t) => ({ name: testName(t), passed: false, message: why })),
+        loadError: why,
+      };
     }
     for (let i = 0; i < tests.length; i++) {
       const t = tests[i];
-      const name = testName(t, i);
+      const name = testName(t);
       const expr = 'call' in t ? t.call : t.assert;
       const r = await sb.evaluate(expr);
       if (r.status !== 'ok') {
-        const msg = r.status === 'timeout' ? 'ran past the time limit' : r.status === 'oom' ? 'ran out of memory' : `threw ${(r.error ?? '').replace(/^Uncaught /, '').split('\n')[0]}`;
+        const msg =
+          r.status === 'timeout'
+            ? 'ran past the time limit'
+            : r.status === 'oom'
+              ? 'ran out of memory'
+              : `threw ${(r.error ?? '').replace(/^Uncaught /, '').split('\n')[0]}`;
         outcomes.push({ name, passed: false, message: msg });
         continue;
       }
       const passed = 'call' in t ? deepEqual(r.value, t.expected) : r.value === true;
-      outcomes.push(passed ? { name, passed } : { name, passed, message: 'call' in t ? 'returned a different value' : 'assertion was not true' });
+      outcomes.push(
+        passed
+          ? { name, passed }
+          : { name, passed, message: 'call' in t ? 'returned a different value' : 'assertion was not true' },
+      );
     }
   } finally {
     sb.dispose();

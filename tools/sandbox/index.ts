@@ -3,5 +3,21 @@ export { BOOTSTRAP_SOURCE } from './bootstrap.js';
 export { deepEqual, type HiddenTestOptions, runHiddenTests, stripCodeFence } from './hidden-tests.js';
 export { clockStartFor, SandboxStartError } from './isolate.js';
 export { IsolatePool, type PoolOptions, sharedPool } from './pool.js';
-export { type EvalResult, formatRunResult, formatUncaught, JsSandbox, type RunOptions, type SandboxOptions, truncationMarker } from './sandbox.js';
-export { DEFAULT_LIMITS, type HiddenTest, type RunResult, type RunStatus, type SandboxLimits, type TestOutcome, type TestReport } from './types.js';
+export {
+  type EvalResult,
+  formatRunResult,
+  formatUncaught,
+  JsSandbox,
+  type RunOptions,
+  type SandboxOptions,
+  truncationMarker,
+} from './sandbox.js';
+export {
+  DEFAULT_LIMITS,
+  type HiddenTest,
+  type RunResult,
+  type RunStatus,
+  type SandboxLimits,
+  type TestOutcome,
+  type TestReport,
+} from './types.js';

@@ -34,7 +34,9 @@ export function prepareIsolate(memoryLimitMb: number): Prepared {
   try {
     isolate = new ivm.Isolate({ memoryLimit: Math.max(8, memoryLimitMb) });
     const context = isolate.createContextSync();
-    const control = isolate.compileScriptSync(BOOTSTRAP_SOURCE, { filename: 'toolgym:bootstrap' }).runSync(context, { reference: true }) as ivm.Reference<Record<string, unknown>>;
+    const control = isolate
+      .compileScriptSync(BOOTSTRAP_SOURCE, { filename: 'toolgym:bootstrap' })
+      .runSync(context, { reference: true }) as ivm.Reference<Record<string, unknown>>;
     const get = <T>(name: string) => control.getSync(name, { reference: true }) as unknown as ivm.Reference<T>;
     const prepared: Prepared = {
       isolate,
@@ -51,7 +53,9 @@ export function prepareIsolate(memoryLimitMb: number): Prepared {
     return prepared;
   } catch (err) {
     if (isolate && !isolate.isDisposed) isolate.dispose();
-    throw new SandboxStartError(`could not start a JavaScript isolate: ${(err as Error).message}. Check that isolated-vm is built for this Node version (npm rebuild isolated-vm).`);
+    throw new SandboxStartError(
+      `could not start a JavaScript isolate: ${(err as Error).message}. Check that isolated-vm is built for this Node version (npm rebuild isolated-vm).`,
+    );
   }
 }
 
@@ -61,15 +65,64 @@ export function prepareIsolate(memoryLimitMb: number): Prepared {
  * It defines no globals and leaves the output buffer empty.
  */
 function warmUp(p: Prepared): void {
-  const script = p.isolate.compileScriptSync('console.log("%s %d", "warm", 1, { a: [1, "x", null], m: new Map([[1, 2]]) }, 2n, -0, undefined); [1, 2, 3]', { filename: 'toolgym:warmup' });
+  const script = p.isolate.compileScriptSync(WARMUP_CODE, { filename: 'toolgym:warmup' });
   const ref = script.runSync(p.context, { reference: true, timeout: 1000 }) as ivm.Reference<unknown>;
   p.finishFn.applySync(undefined, [ref.derefInto()], { result: { copy: true }, timeout: 1000 });
   ref.release();
   script.release();
 }
 
+const WARMUP_CODE = 'console.log("%s %d", "warm", 1, { a: [1, "x", null], m: new Map([[1, 2]]) }, 2n, -0, undefined); [1, 2, 3]';
+
+/**
+ * `prepareIsolate` with the context, bootstrap and warm-up run on the isolate's own thread, so a
+ * background refill blocks the host event loop only for the isolate's construction.
+ */
+export async function prepareIsolateAsync(memoryLimitMb: number): Promise<Prepared> {
+  let isolate: ivm.Isolate | undefined;
+  try {
+    isolate = new ivm.Isolate({ memoryLimit: Math.max(8, memoryLimitMb) });
+    const context = await isolate.createContext();
+    const boot = await isolate.compileScript(BOOTSTRAP_SOURCE, { filename: 'toolgym:bootstrap' });
+    const control = (await boot.run(context, { reference: true })) as ivm.Reference<Record<string, unknown>>;
+    const get = async <T>(name: string) => (await control.get(name, { reference: true })) as unknown as ivm.Reference<T>;
+    const prepared: Prepared = {
+      isolate,
+      context,
+      memoryLimitMb,
+      seedFn: await get('seed'),
+      capFn: await get('setCap'),
+      finishFn: await get('finish'),
+      settleFn: await get('settle'),
+      drainFn: await get('drain'),
+    };
+    control.release();
+    boot.release();
+    const warm = await isolate.compileScript(WARMUP_CODE, { filename: 'toolgym:warmup' });
+    const ref = (await warm.run(context, { reference: true, timeout: 1000 })) as ivm.Reference<unknown>;
+    await prepared.finishFn.apply(undefined, [ref.derefInto()], { result: { copy: true }, timeout: 1000 });
+    ref.release();
+    warm.release();
+    return prepared;
+  } catch (err) {
+    if (isolate && !isolate.isDisposed) isolate.dispose();
+    throw new SandboxStartError(
+      `could not start a JavaScript isolate: ${(err as Error).message}. Check that isolated-vm is built for this Node version (npm rebuild isolated-vm).`,
+    );
+  }
+}
+
 export function seedPrepared(p: Prepared, seed: number): void {
   p.seedFn.applySync(undefined, [seed >>> 0, clockStartFor(seed)]);
+}
+
+/**
+ * Disposes after the current turn of the event loop: disposing an isolate takes about a millisecond
+ * (more under load), which an episode reset need not wait for.
+ */
+export function retirePrepared(p: Prepared): void {
+  const t = setImmediate(() => disposePrepared(p));
+  t.unref?.();
 }
 
 export function disposePrepared(p: Prepared): void {

@@ -4,7 +4,7 @@
  * few ready and refills in the background (after the current turn of the event loop) once one is
  * taken. Pooled isolates have run no user code, so handing one out never leaks state.
  */
-import { disposePrepared, type Prepared, prepareIsolate } from './isolate.js';
+import { disposePrepared, type Prepared, prepareIsolate, prepareIsolateAsync } from './isolate.js';
 
 export interface PoolOptions {
   /** Isolates kept ready per memory limit. */
@@ -36,6 +36,23 @@ export class IsolatePool {
     return p ?? prepareIsolate(memoryLimitMb);
   }
 
+  /**
+   * Like `take`, but when the pool is empty it builds the isolate with the asynchronous API, so a
+   * burst of episode resets does not block the event loop that serves other sessions.
+   */
+  async takeAsync(memoryLimitMb: number): Promise<Prepared> {
+    const list = this.#ready.get(memoryLimitMb);
+    while (list && list.length > 0) {
+      const c = list.pop() as Prepared;
+      if (!c.isolate.isDisposed) {
+        this.#scheduleRefill(memoryLimitMb);
+        return c;
+      }
+    }
+    this.#scheduleRefill(memoryLimitMb);
+    return prepareIsolateAsync(memoryLimitMb);
+  }
+
   /** Fills the pool now (e.g. at server start). */
   warm(memoryLimitMb: number): void {
     if (this.#closed) return;
@@ -52,16 +69,30 @@ export class IsolatePool {
   #scheduleRefill(memoryLimitMb: number): void {
     if (this.#closed || this.size === 0 || this.#refillScheduled.has(memoryLimitMb)) return;
     this.#refillScheduled.add(memoryLimitMb);
-    // setImmediate keeps the refill off the caller's critical path; unref so a pool never keeps a
-    // process alive on its own.
-    const t = setImmediate(() => {
-      this.#refillScheduled.delete(memoryLimitMb);
+    // Refill off the caller's critical path, with the isolate work on isolate threads; one refill
+    // per heap limit at a time.
+    const refill = async (): Promise<void> => {
       try {
-        this.warm(memoryLimitMb);
+        for (;;) {
+          if (this.#closed) return;
+          const list = this.#ready.get(memoryLimitMb) ?? [];
+          this.#ready.set(memoryLimitMb, list);
+          if (list.length >= this.size) return;
+          const p = await prepareIsolateAsync(memoryLimitMb);
+          if (this.#closed) {
+            disposePrepared(p);
+            return;
+          }
+          list.push(p);
+        }
       } catch {
         // A failed pre-warm is retried by the next take(), which builds its isolate directly.
+      } finally {
+        this.#refillScheduled.delete(memoryLimitMb);
       }
-    });
+    };
+    // Start after this turn of the event loop: building the isolate itself is synchronous.
+    const t = setImmediate(() => void refill());
     t.unref?.();
   }
 

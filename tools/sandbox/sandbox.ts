@@ -14,7 +14,7 @@
  */
 import { inspect } from 'node:util';
 import type ivm from 'isolated-vm';
-import { disposePrepared, type Prepared, seedPrepared } from './isolate.js';
+import { type Prepared, retirePrepared, seedPrepared } from './isolate.js';
 import { type IsolatePool, sharedPool } from './pool.js';
 import { DEFAULT_LIMITS, type RunResult, type RunStatus, type SandboxLimits } from './types.js';
 
@@ -82,7 +82,10 @@ export function truncationMarker(droppedChars: number): string {
 }
 
 /** The text an agent sees for a run: output, then the last value or the error, as a REPL would show. */
-export function formatRunResult(r: RunResult, limits: Pick<SandboxLimits, 'timeoutMs' | 'memoryLimitMb'> = DEFAULT_LIMITS): { text: string; isError: boolean } {
+export function formatRunResult(
+  r: RunResult,
+  limits: Pick<SandboxLimits, 'timeoutMs' | 'memoryLimitMb'> = DEFAULT_LIMITS,
+): { text: string; isError: boolean } {
   const parts: string[] = [];
   let out = r.output;
   if (r.droppedChars > 0) out = `${out}${out.endsWith('\n') || out === '' ? '' : '\n'}${truncationMarker(r.droppedChars)}\n`;
@@ -98,15 +101,21 @@ export function formatRunResult(r: RunResult, limits: Pick<SandboxLimits, 'timeo
       break;
     case 'timeout':
       isError = true;
-      parts.push(`Error: the code ran past the ${limits.timeoutMs} ms time limit and was stopped. Values assigned before the stop are kept; make the computation smaller or faster.`);
+      parts.push(
+        `Error: the code ran past the ${limits.timeoutMs} ms time limit and was stopped. Values assigned before the stop are kept; make the computation smaller or faster.`,
+      );
       break;
     case 'oom':
       isError = true;
-      parts.push(`Error: the sandbox ran out of memory; its state was reset (limit ${limits.memoryLimitMb} MB). Variables and functions from earlier calls are gone: define them again, using less memory.`);
+      parts.push(
+        `Error: the sandbox ran out of memory; its state was reset (limit ${limits.memoryLimitMb} MB). Variables and functions from earlier calls are gone: define them again, using less memory.`,
+      );
       break;
     case 'pending':
       isError = true;
-      parts.push('Error: the result is a promise that never settled. The sandbox has no timers, network or I/O, so nothing can resolve it; compute the value synchronously.');
+      parts.push(
+        'Error: the result is a promise that never settled. The sandbox has no timers, network or I/O, so nothing can resolve it; compute the value synchronously.',
+      );
       break;
     case 'rejected':
       isError = true;
@@ -133,7 +142,17 @@ export class JsSandbox {
   #resets = 0;
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(opts: SandboxOptions = {}) {
+  /**
+   * Builds a sandbox without blocking the event loop when no warm isolate is ready (the constructor
+   * builds one synchronously in that case). Prefer this in servers.
+   */
+  static async create(opts: SandboxOptions = {}): Promise<JsSandbox> {
+    const pool = opts.pool ?? sharedPool();
+    const p = await pool.takeAsync(opts.memoryLimitMb ?? DEFAULT_LIMITS.memoryLimitMb);
+    return new JsSandbox(opts, p);
+  }
+
+  constructor(opts: SandboxOptions = {}, prepared?: Prepared) {
     this.seed = (opts.seed ?? 0) >>> 0;
     this.limits = {
       memoryLimitMb: opts.memoryLimitMb ?? DEFAULT_LIMITS.memoryLimitMb,
@@ -142,7 +161,7 @@ export class JsSandbox {
       maxCodeChars: opts.maxCodeChars ?? DEFAULT_LIMITS.maxCodeChars,
     };
     this.#pool = opts.pool ?? sharedPool();
-    this.#p = this.#fresh();
+    this.#p = this.#fresh(prepared);
   }
 
   /** Times the isolate was replaced after hitting the memory limit. */
@@ -175,11 +194,11 @@ export class JsSandbox {
   dispose(): void {
     const p = this.#p;
     this.#p = undefined;
-    if (p) disposePrepared(p);
+    if (p) retirePrepared(p);
   }
 
-  #fresh(): Prepared {
-    const p = this.#pool.take(this.limits.memoryLimitMb);
+  #fresh(prepared?: Prepared): Prepared {
+    const p = prepared ?? this.#pool.take(this.limits.memoryLimitMb);
     seedPrepared(p, this.seed);
     p.capFn.applySync(undefined, [this.limits.outputLimit]);
     return p;
@@ -199,7 +218,10 @@ export class JsSandbox {
     const p = this.#p;
     if (!p) return done({ status: 'rejected', error: 'Error: this sandbox was closed; start a new episode.' });
     if (code.length > this.limits.maxCodeChars) {
-      return done({ status: 'rejected', error: `Error: the code is ${code.length} characters long; the limit is ${this.limits.maxCodeChars}. Send a shorter program.` });
+      return done({
+        status: 'rejected',
+        error: `Error: the code is ${code.length} characters long; the limit is ${this.limits.maxCodeChars}. Send a shorter program.`,
+      });
     }
     const filename = `cell${++this.#cell}`;
     let script: ivm.Script;
@@ -222,11 +244,23 @@ export class JsSandbox {
       if (fin.promise === true) {
         // The bootstrap attached handlers; the microtask checkpoint after finish() has run them.
         fin = (await p.settleFn.apply(undefined, [], { result: { copy: true }, timeout: left })) as Finished;
-        if (fin.promise === 'pending') return done({ status: 'pending', output: fin.output ?? '', droppedChars: fin.dropped ?? 0 });
-        if (fin.promise === 'rejected') return done({ status: 'error', output: fin.output ?? '', droppedChars: fin.dropped ?? 0, error: fin.error ? `Uncaught ${fin.error}`.replace(/^Uncaught Uncaught /, 'Uncaught ') : 'Uncaught (in promise)' });
+        if (fin.promise === 'pending')
+          return done({ status: 'pending', output: fin.output ?? '', droppedChars: fin.dropped ?? 0 });
+        if (fin.promise === 'rejected')
+          return done({
+            status: 'error',
+            output: fin.output ?? '',
+            droppedChars: fin.dropped ?? 0,
+            error: fin.error ? `Uncaught ${fin.error}`.replace(/^Uncaught Uncaught /, 'Uncaught ') : 'Uncaught (in promise)',
+          });
       }
       const value = fin.value === null || fin.value === undefined ? undefined : fin.value;
-      return done({ status: 'ok', output: fin.output ?? '', droppedChars: fin.dropped ?? 0, ...(value !== undefined ? { value } : {}) });
+      return done({
+        status: 'ok',
+        output: fin.output ?? '',
+        droppedChars: fin.dropped ?? 0,
+        ...(value !== undefined ? { value } : {}),
+      });
     } catch (err) {
       return this.#failed(p, err, done);
     } finally {
@@ -274,7 +308,8 @@ export class JsSandbox {
     } catch {
       // Output lost with a wedged isolate; the error below still says what happened.
     }
-    if (err instanceof Error && err.message === TIMEOUT_MESSAGE) return done({ status: 'timeout', output, droppedChars: dropped });
+    if (err instanceof Error && err.message === TIMEOUT_MESSAGE)
+      return done({ status: 'timeout', output, droppedChars: dropped });
     return done({ status: 'error', output, droppedChars: dropped, error: formatUncaught(err) });
   }
 }

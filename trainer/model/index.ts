@@ -12,3 +12,6 @@ export type { BuiltinPolicyOptions } from './policy.js';
 export { registerBuiltinPolicy } from './register.js';
 export { commonPrefixLength, sharedPrefixPass } from './shared.js';
 export type { SavedChunk } from './transformer.js';
+export { deviceMatmulEngine, useDevice } from './engine.js';
+export { matmulEngine, setMatmulEngine } from './kernels.js';
+export type { MatmulEngine } from './kernels.js';

@@ -6,8 +6,36 @@
  * turns into tight scalar code; these are the CPU references the `gpu/` ops are checked against.
  */
 
+/**
+ * A matrix engine for the larger products: `mm` returns op(A) @ op(B) as a new array, with A stored
+ * (M, K) or, with transA, (K, M); B stored (K, N) or, with transB, (N, K). The CPU device's
+ * onnxruntime GEMM is one (`deviceMatmulEngine`); without an engine the loops below run.
+ */
+export interface MatmulEngine {
+  mm(A: Float32Array, B: Float32Array, M: number, K: number, N: number, transA: boolean, transB: boolean): Float32Array;
+}
+
+let engine: MatmulEngine | undefined;
+/** Products with fewer multiply-adds stay in the loops (an engine call has a fixed overhead). */
+const ENGINE_MIN_MACS = 16_384;
+
+export function setMatmulEngine(e: MatmulEngine | undefined): void {
+  engine = e;
+}
+
+export function matmulEngine(): MatmulEngine | undefined {
+  return engine;
+}
+
+function into(C: Float32Array, R: Float32Array, acc: boolean): Float32Array {
+  if (acc) for (let i = 0; i < R.length; i++) C[i] += R[i];
+  else C.set(R);
+  return C;
+}
+
 /** C (M,N) = A (M,K) @ B (K,N); C is overwritten, or accumulated into when `acc`. */
 export function matmul(A: Float32Array, B: Float32Array, M: number, K: number, N: number, C: Float32Array = new Float32Array(M * N), acc = false): Float32Array {
+  if (engine && M > 1 && M * K * N >= ENGINE_MIN_MACS) return into(C, engine.mm(A, B, M, K, N, false, false), acc);
   if (!acc) C.fill(0);
   for (let i = 0; i < M; i++) {
     const co = i * N;
@@ -23,6 +51,10 @@ export function matmul(A: Float32Array, B: Float32Array, M: number, K: number, N
 
 /** dB (K,N) += A^T (K,M) @ dC (M,N), with A (M,K). Weight gradient of C = A @ B. */
 export function matmulAtB(A: Float32Array, dC: Float32Array, M: number, K: number, N: number, dB: Float32Array): void {
+  if (engine && M > 1 && M * K * N >= ENGINE_MIN_MACS) {
+    into(dB, engine.mm(A, dC, K, M, N, true, false), true);
+    return;
+  }
   for (let i = 0; i < M; i++) {
     const co = i * N;
     for (let k = 0; k < K; k++) {
@@ -36,6 +68,7 @@ export function matmulAtB(A: Float32Array, dC: Float32Array, M: number, K: numbe
 
 /** dA (M,K) (+)= dC (M,N) @ B^T, with B (K,N). Input gradient of C = A @ B. */
 export function matmulABt(dC: Float32Array, B: Float32Array, M: number, K: number, N: number, dA: Float32Array = new Float32Array(M * K), acc = false): Float32Array {
+  if (engine && M > 1 && M * K * N >= ENGINE_MIN_MACS) return into(dA, engine.mm(dC, B, M, N, K, false, true), acc);
   if (!acc) dA.fill(0);
   for (let i = 0; i < M; i++) {
     const co = i * N;

@@ -55,7 +55,7 @@ export const RunConfigSchema = z
     model: z.enum(['nano', 'micro', 'mini']).default('nano').describe('Built-in model size preset.'),
     device: z.enum(['cpu', 'webgpu', 'auto']).default('cpu').describe('Compute device; the model kernels run on the host (cpu) today.'),
     seed: z.number().int().default(0).describe('Seed of weights, task order and sampling: a run is reproducible.'),
-    families: z.string().default('compute.').describe('Task families used (prefix match): compute tasks have cheap exact verifiers.'),
+    families: z.string().default('compute.').describe('Task families used (comma-separated name prefixes): compute tasks have cheap exact verifiers.'),
     maxDifficulty: z.number().int().min(1).max(5).default(1).describe('Hardest task difficulty used for training and test.'),
     trainTasks: z.number().int().positive().default(256).describe('Size of the training task pool (train split).'),
     testTasks: z.number().int().positive().default(48).describe('Held-out tasks (test split) for before/after success.'),

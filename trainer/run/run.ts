@@ -24,7 +24,7 @@ import { mixSeed, Rng } from '../../tools/index.js';
 import { type TokenSample, toSample } from '../batch.js';
 import { allEqual, mean } from '../grpo/advantages.js';
 import { type GrpoGroup, grpoStep, frozenReference } from '../grpo/step.js';
-import { BuiltinPolicy, loadCheckpoint, presetConfig, saveCheckpoint, Transformer } from '../model/index.js';
+import { BuiltinPolicy, loadCheckpoint, presetConfig, saveCheckpoint, Transformer, useDevice } from '../model/index.js';
 import { AdamW } from '../optim/index.js';
 import { composeReward } from '../rewards.js';
 import { filterColdStart, sftStep, TokenizingPolicy } from '../sft/sft.js';
@@ -59,6 +59,8 @@ export interface RunSummary {
   /** Masked (policy) tokens that carried loss, and all tokens run through forward + backward. */
   tokensTrained: { sft: number; grpo: number; sftSequence: number; grpoSequence: number };
   wallMs: { total: number; sft: number; grpo: number; eval: number };
+  /** Process CPU time (all threads) of each phase: comparable across loaded and idle machines. */
+  cpuMs: { sft: number; grpo: number };
   /** Sequence tokens through forward + backward per second of SFT + GRPO wall time (rollouts included). */
   tokensPerSecond: number;
   checkpoints: { sft: string; final: string };
@@ -87,6 +89,11 @@ function writeJson(path: string, data: unknown): void {
   writeFileSync(tmp, `${JSON.stringify(data, null, 1)}\n`);
   // rename is atomic on one filesystem: a reader sees the old or the new file
   renameSync(tmp, path);
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
 }
 
 function appendMetrics(ctx: Ctx, r: StepRecord): void {
@@ -217,6 +224,8 @@ export async function train(def: EnvDefinition, cfgIn: RunConfig, opts: { resume
   const ctx: Ctx = { dir, cfg, def, runId, hooks };
   const note = (s: string) => hooks.onNote?.(s);
 
+  const used = await useDevice(cfg.device);
+  note(`matrix products: ${used.engine}`);
   const trainIds = selectTasks(def, { split: 'train', prefix: cfg.families, maxDifficulty: cfg.maxDifficulty, count: cfg.trainTasks, seed: cfg.seed });
   const testIds = selectTasks(def, { split: 'test', prefix: cfg.families, maxDifficulty: cfg.maxDifficulty, count: cfg.testTasks, seed: cfg.seed + 1 });
 
@@ -276,6 +285,7 @@ export async function train(def: EnvDefinition, cfgIn: RunConfig, opts: { resume
 
   // --- SFT
   const tSft = performance.now();
+  const cSft = process.cpuUsage();
   let sftTokens = (state.sftTokens as number) ?? 0;
   let sftSeqTokens = (state.sftSeqTokens as number) ?? 0;
   const order = new Rng(mixSeed(cfg.seed, 'sft-order')).shuffle(sftSamples.map((_, i) => i));
@@ -293,13 +303,15 @@ export async function train(def: EnvDefinition, cfgIn: RunConfig, opts: { resume
   if (hooks.signal?.aborted) throw new RunInterruptedError(`stopped during SFT; continue with \`gym train --resume ${dir}\``);
   const sftMs = (state.sftMs as number) ?? performance.now() - tSft;
   state.sftMs = sftMs;
+  const sftCpuMs = (state.sftCpuMs as number) ?? cpuMsSince(cSft);
+  state.sftCpuMs = sftCpuMs;
 
   // --- evaluation after cold start
   const tEval = performance.now();
   let evalMs = (state.evalMs as number) ?? 0;
   let before = state.before as EvalResult | undefined;
   if (!before) {
-    checkpoint('sft', { phase: 'sft', step: cfg.sft.steps }, false);
+    checkpoint('sft', { phase: 'sft', step: cfg.sft.steps }, true);
     note('evaluating the cold-start model on the held-out test split');
     before = await runEval(ctx, model, tok, testIds, 'before');
     state.before = before;
@@ -311,6 +323,8 @@ export async function train(def: EnvDefinition, cfgIn: RunConfig, opts: { resume
 
   // --- GRPO
   const tGrpo = performance.now();
+  const cGrpo = process.cpuUsage();
+  const grpoCpuPrev = (state.grpoCpuMs as number) ?? 0;
   let grpoTokens = (state.grpoTokens as number) ?? 0;
   let grpoSeqTokens = (state.grpoSeqTokens as number) ?? 0;
   let grpoMsPrev = (state.grpoMs as number) ?? 0;
@@ -348,6 +362,7 @@ export async function train(def: EnvDefinition, cfgIn: RunConfig, opts: { resume
         tokensPerSecond: m.seqTokens / Math.max(1e-3, (te - tr) / 1000),
       });
       state.grpoMs = grpoMsPrev + (performance.now() - tGrpo);
+      state.grpoCpuMs = grpoCpuPrev + cpuMsSince(cGrpo);
       if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === g.steps || hooks.signal?.aborted) checkpoint('last', { phase: 'grpo', step: s + 1 }, true);
       if (cfg.evalEvery > 0 && (s + 1) % cfg.evalEvery === 0 && s + 1 < g.steps) {
         const e = await runEval(ctx, model, tok, testIds, `step${s + 1}`);
@@ -359,6 +374,7 @@ export async function train(def: EnvDefinition, cfgIn: RunConfig, opts: { resume
   }
   if (hooks.signal?.aborted) throw new RunInterruptedError(`stopped during GRPO; continue with \`gym train --resume ${dir}\``);
   const grpoMs = (state.grpoMs as number) ?? performance.now() - tGrpo;
+  const grpoCpuMs = (state.grpoCpuMs as number) ?? 0;
   grpoMsPrev = grpoMs;
 
   // --- final evaluation and summary
@@ -384,6 +400,7 @@ export async function train(def: EnvDefinition, cfgIn: RunConfig, opts: { resume
     grpoSteps: g.steps,
     tokensTrained: { sft: sftTokens, grpo: grpoTokens, sftSequence: sftSeqTokens, grpoSequence: grpoSeqTokens },
     wallMs: { total: totalMs, sft: sftMs, grpo: grpoMs, eval: evalMs },
+    cpuMs: { sft: sftCpuMs, grpo: grpoCpuMs },
     tokensPerSecond: (sftSeqTokens + grpoSeqTokens) / Math.max(1e-3, (sftMs + grpoMs) / 1000),
     checkpoints: { sft: join(dir, 'checkpoints', 'sft'), final: join(dir, 'checkpoints', 'final') },
   };

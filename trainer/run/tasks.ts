@@ -13,11 +13,13 @@ export class NoTasksError extends Error {
 }
 
 /**
- * Up to `count` task ids of `split` from families whose name starts with `prefix` and whose
+ * Up to `count` task ids of `split` from families whose name starts with one of the comma-separated
+ * prefixes in `prefix`, and whose
  * difficulty is at most `maxDifficulty`, round-robin over families, then shuffled by `seed`.
  */
 export function selectTasks(def: EnvDefinition, o: { split: Split; prefix: string; maxDifficulty: number; count: number; seed: number }): string[] {
-  const fams = def.families.filter((f) => f.name.startsWith(o.prefix));
+  const prefixes = o.prefix.split(',').map((p) => p.trim()).filter(Boolean);
+  const fams = def.families.filter((f) => prefixes.some((p) => f.name.startsWith(p)));
   if (fams.length === 0) throw new NoTasksError(`environment ${def.id} has no task family starting with "${o.prefix}" (families: ${def.families.map((f) => f.name).join(', ')}): set \`families\` in the run config`);
   const ids: string[] = [];
   const cursors = fams.map(() => 0);

@@ -91,7 +91,8 @@ const dateLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
 
 export const datesFamily = computeFamily({
   name: 'compute.dates',
-  description: 'Calendar computations: weekday of a date, days between dates, date plus days, Friday-the-13th counts, weekday counts.',
+  description:
+    'Calendar computations: weekday of a date, days between dates, date plus days, Friday-the-13th counts, weekday counts.',
   kind: 'integer',
   levels: dateLevels,
 });
@@ -131,11 +132,20 @@ const stringLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
   1: (rng) => {
     const c = ALPHA[rng.int(0, 25)];
     const w = randomLetters(rng, rng.int(12, 24), c);
-    return { prompt: `How many times does the letter "${c}" appear in "${w}"?`, answer: String(w.split(c).length - 1), program: `console.log("${w}".split("${c}").length - 1)` };
+    return {
+      prompt: `How many times does the letter "${c}" appear in "${w}"?`,
+      answer: String(w.split(c).length - 1),
+      program: `console.log("${w}".split("${c}").length - 1)`,
+    };
   },
   2: (rng) => {
     const w = randomLetters(rng, rng.int(10, 20));
-    return { prompt: `Reverse the string "${w}".`, answer: [...w].reverse().join(''), kind: 'text', program: `console.log([..."${w}"].reverse().join(""))` };
+    return {
+      prompt: `Reverse the string "${w}".`,
+      answer: [...w].reverse().join(''),
+      kind: 'text',
+      program: `console.log([..."${w}"].reverse().join(""))`,
+    };
   },
   3: (rng) => {
     const s = sentence(rng, 6, 12);
@@ -168,7 +178,8 @@ const stringLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
 
 export const stringsFamily = computeFamily({
   name: 'compute.strings',
-  description: 'String processing with exact answers: letter counts, reversal, vowel counts, Caesar shifts, most frequent letter.',
+  description:
+    'String processing with exact answers: letter counts, reversal, vowel counts, Caesar shifts, most frequent letter.',
   kind: 'integer',
   levels: stringLevels,
 });

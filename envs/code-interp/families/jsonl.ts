@@ -12,13 +12,15 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { z } from 'zod';
-import { hashString, type HiddenTest } from '../../../tools/index.js';
+import { type HiddenTest, hashString } from '../../../tools/index.js';
 import type { Difficulty, Oracle, OracleAction, Split, Task, TaskFamily, Verdict } from '../../core/index.js';
 import { normalizeAnswer } from '../answer.js';
 import { resultText, taskIdOf, verdictOf } from '../family.js';
 import { programOracle, verifyProgram } from './program.js';
 
-export type JsonlRef = { answer: string; ignoreCase: boolean; tests?: undefined; solution?: undefined } | { tests: HiddenTest[]; solution?: string; answer?: undefined };
+export type JsonlRef =
+  | { answer: string; ignoreCase: boolean; tests?: undefined; solution?: undefined }
+  | { tests: HiddenTest[]; solution?: string; answer?: undefined };
 
 /** A JSONL task file that cannot be read or has a malformed line. */
 export class JsonlTaskError extends Error {
@@ -60,13 +62,17 @@ export function parseTaskLines(text: string, source: string): Line[] {
     try {
       json = JSON.parse(row);
     } catch (err) {
-      throw new JsonlTaskError(`${source}:${i + 1}: not valid JSON (${(err as Error).message}). Each line must be one JSON object such as {"prompt": "...", "answer": "..."}.`);
+      throw new JsonlTaskError(
+        `${source}:${i + 1}: not valid JSON (${(err as Error).message}). Each line must be one JSON object such as {"prompt": "...", "answer": "..."}.`,
+      );
     }
     const parsed = LineSchema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue.path.length ? ` at "${issue.path.join('.')}"` : '';
-      throw new JsonlTaskError(`${source}:${i + 1}: ${issue.message}${where}. Expected {"prompt": string, "answer": string} or {"prompt": string, "tests": [{"call": "f(1)", "expected": 2}]}.`);
+      throw new JsonlTaskError(
+        `${source}:${i + 1}: ${issue.message}${where}. Expected {"prompt": string, "answer": string} or {"prompt": string, "tests": [{"call": "f(1)", "expected": 2}]}.`,
+      );
     }
     out.push(parsed.data);
   }
@@ -80,7 +86,9 @@ function splitOf(line: Line): Split {
 
 /** The family name for a file: `jsonl.<file name without extension>`, limited to safe characters. */
 export function jsonlFamilyName(path: string): string {
-  const base = basename(path).replace(/\.jsonl?$/i, '').replace(/[^a-zA-Z0-9_.-]/g, '_');
+  const base = basename(path)
+    .replace(/\.jsonl?$/i, '')
+    .replace(/[^a-zA-Z0-9_.-]/g, '_');
   return `jsonl.${base || 'tasks'}`;
 }
 
@@ -108,7 +116,11 @@ export function jsonlFamily(path: string, opts: { name?: string } = {}): TaskFam
     const ref = task.reference;
     if (ref.tests) return programOr(task as Task<{ solution?: string; tests: HiddenTest[] }>, history);
     // Acts through the tool like every oracle: print the known answer, then answer with the output.
-    if (history.length === 0) return { kind: 'tool_calls', calls: [{ name: 'run_code', arguments: { code: `console.log(${JSON.stringify(ref.answer)})` } }] };
+    if (history.length === 0)
+      return {
+        kind: 'tool_calls',
+        calls: [{ name: 'run_code', arguments: { code: `console.log(${JSON.stringify(ref.answer)})` } }],
+      };
     return { kind: 'answer', answer: resultText(history[history.length - 1].result).trim() };
   };
 
@@ -119,7 +131,9 @@ export function jsonlFamily(path: string, opts: { name?: string } = {}): TaskFam
     generate(split: Split, index: number): Task<JsonlRef> {
       const l = bySplit[split][index];
       if (!l) throw new RangeError(`family ${name}: index ${index} is past the ${split} split size ${bySplit[split].length}`);
-      const reference: JsonlRef = l.tests ? { tests: l.tests as HiddenTest[], solution: l.solution } : { answer: String(l.answer), ignoreCase: l.ignoreCase ?? false };
+      const reference: JsonlRef = l.tests
+        ? { tests: l.tests as HiddenTest[], solution: l.solution }
+        : { answer: String(l.answer), ignoreCase: l.ignoreCase ?? false };
       return {
         id: taskIdOf(name, split, index),
         family: name,
@@ -133,7 +147,9 @@ export function jsonlFamily(path: string, opts: { name?: string } = {}): TaskFam
     async verify(task: Task<JsonlRef>, answer: string): Promise<Verdict> {
       const ref = task.reference;
       if (ref.tests) return verifyProgram(answer, ref.tests, task.seed);
-      const exp = /^[+-]?[\d,_ ]+n?$/.test(ref.answer.trim()) ? normalizeAnswer(ref.answer, { kind: 'integer' }) : normalizeAnswer(ref.answer, { kind: 'text' });
+      const exp = /^[+-]?[\d,_ ]+n?$/.test(ref.answer.trim())
+        ? normalizeAnswer(ref.answer, { kind: 'integer' })
+        : normalizeAnswer(ref.answer, { kind: 'text' });
       const kind = /^-?\d+$/.test(exp) ? 'integer' : 'text';
       let got = normalizeAnswer(answer, { kind });
       let want = exp;

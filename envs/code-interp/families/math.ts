@@ -108,18 +108,30 @@ const bigintLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
   1: (rng) => {
     const a = rng.int(100_000_000, 999_999_999);
     const b = rng.int(100_000_000, 999_999_999);
-    return { prompt: `Compute ${a} * ${b}.`, answer: (BigInt(a) * BigInt(b)).toString(), program: `console.log((${a}n * ${b}n).toString())` };
+    return {
+      prompt: `Compute ${a} * ${b}.`,
+      answer: (BigInt(a) * BigInt(b)).toString(),
+      program: `console.log((${a}n * ${b}n).toString())`,
+    };
   },
   2: (rng) => {
     const b = rng.int(2, 99);
     const e = rng.int(20, 80);
-    return { prompt: `Compute ${b}^${e}.`, answer: (BigInt(b) ** BigInt(e)).toString(), program: `console.log((${b}n ** ${e}n).toString())` };
+    return {
+      prompt: `Compute ${b}^${e}.`,
+      answer: (BigInt(b) ** BigInt(e)).toString(),
+      program: `console.log((${b}n ** ${e}n).toString())`,
+    };
   },
   3: (rng) => {
     const b = rng.int(2, 999);
     const e = rng.int(10, 99);
     const m = rng.int(1000, 10_000_000);
-    return { prompt: `Compute ${b}^${e} mod ${m}.`, answer: (BigInt(b) ** BigInt(e) % BigInt(m)).toString(), program: `console.log((${b}n ** ${e}n % ${m}n).toString())` };
+    return {
+      prompt: `Compute ${b}^${e} mod ${m}.`,
+      answer: (BigInt(b) ** BigInt(e) % BigInt(m)).toString(),
+      program: `console.log((${b}n ** ${e}n % ${m}n).toString())`,
+    };
   },
   4: (rng) => {
     const n = rng.int(30, 400);
@@ -169,7 +181,11 @@ const numtheoryLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
   2: (rng) => {
     const a = rng.int(2, 99_999);
     const b = rng.int(2, 99_999);
-    return { prompt: `Compute lcm(${a}, ${b}).`, answer: String((a / gcd(a, b)) * b), program: `${GCD_FN}console.log(${a}/g(${a},${b})*${b})` };
+    return {
+      prompt: `Compute lcm(${a}, ${b}).`,
+      answer: String((a / gcd(a, b)) * b),
+      program: `${GCD_FN}console.log(${a}/g(${a},${b})*${b})`,
+    };
   },
   3: (rng) => {
     const n = rng.int(1000, 300_000);

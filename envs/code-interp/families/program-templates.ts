@@ -23,7 +23,8 @@ export type ProgramTemplate = (rng: Rng) => ProgramDraw;
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 const ints = (rng: Rng, n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => rng.int(lo, hi));
-const word = (rng: Rng, lo: number, hi: number, alphabet = LETTERS): string => Array.from({ length: rng.int(lo, hi) }, () => alphabet[rng.int(0, alphabet.length - 1)]).join('');
+const word = (rng: Rng, lo: number, hi: number, alphabet = LETTERS): string =>
+  Array.from({ length: rng.int(lo, hi) }, () => alphabet[rng.int(0, alphabet.length - 1)]).join('');
 const many = <T>(n: number, f: () => T): T[] => Array.from({ length: n }, f);
 
 // ---------------------------------------------------------------------------------------------
@@ -189,7 +190,8 @@ const runLength: ProgramTemplate = (rng) => {
     }
     return parts.join(sep);
   };
-  const runOf = countFirst ? '`${j - i}${s[i]}`' : '`${s[i]}${j - i}`';
+  // Source text of the template literal the reference solution uses (not a template here).
+  const runOf = countFirst ? 'String(j - i) + s[i]' : 's[i] + String(j - i)';
   const example = encode('aaab');
   return {
     fn: 'encode',
@@ -202,7 +204,23 @@ const runLength: ProgramTemplate = (rng) => {
 
 const wordCounts: ProgramTemplate = (rng) => {
   const k = rng.int(1, 6);
-  const vocab = ['a', 'an', 'the', 'cat', 'dog', 'bird', 'river', 'stone', 'apple', 'planet', 'garden', 'rocket', 'sun', 'moon', 'tree'];
+  const vocab = [
+    'a',
+    'an',
+    'the',
+    'cat',
+    'dog',
+    'bird',
+    'river',
+    'stone',
+    'apple',
+    'planet',
+    'garden',
+    'rocket',
+    'sun',
+    'moon',
+    'tree',
+  ];
   const impl = (text: string): Record<string, number> => {
     const out: Record<string, number> = {};
     for (const w of text.split(' ')) if (w.length >= k) out[w] = (out[w] ?? 0) + 1;
@@ -255,7 +273,15 @@ const balanced: ProgramTemplate = (rng) => {
     fn: 'balanced',
     prompt: `Write a JavaScript function \`balanced(s)\` that returns true if every bracket in the string s is properly matched and nested, and false otherwise. The brackets are the pairs ${pairs.map((p) => p.join('')).join(', ')}; all other characters are ignored.`,
     solution: `function balanced(s) {\n  const opens = ${JSON.stringify(opens)}, closes = ${JSON.stringify(closes)}, stack = [];\n  for (const c of s) {\n    const o = opens.indexOf(c);\n    if (o >= 0) stack.push(closes[o]);\n    else if (closes.includes(c) && stack.pop() !== c) return false;\n  }\n  return stack.length === 0;\n}`,
-    inputs: [[''], [pairs[0].join('')], [pairs[0][1] + pairs[0][0]], [valid()], [valid()], [`${valid()}${pairs[1][0]}`], ...many(2, () => [word(rng, 1, 12, alphabet)])],
+    inputs: [
+      [''],
+      [pairs[0].join('')],
+      [pairs[0][1] + pairs[0][0]],
+      [valid()],
+      [valid()],
+      [`${valid()}${pairs[1][0]}`],
+      ...many(2, () => [word(rng, 1, 12, alphabet)]),
+    ],
     impl,
   };
 };
@@ -268,16 +294,25 @@ const editCost: ProgramTemplate = (rng) => {
   const del = rng.int(1, 9);
   const sub = rng.int(1, 9);
   const impl = (a: string, b: string): number => {
-    const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j * ins : j === 0 ? i * del : 0)));
+    const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+      Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j * ins : j === 0 ? i * del : 0)),
+    );
     for (let i = 1; i <= a.length; i++)
-      for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + del, d[i][j - 1] + ins, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : sub));
+      for (let j = 1; j <= b.length; j++)
+        d[i][j] = Math.min(d[i - 1][j] + del, d[i][j - 1] + ins, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : sub));
     return d[a.length][b.length];
   };
   return {
     fn: 'cost',
     prompt: `Write a JavaScript function \`cost(a, b)\` that returns the minimum total cost of turning string a into string b, where inserting a character costs ${ins}, deleting a character costs ${del}, and replacing a character with a different one costs ${sub}.`,
     solution: `function cost(a, b) {\n  const d = [];\n  for (let i = 0; i <= a.length; i++) { d.push([]); for (let j = 0; j <= b.length; j++) d[i].push(i === 0 ? j * ${ins} : j === 0 ? i * ${del} : 0); }\n  for (let i = 1; i <= a.length; i++)\n    for (let j = 1; j <= b.length; j++)\n      d[i][j] = Math.min(d[i - 1][j] + ${del}, d[i][j - 1] + ${ins}, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : ${sub}));\n  return d[a.length][b.length];\n}`,
-    inputs: [['', ''], ['abc', ''], ['', 'abc'], ['kitten', 'sitting'], ...many(4, () => [word(rng, 0, 12, 'abcde'), word(rng, 0, 12, 'abcde')])],
+    inputs: [
+      ['', ''],
+      ['abc', ''],
+      ['', 'abc'],
+      ['kitten', 'sitting'],
+      ...many(4, () => [word(rng, 0, 12, 'abcde'), word(rng, 0, 12, 'abcde')]),
+    ],
     impl,
   };
 };

@@ -34,7 +34,12 @@ export function callText(fn: string, args: readonly unknown[]): string {
 }
 
 /** Hidden tests as program-ish verdict: fraction passed, with a policy-safe summary. */
-export function programVerdict(passed: number, total: number, loadError: string | undefined, firstFailure: string | undefined): Verdict {
+export function programVerdict(
+  passed: number,
+  total: number,
+  loadError: string | undefined,
+  firstFailure: string | undefined,
+): Verdict {
   const frac = total === 0 ? 0 : passed / total;
   const correct = total > 0 && passed === total;
   const detail = correct
@@ -61,7 +66,11 @@ export function programOracle<R extends { solution?: string; tests: HiddenTest[]
     if (history.length === 0) {
       const t = task.reference.tests[0];
       const probe = t ? ('call' in t ? t.call : t.assert) : 'undefined';
-      return { kind: 'tool_calls', calls: [{ name: 'run_code', arguments: { code: `${solution}\nconsole.log(JSON.stringify(${probe}))` } }], thought: 'Define the function and try it on one input.' };
+      return {
+        kind: 'tool_calls',
+        calls: [{ name: 'run_code', arguments: { code: `${solution}\nconsole.log(JSON.stringify(${probe}))` } }],
+        thought: 'Define the function and try it on one input.',
+      };
     }
     return { kind: 'answer', answer: solution, thought: 'The function works; submit it.' };
   };

@@ -110,7 +110,8 @@ const simLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
 
 export const simFamily = computeFamily({
   name: 'compute.sim',
-  description: 'Small simulations: Collatz steps, linear congruential generators, the Josephus circle, a single-server queue, cellular automata.',
+  description:
+    'Small simulations: Collatz steps, linear congruential generators, the Josephus circle, a single-server queue, cellular automata.',
   kind: 'integer',
   levels: simLevels,
 });

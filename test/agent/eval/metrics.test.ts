@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyTurnCalls, computeMetrics, turnFollowsMode } from '../../../agent/eval/index.js';
+import { classifyTurnCalls, computeMetrics, effectiveSamples, turnFollowsMode } from '../../../agent/eval/index.js';
+import { parseAssistant } from '../../../agent/format/index.js';
 import { call, episode, fail, trials, turn } from './fixtures.js';
 
 const noBoot = { bootstrap: { samples: 0 } };
@@ -207,5 +208,33 @@ describe('bootstrap intervals', () => {
   it('gives a zero-width interval when every task has the same outcome', () => {
     const all = Array.from({ length: 20 }, (_, i) => trials(`e/a/test/${i}`, 2, 2)).flat();
     expect(computeMetrics(all, { bootstrap: { samples: 200, seed: 1 } }).overall.metrics.avgAtK).toMatchObject({ value: 1, lo: 1, hi: 1 });
+  });
+});
+
+describe('with the real parser', () => {
+  it('counts a call failing two syntax checks as one invalid call attempt', () => {
+    const raw = '<tool_call>\n{"arguments": 3}\n</tool_call>\n<tool_call>\n{"name": "run_code", "arguments": {"code": "1"}}\n</tool_call>';
+    const parsed = parseAssistant(raw, [{ type: 'function', function: { name: 'run_code', description: 'run', parameters: { type: 'object', properties: { code: { type: 'string' } }, required: ['code'] } } }]);
+    expect(parsed.failures.map((f) => f.kind).sort()).toEqual(['missing_name', 'non_object_arguments']);
+    const t = turn({ raw, calls: [call('run_code', { code: '1' })], failures: parsed.failures });
+    expect(classifyTurnCalls(t)).toEqual({ attempted: 2, syntaxInvalid: 1, unknownName: 0, schemaInvalid: 0, valid: 1 });
+  });
+
+  it('counts one call with two schema failures once', () => {
+    const tools = [{ type: 'function' as const, function: { name: 'f', description: 'f', parameters: { type: 'object', properties: { a: { type: 'integer' } }, required: ['a'], additionalProperties: false } } }];
+    const raw = '<tool_call>\n{"name": "f", "arguments": {"b": 1}}\n</tool_call>';
+    const parsed = parseAssistant(raw, tools);
+    expect(parsed.failures.length).toBeGreaterThanOrEqual(2);
+    expect(classifyTurnCalls(turn({ raw, failures: parsed.failures }))).toMatchObject({ attempted: 1, schemaInvalid: 1, valid: 0 });
+  });
+});
+
+describe('bootstrap work cap', () => {
+  it('keeps the requested resamples for ordinary runs and lowers them, not below 200, for huge ones', () => {
+    const opts = { samples: 1000, seed: 0, confidence: 0.95 };
+    expect(effectiveSamples(opts, 500, 40)).toBe(1000);
+    expect(effectiveSamples(opts, 25_000, 40)).toBe(250);
+    expect(effectiveSamples(opts, 10_000_000, 40)).toBe(200);
+    expect(effectiveSamples({ ...opts, samples: 0 }, 500, 40)).toBe(0);
   });
 });

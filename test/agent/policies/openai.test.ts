@@ -1,8 +1,15 @@
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseAssistant, qwen3Tokenizer } from '../../../agent/format/index.js';
-import { OpenAIHttpError, OpenAIPolicy, createPolicy, parseOpenAISpec, retryDelayMs, toOpenAIMessages } from '../../../agent/policies/index.js';
+import {
+  createPolicy,
+  OpenAIHttpError,
+  OpenAIPolicy,
+  parseOpenAISpec,
+  retryDelayMs,
+  toOpenAIMessages,
+} from '../../../agent/policies/index.js';
 import { runEpisode } from '../../../agent/rollout/index.js';
 import type { GenerateRequest, ToolSchemaJson } from '../../../agent/types.js';
 import { arithEnv } from '../fixtures/arith-env.js';
@@ -55,7 +62,14 @@ beforeEach(() => {
 });
 
 const TOOLS: ToolSchemaJson[] = [
-  { type: 'function', function: { name: 'add', description: 'Add', parameters: { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' } }, required: ['a', 'b'] } } },
+  {
+    type: 'function',
+    function: {
+      name: 'add',
+      description: 'Add',
+      parameters: { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' } }, required: ['a', 'b'] },
+    },
+  },
 ];
 
 function request(over: Partial<GenerateRequest> = {}): GenerateRequest {
@@ -81,14 +95,30 @@ describe('the openai policy (chat completions)', () => {
   it('sends the tools and the key, and turns tool calls back into a Qwen3 turn the parser accepts', async () => {
     process.env.OPENAI_API_KEY = 'sk-test';
     queue.push((_q, _b, res) =>
-      json(res, 200, chatReply({ content: null, reasoning_content: 'I add.', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'add', arguments: '{"a": 1, "b": 2}' } }] }, 'tool_calls')),
+      json(
+        res,
+        200,
+        chatReply(
+          {
+            content: null,
+            reasoning_content: 'I add.',
+            tool_calls: [{ id: 'c1', type: 'function', function: { name: 'add', arguments: '{"a": 1, "b": 2}' } }],
+          },
+          'tool_calls',
+        ),
+      ),
     );
     const p = new OpenAIPolicy({ baseURL: base, model: 'm', ...fast });
     const out = await p.generate(request({ enableThinking: true }));
     delete process.env.OPENAI_API_KEY;
     expect(seen[0].url).toBe('/v1/chat/completions');
     expect(seen[0].auth).toBe('Bearer sk-test');
-    expect(seen[0].body).toMatchObject({ model: 'm', max_tokens: 64, tools: TOOLS, chat_template_kwargs: { enable_thinking: true } });
+    expect(seen[0].body).toMatchObject({
+      model: 'm',
+      max_tokens: 64,
+      tools: TOOLS,
+      chat_template_kwargs: { enable_thinking: true },
+    });
     expect(out.finishReason).toBe('stop');
     expect(out.completionTokens).toBe(7);
     const parsed = parseAssistant(out.text, TOOLS);
@@ -98,7 +128,16 @@ describe('the openai policy (chat completions)', () => {
   });
 
   it('keeps malformed call arguments malformed so the parser counts them', async () => {
-    queue.push((_q, _b, res) => json(res, 200, chatReply({ content: '', tool_calls: [{ id: 'c', type: 'function', function: { name: 'add', arguments: '{"a": 1, "b": ' } }] })));
+    queue.push((_q, _b, res) =>
+      json(
+        res,
+        200,
+        chatReply({
+          content: '',
+          tool_calls: [{ id: 'c', type: 'function', function: { name: 'add', arguments: '{"a": 1, "b": ' } }],
+        }),
+      ),
+    );
     const out = await new OpenAIPolicy({ baseURL: base, model: 'm', ...fast }).generate(request());
     expect(parseAssistant(out.text, TOOLS).failures.map((f) => f.kind)).toEqual(['invalid_json']);
   });
@@ -109,7 +148,14 @@ describe('the openai policy (chat completions)', () => {
       sse(res, [
         { choices: [{ index: 0, delta: { role: 'assistant', content: 'Let me ' } }] },
         { choices: [{ index: 0, delta: { content: 'compute.' } }] },
-        { choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'c1', type: 'function', function: { name: 'add', arguments: '{"a": ' } }] } }] },
+        {
+          choices: [
+            {
+              index: 0,
+              delta: { tool_calls: [{ index: 0, id: 'c1', type: 'function', function: { name: 'add', arguments: '{"a": ' } }] },
+            },
+          ],
+        },
         { choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '1, "b": 2}' } }] } }] },
         { choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] },
         { choices: [], usage: { completion_tokens: 12 } },
@@ -180,18 +226,33 @@ describe('the openai policy (chat completions)', () => {
   it('gives tool results the ids of the calls they answer, and error observations as user turns', () => {
     const msgs = toOpenAIMessages([
       { role: 'user', content: 'q' },
-      { role: 'assistant', content: '', tool_calls: [{ type: 'function', function: { name: 'add', arguments: { a: 1, b: 2 } } }] },
+      {
+        role: 'assistant',
+        content: '',
+        tool_calls: [{ type: 'function', function: { name: 'add', arguments: { a: 1, b: 2 } } }],
+      },
       { role: 'tool', name: 'add', content: '3' },
       { role: 'assistant', content: '<tool_call>\n{bad\n</tool_call>' },
       { role: 'tool', name: 'error', content: 'Error: invalid_json' },
     ]);
-    expect(msgs[1]).toMatchObject({ tool_calls: [{ id: 'call_0_0', type: 'function', function: { name: 'add', arguments: '{"a":1,"b":2}' } }] });
+    expect(msgs[1]).toMatchObject({
+      tool_calls: [{ id: 'call_0_0', type: 'function', function: { name: 'add', arguments: '{"a":1,"b":2}' } }],
+    });
     expect(msgs[2]).toEqual({ role: 'tool', tool_call_id: 'call_0_0', content: '3' });
     expect(msgs[4]).toMatchObject({ role: 'user' });
   });
 
   it('plays a whole episode on an MCP env and scores 1', async () => {
-    queue.push((_q, _b, res) => json(res, 200, chatReply({ content: '', tool_calls: [{ id: 'c', type: 'function', function: { name: 'add', arguments: '{"a": 21, "b": 44}' } }] })));
+    queue.push((_q, _b, res) =>
+      json(
+        res,
+        200,
+        chatReply({
+          content: '',
+          tool_calls: [{ id: 'c', type: 'function', function: { name: 'add', arguments: '{"a": 21, "b": 44}' } }],
+        }),
+      ),
+    );
     queue.push((_q, body, res) => {
       const last = body.messages.at(-1);
       json(res, 200, chatReply({ content: last.role === 'tool' ? last.content : 'no result' }));
@@ -206,7 +267,9 @@ describe('the openai policy (chat completions)', () => {
 
 describe('the openai policy (raw completions)', () => {
   it('sends the client-rendered prompt and returns the text', async () => {
-    queue.push((_q, body, res) => json(res, 200, { choices: [{ text: '3', finish_reason: 'stop' }], usage: { completion_tokens: 1 } }));
+    queue.push((_q, _body, res) =>
+      json(res, 200, { choices: [{ text: '3', finish_reason: 'stop' }], usage: { completion_tokens: 1 } }),
+    );
     const p = await createPolicy(`openai:${base}#m&api=completions`, { options: fast });
     const out = await p.generate(request());
     expect(seen[0].url).toBe('/v1/completions');
@@ -217,8 +280,10 @@ describe('the openai policy (raw completions)', () => {
   });
 
   it('is token-level with a tokenizer: sends the exact ids and returns sampled ids with logprobs', async () => {
-    queue.push((_q, body, res) =>
-      json(res, 200, { choices: [{ text: '3', finish_reason: 'stop', token_ids: [18, 151645], logprobs: { token_logprobs: [-0.5, -0.1] } }] }),
+    queue.push((_q, _body, res) =>
+      json(res, 200, {
+        choices: [{ text: '3', finish_reason: 'stop', token_ids: [18, 151645], logprobs: { token_logprobs: [-0.5, -0.1] } }],
+      }),
     );
     const tokenizer = qwen3Tokenizer();
     const p = await createPolicy(`openai:${base}#m&api=completions`, { tokenizer, options: fast });
@@ -239,7 +304,9 @@ describe('the openai policy (raw completions)', () => {
   });
 
   it('finishes the turn after a thought that closed within the budget', async () => {
-    queue.push((_q, _b, res) => json(res, 200, { choices: [{ text: '<think>\nok\n</think>', finish_reason: 'stop' }], usage: { completion_tokens: 4 } }));
+    queue.push((_q, _b, res) =>
+      json(res, 200, { choices: [{ text: '<think>\nok\n</think>', finish_reason: 'stop' }], usage: { completion_tokens: 4 } }),
+    );
     queue.push((_q, body, res) => {
       expect(body.prompt).toMatch(/<think>\nok\n<\/think>$/);
       expect(body.max_tokens).toBe(60);

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { parseAssistant } from '../../../agent/format/index.js';
 import {
-  OracleNeedsEnvError,
-  OraclePolicy,
-  UnknownPolicyError,
   breakJson,
   createPolicy,
   faultFor,
+  OracleNeedsEnvError,
+  OraclePolicy,
   parseOracleSpec,
   policyPrefixes,
   registerPolicyFactory,
+  UnknownPolicyError,
   unknownToolName,
   wrongAnswer,
   wrongTypeCall,
@@ -79,7 +79,9 @@ describe('the oracle policy', () => {
   });
 
   it('answers from the tool results once it has them', async () => {
-    const out = await new OraclePolicy(arithEnv).generate(req({ history: [{ name: 'add', arguments: { a: 21, b: 44 }, result: '65', isError: false, latencyMs: 1 }] }));
+    const out = await new OraclePolicy(arithEnv).generate(
+      req({ history: [{ name: 'add', arguments: { a: 21, b: 44 }, result: '65', isError: false, latencyMs: 1 }] }),
+    );
     expect(parseAssistant(out.text).content).toBe('65');
   });
 
@@ -102,7 +104,11 @@ describe('the oracle policy', () => {
     const call = '<tool_call>\n{"name": "add", "arguments": {"a": 1, "b": 2}}\n</tool_call>';
     const tools = arithEnv.tools.map((t) => ({
       type: 'function' as const,
-      function: { name: t.name, description: t.description, parameters: { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' } }, required: ['a', 'b'] } },
+      function: {
+        name: t.name,
+        description: t.description,
+        parameters: { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' } }, required: ['a', 'b'] },
+      },
     }));
     expect(parseAssistant(breakJson(call), tools).failures.map((f) => f.kind)).toEqual(['invalid_json']);
     expect(wrongTypeCall({ name: 'add', arguments: { a: 1, b: 2 } })).toEqual({ name: 'add', arguments: { a: '1', b: 2 } });
@@ -129,7 +135,13 @@ describe('the oracle policy', () => {
   });
 
   it('spends its thinking in two parts when the budget is shorter than its trace', async () => {
-    const t = await runEpisode({ env: arithEnv, policy: new OraclePolicy(arithEnv), taskId: TASK, mode: 'think', limits: { thinkingBudget: 5 } });
+    const t = await runEpisode({
+      env: arithEnv,
+      policy: new OraclePolicy(arithEnv),
+      taskId: TASK,
+      mode: 'think',
+      limits: { thinkingBudget: 5 },
+    });
     expect(t.turns.every((x) => x.budgetHit)).toBe(true);
     expect(t.correct).toBe(true);
   });

@@ -31,7 +31,22 @@ afterEach(() => vi.restoreAllMocks());
 describe('gym rollout', () => {
   it('runs n tasks x G episodes, writes them to --out and prints the summary', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'cli-')), 'runs', 'x.jsonl');
-    const text = await gym(['rollout', '--env', 'arith', '--policy', 'oracle:err=0.3,seed=1', '-n', '4', '-G', '3', '--out', out, '--no-progress', '--mode', 'mixed']);
+    const text = await gym([
+      'rollout',
+      '--env',
+      'arith',
+      '--policy',
+      'oracle:err=0.3,seed=1',
+      '-n',
+      '4',
+      '-G',
+      '3',
+      '--out',
+      out,
+      '--no-progress',
+      '--mode',
+      'mixed',
+    ]);
     expect(text).toMatch(/episodes\s+12 in 4 groups/);
     expect(text).toMatch(/success rate/);
     expect(text).toMatch(/mean turns/);
@@ -45,7 +60,21 @@ describe('gym rollout', () => {
   });
 
   it('prints the summary as JSON and applies the limits', async () => {
-    const text = await gym(['rollout', '--env', 'arith', '--policy', 'oracle:json=1', '-n', '2', '--max-turns', '1', '--split', 'test', '--json', '--no-progress']);
+    const text = await gym([
+      'rollout',
+      '--env',
+      'arith',
+      '--policy',
+      'oracle:json=1',
+      '-n',
+      '2',
+      '--max-turns',
+      '1',
+      '--split',
+      'test',
+      '--json',
+      '--no-progress',
+    ]);
     const s = JSON.parse(text);
     expect(s.episodes).toBe(2);
     expect(s.endings.truncated).toBe(2);

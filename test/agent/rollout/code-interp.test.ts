@@ -8,10 +8,21 @@ const tasks = codeInterpEnv.families.map((f) => `code-interp/${f.name}/test/1`);
 
 describe('rollouts on code-interp', () => {
   it('scores 1.0 with the oracle on every family', async () => {
-    const { trajectories, summary } = await runBatch({ env: codeInterpEnv, policy: await createPolicy('oracle', { env: codeInterpEnv }), tasks, concurrency: 4, progress: false });
+    const { trajectories, summary } = await runBatch({
+      env: codeInterpEnv,
+      policy: await createPolicy('oracle', { env: codeInterpEnv }),
+      tasks,
+      concurrency: 4,
+      progress: false,
+    });
     expect(trajectories).toHaveLength(tasks.length);
     for (const t of trajectories) {
-      expect({ task: t.ids.task, reward: t.reward, ending: t.ending, error: t.error }).toEqual({ task: t.ids.task, reward: 1, ending: 'terminated', error: undefined });
+      expect({ task: t.ids.task, reward: t.reward, ending: t.ending, error: t.error }).toEqual({
+        task: t.ids.task,
+        reward: 1,
+        ending: 'terminated',
+        error: undefined,
+      });
       expect(t.metrics.toolCalls).toBeGreaterThan(0);
       expect(t.turns.flatMap((x) => x.calls).every((c) => c.name === 'run_code')).toBe(true);
     }
@@ -20,7 +31,14 @@ describe('rollouts on code-interp', () => {
 
   it("records the noisy oracle's failures with the kinds of the mistakes it made", async () => {
     const policy = await createPolicy('oracle:json=0.3,type=0.3,tool=0.3,answer=0.5,seed=11', { env: codeInterpEnv });
-    const { trajectories, summary } = await runBatch({ env: codeInterpEnv, policy, tasks, groupSize: 4, concurrency: 4, progress: false });
+    const { trajectories, summary } = await runBatch({
+      env: codeInterpEnv,
+      policy,
+      tasks,
+      groupSize: 4,
+      concurrency: 4,
+      progress: false,
+    });
     const kinds = new Set<string>();
     for (const t of trajectories) {
       expect(t.ending).toBe('terminated');

@@ -1,12 +1,12 @@
 import { once } from 'node:events';
-import { SimulatedClock } from 'xstate';
 import { describe, expect, it } from 'vitest';
+import { SimulatedClock } from 'xstate';
 import { STOP_THINKING_TEXT } from '../../../agent/format/index.js';
 import { OraclePolicy } from '../../../agent/policies/index.js';
 import { runEpisode } from '../../../agent/rollout/index.js';
 import { connectInMemory } from '../../../envs/core/index.js';
 import { arithEnv, hangEvents } from '../fixtures/arith-env.js';
-import { ScriptPolicy, call, never } from '../fixtures/script-policy.js';
+import { call, never, ScriptPolicy } from '../fixtures/script-policy.js';
 
 // Task arith/arith.add/train/3 is 21 + 44.
 const TASK = 'arith/arith.add/train/3';
@@ -44,7 +44,11 @@ describe('the episode machine', () => {
   });
 
   it('feeds a malformed turn back as an error observation and counts it', async () => {
-    const p = new ScriptPolicy(['<tool_call>\n{"name": "add", "arguments": {"a": 21, "b": 44}\n</tool_call>', call('add', { a: 21, b: 44 }), '65']);
+    const p = new ScriptPolicy([
+      '<tool_call>\n{"name": "add", "arguments": {"a": 21, "b": 44}\n</tool_call>',
+      call('add', { a: 21, b: 44 }),
+      '65',
+    ]);
     const t = await runEpisode({ env: arithEnv, policy: p, taskId: TASK });
     expect(t.ending).toBe('terminated');
     expect(t.correct).toBe(true);
@@ -69,7 +73,13 @@ describe('the episode machine', () => {
     const p = new ScriptPolicy([calls, '65']);
     const t = await runEpisode({ env: arithEnv, policy: p, taskId: TASK, limits: { maxParallelCalls: 2 } });
     expect(t.turns[0].calls.map((c) => c.result)).toEqual(['101', '102', '103', '104', '105']);
-    expect(p.requests[1].messages.filter((m) => m.role === 'tool').map((m) => m.content)).toEqual(['101', '102', '103', '104', '105']);
+    expect(p.requests[1].messages.filter((m) => m.role === 'tool').map((m) => m.content)).toEqual([
+      '101',
+      '102',
+      '103',
+      '104',
+      '105',
+    ]);
   });
 
   it('truncates at max turns', async () => {
@@ -82,7 +92,11 @@ describe('the episode machine', () => {
   });
 
   it('ends in budgetExceeded when the total token budget is spent', async () => {
-    const p = new ScriptPolicy([], (req) => ({ text: call('add', { a: 1, b: 1 }), finishReason: 'stop', completionTokens: Math.min(100, req.maxTokens) }));
+    const p = new ScriptPolicy([], (req) => ({
+      text: call('add', { a: 1, b: 1 }),
+      finishReason: 'stop',
+      completionTokens: Math.min(100, req.maxTokens),
+    }));
     const t = await runEpisode({ env: arithEnv, policy: p, taskId: TASK, limits: { maxTotalTokens: 250, maxTurnTokens: 1000 } });
     expect(p.requests.map((r) => r.maxTokens)).toEqual([250, 150, 50]);
     expect(t.ending).toBe('truncated');

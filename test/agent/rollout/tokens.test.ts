@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChatTemplate, STOP_THINKING_TEXT, qwen3Tokenizer } from '../../../agent/format/index.js';
+import { ChatTemplate, qwen3Tokenizer, STOP_THINKING_TEXT } from '../../../agent/format/index.js';
 import { OraclePolicy } from '../../../agent/policies/index.js';
 import { runEpisode } from '../../../agent/rollout/index.js';
 import type { GenerateRequest, GenerateResult, Policy } from '../../../agent/types.js';
@@ -47,12 +47,16 @@ describe('token-level episodes', () => {
     // The first prompt is the template's render, tokenised once.
     const tok = qwen3Tokenizer();
     const tools = policy.requests[0].tools;
-    const first = tok.encode(ChatTemplate.qwen3().render(t.messages.slice(0, 2), { tools, addGenerationPrompt: true, enableThinking: false }));
+    const first = tok.encode(
+      ChatTemplate.qwen3().render(t.messages.slice(0, 2), { tools, addGenerationPrompt: true, enableThinking: false }),
+    );
     expect(policy.requests[0].promptIds).toEqual(first);
     // Each later prompt is a prefix of the final sequence that ends with the generation prompt.
     const second = policy.requests[1].promptIds as number[];
     expect(tokens.slice(0, second.length)).toEqual(second);
-    expect(tok.decode(second)).toMatch(/<tool_response>\n65\n<\/tool_response><\|im_end\|>\n<\|im_start\|>assistant\n<think>\n\n<\/think>\n\n$/);
+    expect(tok.decode(second)).toMatch(
+      /<tool_response>\n65\n<\/tool_response><\|im_end\|>\n<\|im_start\|>assistant\n<think>\n\n<\/think>\n\n$/,
+    );
   });
 
   it('writes the stop-thinking text with mask 0 after a budget stop', async () => {

@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { OraclePolicy } from '../../../agent/policies/index.js';
 import { runEpisode } from '../../../agent/rollout/index.js';
 import {
-  TrajectoryFileError,
-  TrajectoryWriter,
   exportable,
   readTrajectories,
   streamTrajectories,
+  TrajectoryFileError,
+  TrajectoryWriter,
   toTrl,
   toVerl,
 } from '../../../agent/trajectory/index.js';
@@ -92,7 +92,14 @@ describe('exporters', () => {
     expect(row.prompt.map((m) => m.role)).toEqual(['system', 'user']);
     expect(row.messages).toHaveLength(5);
     expect(row.reward_model).toEqual({ style: 'rule' });
-    expect(row.extra_info).toMatchObject({ index: 7, split: 'train', task_id: 'arith/arith.add/train/3', reward: 1, correct: true, ending: 'terminated' });
+    expect(row.extra_info).toMatchObject({
+      index: 7,
+      split: 'train',
+      task_id: 'arith/arith.add/train/3',
+      reward: 1,
+      correct: true,
+      ending: 'terminated',
+    });
     expect(row.extra_info.tokens).toBeUndefined();
     const withTokens = toVerl({ ...t, tokens: [1, 2], mask: [0, 1], logprobs: [0, -1] }, 0, { withTokens: true });
     expect(withTokens.extra_info).toMatchObject({ tokens: [1, 2], loss_mask: [0, 1], logprobs: [0, -1] });

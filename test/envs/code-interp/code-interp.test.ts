@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Environment, OracleObservation, StepResult, Task, TaskFamily } from '../../../envs/core/index.js';
 import { codeInterpEnv, normalizeAnswer, programFamily, splitOfPrompt } from '../../../envs/code-interp/index.js';
+import type { Environment, OracleObservation, StepResult, Task, TaskFamily } from '../../../envs/core/index.js';
 import { describeConformance } from '../conformance.js';
 
 describeConformance(codeInterpEnv);
@@ -23,7 +23,9 @@ async function playOracle(e: Environment, family: TaskFamily<any>, task: Task): 
     const act = family.oracle(task, history);
     if (act.kind === 'answer') return { last: await e.step({ kind: 'answer', answer: act.answer }), calls: history.length };
     const r = await e.step({ kind: 'tool_calls', calls: act.calls });
-    act.calls.forEach((call, k) => history.push({ call, result: r.observation.toolResults?.[k] ?? { content: [], isError: true } }));
+    for (const [k, call] of act.calls.entries()) {
+      history.push({ call, result: r.observation.toolResults?.[k] ?? { content: [], isError: true } });
+    }
   }
   throw new Error(`oracle of ${family.name} did not answer`);
 }
@@ -45,7 +47,8 @@ describe('code-interp task families', () => {
           const task = family.generate(split, index);
           const { last, calls } = await playOracle(e, family, task);
           if (calls < 1) failures.push(`${task.id}: the oracle answered without running code`);
-          if (!last.terminated || last.reward !== 1 || last.info.verdict?.correct !== true) failures.push(`${task.id} (d${task.difficulty}): reward ${last.reward}, ${last.info.verdict?.detail}`);
+          if (!last.terminated || last.reward !== 1 || last.info.verdict?.correct !== true)
+            failures.push(`${task.id} (d${task.difficulty}): reward ${last.reward}, ${last.info.verdict?.detail}`);
         }
       }
     }
@@ -168,8 +171,8 @@ describe('code-interp run_code episodes', () => {
     const bomb = await runCode(e, 'const a = []; for (;;) a.push(new Array(1e5).fill(0.5))');
     expect(bomb.isError).toBe(true);
     expect(bomb.text).toMatch(/the sandbox ran out of memory; its state was reset/);
-    const escape = await runCode(e, 'this.constructor.constructor("return process")().exit(1)');
-    expect(escape.isError).toBe(true);
+    const breakout = await runCode(e, 'this.constructor.constructor("return process")().exit(1)');
+    expect(breakout.isError).toBe(true);
     expect((await runCode(e, '6 * 7')).text).toBe('42');
     await e.reset({ seed: 2 });
     expect((await runCode(e, '"fresh"')).text).toBe("'fresh'");

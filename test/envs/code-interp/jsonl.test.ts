@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { OracleObservation, Task } from '../../../envs/core/index.js';
 import { createCodeInterpEnv, JsonlTaskError, jsonlFamily } from '../../../envs/code-interp/index.js';
+import type { OracleObservation, Task } from '../../../envs/core/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'toolgym-jsonl-'));
 function file(name: string, lines: unknown[]): string {
@@ -15,7 +15,12 @@ function file(name: string, lines: unknown[]): string {
 const GOOD = [
   { prompt: 'What is 2 + 2?', answer: '4', split: 'train' },
   { prompt: 'Name the capital of France.', answer: 'Paris', ignoreCase: true, split: 'test' },
-  { prompt: 'Write function double(x).', tests: [{ call: 'double(2)', expected: 4 }, { assert: 'double(0) === 0' }], solution: 'function double(x) { return 2 * x }', split: 'test' },
+  {
+    prompt: 'Write function double(x).',
+    tests: [{ call: 'double(2)', expected: 4 }, { assert: 'double(0) === 0' }],
+    solution: 'function double(x) { return 2 * x }',
+    split: 'test',
+  },
 ];
 
 describe('jsonlFamily', () => {

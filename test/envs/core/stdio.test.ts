@@ -77,6 +77,38 @@ describe('gym serve over stdio', () => {
   });
 });
 
+describe('gym serve --env code-interp over stdio', () => {
+  it('plays a code-interp task with the oracle to reward 1, and a wrong answer to reward 0', async () => {
+    const { codeInterpEnv } = await import('../../../envs/code-interp/index.js');
+    const client = await connect([gym, 'serve', '--env', 'code-interp']);
+    try {
+      const taskId = 'code-interp/compute.bigint/test/0';
+      const task = codeInterpEnv.getTask(taskId);
+      const family = codeInterpEnv.families.find((f) => f.name === task.family)!;
+      await client.callTool({ name: 'gym_start', arguments: { taskId } });
+      const history: Array<{ call: { name: string; arguments: Record<string, unknown> }; result: any }> = [];
+      let final: Awaited<ReturnType<Client['callTool']>> | undefined;
+      for (let i = 0; i < 8 && !final; i++) {
+        const act = family.oracle(task, history);
+        if (act.kind === 'answer') final = await client.callTool({ name: 'gym_submit', arguments: { answer: act.answer } });
+        else
+          for (const call of act.calls) {
+            const result = await client.callTool({ name: call.name, arguments: call.arguments });
+            expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+            history.push({ call, result });
+          }
+      }
+      expect(history.length).toBeGreaterThan(0);
+      expect(final?._meta).toMatchObject({ 'toolgym/reward': 1, 'toolgym/correct': true, 'toolgym/terminated': true });
+      await client.callTool({ name: 'gym_start', arguments: { taskId } });
+      const wrong = await client.callTool({ name: 'gym_submit', arguments: { answer: 'not the answer' } });
+      expect(wrong._meta).toMatchObject({ 'toolgym/reward': 0, 'toolgym/correct': false });
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe('gym envs', () => {
   it('prints each environment with its tools, families and split sizes, as JSON too', async () => {
     const run = (args: string[]): Promise<string> =>

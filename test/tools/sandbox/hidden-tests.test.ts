@@ -4,7 +4,13 @@ import { deepEqual, type HiddenTest, runHiddenTests, stripCodeFence } from '../.
 const TESTS: HiddenTest[] = [
   { call: 'sq(2)', expected: 4 },
   { call: 'sq(-3)', expected: 9 },
-  { call: 'pairs(2)', expected: [[0, 0], [1, 1]] },
+  {
+    call: 'pairs(2)',
+    expected: [
+      [0, 0],
+      [1, 1],
+    ],
+  },
   { assert: 'sq(0) === 0' },
 ];
 const GOOD = 'function sq(x) { return x * x }\nconst pairs = (n) => Array.from({ length: n }, (_, i) => [i, i]);';
@@ -18,7 +24,10 @@ describe('runHiddenTests', () => {
   it('counts the tests a partly wrong program passes', async () => {
     const r = await runHiddenTests('function sq(x) { return x < 0 ? 0 : x * x }\nfunction pairs() { return [] }', TESTS);
     expect(r.passed).toBe(2);
-    expect(r.outcomes.filter((o) => !o.passed).map((o) => o.message)).toEqual(['returned a different value', 'returned a different value']);
+    expect(r.outcomes.filter((o) => !o.passed).map((o) => o.message)).toEqual([
+      'returned a different value',
+      'returned a different value',
+    ]);
   });
 
   it('fails every test when the code does not load, saying why', async () => {
@@ -28,14 +37,19 @@ describe('runHiddenTests', () => {
   });
 
   it('fails a test that loops forever or throws, and still runs the others', async () => {
-    const r = await runHiddenTests('function sq(x) { if (x < 0) while (true) {} if (x === 0) throw new Error("zero"); return x * x }\nfunction pairs(n) { return [[0, 0], [1, 1]] }', TESTS, { timeoutMs: 200 });
+    const r = await runHiddenTests(
+      'function sq(x) { if (x < 0) while (true) {} if (x === 0) throw new Error("zero"); return x * x }\nfunction pairs(n) { return [[0, 0], [1, 1]] }',
+      TESTS,
+      { timeoutMs: 200 },
+    );
     expect(r.passed).toBe(2);
     expect(r.outcomes[1].message).toBe('ran past the time limit');
     expect(r.outcomes[3].message).toMatch(/threw Error: zero/);
   });
 
   it('cannot be fooled by patching built-ins the checker might use', async () => {
-    const forged = 'function sq() { return 0 }\nfunction pairs() { return 0 }\nJSON.stringify = () => "4"; Object.is = () => true; Array.isArray = () => true; console.log = () => {};';
+    const forged =
+      'function sq() { return 0 }\nfunction pairs() { return 0 }\nJSON.stringify = () => "4"; Object.is = () => true; Array.isArray = () => true; console.log = () => {};';
     const r = await runHiddenTests(forged, TESTS);
     expect(r.passed).toBe(1);
   });

@@ -3,7 +3,8 @@ import { formatRunResult, JsSandbox, type SandboxOptions } from '../../../tools/
 
 const open: JsSandbox[] = [];
 function sandbox(opts: SandboxOptions = {}): JsSandbox {
-  const sb = new JsSandbox({ timeoutMs: 500, ...opts });
+  // Generous by default: only the time-limit tests rely on a short limit, and CI machines are busy.
+  const sb = new JsSandbox({ timeoutMs: 5000, ...opts });
   open.push(sb);
   return sb;
 }
@@ -14,7 +15,9 @@ afterEach(() => {
 describe('JsSandbox as a REPL', () => {
   it('keeps top-level var, let, const, function and class declarations across runs', async () => {
     const sb = sandbox();
-    await sb.run('var a = 2; let b = 3; const c = 4; function f(x) { return x * 10 } class K { get v() { return 7 } }; globalThis.g = 5');
+    await sb.run(
+      'var a = 2; let b = 3; const c = 4; function f(x) { return x * 10 } class K { get v() { return 7 } }; globalThis.g = 5',
+    );
     const r = await sb.run('a + b + c + f(1) + new K().v + g');
     expect(r.status).toBe('ok');
     expect(r.value).toBe('31');
@@ -30,7 +33,9 @@ describe('JsSandbox as a REPL', () => {
 
   it('captures console.log and console.error in call order, formatted like Node', async () => {
     const sb = sandbox();
-    const r = await sb.run('console.log("x =", 5, [1, "a"]); console.error("bad", { k: null }); console.log("%s has %d items", "list", 3)');
+    const r = await sb.run(
+      'console.log("x =", 5, [1, "a"]); console.error("bad", { k: null }); console.log("%s has %d items", "list", 3)',
+    );
     expect(r.output).toBe("x = 5 [ 1, 'a' ]\nbad { k: null }\nlist has 3 items\n");
     expect(formatRunResult(r).text).toBe("x = 5 [ 1, 'a' ]\nbad { k: null }\nlist has 3 items");
   });
@@ -76,7 +81,9 @@ describe('JsSandbox as a REPL', () => {
 describe('JsSandbox isolation and determinism', () => {
   it('offers no host access: no require, process, import, fetch or timers', async () => {
     const sb = sandbox();
-    const r = await sb.run('[typeof require, typeof process, typeof fetch, typeof setTimeout, typeof module, typeof Buffer].join(",")');
+    const r = await sb.run(
+      '[typeof require, typeof process, typeof fetch, typeof setTimeout, typeof module, typeof Buffer].join(",")',
+    );
     expect(r.value).toBe("'undefined,undefined,undefined,undefined,undefined,undefined'");
     const imp = await sb.run('import("fs")');
     expect(imp.status).toBe('error');
@@ -113,8 +120,12 @@ describe('JsSandbox isolation and determinism', () => {
 
   it('treats local time as UTC so dates never depend on the host time zone', async () => {
     const sb = sandbox();
-    const r = await sb.run('[new Date(2024, 2, 10, 12).toISOString(), new Date("2024-03-10T12:00").getHours(), new Date(0).getTimezoneOffset(), new Date(Date.UTC(2024, 1, 29)).toString()]');
-    expect(r.value).toBe("[\n  '2024-03-10T12:00:00.000Z',\n  12,\n  0,\n  'Thu Feb 29 2024 00:00:00 GMT+0000 (Coordinated Universal Time)'\n]");
+    const r = await sb.run(
+      '[new Date(2024, 2, 10, 12).toISOString(), new Date("2024-03-10T12:00").getHours(), new Date(0).getTimezoneOffset(), new Date(Date.UTC(2024, 1, 29)).toString()]',
+    );
+    expect(r.value).toBe(
+      "[\n  '2024-03-10T12:00:00.000Z',\n  12,\n  0,\n  'Thu Feb 29 2024 00:00:00 GMT+0000 (Coordinated Universal Time)'\n]",
+    );
   });
 });
 

@@ -1,0 +1,14 @@
+import { connectInMemory } from './envs/core/index.js';
+import { codeInterpEnv } from './envs/code-interp/index.js';
+const c = await connectInMemory(codeInterpEnv);
+const tools = await c.listTools();
+console.log(JSON.stringify(tools.tools.find(t => t.name === 'run_code'), null, 1));
+const start = await c.callTool({ name: 'gym_start', arguments: { taskId: 'code-interp/compute.bigint/test/0' } });
+console.log(JSON.stringify(start).slice(0, 600));
+const r = await c.callTool({ name: 'run_code', arguments: { code: 'console.log("hi"); 2n**10n' } });
+console.log(JSON.stringify(r));
+const r2 = await c.callTool({ name: 'run_code', arguments: { code: 'while(true){}' } });
+console.log(JSON.stringify(r2));
+const s = await c.callTool({ name: 'gym_submit', arguments: { answer: '42' } });
+console.log(JSON.stringify(s));
+await c.close();

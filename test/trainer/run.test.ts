@@ -1,0 +1,87 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPolicy } from '../../agent/policies/index.js';
+import { runBatch } from '../../agent/rollout/index.js';
+import { registerBuiltinPolicy } from '../../trainer/model/index.js';
+import { RunConfigError, RunInterruptedError, resolveRunConfig, train } from '../../trainer/run/index.js';
+import { toyEnv } from './fixtures/toy-env.js';
+
+const root = mkdtempSync(join(tmpdir(), 'toolgym-train-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const small = { env: 'toy', out: root, merges: 48, testTasks: 2, limits: { maxTurns: 2, maxTurnTokens: 20, thinkingBudget: 8 }, checkpointEvery: 1 };
+
+function lines(path: string): Record<string, unknown>[] {
+  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+describe('run config', () => {
+  it('applies preset, then file, then flags, and fills defaults', () => {
+    const c = resolveRunConfig({ preset: 'quick', file: { grpo: { lr: 0.5 } }, flags: { grpo: { groupSize: 3 } } });
+    expect(c.grpo.lr).toBe(0.5);
+    expect(c.grpo.groupSize).toBe(3);
+    expect(c.grpo.steps).toBe(2);
+    expect(c.grpo.loss).toBe('dapo');
+  });
+  it('rejects unknown keys and bad values, naming them', () => {
+    expect(() => resolveRunConfig({ file: { grpo: { lrr: 1 } } })).toThrow(RunConfigError);
+    expect(() => resolveRunConfig({ file: { grpo: { lrr: 1 } } })).toThrow(/lrr/);
+    expect(() => resolveRunConfig({ flags: { grpo: { loss: 'ppo' } } })).toThrow(/grpo.loss/);
+    expect(() => resolveRunConfig({ preset: 'huge' })).toThrow(/unknown preset/);
+  });
+});
+
+describe('a tiny end-to-end train run', () => {
+  it('writes config, metrics, checkpoints, trajectories and a summary, and the checkpoint serves as builtin:', async () => {
+    const cfg = resolveRunConfig({ preset: 'quick', flags: small });
+    const { dir, summary } = await train(toyEnv, cfg, { runId: 'full' });
+    for (const f of ['config.json', 'metrics.jsonl', 'summary.json', 'checkpoints/sft/model.safetensors', 'checkpoints/final/config.json', 'trajectories/sft-data.jsonl', 'trajectories/grpo.jsonl', 'trajectories/eval-before.jsonl', 'trajectories/eval-after.jsonl']) {
+      expect(existsSync(join(dir, f)), f).toBe(true);
+    }
+    const m = lines(join(dir, 'metrics.jsonl'));
+    expect(m.filter((r) => r.phase === 'sft').map((r) => r.step)).toEqual([1, 2, 3]);
+    expect(m.filter((r) => r.phase === 'grpo').map((r) => r.step)).toEqual([1, 2]);
+    expect(summary.coldStart.kept).toBeGreaterThan(0);
+    expect(summary.before.byMode.think?.episodes).toBe(2);
+    expect(summary.after.byMode.no_think?.episodes).toBe(2);
+    expect(summary.tokensTrained.sft).toBeGreaterThan(0);
+
+    registerBuiltinPolicy();
+    const policy = await createPolicy(`builtin:${join(dir, 'checkpoints', 'final')}`);
+    const { trajectories } = await runBatch({ env: toyEnv, policy, count: 1, split: 'test', groupSize: 1, limits: { maxTurns: 1, maxTurnTokens: 12 }, progress: false });
+    const t = trajectories[0];
+    expect(t.ending).not.toBe('aborted');
+    expect(t.tokens?.length).toBe(t.mask?.length);
+    expect(t.mask?.some((x) => x === 1)).toBe(true);
+    // behaviour log-probs are real (negative) on sampled tokens and 0 elsewhere
+    const lp = t.logprobs ?? [];
+    t.mask?.forEach((mk, i) => (mk ? expect(lp[i]).toBeLessThanOrEqual(0) : expect(lp[i]).toBe(0)));
+  });
+
+  it('resumes a stopped run from its last checkpoint without losing or repeating steps', async () => {
+    const cfg = resolveRunConfig({ preset: 'quick', flags: { ...small, grpo: { steps: 3 } } });
+    const ac = new AbortController();
+    let dir = '';
+    await expect(
+      train(toyEnv, cfg, {
+        runId: 'resumed',
+        hooks: {
+          signal: ac.signal,
+          onRecord: (r) => {
+            if (r.phase === 'grpo' && r.step === 1) ac.abort();
+          },
+        },
+      }),
+    ).rejects.toThrow(RunInterruptedError);
+    dir = join(root, 'resumed');
+    const ck = JSON.parse(readFileSync(join(dir, 'checkpoints', 'last', 'config.json'), 'utf8'));
+    expect(ck.meta).toMatchObject({ phase: 'grpo', step: 1 });
+    const { summary } = await train(toyEnv, cfg, { resume: dir });
+    const m = lines(join(dir, 'metrics.jsonl'));
+    expect(m.filter((r) => r.phase === 'sft').map((r) => r.step)).toEqual([1, 2, 3]);
+    expect(m.filter((r) => r.phase === 'grpo').map((r) => r.step)).toEqual([1, 2, 3]);
+    expect(summary.grpoSteps).toBe(3);
+  });
+});

@@ -1,0 +1,45 @@
+/**
+ * The model's matrix products on the `gpu/` Device. On the CPU device the products run through
+ * onnxruntime's GEMM synchronously (the device exposes its host arrays), tens of times faster than
+ * scalar loops for the training-size products; single-row products (sampling) stay in the loops.
+ * A WebGPU device is asynchronous end to end and is not used by the host-side model yet.
+ */
+import { createDevice, type Device, type DeviceRequest, matmul } from '../../gpu/index.js';
+import { type MatmulEngine, setMatmulEngine } from './kernels.js';
+
+interface HostView {
+  view(t: ReturnType<Device['alloc']>): Float32Array | Int32Array;
+}
+
+/** An engine over a CPU device, or undefined for devices without synchronous host access. */
+export function deviceMatmulEngine(dev: Device): MatmulEngine | undefined {
+  if (dev.kind !== 'cpu' || typeof (dev as unknown as Partial<HostView>).view !== 'function') return undefined;
+  const host = dev as unknown as HostView;
+  return {
+    mm(A, B, M, K, N, transA, transB) {
+      const a = dev.upload(A, transA ? [K, M] : [M, K]);
+      const b = dev.upload(B, transB ? [N, K] : [K, N]);
+      const c = matmul(dev, a, b, { transA, transB });
+      const out = Float32Array.from(host.view(c) as Float32Array);
+      dev.free(a, b, c);
+      return out;
+    },
+  };
+}
+
+/**
+ * Creates the device a run asked for and routes the model's products to it. Returns what was
+ * used, for logs: `cpu (onnxruntime)`, or `host loops` when the device gives no synchronous path.
+ */
+export async function useDevice(req: DeviceRequest, threads?: number): Promise<{ device?: Device; engine: string }> {
+  let dev: Device;
+  try {
+    dev = await createDevice(req === 'webgpu' || req === 'auto' ? 'cpu' : req, { threads });
+  } catch {
+    setMatmulEngine(undefined);
+    return { engine: 'host loops' };
+  }
+  const e = deviceMatmulEngine(dev);
+  setMatmulEngine(e);
+  return { device: dev, engine: e ? `${dev.info.name} (onnxruntime GEMM)` : 'host loops' };
+}
