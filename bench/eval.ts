@@ -33,7 +33,13 @@ function quantile(xs: number[], q: number): number {
 // ---------------------------------------------------------------------------------------------
 // Synthetic episodes: realistic mixes of valid, invalid and failed calls, modes and endings.
 
-const KINDS: ParseFailure['kind'][] = ['invalid_json', 'unknown_tool', 'schema_wrong_type', 'schema_missing_required', 'unclosed_tag'];
+const KINDS: ParseFailure['kind'][] = [
+  'invalid_json',
+  'unknown_tool',
+  'schema_wrong_type',
+  'schema_missing_required',
+  'unclosed_tag',
+];
 
 export function syntheticEpisodes(n: number, k: number, seed: number): Trajectory[] {
   const rng = new Rng(seed);
@@ -47,8 +53,19 @@ export function syntheticEpisodes(n: number, k: number, seed: number): Trajector
       const turns: Turn[] = [];
       for (let i = 0; i < nTurns; i++) {
         const last = i === nTurns - 1;
-        const failures: ParseFailure[] = !last && rng.bool(0.1) ? [{ kind: rng.pick(KINDS), message: 'synthetic failure', field: 'code' }] : [];
-        const calls: ToolExchange[] = last ? [] : [{ name: 'run_code', arguments: { code: `print(${rng.int(0, 5)})` }, result: 'ok', isError: rng.bool(0.05), latencyMs: 1 }];
+        const failures: ParseFailure[] =
+          !last && rng.bool(0.1) ? [{ kind: rng.pick(KINDS), message: 'synthetic failure', field: 'code' }] : [];
+        const calls: ToolExchange[] = last
+          ? []
+          : [
+              {
+                name: 'run_code',
+                arguments: { code: `print(${rng.int(0, 5)})` },
+                result: 'ok',
+                isError: rng.bool(0.05),
+                latencyMs: 1,
+              },
+            ];
         const mode = rng.bool(0.5) ? 'think' : 'no_think';
         turns.push({
           index: i,
@@ -67,7 +84,20 @@ export function syntheticEpisodes(n: number, k: number, seed: number): Trajector
       const correct = !aborted && rng.next() < skill;
       out.push({
         format: 'toolgym.trajectory/1',
-        ids: { run: 'bench', episode: `t${t}#${s}`, group: `t${t}`, task: `code-interp/${family}/test/${t}`, family, difficulty: 1 + (t % 5), split: 'test', seed: t, sample: s, env: 'code-interp', envVersion: '1', policy: 'synthetic' },
+        ids: {
+          run: 'bench',
+          episode: `t${t}#${s}`,
+          group: `t${t}`,
+          task: `code-interp/${family}/test/${t}`,
+          family,
+          difficulty: 1 + (t % 5),
+          split: 'test',
+          seed: t,
+          sample: s,
+          env: 'code-interp',
+          envVersion: '1',
+          policy: 'synthetic',
+        },
         messages: [],
         turns,
         reward: correct ? 1 : 0,
@@ -91,15 +121,27 @@ async function episodesPerSecond(def: EnvDefinition): Promise<Record<string, unk
   const reps = quick ? 1 : 3;
   const evalRates: number[] = [];
   const batchRates: number[] = [];
+  const cpuPerEpisode: number[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'toolgym-bench-eval-'));
   try {
     // Warm-up: module loading, sandbox creation, JIT.
-    await runEval({ env: def, policy: 'oracle', k: 1, tasks: 4, outDir: join(dir, 'warm'), progress: false, bootstrapSamples: 0 });
+    await runEval({
+      env: def,
+      policy: 'oracle',
+      k: 1,
+      tasks: 4,
+      outDir: join(dir, 'warm'),
+      progress: false,
+      bootstrapSamples: 0,
+    });
     for (let r = 0; r < reps; r++) {
+      const c0 = process.cpuUsage();
       const res = await runEval({ env: def, policy: 'oracle', k, tasks, seed: r, outDir: join(dir, `e${r}`), progress: false });
       // Whole call: episodes, JSONL writing, metrics with 1000 resamples, report.html.
       // durationMs spans the episodes and their JSONL writing; metrics and report are timed below.
       evalRates.push((res.trajectories.length * 1000) / res.record.durationMs);
+      const c = process.cpuUsage(c0);
+      cpuPerEpisode.push((c.user + c.system) / 1000 / res.trajectories.length);
       const t0 = performance.now();
       const policy = await createPolicy('oracle', { env: def, seed: r });
       const ids = selectTasks(def, 'test', tasks, r);
@@ -117,6 +159,7 @@ async function episodesPerSecond(def: EnvDefinition): Promise<Record<string, unk
       peer_runBatch_episodes_per_s_median: median(batchRates),
       ratio_eval_vs_runBatch: median(evalRates) / median(batchRates),
       end_to_end_with_metrics_and_report_episodes_per_s: (full.trajectories.length * 1000) / fullMs,
+      process_cpu_ms_per_episode_median: median(cpuPerEpisode),
       success: full.record.metrics.overall.metrics.avgAtK?.value,
       target_episodes_per_s: 200,
     };
@@ -132,10 +175,16 @@ function metricsTiming(): Record<string, unknown> {
   const noCi: number[] = [];
   const reps = quick ? 1 : 3;
   computeMetrics(trajs.slice(0, 1000)); // warm-up
+  const cpu: number[] = [];
+  let samplesUsed = 0;
   for (let r = 0; r < reps; r++) {
     let t0 = performance.now();
-    computeMetrics(trajs, { bootstrap: { samples: 1000, seed: r } });
+    const c0 = process.cpuUsage();
+    samplesUsed = computeMetrics(trajs, { bootstrap: { samples: 1000, seed: r } }).overall.bootstrapSamples;
+    const c = process.cpuUsage(c0);
     withCi.push(performance.now() - t0);
+    // CPU time too: on a machine shared with other jobs, wall time measures the neighbours.
+    cpu.push((c.user + c.system) / 1000);
     t0 = performance.now();
     computeMetrics(trajs, { bootstrap: { samples: 0 } });
     noCi.push(performance.now() - t0);
@@ -143,8 +192,10 @@ function metricsTiming(): Record<string, unknown> {
   return {
     episodes: n,
     tasks: Math.ceil(n / 4),
-    bootstrap_samples: 1000,
+    bootstrap_samples_requested: 1000,
+    bootstrap_samples_used: samplesUsed,
     seconds_median: median(withCi) / 1000,
+    cpu_seconds_median: median(cpu) / 1000,
     seconds_p99: quantile(withCi, 0.99) / 1000,
     seconds_without_intervals_median: median(noCi) / 1000,
     target_seconds: 5,
@@ -152,7 +203,12 @@ function metricsTiming(): Record<string, unknown> {
 }
 
 async function main(): Promise<void> {
-  const out: Record<string, unknown> = { bench: 'eval', node: process.version, cpus: (await import('node:os')).cpus().length, quick };
+  const out: Record<string, unknown> = {
+    bench: 'eval',
+    node: process.version,
+    cpus: (await import('node:os')).cpus().length,
+    quick,
+  };
   out.metrics_100k = metricsTiming();
   let def: EnvDefinition | undefined;
   try {

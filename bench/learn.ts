@@ -33,8 +33,14 @@ const log = (s: string) => process.stderr.write(`[learn] ${s}\n`);
 async function matmulLimit(): Promise<{ flops: number; device: string }> {
   const dev = await createDevice('cpu');
   const n = 512;
-  const a = dev.upload(Float32Array.from({ length: n * n }, (_, i) => Math.sin(i)), [n, n]);
-  const b = dev.upload(Float32Array.from({ length: n * n }, (_, i) => Math.cos(i)), [n, n]);
+  const a = dev.upload(
+    Float32Array.from({ length: n * n }, (_, i) => Math.sin(i)),
+    [n, n],
+  );
+  const b = dev.upload(
+    Float32Array.from({ length: n * n }, (_, i) => Math.cos(i)),
+    [n, n],
+  );
   const times: number[] = [];
   for (let r = 0; r < 7; r++) {
     const t0 = performance.now();
@@ -50,7 +56,11 @@ async function matmulLimit(): Promise<{ flops: number; device: string }> {
 async function main(): Promise<void> {
   const file = arg('--config') ? JSON.parse(readFileSync(arg('--config') as string, 'utf8')) : undefined;
   const out = mkdtempSync(join(tmpdir(), 'toolgym-learn-'));
-  const cfg = resolveRunConfig({ preset: process.argv.includes('--quick') ? 'quick' : 'default', file, flags: { env: 'code-interp', out } });
+  const cfg = resolveRunConfig({
+    preset: process.argv.includes('--quick') ? 'quick' : 'default',
+    file,
+    flags: { env: 'code-interp', out },
+  });
   const limit = await matmulLimit();
   log(`matmul limit ${(limit.flops / 1e9).toFixed(1)} GFLOP/s on ${limit.device}`);
   const t0 = performance.now();
@@ -58,7 +68,10 @@ async function main(): Promise<void> {
     runId: 'learn',
     hooks: {
       onNote: (s) => log(s),
-      onRecord: (r) => log(`${r.phase} ${r.step} ${r.phase === 'grpo' ? `reward ${Number(r.reward).toFixed(3)} success ${Number(r.success).toFixed(2)}` : r.phase === 'sft' ? `loss ${Number(r.loss).toFixed(3)}` : `held-out ${Number(r.success).toFixed(3)}`}`),
+      onRecord: (r) =>
+        log(
+          `${r.phase} ${r.step} ${r.phase === 'grpo' ? `reward ${Number(r.reward).toFixed(3)} success ${Number(r.success).toFixed(2)}` : r.phase === 'sft' ? `loss ${Number(r.loss).toFixed(3)}` : `held-out ${Number(r.success).toFixed(3)}`}`,
+        ),
     },
   });
   const trainWallMs = performance.now() - t0;
@@ -67,7 +80,9 @@ async function main(): Promise<void> {
   log(`baseline: SFT-only for ${(summary.cpuMs.grpo / 1000).toFixed(0)} CPU s (GRPO's compute)`);
   const ck = loadCheckpoint(join(dir, 'checkpoints', 'sft'), { withOptimizer: true });
   const opt = ck.optimizer ?? new AdamW(ck.model.params, ck.model.shapes);
-  const samples = readTrajectories(join(dir, 'trajectories', 'sft-data.jsonl')).map(toSample).filter((s): s is TokenSample => s !== null);
+  const samples = readTrajectories(join(dir, 'trajectories', 'sft-data.jsonl'))
+    .map(toSample)
+    .filter((s): s is TokenSample => s !== null);
   const c0 = process.cpuUsage();
   const tb = performance.now();
   let extraSteps = 0;
@@ -77,17 +92,31 @@ async function main(): Promise<void> {
     return (d.user + d.system) / 1000;
   };
   while (cpuMs() < summary.cpuMs.grpo && samples.length > 0) {
-    const batch = Array.from({ length: Math.min(cfg.sft.batchSize, samples.length) }, (_, i) => samples[(extraSteps * cfg.sft.batchSize + i * 7 + extraSteps) % samples.length]);
+    const batch = Array.from(
+      { length: Math.min(cfg.sft.batchSize, samples.length) },
+      (_, i) => samples[(extraSteps * cfg.sft.batchSize + i * 7 + extraSteps) % samples.length],
+    );
     extraTokens += sftStep(ck.model, opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm }).seqTokens;
     extraSteps++;
   }
   const baselineWallMs = performance.now() - tb;
-  const testIds = selectTasks(codeInterpEnv, { split: 'test', prefix: cfg.families, maxDifficulty: cfg.maxDifficulty, count: cfg.testTasks, seed: cfg.seed + 1 });
+  const testIds = selectTasks(codeInterpEnv, {
+    split: 'test',
+    prefix: cfg.families,
+    maxDifficulty: cfg.maxDifficulty,
+    count: cfg.testTasks,
+    seed: cfg.seed + 1,
+  });
   const policy = new BuiltinPolicy(ck.model, ck.tokenizer, { sampling: { temperature: 0 }, seed: cfg.seed });
   const baseline = await evaluate(codeInterpEnv, policy, testIds, {
     modes: ['no_think', 'think'],
     headline: cfg.grpo.mode === 'think' ? 'think' : 'no_think',
-    limits: { maxTurns: cfg.limits.maxTurns, maxTurnTokens: cfg.limits.maxTurnTokens, thinkingBudget: cfg.limits.thinkingBudget, maxTotalTokens: cfg.limits.maxTurns * cfg.limits.maxTurnTokens },
+    limits: {
+      maxTurns: cfg.limits.maxTurns,
+      maxTurnTokens: cfg.limits.maxTurnTokens,
+      thinkingBudget: cfg.limits.thinkingBudget,
+      maxTotalTokens: cfg.limits.maxTurns * cfg.limits.maxTurnTokens,
+    },
     concurrency: cfg.concurrency,
     runId: 'learn-baseline',
   });
@@ -117,7 +146,14 @@ async function main(): Promise<void> {
     coldStart: summary.coldStart,
     steps: { sft: summary.sftSteps, grpo: summary.grpoSteps, baselineExtraSft: extraSteps },
     tokensTrained: { ...summary.tokensTrained, baselineExtraSequence: extraTokens },
-    wallSeconds: { total: (trainWallMs + baselineWallMs) / 1000, train: trainWallMs / 1000, sft: summary.wallMs.sft / 1000, grpo: summary.wallMs.grpo / 1000, eval: summary.wallMs.eval / 1000, baseline: baselineWallMs / 1000 },
+    wallSeconds: {
+      total: (trainWallMs + baselineWallMs) / 1000,
+      train: trainWallMs / 1000,
+      sft: summary.wallMs.sft / 1000,
+      grpo: summary.wallMs.grpo / 1000,
+      eval: summary.wallMs.eval / 1000,
+      baseline: baselineWallMs / 1000,
+    },
     cpuSeconds: { sft: summary.cpuMs.sft / 1000, grpo: summary.cpuMs.grpo / 1000 },
     tokensPerSecond: summary.tokensPerSecond,
     matmulLimitGflops: limit.flops / 1e9,

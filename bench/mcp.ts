@@ -166,7 +166,14 @@ interface Figures {
 async function compare(
   a: Target,
   b: Target,
-): Promise<{ toolgym: Figures; reference: Figures; ratio_p50: number; ratio_p99: number; ratio_throughput: number; ratio_server_cpu?: number }> {
+): Promise<{
+  toolgym: Figures;
+  reference: Figures;
+  ratio_p50: number;
+  ratio_p99: number;
+  ratio_throughput: number;
+  ratio_server_cpu?: number;
+}> {
   const per: Record<string, { p50: number[]; p99: number[]; mean: number[]; conc: number[]; cpu: number; calls: number }> = {};
   for (const t of [a, b]) {
     per[t.name] = { p50: [], p99: [], mean: [], conc: [], cpu: 0, calls: 0 };
@@ -220,13 +227,20 @@ async function main(): Promise<void> {
     cleanup.push(() => refStdio.client.close());
     const stdio = await compare(tgStdio, refStdio);
 
-    const tgChild = spawn(process.execPath, ['--import', 'tsx', fixture, 'echo', '--http', '127.0.0.1:0'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] });
+    const tgChild = spawn(process.execPath, ['--import', 'tsx', fixture, 'echo', '--http', '127.0.0.1:0'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     cleanup.push(() => void tgChild.kill());
     const tgHttp = await connectHttp('toolgym', await waitForUrl(tgChild), tgChild);
     cleanup.push(() => tgHttp.client.close());
     await tgHttp.client.callTool({ name: 'gym_start', arguments: {} });
     const port = await freePort();
-    const refChild = spawn(process.execPath, [everything, 'streamableHttp'], { cwd: root, env: { ...process.env, PORT: String(port) }, stdio: 'ignore' });
+    const refChild = spawn(process.execPath, [everything, 'streamableHttp'], {
+      cwd: root,
+      env: { ...process.env, PORT: String(port) },
+      stdio: 'ignore',
+    });
     cleanup.push(() => void refChild.kill());
     await waitForPort(port);
     const refHttp = await connectHttp('reference', `http://127.0.0.1:${port}/mcp`, refChild);

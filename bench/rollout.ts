@@ -6,7 +6,9 @@
  *     own time is subtracted. Peer: the same tool called in a bare MCP client loop (no machine, no
  *     parsing): `peerRawMcpCallP50Ms`, and the ratio.
  *  2. throughput: episodes/s of 3-turn code-interp episodes with the oracle (one extra exploratory
- *     `run_code` turn before the family oracle's call + answer), in-memory, concurrency 8.
+ *     `run_code` turn before the family oracle's call + answer), in-memory, concurrency 8. Peer: the
+ *     same tool calls sent as bare MCP requests over 8 sessions (`peerRawMcpEpisodesPerSecond`): the
+ *     ceiling the environment itself sets (sandbox creation per episode, code runs).
  *  3. memory: heapUsed / RSS after GC every 1,000 episodes over 10,000 trivial episodes streamed
  *     with `keep: false` (the batch holds no trajectories): flat means the last sample is within a
  *     few MB of the first.
@@ -161,6 +163,9 @@ async function throughput(): Promise<Record<string, number>> {
   const tasks = codeInterpEnv.families.flatMap((f) => Array.from({ length: 40 }, (_, i) => `code-interp/${f.name}/train/${i}`));
   await runBatch({ env: codeInterpEnv, policy, tasks: tasks.slice(0, 24), concurrency: 8, progress: false }); // warm-up
   const n = quick ? 120 : tasks.length;
+  const scripts: Array<{ taskId: string; calls: Array<{ name: string; arguments: Record<string, unknown> }>; answer: string }> = [];
+  let toolMs = 0;
+  let episodeMs = 0;
   const { summary } = await runBatch({
     env: codeInterpEnv,
     policy,
@@ -168,12 +173,39 @@ async function throughput(): Promise<Record<string, number>> {
     concurrency: 8,
     progress: false,
     keep: false,
+    onTrajectory: (t) => {
+      const calls = t.turns.flatMap((x) => x.calls);
+      toolMs += calls.reduce((a, c) => a + c.latencyMs, 0);
+      episodeMs += t.metrics.wallMs;
+      scripts.push({ taskId: t.ids.task, calls: calls.map((c) => ({ name: c.name, arguments: c.arguments })), answer: t.turns.at(-1)?.answer ?? '' });
+    },
   });
+
+  // Peer: the same tool calls as bare MCP requests (no policy, no parser, no machine), 8 sessions.
+  const t0 = performance.now();
+  let nextScript = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      const client = await connectInMemory(codeInterpEnv);
+      while (nextScript < scripts.length) {
+        const s = scripts[nextScript++];
+        await client.callTool({ name: 'gym_start', arguments: { taskId: s.taskId } });
+        for (const c of s.calls) await client.callTool(c);
+        await client.callTool({ name: 'gym_submit', arguments: { answer: s.answer } });
+      }
+      await client.close();
+    }),
+  );
+  const peerEps = scripts.length / ((performance.now() - t0) / 1000);
   return {
     episodes: summary.episodes,
     meanTurns: round(summary.meanTurns, 2),
     successRate: round(summary.successRate),
     episodesPerSecond: round(summary.episodesPerSecond, 1),
+    meanEpisodeWallMs: round(episodeMs / summary.episodes, 2),
+    meanToolMsPerEpisode: round(toolMs / summary.episodes, 2),
+    peerRawMcpEpisodesPerSecond: round(peerEps, 1),
+    ratioVsRawMcp: round(summary.episodesPerSecond / peerEps, 2),
   };
 }
 

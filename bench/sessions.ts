@@ -16,6 +16,7 @@
  * Prints one JSON object. Target (DESIGN): paced p99 <= 50 ms, nothing dropped.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -88,7 +89,11 @@ class RawSession {
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
-            resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined, sid: res.headers['mcp-session-id'] as string | undefined });
+            resolve({
+              status: res.statusCode ?? 0,
+              json: text ? JSON.parse(text) : undefined,
+              sid: res.headers['mcp-session-id'] as string | undefined,
+            });
           });
           res.on('error', reject);
         },
@@ -99,7 +104,12 @@ class RawSession {
   }
 
   async open(): Promise<void> {
-    const init = await this.post({ jsonrpc: '2.0', id: this.#next++, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
+    const init = await this.post({
+      jsonrpc: '2.0',
+      id: this.#next++,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+    });
     if (init.status !== 200 || !init.sid) throw new Error(`initialize failed: ${init.status}`);
     this.id = init.sid;
     await this.post({ jsonrpc: '2.0', method: 'notifications/initialized' });
@@ -109,7 +119,8 @@ class RawSession {
 
   async call(name: string, args: Record<string, unknown>): Promise<any> {
     const r = await this.post({ jsonrpc: '2.0', id: this.#next++, method: 'tools/call', params: { name, arguments: args } });
-    if (r.status !== 200 || !r.json?.result) throw new Error(`tools/call ${name}: HTTP ${r.status} ${JSON.stringify(r.json).slice(0, 200)}`);
+    if (r.status !== 200 || !r.json?.result)
+      throw new Error(`tools/call ${name}: HTTP ${r.status} ${JSON.stringify(r.json).slice(0, 200)}`);
     return r.json.result;
   }
 
@@ -130,6 +141,18 @@ class RawSession {
 
 // ---------------------------------------------------------------------------------------------
 
+/** User+system CPU seconds of a process (Linux /proc; undefined elsewhere). */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 function readMemory(child: ChildProcess): Promise<Memory> {
   return new Promise((resolve) => {
     let buf = '';
@@ -147,7 +170,10 @@ function readMemory(child: ChildProcess): Promise<Memory> {
 }
 
 async function main(): Promise<void> {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fixture, 'echo', '--http', '127.0.0.1:0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fixture, 'echo', '--http', '127.0.0.1:0'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   try {
     const url = new URL(
       await new Promise<string>((resolve, reject) => {
@@ -182,6 +208,7 @@ async function main(): Promise<void> {
     const rand = mulberry32(1234);
     const paced: number[] = [];
     let pacedDropped = 0;
+    const cpu0 = cpuSeconds(child.pid);
     const until = performance.now() + SECONDS * 1000;
     await Promise.all(
       sessions.map(async (s, k) => {
@@ -196,14 +223,18 @@ async function main(): Promise<void> {
       }),
     );
     const pacedRate = paced.length / SECONDS;
+    const cpu1 = cpuSeconds(child.pid);
+    const serverCpuPerStep =
+      cpu0 !== undefined && cpu1 !== undefined && paced.length ? Math.round(((cpu1 - cpu0) / paced.length) * 1e6) : undefined;
 
     // Burst load: everyone at once, three times.
     const burst: number[] = [];
     let burstDropped = 0;
     for (let round = 0; round < 3; round++) {
       const lat = await Promise.all(sessions.map((s, k) => s.step(round * 10_000 + k)));
-      for (const ms of lat) if (ms === undefined) burstDropped++;
-      else burst.push(ms);
+      for (const ms of lat)
+        if (ms === undefined) burstDropped++;
+        else burst.push(ms);
     }
 
     const perSession = (k: keyof Memory): number => Math.round((after[k] - before[k]) / SESSIONS);
@@ -213,8 +244,18 @@ async function main(): Promise<void> {
       machine: { cpus: cpus().length, loadavg_1m: r2(loadavg()[0]) },
       sessions: SESSIONS,
       open_sessions_ms: Math.round(openMs),
-      memory_per_idle_session_bytes: { heap_used: perSession('heapUsed'), rss: perSession('rss'), external: perSession('external') },
-      paced: { ...pacedStats, steps_per_s: Math.round(pacedRate), dropped: pacedDropped, seconds: SECONDS },
+      memory_per_idle_session_bytes: {
+        heap_used: perSession('heapUsed'),
+        rss: perSession('rss'),
+        external: perSession('external'),
+      },
+      paced: {
+        ...pacedStats,
+        steps_per_s: Math.round(pacedRate),
+        dropped: pacedDropped,
+        seconds: SECONDS,
+        server_cpu_us_per_step: serverCpuPerStep,
+      },
       burst: { ...stats(burst), dropped: burstDropped, rounds: 3 },
       drop_reasons: Object.fromEntries(dropReasons),
       target: { paced_p99_ms_max: 50, met: pacedStats.p99_ms <= 50 && pacedDropped === 0 },

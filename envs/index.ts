@@ -7,8 +7,8 @@ import { defaultRegistry } from './core/index.js';
 import type { EnvDefinition } from './core/types.js';
 import { searchEnv } from './search/index.js';
 
-export * from './core/index.js';
 export { codeInterpEnv, createCodeInterpEnv } from './code-interp/index.js';
+export * from './core/index.js';
 export { createSearchEnv, searchEnv } from './search/index.js';
 
 /** The environments shipped with toolgym. */

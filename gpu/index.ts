@@ -13,16 +13,39 @@
  * returned (e.g. `rstd`, `lse`). Parameter gradients are ADDED into tensors you pass (accumulation
  * across micro-batches), or into fresh zeroed ones. Free intermediates with `dev.free(...)`.
  */
-export { type Access, type CreateDeviceOptions, type Device, type DeviceInfo, type DeviceKind, type DeviceRequest, type Dispatch, DeviceUnavailableError, type Kernel, type UniformType, createDevice, requestedDevice } from './device.js';
-export { type DType, type HostArray, ShapeError, Tensor, numel } from './tensor.js';
-export { type MatmulGrads, type MatmulOptions, matmul, matmulBackward } from './ops/matmul.js';
+
+/** The CPU backend class: `view(t)` (live host array) and `wrap(array, shape)` (zero-copy tensor). */
+export { CpuDevice } from './cpu/backend.js';
+export {
+  type Access,
+  type CreateDeviceOptions,
+  createDevice,
+  type Device,
+  type DeviceInfo,
+  type DeviceKind,
+  type DeviceRequest,
+  DeviceUnavailableError,
+  type Dispatch,
+  type Kernel,
+  requestedDevice,
+  type UniformType,
+} from './device.js';
+export { type AdamWOptions, type AdamWState, adamwStep, createAdamWState, gradNormSq } from './ops/adamw.js';
+export { type AttentionOptions, type AttentionResult, attention, attentionBackward, kvCacheWrite } from './ops/attention.js';
+export { add, axpy, fill, scale } from './ops/elementwise.js';
 export { embedding, embeddingBackward } from './ops/embedding.js';
+export { kl, klBackward } from './ops/kl.js';
+export {
+  crossEntropy,
+  crossEntropyBackward,
+  type LogprobOptions,
+  type LogprobResult,
+  tokenLogprob,
+  tokenLogprobBackward,
+} from './ops/logprob.js';
+export { type MatmulGrads, type MatmulOptions, matmul, matmulBackward } from './ops/matmul.js';
 export { type RmsnormResult, rmsnorm, rmsnormBackward } from './ops/rmsnorm.js';
 export { rope, ropeBackward, ropeTable } from './ops/rope.js';
-export { type AttentionOptions, type AttentionResult, attention, attentionBackward, kvCacheWrite } from './ops/attention.js';
 export { logSoftmax, logSoftmaxBackward, softmax, softmaxBackward } from './ops/softmax.js';
 export { swiglu, swigluBackward } from './ops/swiglu.js';
-export { add, axpy, fill, scale } from './ops/elementwise.js';
-export { type LogprobOptions, type LogprobResult, crossEntropy, crossEntropyBackward, tokenLogprob, tokenLogprobBackward } from './ops/logprob.js';
-export { kl, klBackward } from './ops/kl.js';
-export { type AdamWOptions, type AdamWState, adamwStep, createAdamWState, gradNormSq } from './ops/adamw.js';
+export { type DType, type HostArray, numel, ShapeError, Tensor } from './tensor.js';

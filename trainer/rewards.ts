@@ -42,6 +42,11 @@ export function composeReward(t: Trajectory, c: RewardConfig): ComposedReward {
     tool_use: t.metrics.toolCalls > 0 ? 1 : 0,
     length: overlongPenalty(t.metrics.completionTokens, { maxLen: c.maxLen, cache: c.lengthCache }),
   };
-  const total = c.correct * components.correct + c.format * components.format + c.invalidCall * components.invalid_call + c.toolUse * components.tool_use + c.length * components.length;
+  const total =
+    c.correct * components.correct +
+    c.format * components.format +
+    c.invalidCall * components.invalid_call +
+    c.toolUse * components.tool_use +
+    c.length * components.length;
   return { total, components };
 }

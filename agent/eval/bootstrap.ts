@@ -127,7 +127,11 @@ export function bootstrapColumns(
 }
 
 /** `bootstrapColumns` for metrics given as separate numerator / denominator vectors. */
-export function bootstrapIntervals(series: readonly RatioSeries[], units: number, opts: BootstrapOptions): Array<[number, number] | undefined> {
+export function bootstrapIntervals(
+  series: readonly RatioSeries[],
+  units: number,
+  opts: BootstrapOptions,
+): Array<[number, number] | undefined> {
   const columns: Float64Array[] = [];
   const ratios: Array<[number, number]> = [];
   for (const s of series) {

@@ -1,28 +1,64 @@
 /** The tool-call stability evaluator: metrics over trajectories, the HTML report, the eval runner. */
-export { binomialRatio, passAtK, passHatK, passCurve } from './passk.js';
-export type { TaskCount, PassCurvePoint } from './passk.js';
-export { bootstrapColumns, bootstrapIntervals, effectiveSamples, quantileSorted, DEFAULT_BOOTSTRAP, DEFAULT_MAX_WORK } from './bootstrap.js';
+
 export type { BootstrapOptions, RatioSeries } from './bootstrap.js';
 export {
+  bootstrapColumns,
+  bootstrapIntervals,
+  DEFAULT_BOOTSTRAP,
+  DEFAULT_MAX_WORK,
+  effectiveSamples,
+  quantileSorted,
+} from './bootstrap.js';
+export type { CounterName, TurnCalls } from './episode.js';
+export {
   accumulateEpisode,
-  canonicalJson,
-  classifyTurnCalls,
-  failureCallIndex,
-  countFailureKinds,
-  isEmptyTurn,
-  turnFollowsMode,
   COUNTER,
   COUNTER_NAMES,
+  canonicalJson,
+  classifyTurnCalls,
+  countFailureKinds,
   FORMAT_FAILURE_KINDS,
+  failureCallIndex,
+  isEmptyTurn,
   SCHEMA_FAILURE_KINDS,
+  turnFollowsMode,
 } from './episode.js';
-export type { CounterName, TurnCalls } from './episode.js';
-export { buildUnits, computeMetrics, summarize, maxTrials, unitKey, METRIC_DEFS, PASS_DEFINITIONS } from './metrics.js';
-export type { BreakdownRow, EvalMetrics, MetricDef, MetricsOptions, MetricValue, PassPoint, Summary, UnitMeta, Units } from './metrics.js';
-export { EvalModeSchema, EvalRecordError, EvalRecordSchema, EvalSettingsSchema, EvalVersionsSchema, readEvalRecord, reviveNaN } from './record.js';
+export type {
+  BreakdownRow,
+  EvalMetrics,
+  MetricDef,
+  MetricsOptions,
+  MetricValue,
+  PassPoint,
+  Summary,
+  UnitMeta,
+  Units,
+} from './metrics.js';
+export { buildUnits, computeMetrics, METRIC_DEFS, maxTrials, PASS_DEFINITIONS, summarize, unitKey } from './metrics.js';
+export type { PassCurvePoint, TaskCount } from './passk.js';
+export { binomialRatio, passAtK, passCurve, passHatK } from './passk.js';
 export type { EvalMode, EvalRecord, EvalSettings, EvalVersions } from './record.js';
-export { chartJsSource, formatValue, renderReport, scriptJson } from './report.js';
+export {
+  EvalModeSchema,
+  EvalRecordError,
+  EvalRecordSchema,
+  EvalSettingsSchema,
+  EvalVersionsSchema,
+  readEvalRecord,
+  reviveNaN,
+} from './record.js';
 export type { ReportRun } from './report.js';
+export { chartJsSource, formatValue, renderReport, scriptJson } from './report.js';
 export { clip, escapeHtml, isFailedEpisode, renderEpisodeList } from './report-episodes.js';
-export { collectVersions, defaultEvalId, EvalConfigError, rebuildReport, replayEval, rerunCommand, runEval, selectTasks, writeEvalOutputs } from './runner.js';
 export type { EvalOptions, EvalResult, ReplayOptions } from './runner.js';
+export {
+  collectVersions,
+  defaultEvalId,
+  EvalConfigError,
+  rebuildReport,
+  replayEval,
+  rerunCommand,
+  runEval,
+  selectTasks,
+  writeEvalOutputs,
+} from './runner.js';

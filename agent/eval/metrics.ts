@@ -91,36 +91,231 @@ export interface MetricsOptions {
 // Definitions (the report prints these)
 
 export const METRIC_DEFS: readonly MetricDef[] = [
-  { id: 'avgAtK', label: 'avg@k success', group: 'success', kind: 'rate', higherIsBetter: true, definition: 'Mean over tasks of the share of a task\'s k trials that were correct. Counts: correct / episodes.' },
-  { id: 'mixedOutcomes', label: 'mixed-outcome tasks', group: 'success', kind: 'rate', definition: 'Share of tasks (with >= 2 trials) that were solved in some trials and failed in others: unstable tasks. Counts: mixed / tasks.' },
-  { id: 'meanReward', label: 'mean reward', group: 'success', kind: 'mean', ratio: ['rewardSum', 'episodes'], higherIsBetter: true, definition: 'Mean total reward per episode. Counts: reward sum / episodes.' },
-  { id: 'formatValidity', label: 'format validity', group: 'format', kind: 'rate', ratio: ['formatValidTurns', 'turns'], higherIsBetter: true, definition: 'Share of assistant turns with no format failure (closed tags, strict JSON, string name, object arguments, no call inside <think>, balanced think tags, not empty). Counts: valid turns / turns.' },
-  { id: 'callValidity', label: 'call validity', group: 'calls', kind: 'rate', ratio: ['validCalls', 'attemptedCalls'], higherIsBetter: true, definition: 'Share of attempted tool calls that parsed, named a listed tool and passed its schema. Counts: valid / attempted calls.' },
-  { id: 'toolNameValidity', label: 'tool-name validity', group: 'calls', kind: 'rate', ratio: ['knownNameCalls', 'namedCalls'], higherIsBetter: true, definition: 'Share of parsed calls whose name is in tools/list. Counts: known-name / parsed calls.' },
-  { id: 'schemaCompliance', label: 'schema compliance', group: 'calls', kind: 'rate', ratio: ['validCalls', 'knownNameCalls'], higherIsBetter: true, definition: 'Share of calls to a listed tool whose arguments pass its input schema (failures split below into missing required / unexpected parameter / wrong type / wrong value). Counts: compliant / known-name calls.' },
-  { id: 'executionSuccess', label: 'execution success', group: 'calls', kind: 'rate', ratio: ['execOkCalls', 'validCalls'], higherIsBetter: true, definition: 'Share of executed (valid) calls whose tool result has no isError. Counts: ok / executed calls.' },
-  { id: 'recovery', label: 'recovery rate', group: 'calls', kind: 'rate', ratio: ['recovered', 'recoveryOpportunities'], higherIsBetter: true, definition: 'After a turn with a failed or invalid call, the next turn that calls a tool has only valid calls and its first call succeeds. Counts: recovered / failures followed by another call.' },
-  { id: 'modeCompliance', label: 'mode compliance', group: 'mode', kind: 'rate', ratio: ['modeOk', 'modeTurns'], higherIsBetter: true, definition: 'Share of turns that follow the latest /think or /no_think flag: under /no_think the think block is empty or absent; under /think it has content (or the thinking budget cut it). Counts: compliant / turns.' },
-  { id: 'thinkCompliance', label: '/think compliance', group: 'mode', kind: 'rate', ratio: ['thinkOk', 'thinkTurns'], higherIsBetter: true, definition: 'Mode compliance over turns asked in /think mode.' },
-  { id: 'noThinkCompliance', label: '/no_think compliance', group: 'mode', kind: 'rate', ratio: ['noThinkOk', 'noThinkTurns'], higherIsBetter: true, definition: 'Mode compliance over turns asked in /no_think mode.' },
-  { id: 'switchCompliance', label: 'compliance after a switch', group: 'mode', kind: 'rate', ratio: ['switchOk', 'switchTurns'], higherIsBetter: true, definition: 'Mode compliance over turns whose mode differs from the previous turn\'s (a mid-dialogue switch).' },
-  { id: 'answered', label: 'answered', group: 'termination', kind: 'rate', ratio: ['endAnswer', 'episodes'], higherIsBetter: true, definition: 'Share of episodes that ended by a final answer (terminated). Counts: answered / episodes.' },
-  { id: 'turnLimit', label: 'turn-limit truncations', group: 'termination', kind: 'rate', ratio: ['endMaxTurns', 'episodes'], higherIsBetter: false, definition: 'Share of episodes truncated by the turn limit.' },
-  { id: 'tokenLimit', label: 'token-limit truncations', group: 'termination', kind: 'rate', ratio: ['endMaxTokens', 'episodes'], higherIsBetter: false, definition: 'Share of episodes truncated by the token limit.' },
-  { id: 'wallTimeLimit', label: 'wall-time truncations', group: 'termination', kind: 'rate', ratio: ['endWallTime', 'episodes'], higherIsBetter: false, definition: 'Share of episodes truncated by the per-episode wall time.' },
-  { id: 'emptyTurns', label: 'empty turns', group: 'termination', kind: 'rate', ratio: ['emptyTurns', 'turns'], higherIsBetter: false, definition: 'Share of assistant turns with no text at all. Counts: empty / turns.' },
-  { id: 'lengthTurns', label: 'turns cut by max tokens', group: 'termination', kind: 'rate', ratio: ['lengthTurns', 'turns'], higherIsBetter: false, definition: 'Share of turns whose generation stopped at the token limit (finish reason length).' },
-  { id: 'budgetHit', label: 'thinking budget hit', group: 'termination', kind: 'rate', ratio: ['budgetHitTurns', 'turns'], definition: 'Share of turns where thinking reached the budget and the stop-thinking text was injected.' },
-  { id: 'callsPerEpisode', label: 'calls / episode', group: 'efficiency', kind: 'mean', ratio: ['attemptedCalls', 'episodes'], definition: 'Attempted tool calls per episode (valid and invalid).' },
-  { id: 'redundantCalls', label: 'redundant identical calls', group: 'efficiency', kind: 'rate', ratio: ['redundantCalls', 'validCalls'], higherIsBetter: false, definition: 'Share of executed calls identical (same tool, same arguments) to an earlier call of the same episode. Counts: redundant / executed calls.' },
-  { id: 'turnsPerEpisode', label: 'turns / episode', group: 'efficiency', kind: 'mean', ratio: ['turns', 'episodes'], definition: 'Assistant turns per episode.' },
-  { id: 'tokensPerEpisode', label: 'tokens / episode', group: 'efficiency', kind: 'mean', ratio: ['tokens', 'episodes'], definition: 'Completion tokens generated per episode.' },
+  {
+    id: 'avgAtK',
+    label: 'avg@k success',
+    group: 'success',
+    kind: 'rate',
+    higherIsBetter: true,
+    definition: "Mean over tasks of the share of a task's k trials that were correct. Counts: correct / episodes.",
+  },
+  {
+    id: 'mixedOutcomes',
+    label: 'mixed-outcome tasks',
+    group: 'success',
+    kind: 'rate',
+    definition:
+      'Share of tasks (with >= 2 trials) that were solved in some trials and failed in others: unstable tasks. Counts: mixed / tasks.',
+  },
+  {
+    id: 'meanReward',
+    label: 'mean reward',
+    group: 'success',
+    kind: 'mean',
+    ratio: ['rewardSum', 'episodes'],
+    higherIsBetter: true,
+    definition: 'Mean total reward per episode. Counts: reward sum / episodes.',
+  },
+  {
+    id: 'formatValidity',
+    label: 'format validity',
+    group: 'format',
+    kind: 'rate',
+    ratio: ['formatValidTurns', 'turns'],
+    higherIsBetter: true,
+    definition:
+      'Share of assistant turns with no format failure (closed tags, strict JSON, string name, object arguments, no call inside <think>, balanced think tags, not empty). Counts: valid turns / turns.',
+  },
+  {
+    id: 'callValidity',
+    label: 'call validity',
+    group: 'calls',
+    kind: 'rate',
+    ratio: ['validCalls', 'attemptedCalls'],
+    higherIsBetter: true,
+    definition:
+      'Share of attempted tool calls that parsed, named a listed tool and passed its schema. Counts: valid / attempted calls.',
+  },
+  {
+    id: 'toolNameValidity',
+    label: 'tool-name validity',
+    group: 'calls',
+    kind: 'rate',
+    ratio: ['knownNameCalls', 'namedCalls'],
+    higherIsBetter: true,
+    definition: 'Share of parsed calls whose name is in tools/list. Counts: known-name / parsed calls.',
+  },
+  {
+    id: 'schemaCompliance',
+    label: 'schema compliance',
+    group: 'calls',
+    kind: 'rate',
+    ratio: ['validCalls', 'knownNameCalls'],
+    higherIsBetter: true,
+    definition:
+      'Share of calls to a listed tool whose arguments pass its input schema (failures split below into missing required / unexpected parameter / wrong type / wrong value). Counts: compliant / known-name calls.',
+  },
+  {
+    id: 'executionSuccess',
+    label: 'execution success',
+    group: 'calls',
+    kind: 'rate',
+    ratio: ['execOkCalls', 'validCalls'],
+    higherIsBetter: true,
+    definition: 'Share of executed (valid) calls whose tool result has no isError. Counts: ok / executed calls.',
+  },
+  {
+    id: 'recovery',
+    label: 'recovery rate',
+    group: 'calls',
+    kind: 'rate',
+    ratio: ['recovered', 'recoveryOpportunities'],
+    higherIsBetter: true,
+    definition:
+      'After a turn with a failed or invalid call, the next turn that calls a tool has only valid calls and its first call succeeds. Counts: recovered / failures followed by another call.',
+  },
+  {
+    id: 'modeCompliance',
+    label: 'mode compliance',
+    group: 'mode',
+    kind: 'rate',
+    ratio: ['modeOk', 'modeTurns'],
+    higherIsBetter: true,
+    definition:
+      'Share of turns that follow the latest /think or /no_think flag: under /no_think the think block is empty or absent; under /think it has content (or the thinking budget cut it). Counts: compliant / turns.',
+  },
+  {
+    id: 'thinkCompliance',
+    label: '/think compliance',
+    group: 'mode',
+    kind: 'rate',
+    ratio: ['thinkOk', 'thinkTurns'],
+    higherIsBetter: true,
+    definition: 'Mode compliance over turns asked in /think mode.',
+  },
+  {
+    id: 'noThinkCompliance',
+    label: '/no_think compliance',
+    group: 'mode',
+    kind: 'rate',
+    ratio: ['noThinkOk', 'noThinkTurns'],
+    higherIsBetter: true,
+    definition: 'Mode compliance over turns asked in /no_think mode.',
+  },
+  {
+    id: 'switchCompliance',
+    label: 'compliance after a switch',
+    group: 'mode',
+    kind: 'rate',
+    ratio: ['switchOk', 'switchTurns'],
+    higherIsBetter: true,
+    definition: "Mode compliance over turns whose mode differs from the previous turn's (a mid-dialogue switch).",
+  },
+  {
+    id: 'answered',
+    label: 'answered',
+    group: 'termination',
+    kind: 'rate',
+    ratio: ['endAnswer', 'episodes'],
+    higherIsBetter: true,
+    definition: 'Share of episodes that ended by a final answer (terminated). Counts: answered / episodes.',
+  },
+  {
+    id: 'turnLimit',
+    label: 'turn-limit truncations',
+    group: 'termination',
+    kind: 'rate',
+    ratio: ['endMaxTurns', 'episodes'],
+    higherIsBetter: false,
+    definition: 'Share of episodes truncated by the turn limit.',
+  },
+  {
+    id: 'tokenLimit',
+    label: 'token-limit truncations',
+    group: 'termination',
+    kind: 'rate',
+    ratio: ['endMaxTokens', 'episodes'],
+    higherIsBetter: false,
+    definition: 'Share of episodes truncated by the token limit.',
+  },
+  {
+    id: 'wallTimeLimit',
+    label: 'wall-time truncations',
+    group: 'termination',
+    kind: 'rate',
+    ratio: ['endWallTime', 'episodes'],
+    higherIsBetter: false,
+    definition: 'Share of episodes truncated by the per-episode wall time.',
+  },
+  {
+    id: 'emptyTurns',
+    label: 'empty turns',
+    group: 'termination',
+    kind: 'rate',
+    ratio: ['emptyTurns', 'turns'],
+    higherIsBetter: false,
+    definition: 'Share of assistant turns with no text at all. Counts: empty / turns.',
+  },
+  {
+    id: 'lengthTurns',
+    label: 'turns cut by max tokens',
+    group: 'termination',
+    kind: 'rate',
+    ratio: ['lengthTurns', 'turns'],
+    higherIsBetter: false,
+    definition: 'Share of turns whose generation stopped at the token limit (finish reason length).',
+  },
+  {
+    id: 'budgetHit',
+    label: 'thinking budget hit',
+    group: 'termination',
+    kind: 'rate',
+    ratio: ['budgetHitTurns', 'turns'],
+    definition: 'Share of turns where thinking reached the budget and the stop-thinking text was injected.',
+  },
+  {
+    id: 'callsPerEpisode',
+    label: 'calls / episode',
+    group: 'efficiency',
+    kind: 'mean',
+    ratio: ['attemptedCalls', 'episodes'],
+    definition: 'Attempted tool calls per episode (valid and invalid).',
+  },
+  {
+    id: 'redundantCalls',
+    label: 'redundant identical calls',
+    group: 'efficiency',
+    kind: 'rate',
+    ratio: ['redundantCalls', 'validCalls'],
+    higherIsBetter: false,
+    definition:
+      'Share of executed calls identical (same tool, same arguments) to an earlier call of the same episode. Counts: redundant / executed calls.',
+  },
+  {
+    id: 'turnsPerEpisode',
+    label: 'turns / episode',
+    group: 'efficiency',
+    kind: 'mean',
+    ratio: ['turns', 'episodes'],
+    definition: 'Assistant turns per episode.',
+  },
+  {
+    id: 'tokensPerEpisode',
+    label: 'tokens / episode',
+    group: 'efficiency',
+    kind: 'mean',
+    ratio: ['tokens', 'episodes'],
+    definition: 'Completion tokens generated per episode.',
+  },
 ];
 
 export const PASS_DEFINITIONS = {
-  passAt: 'pass@k = 1 - C(n-c, k) / C(n, k): the chance that at least one of k trials drawn from a task\'s n solves it, averaged over tasks with n >= k.',
-  passHat: 'pass^k = C(c, k) / C(n, k): the chance that all k trials drawn solve it (consistency), averaged over tasks with n >= k.',
-  aborted: 'Aborted episodes (infrastructure faults: a tool server crashed, a policy endpoint failed) are excluded from every other metric and counted here apart.',
+  passAt:
+    "pass@k = 1 - C(n-c, k) / C(n, k): the chance that at least one of k trials drawn from a task's n solves it, averaged over tasks with n >= k.",
+  passHat:
+    'pass^k = C(c, k) / C(n, k): the chance that all k trials drawn solve it (consistency), averaged over tasks with n >= k.',
+  aborted:
+    'Aborted episodes (infrastructure faults: a tool server crashed, a policy endpoint failed) are excluded from every other metric and counted here apart.',
   units: 'A task unit is one task under one thinking budget; bootstrap intervals resample task units with replacement.',
 };
 
@@ -145,24 +340,30 @@ export function unitKey(t: Trajectory): string {
   return t.thinkingBudget === undefined ? t.ids.task : `${t.ids.task}@${t.thinkingBudget}`;
 }
 
-/** Groups episodes into task units and counts each unit's episodes. */
+/**
+ * Groups episodes into task units and counts each unit's episodes. Units are ordered by key, so the
+ * metrics (bootstrap draws included) do not depend on the order episodes finished in.
+ */
 export function buildUnits(trajectories: readonly Trajectory[]): Units {
-  const index = new Map<string, number>();
-  const meta: UnitMeta[] = [];
-  const of = new Int32Array(trajectories.length);
+  const first = new Map<string, Trajectory>();
+  const keys: string[] = new Array(trajectories.length);
   for (let i = 0; i < trajectories.length; i++) {
     const t = trajectories[i] as Trajectory;
     const key = unitKey(t);
-    let u = index.get(key);
-    if (u === undefined) {
-      u = meta.length;
-      index.set(key, u);
-      meta.push({ task: t.ids.task, family: t.ids.family, difficulty: t.ids.difficulty, budget: t.thinkingBudget, mode: t.mode });
-    }
-    of[i] = u;
+    keys[i] = key;
+    if (!first.has(key)) first.set(key, t);
   }
+  const sorted = [...first.keys()].sort();
+  const index = new Map<string, number>();
+  const meta: UnitMeta[] = sorted.map((key, u) => {
+    index.set(key, u);
+    const t = first.get(key) as Trajectory;
+    return { task: t.ids.task, family: t.ids.family, difficulty: t.ids.difficulty, budget: t.thinkingBudget, mode: t.mode };
+  });
   const counters = new Float64Array(meta.length * N_COUNTERS);
-  for (let i = 0; i < trajectories.length; i++) accumulateEpisode(trajectories[i] as Trajectory, counters, (of[i] as number) * N_COUNTERS);
+  for (let i = 0; i < trajectories.length; i++) {
+    accumulateEpisode(trajectories[i] as Trajectory, counters, (index.get(keys[i] as string) as number) * N_COUNTERS);
+  }
   return { meta, counters };
 }
 
@@ -188,7 +389,13 @@ const RATIO_COUNTERS: readonly CounterName[] = [...new Set(METRIC_DEFS.flatMap((
  * columns summed over units; the columns are the counters plus per-unit task estimates (avg@k,
  * mixed outcome, pass@k and pass^k with their eligibility), shared between metrics.
  */
-export function summarize(units: Units, maxK: number, boot: BootstrapOptions, pick?: readonly number[], ciIds?: ReadonlySet<string>): Summary {
+export function summarize(
+  units: Units,
+  maxK: number,
+  boot: BootstrapOptions,
+  pick?: readonly number[],
+  ciIds?: ReadonlySet<string>,
+): Summary {
   const idx = pick ?? units.meta.map((_, i) => i);
   const c = units.counters;
   const total = new Float64Array(N_COUNTERS);
@@ -243,7 +450,8 @@ export function summarize(units: Units, maxK: number, boot: BootstrapOptions, pi
   };
   add('avgAtK', avgNum, one, [total[COUNTER.correct] as number, total[COUNTER.episodes] as number]);
   add('mixedOutcomes', mixedNum, mixedDen);
-  for (const def of METRIC_DEFS) if (def.ratio) add(def.id, counterCol.get(def.ratio[0]) as number, counterCol.get(def.ratio[1]) as number);
+  for (const def of METRIC_DEFS)
+    if (def.ratio) add(def.id, counterCol.get(def.ratio[0]) as number, counterCol.get(def.ratio[1]) as number);
   for (let k = 1; k <= maxK; k++) {
     const elig = new Float64Array(L);
     const pa = new Float64Array(L);
@@ -297,7 +505,14 @@ export function summarize(units: Units, maxK: number, boot: BootstrapOptions, pi
     delete metrics[`pass@${k}`];
     delete metrics[`pass^${k}`];
   }
-  return { units: L, episodes: total[COUNTER.episodes] as number, aborted: total[COUNTER.aborted] as number, metrics, passCurve, bootstrapSamples: boots.samples };
+  return {
+    units: L,
+    episodes: total[COUNTER.episodes] as number,
+    aborted: total[COUNTER.aborted] as number,
+    metrics,
+    passCurve,
+    bootstrapSamples: boots.samples,
+  };
 }
 
 function groupBy(units: Units, keyOf: (m: UnitMeta) => string | undefined): Map<string, number[]> {
@@ -336,17 +551,35 @@ export function computeMetrics(trajectories: readonly Trajectory[], opts: Metric
   const maxK = opts.maxK ?? maxTrials(units);
   const overall = summarize(units, maxK, boot);
   const rowBoot: BootstrapOptions = { ...boot, samples: Math.min(boot.samples, opts.breakdownSamples ?? 200) };
-  const rowCi = new Set(['avgAtK', `pass^${maxK}`, 'formatValidity', 'callValidity', 'executionSuccess', 'recovery', 'modeCompliance']);
+  const rowCi = new Set([
+    'avgAtK',
+    `pass^${maxK}`,
+    'formatValidity',
+    'callValidity',
+    'executionSuccess',
+    'recovery',
+    'modeCompliance',
+  ]);
   const dims: Record<string, (m: UnitMeta) => string | undefined> = {
     family: (m) => m.family,
     difficulty: (m) => String(m.difficulty),
   };
   if (units.meta.some((m) => m.budget !== undefined)) dims.budget = (m) => (m.budget === undefined ? 'none' : String(m.budget));
-  if (new Set(units.meta.map((m) => m.mode)).size > 1) dims.mode = (m) => m.mode;
   const breakdowns: Record<string, BreakdownRow[]> = {};
   for (const [dim, keyOf] of Object.entries(dims)) {
     const groups = groupBy(units, keyOf);
-    breakdowns[dim] = [...groups.keys()].sort(naturalCompare).map((key) => ({ key, summary: summarize(units, maxK, rowBoot, groups.get(key), rowCi) }));
+    breakdowns[dim] = [...groups.keys()]
+      .sort(naturalCompare)
+      .map((key) => ({ key, summary: summarize(units, maxK, rowBoot, groups.get(key), rowCi) }));
+  }
+  // A mixed-mode run draws each episode's mode, so one task's trials span modes: split episodes,
+  // not task units (pass@k per mode then counts only that mode's trials).
+  const modes = [...new Set(trajectories.map((t) => t.mode))].sort();
+  if (modes.length > 1) {
+    breakdowns.mode = modes.map((mode) => {
+      const sub = buildUnits(trajectories.filter((t) => t.mode === mode));
+      return { key: mode, summary: summarize(sub, maxK, rowBoot, undefined, rowCi) };
+    });
   }
   const failureKinds = countFailureKinds(trajectories);
   const schemaFailures: Record<string, number> = {};

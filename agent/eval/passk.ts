@@ -13,7 +13,8 @@ export function binomialRatio(a: number, n: number, k: number): number {
   if (!(Number.isInteger(a) && Number.isInteger(n) && Number.isInteger(k))) {
     throw new RangeError(`binomialRatio needs integers, got a=${a} n=${n} k=${k}`);
   }
-  if (k < 0 || k > n || a < 0 || a > n) throw new RangeError(`binomialRatio needs 0 <= k <= n and 0 <= a <= n, got a=${a} n=${n} k=${k}`);
+  if (k < 0 || k > n || a < 0 || a > n)
+    throw new RangeError(`binomialRatio needs 0 <= k <= n and 0 <= a <= n, got a=${a} n=${n} k=${k}`);
   if (k > a) return 0;
   let r = 1;
   for (let i = 0; i < k; i++) r *= (a - i) / (n - i);

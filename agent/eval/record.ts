@@ -55,9 +55,12 @@ export const EvalRecordSchema = z.object({
   versions: EvalVersionsSchema,
   /** A command line that reruns this evaluation. */
   rerun: z.string(),
-  metrics: z.custom<EvalMetrics>((v) => typeof v === 'object' && v !== null && (v as { format?: unknown }).format === 'toolgym.eval-metrics/1', {
-    message: 'metrics must be a toolgym.eval-metrics/1 object',
-  }),
+  metrics: z.custom<EvalMetrics>(
+    (v) => typeof v === 'object' && v !== null && (v as { format?: unknown }).format === 'toolgym.eval-metrics/1',
+    {
+      message: 'metrics must be a toolgym.eval-metrics/1 object',
+    },
+  ),
 });
 export type EvalRecord = z.infer<typeof EvalRecordSchema>;
 
@@ -82,12 +85,18 @@ export function readEvalRecord(path: string): EvalRecord {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new EvalRecordError(`cannot read ${path}: ${(err as Error).message}; point \`gym report\` at a folder written by \`gym eval\``);
+    throw new EvalRecordError(
+      `cannot read ${path}: ${(err as Error).message}; point \`gym report\` at a folder written by \`gym eval\``,
+    );
   }
   const obj = raw as Record<string, unknown>;
-  const parsed = EvalRecordSchema.safeParse(typeof obj === 'object' && obj !== null ? { ...obj, metrics: reviveNaN(obj.metrics) } : raw);
+  const parsed = EvalRecordSchema.safeParse(
+    typeof obj === 'object' && obj !== null ? { ...obj, metrics: reviveNaN(obj.metrics) } : raw,
+  );
   if (!parsed.success) {
-    throw new EvalRecordError(`${path} is not a toolgym eval record (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}); rerun \`gym eval\` to regenerate it`);
+    throw new EvalRecordError(
+      `${path} is not a toolgym eval record (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}); rerun \`gym eval\` to regenerate it`,
+    );
   }
   return parsed.data;
 }

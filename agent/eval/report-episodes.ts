@@ -7,7 +7,9 @@ import type { Trajectory, Turn } from '../types.js';
 
 /** Escapes text for HTML element content and double- or single-quoted attributes. */
 export function escapeHtml(text: unknown): string {
-  return String(text).replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;'));
+  return String(text).replace(/[&<>"']/g, (c) =>
+    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;',
+  );
 }
 
 /** Long tool outputs and generations are cut so one runaway episode cannot bloat the page. */
@@ -17,7 +19,11 @@ export function clip(text: string, max = 4000): string {
 
 /** An episode is listed as failed when it was not solved or any turn had a failure. */
 export function isFailedEpisode(t: Trajectory): boolean {
-  return !t.correct || t.ending !== 'terminated' || t.turns.some((turn) => turn.failures.length > 0 || turn.calls.some((c) => c.isError));
+  return (
+    !t.correct ||
+    t.ending !== 'terminated' ||
+    t.turns.some((turn) => turn.failures.length > 0 || turn.calls.some((c) => c.isError))
+  );
 }
 
 function renderTurn(turn: Turn): string {
@@ -29,7 +35,10 @@ function renderTurn(turn: Turn): string {
   if (turn.failures.length > 0) {
     parts.push(
       `<ul class="failures">${turn.failures
-        .map((f) => `<li><span class="kind">${escapeHtml(f.kind)}</span>${f.field ? ` <code>${escapeHtml(f.field)}</code>` : ''}: ${escapeHtml(f.message)}</li>`)
+        .map(
+          (f) =>
+            `<li><span class="kind">${escapeHtml(f.kind)}</span>${f.field ? ` <code>${escapeHtml(f.field)}</code>` : ''}: ${escapeHtml(f.message)}</li>`,
+        )
         .join('')}</ul>`,
     );
   }
@@ -39,7 +48,8 @@ function renderTurn(turn: Turn): string {
         `<pre>${escapeHtml(clip(JSON.stringify(c.arguments, null, 2), 2000))}</pre><pre class="result">${escapeHtml(clip(c.result, 2000))}</pre></div>`,
     );
   }
-  if (turn.answer !== undefined) parts.push(`<div class="answer">answer: <code>${escapeHtml(clip(turn.answer, 500))}</code></div>`);
+  if (turn.answer !== undefined)
+    parts.push(`<div class="answer">answer: <code>${escapeHtml(clip(turn.answer, 500))}</code></div>`);
   return `<div class="turn">${parts.join('')}</div>`;
 }
 
@@ -56,7 +66,14 @@ function episodeKinds(t: Trajectory): string[] {
 
 /** The failed-episode browser: a filter box and kind selector (page script) over `<details>` rows. */
 export function renderEpisodeList(trajectories: readonly Trajectory[], limit = 300): string {
-  const failed = trajectories.filter((t) => t.ending !== 'aborted' && isFailedEpisode(t));
+  // Sorted by task, budget and sample so the page does not depend on the order episodes finished in.
+  const order = (a: Trajectory, b: Trajectory): number =>
+    a.ids.task < b.ids.task
+      ? -1
+      : a.ids.task > b.ids.task
+        ? 1
+        : (a.thinkingBudget ?? -1) - (b.thinkingBudget ?? -1) || a.ids.sample - b.ids.sample;
+  const failed = trajectories.filter((t) => t.ending !== 'aborted' && isFailedEpisode(t)).sort(order);
   const aborted = trajectories.filter((t) => t.ending === 'aborted');
   const shown = failed.slice(0, limit);
   const allKinds = [...new Set(shown.flatMap(episodeKinds))].sort();
@@ -65,7 +82,10 @@ export function renderEpisodeList(trajectories: readonly Trajectory[], limit = 3
     const summary = `${escapeHtml(t.ids.task)} #${t.ids.sample}${t.thinkingBudget !== undefined ? ` · budget ${t.thinkingBudget}` : ''} · ${escapeHtml(t.ending)} (${escapeHtml(t.reason)}) · reward ${t.reward.toFixed(2)} · ${t.turns.length} turns · ${kinds.map(escapeHtml).join(', ')}`;
     return `<details class="episode" data-kinds="${escapeHtml(kinds.join(' '))}" data-text="${escapeHtml(`${t.ids.task} ${t.ids.family} ${kinds.join(' ')}`.toLowerCase())}"><summary>${summary}</summary>${t.turns.map(renderTurn).join('')}</details>`;
   });
-  const more = failed.length > shown.length ? `<p class="note">${failed.length - shown.length} more failed episodes are in trajectories.jsonl.</p>` : '';
+  const more =
+    failed.length > shown.length
+      ? `<p class="note">${failed.length - shown.length} more failed episodes are in trajectories.jsonl.</p>`
+      : '';
   const abortedRows = aborted
     .slice(0, 50)
     .map((t) => `<li>${escapeHtml(t.ids.task)} #${t.ids.sample}: ${escapeHtml(clip(t.error ?? t.reason, 300))}</li>`)

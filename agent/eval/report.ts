@@ -37,14 +37,17 @@ function formatCount(n: number): string {
 
 function cell(m: MetricValue | undefined, kind: 'rate' | 'mean'): string {
   if (!m) return '<td>—</td><td></td>';
-  const ci = m.lo !== undefined && m.hi !== undefined && Number.isFinite(m.lo) ? ` <span class="ci">[${formatValue(m.lo, kind)}, ${formatValue(m.hi, kind)}]</span>` : '';
+  const ci =
+    m.lo !== undefined && m.hi !== undefined && Number.isFinite(m.lo)
+      ? ` <span class="ci">[${formatValue(m.lo, kind)}, ${formatValue(m.hi, kind)}]</span>`
+      : '';
   return `<td class="num">${formatValue(m.value, kind)}${ci}</td><td class="count">${formatCount(m.num)} / ${formatCount(m.den)}</td>`;
 }
 
 function deltaCell(a: MetricValue | undefined, b: MetricValue | undefined, kind: 'rate' | 'mean', higher?: boolean): string {
   if (!a || !b || !Number.isFinite(a.value) || !Number.isFinite(b.value)) return '<td></td>';
   const d = b.value - a.value;
-  const cls = higher === undefined || Math.abs(d) < 1e-12 ? '' : (d > 0) === higher ? 'better' : 'worse';
+  const cls = higher === undefined || Math.abs(d) < 1e-12 ? '' : d > 0 === higher ? 'better' : 'worse';
   const text = kind === 'rate' ? `${d >= 0 ? '+' : ''}${(d * 100).toFixed(1)} pt` : `${d >= 0 ? '+' : ''}${d.toFixed(2)}`;
   return `<td class="num ${cls}">${text}</td>`;
 }
@@ -60,13 +63,34 @@ interface Row {
 
 function headlineRows(maxK: number): Row[] {
   const byId = (id: string) => (s: Summary) => s.metrics[id];
-  const def = (d: MetricDef): Row => ({ id: d.id, label: d.label, kind: d.kind, definition: d.definition, higherIsBetter: d.higherIsBetter, get: byId(d.id) });
+  const def = (d: MetricDef): Row => ({
+    id: d.id,
+    label: d.label,
+    kind: d.kind,
+    definition: d.definition,
+    higherIsBetter: d.higherIsBetter,
+    get: byId(d.id),
+  });
   const defs = new Map(METRIC_DEFS.map((d) => [d.id, d]));
   const rows: Row[] = [def(defs.get('avgAtK') as MetricDef)];
   const ks = [...new Set([1, maxK])].filter((k) => k >= 1);
   for (const k of ks) {
-    rows.push({ id: `pass@${k}`, label: `pass@${k}`, kind: 'rate', higherIsBetter: true, definition: `${PASS_DEFINITIONS.passAt} Counts: sum of task estimates / tasks.`, get: (s) => s.passCurve[k - 1]?.passAt });
-    rows.push({ id: `pass^${k}`, label: `pass^${k}`, kind: 'rate', higherIsBetter: true, definition: `${PASS_DEFINITIONS.passHat} Counts: sum of task estimates / tasks.`, get: (s) => s.passCurve[k - 1]?.passHat });
+    rows.push({
+      id: `pass@${k}`,
+      label: `pass@${k}`,
+      kind: 'rate',
+      higherIsBetter: true,
+      definition: `${PASS_DEFINITIONS.passAt} Counts: sum of task estimates / tasks.`,
+      get: (s) => s.passCurve[k - 1]?.passAt,
+    });
+    rows.push({
+      id: `pass^${k}`,
+      label: `pass^${k}`,
+      kind: 'rate',
+      higherIsBetter: true,
+      definition: `${PASS_DEFINITIONS.passHat} Counts: sum of task estimates / tasks.`,
+      get: (s) => s.passCurve[k - 1]?.passHat,
+    });
   }
   for (const d of METRIC_DEFS) if (d.id !== 'avgAtK') rows.push(def(d));
   return rows;
@@ -74,7 +98,9 @@ function headlineRows(maxK: number): Row[] {
 
 function headlineTable(runs: readonly ReportRun[]): string {
   const maxK = Math.max(...runs.map((r) => r.record.metrics.maxK));
-  const head = runs.map((r) => `<th colspan="2">${escapeHtml(r.label ?? r.record.id)}</th>`).join('') + (runs.length === 2 ? '<th>Δ</th>' : '');
+  const head =
+    runs.map((r) => `<th colspan="2">${escapeHtml(r.label ?? r.record.id)}</th>`).join('') +
+    (runs.length === 2 ? '<th>Δ</th>' : '');
   const body = headlineRows(maxK)
     .map((row) => {
       const vals = runs.map((r) => row.get(r.record.metrics.overall));
@@ -100,9 +126,14 @@ function breakdownTables(run: ReportRun): string {
   for (const [dim, rows] of Object.entries(run.record.metrics.breakdowns)) {
     const head = BREAKDOWN_COLUMNS.map((c) => `<th colspan="2">${escapeHtml(c.label)}</th>`).join('');
     const body = rows
-      .map((r) => `<tr><th>${escapeHtml(r.key)}</th><td class="count">${r.summary.units} / ${r.summary.episodes}</td>${BREAKDOWN_COLUMNS.map((c) => cell(c.get(r.summary), c.kind)).join('')}</tr>`)
+      .map(
+        (r) =>
+          `<tr><th>${escapeHtml(r.key)}</th><td class="count">${r.summary.units} / ${r.summary.episodes}</td>${BREAKDOWN_COLUMNS.map((c) => cell(c.get(r.summary), c.kind)).join('')}</tr>`,
+      )
       .join('');
-    out.push(`<h3>per ${escapeHtml(dim)}${run.label ? ` — ${escapeHtml(run.label)}` : ''}</h3><div class="scroll"><table class="breakdown" data-dim="${escapeHtml(dim)}"><thead><tr><th>${escapeHtml(dim)}</th><th>tasks / episodes</th>${head}</tr></thead><tbody>${body}</tbody></table></div>`);
+    out.push(
+      `<h3>per ${escapeHtml(dim)}${run.label ? ` — ${escapeHtml(run.label)}` : ''}</h3><div class="scroll"><table class="breakdown" data-dim="${escapeHtml(dim)}"><thead><tr><th>${escapeHtml(dim)}</th><th>tasks / episodes</th>${head}</tr></thead><tbody>${body}</tbody></table></div>`,
+    );
   }
   return out.join('\n');
 }
@@ -110,13 +141,23 @@ function breakdownTables(run: ReportRun): string {
 function failureTable(runs: readonly ReportRun[]): string {
   const kinds = [...new Set(runs.flatMap((r) => Object.keys(r.record.metrics.failureKinds)))].sort();
   if (kinds.length === 0) return '<p class="note">No parse or validation failures.</p>';
-  const rows = kinds.map((k) => `<tr><th>${escapeHtml(k)}</th>${runs.map((r) => `<td class="num">${r.record.metrics.failureKinds[k] ?? 0}</td>`).join('')}</tr>`).join('');
+  const rows = kinds
+    .map(
+      (k) =>
+        `<tr><th>${escapeHtml(k)}</th>${runs.map((r) => `<td class="num">${r.record.metrics.failureKinds[k] ?? 0}</td>`).join('')}</tr>`,
+    )
+    .join('');
   return `<table class="failures-table"><thead><tr><th>failure kind</th>${runs.map((r) => `<th>${escapeHtml(r.label ?? r.record.id)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function schemaTable(runs: readonly ReportRun[]): string {
   const keys = ['missing_required', 'unexpected_parameter', 'wrong_type', 'wrong_value'];
-  const rows = keys.map((k) => `<tr><th>${escapeHtml(k.replace('_', ' '))}</th>${runs.map((r) => `<td class="num">${r.record.metrics.schemaFailures[k] ?? 0}</td>`).join('')}</tr>`).join('');
+  const rows = keys
+    .map(
+      (k) =>
+        `<tr><th>${escapeHtml(k.replace('_', ' '))}</th>${runs.map((r) => `<td class="num">${r.record.metrics.schemaFailures[k] ?? 0}</td>`).join('')}</tr>`,
+    )
+    .join('');
   return `<table><thead><tr><th>schema failure</th>${runs.map((r) => `<th>${escapeHtml(r.label ?? r.record.id)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>`;
 }
 
@@ -134,13 +175,28 @@ function settingsTable(runs: readonly ReportRun[]): string {
     ['seed', (r) => r.settings.seed],
     ['limits', (r) => JSON.stringify(r.settings.limits)],
     ['replayed', (r) => (r.replay ? 'yes (metrics recomputed from stored trajectories)' : 'no')],
-    ['duration', (r) => `${(r.durationMs / 1000).toFixed(2)} s${r.episodesPerSecond ? ` (${r.episodesPerSecond.toFixed(1)} episodes/s)` : ''}`],
+    [
+      'duration',
+      (r) =>
+        `${(r.durationMs / 1000).toFixed(2)} s${r.episodesPerSecond ? ` (${r.episodesPerSecond.toFixed(1)} episodes/s)` : ''}`,
+    ],
     ['toolgym', (r) => r.versions.toolgym],
     ['node', (r) => `${r.versions.node} (${r.versions.platform})`],
-    ['packages', (r) => Object.entries(r.versions.packages).map(([k, v]) => `${k} ${v}`).join(', ')],
+    [
+      'packages',
+      (r) =>
+        Object.entries(r.versions.packages)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', '),
+    ],
     ['rerun', (r) => r.rerun],
   ];
-  const rows = fields.map(([name, get]) => `<tr><th>${escapeHtml(name)}</th>${runs.map((r) => `<td><code>${escapeHtml(get(r.record))}</code></td>`).join('')}</tr>`).join('');
+  const rows = fields
+    .map(
+      ([name, get]) =>
+        `<tr><th>${escapeHtml(name)}</th>${runs.map((r) => `<td><code>${escapeHtml(get(r.record))}</code></td>`).join('')}</tr>`,
+    )
+    .join('');
   return `<table class="settings"><tbody>${rows}</tbody></table>`;
 }
 
@@ -179,13 +235,22 @@ function chartRun(r: ReportRun): ChartRun {
     failures: m.failureKinds,
     budget: (m.breakdowns.budget ?? [])
       .filter((row) => row.key !== 'none')
-      .map((row) => ({ budget: Number(row.key), success: finite(row.summary.metrics.avgAtK?.value), lo: finite(row.summary.metrics.avgAtK?.lo), hi: finite(row.summary.metrics.avgAtK?.hi), episodes: row.summary.episodes })),
+      .map((row) => ({
+        budget: Number(row.key),
+        success: finite(row.summary.metrics.avgAtK?.value),
+        lo: finite(row.summary.metrics.avgAtK?.lo),
+        hi: finite(row.summary.metrics.avgAtK?.hi),
+        episodes: row.summary.episodes,
+      })),
   };
 }
 
 /** JSON safe inside a `<script>` element: no `<` can close it early. */
 export function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 let chartSource: string | undefined;

@@ -86,11 +86,18 @@ export function selectTasks(def: EnvDefinition, split: Split, count: number, see
 }
 
 function slug(text: string): string {
-  return text.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 60) || 'x';
+  return (
+    text
+      .replace(/[^A-Za-z0-9._-]+/g, '_')
+      .replace(/^_+|_+$/g, '')
+      .slice(0, 60) || 'x'
+  );
 }
 
 /** A folder name that the same settings always give (so a rerun lands on its own results). */
-export function defaultEvalId(s: Pick<EvalSettings, 'env' | 'policy' | 'k' | 'split' | 'tasks' | 'mode' | 'budgets' | 'seed'>): string {
+export function defaultEvalId(
+  s: Pick<EvalSettings, 'env' | 'policy' | 'k' | 'split' | 'tasks' | 'mode' | 'budgets' | 'seed'>,
+): string {
   const budget = s.budgets.length ? `-b${s.budgets.join('_')}` : '';
   return `${slug(s.env)}-${slug(s.policy)}-${s.split}-n${s.tasks}-k${s.k}-${s.mode}${budget}-s${s.seed}`;
 }
@@ -100,7 +107,24 @@ function shellQuote(s: string): string {
 }
 
 export function rerunCommand(s: EvalSettings, outDir: string): string {
-  const parts = ['gym', 'eval', '--env', s.env, '--policy', s.policy, '-k', String(s.k), '--split', s.split, '--tasks', String(s.tasks), '--mode', s.mode, '--seed', String(s.seed)];
+  const parts = [
+    'gym',
+    'eval',
+    '--env',
+    s.env,
+    '--policy',
+    s.policy,
+    '-k',
+    String(s.k),
+    '--split',
+    s.split,
+    '--tasks',
+    String(s.tasks),
+    '--mode',
+    s.mode,
+    '--seed',
+    String(s.seed),
+  ];
   if (s.budgets.length) parts.push('--budget', s.budgets.join(','));
   if (Object.keys(s.limits).length) parts.push('--limits', JSON.stringify(s.limits));
   parts.push('--concurrency', String(s.concurrency), '--out', outDir);
@@ -144,7 +168,8 @@ export function collectVersions(env: string, envVersion: string): EvalVersions {
     // reported as unknown
   }
   const packages: Record<string, string> = {};
-  for (const p of ['@modelcontextprotocol/sdk', 'zod', 'xstate', 'isolated-vm', 'chart.js', '@huggingface/jinja']) packages[p] = packageVersion(root, p);
+  for (const p of ['@modelcontextprotocol/sdk', 'zod', 'xstate', 'isolated-vm', 'chart.js', '@huggingface/jinja'])
+    packages[p] = packageVersion(root, p);
   return { toolgym, env, envVersion, node: process.version, platform: `${process.platform}-${process.arch}`, packages };
 }
 
@@ -157,7 +182,16 @@ export function writeEvalOutputs(dir: string, record: EvalRecord, trajectories: 
   writeFileSync(join(dir, 'report.html'), renderReport({ record, trajectories }));
 }
 
-function buildRecord(id: string, settings: EvalSettings, versions: EvalVersions, metrics: EvalMetrics, durationMs: number, replay: boolean, dir: string, episodes: number): EvalRecord {
+function buildRecord(
+  id: string,
+  settings: EvalSettings,
+  versions: EvalVersions,
+  metrics: EvalMetrics,
+  durationMs: number,
+  replay: boolean,
+  dir: string,
+  episodes: number,
+): EvalRecord {
   const rec: EvalRecord = {
     format: 'toolgym.eval/1',
     id,
@@ -179,10 +213,12 @@ function buildRecord(id: string, settings: EvalSettings, versions: EvalVersions,
 export async function runEval(opts: EvalOptions): Promise<EvalResult> {
   const def = typeof opts.env === 'string' ? getEnv(opts.env) : opts.env;
   if (!Number.isInteger(opts.k) || opts.k < 1) throw new EvalConfigError(`k must be a positive integer, got ${opts.k}`);
-  if (!Number.isInteger(opts.tasks) || opts.tasks < 1) throw new EvalConfigError(`tasks must be a positive integer, got ${opts.tasks}`);
+  if (!Number.isInteger(opts.tasks) || opts.tasks < 1)
+    throw new EvalConfigError(`tasks must be a positive integer, got ${opts.tasks}`);
   const budgets = [...(opts.budgets ?? [])];
   for (const b of budgets) {
-    if (!Number.isInteger(b) || b < 1) throw new EvalConfigError(`thinking budget ${b} must be a positive integer of tokens (the rollout loop needs at least 1)`);
+    if (!Number.isInteger(b) || b < 1)
+      throw new EvalConfigError(`thinking budget ${b} must be a positive integer of tokens (the rollout loop needs at least 1)`);
   }
   const split = opts.split ?? 'test';
   const seed = opts.seed ?? 0;
@@ -262,12 +298,15 @@ export function replayEval(path: string, opts: ReplayOptions = {}): EvalResult {
   const isFile = path.endsWith('.jsonl');
   const srcDir = resolve(isFile ? dirname(path) : path);
   const trajPath = isFile ? resolve(path) : join(srcDir, 'trajectories.jsonl');
-  if (!existsSync(trajPath)) throw new EvalConfigError(`no trajectories at ${trajPath}: run \`gym eval\` first or pass a .jsonl file`);
+  if (!existsSync(trajPath))
+    throw new EvalConfigError(`no trajectories at ${trajPath}: run \`gym eval\` first or pass a .jsonl file`);
   const trajectories = readTrajectories(trajPath);
   if (trajectories.length === 0) throw new EvalConfigError(`${trajPath} holds no episodes`);
   const stored = existsSync(join(srcDir, 'metrics.json')) ? readEvalRecord(join(srcDir, 'metrics.json')) : undefined;
   const first = trajectories[0] as Trajectory;
-  const budgets = [...new Set(trajectories.map((t) => t.thinkingBudget).filter((b): b is number => b !== undefined))].sort((a, b) => a - b);
+  const budgets = [...new Set(trajectories.map((t) => t.thinkingBudget).filter((b): b is number => b !== undefined))].sort(
+    (a, b) => a - b,
+  );
   const taskIds = [...new Set(trajectories.map((t) => t.ids.task))];
   const modes = new Set(trajectories.map((t) => t.mode));
   const settings: EvalSettings = stored?.settings ?? {
@@ -287,8 +326,13 @@ export function replayEval(path: string, opts: ReplayOptions = {}): EvalResult {
   if (opts.bootstrapSamples !== undefined) settings.bootstrapSamples = opts.bootstrapSamples;
   const id = stored?.id ?? slug(srcDir.split(/[\\/]/).pop() ?? 'replay');
   const dir = resolve(opts.outDir ?? srcDir);
-  const metrics = computeMetrics(trajectories, { maxK: settings.k, bootstrap: { samples: settings.bootstrapSamples, seed: settings.seed } });
-  const versions = stored ? { ...collectVersions(settings.env, stored.versions.envVersion) } : collectVersions(settings.env, first.ids.envVersion);
+  const metrics = computeMetrics(trajectories, {
+    maxK: settings.k,
+    bootstrap: { samples: settings.bootstrapSamples, seed: settings.seed },
+  });
+  const versions = stored
+    ? { ...collectVersions(settings.env, stored.versions.envVersion) }
+    : collectVersions(settings.env, first.ids.envVersion);
   const record = buildRecord(id, settings, versions, metrics, 0, true, dir, trajectories.length);
   writeEvalOutputs(dir, record, trajectories);
   return { dir, record, trajectories };

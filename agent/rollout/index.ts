@@ -33,7 +33,7 @@ export {
   runEpisode,
 } from './episode.js';
 export { type RolloutLimits, type RolloutLimitsInput, RolloutLimitsSchema, resolveLimits } from './limits.js';
-export { type EpisodeContext, type EpisodeDeps, type EpisodeEvent, type EpisodeMachine, episodeMachine } from './machine.js';
+export { type EpisodeContext, type EpisodeDeps, type EpisodeEvent, type EpisodeMachine, episodeMachine, PolicyContractError } from './machine.js';
 export { createProgress, type Progress } from './progress.js';
 export { type BatchSummary, formatSummary, SummaryAccumulator, summarizeBatch } from './summary.js';
 export { TokenTrack } from './tokens.js';

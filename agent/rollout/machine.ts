@@ -65,6 +65,11 @@ export interface EpisodeContext {
 
 export type EpisodeEvent = { type: 'ABORT'; reason: string };
 
+/** A policy broke the `Policy` contract (the episode aborts; fix the policy). */
+export class PolicyContractError extends Error {
+  override name = 'PolicyContractError';
+}
+
 interface CallsDone {
   exchanges: ToolExchange[];
   envEnd?: 'terminated' | 'truncated';
@@ -93,6 +98,13 @@ async function generateTurn(ctx: EpisodeContext, signal: AbortSignal): Promise<{
     history: ctx.history,
     signal,
   });
+  if (deps.tokens) {
+    // The episode's token sequence is built from exactly what was sampled: no ids, no sequence.
+    if (!res.tokenIds) throw new PolicyContractError(`${deps.policy.spec} has a tokenizer (token-level) but returned no tokenIds`);
+    if (res.logprobs && res.logprobs.length !== res.tokenIds.length) {
+      throw new PolicyContractError(`${deps.policy.spec} returned ${res.tokenIds.length} tokenIds but ${res.logprobs.length} logprobs`);
+    }
+  }
   return { res, ms: deps.now() - t0 };
 }
 

@@ -28,7 +28,10 @@ export function register(program: Command): void {
         lines.push(`  tools:    ${s.tools.map((t) => t.name).join(', ')}`);
         lines.push('  families:');
         const w = Math.max(...s.families.map((f) => f.name.length));
-        for (const f of s.families) lines.push(`    ${f.name.padEnd(w)}  train ${String(f.splitSizes.train).padStart(6)}  test ${String(f.splitSizes.test).padStart(5)}  ${f.description}`);
+        for (const f of s.families)
+          lines.push(
+            `    ${f.name.padEnd(w)}  train ${String(f.splitSizes.train).padStart(6)}  test ${String(f.splitSizes.test).padStart(5)}  ${f.description}`,
+          );
         lines.push('');
       }
       process.stdout.write(lines.join('\n'));

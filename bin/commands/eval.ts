@@ -3,7 +3,7 @@
  * [--budget 64,256] [--seed S] [--replay <dir>]`: tool-call stability episodes and their report.
  */
 import type { Command } from 'commander';
-import { type EvalMode, EvalModeSchema, replayEval, runEval, type EvalResult } from '../../agent/eval/index.js';
+import { type EvalMode, EvalModeSchema, type EvalResult, replayEval, runEval } from '../../agent/eval/index.js';
 import { loadEnvModules } from '../../envs/index.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -23,7 +23,8 @@ function budgets(v: string): number[] {
     .filter(Boolean)
     .map((s) => {
       const n = Number(s);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`--budget takes positive token counts separated by commas (e.g. 64,256,1024), got "${s}"`);
+      if (!Number.isInteger(n) || n < 1)
+        throw new Error(`--budget takes positive token counts separated by commas (e.g. 64,256,1024), got "${s}"`);
       return n;
     });
 }
@@ -80,7 +81,11 @@ export function register(program: Command): void {
     .option('--max-turns <n>', 'shorthand for the maxTurns limit', int('--max-turns'))
     .option('--out <dir>', 'output folder (default evals/<id>)')
     .option('--id <id>', 'run id (default: derived from the settings)')
-    .option('--bootstrap <n>', 'bootstrap resamples for the intervals (0 = none; default 1000, or the stored run\'s with --replay)', int('--bootstrap'))
+    .option(
+      '--bootstrap <n>',
+      "bootstrap resamples for the intervals (0 = none; default 1000, or the stored run's with --replay)",
+      int('--bootstrap'),
+    )
     .option('--replay <dir>', 'recompute metrics and report from <dir>/trajectories.jsonl without calling the policy')
     .option('--no-progress', 'hide the progress bar')
     .option('--env-module <path>', 'also load environments exported by this module (repeatable)', collect, [])
@@ -92,7 +97,8 @@ export function register(program: Command): void {
       }
       await loadEnvModules(flags.envModule);
       if (!flags.env) throw new Error('--env is required (see `gym envs`), or pass --replay <dir>');
-      if (flags.split !== 'train' && flags.split !== 'test') throw new Error(`--split must be train or test, got "${flags.split}"`);
+      if (flags.split !== 'train' && flags.split !== 'test')
+        throw new Error(`--split must be train or test, got "${flags.split}"`);
       let mode: EvalMode | undefined;
       if (flags.mode !== undefined) {
         const parsed = EvalModeSchema.safeParse(flags.mode);

@@ -5,7 +5,9 @@ import { rebuildReport } from '../../agent/eval/index.js';
 export function register(program: Command): void {
   program
     .command('report')
-    .description('Rebuild <dir>/report.html from its metrics.json and trajectories; with --compare, write <dir>/compare.html beside a second run')
+    .description(
+      'Rebuild <dir>/report.html from its metrics.json and trajectories; with --compare, write <dir>/compare.html beside a second run',
+    )
     .argument('<dir>', 'an eval folder written by `gym eval`')
     .option('--compare <dir2>', 'a second eval folder to compare against')
     .option('--out <file>', 'write the page here instead')

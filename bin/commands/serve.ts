@@ -21,7 +21,8 @@ interface ServeOptions {
 
 /** `HOST:PORT`, `[v6]:PORT`, `:PORT` or `PORT` (host defaults to 127.0.0.1). */
 export function parseHostPort(spec: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*))?:?(\d+)$/.exec(spec.trim());
+  const t = spec.trim();
+  const m = /^\d+$/.test(t) ? [t, undefined, undefined, t] : /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(t);
   if (!m) throw new ServerConfigError(`--http expects HOST:PORT (e.g. 127.0.0.1:7777), got "${spec}".`);
   const port = Number(m[3]);
   if (port > 65535) throw new ServerConfigError(`port ${port} is out of range.`);

@@ -7,10 +7,10 @@
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { getEnv, loadEnvModules, UnknownEnvError } from '../../envs/index.js';
 import type { EnvDefinition } from '../../envs/core/types.js';
+import { getEnv, loadEnvModules, UnknownEnvError } from '../../envs/index.js';
 import { registerBuiltinPolicy } from '../../trainer/model/index.js';
-import { resolveRunConfig, RunConfigError, type StepRecord, train } from '../../trainer/run/index.js';
+import { RunConfigError, resolveRunConfig, type StepRecord, train } from '../../trainer/run/index.js';
 
 interface TrainFlags {
   env?: string;
@@ -44,7 +44,8 @@ async function resolveEnv(id: string): Promise<EnvDefinition> {
     return getEnv(id);
   } catch (err) {
     // code-interp ships with toolgym: load it directly when the registry was not populated
-    if (err instanceof UnknownEnvError && id === 'code-interp') return (await import('../../envs/code-interp/index.js')).codeInterpEnv;
+    if (err instanceof UnknownEnvError && id === 'code-interp')
+      return (await import('../../envs/code-interp/index.js')).codeInterpEnv;
     throw err;
   }
 }
@@ -85,7 +86,12 @@ export function register(program: Command): void {
       const tty = o.progress !== false && process.stderr.isTTY;
       const bar = tty
         ? new cliProgress.SingleBar(
-            { format: ' {phase} {bar} {value}/{total} | reward {reward} | KL {kl} | H {entropy} | {tps} tok/s | ETA {eta_formatted}', hideCursor: true, etaBuffer: 8 },
+            {
+              format:
+                ' {phase} {bar} {value}/{total} | reward {reward} | KL {kl} | H {entropy} | {tps} tok/s | ETA {eta_formatted}',
+              hideCursor: true,
+              etaBuffer: 8,
+            },
             cliProgress.Presets.shades_classic,
           )
         : undefined;
@@ -123,7 +129,10 @@ export function register(program: Command): void {
               payload.entropy = fmt(r.entropy, 2);
               payload.tps = fmt(r.tokensPerSecond, 0);
               if (bar) bar.update(done, { ...payload });
-              else process.stderr.write(`${r.phase} ${r.step}: ${r.phase === 'grpo' ? `reward ${fmt(r.reward)} success ${fmt(r.success)} KL ${payload.kl} H ${payload.entropy}` : `loss ${fmt(r.loss)}`} ${payload.tps} tok/s\n`);
+              else
+                process.stderr.write(
+                  `${r.phase} ${r.step}: ${r.phase === 'grpo' ? `reward ${fmt(r.reward)} success ${fmt(r.success)} KL ${payload.kl} H ${payload.entropy}` : `loss ${fmt(r.loss)}`} ${payload.tps} tok/s\n`,
+                );
             },
           },
         });

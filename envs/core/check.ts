@@ -7,7 +7,17 @@ import { isDeepStrictEqual } from 'node:util';
 import { jsonSchemaProblems, toolInputJsonSchema, undescribedFields } from './schema.js';
 import { isControlTool } from './session.js';
 import { parseTaskId } from './tool-env.js';
-import type { Action, EnvDefinition, Environment, OracleObservation, Split, StepResult, Task, TaskFamily, ToolResult } from './types.js';
+import type {
+  Action,
+  EnvDefinition,
+  Environment,
+  OracleObservation,
+  Split,
+  StepResult,
+  Task,
+  TaskFamily,
+  ToolResult,
+} from './types.js';
 
 export interface CheckOutcome {
   ok: boolean;
@@ -62,7 +72,8 @@ export function sampleIndices(size: number, n: number): number[] {
  */
 export function referenceNeedles(reference: unknown): string[] {
   if (typeof reference === 'string') return reference.trim().length >= 4 ? [reference.trim()] : [];
-  if (typeof reference === 'number' || typeof reference === 'bigint') return String(reference).replace('-', '').length >= 4 ? [String(reference)] : [];
+  if (typeof reference === 'number' || typeof reference === 'bigint')
+    return String(reference).replace('-', '').length >= 4 ? [String(reference)] : [];
   if (reference && typeof reference === 'object') {
     const json = JSON.stringify(reference);
     return json && json.length >= 8 ? [json] : [];
@@ -76,7 +87,7 @@ function hasKeyDeep(value: unknown, key: string, depth = 0): boolean {
   return Object.values(value).some((v) => hasKeyDeep(v, key, depth + 1));
 }
 
-function firstTask(def: EnvDefinition, family: TaskFamily<any>, split: Split, index = 0): Task | undefined {
+function firstTask(family: TaskFamily<any>, split: Split, index = 0): Task | undefined {
   return family.splitSizes[split] > index ? family.generate(split, index) : undefined;
 }
 
@@ -90,14 +101,19 @@ async function withEnv<T>(def: EnvDefinition, fn: (env: Environment) => Promise<
 }
 
 /** Plays the family's oracle on `task` for up to ORACLE_STEP_LIMIT steps; returns every step result. */
-async function playOracle(env: Environment, family: TaskFamily<any>, task: Task): Promise<{ results: ToolResult[]; last?: StepResult; answered: boolean }> {
+async function playOracle(
+  env: Environment,
+  family: TaskFamily<any>,
+  task: Task,
+): Promise<{ results: ToolResult[]; last?: StepResult; answered: boolean }> {
   await env.reset({ taskId: task.id, seed: task.seed });
   const history: OracleObservation[] = [];
   const results: ToolResult[] = [];
   let last: StepResult | undefined;
   for (let i = 0; i < ORACLE_STEP_LIMIT; i++) {
     const act = family.oracle(task, history);
-    const action: Action = act.kind === 'answer' ? { kind: 'answer', answer: act.answer } : { kind: 'tool_calls', calls: act.calls };
+    const action: Action =
+      act.kind === 'answer' ? { kind: 'answer', answer: act.answer } : { kind: 'tool_calls', calls: act.calls };
     last = await env.step(action);
     if (act.kind === 'answer') return { results, last, answered: true };
     const trs = last.observation.toolResults ?? [];
@@ -128,7 +144,9 @@ export const conformanceChecks: readonly ConformanceCheck[] = [
         if (famNames.has(f.name)) problems.push(`family "${f.name}" declared twice`);
         famNames.add(f.name);
         if (f.name.includes('/')) problems.push(`family "${f.name}" contains "/" (task ids use it as a separator)`);
-        for (const s of SPLITS) if (!Number.isInteger(f.splitSizes[s]) || f.splitSizes[s] <= 0) problems.push(`family "${f.name}" ${s} split size ${f.splitSizes[s]}`);
+        for (const s of SPLITS)
+          if (!Number.isInteger(f.splitSizes[s]) || f.splitSizes[s] <= 0)
+            problems.push(`family "${f.name}" ${s} split size ${f.splitSizes[s]}`);
       }
       const toolNames = new Set<string>();
       for (const t of def.tools) {
@@ -138,7 +156,8 @@ export const conformanceChecks: readonly ConformanceCheck[] = [
         if (!/^[a-zA-Z0-9_-]{1,64}$/.test(t.name)) problems.push(`tool name "${t.name}" is not [a-zA-Z0-9_-]{1,64}`);
       }
       const envTools = await withEnv(def, async (env) => env.tools.map((t) => t.name).sort());
-      if (!isDeepStrictEqual(envTools, [...toolNames].sort())) problems.push(`env instance tools ${envTools} differ from the definition's ${[...toolNames]}`);
+      if (!isDeepStrictEqual(envTools, [...toolNames].sort()))
+        problems.push(`env instance tools ${envTools} differ from the definition's ${[...toolNames]}`);
       return problems.length ? fail(problems.join('; ')) : pass(`${def.families.length} families, ${def.tools.length} tools`);
     },
   },
@@ -174,8 +193,10 @@ export const conformanceChecks: readonly ConformanceCheck[] = [
             const b = f.generate(split, i);
             if (!isDeepStrictEqual(a, b)) problems.push(`${f.name}/${split}/${i}: two generations differ`);
             const p = parseTaskId(a.id);
-            if (!p || p.envId !== def.id || p.family !== f.name || p.split !== split || p.index !== i) problems.push(`${f.name}/${split}/${i}: id "${a.id}" is not ${def.id}/${f.name}/${split}/${i}`);
-            if (a.family !== f.name || a.split !== split) problems.push(`${a.id}: family/split fields disagree with the generator`);
+            if (!p || p.envId !== def.id || p.family !== f.name || p.split !== split || p.index !== i)
+              problems.push(`${f.name}/${split}/${i}: id "${a.id}" is not ${def.id}/${f.name}/${split}/${i}`);
+            if (a.family !== f.name || a.split !== split)
+              problems.push(`${a.id}: family/split fields disagree with the generator`);
             if (![1, 2, 3, 4, 5].includes(a.difficulty)) problems.push(`${a.id}: difficulty ${a.difficulty} not in 1..5`);
             if (!a.prompt?.trim()) problems.push(`${a.id}: empty prompt`);
             try {
@@ -221,7 +242,8 @@ export const conformanceChecks: readonly ConformanceCheck[] = [
             return env.reset({ seed, split });
           });
           if (!isDeepStrictEqual(a.observation, b.observation)) problems.push(`${split} seed ${seed}: observations differ`);
-          if (!isDeepStrictEqual(a.info.task, b.info.task)) problems.push(`${split} seed ${seed}: tasks differ (${a.info.task.id} vs ${b.info.task.id})`);
+          if (!isDeepStrictEqual(a.info.task, b.info.task))
+            problems.push(`${split} seed ${seed}: tasks differ (${a.info.task.id} vs ${b.info.task.id})`);
           if (a.info.task.split !== split) problems.push(`${split} seed ${seed}: reset gave a ${a.info.task.split} task`);
         }
       }
@@ -235,18 +257,22 @@ export const conformanceChecks: readonly ConformanceCheck[] = [
       const problems: string[] = [];
       let compared = 0;
       for (const f of def.families) {
-        const task = firstTask(def, f, 'test') ?? firstTask(def, f, 'train');
+        const task = firstTask(f, 'test') ?? firstTask(f, 'train');
         if (!task) continue;
         const a = await withEnv(def, (env) => playOracle(env, f, task));
         const b = await withEnv(def, (env) => playOracle(env, f, task));
         compared += a.results.length;
         if (!isDeepStrictEqual(a.results, b.results)) {
           const k = a.results.findIndex((r, i) => !isDeepStrictEqual(r, b.results[i]));
-          problems.push(`${task.id}: result ${k} differs: ${JSON.stringify(a.results[k])?.slice(0, 200)} vs ${JSON.stringify(b.results[k])?.slice(0, 200)}`);
+          problems.push(
+            `${task.id}: result ${k} differs: ${JSON.stringify(a.results[k])?.slice(0, 200)} vs ${JSON.stringify(b.results[k])?.slice(0, 200)}`,
+          );
         }
       }
       if (problems.length) return fail(problems.join('; '));
-      return compared === 0 ? skip('no oracle made a tool call, so there were no tool results to compare') : pass(`${compared} results compared`);
+      return compared === 0
+        ? skip('no oracle made a tool call, so there were no tool results to compare')
+        : pass(`${compared} results compared`);
     },
   },
   {
@@ -255,7 +281,7 @@ export const conformanceChecks: readonly ConformanceCheck[] = [
     async run(def) {
       const problems: string[] = [];
       for (const f of def.families) {
-        const task = firstTask(def, f, 'test') ?? firstTask(def, f, 'train');
+        const task = firstTask(f, 'test') ?? firstTask(f, 'train');
         if (!task) continue;
         const run = await withEnv(def, (env) => playOracle(env, f, task));
         const v = run.last?.info.verdict;
@@ -271,14 +297,15 @@ export const conformanceChecks: readonly ConformanceCheck[] = [
     async run(def) {
       const problems: string[] = [];
       for (const f of def.families) {
-        const task = firstTask(def, f, 'test') ?? firstTask(def, f, 'train');
+        const task = firstTask(f, 'test') ?? firstTask(f, 'train');
         if (!task) continue;
         const r = await withEnv(def, async (env) => {
           await env.reset({ taskId: task.id });
           return env.step({ kind: 'answer', answer: 'toolgym conformance check: a deliberately wrong answer' });
         });
         if (!r.terminated) problems.push(`${task.id}: an answer did not terminate the episode`);
-        if (r.info.verdict?.correct !== false || r.reward >= 1) problems.push(`${task.id}: wrong answer scored reward ${r.reward}, correct ${r.info.verdict?.correct}`);
+        if (r.info.verdict?.correct !== false || r.reward >= 1)
+          problems.push(`${task.id}: wrong answer scored reward ${r.reward}, correct ${r.info.verdict?.correct}`);
       }
       return problems.length ? fail(problems.join('; ')) : pass();
     },
@@ -299,8 +326,10 @@ export const conformanceChecks: readonly ConformanceCheck[] = [
             return;
           }
           const results = r.observation.toolResults ?? [];
-          if (results.length !== (action.kind === 'tool_calls' ? action.calls.length : 1)) problems.push(`${label}: ${results.length} results for the calls`);
-          if (!results.every((x) => x.isError === true)) problems.push(`${label}: result is not isError: ${JSON.stringify(results).slice(0, 200)}`);
+          if (results.length !== (action.kind === 'tool_calls' ? action.calls.length : 1))
+            problems.push(`${label}: ${results.length} results for the calls`);
+          if (!results.every((x) => x.isError === true))
+            problems.push(`${label}: result is not isError: ${JSON.stringify(results).slice(0, 200)}`);
           if (r.terminated) problems.push(`${label}: an invalid call terminated the episode`);
         };
         await probe('unknown tool', { kind: 'tool_calls', calls: [{ name: 'no_such_tool_xyz', arguments: {} }] });
@@ -308,7 +337,10 @@ export const conformanceChecks: readonly ConformanceCheck[] = [
           const props = Object.keys(t.inputSchema);
           if (props.length === 0) continue;
           const wrong = Object.fromEntries(props.map((p) => [p, { $invalid: [1] }]));
-          await probe(`${t.name} with wrong-typed arguments`, { kind: 'tool_calls', calls: [{ name: t.name, arguments: wrong }] });
+          await probe(`${t.name} with wrong-typed arguments`, {
+            kind: 'tool_calls',
+            calls: [{ name: t.name, arguments: wrong }],
+          });
           const schema = toolInputJsonSchema(t);
           if (Array.isArray(schema.required) && schema.required.length > 0) {
             await probe(`${t.name} without required arguments`, { kind: 'tool_calls', calls: [{ name: t.name, arguments: {} }] });
@@ -340,7 +372,8 @@ export const conformanceChecks: readonly ConformanceCheck[] = [
           });
           if (hasKeyDeep(seen.reset.info, 'reference')) problems.push(`${task.id}: reset info carries a "reference" field`);
           const text = JSON.stringify([seen.reset.observation, seen.reset.info, seen.bad.observation, seen.bad.info]);
-          for (const n of needles) if (text.includes(n)) problems.push(`${task.id}: the reference ${JSON.stringify(n).slice(0, 60)} is visible`);
+          for (const n of needles)
+            if (text.includes(n)) problems.push(`${task.id}: the reference ${JSON.stringify(n).slice(0, 60)} is visible`);
         }
       }
       return problems.length ? fail(problems.slice(0, 10).join('; ')) : pass();

@@ -15,7 +15,9 @@ export class UnknownEnvError extends ToolgymError {
     readonly envId: string,
     known: readonly string[],
   ) {
-    super(`Unknown environment "${envId}". Known: ${known.length ? known.join(', ') : '(none)'}. Run \`gym envs\` to list environments.`);
+    super(
+      `Unknown environment "${envId}". Known: ${known.length ? known.join(', ') : '(none)'}. Run \`gym envs\` to list environments.`,
+    );
   }
 }
 
@@ -34,7 +36,9 @@ export class UnknownTaskError extends ToolgymError {
     readonly taskId: string,
     why: string,
   ) {
-    super(`Unknown task "${taskId}": ${why}. Task ids look like <env>/<family>/<split>/<index>; call gym_list_tasks to list them.`);
+    super(
+      `Unknown task "${taskId}": ${why}. Task ids look like <env>/<family>/<split>/<index>; call gym_list_tasks to list them.`,
+    );
   }
 }
 

@@ -90,7 +90,13 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-function jsonRpcError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): void {
+function jsonRpcError(
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.end();
     return;
@@ -220,7 +226,9 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
       const auth = req.headers.authorization ?? '';
       const m = /^Bearer\s+(.+)$/i.exec(auth);
       if (!m || !sameSecret(m[1].trim(), token)) {
-        jsonRpcError(res, 401, -32000, 'Unauthorized: send "Authorization: Bearer <token>" with the server\'s token.', { 'www-authenticate': 'Bearer' });
+        jsonRpcError(res, 401, -32000, 'Unauthorized: send "Authorization: Bearer <token>" with the server\'s token.', {
+          'www-authenticate': 'Bearer',
+        });
         return;
       }
     }
@@ -233,7 +241,10 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
         const raw = await readBody(req, maxBodyBytes);
         body = JSON.parse(raw.toString('utf8'));
       } catch (err) {
-        if (err instanceof BodyTooLarge) jsonRpcError(res, 413, -32600, `Request body over ${maxBodyBytes} bytes: send smaller requests.`, { connection: 'close' });
+        if (err instanceof BodyTooLarge)
+          jsonRpcError(res, 413, -32600, `Request body over ${maxBodyBytes} bytes: send smaller requests.`, {
+            connection: 'close',
+          });
         else jsonRpcError(res, 400, -32700, `Parse error: the body is not valid JSON (${(err as Error).message}).`);
         return;
       }
@@ -241,17 +252,29 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
       if (sessionId) {
         entry = sessions.get(sessionId);
         if (!entry) {
-          jsonRpcError(res, 404, -32001, 'Session not found (it expired or was closed): send a new initialize request without mcp-session-id.');
+          jsonRpcError(
+            res,
+            404,
+            -32001,
+            'Session not found (it expired or was closed): send a new initialize request without mcp-session-id.',
+          );
           return;
         }
       } else {
         const init = Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body);
         if (!init) {
-          jsonRpcError(res, 400, -32000, 'Bad Request: no mcp-session-id header; start a session with an initialize request first.');
+          jsonRpcError(
+            res,
+            400,
+            -32000,
+            'Bad Request: no mcp-session-id header; start a session with an initialize request first.',
+          );
           return;
         }
         if (sessions.size >= maxSessions) {
-          jsonRpcError(res, 503, -32000, `Too many sessions (${maxSessions}): close idle sessions (DELETE) or try later.`, { 'retry-after': '5' });
+          jsonRpcError(res, 503, -32000, `Too many sessions (${maxSessions}): close idle sessions (DELETE) or try later.`, {
+            'retry-after': '5',
+          });
           return;
         }
         entry = await newEntry();
@@ -264,14 +287,20 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
         entry.inflight--;
         entry.lastActive = Date.now();
         // An initialize that failed leaves a server no session id points to.
-        if (!sessionId && !(entry.transport.sessionId && sessions.has(entry.transport.sessionId))) void entry.server.close().catch(() => undefined);
+        if (!sessionId && !(entry.transport.sessionId && sessions.has(entry.transport.sessionId)))
+          void entry.server.close().catch(() => undefined);
       }
       return;
     }
     if (req.method === 'GET' || req.method === 'DELETE') {
       const entry = sessionId ? sessions.get(sessionId) : undefined;
       if (!entry) {
-        jsonRpcError(res, sessionId ? 404 : 400, sessionId ? -32001 : -32000, sessionId ? 'Session not found.' : 'Bad Request: mcp-session-id header required.');
+        jsonRpcError(
+          res,
+          sessionId ? 404 : 400,
+          sessionId ? -32001 : -32000,
+          sessionId ? 'Session not found.' : 'Bad Request: mcp-session-id header required.',
+        );
         return;
       }
       entry.lastActive = Date.now();
@@ -279,7 +308,9 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
       if (req.method === 'DELETE' && sessionId) drop(sessionId);
       return;
     }
-    jsonRpcError(res, 405, -32000, `Method ${req.method} not allowed: use POST, GET or DELETE.`, { allow: 'GET, POST, DELETE, OPTIONS' });
+    jsonRpcError(res, 405, -32000, `Method ${req.method} not allowed: use POST, GET or DELETE.`, {
+      allow: 'GET, POST, DELETE, OPTIONS',
+    });
   };
 
   const http = createServer((req, res) => {
@@ -313,7 +344,9 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
   const addr = http.address() as AddressInfo;
   const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${urlHost}:${addr.port}${path}`;
-  log(`[toolgym] serving environment "${def.id}" v${def.version} over Streamable HTTP at ${url}${token ? ' (bearer token required)' : ''}`);
+  log(
+    `[toolgym] serving environment "${def.id}" v${def.version} over Streamable HTTP at ${url}${token ? ' (bearer token required)' : ''}`,
+  );
 
   return {
     url,

@@ -2,10 +2,39 @@
  * envs/core: the environment contract, the registry, episode sessions, the MCP server that exposes
  * any environment (stdio, Streamable HTTP, in-memory) and the conformance checker.
  */
-export * from './types.js';
+
 export { extractAnswer } from './answer.js';
-export { DuplicateEnvError, EpisodeNotStartedError, ServerConfigError, ToolgymError, UnknownEnvError, UnknownTaskError } from './errors.js';
-export { defaultRegistry, EnvRegistry, type EnvSummary, getEnv, isEnvDefinition, listEnvs, loadEnvModules, registerEnv, summarizeEnv } from './registry.js';
+export {
+  type CheckOutcome,
+  type CheckReport,
+  type CheckResult,
+  type ConformanceCheck,
+  checkEnv,
+  conformanceChecks,
+  referenceNeedles,
+  runCheck,
+  sampleIndices,
+} from './check.js';
+export {
+  DuplicateEnvError,
+  EpisodeNotStartedError,
+  ServerConfigError,
+  ToolgymError,
+  UnknownEnvError,
+  UnknownTaskError,
+} from './errors.js';
+export { type HttpOptions, type HttpServerHandle, hostnameOf, isLoopbackHost, serveHttp } from './http.js';
+export {
+  defaultRegistry,
+  EnvRegistry,
+  type EnvSummary,
+  getEnv,
+  isEnvDefinition,
+  listEnvs,
+  loadEnvModules,
+  registerEnv,
+  summarizeEnv,
+} from './registry.js';
 export {
   type ArgsCheck,
   checkArgs,
@@ -17,7 +46,7 @@ export {
   toolInputJsonSchema,
   undescribedFields,
 } from './schema.js';
-export { defineToolEnv, findTask, parseTaskId, type ToolEnvConfig, taskForSeed, taskId, textResult, toPublic } from './tool-env.js';
+export { connectInMemory, createEpisodeServer, type EpisodeServerOptions, episodeSessionOf } from './server.js';
 export {
   CONTROL_META,
   type ControlToolName,
@@ -31,17 +60,15 @@ export {
   isControlTool,
   type SessionResult,
 } from './session.js';
-export { connectInMemory, createEpisodeServer, type EpisodeServerOptions, episodeSessionOf } from './server.js';
 export { LineTransport, malformedReply, type StdioOptions, serveStdio } from './stdio.js';
-export { type HttpOptions, type HttpServerHandle, hostnameOf, isLoopbackHost, serveHttp } from './http.js';
 export {
-  type CheckOutcome,
-  type CheckReport,
-  type CheckResult,
-  type ConformanceCheck,
-  checkEnv,
-  conformanceChecks,
-  referenceNeedles,
-  runCheck,
-  sampleIndices,
-} from './check.js';
+  defineToolEnv,
+  findTask,
+  parseTaskId,
+  type ToolEnvConfig,
+  taskForSeed,
+  taskId,
+  textResult,
+  toPublic,
+} from './tool-env.js';
+export * from './types.js';

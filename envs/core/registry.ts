@@ -72,21 +72,33 @@ export function listEnvs(): EnvDefinition[] {
 /** Whether a value has the shape of an `EnvDefinition` (for modules loaded at run time). */
 export function isEnvDefinition(v: unknown): v is EnvDefinition {
   const d = v as EnvDefinition;
-  return typeof v === 'object' && v !== null && typeof d.id === 'string' && typeof d.version === 'string' && Array.isArray(d.families) && typeof d.create === 'function' && typeof d.getTask === 'function';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof d.id === 'string' &&
+    typeof d.version === 'string' &&
+    Array.isArray(d.families) &&
+    typeof d.create === 'function' &&
+    typeof d.getTask === 'function'
+  );
 }
 
 /**
  * Imports each module (a path, resolved against the working directory) and registers every
  * `EnvDefinition` it exports, replacing one of the same id; returns them.
  */
-export async function loadEnvModules(paths: readonly string[], registry: EnvRegistry = defaultRegistry): Promise<EnvDefinition[]> {
+export async function loadEnvModules(
+  paths: readonly string[],
+  registry: EnvRegistry = defaultRegistry,
+): Promise<EnvDefinition[]> {
   const { resolve } = await import('node:path');
   const { pathToFileURL } = await import('node:url');
   const found: EnvDefinition[] = [];
   for (const p of paths) {
     const mod = (await import(pathToFileURL(resolve(p)).href)) as Record<string, unknown>;
     const defs = [...new Set(Object.values(mod).filter(isEnvDefinition))];
-    if (defs.length === 0) throw new Error(`${p} exports no environment definition (an object with id, version, families, create and getTask).`);
+    if (defs.length === 0)
+      throw new Error(`${p} exports no environment definition (an object with id, version, families, create and getTask).`);
     for (const d of defs) {
       registry.register(d, { replace: true });
       found.push(d);

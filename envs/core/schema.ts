@@ -51,7 +51,10 @@ export function toolInputJsonSchema(tool: Pick<ToolSpec<any, any>, 'inputSchema'
 }
 
 export function toolFunctionSchema(tool: ToolSpec<any, any>): ToolFunctionSchema {
-  return { type: 'function', function: { name: tool.name, description: tool.description, parameters: toolInputJsonSchema(tool) } };
+  return {
+    type: 'function',
+    function: { name: tool.name, description: tool.description, parameters: toolInputJsonSchema(tool) },
+  };
 }
 
 /**
@@ -100,7 +103,10 @@ function describeIssue(issue: z.core.$ZodIssue): { field?: string; message: stri
   const field = issue.path.length ? issue.path.map(String).join('.') : undefined;
   if (issue.code === 'unrecognized_keys') {
     const keys = (issue as { keys: string[] }).keys;
-    return { field: keys[0], message: `unexpected parameter${keys.length > 1 ? 's' : ''} ${keys.map((k) => `\`${k}\``).join(', ')}` };
+    return {
+      field: keys[0],
+      message: `unexpected parameter${keys.length > 1 ? 's' : ''} ${keys.map((k) => `\`${k}\``).join(', ')}`,
+    };
   }
   return { field, message: field ? `\`${field}\`: ${issue.message}` : issue.message };
 }
@@ -114,7 +120,15 @@ export function checkArgs(toolName: string, shape: z.ZodRawShape, args: unknown)
   const parsed = parserFor(shape).safeParse(args);
   if (parsed.success && unknown.length === 0) return { ok: true, args: parsed.data as Record<string, unknown> };
   const issues = parsed.success ? [] : parsed.error.issues.map(describeIssue);
-  if (unknown.length > 0) issues.push({ field: unknown[0], message: `unexpected parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `\`${k}\``).join(', ')}` });
+  if (unknown.length > 0)
+    issues.push({
+      field: unknown[0],
+      message: `unexpected parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `\`${k}\``).join(', ')}`,
+    });
   const msg = issues.map((i) => i.message).join('; ');
-  return { ok: false, field: issues[0]?.field, message: `Invalid arguments for \`${toolName}\`: ${msg}. Fix the arguments and call the tool again.` };
+  return {
+    ok: false,
+    field: issues[0]?.field,
+    message: `Invalid arguments for \`${toolName}\`: ${msg}. Fix the arguments and call the tool again.`,
+  };
 }

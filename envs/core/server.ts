@@ -12,7 +12,7 @@ import { summarizeEnv } from './registry.js';
 import { toolArgsSchema } from './schema.js';
 import { CONTROL_META, controlTools, EpisodeSession, type EpisodeSessionOptions } from './session.js';
 import { parseTaskId, toPublic } from './tool-env.js';
-import type { EnvDefinition, EnvResource } from './types.js';
+import type { EnvDefinition, EnvResource, TaskPublic } from './types.js';
 
 export interface EpisodeServerOptions extends EpisodeSessionOptions {
   /** Use this session instead of making a new one (the caller then owns it). */
@@ -34,8 +34,14 @@ function registerResources(server: McpServer, def: EnvDefinition, perFamily: num
   server.registerResource(
     'environment',
     'toolgym://env',
-    { title: `${def.id} environment`, description: 'Environment id, version, tools, task families and split sizes.', mimeType: 'application/json' },
-    async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(summarizeEnv(def), null, 2) }] }),
+    {
+      title: `${def.id} environment`,
+      description: 'Environment id, version, tools, task families and split sizes.',
+      mimeType: 'application/json',
+    },
+    async (uri) => ({
+      contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(summarizeEnv(def), null, 2) }],
+    }),
   );
   const template = new ResourceTemplate('toolgym://tasks/{env}/{family}/{split}/{index}', {
     list: async () => ({
@@ -53,11 +59,19 @@ function registerResources(server: McpServer, def: EnvDefinition, perFamily: num
   server.registerResource(
     'task',
     template,
-    { title: 'Task description', description: 'A task as the agent sees it (never its reference answer).', mimeType: 'application/json' },
+    {
+      title: 'Task description',
+      description: 'A task as the agent sees it (never its reference answer).',
+      mimeType: 'application/json',
+    },
     async (uri) => {
       const id = uri.href.slice('toolgym://tasks/'.length);
-      if (!parseTaskId(id)) throw new McpError(ErrorCode.InvalidParams, `Malformed task URI ${uri.href}: use toolgym://tasks/<env>/<family>/<split>/<index>.`);
-      let task;
+      if (!parseTaskId(id))
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `Malformed task URI ${uri.href}: use toolgym://tasks/<env>/<family>/<split>/<index>.`,
+        );
+      let task: TaskPublic;
       try {
         task = toPublic(def.getTask(id));
       } catch (err) {
@@ -85,14 +99,26 @@ function registerEnvResources(server: McpServer, def: EnvDefinition): void {
   if (!def.resources) return;
   const template = new ResourceTemplate('toolgym://{+path}', {
     list: async () => ({
-      resources: [...envResources(def).values()].map((r) => ({ uri: r.uri, name: r.name, title: r.title, description: r.description, mimeType: r.mimeType })),
+      resources: [...envResources(def).values()].map((r) => ({
+        uri: r.uri,
+        name: r.name,
+        title: r.title,
+        description: r.description,
+        mimeType: r.mimeType,
+      })),
     }),
   });
-  server.registerResource('documents', template, { title: `${def.id} documents`, description: `Documents of the ${def.id} environment.` }, async (uri) => {
-    const r = envResources(def).get(uri.toString());
-    if (!r) throw new McpError(ErrorCode.InvalidParams, `Resource ${uri.href} not found: call resources/list to see the documents.`);
-    return { contents: [{ uri: uri.href, mimeType: r.mimeType, text: r.read() }] };
-  });
+  server.registerResource(
+    'documents',
+    template,
+    { title: `${def.id} documents`, description: `Documents of the ${def.id} environment.` },
+    async (uri) => {
+      const r = envResources(def).get(uri.toString());
+      if (!r)
+        throw new McpError(ErrorCode.InvalidParams, `Resource ${uri.href} not found: call resources/list to see the documents.`);
+      return { contents: [{ uri: uri.href, mimeType: r.mimeType, text: r.read() }] };
+    },
+  );
 }
 
 /** An `McpServer` for ONE session (one episode at a time). Closing the server closes the session. */
@@ -111,10 +137,18 @@ export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptio
     throw new Error('unreachable: tools/call is routed to the episode session');
   };
   for (const [name, c] of Object.entries(controlTools)) {
-    server.registerTool(name, { title: c.title, description: c.description, inputSchema: toolArgsSchema(c.inputSchema), _meta: { ...CONTROL_META } }, unused);
+    server.registerTool(
+      name,
+      { title: c.title, description: c.description, inputSchema: toolArgsSchema(c.inputSchema), _meta: { ...CONTROL_META } },
+      unused,
+    );
   }
   for (const t of def.tools) {
-    server.registerTool(t.name, { title: t.title, description: t.description, inputSchema: toolArgsSchema(t.inputSchema), annotations: t.annotations }, unused);
+    server.registerTool(
+      t.name,
+      { title: t.title, description: t.description, inputSchema: toolArgsSchema(t.inputSchema), annotations: t.annotations },
+      unused,
+    );
   }
   registerResources(server, def, opts.listedTasksPerFamily ?? 5);
   registerEnvResources(server, def);
@@ -126,7 +160,10 @@ export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptio
   server.server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     const { name } = req.params;
     if (!session.hasTool(name)) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${name}": call tools/list to see the tools of environment "${def.id}".`);
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `Unknown tool "${name}": call tools/list to see the tools of environment "${def.id}".`,
+      );
     }
     return (await session.call(name, req.params.arguments ?? {}, extra.signal)) as unknown as CallToolResult;
   });
@@ -140,7 +177,10 @@ export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptio
 }
 
 /** A `Client` connected to a fresh episode server through the SDK's in-memory transport pair. */
-export async function connectInMemory(def: EnvDefinition, opts: EpisodeServerOptions & { clientName?: string } = {}): Promise<Client> {
+export async function connectInMemory(
+  def: EnvDefinition,
+  opts: EpisodeServerOptions & { clientName?: string } = {},
+): Promise<Client> {
   const server = createEpisodeServer(def, opts);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);

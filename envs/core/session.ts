@@ -10,8 +10,8 @@
  * concurrent requests on one session can't interleave inside the environment.
  */
 import { z } from 'zod';
-import { toPublic } from './tool-env.js';
 import { checkArgs } from './schema.js';
+import { toPublic } from './tool-env.js';
 import type { EnvDefinition, Environment, RewardComponents, Split, TaskPublic, ToolResult, Verdict } from './types.js';
 
 export const CONTROL_META = { 'toolgym/control': true } as const;
@@ -69,8 +69,19 @@ export const controlTools = {
     description:
       'Start a new episode: picks a task by id, or by seed within a split, and returns the task. Call it first; calling it again abandons the current episode and starts a new one.',
     inputSchema: {
-      seed: z.number().int().optional().describe('Seed that picks the task and seeds the tools (default: the number of episodes already started in this session).'),
-      taskId: z.string().optional().describe('Exact task id, e.g. "code-interp/compute.bigint/test/3" (see gym_list_tasks); overrides seed for the choice of task.'),
+      seed: z
+        .number()
+        .int()
+        .optional()
+        .describe(
+          'Seed that picks the task and seeds the tools (default: the number of episodes already started in this session).',
+        ),
+      taskId: z
+        .string()
+        .optional()
+        .describe(
+          'Exact task id, e.g. "code-interp/compute.bigint/test/3" (see gym_list_tasks); overrides seed for the choice of task.',
+        ),
       split: splitField.optional().describe('Split to draw the task from when no taskId is given: "train" or "test".'),
     },
   },
@@ -155,16 +166,35 @@ export class EpisodeSession {
   }
 
   meta(): EpisodeMeta {
-    const m: EpisodeMeta = { 'toolgym/step': this.#step, 'toolgym/terminated': this.#terminated, 'toolgym/truncated': this.#truncated };
+    const m: EpisodeMeta = {
+      'toolgym/step': this.#step,
+      'toolgym/terminated': this.#terminated,
+      'toolgym/truncated': this.#truncated,
+    };
     if (this.#aborted) m['toolgym/aborted'] = true;
     if (this.#task) m['toolgym/taskId'] = this.#task.id;
     if (this.#episodes > 0) m['toolgym/episode'] = this.#episodes;
     return m;
   }
 
-  /** Handles one tool call by name; never throws for bad input (the result says what went wrong). */
+  /**
+   * Handles one tool call by name; never throws for bad input (the result says what went wrong).
+   * When `signal` aborts (the client cancelled or timed out), the call answers at once and the
+   * session moves on, even if the environment ignores the signal: a stuck tool must not wedge
+   * the session's later calls (gym_submit, gym_start).
+   */
   call(name: string, args: unknown, signal?: AbortSignal): Promise<SessionResult> {
-    return this.#serial(() => this.#dispatch(name, args ?? {}, signal));
+    return this.#serial(() => {
+      const work = this.#dispatch(name, args ?? {}, signal);
+      if (!signal) return work;
+      const cancelled = (): SessionResult => errorResult(`The call to \`${name}\` was cancelled before it finished.`, this.meta());
+      if (signal.aborted) return Promise.resolve(cancelled());
+      return new Promise<SessionResult>((resolve, reject) => {
+        const onAbort = (): void => resolve(cancelled());
+        signal.addEventListener('abort', onAbort, { once: true });
+        work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      });
+    });
   }
 
   start(args: { seed?: number; taskId?: string; split?: Split } = {}): Promise<SessionResult> {
@@ -217,9 +247,17 @@ export class EpisodeSession {
   }
 
   #notRunning(): SessionResult | undefined {
-    if (this.#state === 'idle') return errorResult('No episode is running: call gym_start first (optionally with {seed}, {taskId} or {split}).', this.meta());
+    if (this.#state === 'idle')
+      return errorResult(
+        'No episode is running: call gym_start first (optionally with {seed}, {taskId} or {split}).',
+        this.meta(),
+      );
     if (this.#state === 'ended') {
-      const how = this.#aborted ? 'was aborted by an environment fault' : this.#truncated ? 'was truncated (step limit reached)' : 'is over (an answer was submitted)';
+      const how = this.#aborted
+        ? 'was aborted by an environment fault'
+        : this.#truncated
+          ? 'was truncated (step limit reached)'
+          : 'is over (an answer was submitted)';
       return errorResult(`The episode ${how}. Call gym_start to begin a new episode.`, this.meta());
     }
     return undefined;
@@ -300,8 +338,14 @@ export class EpisodeSession {
       out = { content: [{ type: 'text', text: checked.message }], isError: true };
     } else {
       try {
-        const r = await this.#env!.step({ kind: 'tool_calls', calls: [{ id: `call_${this.#step}`, name, arguments: checked.args }] }, signal);
-        out = r.observation.toolResults?.[0] ?? { content: [{ type: 'text', text: `Tool \`${name}\` returned no result.` }], isError: true };
+        const r = await this.#env!.step(
+          { kind: 'tool_calls', calls: [{ id: `call_${this.#step}`, name, arguments: checked.args }] },
+          signal,
+        );
+        out = r.observation.toolResults?.[0] ?? {
+          content: [{ type: 'text', text: `Tool \`${name}\` returned no result.` }],
+          isError: true,
+        };
         if (r.terminated) this.#terminated = true;
         if (r.truncated) this.#truncated = true;
       } catch (err) {
@@ -334,7 +378,11 @@ export class EpisodeSession {
       'toolgym/correct': verdict.correct,
     };
     const text = `Answer submitted. Reward ${verdict.reward} (${verdict.correct ? 'correct' : 'not correct'}).${verdict.detail ? ` ${verdict.detail}` : ''} Call gym_start for a new episode.`;
-    const structuredContent: Record<string, unknown> = { reward: verdict.reward, components: { ...verdict.components }, correct: verdict.correct };
+    const structuredContent: Record<string, unknown> = {
+      reward: verdict.reward,
+      components: { ...verdict.components },
+      correct: verdict.correct,
+    };
     if (verdict.detail) structuredContent.detail = verdict.detail;
     return result(text, meta, { structuredContent });
   }
@@ -344,7 +392,9 @@ export class EpisodeSession {
     const content = [...out.content];
     if (this.#terminated || this.#truncated) {
       this.#state = 'ended';
-      const why = this.#truncated ? `the step limit (${this.maxSteps}) was reached, so the episode is truncated` : 'the environment ended the episode';
+      const why = this.#truncated
+        ? `the step limit (${this.maxSteps}) was reached, so the episode is truncated`
+        : 'the environment ended the episode';
       content.push({ type: 'text', text: `[toolgym] ${why}. Call gym_start to begin a new episode.` });
     }
     const r: SessionResult = { content, _meta: this.meta() };

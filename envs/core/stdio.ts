@@ -29,10 +29,21 @@ export function malformedReply(line: string): JSONRPCMessage {
   try {
     parsed = JSON.parse(line);
   } catch (err) {
-    return { jsonrpc: '2.0', id: null, error: { code: PARSE_ERROR, message: `Parse error: ${(err as Error).message}` } } as unknown as JSONRPCMessage;
+    return {
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: PARSE_ERROR, message: `Parse error: ${(err as Error).message}` },
+    } as unknown as JSONRPCMessage;
   }
-  const id = parsed && typeof parsed === 'object' && 'id' in parsed && (typeof parsed.id === 'string' || typeof parsed.id === 'number') ? parsed.id : null;
-  return { jsonrpc: '2.0', id, error: { code: INVALID_REQUEST, message: 'Invalid Request: not a JSON-RPC 2.0 message' } } as unknown as JSONRPCMessage;
+  const id =
+    parsed && typeof parsed === 'object' && 'id' in parsed && (typeof parsed.id === 'string' || typeof parsed.id === 'number')
+      ? parsed.id
+      : null;
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: { code: INVALID_REQUEST, message: 'Invalid Request: not a JSON-RPC 2.0 message' },
+  } as unknown as JSONRPCMessage;
 }
 
 export class LineTransport implements Transport {
@@ -70,7 +81,11 @@ export class LineTransport implements Transport {
     if (this.#size > this.maxLineBytes) {
       this.#chunks = [];
       this.#skipping = true;
-      void this.send({ jsonrpc: '2.0', id: null, error: { code: INVALID_REQUEST, message: `Message over ${this.maxLineBytes} bytes: skipped` } } as unknown as JSONRPCMessage);
+      void this.send({
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: INVALID_REQUEST, message: `Message over ${this.maxLineBytes} bytes: skipped` },
+      } as unknown as JSONRPCMessage);
       return;
     }
     this.#chunks.push(part);
@@ -120,7 +135,10 @@ export class LineTransport implements Transport {
 }
 
 /** Serves one episode session over stdio until stdin ends or `close()` is called. */
-export async function serveStdio(def: EnvDefinition, opts: StdioOptions = {}): Promise<{ close(): Promise<void>; closed: Promise<void> }> {
+export async function serveStdio(
+  def: EnvDefinition,
+  opts: StdioOptions = {},
+): Promise<{ close(): Promise<void>; closed: Promise<void> }> {
   const server = createEpisodeServer(def, opts);
   const transport = new LineTransport(opts.stdin ?? process.stdin, opts.stdout ?? process.stdout, opts.maxLineBytes);
   let resolveClosed!: () => void;

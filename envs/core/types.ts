@@ -50,7 +50,9 @@ export interface Verdict {
 }
 
 /** One step of a scripted oracle: call tools, or answer. */
-export type OracleAction = { kind: 'tool_calls'; calls: ToolCall[]; thought?: string } | { kind: 'answer'; answer: string; thought?: string };
+export type OracleAction =
+  | { kind: 'tool_calls'; calls: ToolCall[]; thought?: string }
+  | { kind: 'answer'; answer: string; thought?: string };
 
 /**
  * A scripted solver for a task family, used by the rollout `oracle` policy (cold-start data, test

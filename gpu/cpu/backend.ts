@@ -5,12 +5,16 @@
  */
 import { cpus } from 'node:os';
 import type { CreateDeviceOptions, Device, DeviceInfo, Dispatch } from '../device.js';
-import { type DType, type HostArray, ShapeError, type Storage, Tensor, numel } from '../tensor.js';
+import { type DType, type HostArray, numel, ShapeError, type Storage, Tensor } from '../tensor.js';
 import { setOrtThreads } from './ort.js';
 
 export class CpuStorage implements Storage {
   freed = false;
-  constructor(public data: HostArray) {}
+  /** `owned: false` for arrays the caller lent through `wrap`: never recycled. */
+  constructor(
+    public data: HostArray,
+    readonly owned = true,
+  ) {}
   get bytes(): number {
     return this.data.byteLength;
   }
@@ -66,6 +70,15 @@ export class CpuDevice implements Device {
     return this.storageOf(t).data.slice();
   }
 
+  /**
+   * A tensor over the caller's own array, without copying (CPU only): ops read it and write into
+   * it in place. `free` on it only detaches it; the array is never recycled.
+   */
+  wrap(data: HostArray, shape: readonly number[]): Tensor {
+    if (numel(shape) !== data.length) throw new ShapeError(`wrap of ${data.length} values as shape [${shape}]`);
+    return new Tensor([...shape], data instanceof Int32Array ? 'i32' : 'f32', new CpuStorage(data, false), this.id);
+  }
+
   /** The live host array behind a CPU tensor (no copy): for callers that know they are on the CPU. */
   view(t: Tensor): HostArray {
     return this.storageOf(t).data;
@@ -87,7 +100,7 @@ export class CpuDevice implements Device {
       // step, which shows up beside onnxruntime's own recycled (arena) memory.
       const data = s.data;
       s.data = new Float32Array(0);
-      if (data.length >= 1024 && this.pooledBytes + data.byteLength <= CpuDevice.POOL_LIMIT) {
+      if (s.owned && data.length >= 1024 && this.pooledBytes + data.byteLength <= CpuDevice.POOL_LIMIT) {
         const key = data instanceof Int32Array ? -data.length - 1 : data.length;
         const list = this.pool.get(key);
         if (list) list.push(data);

@@ -4,7 +4,7 @@
  * a training step. Small tensors stay in JS (a graph call costs tens of microseconds).
  * Each function matches the JS reference of its op (see the op files), checked in the tests.
  */
-import { type GraphSpec, cachedGraph } from './ort.js';
+import { cachedGraph, type GraphSpec } from './ort.js';
 
 /** Below this many elements the JS reference is faster than a graph call. */
 export const FUSE_MIN = 16_384;
@@ -45,10 +45,20 @@ function swigluBackwardGraph(): GraphSpec {
 
 export function swigluOrt(g: Float32Array, u: Float32Array, h: Float32Array, n: number): void {
   const dims = [n];
-  cachedGraph('swiglu', swigluGraph).run({ G: { data: g.subarray(0, n), dims }, U: { data: u.subarray(0, n), dims } }, { H: { data: h.subarray(0, n), dims } });
+  cachedGraph('swiglu', swigluGraph).run(
+    { G: { data: g.subarray(0, n), dims }, U: { data: u.subarray(0, n), dims } },
+    { H: { data: h.subarray(0, n), dims } },
+  );
 }
 
-export function swigluBackwardOrt(g: Float32Array, u: Float32Array, dh: Float32Array, dg: Float32Array, du: Float32Array, n: number): void {
+export function swigluBackwardOrt(
+  g: Float32Array,
+  u: Float32Array,
+  dh: Float32Array,
+  dg: Float32Array,
+  du: Float32Array,
+  n: number,
+): void {
   const dims = [n];
   cachedGraph('swiglu-bwd', swigluBackwardGraph).run(
     { G: { data: g.subarray(0, n), dims }, U: { data: u.subarray(0, n), dims }, DH: { data: dh.subarray(0, n), dims } },
@@ -100,7 +110,15 @@ function rmsnormBackwardGraph(): GraphSpec {
   };
 }
 
-export function rmsnormOrt(x: Float32Array, w: Float32Array, y: Float32Array, r: Float32Array, R: number, D: number, eps: number): void {
+export function rmsnormOrt(
+  x: Float32Array,
+  w: Float32Array,
+  y: Float32Array,
+  r: Float32Array,
+  R: number,
+  D: number,
+  eps: number,
+): void {
   cachedGraph('rmsnorm', rmsnormGraph).run(
     { X: { data: x, dims: [R, D] }, W: { data: w, dims: [D] }, EPS: { data: new Float32Array([eps]), dims: [1] } },
     { Y: { data: y, dims: [R, D] }, R: { data: r, dims: [R] } },
@@ -108,7 +126,16 @@ export function rmsnormOrt(x: Float32Array, w: Float32Array, y: Float32Array, r:
 }
 
 /** dx is overwritten; dw is accumulated into. */
-export function rmsnormBackwardOrt(x: Float32Array, w: Float32Array, r: Float32Array, dy: Float32Array, dx: Float32Array, dw: Float32Array, R: number, D: number): void {
+export function rmsnormBackwardOrt(
+  x: Float32Array,
+  w: Float32Array,
+  r: Float32Array,
+  dy: Float32Array,
+  dx: Float32Array,
+  dw: Float32Array,
+  R: number,
+  D: number,
+): void {
   const g = new Float32Array(D);
   cachedGraph('rmsnorm-bwd', rmsnormBackwardGraph).run(
     { X: { data: x, dims: [R, D] }, W: { data: w, dims: [D] }, R: { data: r, dims: [R] }, DY: { data: dy, dims: [R, D] } },

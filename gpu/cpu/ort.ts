@@ -82,7 +82,10 @@ export function encodeModel(g: GraphSpec): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'toolgym-gpu',
-    opsetImport: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }],
+    opsetImport: [
+      { domain: '', version: 17 },
+      { domain: 'com.microsoft', version: 1 },
+    ],
     graph: {
       name: 'g',
       node: g.nodes.map((n, i) => ({
@@ -124,7 +127,12 @@ export class OrtGraph {
       executionMode: 'sequential',
       interOpNumThreads: 1,
       ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
-      ...(process.env.GYM_ORT_SPIN === '0' ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
+      // Each cached graph owns a thread pool; spinning workers of one pool steal the cores the
+      // next graph needs (a block step alternates a dozen graphs with JS code), which halved
+      // block throughput in measurements here. GYM_ORT_SPIN=1 restores onnxruntime's default.
+      ...(process.env.GYM_ORT_SPIN === '1'
+        ? {}
+        : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
     });
   }
 

@@ -9,7 +9,7 @@
  * (Mixed precision would keep m, v and a f32 master copy here while weights go bf16.)
  */
 import type { Device } from '../device.js';
-import { ShapeError, type Tensor, expectShape } from '../tensor.js';
+import { expectShape, ShapeError, type Tensor } from '../tensor.js';
 import { ceilDiv, f32, grid1d, kernel } from './common.js';
 
 const SU = [['n', 'u32']] as const;
@@ -32,7 +32,14 @@ export const sumsqKernel = kernel('adamw', 'sumsq', ['r', 'rw'], SU, (b, u) => {
   s[0] += acc;
 });
 
-export function adamwCpu(s: Float32Array, g: Float32Array, p: Float32Array, m: Float32Array, v: Float32Array, u: Readonly<Record<string, number>>): void {
+export function adamwCpu(
+  s: Float32Array,
+  g: Float32Array,
+  p: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  u: Readonly<Record<string, number>>,
+): void {
   const { n, lr, beta1, beta2, eps, wd, bc1, bc2, maxNorm } = u;
   const c = maxNorm > 0 ? Math.min(1, maxNorm / (Math.sqrt(s[0]) + 1e-6)) : 1;
   const decay = 1 - lr * wd;
@@ -82,7 +89,13 @@ export function gradNormSq(dev: Device, grads: readonly Tensor[]): Tensor {
  * One AdamW step over every parameter, clipping by the global norm first. Returns the squared
  * global norm (before clipping) as a (1) device tensor: download it only when logging.
  */
-export function adamwStep(dev: Device, params: readonly Tensor[], grads: readonly Tensor[], state: AdamWState, opts: AdamWOptions): Tensor {
+export function adamwStep(
+  dev: Device,
+  params: readonly Tensor[],
+  grads: readonly Tensor[],
+  state: AdamWState,
+  opts: AdamWOptions,
+): Tensor {
   if (params.length !== grads.length || params.length !== state.m.length) {
     throw new ShapeError(`adamw: ${params.length} params, ${grads.length} grads, ${state.m.length} moment tensors`);
   }

@@ -6,7 +6,7 @@
  * One graph per (Hkv, G, hd) signature; B, T and kvLen are dynamic. The causal mask is an additive
  * (G·T, kvLen) input cached per shape.
  */
-import { type GraphSpec, type NodeSpec, cachedGraph } from '../cpu/ort.js';
+import { cachedGraph, type GraphSpec, type NodeSpec } from '../cpu/ort.js';
 import type { AttnDims } from './attention.js';
 
 const masks = new Map<string, Float32Array>();
@@ -43,9 +43,18 @@ function scatterRows(compact: Float32Array, dst: Float32Array, u: AttnDims): voi
 const i64 = (name: string, values: number[]) => ({ name, elem: 7 as const, dims: [values.length], values });
 
 /** Shared head-folding nodes: Q-like (B,T,Hq,hd) -> (B,Hkv,G·T,hd), K -> (B,Hkv,hd,L), V -> (B,Hkv,L,hd). */
-function folds(Hkv: number, G: number, hd: number): { consts: GraphSpec['consts']; fold: (x: string, y: string) => NodeSpec[]; unfold: (x: string, y: string) => NodeSpec[] } {
+function folds(
+  Hkv: number,
+  G: number,
+  hd: number,
+): { consts: GraphSpec['consts']; fold: (x: string, y: string) => NodeSpec[]; unfold: (x: string, y: string) => NodeSpec[] } {
   return {
-    consts: [i64('s5', [0, 0, Hkv, G, hd]), i64('s4', [0, 0, -1, hd]), i64('u5', [0, Hkv, G, -1, hd]), i64('u4', [0, 0, Hkv * G, hd])],
+    consts: [
+      i64('s5', [0, 0, Hkv, G, hd]),
+      i64('s4', [0, 0, -1, hd]),
+      i64('u5', [0, Hkv, G, -1, hd]),
+      i64('u4', [0, 0, Hkv * G, hd]),
+    ],
     fold: (x, y) => [
       { op: 'Reshape', inputs: [x, 's5'], outputs: [`${y}_5`] },
       { op: 'Transpose', inputs: [`${y}_5`], outputs: [`${y}_t`], attrs: { perm: [0, 2, 3, 1, 4] } },
@@ -130,15 +139,34 @@ function backwardGraph(Hkv: number, G: number, hd: number): GraphSpec {
       { op: 'Mul', inputs: ['ds0', 'SC'], outputs: ['ds'] },
       { op: 'MatMul', inputs: ['ds', 'kh'], outputs: ['dq'] },
       ...f.unfold('dq', 'DQ'),
-      { op: 'FusedMatMul', domain: 'com.microsoft', inputs: ['ds', 'q'], outputs: ['dk'], attrs: { transA: 1, transB: 0, alpha: { f: 1 } } },
-      { op: 'FusedMatMul', domain: 'com.microsoft', inputs: ['p', 'do'], outputs: ['dv'], attrs: { transA: 1, transB: 0, alpha: { f: 1 } } },
+      {
+        op: 'FusedMatMul',
+        domain: 'com.microsoft',
+        inputs: ['ds', 'q'],
+        outputs: ['dk'],
+        attrs: { transA: 1, transB: 0, alpha: { f: 1 } },
+      },
+      {
+        op: 'FusedMatMul',
+        domain: 'com.microsoft',
+        inputs: ['p', 'do'],
+        outputs: ['dv'],
+        attrs: { transA: 1, transB: 0, alpha: { f: 1 } },
+      },
       { op: 'Transpose', inputs: ['dk'], outputs: ['DK'], attrs: { perm: [0, 2, 1, 3] } },
       { op: 'Transpose', inputs: ['dv'], outputs: ['DV'], attrs: { perm: [0, 2, 1, 3] } },
     ],
   };
 }
 
-export function attentionForwardOrt(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, lse: Float32Array, u: AttnDims): void {
+export function attentionForwardOrt(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  o: Float32Array,
+  lse: Float32Array,
+  u: AttnDims,
+): void {
   const { B, T, Hq, Hkv, hd, kvLen } = u;
   if (B * T === 0) return;
   const G = Hq / Hkv;

@@ -11,7 +11,7 @@
  * dq and per key row for dk/dv backward, so nothing needs atomics.
  */
 import type { Device } from '../device.js';
-import { ShapeError, type Tensor, expectDtype, expectShape } from '../tensor.js';
+import { expectDtype, expectShape, ShapeError, type Tensor } from '../tensor.js';
 import { attentionBackwardOrt, attentionForwardOrt } from './attention-cpu.js';
 import { ceilDiv, f32, grid1d, kernel } from './common.js';
 
@@ -31,7 +31,14 @@ export type AttnDims = Record<(typeof U)[number][0], number>;
 export const MAX_HEAD_DIM = 128;
 
 /** Plain-loop reference: o (B,T,Hq,hd), lse (B,Hq,T). */
-export function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, lse: Float32Array, u: AttnDims): void {
+export function attentionRef(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  o: Float32Array,
+  lse: Float32Array,
+  u: AttnDims,
+): void {
   const { B, T, S, Hq, Hkv, hd, kvLen, scale } = u;
   const G = Hq / Hkv;
   const past = kvLen - T;
@@ -142,7 +149,19 @@ const attentionBackwardCpuKernel = kernel(
   'backward_cpu',
   ['r', 'r', 'r', 'r', 'r', 'r', 'rw', 'rw', 'rw'],
   U,
-  (b, u) => attentionBackwardOrt(f32(b[0]), f32(b[1]), f32(b[2]), f32(b[3]), f32(b[4]), f32(b[5]), f32(b[6]), f32(b[7]), f32(b[8]), u as AttnDims),
+  (b, u) =>
+    attentionBackwardOrt(
+      f32(b[0]),
+      f32(b[1]),
+      f32(b[2]),
+      f32(b[3]),
+      f32(b[4]),
+      f32(b[5]),
+      f32(b[6]),
+      f32(b[7]),
+      f32(b[8]),
+      u as AttnDims,
+    ),
 );
 
 export interface AttentionOptions {
@@ -158,7 +177,8 @@ function dims(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): AttnDims
   const [B, T, Hq, hd] = q.shape as [number, number, number, number];
   const [Bk, S, Hkv, hdk] = k.shape as [number, number, number, number];
   expectShape(v, k.shape, 'attention v');
-  if (Bk !== B || hdk !== hd || Hq % Hkv !== 0) throw new ShapeError(`attention: q [${q.shape}] and k [${k.shape}] do not fit (Hq must be a multiple of Hkv)`);
+  if (Bk !== B || hdk !== hd || Hq % Hkv !== 0)
+    throw new ShapeError(`attention: q [${q.shape}] and k [${k.shape}] do not fit (Hq must be a multiple of Hkv)`);
   if (hd > MAX_HEAD_DIM) throw new ShapeError(`attention head_dim ${hd} > ${MAX_HEAD_DIM}`);
   const kvLen = opts.kvLen ?? S;
   if (kvLen < T || kvLen > S) throw new ShapeError(`attention kvLen ${kvLen} must lie in [T=${T}, S=${S}]`);
@@ -175,7 +195,12 @@ export function attention(dev: Device, q: Tensor, k: Tensor, v: Tensor, opts: At
   const u = dims(q, k, v, opts);
   const o = dev.empty(q.shape);
   const lse = dev.empty([u.B, u.Hq, u.T]);
-  dev.dispatch({ kernel: attentionKernel, tensors: [q, k, v, o, lse], uniforms: u, workgroups: grid1d(ceilDiv(u.B * u.Hq * u.T, 64)) });
+  dev.dispatch({
+    kernel: attentionKernel,
+    tensors: [q, k, v, o, lse],
+    uniforms: u,
+    workgroups: grid1d(ceilDiv(u.B * u.Hq * u.T, 64)),
+  });
   return { o, lse };
 }
 
@@ -194,13 +219,33 @@ export function attentionBackward(
   const dk = dev.alloc(k.shape);
   const dv = dev.alloc(v.shape);
   if (dev.kind === 'cpu') {
-    dev.dispatch({ kernel: attentionBackwardCpuKernel, tensors: [q, k, v, fwd.o, fwd.lse, dO, dq, dk, dv], uniforms: u, workgroups: [1] });
+    dev.dispatch({
+      kernel: attentionBackwardCpuKernel,
+      tensors: [q, k, v, fwd.o, fwd.lse, dO, dq, dk, dv],
+      uniforms: u,
+      workgroups: [1],
+    });
     return { dq, dk, dv };
   }
   const D = dev.empty([u.B, u.Hq, u.T]);
-  dev.dispatch({ kernel: attentionRowDotKernel, tensors: [fwd.o, dO, D], uniforms: u, workgroups: grid1d(ceilDiv(u.B * u.Hq * u.T, 64)) });
-  dev.dispatch({ kernel: attentionDqKernel, tensors: [q, k, v, fwd.lse, D, dO, dq], uniforms: u, workgroups: grid1d(ceilDiv(u.B * u.Hq * u.T, 64)) });
-  dev.dispatch({ kernel: attentionDkvKernel, tensors: [q, k, v, fwd.lse, D, dO, dk, dv], uniforms: u, workgroups: grid1d(ceilDiv(u.B * u.Hkv * u.kvLen, 64)) });
+  dev.dispatch({
+    kernel: attentionRowDotKernel,
+    tensors: [fwd.o, dO, D],
+    uniforms: u,
+    workgroups: grid1d(ceilDiv(u.B * u.Hq * u.T, 64)),
+  });
+  dev.dispatch({
+    kernel: attentionDqKernel,
+    tensors: [q, k, v, fwd.lse, D, dO, dq],
+    uniforms: u,
+    workgroups: grid1d(ceilDiv(u.B * u.Hq * u.T, 64)),
+  });
+  dev.dispatch({
+    kernel: attentionDkvKernel,
+    tensors: [q, k, v, fwd.lse, D, dO, dk, dv],
+    uniforms: u,
+    workgroups: grid1d(ceilDiv(u.B * u.Hkv * u.kvLen, 64)),
+  });
   dev.free(D);
   return { dq, dk, dv };
 }
@@ -225,5 +270,10 @@ export function kvCacheWrite(dev: Device, cache: Tensor, fresh: Tensor, pos: num
   expectShape(fresh, [B, Tn, H, hd], 'kv cache rows');
   if (pos < 0 || pos + Tn > S) throw new ShapeError(`kv cache write of ${Tn} rows at ${pos} overflows ${S}`);
   const row = H * hd;
-  dev.dispatch({ kernel: kvCacheWriteKernel, tensors: [fresh, cache], uniforms: { B, Tn, S, row, pos }, workgroups: grid1d(ceilDiv(B * Tn * row, 256)) });
+  dev.dispatch({
+    kernel: kvCacheWriteKernel,
+    tensors: [fresh, cache],
+    uniforms: { B, Tn, S, row, pos },
+    workgroups: grid1d(ceilDiv(B * Tn * row, 256)),
+  });
 }

@@ -7,7 +7,7 @@
  * WebGPU: `elementwise.wgsl`, one thread per element, 256 per workgroup.
  */
 import type { Device } from '../device.js';
-import { type Tensor, expectDtype, expectShape } from '../tensor.js';
+import { expectDtype, expectShape, type Tensor } from '../tensor.js';
 import { ceilDiv, f32, grid1d, kernel } from './common.js';
 
 const U = [

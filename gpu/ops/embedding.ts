@@ -7,7 +7,7 @@
  * walking the tokens in order, so no two threads touch the same address (no float atomics needed).
  */
 import type { Device } from '../device.js';
-import { ShapeError, type Tensor, expectDtype, expectShape } from '../tensor.js';
+import { expectDtype, expectShape, ShapeError, type Tensor } from '../tensor.js';
 import { ceilDiv, f32, grid1d, i32, kernel } from './common.js';
 
 const U = [
@@ -24,7 +24,14 @@ export function embeddingCpu(table: Float32Array, ids: Int32Array, out: Float32A
   }
 }
 
-export function embeddingBackwardCpu(ids: Int32Array, dout: Float32Array, dtable: Float32Array, N: number, D: number, V: number): void {
+export function embeddingBackwardCpu(
+  ids: Int32Array,
+  dout: Float32Array,
+  dtable: Float32Array,
+  N: number,
+  D: number,
+  V: number,
+): void {
   for (let n = 0; n < N; n++) {
     const id = ids[n];
     if (id < 0 || id >= V) continue;
@@ -49,7 +56,12 @@ export function embedding(dev: Device, table: Tensor, ids: Tensor): Tensor {
   const [V, D] = table.shape as [number, number];
   const N = ids.size;
   const out = dev.empty([...ids.shape, D]);
-  dev.dispatch({ kernel: embeddingKernel, tensors: [table, ids, out], uniforms: { N, D, V }, workgroups: grid1d(ceilDiv(N * D, 256)) });
+  dev.dispatch({
+    kernel: embeddingKernel,
+    tensors: [table, ids, out],
+    uniforms: { N, D, V },
+    workgroups: grid1d(ceilDiv(N * D, 256)),
+  });
   return out;
 }
 
@@ -61,6 +73,11 @@ export function embeddingBackward(dev: Device, ids: Tensor, dout: Tensor, vocab:
   expectShape(dout, [...ids.shape, D], 'embedding dout');
   const grad = dtable ?? dev.alloc([vocab, D]);
   expectShape(grad, [vocab, D], 'embedding dtable');
-  dev.dispatch({ kernel: embeddingBackwardKernel, tensors: [ids, dout, grad], uniforms: { N, D, V: vocab }, workgroups: [ceilDiv(D, 64)] });
+  dev.dispatch({
+    kernel: embeddingBackwardKernel,
+    tensors: [ids, dout, grad],
+    uniforms: { N, D, V: vocab },
+    workgroups: [ceilDiv(D, 64)],
+  });
   return grad;
 }

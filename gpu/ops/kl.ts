@@ -6,7 +6,7 @@
  * a, b: (N, V). WebGPU: `kl.wgsl`, one 256-thread workgroup per row.
  */
 import type { Device } from '../device.js';
-import { type Tensor, expectShape, rowsCols } from '../tensor.js';
+import { expectShape, rowsCols, type Tensor } from '../tensor.js';
 import { f32, grid1d, kernel } from './common.js';
 
 const U = [
@@ -36,7 +36,16 @@ export function klCpu(a: Float32Array, b: Float32Array, kl: Float32Array, N: num
   }
 }
 
-export function klBackwardCpu(a: Float32Array, b: Float32Array, kl: Float32Array, dkl: Float32Array, da: Float32Array, db: Float32Array, N: number, V: number): void {
+export function klBackwardCpu(
+  a: Float32Array,
+  b: Float32Array,
+  kl: Float32Array,
+  dkl: Float32Array,
+  da: Float32Array,
+  db: Float32Array,
+  N: number,
+  V: number,
+): void {
   for (let n = 0; n < N; n++) {
     const o = n * V;
     const la = lse(a, o, V);

@@ -7,7 +7,7 @@
  * WebGPU: `logprob.wgsl`, one 256-thread workgroup per row.
  */
 import type { Device } from '../device.js';
-import { type Tensor, expectDtype, expectShape, rowsCols } from '../tensor.js';
+import { expectDtype, expectShape, rowsCols, type Tensor } from '../tensor.js';
 import { f32, grid1d, i32, kernel } from './common.js';
 
 const U = [
@@ -18,7 +18,17 @@ const U = [
   ['hasDH', 'u32'],
 ] as const;
 
-export function logprobCpu(z: Float32Array, ids: Int32Array, out: Float32Array, lse: Float32Array, ent: Float32Array, N: number, V: number, it: number, sign: number): void {
+export function logprobCpu(
+  z: Float32Array,
+  ids: Int32Array,
+  out: Float32Array,
+  lse: Float32Array,
+  ent: Float32Array,
+  N: number,
+  V: number,
+  it: number,
+  sign: number,
+): void {
   for (let n = 0; n < N; n++) {
     const o = n * V;
     let mx = -Infinity;
@@ -100,7 +110,16 @@ function forward(dev: Device, logits: Tensor, ids: Tensor, sign: number, opts: L
   return { out, lse, entropy };
 }
 
-function backward(dev: Device, logits: Tensor, ids: Tensor, fwd: LogprobResult, dout: Tensor, dEntropy: Tensor | undefined, sign: number, opts: LogprobOptions): Tensor {
+function backward(
+  dev: Device,
+  logits: Tensor,
+  ids: Tensor,
+  fwd: LogprobResult,
+  dout: Tensor,
+  dEntropy: Tensor | undefined,
+  sign: number,
+  opts: LogprobOptions,
+): Tensor {
   const [N, V] = rowsCols(logits);
   expectShape(dout, [N], 'dout');
   if (dEntropy) expectShape(dEntropy, [N], 'dEntropy');
@@ -119,7 +138,15 @@ export function tokenLogprob(dev: Device, logits: Tensor, ids: Tensor, opts: Log
   return forward(dev, logits, ids, 1, opts);
 }
 /** dlogits from d(logp) (N) and optionally d(entropy) (N). */
-export function tokenLogprobBackward(dev: Device, logits: Tensor, ids: Tensor, fwd: LogprobResult, dlogp: Tensor, dEntropy?: Tensor, opts: LogprobOptions = {}): Tensor {
+export function tokenLogprobBackward(
+  dev: Device,
+  logits: Tensor,
+  ids: Tensor,
+  fwd: LogprobResult,
+  dlogp: Tensor,
+  dEntropy?: Tensor,
+  opts: LogprobOptions = {},
+): Tensor {
   return backward(dev, logits, ids, fwd, dlogp, dEntropy, 1, opts);
 }
 /** Per-token cross-entropy -log p(targets[n]); targets < 0 are ignored (loss 0). */
@@ -127,6 +154,13 @@ export function crossEntropy(dev: Device, logits: Tensor, targets: Tensor, opts:
   return forward(dev, logits, targets, -1, opts);
 }
 /** dlogits from d(loss) (N), e.g. mask/count for a mean over live tokens. */
-export function crossEntropyBackward(dev: Device, logits: Tensor, targets: Tensor, fwd: LogprobResult, dloss: Tensor, opts: LogprobOptions = {}): Tensor {
+export function crossEntropyBackward(
+  dev: Device,
+  logits: Tensor,
+  targets: Tensor,
+  fwd: LogprobResult,
+  dloss: Tensor,
+  opts: LogprobOptions = {},
+): Tensor {
   return backward(dev, logits, targets, fwd, dloss, undefined, -1, opts);
 }

@@ -8,7 +8,7 @@
  */
 import { cachedGraph } from '../cpu/ort.js';
 import type { Device } from '../device.js';
-import { ShapeError, type Tensor, expectDtype, expectShape } from '../tensor.js';
+import { expectDtype, expectShape, ShapeError, type Tensor } from '../tensor.js';
 import { ceilDiv, f32, kernel } from './common.js';
 
 export interface MatmulOptions {
@@ -36,7 +36,8 @@ export function matmulGeometry(a: Tensor, b: Tensor, transA = false, transB = fa
   const K = transA ? a.dim(-2) : a.dim(-1);
   const Kb = transB ? b.dim(-1) : b.dim(-2);
   const N = transB ? b.dim(-2) : b.dim(-1);
-  if (K !== Kb) throw new ShapeError(`matmul inner dims differ: A [${a.shape}]${transA ? 'ᵀ' : ''} B [${b.shape}]${transB ? 'ᵀ' : ''}`);
+  if (K !== Kb)
+    throw new ShapeError(`matmul inner dims differ: A [${a.shape}]${transA ? 'ᵀ' : ''} B [${b.shape}]${transB ? 'ᵀ' : ''}`);
   const batchShape = a.shape.slice(0, -2);
   const batch = batchShape.reduce((x, y) => x * y, 1);
   let strideB = 0;
@@ -51,12 +52,7 @@ export function matmulGeometry(a: Tensor, b: Tensor, transA = false, transB = fa
 }
 
 /** C = alpha * op(A) @ op(B) + beta * C over host arrays, through onnxruntime. */
-export function matmulCpu(
-  A: Float32Array,
-  B: Float32Array,
-  C: Float32Array,
-  u: Readonly<Record<string, number>>,
-): void {
+export function matmulCpu(A: Float32Array, B: Float32Array, C: Float32Array, u: Readonly<Record<string, number>>): void {
   const { batch, M, N, K, transA, transB, strideB, alpha, beta } = u as Record<string, number>;
   const shared = strideB === 0;
   const key = `matmul:${transA}:${transB}:${shared}`;
@@ -92,12 +88,20 @@ export function matmulCpu(
       );
   }
   if (target !== C) {
-    for (let i = 0; i < C.length; i++) C[i] = alpha * target[i] + beta * C[i];
+    // beta = 0 must not read C: it may be recycled memory (NaN * 0 is NaN).
+    if (beta === 0) for (let i = 0; i < C.length; i++) C[i] = alpha * (target[i] as number);
+    else for (let i = 0; i < C.length; i++) C[i] = alpha * (target[i] as number) + beta * (C[i] as number);
   }
 }
 
 /** Plain-loop reference in float64 (tests: checks the onnxruntime path and, by finite differences, the backward). */
-export function matmulNaive(A: ArrayLike<number>, B: ArrayLike<number>, g: MatmulGeometry, transA: boolean, transB: boolean): Float64Array {
+export function matmulNaive(
+  A: ArrayLike<number>,
+  B: ArrayLike<number>,
+  g: MatmulGeometry,
+  transA: boolean,
+  transB: boolean,
+): Float64Array {
   const { batch, M, N, K, strideB } = g;
   const C = new Float64Array(batch * M * N);
   for (let bi = 0; bi < batch; bi++) {

@@ -28,7 +28,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let aOff = wid.z * M * K;
   let bOff = wid.z * u.strideB;
   let tid = lid.y * 16u + lid.x;
-  var acc: array<f32, 16>;
+  var acc: array<vec4f, 4>; // rows lid.y*4 + i, columns lid.x*4 + (x, y, z, w)
   for (var k0 = 0u; k0 < K; k0 += BK) {
     for (var i = 0u; i < 4u; i++) {
       let e = tid + i * 256u;
@@ -62,12 +62,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       let bb = kk * TILE + lid.x * 4u;
       let a = vec4f(As[ab], As[ab + 1u], As[ab + 2u], As[ab + 3u]);
       let b = vec4f(Bs[bb], Bs[bb + 1u], Bs[bb + 2u], Bs[bb + 3u]);
-      for (var i = 0u; i < 4u; i++) {
-        acc[i * 4u + 0u] = fma(a[i], b.x, acc[i * 4u + 0u]);
-        acc[i * 4u + 1u] = fma(a[i], b.y, acc[i * 4u + 1u]);
-        acc[i * 4u + 2u] = fma(a[i], b.z, acc[i * 4u + 2u]);
-        acc[i * 4u + 3u] = fma(a[i], b.w, acc[i * 4u + 3u]);
-      }
+      acc[0] = fma(vec4f(a.x), b, acc[0]);
+      acc[1] = fma(vec4f(a.y), b, acc[1]);
+      acc[2] = fma(vec4f(a.z), b, acc[2]);
+      acc[3] = fma(vec4f(a.w), b, acc[3]);
     }
     workgroupBarrier();
   }
@@ -79,7 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       let c = col0 + lid.x * 4u + j;
       if (c >= N) { continue; }
       let idx = cOff + r * N + c;
-      var v = u.alpha * acc[i * 4u + j];
+      var v = u.alpha * acc[i][j];
       if (u.beta != 0.0) { v += u.beta * C[idx]; }
       C[idx] = v;
     }

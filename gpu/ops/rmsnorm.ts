@@ -7,7 +7,7 @@
  */
 import { FUSE_MIN, rmsnormBackwardOrt, rmsnormOrt } from '../cpu/fused.js';
 import type { Device } from '../device.js';
-import { type Tensor, expectDtype, expectShape, rowsCols } from '../tensor.js';
+import { expectDtype, expectShape, rowsCols, type Tensor } from '../tensor.js';
 import { ceilDiv, f32, grid1d, kernel } from './common.js';
 
 const U = [
@@ -16,7 +16,15 @@ const U = [
   ['eps', 'f32'],
 ] as const;
 
-export function rmsnormCpu(x: Float32Array, w: Float32Array, y: Float32Array, r: Float32Array, R: number, D: number, eps: number): void {
+export function rmsnormCpu(
+  x: Float32Array,
+  w: Float32Array,
+  y: Float32Array,
+  r: Float32Array,
+  R: number,
+  D: number,
+  eps: number,
+): void {
   for (let i = 0; i < R; i++) {
     const o = i * D;
     let ss = 0;
@@ -60,7 +68,14 @@ export const rmsnormKernel = kernel('rmsnorm', 'forward', ['r', 'r', 'rw', 'rw']
 );
 /** CPU only: dx and dw in one pass. */
 const rmsnormBackwardCpuKernel = kernel('rmsnorm', 'backward_cpu', ['r', 'r', 'r', 'r', 'rw', 'rw'], U, (b, u) => {
-  const [x, w, r, dy, dx, dw] = b.map(f32) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+  const [x, w, r, dy, dx, dw] = b.map(f32) as [
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+  ];
   if (u.R * u.D >= FUSE_MIN) rmsnormBackwardOrt(x, w, r, dy, dx, dw, u.R, u.D);
   else {
     rmsnormBackwardCpu(x, w, r, dy, dx, u.R, u.D);

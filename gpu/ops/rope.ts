@@ -8,7 +8,7 @@
  * WebGPU: `rope.wgsl`, one thread per rotated pair, 256 per workgroup.
  */
 import type { Device } from '../device.js';
-import { ShapeError, type Tensor, expectDtype } from '../tensor.js';
+import { expectDtype, ShapeError, type Tensor } from '../tensor.js';
 import { ceilDiv, f32, grid1d, i32, kernel } from './common.js';
 
 const U = [
@@ -32,7 +32,17 @@ export function ropeTableHost(maxPos: number, hd: number, base = 1_000_000): Flo
   return t;
 }
 
-export function ropeCpu(x: Float32Array, pos: Int32Array, table: Float32Array, y: Float32Array, N: number, H: number, hd: number, maxPos: number, sign: number): void {
+export function ropeCpu(
+  x: Float32Array,
+  pos: Int32Array,
+  table: Float32Array,
+  y: Float32Array,
+  N: number,
+  H: number,
+  hd: number,
+  maxPos: number,
+  sign: number,
+): void {
   const h = hd >> 1;
   for (let n = 0; n < N; n++) {
     const p = Math.min(Math.max(pos[n], 0), maxPos - 1);

@@ -5,7 +5,7 @@
  * x, y: (R, C). WebGPU: `softmax.wgsl`, one 256-thread workgroup per row.
  */
 import type { Device } from '../device.js';
-import { type Tensor, expectDtype, expectShape, rowsCols } from '../tensor.js';
+import { expectDtype, expectShape, rowsCols, type Tensor } from '../tensor.js';
 import { f32, grid1d, kernel } from './common.js';
 
 const U = [
@@ -29,7 +29,14 @@ export function softmaxCpu(x: Float32Array, y: Float32Array, R: number, C: numbe
   }
 }
 
-export function softmaxBackwardCpu(y: Float32Array, dy: Float32Array, dx: Float32Array, R: number, C: number, log: boolean): void {
+export function softmaxBackwardCpu(
+  y: Float32Array,
+  dy: Float32Array,
+  dx: Float32Array,
+  R: number,
+  C: number,
+  log: boolean,
+): void {
   for (let r = 0; r < R; r++) {
     const o = r * C;
     let s = 0;
@@ -43,8 +50,12 @@ export function softmaxBackwardCpu(y: Float32Array, dy: Float32Array, dx: Float3
   }
 }
 
-export const softmaxKernel = kernel('softmax', 'softmax', ['r', 'rw'], U, (b, u) => softmaxCpu(f32(b[0]), f32(b[1]), u.R, u.C, false));
-export const logSoftmaxKernel = kernel('softmax', 'log_softmax', ['r', 'rw'], U, (b, u) => softmaxCpu(f32(b[0]), f32(b[1]), u.R, u.C, true));
+export const softmaxKernel = kernel('softmax', 'softmax', ['r', 'rw'], U, (b, u) =>
+  softmaxCpu(f32(b[0]), f32(b[1]), u.R, u.C, false),
+);
+export const logSoftmaxKernel = kernel('softmax', 'log_softmax', ['r', 'rw'], U, (b, u) =>
+  softmaxCpu(f32(b[0]), f32(b[1]), u.R, u.C, true),
+);
 export const softmaxBackwardKernel = kernel('softmax', 'softmax_backward', ['r', 'r', 'rw'], U, (b, u) =>
   softmaxBackwardCpu(f32(b[0]), f32(b[1]), f32(b[2]), u.R, u.C, false),
 );

@@ -5,7 +5,7 @@
  */
 import { FUSE_MIN, swigluBackwardOrt, swigluOrt } from '../cpu/fused.js';
 import type { Device } from '../device.js';
-import { type Tensor, expectShape } from '../tensor.js';
+import { expectShape, type Tensor } from '../tensor.js';
 import { ceilDiv, f32, grid1d, kernel } from './common.js';
 
 const U = [['n', 'u32']] as const;
@@ -17,7 +17,14 @@ export function swigluCpu(g: Float32Array, u: Float32Array, h: Float32Array, n: 
   }
 }
 
-export function swigluBackwardCpu(g: Float32Array, u: Float32Array, dh: Float32Array, dg: Float32Array, du: Float32Array, n: number): void {
+export function swigluBackwardCpu(
+  g: Float32Array,
+  u: Float32Array,
+  dh: Float32Array,
+  dg: Float32Array,
+  du: Float32Array,
+  n: number,
+): void {
   for (let i = 0; i < n; i++) {
     const x = g[i];
     const s = 1 / (1 + Math.exp(-x));
@@ -37,7 +44,12 @@ export const swigluBackwardKernel = kernel('swiglu', 'backward', ['r', 'r', 'r',
 export function swiglu(dev: Device, gate: Tensor, up: Tensor): Tensor {
   expectShape(up, gate.shape, 'swiglu up');
   const h = dev.empty(gate.shape);
-  dev.dispatch({ kernel: swigluKernel, tensors: [gate, up, h], uniforms: { n: gate.size }, workgroups: grid1d(ceilDiv(gate.size, 256)) });
+  dev.dispatch({
+    kernel: swigluKernel,
+    tensors: [gate, up, h],
+    uniforms: { n: gate.size },
+    workgroups: grid1d(ceilDiv(gate.size, 256)),
+  });
   return h;
 }
 

@@ -14,7 +14,7 @@
  */
 import type { Device, DeviceInfo, Dispatch, Kernel } from '../device.js';
 import { DeviceUnavailableError } from '../device.js';
-import { type DType, type HostArray, ShapeError, type Storage, Tensor, numel } from '../tensor.js';
+import { type DType, type HostArray, numel, ShapeError, type Storage, Tensor } from '../tensor.js';
 import { wgslSource } from './wgsl.js';
 
 type WebGpuModule = typeof import('webgpu');
@@ -196,7 +196,14 @@ export class WebGpuDevice implements Device {
     if (data.length !== n) throw new ShapeError(`upload of ${data.length} values into shape [${shape}]`);
     const { buffer, capacity } = this.takeBuffer(n * 4);
     const t = new Tensor([...shape], dt, new GpuStorage(buffer, n * 4, capacity), this.id);
-    this.write(t, dt === 'i32' ? Int32Array.from(data as ArrayLike<number>) : data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>));
+    this.write(
+      t,
+      dt === 'i32'
+        ? Int32Array.from(data as ArrayLike<number>)
+        : data instanceof Float32Array
+          ? data
+          : Float32Array.from(data as ArrayLike<number>),
+    );
     return t;
   }
 
@@ -205,7 +212,11 @@ export class WebGpuDevice implements Device {
     if (data.length !== t.size) throw new ShapeError(`write of ${data.length} values into shape [${t.shape}]`);
     if (t.size === 0) return;
     const bytes = t.size * 4;
-    const stage = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: this.usage.MAP_WRITE | this.usage.COPY_SRC, mappedAtCreation: true });
+    const stage = this.device.createBuffer({
+      size: Math.ceil(bytes / 4) * 4,
+      usage: this.usage.MAP_WRITE | this.usage.COPY_SRC,
+      mappedAtCreation: true,
+    });
     const dst = t.dtype === 'i32' ? new Int32Array(stage.getMappedRange()) : new Float32Array(stage.getMappedRange());
     dst.set(data);
     stage.unmap();
@@ -220,7 +231,8 @@ export class WebGpuDevice implements Device {
     const out = t.dtype === 'i32' ? new Int32Array(t.size) : new Float32Array(t.size);
     if (bytes === 0) return out;
     const cap = sizeClass(bytes);
-    const rb = this.readPool.get(cap)?.pop() ?? this.device.createBuffer({ size: cap, usage: this.usage.MAP_READ | this.usage.COPY_DST });
+    const rb =
+      this.readPool.get(cap)?.pop() ?? this.device.createBuffer({ size: cap, usage: this.usage.MAP_READ | this.usage.COPY_DST });
     this.endPass();
     this.enc().copyBufferToBuffer(s.buffer, 0, rb, 0, bytes);
     this.flush();
@@ -248,7 +260,8 @@ export class WebGpuDevice implements Device {
   }
 
   private storageOf(t: Tensor): GpuStorage {
-    if (t.deviceId !== this.id || !(t.storage instanceof GpuStorage)) throw new ShapeError(`tensor #${t.id} [${t.shape}] belongs to another device`);
+    if (t.deviceId !== this.id || !(t.storage instanceof GpuStorage))
+      throw new ShapeError(`tensor #${t.id} [${t.shape}] belongs to another device`);
     if (t.storage.freed) throw new ShapeError(`tensor #${t.id} [${t.shape}] was freed`);
     return t.storage;
   }
@@ -286,10 +299,12 @@ export class WebGpuDevice implements Device {
 
   dispatch(d: Dispatch): void {
     const k = d.kernel;
-    if (d.tensors.length !== k.bindings.length) throw new ShapeError(`${k.name}: ${d.tensors.length} tensors for ${k.bindings.length} bindings`);
+    if (d.tensors.length !== k.bindings.length)
+      throw new ShapeError(`${k.name}: ${d.tensors.length} tensors for ${k.bindings.length} bindings`);
     const [x, y = 1, z = 1] = d.workgroups;
     if (x * y * z === 0) return;
-    if (x > 65535 || y > 65535 || z > 65535) throw new ShapeError(`${k.name}: workgroup grid ${x}x${y}x${z} exceeds 65535 per dimension`);
+    if (x > 65535 || y > 65535 || z > 65535)
+      throw new ShapeError(`${k.name}: workgroup grid ${x}x${y}x${z} exceeds 65535 per dimension`);
     if (this.slots >= BATCH_SLOTS) this.flush();
     const { pipeline, layout } = this.pipelineFor(k);
     // Uniforms: this dispatch's 256-byte slot in the batch's uniform buffer.
@@ -306,7 +321,14 @@ export class WebGpuDevice implements Device {
     const bind = this.device.createBindGroup({
       layout,
       entries: [
-        { binding: 0, resource: { buffer: ubuf, offset: slot * UNIFORM_SLOT, size: Math.max(16, Math.ceil((k.uniforms.length * 4) / 16) * 16) } },
+        {
+          binding: 0,
+          resource: {
+            buffer: ubuf,
+            offset: slot * UNIFORM_SLOT,
+            size: Math.max(16, Math.ceil((k.uniforms.length * 4) / 16) * 16),
+          },
+        },
         ...d.tensors.map((t, i) => {
           const s = this.storageOf(t);
           return { binding: i + 1, resource: { buffer: s.buffer, offset: 0, size: Math.max(4, s.bytes) } };
@@ -323,7 +345,8 @@ export class WebGpuDevice implements Device {
   private uniforms(): GPUBuffer {
     if (!this.uniformBuf) {
       this.uniformBuf =
-        this.spareUniforms.pop() ?? this.device.createBuffer({ size: UNIFORM_SLOT * BATCH_SLOTS, usage: this.usage.UNIFORM | this.usage.COPY_DST });
+        this.spareUniforms.pop() ??
+        this.device.createBuffer({ size: UNIFORM_SLOT * BATCH_SLOTS, usage: this.usage.UNIFORM | this.usage.COPY_DST });
     }
     return this.uniformBuf;
   }

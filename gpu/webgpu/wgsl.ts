@@ -11,7 +11,9 @@ const cache = new Map<string, string>();
 export function wgslSource(file: string): string {
   const hit = cache.get(file);
   if (hit !== undefined) return hit;
-  const candidates = [`../ops/${file}.wgsl`, `../../../gpu/ops/${file}.wgsl`].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+  const candidates = [`../ops/${file}.wgsl`, `../../../gpu/ops/${file}.wgsl`].map((rel) =>
+    fileURLToPath(new URL(rel, import.meta.url)),
+  );
   const path = candidates.find((p) => existsSync(p));
   if (!path) throw new DeviceUnavailableError(`WGSL source ${file}.wgsl not found (looked in ${candidates.join(', ')})`);
   const src = readFileSync(path, 'utf8');

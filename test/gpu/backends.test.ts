@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Device, createDevice, fill } from '../../gpu/index.js';
+import { createDevice, type Device, fill } from '../../gpu/index.js';
 import { CASES } from './cases.js';
 import { mismatches, webgpuOrSkip } from './harness.js';
 
@@ -8,13 +8,23 @@ import { mismatches, webgpuOrSkip } from './harness.js';
  * output it does not fully overwrite then leaks NaN into the comparison.
  */
 function poisoned(dev: Device): Device {
-  const p = Object.create(dev) as Device;
-  p.empty = (shape, dtype = 'f32') => {
-    const t = dev.alloc(shape, dtype);
-    if (dtype === 'f32') fill(dev, t, Number.NaN);
-    return t;
+  return {
+    kind: dev.kind,
+    info: dev.info,
+    alloc: (shape, dtype) => dev.alloc(shape, dtype),
+    empty: (shape, dtype = 'f32') => {
+      const t = dev.alloc(shape, dtype);
+      if (dtype === 'f32') fill(dev, t, Number.NaN);
+      return t;
+    },
+    upload: (data, shape, dtype) => dev.upload(data, shape, dtype),
+    write: (t, data) => dev.write(t, data),
+    download: (t) => dev.download(t),
+    dispatch: (d) => dev.dispatch(d),
+    sync: () => dev.sync(),
+    free: (...ts) => dev.free(...ts),
+    destroy: () => dev.destroy(),
   };
-  return p;
 }
 
 // Every op, run on the CPU backend (the reference) and on WebGPU (lavapipe without a GPU).

@@ -3,9 +3,10 @@
  * backend suite runs every case on cpu and on webgpu and compares the outputs; shapes are small
  * and deliberately odd (not multiples of the 64-wide matmul tile or the 256-thread workgroups).
  */
-import * as g from '../../gpu/index.js';
+
 import type { Device, HostArray } from '../../gpu/index.js';
-import { type Tolerance, randInts, randn, rng } from './harness.js';
+import * as g from '../../gpu/index.js';
+import { randInts, randn, rng, type Tolerance } from './harness.js';
 
 export interface OpCase {
   name: string;
@@ -178,7 +179,9 @@ export const CASES: OpCase[] = [
       ids[2] = -1;
       const idT = dev.upload(ids, [N]);
       const lp = g.tokenLogprob(dev, logits, idT, { temperature: 0.7 });
-      const dl1 = g.tokenLogprobBackward(dev, logits, idT, lp, dev.upload(randn(r, N), [N]), dev.upload(randn(r, N), [N]), { temperature: 0.7 });
+      const dl1 = g.tokenLogprobBackward(dev, logits, idT, lp, dev.upload(randn(r, N), [N]), dev.upload(randn(r, N), [N]), {
+        temperature: 0.7,
+      });
       const ce = g.crossEntropy(dev, logits, idT);
       const dl2 = g.crossEntropyBackward(dev, logits, idT, ce, dev.upload(randn(r, N), [N]));
       return dl(dev, { logp: lp.out, ent: lp.entropy, dl1, ce: ce.out, dl2 });
@@ -209,7 +212,13 @@ export const CASES: OpCase[] = [
         const grads = [dev.upload(randn(r, 300, 2), [300]), dev.upload(randn(r, 35, 2), [7, 5])];
         norm = g.adamwStep(dev, params, grads, state, { lr: 0.01, weightDecay: 0.1, maxGradNorm: 1, decay: [true, false] });
       }
-      return dl(dev, { p0: params[0] as g.Tensor, p1: params[1] as g.Tensor, m0: state.m[0] as g.Tensor, v1: state.v[1] as g.Tensor, norm });
+      return dl(dev, {
+        p0: params[0] as g.Tensor,
+        p1: params[1] as g.Tensor,
+        m0: state.m[0] as g.Tensor,
+        v1: state.v[1] as g.Tensor,
+        norm,
+      });
     },
   },
 ];

@@ -76,6 +76,21 @@ for (const b of backends) {
   });
 }
 
+describe('the cpu device', () => {
+  it('wraps a caller array without copying and never recycles it', async () => {
+    const dev = new g.CpuDevice();
+    const mine = new Float32Array(2048).fill(1);
+    const t = dev.wrap(mine, [2048]);
+    g.axpy(dev, t, t, 1);
+    expect(mine[7]).toBe(2);
+    expect(dev.view(t)).toBe(mine);
+    dev.free(t);
+    const fresh = dev.alloc([2048]);
+    expect(dev.view(fresh)).not.toBe(mine);
+    expect(mine[0]).toBe(2);
+  });
+});
+
 describe('webgpu command batching', () => {
   it('records many dispatches into one submission and reads back only on download', async (ctx) => {
     const got = await webgpuOrSkip();

@@ -4,9 +4,9 @@
  * the onnxruntime paths (matmul, attention) are compared against those float64 references.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as g from '../../gpu/index.js';
 import { FUSE_MIN, rmsnormBackwardOrt, rmsnormOrt, swigluBackwardOrt, swigluOrt } from '../../gpu/cpu/fused.js';
-import { attentionBackwardRef, attentionRef, type AttnDims } from '../../gpu/ops/attention.js';
+import * as g from '../../gpu/index.js';
+import { type AttnDims, attentionBackwardRef, attentionRef } from '../../gpu/ops/attention.js';
 import { embeddingBackwardCpu, embeddingCpu } from '../../gpu/ops/embedding.js';
 import { klBackwardCpu, klCpu } from '../../gpu/ops/kl.js';
 import { logprobBackwardCpu, logprobCpu } from '../../gpu/ops/logprob.js';
@@ -27,7 +27,15 @@ const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 };
 
 /** Central differences of `loss` at `x` on a sample of coordinates, compared with `grad`. */
-function checkGrad(what: string, x: Float64Array, grad: ArrayLike<number>, loss: () => number, samples = 24, eps = 1e-6, tol = 1e-6): void {
+function checkGrad(
+  what: string,
+  x: Float64Array,
+  grad: ArrayLike<number>,
+  loss: () => number,
+  samples = 24,
+  eps = 1e-6,
+  tol = 1e-6,
+): void {
   const r = rng(99);
   const idx = x.length <= samples ? [...x.keys()] : Array.from({ length: samples }, () => Math.floor(r() * x.length));
   const num: number[] = [];
@@ -55,7 +63,10 @@ describe('backward passes agree with finite differences of the forward', () => {
     const out = new Float64Array(N * D);
     const dt = new Float64Array(V * D);
     embeddingBackwardCpu(ids, as32(w), as32(dt), N, D, V);
-    checkGrad('dtable', table, dt, () => (embeddingCpu(as32(table), ids, as32(out), N, D, V), dot(out, w)));
+    checkGrad('dtable', table, dt, () => {
+      embeddingCpu(as32(table), ids, as32(out), N, D, V);
+      return dot(out, w);
+    });
   });
 
   it('rmsnorm gives dx and dw', () => {
@@ -66,7 +77,10 @@ describe('backward passes agree with finite differences of the forward', () => {
     const wy = f64(randn(r, R * D));
     const y = new Float64Array(R * D);
     const rs = new Float64Array(R);
-    const loss = () => (rmsnormCpu(as32(x), as32(w), as32(y), as32(rs), R, D, 1e-5), dot(y, wy));
+    const loss = () => {
+      rmsnormCpu(as32(x), as32(w), as32(y), as32(rs), R, D, 1e-5);
+      return dot(y, wy);
+    };
     loss();
     const dx = new Float64Array(R * D);
     const dw = new Float64Array(D);
@@ -86,7 +100,10 @@ describe('backward passes agree with finite differences of the forward', () => {
     const y = new Float64Array(x.length);
     const dx = new Float64Array(x.length);
     ropeCpu(as32(wy), pos, as32(table), as32(dx), N, H, hd, 32, -1);
-    checkGrad('dx', x, dx, () => (ropeCpu(as32(x), pos, as32(table), as32(y), N, H, hd, 32, 1), dot(y, wy)));
+    checkGrad('dx', x, dx, () => {
+      ropeCpu(as32(x), pos, as32(table), as32(y), N, H, hd, 32, 1);
+      return dot(y, wy);
+    });
   });
 
   for (const s of [
@@ -102,7 +119,10 @@ describe('backward passes agree with finite differences of the forward', () => {
       const wo = f64(randn(r, q.length));
       const o = new Float64Array(q.length);
       const lse = new Float64Array(s.B * s.Hq * s.T);
-      const loss = () => (attentionRef(as32(q), as32(k), as32(v), as32(o), as32(lse), u), dot(o, wo));
+      const loss = () => {
+        attentionRef(as32(q), as32(k), as32(v), as32(o), as32(lse), u);
+        return dot(o, wo);
+      };
       loss();
       const [dq, dk, dv] = [new Float64Array(q.length), new Float64Array(k.length), new Float64Array(k.length)];
       attentionBackwardRef(as32(q), as32(k), as32(v), as32(o), as32(lse), as32(wo), as32(dq), as32(dk), as32(dv), u);
@@ -119,7 +139,10 @@ describe('backward passes agree with finite differences of the forward', () => {
       const x = f64(randn(r, R * C, 3));
       const wy = f64(randn(r, R * C));
       const y = new Float64Array(x.length);
-      const loss = () => (softmaxCpu(as32(x), as32(y), R, C, log), dot(y, wy));
+      const loss = () => {
+        softmaxCpu(as32(x), as32(y), R, C, log);
+        return dot(y, wy);
+      };
       loss();
       const dx = new Float64Array(x.length);
       softmaxBackwardCpu(as32(y), as32(wy), as32(dx), R, C, log);
@@ -134,7 +157,10 @@ describe('backward passes agree with finite differences of the forward', () => {
     const up = f64(randn(r, n));
     const wh = f64(randn(r, n));
     const h = new Float64Array(n);
-    const loss = () => (swigluCpu(as32(gt), as32(up), as32(h), n), dot(h, wh));
+    const loss = () => {
+      swigluCpu(as32(gt), as32(up), as32(h), n);
+      return dot(h, wh);
+    };
     const [dg, du] = [new Float64Array(n), new Float64Array(n)];
     swigluBackwardCpu(as32(gt), as32(up), as32(wh), as32(dg), as32(du), n);
     checkGrad('dgate', gt, dg, loss);
@@ -151,10 +177,19 @@ describe('backward passes agree with finite differences of the forward', () => {
       const [w1, w2] = [f64(randn(r, N)), f64(randn(r, N))];
       const [out, lse, ent] = [new Float64Array(N), new Float64Array(N), new Float64Array(N)];
       const it_ = 1 / 0.8;
-      const loss = () => (logprobCpu(as32(z), ids, as32(out), as32(lse), as32(ent), N, V, it_, sign), dot(out, w1) + dot(ent, w2));
+      const loss = () => {
+        logprobCpu(as32(z), ids, as32(out), as32(lse), as32(ent), N, V, it_, sign);
+        return dot(out, w1) + dot(ent, w2);
+      };
       loss();
       const dz = new Float64Array(N * V);
-      logprobBackwardCpu(as32(z), ids, as32(lse), as32(ent), as32(w1), as32(w2), as32(dz), { N, V, invTemp: it_, sign, hasDH: 1 });
+      logprobBackwardCpu(as32(z), ids, as32(lse), as32(ent), as32(w1), as32(w2), as32(dz), {
+        N,
+        V,
+        invTemp: it_,
+        sign,
+        hasDH: 1,
+      });
       checkGrad('dlogits', z, dz, loss);
     });
   }
@@ -166,7 +201,10 @@ describe('backward passes agree with finite differences of the forward', () => {
     const b = f64(randn(r, N * V, 2));
     const w = f64(randn(r, N));
     const k = new Float64Array(N);
-    const loss = () => (klCpu(as32(a), as32(b), as32(k), N, V), dot(k, w));
+    const loss = () => {
+      klCpu(as32(a), as32(b), as32(k), N, V);
+      return dot(k, w);
+    };
     loss();
     const [da, db] = [new Float64Array(a.length), new Float64Array(a.length)];
     klBackwardCpu(as32(a), as32(b), as32(k), as32(w), as32(da), as32(db), N, V);
@@ -198,8 +236,17 @@ describe('the onnxruntime paths of the cpu backend', () => {
       const geo = matmulGeometry(a, b, tA, tB);
       const W = f64(randn(r, batch * M * N));
       const y = await dev.download(g.matmul(dev, a, b, { transA: tA, transB: tB, alpha: 1.5 }));
-      expectClose('forward', y, Array.from(matmulNaive(A, B, geo, tA, tB), (v) => 1.5 * v), { atol: 1e-5, rtol: 1e-5 });
-      const grads = g.matmulBackward(dev, a, b, dev.upload(Float32Array.from(W), [batch, M, N]), { transA: tA, transB: tB, alpha: 1.5 });
+      expectClose(
+        'forward',
+        y,
+        Array.from(matmulNaive(A, B, geo, tA, tB), (v) => 1.5 * v),
+        { atol: 1e-5, rtol: 1e-5 },
+      );
+      const grads = g.matmulBackward(dev, a, b, dev.upload(Float32Array.from(W), [batch, M, N]), {
+        transA: tA,
+        transB: tB,
+        alpha: 1.5,
+      });
       const loss = () => 1.5 * dot(matmulNaive(A, B, geo, tA, tB), W);
       checkGrad('dA', A, await dev.download(grads.da as g.Tensor), loss, 24, 1e-6, 1e-4);
       checkGrad('dB', B, await dev.download(grads.db as g.Tensor), loss, 24, 1e-6, 1e-4);
@@ -217,8 +264,23 @@ describe('the onnxruntime paths of the cpu backend', () => {
     const [o, lse] = [new Float64Array(q.length), new Float64Array(s.B * s.Hq * s.T)];
     attentionRef(as32(f64(q)), as32(f64(k)), as32(f64(v)), as32(o), as32(lse), u);
     const [dq, dk, dv] = [new Float64Array(q.length), new Float64Array(k.length), new Float64Array(k.length)];
-    attentionBackwardRef(as32(f64(q)), as32(f64(k)), as32(f64(v)), as32(o), as32(lse), as32(f64(dO)), as32(dq), as32(dk), as32(dv), u);
-    const [Q, Kt, Vt] = [dev.upload(q, [s.B, s.T, s.Hq, s.hd]), dev.upload(k, [s.B, s.S, s.Hkv, s.hd]), dev.upload(v, [s.B, s.S, s.Hkv, s.hd])];
+    attentionBackwardRef(
+      as32(f64(q)),
+      as32(f64(k)),
+      as32(f64(v)),
+      as32(o),
+      as32(lse),
+      as32(f64(dO)),
+      as32(dq),
+      as32(dk),
+      as32(dv),
+      u,
+    );
+    const [Q, Kt, Vt] = [
+      dev.upload(q, [s.B, s.T, s.Hq, s.hd]),
+      dev.upload(k, [s.B, s.S, s.Hkv, s.hd]),
+      dev.upload(v, [s.B, s.S, s.Hkv, s.hd]),
+    ];
     const fwd = g.attention(dev, Q, Kt, Vt, { kvLen: s.kvLen });
     const tol = { atol: 1e-5, rtol: 1e-4 };
     expectClose('o', await dev.download(fwd.o), o, tol);
@@ -245,7 +307,12 @@ describe('the onnxruntime paths of the cpu backend', () => {
     const [R, D] = [67, 301];
     const [x, w, dy] = [randn(r, R * D), randn(r, D), randn(r, R * D)];
     const [y1, y2, dx1, dx2] = Array.from({ length: 4 }, () => new Float32Array(R * D));
-    const [r1, r2, dw1, dw2] = [new Float32Array(R), new Float32Array(R), new Float32Array(D).fill(1), new Float32Array(D).fill(1)];
+    const [r1, r2, dw1, dw2] = [
+      new Float32Array(R),
+      new Float32Array(R),
+      new Float32Array(D).fill(1),
+      new Float32Array(D).fill(1),
+    ];
     rmsnormCpu(x, w, y1, r1, R, D, 1e-6);
     rmsnormOrt(x, w, y2, r2, R, D, 1e-6);
     expectClose('rmsnorm y', y2, y1, tol);

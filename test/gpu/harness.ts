@@ -1,5 +1,5 @@
 /** Shared helpers for the gpu tests: seeded data, tolerant comparison with a readable report, the WebGPU adapter gate. */
-import { type Device, createDevice } from '../../gpu/index.js';
+import { createDevice, type Device } from '../../gpu/index.js';
 
 /** mulberry32: deterministic test data. */
 export function rng(seed: number): () => number {
@@ -62,7 +62,8 @@ export async function webgpuOrSkip(): Promise<{ dev?: Device; reason?: string }>
     return { dev: await createDevice('webgpu') };
   } catch (err) {
     const reason = `no WebGPU adapter: ${(err as Error).message}`;
-    if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: WebGPU tests must run; install Mesa >= 25 lavapipe via .ci/system-deps.sh)`);
+    if (process.env.CI === 'true')
+      throw new Error(`${reason} (CI=true: WebGPU tests must run; install Mesa >= 25 lavapipe via .ci/system-deps.sh)`);
     console.warn(`[gpu tests] skipping WebGPU comparisons: ${reason}`);
     return { reason };
   }

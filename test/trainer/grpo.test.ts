@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { groupAdvantages, keepInformativeGroups, overlongPenalty, sampleStd } from '../../trainer/grpo/advantages.js';
-import { AGGREGATIONS, clippedSurrogate, k3, policyLoss, sftLoss } from '../../trainer/grpo/loss.js';
 import { clipGradNorm, logitsGrad, tokenStats } from '../../trainer/grpo/logits.js';
+import { AGGREGATIONS, clippedSurrogate, k3, policyLoss, sftLoss } from '../../trainer/grpo/loss.js';
 
 describe('group-relative advantages', () => {
   it('normalises by the sample std (n - 1) when scaling is on', () => {
@@ -19,7 +19,11 @@ describe('group-relative advantages', () => {
     expect(groupAdvantages([0.7, 0.7, 0.7], { scale: 'group' })).toEqual([0, 0, 0]);
   });
   it('drops groups with equal rewards under dynamic sampling', () => {
-    const groups = [[1, 1], [0, 1], [0, 0]];
+    const groups = [
+      [1, 1],
+      [0, 1],
+      [0, 0],
+    ];
     const { kept, dropped } = keepInformativeGroups(groups, (g) => g);
     expect(kept).toEqual([[0, 1]]);
     expect(dropped).toBe(2);
@@ -58,8 +62,14 @@ describe('clipped surrogate', () => {
 
 describe('loss aggregation', () => {
   // two sequences, ratio 1, advantages 1 and 0.5: per-token loss -1 (2 tokens) and -0.5 (4 tokens)
-  const mask = [[1, 1, 0], [1, 1, 1, 1]];
-  const logp = [[-1, -2, -3], [-1, -1, -1, -1]];
+  const mask = [
+    [1, 1, 0],
+    [1, 1, 1, 1],
+  ];
+  const logp = [
+    [-1, -2, -3],
+    [-1, -1, -1, -1],
+  ];
   const input = { logp, oldLogp: logp, mask, adv: [1, 0.5] };
   const base = { epsLow: 0.2, epsHigh: 0.2, beta: 0 };
   it('grpo averages per sequence then over sequences', () => {
@@ -98,7 +108,10 @@ describe('k3 KL to the reference', () => {
     expect(r.dkl).toBe(0);
   });
   it('adds beta * kl to the policy loss', () => {
-    const r = policyLoss({ logp: [[-1]], oldLogp: [[-1]], refLogp: [[-2]], mask: [[1]], adv: [0] }, { lossType: 'bnpo', epsLow: 0.2, epsHigh: 0.2, beta: 0.1 });
+    const r = policyLoss(
+      { logp: [[-1]], oldLogp: [[-1]], refLogp: [[-2]], mask: [[1]], adv: [0] },
+      { lossType: 'bnpo', epsLow: 0.2, epsHigh: 0.2, beta: 0.1 },
+    );
     expect(r.loss).toBeCloseTo(0.1 * Math.exp(-1), 12);
     expect(r.metrics.kl).toBeCloseTo(Math.exp(-1), 12);
     expect(r.dlogp[0][0]).toBeCloseTo(0.1 * (1 - Math.exp(-1)), 12);

@@ -1,17 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import { logitsGrad, tokenStats } from '../../trainer/grpo/logits.js';
 import { ModelConfigSchema } from '../../trainer/model/config.js';
-import { KVCache, Transformer } from '../../trainer/model/transformer.js';
 import { sharedPrefixPass } from '../../trainer/model/shared.js';
+import { KVCache, Transformer } from '../../trainer/model/transformer.js';
 
-const tiny = ModelConfigSchema.parse({ vocabSize: 11, dim: 8, layers: 2, heads: 4, kvHeads: 2, headDim: 4, ffnDim: 12, maxSeqLen: 32, ropeTheta: 10000, normEps: 1e-6 });
+const tiny = ModelConfigSchema.parse({
+  vocabSize: 11,
+  dim: 8,
+  layers: 2,
+  heads: 4,
+  kvHeads: 2,
+  headDim: 4,
+  ffnDim: 12,
+  maxSeqLen: 32,
+  ropeTheta: 10000,
+  normEps: 1e-6,
+});
 
 describe('built-in decoder', () => {
   it('matches finite differences of the whole model through backward', () => {
     const m = new Transformer(tiny, undefined, 3);
     // larger weights than the init so every path carries gradient
-    for (const [name, w] of m.params) if (!name.includes('norm') && !name.includes('layernorm')) for (let i = 0; i < w.length; i++) w[i] *= 15;
-    for (const [name, w] of m.params) if (name.includes('norm')) for (let i = 0; i < w.length; i++) w[i] = 1 + 0.1 * Math.sin(i + name.length);
+    for (const [name, w] of m.params)
+      if (!name.includes('norm') && !name.includes('layernorm')) for (let i = 0; i < w.length; i++) w[i] *= 15;
+    for (const [name, w] of m.params)
+      if (name.includes('norm')) for (let i = 0; i < w.length; i++) w[i] = 1 + 0.1 * Math.sin(i + name.length);
     const ids = [1, 4, 2, 9, 7, 3];
     const targets = [4, 2, 9, 7, 3, 5];
     const coef = targets.map((_, t) => Math.cos(t));
@@ -39,7 +52,8 @@ describe('built-in decoder', () => {
         w[i] = old;
         const num = (fp - fm) / (2 * h);
         checked++;
-        if (Math.abs(num - g[i]) > 2e-2 * Math.max(1, Math.abs(num))) mismatches.push(`${name}[${i}] analytic ${g[i]} numeric ${num}`);
+        if (Math.abs(num - g[i]) > 2e-2 * Math.max(1, Math.abs(num)))
+          mismatches.push(`${name}[${i}] analytic ${g[i]} numeric ${num}`);
       }
     }
     if (mismatches.length) console.warn(mismatches.slice(0, 5).join('\n'));
@@ -71,13 +85,18 @@ describe('shared-prefix training pass', () => {
     const lossGrad = (i: number, logits: Float32Array) => {
       const T = logits.length / V;
       const targets = Array.from({ length: T }, (_, t) => (t >= 6 ? (t * 3 + i) % V : -1));
-      return logitsGrad(logits, V, targets, targets.map((_, t) => 0.1 * (t + 1) * (i + 1)));
+      return logitsGrad(
+        logits,
+        V,
+        targets,
+        targets.map((_, t) => 0.1 * (t + 1) * (i + 1)),
+      );
     };
     const a = new Transformer(tiny, undefined, 7);
     for (const w of a.params.values()) for (let i = 0; i < w.length; i++) w[i] *= 10;
     const b = new Transformer(tiny, a.params, 7);
     a.zeroGrad();
-    seqs.forEach((s, i) => a.backward(lossGrad(i, a.forward(s, { train: true }))));
+    for (const [i, s] of seqs.entries()) a.backward(lossGrad(i, a.forward(s, { train: true })));
     b.zeroGrad();
     sharedPrefixPass(b, seqs, lossGrad, 4);
     for (const [name, g] of a.grads) {
@@ -99,7 +118,14 @@ describe('matrix products on the gpu/ CPU device', () => {
       const m = new Transformer(cfg, undefined, 9);
       m.zeroGrad();
       const lg = m.forward(ids, { train: true });
-      m.backward(logitsGrad(lg, 50, ids.map((x) => (x + 1) % 50), ids.map(() => 0.3)));
+      m.backward(
+        logitsGrad(
+          lg,
+          50,
+          ids.map((x) => (x + 1) % 50),
+          ids.map(() => 0.3),
+        ),
+      );
       return { lg, g: m.grads.get('layers.0.gate_proj') as Float32Array };
     };
     const host = run();

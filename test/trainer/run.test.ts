@@ -11,10 +11,20 @@ import { toyEnv } from './fixtures/toy-env.js';
 const root = mkdtempSync(join(tmpdir(), 'toolgym-train-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const small = { env: 'toy', out: root, merges: 48, testTasks: 2, limits: { maxTurns: 2, maxTurnTokens: 20, thinkingBudget: 8 }, checkpointEvery: 1 };
+const small = {
+  env: 'toy',
+  out: root,
+  merges: 48,
+  testTasks: 2,
+  limits: { maxTurns: 2, maxTurnTokens: 20, thinkingBudget: 8 },
+  checkpointEvery: 1,
+};
 
 function lines(path: string): Record<string, unknown>[] {
-  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 describe('run config', () => {
@@ -37,7 +47,17 @@ describe('a tiny end-to-end train run', () => {
   it('writes config, metrics, checkpoints, trajectories and a summary, and the checkpoint serves as builtin:', async () => {
     const cfg = resolveRunConfig({ preset: 'quick', flags: small });
     const { dir, summary } = await train(toyEnv, cfg, { runId: 'full' });
-    for (const f of ['config.json', 'metrics.jsonl', 'summary.json', 'checkpoints/sft/model.safetensors', 'checkpoints/final/config.json', 'trajectories/sft-data.jsonl', 'trajectories/grpo.jsonl', 'trajectories/eval-before.jsonl', 'trajectories/eval-after.jsonl']) {
+    for (const f of [
+      'config.json',
+      'metrics.jsonl',
+      'summary.json',
+      'checkpoints/sft/model.safetensors',
+      'checkpoints/final/config.json',
+      'trajectories/sft-data.jsonl',
+      'trajectories/grpo.jsonl',
+      'trajectories/eval-before.jsonl',
+      'trajectories/eval-after.jsonl',
+    ]) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
     const m = lines(join(dir, 'metrics.jsonl'));
@@ -50,14 +70,25 @@ describe('a tiny end-to-end train run', () => {
 
     registerBuiltinPolicy();
     const policy = await createPolicy(`builtin:${join(dir, 'checkpoints', 'final')}`);
-    const { trajectories } = await runBatch({ env: toyEnv, policy, count: 1, split: 'test', groupSize: 1, limits: { maxTurns: 1, maxTurnTokens: 12 }, progress: false });
+    const { trajectories } = await runBatch({
+      env: toyEnv,
+      policy,
+      count: 1,
+      split: 'test',
+      groupSize: 1,
+      limits: { maxTurns: 1, maxTurnTokens: 12 },
+      progress: false,
+    });
     const t = trajectories[0];
     expect(t.ending).not.toBe('aborted');
     expect(t.tokens?.length).toBe(t.mask?.length);
     expect(t.mask?.some((x) => x === 1)).toBe(true);
     // behaviour log-probs are real (negative) on sampled tokens and 0 elsewhere
     const lp = t.logprobs ?? [];
-    t.mask?.forEach((mk, i) => (mk ? expect(lp[i]).toBeLessThanOrEqual(0) : expect(lp[i]).toBe(0)));
+    for (const [i, mk] of (t.mask ?? []).entries()) {
+      if (mk) expect(lp[i]).toBeLessThanOrEqual(0);
+      else expect(lp[i]).toBe(0);
+    }
   });
 
   it('resumes a stopped run from its last checkpoint without losing or repeating steps', async () => {

@@ -7,7 +7,18 @@ import { ModelConfigSchema, Transformer } from '../../trainer/model/index.js';
 import { AdamW } from '../../trainer/optim/index.js';
 import { sftEval, sftStep } from '../../trainer/sft/sft.js';
 
-const cfg = ModelConfigSchema.parse({ vocabSize: 40, dim: 32, layers: 2, heads: 4, kvHeads: 2, headDim: 8, ffnDim: 64, maxSeqLen: 128, ropeTheta: 10000, normEps: 1e-6 });
+const cfg = ModelConfigSchema.parse({
+  vocabSize: 40,
+  dim: 32,
+  layers: 2,
+  heads: 4,
+  kvHeads: 2,
+  headDim: 8,
+  ffnDim: 64,
+  maxSeqLen: 128,
+  ropeTheta: 10000,
+  normEps: 1e-6,
+});
 const prompt = [1, 5, 9, 12, 3, 7, 2, 30, 31, 4];
 
 /** Sum of log-probs of the completion tokens (mask = 1) of a sample under the model. */
@@ -45,7 +56,19 @@ describe('one GRPO step on the real model', () => {
       const before = samples.map((s) => seqLogp(m, s));
       const paramsBefore = Float32Array.from(m.params.get('layers.0.q_proj') as Float32Array);
       const opt = new AdamW(m.params, m.shapes);
-      const r = grpoStep(m, opt, [{ samples, rewards }], { lossType: loss, scaleRewards: 'group', epsLow: 0.2, epsHigh: 0.28, beta: 0, numIterations: 1, maxGradNorm: 1, lr: 3e-3, temperature: 1, entropyCoef: 0, entropyTarget: 0 });
+      const r = grpoStep(m, opt, [{ samples, rewards }], {
+        lossType: loss,
+        scaleRewards: 'group',
+        epsLow: 0.2,
+        epsHigh: 0.28,
+        beta: 0,
+        numIterations: 1,
+        maxGradNorm: 1,
+        lr: 3e-3,
+        temperature: 1,
+        entropyCoef: 0,
+        entropyTarget: 0,
+      });
       const after = samples.map((s) => seqLogp(m, s));
       expect(r.tokens).toBe(14);
       expect(r.clipFrac).toBe(0);
@@ -61,7 +84,19 @@ describe('one GRPO step on the real model', () => {
     const m = new Transformer(cfg, undefined, 12);
     const samples = [sample(m, [20, 21]), sample(m, [22, 23])];
     const before = Float32Array.from(m.params.get('embed_tokens') as Float32Array);
-    const r = grpoStep(m, new AdamW(m.params, m.shapes), [{ samples, rewards: [1, 1] }], { lossType: 'dapo', scaleRewards: 'group', epsLow: 0.2, epsHigh: 0.2, beta: 0, numIterations: 1, maxGradNorm: 1, lr: 1e-2, temperature: 1, entropyCoef: 0, entropyTarget: 0 });
+    const r = grpoStep(m, new AdamW(m.params, m.shapes), [{ samples, rewards: [1, 1] }], {
+      lossType: 'dapo',
+      scaleRewards: 'group',
+      epsLow: 0.2,
+      epsHigh: 0.2,
+      beta: 0,
+      numIterations: 1,
+      maxGradNorm: 1,
+      lr: 1e-2,
+      temperature: 1,
+      entropyCoef: 0,
+      entropyTarget: 0,
+    });
     expect(r.tokens).toBe(0);
     expect(m.params.get('embed_tokens')).toEqual(before);
   });
@@ -69,7 +104,25 @@ describe('one GRPO step on the real model', () => {
   it('reuses a batch for num_iterations > 1 with ratios against the behaviour log-probs', () => {
     const m = new Transformer(cfg, undefined, 13);
     const samples = [sample(m, [20, 21, 22]), sample(m, [24, 25])];
-    const r = grpoStep(m, new AdamW(m.params, m.shapes), [{ samples, rewards: [1, 0] }], { lossType: 'bnpo', scaleRewards: 'none', epsLow: 0.2, epsHigh: 0.2, beta: 0.05, numIterations: 3, maxGradNorm: 1, lr: 2e-2, temperature: 1, entropyCoef: 0, entropyTarget: 0 }, new Transformer(cfg, m.params));
+    const r = grpoStep(
+      m,
+      new AdamW(m.params, m.shapes),
+      [{ samples, rewards: [1, 0] }],
+      {
+        lossType: 'bnpo',
+        scaleRewards: 'none',
+        epsLow: 0.2,
+        epsHigh: 0.2,
+        beta: 0.05,
+        numIterations: 3,
+        maxGradNorm: 1,
+        lr: 2e-2,
+        temperature: 1,
+        entropyCoef: 0,
+        entropyTarget: 0,
+      },
+      new Transformer(cfg, m.params),
+    );
     // after two updates the policy has moved: the KL to the reference is positive
     expect(r.kl).toBeGreaterThan(0);
     expect(r.tokens).toBe(5);
@@ -95,7 +148,10 @@ describe('SFT step', () => {
 
   it('ignores prompt tokens: changing them does not change the loss count', () => {
     const m = new Transformer(cfg, undefined, 22);
-    const r = sftStep(m, new AdamW(m.params, m.shapes), [{ tokens: [1, 2, 3, 4], mask: [0, 0, 1, 0], logprobs: [] }], { lr: 1e-3, maxGradNorm: 1 });
+    const r = sftStep(m, new AdamW(m.params, m.shapes), [{ tokens: [1, 2, 3, 4], mask: [0, 0, 1, 0], logprobs: [] }], {
+      lr: 1e-3,
+      maxGradNorm: 1,
+    });
     expect(r.tokens).toBe(1);
   });
 });

@@ -24,7 +24,11 @@ describe('byte tokenizer', () => {
 
   it('round-trips any string losslessly, with and without merges', () => {
     const specials = fc.constantFrom(...SPECIAL_TOKENS);
-    const text = fc.array(fc.oneof(fc.string({ unit: 'grapheme' }), fc.string(), specials, fc.constantFrom('run_code', '"arguments": ')), { maxLength: 8 }).map((xs) => xs.join(''));
+    const text = fc
+      .array(fc.oneof(fc.string({ unit: 'grapheme' }), fc.string(), specials, fc.constantFrom('run_code', '"arguments": ')), {
+        maxLength: 8,
+      })
+      .map((xs) => xs.join(''));
     fc.assert(
       fc.property(text, (s) => {
         expect(plain.decode(plain.encode(s))).toBe(s);
@@ -39,10 +43,22 @@ describe('byte tokenizer', () => {
     expect(bpe.encode(corpus[1]).length).toBeLessThan(plain.encode(corpus[1]).length / 2);
   });
 
+  it('never merges digits, so a number is the same ids wherever it appears', () => {
+    const t = ByteTokenizer.train(['n=12345,s=0 for 12345 to', 'n=12345,s=0 for 12345 to', 'x 999 y 999 z 999'], 200);
+    const digits = (s: string) => t.encode(s).filter((id) => t.decode([id]).match(/[0-9]/));
+    expect(digits('n=12345,s')).toEqual(digits('for 12345 to'));
+    for (const id of t.encode('n=12345,s=0 for 12345 to')) {
+      const text = t.decode([id]);
+      if (/[0-9]/.test(text)) expect(text).toHaveLength(1);
+    }
+  });
+
   it('survives a JSON round trip and rejects a corrupt merge table', () => {
     const again = ByteTokenizer.fromJSON(JSON.parse(JSON.stringify(bpe.toJSON())));
     expect(again.encode(corpus[0])).toEqual(bpe.encode(corpus[0]));
-    expect(() => ByteTokenizer.fromJSON({ kind: 'toolgym-byte-bpe', version: 1, merges: [[5000, 1]] })).toThrow(TokenizerFormatError);
+    expect(() => ByteTokenizer.fromJSON({ kind: 'toolgym-byte-bpe', version: 1, merges: [[5000, 1]] })).toThrow(
+      TokenizerFormatError,
+    );
     expect(() => ByteTokenizer.fromJSON({ kind: 'other' })).toThrow(TokenizerFormatError);
   });
 });

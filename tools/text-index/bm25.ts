@@ -58,6 +58,7 @@ export class Bm25Index {
   private postTf = new Float32Array(0);
   private norm = new Float32Array(0); // k1 * (1 - b + b * len / avg), per doc
   private scratch = new Float64Array(0);
+  private touched = new Int32Array(0); // docs with a non-zero score in the current query
   private compacted = true;
   private buildMs = 0;
   private totalLength = 0;
@@ -140,6 +141,7 @@ export class Bm25Index {
     this.norm = new Float32Array(n);
     for (let d = 0; d < n; d++) this.norm[d] = this.k1 * (1 - this.b + (this.b * (this.lengths[d] as number)) / avg);
     this.scratch = new Float64Array(n);
+    this.touched = new Int32Array(n);
     this.compacted = true;
     this.buildMs += performance.now() - t0;
   }
@@ -151,7 +153,8 @@ export class Bm25Index {
     const n = this.ids.length;
     const terms = [...new Set(tokenize(query))];
     const scores = this.scratch;
-    const touched: number[] = [];
+    const touched = this.touched;
+    let count = 0;
     for (const term of terms) {
       const t = this.vocab.get(term);
       if (t === undefined) continue;
@@ -163,12 +166,12 @@ export class Bm25Index {
       for (let p = from; p < to; p++) {
         const d = this.postDoc[p] as number;
         const tf = this.postTf[p] as number;
-        if (scores[d] === 0) touched.push(d);
+        if (scores[d] === 0) touched[count++] = d;
         scores[d] += (idf * tf * k1p1) / (tf + (this.norm[d] as number));
       }
     }
-    const hits = topK(touched, scores, k).map((d) => ({ id: this.ids[d] as string, index: d, score: scores[d] as number }));
-    for (const d of touched) scores[d] = 0;
+    const hits = topK(touched, count, scores, k).map((d) => ({ id: this.ids[d] as string, index: d, score: scores[d] as number }));
+    for (let i = 0; i < count; i++) scores[touched[i] as number] = 0;
     return hits;
   }
 
@@ -194,7 +197,7 @@ export class Bm25Index {
 }
 
 /** Indices of the k largest scores (ties: smaller index first), via a size-k min-heap. */
-function topK(candidates: number[], scores: Float64Array, k: number): number[] {
+function topK(candidates: Int32Array, count: number, scores: Float64Array, k: number): number[] {
   const better = (a: number, b: number): boolean => (scores[a] as number) > (scores[b] as number) || ((scores[a] as number) === (scores[b] as number) && a < b);
   const heap: number[] = [];
   const siftDown = (i: number): void => {
@@ -209,7 +212,8 @@ function topK(candidates: number[], scores: Float64Array, k: number): number[] {
       i = m;
     }
   };
-  for (const d of candidates) {
+  for (let c = 0; c < count; c++) {
+    const d = candidates[c] as number;
     if (heap.length < k) {
       heap.push(d);
       for (let i = heap.length - 1; i > 0; ) {

@@ -57,7 +57,10 @@ export function allEqual(xs: readonly number[]): boolean {
  * Dynamic sampling (DAPO): keep only groups whose rewards are not all equal. The loop draws more
  * groups until the batch is full or it runs out of attempts; `dropped` counts what was discarded.
  */
-export function keepInformativeGroups<T>(groups: readonly T[], rewardsOf: (g: T) => readonly number[]): { kept: T[]; dropped: number } {
+export function keepInformativeGroups<T>(
+  groups: readonly T[],
+  rewardsOf: (g: T) => readonly number[],
+): { kept: T[]; dropped: number } {
   const kept = groups.filter((g) => !allEqual(rewardsOf(g)));
   return { kept, dropped: groups.length - kept.length };
 }

@@ -1,7 +1,7 @@
-export { allEqual, groupAdvantages, keepInformativeGroups, mean, overlongPenalty, sampleStd } from './advantages.js';
 export type { AdvantageOptions, OverlongOptions, ScaleRewards } from './advantages.js';
-export { AGGREGATIONS, clippedSurrogate, k3, LOSS_TYPES, policyLoss, sftLoss } from './loss.js';
-export type { AggregationContext, LossFn, LossType, PolicyLossInput, PolicyLossOptions, PolicyLossResult } from './loss.js';
+export { allEqual, groupAdvantages, keepInformativeGroups, mean, overlongPenalty, sampleStd } from './advantages.js';
 export { clipGradNorm, logitsGrad, tokenStats } from './logits.js';
-export { frozenReference, grpoStep } from './step.js';
+export type { AggregationContext, LossFn, LossType, PolicyLossInput, PolicyLossOptions, PolicyLossResult } from './loss.js';
+export { AGGREGATIONS, clippedSurrogate, k3, LOSS_TYPES, policyLoss, sftLoss } from './loss.js';
 export type { GrpoGroup, GrpoStepMetrics, GrpoStepOptions } from './step.js';
+export { frozenReference, grpoStep } from './step.js';

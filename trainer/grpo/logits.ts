@@ -44,7 +44,14 @@ export function tokenStats(logits: Float32Array, V: number, targets: ArrayLike<n
  * dlogits: (T, V) from dlogp: (T) and optional dEntropy: (T).
  * d logp_y / d z_v = (1[v=y] - p_v) / tau;  d H / d z_v = -p_v (log p_v + H) / tau.
  */
-export function logitsGrad(logits: Float32Array, V: number, targets: ArrayLike<number>, dlogp: ArrayLike<number>, dEntropy?: ArrayLike<number>, temperature = 1): Float32Array {
+export function logitsGrad(
+  logits: Float32Array,
+  V: number,
+  targets: ArrayLike<number>,
+  dlogp: ArrayLike<number>,
+  dEntropy?: ArrayLike<number>,
+  temperature = 1,
+): Float32Array {
   const T = targets.length;
   const out = new Float32Array(T * V);
   const inv = 1 / temperature;

@@ -136,7 +136,13 @@ export function k3(logp: number, refLogp: number): { kl: number; dkl: number } {
  * One token of the clipped surrogate: l = -min(ratio*A, clip(ratio, 1-eL, 1+eH)*A) and dl/dlogp.
  * When the clipped branch is strictly smaller the gradient is 0 (the clamp is flat there).
  */
-export function clippedSurrogate(logp: number, oldLogp: number, adv: number, epsLow: number, epsHigh: number): { l: number; dl: number; clipped: boolean; ratio: number } {
+export function clippedSurrogate(
+  logp: number,
+  oldLogp: number,
+  adv: number,
+  epsLow: number,
+  epsHigh: number,
+): { l: number; dl: number; clipped: boolean; ratio: number } {
   const ratio = Math.exp(logp - oldLogp);
   const clippedRatio = Math.max(1 - epsLow, Math.min(1 + epsHigh, ratio));
   const unclipped = ratio * adv;
@@ -149,7 +155,10 @@ export function clippedSurrogate(logp: number, oldLogp: number, adv: number, eps
 export function policyLoss(input: PolicyLossInput, opts: PolicyLossOptions): PolicyLossResult {
   const { logp, oldLogp, refLogp, mask, adv } = input;
   const B = logp.length;
-  if (oldLogp.length !== B || mask.length !== B || adv.length !== B) throw new RangeError(`policyLoss: batch sizes differ (logp ${B}, oldLogp ${oldLogp.length}, mask ${mask.length}, adv ${adv.length})`);
+  if (oldLogp.length !== B || mask.length !== B || adv.length !== B)
+    throw new RangeError(
+      `policyLoss: batch sizes differ (logp ${B}, oldLogp ${oldLogp.length}, mask ${mask.length}, adv ${adv.length})`,
+    );
   if (opts.beta > 0 && !refLogp) throw new RangeError('policyLoss: beta > 0 needs refLogp (the frozen reference log-probs)');
   const weights = input.weights ?? AGGREGATIONS[opts.lossType](mask, opts);
   let loss = 0;
@@ -182,7 +191,12 @@ export function policyLoss(input: PolicyLossInput, opts: PolicyLossOptions): Pol
     dlogp.push(g);
   }
   const n = Math.max(1, tokens);
-  return { loss, dlogp, weights, metrics: { clipFrac: clippedN / n, kl: klSum / n, ratioMean: tokens ? ratioSum / n : 1, tokens } };
+  return {
+    loss,
+    dlogp,
+    weights,
+    metrics: { clipFrac: clippedN / n, kl: klSum / n, ratioMean: tokens ? ratioSum / n : 1, tokens },
+  };
 }
 
 /** SFT cross-entropy on policy tokens only: sum m * (-logp) / sum m. Returns dlogp too. */

@@ -7,7 +7,7 @@
 import { type LossView, lossView, type TokenSample } from '../batch.js';
 import { sharedPrefixPass, type Transformer } from '../model/index.js';
 import type { AdamW } from '../optim/index.js';
-import { type ScaleRewards, groupAdvantages } from './advantages.js';
+import { groupAdvantages, type ScaleRewards } from './advantages.js';
 import { clipGradNorm, logitsGrad, tokenStats } from './logits.js';
 import { AGGREGATIONS, type LossType, policyLoss } from './loss.js';
 
@@ -51,10 +51,19 @@ export interface GrpoStepMetrics {
 export function frozenReference(model: Transformer): Transformer {
   const params = new Map<string, Float32Array>();
   for (const [k, v] of model.params) params.set(k, Float32Array.from(v));
-  return new (model.constructor as new (c: typeof model.config, p: Map<string, Float32Array>) => Transformer)(model.config, params);
+  return new (model.constructor as new (c: typeof model.config, p: Map<string, Float32Array>) => Transformer)(
+    model.config,
+    params,
+  );
 }
 
-export function grpoStep(model: Transformer, opt: AdamW, groups: readonly GrpoGroup[], o: GrpoStepOptions, ref?: Transformer): GrpoStepMetrics {
+export function grpoStep(
+  model: Transformer,
+  opt: AdamW,
+  groups: readonly GrpoGroup[],
+  o: GrpoStepOptions,
+  ref?: Transformer,
+): GrpoStepMetrics {
   const views: LossView[] = [];
   const adv: number[] = [];
   for (const g of groups) {
@@ -67,8 +76,19 @@ export function grpoStep(model: Transformer, opt: AdamW, groups: readonly GrpoGr
   const V = model.config.vocabSize;
   const masks = views.map((v) => v.mask);
   const weights = AGGREGATIONS[o.lossType](masks, { maxCompletionLen: o.maxCompletionLen });
-  const refLogp = o.beta > 0 && ref ? views.map((v) => tokenStats(ref.forward(v.inputs), V, v.targets, o.temperature).logp) : undefined;
-  const m: GrpoStepMetrics = { loss: 0, kl: 0, entropy: 0, clipFrac: 0, gradNorm: 0, tokens: 0, seqTokens: 0, sequences: views.length, advAbsMean: adv.reduce((s, x) => s + Math.abs(x), 0) / Math.max(1, adv.length) };
+  const refLogp =
+    o.beta > 0 && ref ? views.map((v) => tokenStats(ref.forward(v.inputs), V, v.targets, o.temperature).logp) : undefined;
+  const m: GrpoStepMetrics = {
+    loss: 0,
+    kl: 0,
+    entropy: 0,
+    clipFrac: 0,
+    gradNorm: 0,
+    tokens: 0,
+    seqTokens: 0,
+    sequences: views.length,
+    advAbsMean: adv.reduce((s, x) => s + Math.abs(x), 0) / Math.max(1, adv.length),
+  };
   let lastEntropyMean = Infinity; // unknown until the first pass: no bonus before it
   for (let it = 0; it < o.numIterations; it++) {
     model.zeroGrad();
@@ -78,7 +98,9 @@ export function grpoStep(model: Transformer, opt: AdamW, groups: readonly GrpoGr
     let clipped = 0;
     let tokens = 0;
     let seqTokens = 0;
-    const live = views.map((_, i) => i).filter((i) => views[i].count > 0 && !(adv[i] === 0 && o.beta === 0 && o.entropyCoef === 0));
+    const live = views
+      .map((_, i) => i)
+      .filter((i) => views[i].count > 0 && !(adv[i] === 0 && o.beta === 0 && o.entropyCoef === 0));
     const bonus = o.entropyCoef > 0 && lastEntropyMean < o.entropyTarget;
     sharedPrefixPass(
       model,
@@ -88,7 +110,14 @@ export function grpoStep(model: Transformer, opt: AdamW, groups: readonly GrpoGr
         const v = views[i];
         const st = tokenStats(logits, V, v.targets, o.temperature);
         const r = policyLoss(
-          { logp: [st.logp], oldLogp: [v.oldLogp], refLogp: refLogp ? [refLogp[i]] : undefined, mask: [v.mask], adv: [adv[i]], weights: [weights[i]] },
+          {
+            logp: [st.logp],
+            oldLogp: [v.oldLogp],
+            refLogp: refLogp ? [refLogp[i]] : undefined,
+            mask: [v.mask],
+            adv: [adv[i]],
+            weights: [weights[i]],
+          },
           { lossType: o.lossType, epsLow: o.epsLow, epsHigh: o.epsHigh, beta: o.beta },
         );
         let dEnt: Float64Array | undefined;

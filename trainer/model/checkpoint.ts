@@ -61,7 +61,10 @@ function tensorMap(params: Map<string, Float32Array>, shapes: Map<string, number
   return m;
 }
 
-export function saveCheckpoint(dir: string, ck: { model: Transformer; tokenizer: ByteTokenizer; meta: CheckpointMeta; optimizer?: AdamW }): void {
+export function saveCheckpoint(
+  dir: string,
+  ck: { model: Transformer; tokenizer: ByteTokenizer; meta: CheckpointMeta; optimizer?: AdamW },
+): void {
   mkdirSync(dir, { recursive: true });
   const files: ConfigJson['files'] = {};
   const weights = encodeSafetensors(tensorMap(ck.model.params, ck.model.shapes), { format: CHECKPOINT_FORMAT });
@@ -76,17 +79,26 @@ export function saveCheckpoint(dir: string, ck: { model: Transformer; tokenizer:
     writeAtomic(join(dir, 'optimizer.safetensors'), bytes);
     files['optimizer.safetensors'] = { bytes: bytes.length, sha256: sha256(bytes) };
   }
-  const cfg: ConfigJson = { format: CHECKPOINT_FORMAT, model: ck.model.config, tokenizer: ck.tokenizer.toJSON(), meta: ck.meta, files };
+  const cfg: ConfigJson = {
+    format: CHECKPOINT_FORMAT,
+    model: ck.model.config,
+    tokenizer: ck.tokenizer.toJSON(),
+    meta: ck.meta,
+    files,
+  };
   writeAtomic(join(dir, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
 }
 
 function readChecked(dir: string, file: string, cfg: ConfigJson): Uint8Array {
   const path = join(dir, file);
-  if (!existsSync(path)) throw new CheckpointError(`checkpoint ${dir} lacks ${file}: it was not fully written; use an earlier checkpoint`);
+  if (!existsSync(path))
+    throw new CheckpointError(`checkpoint ${dir} lacks ${file}: it was not fully written; use an earlier checkpoint`);
   const bytes = new Uint8Array(readFileSync(path));
   const want = cfg.files[file];
   if (want && (want.bytes !== bytes.length || want.sha256 !== sha256(bytes))) {
-    throw new CheckpointError(`checkpoint ${dir}: ${file} (${bytes.length} bytes) does not match the ${want.bytes}-byte file config.json names: the file is corrupt or from another checkpoint; restore it or use an earlier checkpoint`);
+    throw new CheckpointError(
+      `checkpoint ${dir}: ${file} (${bytes.length} bytes) does not match the ${want.bytes}-byte file config.json names: the file is corrupt or from another checkpoint; restore it or use an earlier checkpoint`,
+    );
   }
   return bytes;
 }
@@ -94,23 +106,37 @@ function readChecked(dir: string, file: string, cfg: ConfigJson): Uint8Array {
 /** Load a checkpoint folder; with `withOptimizer`, restore AdamW moments too (when present). */
 export function loadCheckpoint(dir: string, opts: { withOptimizer?: boolean } = {}): Checkpoint {
   const cfgPath = join(dir, 'config.json');
-  if (!existsSync(cfgPath)) throw new CheckpointError(`no checkpoint at ${dir} (config.json missing): pass a folder written by \`gym train\` (runs/<id>/checkpoints/<name>)`);
+  if (!existsSync(cfgPath))
+    throw new CheckpointError(
+      `no checkpoint at ${dir} (config.json missing): pass a folder written by \`gym train\` (runs/<id>/checkpoints/<name>)`,
+    );
   let cfg: ConfigJson;
   try {
     cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
   } catch (err) {
-    throw new CheckpointError(`checkpoint ${dir}: config.json is not valid JSON (${(err as Error).message}): the file is corrupt`);
+    throw new CheckpointError(
+      `checkpoint ${dir}: config.json is not valid JSON (${(err as Error).message}): the file is corrupt`,
+    );
   }
-  if (cfg.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`checkpoint ${dir} has format ${JSON.stringify(cfg.format)}; this version reads ${CHECKPOINT_FORMAT}: retrain or convert it`);
+  if (cfg.format !== CHECKPOINT_FORMAT)
+    throw new CheckpointError(
+      `checkpoint ${dir} has format ${JSON.stringify(cfg.format)}; this version reads ${CHECKPOINT_FORMAT}: retrain or convert it`,
+    );
   const mc = ModelConfigSchema.safeParse(cfg.model);
-  if (!mc.success) throw new CheckpointError(`checkpoint ${dir}: model config is invalid (${mc.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`);
+  if (!mc.success)
+    throw new CheckpointError(
+      `checkpoint ${dir}: model config is invalid (${mc.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`,
+    );
   let tokenizer: ByteTokenizer;
   try {
     tokenizer = ByteTokenizer.fromJSON(cfg.tokenizer);
   } catch (err) {
     throw new CheckpointError(`checkpoint ${dir}: ${(err as Error).message}`);
   }
-  if (tokenizer.vocabSize !== mc.data.vocabSize) throw new CheckpointError(`checkpoint ${dir}: tokenizer has ${tokenizer.vocabSize} ids but the model expects ${mc.data.vocabSize}: config.json is inconsistent`);
+  if (tokenizer.vocabSize !== mc.data.vocabSize)
+    throw new CheckpointError(
+      `checkpoint ${dir}: tokenizer has ${tokenizer.vocabSize} ids but the model expects ${mc.data.vocabSize}: config.json is inconsistent`,
+    );
   let model: Transformer;
   try {
     const { tensors } = decodeSafetensors(readChecked(dir, 'model.safetensors', cfg), `${dir}/model.safetensors`);
@@ -119,17 +145,22 @@ export function loadCheckpoint(dir: string, opts: { withOptimizer?: boolean } = 
     model = new Transformer(mc.data, params);
   } catch (err) {
     if (err instanceof CheckpointError) throw err;
-    if (err instanceof SafetensorsError || err instanceof RangeError) throw new CheckpointError(`checkpoint ${dir}: ${err.message}`);
+    if (err instanceof SafetensorsError || err instanceof RangeError)
+      throw new CheckpointError(`checkpoint ${dir}: ${err.message}`);
     throw err;
   }
   const out: Checkpoint = { model, tokenizer, meta: cfg.meta };
   if (opts.withOptimizer && cfg.files['optimizer.safetensors']) {
-    const { tensors, metadata } = decodeSafetensors(readChecked(dir, 'optimizer.safetensors', cfg), `${dir}/optimizer.safetensors`);
+    const { tensors, metadata } = decodeSafetensors(
+      readChecked(dir, 'optimizer.safetensors', cfg),
+      `${dir}/optimizer.safetensors`,
+    );
     const o = new AdamW(model.params, model.shapes);
     for (const name of model.params.keys()) {
       const m = tensors.get(`m.${name}`);
       const v = tensors.get(`v.${name}`);
-      if (!m || !v) throw new CheckpointError(`checkpoint ${dir}: optimizer state lacks ${name}: the file does not belong to this model`);
+      if (!m || !v)
+        throw new CheckpointError(`checkpoint ${dir}: optimizer state lacks ${name}: the file does not belong to this model`);
       (o.m.get(name) as Float32Array).set(m.data);
       (o.v.get(name) as Float32Array).set(v.data);
     }

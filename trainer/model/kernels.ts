@@ -34,7 +34,15 @@ function into(C: Float32Array, R: Float32Array, acc: boolean): Float32Array {
 }
 
 /** C (M,N) = A (M,K) @ B (K,N); C is overwritten, or accumulated into when `acc`. */
-export function matmul(A: Float32Array, B: Float32Array, M: number, K: number, N: number, C: Float32Array = new Float32Array(M * N), acc = false): Float32Array {
+export function matmul(
+  A: Float32Array,
+  B: Float32Array,
+  M: number,
+  K: number,
+  N: number,
+  C: Float32Array = new Float32Array(M * N),
+  acc = false,
+): Float32Array {
   if (engine && M > 1 && M * K * N >= ENGINE_MIN_MACS) return into(C, engine.mm(A, B, M, K, N, false, false), acc);
   if (!acc) C.fill(0);
   for (let i = 0; i < M; i++) {
@@ -67,7 +75,15 @@ export function matmulAtB(A: Float32Array, dC: Float32Array, M: number, K: numbe
 }
 
 /** dA (M,K) (+)= dC (M,N) @ B^T, with B (K,N). Input gradient of C = A @ B. */
-export function matmulABt(dC: Float32Array, B: Float32Array, M: number, K: number, N: number, dA: Float32Array = new Float32Array(M * K), acc = false): Float32Array {
+export function matmulABt(
+  dC: Float32Array,
+  B: Float32Array,
+  M: number,
+  K: number,
+  N: number,
+  dA: Float32Array = new Float32Array(M * K),
+  acc = false,
+): Float32Array {
   if (engine && M > 1 && M * K * N >= ENGINE_MIN_MACS) return into(dA, engine.mm(dC, B, M, N, K, false, true), acc);
   if (!acc) dA.fill(0);
   for (let i = 0; i < M; i++) {
@@ -100,7 +116,17 @@ export function rmsnormFwd(x: Float32Array, w: Float32Array, R: number, n: numbe
  * Backward of rmsnorm. g = dy * w; dx = rstd * g - x * rstd^3 * mean(g * x); dw += sum_r dy * x * rstd.
  * Writes dx (R,n) (accumulating when `acc`).
  */
-export function rmsnormBwd(dy: Float32Array, x: Float32Array, w: Float32Array, rstd: Float32Array, R: number, n: number, dx: Float32Array, dw: Float32Array, acc = false): void {
+export function rmsnormBwd(
+  dy: Float32Array,
+  x: Float32Array,
+  w: Float32Array,
+  rstd: Float32Array,
+  R: number,
+  n: number,
+  dx: Float32Array,
+  dw: Float32Array,
+  acc = false,
+): void {
   for (let r = 0; r < R; r++) {
     const o = r * n;
     const rs = rstd[r];
@@ -136,7 +162,16 @@ export function ropeTables(maxPos: number, hd: number, theta: number): { cos: Fl
  * In-place rotate-half RoPE on x (T, nh, hd) at positions pos0 .. pos0+T-1.
  * (a, b) -> (a cos - b sin, b cos + a sin); `inverse` applies the transpose (the backward).
  */
-export function rope(x: Float32Array, T: number, nh: number, hd: number, pos0: number, cos: Float32Array, sin: Float32Array, inverse = false): void {
+export function rope(
+  x: Float32Array,
+  T: number,
+  nh: number,
+  hd: number,
+  pos0: number,
+  cos: Float32Array,
+  sin: Float32Array,
+  inverse = false,
+): void {
   const half = hd / 2;
   const sgn = inverse ? -1 : 1;
   for (let t = 0; t < T; t++) {

@@ -9,7 +9,7 @@
  * Sampling randomness comes from (policy seed, episode seed, sample, turn, prompt length).
  */
 import type { GenerateRequest, GenerateResult, Policy } from '../../agent/types.js';
-import { Rng, mixSeed } from '../../tools/index.js';
+import { mixSeed, Rng } from '../../tools/index.js';
 import type { ByteTokenizer } from '../tokenizer/index.js';
 import { type CheckpointMeta, loadCheckpoint } from './checkpoint.js';
 import { DEFAULT_SAMPLING, type SamplingOptions, sampleToken } from './sample.js';
@@ -93,7 +93,9 @@ export class BuiltinPolicy implements Policy {
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     if (!req.promptIds || req.promptIds.length === 0) {
-      throw new RangeError('the builtin policy is token-level: the rollout loop must pass promptIds (it does when the policy has a tokenizer)');
+      throw new RangeError(
+        'the builtin policy is token-level: the rollout loop must pass promptIds (it does when the policy has a tokenizer)',
+      );
     }
     const prompt = req.promptIds;
     const rng = new Rng(mixSeed(this.opts.seed ?? 0, req.seed, req.episode.sample, req.turn, prompt.length, req.episode.taskId));

@@ -12,7 +12,11 @@ export function registerBuiltinPolicy(): void {
     if (!dir) throw new RangeError('builtin policy needs a checkpoint folder: builtin:runs/<id>/checkpoints/final');
     const o = hash < 0 ? {} : parseOptionList(rest.slice(hash + 1));
     const num = (k: string) => (o[k] === undefined ? undefined : Number(o[k]));
-    const sampling = Object.fromEntries(Object.entries({ temperature: num('temperature'), topP: num('topP'), topK: num('topK') }).filter(([, v]) => v !== undefined));
+    const sampling = Object.fromEntries(
+      Object.entries({ temperature: num('temperature'), topP: num('topP'), topK: num('topK') }).filter(
+        ([, v]) => v !== undefined,
+      ),
+    );
     return loadBuiltinPolicy(dir, { sampling, seed: num('seed') ?? ctx.seed }).policy;
   });
 }

@@ -29,7 +29,8 @@ export function encodeSafetensors(tensors: Map<string, NamedTensor>, metadata: R
   let off = 0;
   for (const [name, t] of tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) throw new SafetensorsError(`tensor ${name}: shape [${t.shape}] holds ${n} values but data has ${t.data.length}`);
+    if (n !== t.data.length)
+      throw new SafetensorsError(`tensor ${name}: shape [${t.shape}] holds ${n} values but data has ${t.data.length}`);
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + t.data.byteLength] };
     off += t.data.byteLength;
   }
@@ -49,11 +50,18 @@ export function encodeSafetensors(tensors: Map<string, NamedTensor>, metadata: R
 }
 
 /** Parse a safetensors buffer; `what` names the file in error messages. */
-export function decodeSafetensors(buf: Uint8Array, what = 'safetensors file'): { tensors: Map<string, NamedTensor>; metadata: Record<string, string> } {
-  if (buf.length < 8) throw new SafetensorsError(`${what} is truncated (${buf.length} bytes): the file is corrupt; restore it or retrain`);
+export function decodeSafetensors(
+  buf: Uint8Array,
+  what = 'safetensors file',
+): { tensors: Map<string, NamedTensor>; metadata: Record<string, string> } {
+  if (buf.length < 8)
+    throw new SafetensorsError(`${what} is truncated (${buf.length} bytes): the file is corrupt; restore it or retrain`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const hlen = Number(dv.getBigUint64(0, true));
-  if (hlen <= 0 || 8 + hlen > buf.length) throw new SafetensorsError(`${what} has a header length of ${hlen} bytes but the file is ${buf.length} bytes: the file is corrupt or truncated`);
+  if (hlen <= 0 || 8 + hlen > buf.length)
+    throw new SafetensorsError(
+      `${what} has a header length of ${hlen} bytes but the file is ${buf.length} bytes: the file is corrupt or truncated`,
+    );
   let header: Record<string, HeaderEntry | Record<string, string>>;
   try {
     header = JSON.parse(Buffer.from(buf.subarray(8, 8 + hlen)).toString('utf8'));
@@ -70,11 +78,14 @@ export function decodeSafetensors(buf: Uint8Array, what = 'safetensors file'): {
       continue;
     }
     const ent = e as HeaderEntry;
-    if (ent.dtype !== 'F32' && ent.dtype !== 'I32') throw new SafetensorsError(`${what}: tensor ${name} has dtype ${ent.dtype}; only F32 and I32 are supported`);
+    if (ent.dtype !== 'F32' && ent.dtype !== 'I32')
+      throw new SafetensorsError(`${what}: tensor ${name} has dtype ${ent.dtype}; only F32 and I32 are supported`);
     const [b, en] = ent.data_offsets ?? [];
     const n = (ent.shape ?? []).reduce((a: number, x: number) => a * x, 1);
     if (!(Number.isInteger(b) && Number.isInteger(en) && b >= 0 && en <= dataLen && en - b === n * 4)) {
-      throw new SafetensorsError(`${what}: tensor ${name} has offsets [${b}, ${en}] that do not fit its shape [${ent.shape}] or the file (${dataLen} data bytes): the file is corrupt or truncated`);
+      throw new SafetensorsError(
+        `${what}: tensor ${name} has offsets [${b}, ${en}] that do not fit its shape [${ent.shape}] or the file (${dataLen} data bytes): the file is corrupt or truncated`,
+      );
     }
     // copy: the buffer's byte offset may not be 4-aligned
     const bytes = buf.slice(base + b, base + en);

@@ -24,10 +24,11 @@ export function sampleToken(row: Float32Array, opts: SamplingOptions, rng: Rng):
   const T = opts.temperature > 0 ? opts.temperature : 1;
   let mx = -Infinity;
   let arg = 0;
-  for (let v = 0; v < V; v++) if (row[v] > mx) {
-    mx = row[v];
-    arg = v;
-  }
+  for (let v = 0; v < V; v++)
+    if (row[v] > mx) {
+      mx = row[v];
+      arg = v;
+    }
   const p = new Float64Array(V);
   let sum = 0;
   for (let v = 0; v < V; v++) {

@@ -25,7 +25,12 @@ export function commonPrefixLength(seqs: readonly (readonly number[])[]): number
  * same shape (or null to contribute nothing), and accumulates the parameter gradients of all.
  * `minPrefix`: below this shared length, sequences are simply run one by one.
  */
-export function sharedPrefixPass(model: Transformer, inputs: readonly (readonly number[])[], lossGrad: (i: number, logits: Float32Array) => Float32Array | null, minPrefix = 8): void {
+export function sharedPrefixPass(
+  model: Transformer,
+  inputs: readonly (readonly number[])[],
+  lossGrad: (i: number, logits: Float32Array) => Float32Array | null,
+  minPrefix = 8,
+): void {
   const V = model.config.vocabSize;
   // each sequence keeps at least one own token so every continuation is a real chunk
   const P = Math.min(commonPrefixLength(inputs), Math.min(...inputs.map((s) => s.length)) - 1);
@@ -41,7 +46,10 @@ export function sharedPrefixPass(model: Transformer, inputs: readonly (readonly 
   const pre = model.forwardChunk(inputs[0].slice(0, P), { train: true });
   const preSaved = pre.saved as NonNullable<typeof pre.saved>;
   const w = c.kvHeads * c.headDim;
-  const acc = { k: Array.from({ length: c.layers }, () => new Float32Array(P * w)), v: Array.from({ length: c.layers }, () => new Float32Array(P * w)) };
+  const acc = {
+    k: Array.from({ length: c.layers }, () => new Float32Array(P * w)),
+    v: Array.from({ length: c.layers }, () => new Float32Array(P * w)),
+  };
   const dPre = new Float32Array(P * V);
   let any = false;
   inputs.forEach((ids, i) => {

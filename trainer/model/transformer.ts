@@ -144,7 +144,8 @@ export class Transformer {
 
   /** ids: (T) -> logits (T, V), or (1, V) with `lastOnly`. With `train`, `backward` may follow. */
   forward(ids: readonly number[], opts: ForwardOptions = {}): Float32Array {
-    if (opts.train && opts.cache && opts.cache.len !== 0) throw new RangeError('training forward must start from an empty cache (use forwardChunk for prefixes)');
+    if (opts.train && opts.cache && opts.cache.len !== 0)
+      throw new RangeError('training forward must start from an empty cache (use forwardChunk for prefixes)');
     const { logits, saved } = this.forwardChunk(ids, opts);
     this.saved = saved;
     return logits;
@@ -182,7 +183,10 @@ export class Transformer {
     const T = ids.length;
     const cache = opts.cache ?? new KVCache(c, T);
     const pos0 = cache.len;
-    if (pos0 + T > Math.min(cache.capacity, c.maxSeqLen)) throw new SequenceTooLongError(`sequence of ${pos0 + T} tokens exceeds the model's limit of ${Math.min(cache.capacity, c.maxSeqLen)}: lower max tokens or use a preset with a larger maxSeqLen`);
+    if (pos0 + T > Math.min(cache.capacity, c.maxSeqLen))
+      throw new SequenceTooLongError(
+        `sequence of ${pos0 + T} tokens exceeds the model's limit of ${Math.min(cache.capacity, c.maxSeqLen)}: lower max tokens or use a preset with a larger maxSeqLen`,
+      );
     const Tk = pos0 + T;
     const emb = this.p('embed_tokens');
     let x: Float32Array = new Float32Array(T * d);
@@ -270,7 +274,12 @@ export class Transformer {
    * post-RoPE keys and values of positions before the chunk (per layer, (pos0, KV*hd)); `dOwnKV`
    * brings gradients for this chunk's own keys/values from chunks that attended to it.
    */
-  backwardChunk(sv: SavedChunk, dlogits: Float32Array, dPrefixKV?: { k: Float32Array[]; v: Float32Array[] }, dOwnKV?: { k: Float32Array[]; v: Float32Array[] }): void {
+  backwardChunk(
+    sv: SavedChunk,
+    dlogits: Float32Array,
+    dPrefixKV?: { k: Float32Array[]; v: Float32Array[] },
+    dOwnKV?: { k: Float32Array[]; v: Float32Array[] },
+  ): void {
     const c = this.config;
     const { dim: d, heads: H, kvHeads: KV, headDim: hd, ffnDim: F, vocabSize: V } = c;
     const { T, cache, pos0 } = sv;
@@ -303,7 +312,17 @@ export class Transformer {
       const dh2 = matmulABt(dg, this.p(`${pre}gate_proj`), T, d, F);
       matmulABt(du, this.p(`${pre}up_proj`), T, d, F, dh2, true);
       const dx1 = Float32Array.from(dx2);
-      rmsnormBwd(dh2, b.x1, this.p(`${pre}post_attention_layernorm`), b.rstd2, T, d, dx1, this.gr(`${pre}post_attention_layernorm`), true);
+      rmsnormBwd(
+        dh2,
+        b.x1,
+        this.p(`${pre}post_attention_layernorm`),
+        b.rstd2,
+        T,
+        d,
+        dx1,
+        this.gr(`${pre}post_attention_layernorm`),
+        true,
+      );
       // --- attention: x1 = x0 + attn @ Wo
       matmulAtB(b.attn, dx1, T, H * hd, d, this.gr(`${pre}o_proj`));
       const dattn = matmulABt(dx1, this.p(`${pre}o_proj`), T, H * hd, d);

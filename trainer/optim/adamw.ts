@@ -45,7 +45,7 @@ export class AdamW {
         const gi = g[i];
         m[i] = b1 * m[i] + (1 - b1) * gi;
         v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-        w[i] -= lr * ((m[i] / c1) / (Math.sqrt(v[i] / c2) + eps) + decay * w[i]);
+        w[i] -= lr * (m[i] / c1 / (Math.sqrt(v[i] / c2) + eps) + decay * w[i]);
       }
     }
   }

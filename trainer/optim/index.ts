@@ -1,2 +1,2 @@
-export { AdamW, DEFAULT_ADAMW } from './adamw.js';
 export type { AdamWOptions } from './adamw.js';
+export { AdamW, DEFAULT_ADAMW } from './adamw.js';

@@ -11,11 +11,21 @@ const LossTypeSchema = z.enum(LOSS_TYPES as [LossType, ...LossType[]]);
 
 export const SftConfigSchema = z
   .object({
-    episodes: z.number().int().nonnegative().default(96).describe('Teacher (oracle) episodes collected; small by design so RL has room to improve.'),
+    episodes: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(96)
+      .describe('Teacher (oracle) episodes collected; small by design so RL has room to improve.'),
     steps: z.number().int().nonnegative().default(60).describe('SFT optimiser steps over the filtered cold-start set.'),
     batchSize: z.number().int().positive().default(8).describe('Sequences per SFT step.'),
     lr: z.number().positive().default(3e-3).describe('SFT learning rate (a tiny model tolerates a large one).'),
-    thinkFraction: z.number().min(0).max(1).default(0.5).describe('Share of /think episodes in the cold-start data (the rest are /no_think).'),
+    thinkFraction: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe('Share of /think episodes in the cold-start data (the rest are /no_think).'),
   })
   .strict();
 
@@ -26,26 +36,60 @@ export const GrpoConfigSchema = z
     groupSize: z.number().int().min(2).default(8).describe('G: completions per task; advantages are relative within the group.'),
     lr: z.number().positive().default(1e-3).describe('GRPO learning rate.'),
     loss: LossTypeSchema.default('dapo').describe('Loss aggregation: grpo, bnpo, dr_grpo or dapo (TRL default).'),
-    scaleRewards: z.enum(['group', 'none']).default('group').describe('Divide advantages by the group std (group) or only centre them (none, Dr. GRPO).'),
+    scaleRewards: z
+      .enum(['group', 'none'])
+      .default('group')
+      .describe('Divide advantages by the group std (group) or only centre them (none, Dr. GRPO).'),
     epsLow: z.number().nonnegative().default(0.2).describe('Lower clip of the importance ratio.'),
     epsHigh: z.number().nonnegative().default(0.28).describe('Upper clip (DAPO clip-higher keeps exploration alive).'),
-    beta: z.number().nonnegative().default(0).describe('k3 KL coefficient to the frozen SFT model (0: no reference, TRL default).'),
-    numIterations: z.number().int().positive().default(1).describe('Updates per sampled batch (importance ratios against behaviour log-probs).'),
+    beta: z
+      .number()
+      .nonnegative()
+      .default(0)
+      .describe('k3 KL coefficient to the frozen SFT model (0: no reference, TRL default).'),
+    numIterations: z
+      .number()
+      .int()
+      .positive()
+      .default(1)
+      .describe('Updates per sampled batch (importance ratios against behaviour log-probs).'),
     maxGradNorm: z.number().nonnegative().default(1).describe('Global gradient-norm clip (0 disables).'),
     temperature: z.number().positive().default(1).describe('Sampling temperature of rollouts (training log-probs use the same).'),
     dynamicSampling: z.boolean().default(true).describe('Drop groups whose rewards are all equal and draw replacements (DAPO).'),
-    maxRefillRounds: z.number().int().nonnegative().default(2).describe('Extra rounds of groups drawn per step to replace dropped ones.'),
-    entropyCoef: z.number().nonnegative().default(0).describe('Entropy bonus coefficient, applied while entropy is below the target.'),
+    maxRefillRounds: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(2)
+      .describe('Extra rounds of groups drawn per step to replace dropped ones.'),
+    entropyCoef: z
+      .number()
+      .nonnegative()
+      .default(0)
+      .describe('Entropy bonus coefficient, applied while entropy is below the target.'),
     entropyTarget: z.number().nonnegative().default(0).describe('Entropy (nats) below which the bonus applies.'),
-    mode: z.enum(['think', 'no_think', 'mixed']).default('no_think').describe('Thinking mode of RL episodes (no_think: short sequences on a small CPU budget).'),
+    mode: z
+      .enum(['think', 'no_think', 'mixed'])
+      .default('no_think')
+      .describe('Thinking mode of RL episodes (no_think: short sequences on a small CPU budget).'),
   })
   .strict();
 
 export const LimitsConfigSchema = z
   .object({
     maxTurns: z.number().int().positive().default(3).describe('Turns per episode: a compute task needs a call and an answer.'),
-    maxTurnTokens: z.number().int().positive().default(96).describe('Tokens per turn: enough for one call or answer, cheap to sample.'),
-    thinkingBudget: z.number().int().positive().default(48).describe('Thinking tokens before the loop injects the stop-thinking text.'),
+    maxTurnTokens: z
+      .number()
+      .int()
+      .positive()
+      .default(96)
+      .describe('Tokens per turn: enough for one call or answer, cheap to sample.'),
+    thinkingBudget: z
+      .number()
+      .int()
+      .positive()
+      .default(48)
+      .describe('Thinking tokens before the loop injects the stop-thinking text.'),
   })
   .strict();
 
@@ -53,15 +97,31 @@ export const RunConfigSchema = z
   .object({
     env: z.string().default('code-interp').describe('Environment id (run `gym envs` to list).'),
     model: z.enum(['nano', 'micro', 'mini']).default('nano').describe('Built-in model size preset.'),
-    device: z.enum(['cpu', 'webgpu', 'auto']).default('cpu').describe('Compute device; the model kernels run on the host (cpu) today.'),
+    device: z
+      .enum(['cpu', 'webgpu', 'auto'])
+      .default('cpu')
+      .describe('Compute device; the model kernels run on the host (cpu) today.'),
     seed: z.number().int().default(0).describe('Seed of weights, task order and sampling: a run is reproducible.'),
-    families: z.string().default('compute.').describe('Task families used (comma-separated name prefixes): compute tasks have cheap exact verifiers.'),
+    families: z
+      .string()
+      .default('compute.')
+      .describe('Task families used (comma-separated name prefixes): compute tasks have cheap exact verifiers.'),
     maxDifficulty: z.number().int().min(1).max(5).default(1).describe('Hardest task difficulty used for training and test.'),
     trainTasks: z.number().int().positive().default(256).describe('Size of the training task pool (train split).'),
     testTasks: z.number().int().positive().default(48).describe('Held-out tasks (test split) for before/after success.'),
-    merges: z.number().int().nonnegative().default(384).describe('BPE merges learned from template text: shorter sequences, faster steps.'),
+    merges: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(1024)
+      .describe('BPE merges learned from template text: shorter sequences, faster steps.'),
     concurrency: z.number().int().positive().default(8).describe('Episodes in flight at once during rollouts.'),
-    evalEvery: z.number().int().nonnegative().default(0).describe('Evaluate on the test split every N GRPO steps (0: only before and after).'),
+    evalEvery: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe('Evaluate on the test split every N GRPO steps (0: only before and after).'),
     checkpointEvery: z.number().int().positive().default(5).describe('Write the last checkpoint every N steps (resume point).'),
     out: z.string().default('runs').describe('Folder that receives runs/<id>/.'),
     sft: SftConfigSchema.prefault({}).describe('Cold-start SFT.'),
@@ -83,7 +143,14 @@ type Deep = Record<string, unknown>;
 /** Presets: a few overrides each. `quick` is for smoke tests and CI. */
 export const RUN_PRESETS: Record<string, Deep> = {
   default: {},
-  quick: { trainTasks: 16, testTasks: 4, merges: 128, sft: { episodes: 8, steps: 3, batchSize: 4 }, grpo: { steps: 2, tasksPerStep: 2, groupSize: 2, maxRefillRounds: 0 }, limits: { maxTurns: 2, maxTurnTokens: 40, thinkingBudget: 16 } },
+  quick: {
+    trainTasks: 16,
+    testTasks: 4,
+    merges: 128,
+    sft: { episodes: 8, steps: 3, batchSize: 4 },
+    grpo: { steps: 2, tasksPerStep: 2, groupSize: 2, maxRefillRounds: 0 },
+    limits: { maxTurns: 2, maxTurnTokens: 40, thinkingBudget: 16 },
+  },
 };
 
 function isObj(x: unknown): x is Deep {
@@ -108,7 +175,10 @@ export function resolveRunConfig(layers: { preset?: string; file?: Deep; flags?:
   const merged = mergeConfig(mergeConfig(p, layers.file ?? {}), layers.flags ?? {});
   const r = RunConfigSchema.safeParse(merged);
   if (!r.success) {
-    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}${'keys' in i ? ` (${(i as { keys: string[] }).keys.join(', ')})` : ''}`);
+    const issues = r.error.issues.map(
+      (i) =>
+        `${i.path.join('.') || '(root)'}: ${i.message}${'keys' in i ? ` (${(i as { keys: string[] }).keys.join(', ')})` : ''}`,
+    );
     throw new RunConfigError(`invalid run config: ${issues.join('; ')}`);
   }
   return r.data;

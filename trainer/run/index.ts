@@ -1,6 +1,15 @@
-export { GrpoConfigSchema, LimitsConfigSchema, mergeConfig, RUN_PRESETS, RunConfigError, RunConfigSchema, resolveRunConfig, SftConfigSchema } from './config.js';
 export type { RunConfig, RunConfigInput } from './config.js';
-export { RunInterruptedError, train } from './run.js';
+export {
+  GrpoConfigSchema,
+  LimitsConfigSchema,
+  mergeConfig,
+  RUN_PRESETS,
+  RunConfigError,
+  RunConfigSchema,
+  resolveRunConfig,
+  SftConfigSchema,
+} from './config.js';
 export type { RunHooks, RunSummary, StepRecord } from './run.js';
-export { evaluate, NoTasksError, selectTasks, summarizeEval } from './tasks.js';
+export { RunInterruptedError, train } from './run.js';
 export type { EvalResult, ModeEval } from './tasks.js';
+export { evaluate, NoTasksError, selectTasks, summarizeEval } from './tasks.js';

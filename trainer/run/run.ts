@@ -23,13 +23,13 @@ import type { EnvDefinition } from '../../envs/core/types.js';
 import { mixSeed, Rng } from '../../tools/index.js';
 import { type TokenSample, toSample } from '../batch.js';
 import { allEqual, mean } from '../grpo/advantages.js';
-import { type GrpoGroup, grpoStep, frozenReference } from '../grpo/step.js';
+import { frozenReference, type GrpoGroup, grpoStep } from '../grpo/step.js';
 import { BuiltinPolicy, loadCheckpoint, presetConfig, saveCheckpoint, Transformer, useDevice } from '../model/index.js';
 import { AdamW } from '../optim/index.js';
 import { composeReward } from '../rewards.js';
 import { filterColdStart, sftStep, TokenizingPolicy } from '../sft/sft.js';
 import { ByteTokenizer } from '../tokenizer/index.js';
-import { type RunConfig, RunConfigSchema, RunConfigError } from './config.js';
+import { type RunConfig, RunConfigError, RunConfigSchema } from './config.js';
 import { type EvalResult, evaluate, selectTasks } from './tasks.js';
 
 /** The run was stopped (signal) after writing its last checkpoint; `--resume` continues it. */
@@ -120,22 +120,44 @@ function trimMetrics(dir: string, phase: string, step: number): void {
 }
 
 /** Oracle episodes (text-level teacher) recorded through `tok`, in the given mode. */
-async function teacherEpisodes(ctx: Ctx, tok: ByteTokenizer, taskIds: readonly string[], mode: 'think' | 'no_think', out?: string): Promise<Trajectory[]> {
+async function teacherEpisodes(
+  ctx: Ctx,
+  tok: ByteTokenizer,
+  taskIds: readonly string[],
+  mode: 'think' | 'no_think',
+  out?: string,
+): Promise<Trajectory[]> {
   if (taskIds.length === 0) return [];
   const policy = new TokenizingPolicy(new OraclePolicy(ctx.def, { seed: ctx.cfg.seed }), tok);
-  const { trajectories } = await runBatch({ env: ctx.def, policy, tasks: taskIds, groupSize: 1, mode, limits: limitsOf(ctx.cfg), concurrency: ctx.cfg.concurrency, runId: `${ctx.runId}-teacher-${mode}`, out, progress: false });
+  const { trajectories } = await runBatch({
+    env: ctx.def,
+    policy,
+    tasks: taskIds,
+    groupSize: 1,
+    mode,
+    limits: limitsOf(ctx.cfg),
+    concurrency: ctx.cfg.concurrency,
+    runId: `${ctx.runId}-teacher-${mode}`,
+    out,
+    progress: false,
+  });
   return trajectories;
 }
 
 function limitsOf(cfg: RunConfig): Record<string, unknown> {
-  return { maxTurns: cfg.limits.maxTurns, maxTurnTokens: cfg.limits.maxTurnTokens, thinkingBudget: cfg.limits.thinkingBudget, maxTotalTokens: cfg.limits.maxTurns * cfg.limits.maxTurnTokens };
+  return {
+    maxTurns: cfg.limits.maxTurns,
+    maxTurnTokens: cfg.limits.maxTurnTokens,
+    thinkingBudget: cfg.limits.thinkingBudget,
+    maxTotalTokens: cfg.limits.maxTurns * cfg.limits.maxTurnTokens,
+  };
 }
 
 /** Template text for the merges: oracle episodes in both modes, decoded from plain byte ids. */
 async function buildTokenizer(ctx: Ctx, trainIds: readonly string[]): Promise<ByteTokenizer> {
   if (ctx.cfg.merges === 0) return new ByteTokenizer();
   const plain = new ByteTokenizer();
-  const ids = trainIds.slice(0, 12);
+  const ids = trainIds.slice(0, 24);
   const eps = [...(await teacherEpisodes(ctx, plain, ids, 'no_think')), ...(await teacherEpisodes(ctx, plain, ids, 'think'))];
   const corpus = eps.filter((t) => t.tokens).map((t) => plain.decode(t.tokens as number[]));
   return ByteTokenizer.train(corpus, ctx.cfg.merges);
@@ -145,7 +167,13 @@ function headlineMode(cfg: RunConfig): 'think' | 'no_think' {
   return cfg.grpo.mode === 'think' ? 'think' : 'no_think';
 }
 
-async function runEval(ctx: Ctx, model: Transformer, tok: ByteTokenizer, testIds: readonly string[], label: string): Promise<EvalResult> {
+async function runEval(
+  ctx: Ctx,
+  model: Transformer,
+  tok: ByteTokenizer,
+  testIds: readonly string[],
+  label: string,
+): Promise<EvalResult> {
   const policy = new BuiltinPolicy(model, tok, { sampling: { temperature: 0 }, seed: ctx.cfg.seed, spec: `builtin:${label}` });
   return evaluate(ctx.def, policy, testIds, {
     modes: ['no_think', 'think'],
@@ -158,7 +186,21 @@ async function runEval(ctx: Ctx, model: Transformer, tok: ByteTokenizer, testIds
 }
 
 /** Sample GRPO groups for one step, with dynamic sampling refills. */
-async function sampleGroups(ctx: Ctx, policy: BuiltinPolicy, trainIds: readonly string[], step: number, writer: TrajectoryWriter): Promise<{ groups: GrpoGroup[]; dropped: number; rewards: number[]; correct: number[]; components: Record<string, number[]>; episodes: number; genTokens: number }> {
+async function sampleGroups(
+  ctx: Ctx,
+  policy: BuiltinPolicy,
+  trainIds: readonly string[],
+  step: number,
+  writer: TrajectoryWriter,
+): Promise<{
+  groups: GrpoGroup[];
+  dropped: number;
+  rewards: number[];
+  correct: number[];
+  components: Record<string, number[]>;
+  episodes: number;
+  genTokens: number;
+}> {
   const g = ctx.cfg.grpo;
   const rounds = g.dynamicSampling ? 1 + g.maxRefillRounds : 1;
   const perStep = g.tasksPerStep * rounds;
@@ -172,7 +214,18 @@ async function sampleGroups(ctx: Ctx, policy: BuiltinPolicy, trainIds: readonly 
   for (let r = 0; r < rounds && groups.length < g.tasksPerStep; r++) {
     const need = g.tasksPerStep - groups.length;
     const tasks = Array.from({ length: need }, (_, i) => trainIds[(step * perStep + r * g.tasksPerStep + i) % trainIds.length]);
-    const { trajectories } = await runBatch({ env: ctx.def, policy, tasks, groupSize: g.groupSize, mode: g.mode, limits: limitsOf(ctx.cfg), concurrency: ctx.cfg.concurrency, runId: `${ctx.runId}-s${step}r${r}`, progress: false, signal: ctx.hooks.signal });
+    const { trajectories } = await runBatch({
+      env: ctx.def,
+      policy,
+      tasks,
+      groupSize: g.groupSize,
+      mode: g.mode,
+      limits: limitsOf(ctx.cfg),
+      concurrency: ctx.cfg.concurrency,
+      runId: `${ctx.runId}-s${step}r${r}`,
+      progress: false,
+      signal: ctx.hooks.signal,
+    });
     for (const t of trajectories) writer.write(t);
     episodes += trajectories.length;
     const byGroup = new Map<string, Trajectory[]>();
@@ -188,7 +241,10 @@ async function sampleGroups(ctx: Ctx, policy: BuiltinPolicy, trainIds: readonly 
         rewards.push(rw.total);
         allRewards.push(rw.total);
         correct.push(t.correct ? 1 : 0);
-        for (const [k, v] of Object.entries(rw.components)) (components[k] ??= []).push(v);
+        for (const [k, v] of Object.entries(rw.components)) {
+          components[k] ??= [];
+          components[k].push(v);
+        }
       }
       if (samples.length < 2 || (g.dynamicSampling && allEqual(rewards))) {
         dropped++;
@@ -200,7 +256,11 @@ async function sampleGroups(ctx: Ctx, policy: BuiltinPolicy, trainIds: readonly 
   return { groups, dropped, rewards: allRewards, correct, components, episodes, genTokens: policy.generatedTokens - before };
 }
 
-export async function train(def: EnvDefinition, cfgIn: RunConfig, opts: { resume?: string; hooks?: RunHooks; runId?: string } = {}): Promise<{ dir: string; summary: RunSummary }> {
+export async function train(
+  def: EnvDefinition,
+  cfgIn: RunConfig,
+  opts: { resume?: string; hooks?: RunHooks; runId?: string } = {},
+): Promise<{ dir: string; summary: RunSummary }> {
   const t0 = performance.now();
   const hooks = opts.hooks ?? {};
   let cfg = cfgIn;
@@ -208,7 +268,8 @@ export async function train(def: EnvDefinition, cfgIn: RunConfig, opts: { resume
   if (opts.resume) {
     dir = opts.resume;
     const p = join(dir, 'config.json');
-    if (!existsSync(p)) throw new RunConfigError(`cannot resume ${dir}: it has no config.json (pass a runs/<id> folder written by \`gym train\`)`);
+    if (!existsSync(p))
+      throw new RunConfigError(`cannot resume ${dir}: it has no config.json (pass a runs/<id> folder written by \`gym train\`)`);
     const r = RunConfigSchema.safeParse(JSON.parse(readFileSync(p, 'utf8')));
     if (!r.success) throw new RunConfigError(`cannot resume ${dir}: its config.json is invalid (${r.error.issues[0]?.message})`);
     cfg = r.data;
@@ -226,8 +287,20 @@ export async function train(def: EnvDefinition, cfgIn: RunConfig, opts: { resume
 
   const used = await useDevice(cfg.device);
   note(`matrix products: ${used.engine}`);
-  const trainIds = selectTasks(def, { split: 'train', prefix: cfg.families, maxDifficulty: cfg.maxDifficulty, count: cfg.trainTasks, seed: cfg.seed });
-  const testIds = selectTasks(def, { split: 'test', prefix: cfg.families, maxDifficulty: cfg.maxDifficulty, count: cfg.testTasks, seed: cfg.seed + 1 });
+  const trainIds = selectTasks(def, {
+    split: 'train',
+    prefix: cfg.families,
+    maxDifficulty: cfg.maxDifficulty,
+    count: cfg.trainTasks,
+    seed: cfg.seed,
+  });
+  const testIds = selectTasks(def, {
+    split: 'test',
+    prefix: cfg.families,
+    maxDifficulty: cfg.maxDifficulty,
+    count: cfg.testTasks,
+    seed: cfg.seed + 1,
+  });
 
   // --- model, tokenizer, optimizer (fresh or from `last`)
   const lastDir = join(dir, 'checkpoints', 'last');
@@ -255,20 +328,34 @@ export async function train(def: EnvDefinition, cfgIn: RunConfig, opts: { resume
     if (existsSync(join(dir, 'metrics.jsonl'))) writeFileSync(join(dir, 'metrics.jsonl'), '');
   }
   const checkpoint = (name: string, meta: { phase: string; step: number }, withOpt: boolean) =>
-    saveCheckpoint(join(dir, 'checkpoints', name), { model, tokenizer: tok, meta: { ...meta, state }, optimizer: withOpt ? opt : undefined });
+    saveCheckpoint(join(dir, 'checkpoints', name), {
+      model,
+      tokenizer: tok,
+      meta: { ...meta, state },
+      optimizer: withOpt ? opt : undefined,
+    });
 
   // --- cold-start data
   const sftPath = join(dir, 'trajectories', 'sft-data.jsonl');
-  let coldStart: { kept: number; dropped: Record<string, number> } = (state.coldStart as typeof coldStart) ?? { kept: 0, dropped: {} };
+  let coldStart: { kept: number; dropped: Record<string, number> } = (state.coldStart as typeof coldStart) ?? {
+    kept: 0,
+    dropped: {},
+  };
   let sftSamples: TokenSample[] = [];
   if (phase === 'sft' && cfg.sft.steps > step) {
-    if (existsSync(sftPath) && opts.resume) sftSamples = readTrajectories(sftPath).map(toSample).filter((s): s is TokenSample => s !== null);
+    if (existsSync(sftPath) && opts.resume)
+      sftSamples = readTrajectories(sftPath)
+        .map(toSample)
+        .filter((s): s is TokenSample => s !== null);
     else {
       note('building cold-start data from oracle episodes');
       const n = Math.min(cfg.sft.episodes, trainIds.length);
       const nThink = Math.round(n * cfg.sft.thinkFraction);
       const ids = trainIds.slice(0, n);
-      const eps = [...(await teacherEpisodes(ctx, tok, ids.slice(0, nThink), 'think')), ...(await teacherEpisodes(ctx, tok, ids.slice(nThink), 'no_think'))];
+      const eps = [
+        ...(await teacherEpisodes(ctx, tok, ids.slice(0, nThink), 'think')),
+        ...(await teacherEpisodes(ctx, tok, ids.slice(nThink), 'no_think')),
+      ];
       const { kept, dropped } = filterColdStart(eps);
       const w = new TrajectoryWriter(sftPath);
       for (const t of kept) w.write(t);
@@ -277,7 +364,10 @@ export async function train(def: EnvDefinition, cfgIn: RunConfig, opts: { resume
       state.coldStart = coldStart;
       sftSamples = kept.map(toSample).filter((s): s is TokenSample => s !== null);
     }
-    if (sftSamples.length === 0) throw new RunConfigError('no cold-start episode survived the filter (verified-correct, tool call, no repetition): check the env oracle with `gym rollout --policy oracle`');
+    if (sftSamples.length === 0)
+      throw new RunConfigError(
+        'no cold-start episode survived the filter (verified-correct, tool call, no repetition): check the env oracle with `gym rollout --policy oracle`',
+      );
   }
   const grpoStart = phase === 'grpo' ? step : 0;
   const sftStart = phase === 'sft' ? step : cfg.sft.steps;
@@ -291,14 +381,26 @@ export async function train(def: EnvDefinition, cfgIn: RunConfig, opts: { resume
   const order = new Rng(mixSeed(cfg.seed, 'sft-order')).shuffle(sftSamples.map((_, i) => i));
   for (let s = sftStart; s < cfg.sft.steps && !hooks.signal?.aborted; s++) {
     const ts = performance.now();
-    const batch = Array.from({ length: Math.min(cfg.sft.batchSize, sftSamples.length) }, (_, i) => sftSamples[order[(s * cfg.sft.batchSize + i) % order.length]]);
+    const batch = Array.from(
+      { length: Math.min(cfg.sft.batchSize, sftSamples.length) },
+      (_, i) => sftSamples[order[(s * cfg.sft.batchSize + i) % order.length]],
+    );
     const m = sftStep(model, opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm });
     sftTokens += m.tokens;
     sftSeqTokens += m.seqTokens;
     state.sftSeqTokens = sftSeqTokens;
     state.sftTokens = sftTokens;
-    appendMetrics(ctx, { phase: 'sft', step: s + 1, loss: m.loss, gradNorm: m.gradNorm, tokens: m.tokens, seqTokens: m.seqTokens, tokensPerSecond: m.seqTokens / ((performance.now() - ts) / 1000) });
-    if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === cfg.sft.steps || hooks.signal?.aborted) checkpoint('last', { phase: 'sft', step: s + 1 }, true);
+    appendMetrics(ctx, {
+      phase: 'sft',
+      step: s + 1,
+      loss: m.loss,
+      gradNorm: m.gradNorm,
+      tokens: m.tokens,
+      seqTokens: m.seqTokens,
+      tokensPerSecond: m.seqTokens / ((performance.now() - ts) / 1000),
+    });
+    if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === cfg.sft.steps || hooks.signal?.aborted)
+      checkpoint('last', { phase: 'sft', step: s + 1 }, true);
   }
   if (hooks.signal?.aborted) throw new RunInterruptedError(`stopped during SFT; continue with \`gym train --resume ${dir}\``);
   const sftMs = (state.sftMs as number) ?? performance.now() - tSft;
@@ -334,11 +436,34 @@ export async function train(def: EnvDefinition, cfgIn: RunConfig, opts: { resume
   try {
     for (let s = grpoStart; s < g.steps && !hooks.signal?.aborted; s++) {
       const ts = performance.now();
-      const policy = new BuiltinPolicy(model, tok, { sampling: { temperature: g.temperature }, seed: mixSeed(cfg.seed, s, 'grpo'), spec: `builtin:${runId}@${s}` });
+      const policy = new BuiltinPolicy(model, tok, {
+        sampling: { temperature: g.temperature },
+        seed: mixSeed(cfg.seed, s, 'grpo'),
+        spec: `builtin:${runId}@${s}`,
+      });
       const sampled = await sampleGroups(ctx, policy, trainIds, s, rolloutWriter);
       const tr = performance.now();
       const m = sampled.groups.length
-        ? grpoStep(model, opt, sampled.groups, { lossType: g.loss, scaleRewards: g.scaleRewards, epsLow: g.epsLow, epsHigh: g.epsHigh, beta: g.beta, numIterations: g.numIterations, maxGradNorm: g.maxGradNorm, lr: g.lr, temperature: g.temperature, entropyCoef: g.entropyCoef, entropyTarget: g.entropyTarget, maxCompletionLen: cfg.rewards.maxLen }, ref)
+        ? grpoStep(
+            model,
+            opt,
+            sampled.groups,
+            {
+              lossType: g.loss,
+              scaleRewards: g.scaleRewards,
+              epsLow: g.epsLow,
+              epsHigh: g.epsHigh,
+              beta: g.beta,
+              numIterations: g.numIterations,
+              maxGradNorm: g.maxGradNorm,
+              lr: g.lr,
+              temperature: g.temperature,
+              entropyCoef: g.entropyCoef,
+              entropyTarget: g.entropyTarget,
+              maxCompletionLen: cfg.rewards.maxLen,
+            },
+            ref,
+          )
         : { loss: 0, kl: 0, entropy: 0, clipFrac: 0, gradNorm: 0, tokens: 0, seqTokens: 0, sequences: 0, advAbsMean: 0 };
       const te = performance.now();
       grpoTokens += m.tokens;
@@ -363,7 +488,8 @@ export async function train(def: EnvDefinition, cfgIn: RunConfig, opts: { resume
       });
       state.grpoMs = grpoMsPrev + (performance.now() - tGrpo);
       state.grpoCpuMs = grpoCpuPrev + cpuMsSince(cGrpo);
-      if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === g.steps || hooks.signal?.aborted) checkpoint('last', { phase: 'grpo', step: s + 1 }, true);
+      if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === g.steps || hooks.signal?.aborted)
+        checkpoint('last', { phase: 'grpo', step: s + 1 }, true);
       if (cfg.evalEvery > 0 && (s + 1) % cfg.evalEvery === 0 && s + 1 < g.steps) {
         const e = await runEval(ctx, model, tok, testIds, `step${s + 1}`);
         appendMetrics(ctx, { phase: 'eval', step: s + 1, success: e.success, validity: e.validity, byMode: e.byMode });

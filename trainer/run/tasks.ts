@@ -17,10 +17,19 @@ export class NoTasksError extends Error {
  * prefixes in `prefix`, and whose
  * difficulty is at most `maxDifficulty`, round-robin over families, then shuffled by `seed`.
  */
-export function selectTasks(def: EnvDefinition, o: { split: Split; prefix: string; maxDifficulty: number; count: number; seed: number }): string[] {
-  const prefixes = o.prefix.split(',').map((p) => p.trim()).filter(Boolean);
+export function selectTasks(
+  def: EnvDefinition,
+  o: { split: Split; prefix: string; maxDifficulty: number; count: number; seed: number },
+): string[] {
+  const prefixes = o.prefix
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const fams = def.families.filter((f) => prefixes.some((p) => f.name.startsWith(p)));
-  if (fams.length === 0) throw new NoTasksError(`environment ${def.id} has no task family starting with "${o.prefix}" (families: ${def.families.map((f) => f.name).join(', ')}): set \`families\` in the run config`);
+  if (fams.length === 0)
+    throw new NoTasksError(
+      `environment ${def.id} has no task family starting with "${o.prefix}" (families: ${def.families.map((f) => f.name).join(', ')}): set \`families\` in the run config`,
+    );
   const ids: string[] = [];
   const cursors = fams.map(() => 0);
   // scan a bounded number of indices so a family without easy tasks cannot loop forever
@@ -37,7 +46,10 @@ export function selectTasks(def: EnvDefinition, o: { split: Split; prefix: strin
     }
     if (!progressed) break;
   }
-  if (ids.length === 0) throw new NoTasksError(`no ${o.split} task of difficulty <= ${o.maxDifficulty} in families "${o.prefix}*" of ${def.id}: raise maxDifficulty`);
+  if (ids.length === 0)
+    throw new NoTasksError(
+      `no ${o.split} task of difficulty <= ${o.maxDifficulty} in families "${o.prefix}*" of ${def.id}: raise maxDifficulty`,
+    );
   const rng = new Rng(o.seed);
   for (let i = ids.length - 1; i > 0; i--) {
     const j = rng.int(0, i);
@@ -97,11 +109,29 @@ export async function evaluate(
   def: EnvDefinition,
   policy: Policy,
   taskIds: readonly string[],
-  o: { modes: readonly ('think' | 'no_think')[]; headline: 'think' | 'no_think'; limits: Record<string, unknown>; concurrency: number; runId: string; out?: string },
+  o: {
+    modes: readonly ('think' | 'no_think')[];
+    headline: 'think' | 'no_think';
+    limits: Record<string, unknown>;
+    concurrency: number;
+    runId: string;
+    out?: string;
+  },
 ): Promise<EvalResult> {
   const byMode: EvalResult['byMode'] = {};
   for (const mode of o.modes) {
-    const { trajectories } = await runBatch({ env: def, policy, tasks: taskIds, groupSize: 1, mode, limits: o.limits, concurrency: o.concurrency, runId: `${o.runId}-eval-${mode}`, out: o.out, progress: false });
+    const { trajectories } = await runBatch({
+      env: def,
+      policy,
+      tasks: taskIds,
+      groupSize: 1,
+      mode,
+      limits: o.limits,
+      concurrency: o.concurrency,
+      runId: `${o.runId}-eval-${mode}`,
+      out: o.out,
+      progress: false,
+    });
     byMode[mode] = summarizeEval(trajectories, mode);
   }
   const h = byMode[o.headline] ?? Object.values(byMode)[0];

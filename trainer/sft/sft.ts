@@ -65,7 +65,10 @@ export function coldStartDropReason(t: Trajectory): ColdStartDrop | null {
   return null;
 }
 
-export function filterColdStart(ts: readonly Trajectory[]): { kept: Trajectory[]; dropped: Partial<Record<ColdStartDrop, number>> } {
+export function filterColdStart(ts: readonly Trajectory[]): {
+  kept: Trajectory[];
+  dropped: Partial<Record<ColdStartDrop, number>>;
+} {
   const kept: Trajectory[] = [];
   const dropped: Partial<Record<ColdStartDrop, number>> = {};
   for (const t of ts) {
@@ -98,10 +101,11 @@ export function sftEval(model: Transformer, samples: readonly TokenSample[]): nu
   for (const s of samples) {
     const v = lossView(s, model.config.maxSeqLen);
     const st = tokenStats(model.forward(v.inputs), V, v.targets);
-    for (let t = 0; t < v.mask.length; t++) if (v.mask[t]) {
-      nll -= st.logp[t];
-      n++;
-    }
+    for (let t = 0; t < v.mask.length; t++)
+      if (v.mask[t]) {
+        nll -= st.logp[t];
+        n++;
+      }
   }
   return n ? nll / n : 0;
 }
@@ -126,7 +130,12 @@ export function sftStep(model: Transformer, opt: AdamW, samples: readonly TokenS
       const scale = v.count / total;
       loss += r.loss * scale;
       seqTokens += v.inputs.length;
-      return logitsGrad(logits, V, v.targets, r.dlogp[0].map((g) => g * scale));
+      return logitsGrad(
+        logits,
+        V,
+        v.targets,
+        r.dlogp[0].map((g) => g * scale),
+      );
     },
   );
   const gradNorm = clipGradNorm([...model.grads.values()], o.maxGradNorm);

@@ -63,27 +63,37 @@ function applyMerge(seq: number[], a: number, b: number, id: number): number[] {
   return out;
 }
 
+const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
+
 /**
  * Learn `numMerges` merges from a corpus, deterministically: the most frequent adjacent pair wins,
- * ties go to the smaller pair key. Merges never cross a special token.
+ * ties go to the smaller pair key. Merges never cross a special token, and digits are never merged
+ * (every digit stays its own id, so a number reads the same wherever it appears and copying it is
+ * copying ids one by one).
  */
 export function trainMerges(corpus: readonly string[], numMerges: number): [number, number][] {
   const enc = new TextEncoder();
+  const hasDigit = new Set<number>();
+  for (let b = 0; b < BYTE_COUNT; b++) if (isDigit(b)) hasDigit.add(b);
   let seqs: number[][] = [];
-  for (const text of corpus) for (const part of splitSpecials(text)) if (typeof part === 'string') seqs.push(Array.from(enc.encode(part)));
+  for (const text of corpus)
+    for (const part of splitSpecials(text)) if (typeof part === 'string') seqs.push(Array.from(enc.encode(part)));
   const merges: [number, number][] = [];
   for (let k = 0; k < numMerges; k++) {
     const counts = new Map<number, number>();
-    for (const s of seqs) for (let i = 0; i + 1 < s.length; i++) {
-      const key = pairKey(s[i], s[i + 1]);
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
+    for (const s of seqs)
+      for (let i = 0; i + 1 < s.length; i++) {
+        if (hasDigit.has(s[i]) || hasDigit.has(s[i + 1])) continue;
+        const key = pairKey(s[i], s[i + 1]);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
     let best = -1;
     let bestN = 1; // a pair seen once is not worth an id
-    for (const [key, n] of counts) if (n > bestN || (n === bestN && best >= 0 && key < best)) {
-      best = key;
-      bestN = n;
-    }
+    for (const [key, n] of counts)
+      if (n > bestN || (n === bestN && best >= 0 && key < best)) {
+        best = key;
+        bestN = n;
+      }
     if (best < 0) break;
     const a = Math.floor(best / 1_048_576);
     const b = best % 1_048_576;
@@ -109,7 +119,9 @@ export class ByteTokenizer implements Tokenizer {
     merges.forEach(([a, b], k) => {
       const id = FIRST_MERGE + k;
       if (!(a < id && b < id) || a < 0 || b < 0 || (a >= BYTE_COUNT && a < FIRST_MERGE) || (b >= BYTE_COUNT && b < FIRST_MERGE)) {
-        throw new TokenizerFormatError(`merge ${k} ([${a}, ${b}]) refers to an id that is not a byte or an earlier merge: the tokenizer file is corrupt; retrain or re-save the checkpoint`);
+        throw new TokenizerFormatError(
+          `merge ${k} ([${a}, ${b}]) refers to an id that is not a byte or an earlier merge: the tokenizer file is corrupt; retrain or re-save the checkpoint`,
+        );
       }
       this.ranks.set(pairKey(a, b), k);
       const x = this.bytesOf[a];
@@ -125,7 +137,7 @@ export class ByteTokenizer implements Tokenizer {
 
   static fromJSON(json: unknown): ByteTokenizer {
     const j = json as Partial<ByteTokenizerJson>;
-    if (!j || j.kind !== 'toolgym-byte-bpe' || j.version !== 1 || !Array.isArray(j.merges)) {
+    if (j?.kind !== 'toolgym-byte-bpe' || j.version !== 1 || !Array.isArray(j.merges)) {
       throw new TokenizerFormatError('tokenizer JSON is not a toolgym byte tokenizer (kind "toolgym-byte-bpe", version 1)');
     }
     return new ByteTokenizer(j.merges);

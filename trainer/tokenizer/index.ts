@@ -1,2 +1,2 @@
-export { ByteTokenizer, SPECIAL_TOKENS, TokenizerFormatError, trainMerges } from './byte-tokenizer.js';
 export type { ByteTokenizerJson } from './byte-tokenizer.js';
+export { ByteTokenizer, SPECIAL_TOKENS, TokenizerFormatError, trainMerges } from './byte-tokenizer.js';

@@ -34,14 +34,50 @@ describe('gym eval and gym report', () => {
   it('evaluate, replay, rebuild and compare from the command line', async () => {
     const a = join(root, 'a');
     const b = join(root, 'b');
-    const out = await gym('eval', '--env', 'toy', '--policy', 'oracle:err=0.3', '-k', '2', '--tasks', '6', '--seed', '3', '--out', a, '--no-progress', '--bootstrap', '50', '--max-turns', '5');
+    const out = await gym(
+      'eval',
+      '--env',
+      'toy',
+      '--policy',
+      'oracle:err=0.3',
+      '-k',
+      '2',
+      '--tasks',
+      '6',
+      '--seed',
+      '3',
+      '--out',
+      a,
+      '--no-progress',
+      '--bootstrap',
+      '50',
+      '--max-turns',
+      '5',
+    );
     expect(out).toMatch(/evaluated 12 episodes over 6 task units/);
     expect(out).toMatch(/pass@2 .*pass\^2/);
     const rec = readEvalRecord(join(a, 'metrics.json'));
     expect(rec.settings.limits.maxTurns).toBe(5);
     expect(rec.rerun).toContain('--seed 3');
 
-    await gym('eval', '--env', 'toy', '--policy', 'oracle', '-k', '2', '--tasks', '6', '--seed', '3', '--out', b, '--no-progress', '--bootstrap', '0');
+    await gym(
+      'eval',
+      '--env',
+      'toy',
+      '--policy',
+      'oracle',
+      '-k',
+      '2',
+      '--tasks',
+      '6',
+      '--seed',
+      '3',
+      '--out',
+      b,
+      '--no-progress',
+      '--bootstrap',
+      '0',
+    );
     const replay = await gym('eval', '--replay', a, '--out', join(root, 'a2'));
     expect(replay).toMatch(/replayed 12 episodes/);
     expect(readEvalRecord(join(root, 'a2', 'metrics.json')).metrics.overall).toEqual(rec.metrics.overall);
@@ -53,7 +89,9 @@ describe('gym eval and gym report', () => {
 
   it('names what to do when the environment is unknown or the mode is wrong', async () => {
     await expect(gym('eval', '--env', 'nope', '--out', join(root, 'x'))).rejects.toThrow(/gym envs/);
-    await expect(gym('eval', '--env', 'toy', '--mode', 'sometimes', '--out', join(root, 'x'))).rejects.toThrow(/think, no_think or mixed/);
+    await expect(gym('eval', '--env', 'toy', '--mode', 'sometimes', '--out', join(root, 'x'))).rejects.toThrow(
+      /think, no_think or mixed/,
+    );
     await expect(gym('report', join(root, 'missing'))).rejects.toThrow(/gym eval/);
   });
 });

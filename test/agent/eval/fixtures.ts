@@ -17,7 +17,9 @@ export function turn(p: Partial<Turn> & { calls?: ToolExchange[]; failures?: Par
   const calls = p.calls ?? [];
   const failures = p.failures ?? [];
   const blocks = calls.length + failures.filter((f) => f.kind !== 'unbalanced_think' && f.kind !== 'empty_turn').length;
-  const raw = p.raw ?? (blocks > 0 ? Array.from({ length: blocks }, () => '<tool_call>\n{}\n</tool_call>').join('\n') : p.answer ?? 'answer');
+  const raw =
+    p.raw ??
+    (blocks > 0 ? Array.from({ length: blocks }, () => '<tool_call>\n{}\n</tool_call>').join('\n') : (p.answer ?? 'answer'));
   return {
     index: p.index ?? 0,
     raw,

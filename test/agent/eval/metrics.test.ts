@@ -31,7 +31,11 @@ describe('success metrics', () => {
   });
 
   it('keeps tasks under different thinking budgets apart and gives one budget point each', () => {
-    const trajs = [...trials('e/a/test/0', 2, 0, { budget: 0 }), ...trials('e/a/test/0', 2, 2, { budget: 256 }), ...trials('e/a/test/0', 2, 1, { budget: 64 })];
+    const trajs = [
+      ...trials('e/a/test/0', 2, 0, { budget: 0 }),
+      ...trials('e/a/test/0', 2, 2, { budget: 256 }),
+      ...trials('e/a/test/0', 2, 1, { budget: 64 }),
+    ];
     const m = computeMetrics(trajs, noBoot);
     expect(m.overall.units).toBe(3);
     expect(m.breakdowns.budget?.map((r) => [r.key, r.summary.metrics.avgAtK?.value])).toEqual([
@@ -45,7 +49,14 @@ describe('success metrics', () => {
 describe('aborted episodes', () => {
   it('are excluded from every other metric and counted apart with their reasons', () => {
     const good = trials('e/a/test/0', 3, 3);
-    const bad = episode({ task: 'e/a/test/0', sample: 3, correct: false, ending: 'aborted', error: 'tool server crashed', turns: [turn({ failures: [fail('invalid_json')] })] });
+    const bad = episode({
+      task: 'e/a/test/0',
+      sample: 3,
+      correct: false,
+      ending: 'aborted',
+      error: 'tool server crashed',
+      turns: [turn({ failures: [fail('invalid_json')] })],
+    });
     const m = computeMetrics([...good, bad], noBoot);
     expect(m.overall.metrics.avgAtK?.value).toBe(1);
     expect(m.overall.episodes).toBe(3);
@@ -60,7 +71,12 @@ describe('call validity', () => {
   it('splits call attempts into syntax-invalid, unknown name, schema-invalid and valid', () => {
     const t = turn({
       calls: [call('run_code', { code: '1' })],
-      failures: [fail('invalid_json'), fail('unknown_tool'), fail('schema_missing_required', 'code'), fail('schema_unexpected_parameter', 'x')],
+      failures: [
+        fail('invalid_json'),
+        fail('unknown_tool'),
+        fail('schema_missing_required', 'code'),
+        fail('schema_unexpected_parameter', 'x'),
+      ],
       raw: '<tool_call>a</tool_call><tool_call>b</tool_call><tool_call>c</tool_call><tool_call>d</tool_call>',
     });
     // Four blocks: one valid, one bad JSON, one unknown tool, and ONE call failing two schema fields.
@@ -68,19 +84,30 @@ describe('call validity', () => {
   });
 
   it('uses the call index on failures when the parser gives one', () => {
-    const t = turn({ failures: [{ ...fail('schema_wrong_type', 'a'), call: 0 } as never, { ...fail('schema_wrong_value', 'b'), call: 1 } as never], raw: '<tool_call>x</tool_call><tool_call>y</tool_call>' });
+    const t = turn({
+      failures: [
+        { ...fail('schema_wrong_type', 'a'), call: 0 } as never,
+        { ...fail('schema_wrong_value', 'b'), call: 1 } as never,
+      ],
+      raw: '<tool_call>x</tool_call><tool_call>y</tool_call>',
+    });
     expect(classifyTurnCalls(t).schemaInvalid).toBe(2);
   });
 
   it('counts an unclosed tool_call as a failed attempt but an unclosed think as format only', () => {
-    expect(classifyTurnCalls(turn({ failures: [fail('unclosed_tag')], raw: '<tool_call>\n{"name": "run_code"' })).syntaxInvalid).toBe(1);
+    expect(
+      classifyTurnCalls(turn({ failures: [fail('unclosed_tag')], raw: '<tool_call>\n{"name": "run_code"' })).syntaxInvalid,
+    ).toBe(1);
     expect(classifyTurnCalls(turn({ failures: [fail('unclosed_tag')], raw: '<think>hmm' })).attempted).toBe(0);
   });
 
   it('computes name validity, schema compliance, execution success and the schema split', () => {
     const e = episode({
       turns: [
-        turn({ calls: [call('run_code', { code: '1' }), call('run_code', { code: '2' }, true)], failures: [fail('unknown_tool')] }),
+        turn({
+          calls: [call('run_code', { code: '1' }), call('run_code', { code: '2' }, true)],
+          failures: [fail('unknown_tool')],
+        }),
         turn({ failures: [fail('schema_wrong_type', 'code')] }),
         turn({ answer: '3' }),
       ],
@@ -91,14 +118,24 @@ describe('call validity', () => {
     expect(m.executionSuccess).toMatchObject({ num: 1, den: 2 });
     expect(m.callValidity).toMatchObject({ num: 2, den: 4 });
     expect(m.formatValidity).toMatchObject({ num: 3, den: 3 });
-    expect(computeMetrics([e], noBoot).schemaFailures).toEqual({ missing_required: 0, unexpected_parameter: 0, wrong_type: 1, wrong_value: 0 });
+    expect(computeMetrics([e], noBoot).schemaFailures).toEqual({
+      missing_required: 0,
+      unexpected_parameter: 0,
+      wrong_type: 1,
+      wrong_value: 0,
+    });
   });
 });
 
 describe('recovery rate', () => {
   it('counts a failure followed by a valid, successful next call as recovered', () => {
     const e = episode({
-      turns: [turn({ failures: [fail('invalid_json')] }), turn({ answer: 'thinking aloud' }), turn({ calls: [call('run_code', { code: 'x' })] }), turn({ answer: '1' })],
+      turns: [
+        turn({ failures: [fail('invalid_json')] }),
+        turn({ answer: 'thinking aloud' }),
+        turn({ calls: [call('run_code', { code: 'x' })] }),
+        turn({ answer: '1' }),
+      ],
     });
     expect(computeMetrics([e], noBoot).overall.metrics.recovery).toMatchObject({ num: 1, den: 1 });
   });
@@ -123,7 +160,12 @@ describe('recovery rate', () => {
   });
 
   it('does not count a retry that mixes a valid call with an invalid one as recovered', () => {
-    const e = episode({ turns: [turn({ failures: [fail('invalid_json')] }), turn({ calls: [call('run_code', { code: 'x' })], failures: [fail('invalid_json')] })] });
+    const e = episode({
+      turns: [
+        turn({ failures: [fail('invalid_json')] }),
+        turn({ calls: [call('run_code', { code: 'x' })], failures: [fail('invalid_json')] }),
+      ],
+    });
     expect(computeMetrics([e], noBoot).overall.metrics.recovery).toMatchObject({ num: 0, den: 1 });
   });
 });
@@ -161,7 +203,12 @@ describe('termination health and efficiency', () => {
   it('counts turn-limit and token-limit truncations, empty turns and cut turns', () => {
     const trajs = [
       episode({ ending: 'truncated', reason: 'max_turns', correct: false }),
-      episode({ ending: 'truncated', reason: 'max_tokens', correct: false, turns: [turn({ raw: '', failures: [fail('empty_turn')] }), turn({ finishReason: 'length', raw: 'abc' })] }),
+      episode({
+        ending: 'truncated',
+        reason: 'max_tokens',
+        correct: false,
+        turns: [turn({ raw: '', failures: [fail('empty_turn')] }), turn({ finishReason: 'length', raw: 'abc' })],
+      }),
       episode({}),
       episode({}),
     ];
@@ -207,25 +254,52 @@ describe('bootstrap intervals', () => {
 
   it('gives a zero-width interval when every task has the same outcome', () => {
     const all = Array.from({ length: 20 }, (_, i) => trials(`e/a/test/${i}`, 2, 2)).flat();
-    expect(computeMetrics(all, { bootstrap: { samples: 200, seed: 1 } }).overall.metrics.avgAtK).toMatchObject({ value: 1, lo: 1, hi: 1 });
+    expect(computeMetrics(all, { bootstrap: { samples: 200, seed: 1 } }).overall.metrics.avgAtK).toMatchObject({
+      value: 1,
+      lo: 1,
+      hi: 1,
+    });
   });
 });
 
 describe('with the real parser', () => {
   it('counts a call failing two syntax checks as one invalid call attempt', () => {
-    const raw = '<tool_call>\n{"arguments": 3}\n</tool_call>\n<tool_call>\n{"name": "run_code", "arguments": {"code": "1"}}\n</tool_call>';
-    const parsed = parseAssistant(raw, [{ type: 'function', function: { name: 'run_code', description: 'run', parameters: { type: 'object', properties: { code: { type: 'string' } }, required: ['code'] } } }]);
+    const raw =
+      '<tool_call>\n{"arguments": 3}\n</tool_call>\n<tool_call>\n{"name": "run_code", "arguments": {"code": "1"}}\n</tool_call>';
+    const parsed = parseAssistant(raw, [
+      {
+        type: 'function',
+        function: {
+          name: 'run_code',
+          description: 'run',
+          parameters: { type: 'object', properties: { code: { type: 'string' } }, required: ['code'] },
+        },
+      },
+    ]);
     expect(parsed.failures.map((f) => f.kind).sort()).toEqual(['missing_name', 'non_object_arguments']);
     const t = turn({ raw, calls: [call('run_code', { code: '1' })], failures: parsed.failures });
     expect(classifyTurnCalls(t)).toEqual({ attempted: 2, syntaxInvalid: 1, unknownName: 0, schemaInvalid: 0, valid: 1 });
   });
 
   it('counts one call with two schema failures once', () => {
-    const tools = [{ type: 'function' as const, function: { name: 'f', description: 'f', parameters: { type: 'object', properties: { a: { type: 'integer' } }, required: ['a'], additionalProperties: false } } }];
+    const tools = [
+      {
+        type: 'function' as const,
+        function: {
+          name: 'f',
+          description: 'f',
+          parameters: { type: 'object', properties: { a: { type: 'integer' } }, required: ['a'], additionalProperties: false },
+        },
+      },
+    ];
     const raw = '<tool_call>\n{"name": "f", "arguments": {"b": 1}}\n</tool_call>';
     const parsed = parseAssistant(raw, tools);
     expect(parsed.failures.length).toBeGreaterThanOrEqual(2);
-    expect(classifyTurnCalls(turn({ raw, failures: parsed.failures }))).toMatchObject({ attempted: 1, schemaInvalid: 1, valid: 0 });
+    expect(classifyTurnCalls(turn({ raw, failures: parsed.failures }))).toMatchObject({
+      attempted: 1,
+      schemaInvalid: 1,
+      valid: 0,
+    });
   });
 });
 
@@ -236,5 +310,29 @@ describe('bootstrap work cap', () => {
     expect(effectiveSamples(opts, 25_000, 40)).toBe(250);
     expect(effectiveSamples(opts, 10_000_000, 40)).toBe(200);
     expect(effectiveSamples({ ...opts, samples: 0 }, 500, 40)).toBe(0);
+  });
+});
+
+describe('order of episodes', () => {
+  it('does not change any metric or interval', () => {
+    const trajs = Array.from({ length: 30 }, (_, i) => trials(`e/${i % 3 ? 'a' : 'b'}/test/${i}`, 3, i % 4)).flat();
+    const shuffled = [...trajs].reverse();
+    expect(computeMetrics(shuffled, { bootstrap: { samples: 300, seed: 2 } })).toEqual(
+      computeMetrics(trajs, { bootstrap: { samples: 300, seed: 2 } }),
+    );
+  });
+});
+
+describe('per-mode breakdown', () => {
+  it('splits the episodes of a mixed-mode run by mode, even within one task', () => {
+    const trajs = [
+      ...trials('e/a/test/0', 2, 2, { mode: 'think' }).map((t, i) => ({ ...t, ids: { ...t.ids, sample: i } })),
+      ...trials('e/a/test/0', 2, 0, { mode: 'no_think' }).map((t, i) => ({ ...t, ids: { ...t.ids, sample: i + 2 } })),
+    ];
+    const rows = computeMetrics(trajs, noBoot).breakdowns.mode;
+    expect(rows?.map((r) => [r.key, r.summary.episodes, r.summary.metrics.avgAtK?.value])).toEqual([
+      ['no_think', 2, 0],
+      ['think', 2, 1],
+    ]);
   });
 });

@@ -14,7 +14,16 @@ import type { Trajectory } from '../../../agent/types.js';
 import { call, episode, fail, turn } from './fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-dev-shm-usage',
+];
 const HOSTILE = '</script><script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">';
 
 const haveChromium = existsSync(CHROMIUM);
@@ -43,8 +52,15 @@ function syntheticRun(budgets: readonly number[], skill: number): Trajectory[] {
             mode: 'think',
             correct,
             turns: [
-              turn({ mode: 'think', thinking: 'plan', calls: bad ? [] : [call('run_code', { code: HOSTILE })], failures: bad ? [fail(i % 2 ? 'invalid_json' : 'schema_wrong_type', 'code')] : [] }),
-              ...(bad ? [turn({ mode: 'think', thinking: 'retry', calls: [call('run_code', { code: '1+1' }, i % 3 === 0)] })] : []),
+              turn({
+                mode: 'think',
+                thinking: 'plan',
+                calls: bad ? [] : [call('run_code', { code: HOSTILE })],
+                failures: bad ? [fail(i % 2 ? 'invalid_json' : 'schema_wrong_type', 'code')] : [],
+              }),
+              ...(bad
+                ? [turn({ mode: 'think', thinking: 'retry', calls: [call('run_code', { code: '1+1' }, i % 3 === 0)] })]
+                : []),
               turn({ mode: 'think', thinking: i % 7 === 0 ? '' : 'answer', answer: correct ? '2' : HOSTILE }),
             ],
           }),
@@ -52,7 +68,15 @@ function syntheticRun(budgets: readonly number[], skill: number): Trajectory[] {
       }
     }
   }
-  out.push(episode({ task: 'code-interp/compute.add/test/99', ending: 'aborted', error: `sandbox crashed ${HOSTILE}`, correct: false, budget: budgets[0] }));
+  out.push(
+    episode({
+      task: 'code-interp/compute.add/test/99',
+      ending: 'aborted',
+      error: `sandbox crashed ${HOSTILE}`,
+      correct: false,
+      budget: budgets[0],
+    }),
+  );
   return out;
 }
 
@@ -115,7 +139,7 @@ describe.skipIf(!haveChromium)('report.html in headless Chromium', () => {
         expect(await page.locator('#episodes img').count()).toBe(0);
         const first = page.locator('#episodes details').first();
         await first.locator('summary').click();
-        expect(await first.innerText()).toContain('window.__pwned');
+        expect(await first.textContent()).toContain('window.__pwned');
         // The episode filter narrows the list.
         const total = await page.locator('#episodes details').count();
         expect(total).toBeGreaterThan(5);

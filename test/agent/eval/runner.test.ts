@@ -31,11 +31,28 @@ describe('task selection', () => {
 describe('runEval', () => {
   it('writes trajectories, metrics and report, reproducibly, and records how to rerun', async () => {
     const dir = join(root, 'a');
-    const res = await runEval({ env: toyEnv, policy: 'oracle:err=0.3,seed=1', k: 3, tasks: 8, seed: 5, outDir: dir, bootstrapSamples: 100, progress: false });
+    const res = await runEval({
+      env: toyEnv,
+      policy: 'oracle:err=0.3,seed=1',
+      k: 3,
+      tasks: 8,
+      seed: 5,
+      outDir: dir,
+      bootstrapSamples: 100,
+      progress: false,
+    });
     expect(res.trajectories).toHaveLength(24);
     expect(readTrajectories(join(dir, 'trajectories.jsonl'))).toHaveLength(24);
     const rec = readEvalRecord(join(dir, 'metrics.json'));
-    expect(rec.settings).toMatchObject({ env: 'toy', policy: 'oracle:err=0.3,seed=1', k: 3, tasks: 8, seed: 5, split: 'test', mode: 'no_think' });
+    expect(rec.settings).toMatchObject({
+      env: 'toy',
+      policy: 'oracle:err=0.3,seed=1',
+      k: 3,
+      tasks: 8,
+      seed: 5,
+      split: 'test',
+      mode: 'no_think',
+    });
     expect(rec.settings.taskIds).toEqual(selectTasks(toyEnv, 'test', 8, 5));
     expect(rec.versions).toMatchObject({ env: 'toy', envVersion: '0.1.0', node: process.version });
     expect(rec.versions.toolgym).toMatch(/^\d+\.\d+\.\d+/);
@@ -43,7 +60,16 @@ describe('runEval', () => {
     expect(rec.metrics.overall.passCurve).toHaveLength(3);
     expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<canvas id="chart-passk"');
 
-    const again = await runEval({ env: toyEnv, policy: 'oracle:err=0.3,seed=1', k: 3, tasks: 8, seed: 5, outDir: join(root, 'b'), bootstrapSamples: 100, progress: false });
+    const again = await runEval({
+      env: toyEnv,
+      policy: 'oracle:err=0.3,seed=1',
+      k: 3,
+      tasks: 8,
+      seed: 5,
+      outDir: join(root, 'b'),
+      bootstrapSamples: 100,
+      progress: false,
+    });
     const order = (r: typeof res) => r.trajectories.map((t) => `${t.ids.task}#${t.ids.sample}:${t.correct}:${t.turns.length}`);
     expect(order(again)).toEqual(order(res));
     expect(again.record.metrics.overall).toEqual(res.record.metrics.overall);
@@ -52,7 +78,16 @@ describe('runEval', () => {
 
   it('replays stored trajectories into the same metrics without calling any policy', async () => {
     const dir = join(root, 'c');
-    const res = await runEval({ env: toyEnv, policy: 'oracle:err=0.2', k: 2, tasks: 6, seed: 1, outDir: dir, bootstrapSamples: 50, progress: false });
+    const res = await runEval({
+      env: toyEnv,
+      policy: 'oracle:err=0.2',
+      k: 2,
+      tasks: 6,
+      seed: 1,
+      outDir: dir,
+      bootstrapSamples: 50,
+      progress: false,
+    });
     const replayed = replayEval(dir, { outDir: join(root, 'c-replay') });
     expect(replayed.record.replay).toBe(true);
     expect(replayed.record.metrics).toEqual(res.record.metrics);
@@ -68,7 +103,16 @@ describe('runEval', () => {
         return { text: '<think>\nshort\n</think>\n\n7', finishReason: 'stop' };
       },
     };
-    const res = await runEval({ env: toyEnv, policy: spy, k: 2, tasks: 3, budgets: [16, 64], outDir: join(root, 'd'), bootstrapSamples: 0, progress: false });
+    const res = await runEval({
+      env: toyEnv,
+      policy: spy,
+      k: 2,
+      tasks: 3,
+      budgets: [16, 64],
+      outDir: join(root, 'd'),
+      bootstrapSamples: 0,
+      progress: false,
+    });
     expect(res.trajectories).toHaveLength(12);
     expect(res.record.settings.mode).toBe('think');
     expect(new Set(calls)).toEqual(new Set([16, 64]));
@@ -91,6 +135,8 @@ describe('runEval', () => {
   });
 
   it('refuses a zero thinking budget with a message that says what to do', async () => {
-    await expect(runEval({ env: toyEnv, policy: 'oracle', k: 1, tasks: 1, budgets: [0], outDir: join(root, 'e') })).rejects.toThrow(/positive integer/);
+    await expect(
+      runEval({ env: toyEnv, policy: 'oracle', k: 1, tasks: 1, budgets: [0], outDir: join(root, 'e') }),
+    ).rejects.toThrow(/positive integer/);
   });
 });

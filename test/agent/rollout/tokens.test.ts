@@ -78,3 +78,12 @@ describe('token-level episodes', () => {
     expect(tokens.filter((_, i) => mask[i] === 1)).toEqual(policy.sampled.flat());
   });
 });
+
+describe('token-level policy contract', () => {
+  it('aborts an episode whose token-level policy returns no token ids, naming the policy', async () => {
+    const policy: Policy = { spec: 'broken', tokenizer: qwen3Tokenizer(), generate: async () => ({ text: '65', finishReason: 'stop' }) };
+    const t = await runEpisode({ env: arithEnv, policy, taskId: TASK });
+    expect(t.ending).toBe('aborted');
+    expect(t.error).toMatch(/PolicyContractError: broken .*no tokenIds/);
+  });
+});

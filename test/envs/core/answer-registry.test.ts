@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EnvRegistry, extractAnswer, summarizeEnv, UnknownEnvError, DuplicateEnvError } from '../../../envs/core/index.js';
+import { DuplicateEnvError, EnvRegistry, extractAnswer, summarizeEnv, UnknownEnvError } from '../../../envs/core/index.js';
 import { arithEnv } from '../../fixtures/arith-env.js';
 
 describe('extractAnswer', () => {
@@ -45,7 +45,9 @@ describe('EnvRegistry', () => {
   it('summarises tools, families and split sizes', () => {
     const s = summarizeEnv(arithEnv);
     expect(s.tools.map((t) => t.name)).toEqual(['add']);
-    expect(s.families).toEqual([{ name: 'sum3', description: 'Add three six-digit numbers.', splitSizes: { train: 1000, test: 200 } }]);
+    expect(s.families).toEqual([
+      { name: 'sum3', description: 'Add three six-digit numbers.', splitSizes: { train: 1000, test: 200 } },
+    ]);
     expect(s.splitSizes).toEqual({ train: 1000, test: 200 });
   });
 });

@@ -1,6 +1,13 @@
-import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { checkEnv, defineToolEnv, type EnvDefinition, type Environment, textResult, type ToolSpec } from '../../../envs/core/index.js';
+import { z } from 'zod';
+import {
+  checkEnv,
+  defineToolEnv,
+  type EnvDefinition,
+  type Environment,
+  type ToolSpec,
+  textResult,
+} from '../../../envs/core/index.js';
 import { arithEnv, sum3 } from '../../fixtures/arith-env.js';
 import { describeConformance } from '../conformance.js';
 
@@ -92,7 +99,10 @@ describe('checkEnv', () => {
   });
 
   it('flags train and test splits that share prompts', async () => {
-    const same = { ...sum3, generate: (split: 'train' | 'test', i: number) => ({ ...sum3.generate('train', i), id: `arith/sum3/${split}/${i}`, split }) };
+    const same = {
+      ...sum3,
+      generate: (split: 'train' | 'test', i: number) => ({ ...sum3.generate('train', i), id: `arith/sum3/${split}/${i}`, split }),
+    };
     expect(failed(await checkEnv(variant({ families: [same] })))).toContain('splits-disjoint');
   });
 });

@@ -1,6 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type HttpServerHandle, ServerConfigError, serveHttp } from '../../../envs/core/index.js';
-import { arithEnv } from '../../fixtures/arith-env.js';
+import {
+  defineToolEnv,
+  type EnvDefinition,
+  type HttpServerHandle,
+  ServerConfigError,
+  serveHttp,
+  type ToolSpec,
+  textResult,
+} from '../../../envs/core/index.js';
+import { arithEnv, sum3 } from '../../fixtures/arith-env.js';
 import { httpClient, INIT, raw } from './http-helpers.js';
 
 const quiet = { log: () => undefined };
@@ -55,7 +63,10 @@ describe('serveHttp', () => {
     const goodOrigin = await raw(server.url, { body: INIT, headers: { origin: 'https://ide.example' } });
     expect(goodOrigin.status).toBe(200);
     expect(goodOrigin.headers['access-control-allow-origin']).toBe('https://ide.example');
-    const localOrigin = await raw(server.url, { body: INIT, headers: { origin: 'http://localhost:6274', host: `localhost:${server.port}` } });
+    const localOrigin = await raw(server.url, {
+      body: INIT,
+      headers: { origin: 'http://localhost:6274', host: `localhost:${server.port}` },
+    });
     expect(localOrigin.status).toBe(200);
   });
 
@@ -88,7 +99,10 @@ describe('serveHttp', () => {
   it('answers malformed JSON with a JSON-RPC parse error and keeps serving', async () => {
     server = await serveHttp(arithEnv, { port: 0, ...quiet });
     const { client, transport } = await httpClient(server.url);
-    const bad = await raw(server.url, { body: '{"jsonrpc": "2.0", "id": 1, "method": ', headers: { 'mcp-session-id': transport.sessionId! } });
+    const bad = await raw(server.url, {
+      body: '{"jsonrpc": "2.0", "id": 1, "method": ',
+      headers: { 'mcp-session-id': transport.sessionId! },
+    });
     expect(bad.status).toBe(400);
     expect(bad.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
     const notRpc = await raw(server.url, { body: '[1, 2, 3]', headers: { 'mcp-session-id': transport.sessionId! } });
@@ -112,7 +126,10 @@ describe('serveHttp', () => {
     expect(server.sessionCount()).toBe(1);
     await transport.terminateSession();
     expect(server.sessionCount()).toBe(0);
-    const after = await raw(server.url, { body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }), headers: { 'mcp-session-id': sid } });
+    const after = await raw(server.url, {
+      body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }),
+      headers: { 'mcp-session-id': sid },
+    });
     expect(after.status).toBe(404);
     await client.close();
   });
@@ -124,9 +141,46 @@ describe('serveHttp', () => {
     expect(server.sessionCount()).toBe(1);
     await new Promise((r) => setTimeout(r, 400));
     expect(server.sessionCount()).toBe(0);
-    const after = await raw(server.url, { body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }), headers: { 'mcp-session-id': transport.sessionId! } });
+    const after = await raw(server.url, {
+      body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }),
+      headers: { 'mcp-session-id': transport.sessionId! },
+    });
     expect(after.status).toBe(404);
     await client.close().catch(() => undefined);
+  });
+
+  it('keeps serving other sessions while one session is stuck in a tool call', async () => {
+    const stuck = new Promise<never>(() => undefined);
+    const hanging: EnvDefinition = defineToolEnv<null>({
+      id: 'hang',
+      version: '1.0.0',
+      description: 'a tool that never returns for a = -1',
+      families: [{ ...sum3, generate: (split, i) => ({ ...sum3.generate(split, i), id: `hang/sum3/${split}/${i}` }) }],
+      tools: [
+        {
+          ...(arithEnv.tools[0] as ToolSpec<null, any>),
+          handler: async ({ a, b }: { a: number; b: number }) => (a === -1 ? stuck : textResult(String(a + b))),
+        },
+      ],
+      systemPrompt: 'Add.',
+      createEpisode: () => null,
+    });
+    server = await serveHttp(hanging, { port: 0, ...quiet });
+    const sick = await httpClient(server.url);
+    const healthy = await httpClient(server.url);
+    await sick.client.callTool({ name: 'gym_start', arguments: {} });
+    await healthy.client.callTool({ name: 'gym_start', arguments: {} });
+    const pending = sick.client
+      .callTool({ name: 'add', arguments: { a: -1, b: 0 } }, undefined, { timeout: 60_000 })
+      .catch(() => 'closed');
+    const ok = await healthy.client.callTool({ name: 'add', arguments: { a: 2, b: 2 } });
+    expect((ok.content as Array<{ text: string }>)[0].text).toBe('4');
+    await healthy.client.close();
+    await server.close();
+    server = undefined;
+    expect(await Promise.race([pending, new Promise((r) => setTimeout(() => r('still pending'), 2000))])).not.toBe(
+      'still pending',
+    );
   });
 
   it('runs 100 concurrent sessions, each finishing an episode with the right reward', async () => {

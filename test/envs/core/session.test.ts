@@ -30,7 +30,12 @@ describe('EpisodeSession', () => {
     expect(text(step)).toBe('2 + 3 = 5');
     expect(step._meta['toolgym/step']).toBe(1);
     const done = await s.submit(String(sumOf(task.prompt)));
-    expect(done._meta).toMatchObject({ 'toolgym/step': 2, 'toolgym/terminated': true, 'toolgym/reward': 1, 'toolgym/correct': true });
+    expect(done._meta).toMatchObject({
+      'toolgym/step': 2,
+      'toolgym/terminated': true,
+      'toolgym/reward': 1,
+      'toolgym/correct': true,
+    });
     expect(done._meta['toolgym/components']).toEqual({ correct: 1 });
     expect(s.state).toBe('ended');
   });
@@ -102,7 +107,15 @@ describe('EpisodeSession', () => {
       ...arithEnv,
       create() {
         const env = arithEnv.create();
-        return { ...env, id: env.id, version: env.version, tools: env.tools, reset: (o) => env.reset(o), step: async () => Promise.reject(new Error('sandbox died')), close: () => env.close() };
+        return {
+          ...env,
+          id: env.id,
+          version: env.version,
+          tools: env.tools,
+          reset: (o) => env.reset(o),
+          step: async () => Promise.reject(new Error('sandbox died')),
+          close: () => env.close(),
+        };
       },
     };
     const s = new EpisodeSession(flaky);
@@ -137,5 +150,35 @@ describe('EpisodeSession', () => {
     await s.close();
     expect(s.state).toBe('closed');
     expect((await s.call('add', { a: 1, b: 2 })).isError).toBe(true);
+  });
+});
+
+describe('EpisodeSession cancellation', () => {
+  it('answers a cancelled call at once and keeps the session usable when the tool ignores the signal', async () => {
+    const stuck = new Promise<never>(() => undefined);
+    const def: EnvDefinition = {
+      ...arithEnv,
+      create() {
+        const env = arithEnv.create();
+        return {
+          id: env.id,
+          version: env.version,
+          tools: env.tools,
+          reset: (o) => env.reset(o),
+          step: (a, s) => (a.kind === 'tool_calls' && a.calls[0].arguments.a === -1 ? stuck : env.step(a, s)),
+          close: () => env.close(),
+        };
+      },
+    };
+    const s = new EpisodeSession(def);
+    await s.start();
+    const ctl = new AbortController();
+    const pending = s.call('add', { a: -1, b: 0 }, ctl.signal);
+    ctl.abort();
+    const r = await pending;
+    expect(r.isError).toBe(true);
+    expect(text(r)).toMatch(/cancelled/);
+    const next = await s.call('add', { a: 1, b: 1 });
+    expect(text(next)).toBe('1 + 1 = 2');
   });
 });

@@ -115,8 +115,10 @@ describe('gym envs', () => {
       new Promise((resolve, reject) => {
         const child = spawn(process.execPath, ['--import', 'tsx', gym, 'envs', '--env-module', fixture, ...args], { cwd: root });
         let out = '';
+        let err = '';
         child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-        child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`gym envs exited ${code}`))));
+        child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+        child.on('exit', (code) => (code === 0 && out ? resolve(out) : reject(new Error(`gym envs exited ${code} with no output: ${err}`))));
       });
     const table = await run([]);
     expect(table).toMatch(/arith\s+v1\.0\.0/);
