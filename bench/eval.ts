@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { computeMetrics, runEval, selectTasks } from '../agent/eval/index.js';
+import { computeMetrics, renderReport, runEval, selectTasks } from '../agent/eval/index.js';
 import { createPolicy } from '../agent/policies/index.js';
 import { runBatch } from '../agent/rollout/index.js';
 import type { ParseFailure, ToolExchange, Trajectory, Turn } from '../agent/types.js';
@@ -152,6 +152,13 @@ async function episodesPerSecond(def: EnvDefinition): Promise<Record<string, unk
     const t0 = performance.now();
     const full = await runEval({ env: def, policy: 'oracle', k, tasks, seed: 99, outDir: join(dir, 'full'), progress: false });
     const fullMs = performance.now() - t0;
+    // The evaluator's own share: metrics (1000 resamples) and the report page for these episodes.
+    const own0 = performance.now();
+    const ownCpu0 = process.cpuUsage();
+    const metrics = computeMetrics(full.trajectories, { maxK: k, bootstrap: { samples: 1000, seed: 0 } });
+    renderReport({ record: { ...full.record, metrics }, trajectories: full.trajectories });
+    const ownCpu = process.cpuUsage(ownCpu0);
+    const ownMs = performance.now() - own0;
     return {
       env: def.id,
       episodes_per_run: tasks * k,
@@ -160,6 +167,8 @@ async function episodesPerSecond(def: EnvDefinition): Promise<Record<string, unk
       ratio_eval_vs_runBatch: median(evalRates) / median(batchRates),
       end_to_end_with_metrics_and_report_episodes_per_s: (full.trajectories.length * 1000) / fullMs,
       process_cpu_ms_per_episode_median: median(cpuPerEpisode),
+      evaluator_own_ms_per_episode: ownMs / full.trajectories.length,
+      evaluator_own_cpu_ms_per_episode: (ownCpu.user + ownCpu.system) / 1000 / full.trajectories.length,
       success: full.record.metrics.overall.metrics.avgAtK?.value,
       target_episodes_per_s: 200,
     };

@@ -52,11 +52,11 @@ function chromiumRssMb(): number {
   }
 }
 
-async function step(env: Environment, name: string, args: Record<string, unknown>): Promise<{ ms: number; error: boolean; structured?: Record<string, unknown> }> {
+async function step(env: Environment, name: string, args: Record<string, unknown>): Promise<{ ms: number; error?: string; structured?: Record<string, unknown> }> {
   const t0 = performance.now();
   const r = await env.step({ kind: 'tool_calls', calls: [{ name, arguments: args }] });
   const res = r.observation.toolResults?.[0];
-  return { ms: performance.now() - t0, error: res?.isError === true, ...(res?.structuredContent ? { structured: res.structuredContent } : {}) };
+  return { ms: performance.now() - t0, ...(res?.isError ? { error: `${name}: ${res.content[0]?.text.slice(0, 160)}` } : {}), ...(res?.structuredContent ? { structured: res.structuredContent } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -199,10 +199,10 @@ progress('single-episode browser calls timed');
           await e.reset({ seed: i });
           const doc = corpus.docs[(i * 131) % corpus.docs.length];
           const steps = [await step(e, 'browse', { url: doc?.url ?? '/' }), await step(e, 'click', { target: 2 }), await step(e, 'find', { text: 'the' })];
-          const bad = steps.filter((s) => s.error).length;
-          if (bad > 0) {
+          const bad = steps.filter((s) => s.error);
+          if (bad.length > 0) {
             failures++;
-            if (errors.length < 3) errors.push(`episode ${i}: ${bad} failed step(s)`);
+            if (errors.length < 3) errors.push(`episode ${i}: ${bad.map((s) => s.error).join(' | ')}`);
           }
         } catch (err) {
           failures++;

@@ -9,6 +9,8 @@ export {
   effectiveSamples,
   quantileSorted,
 } from './bootstrap.js';
+export type { MetricDef, MetricGroup } from './definitions.js';
+export { METRIC_DEFS, PASS_DEFINITIONS } from './definitions.js';
 export type { CounterName, TurnCalls } from './episode.js';
 export {
   accumulateEpisode,
@@ -26,7 +28,6 @@ export {
 export type {
   BreakdownRow,
   EvalMetrics,
-  MetricDef,
   MetricsOptions,
   MetricValue,
   PassPoint,
@@ -34,7 +35,7 @@ export type {
   UnitMeta,
   Units,
 } from './metrics.js';
-export { buildUnits, computeMetrics, METRIC_DEFS, maxTrials, PASS_DEFINITIONS, summarize, unitKey } from './metrics.js';
+export { buildUnits, computeMetrics, maxTrials, summarize, unitKey } from './metrics.js';
 export type { PassCurvePoint, TaskCount } from './passk.js';
 export { binomialRatio, passAtK, passCurve, passHatK } from './passk.js';
 export type { EvalMode, EvalRecord, EvalSettings, EvalVersions } from './record.js';

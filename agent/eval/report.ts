@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Trajectory } from '../types.js';
-import { METRIC_DEFS, type MetricDef, type MetricValue, PASS_DEFINITIONS, type Summary } from './metrics.js';
+import { METRIC_DEFS, type MetricDef, PASS_DEFINITIONS } from './definitions.js';
+import type { MetricValue, Summary } from './metrics.js';
 import type { EvalRecord } from './record.js';
 import { escapeHtml, renderEpisodeList } from './report-episodes.js';
 

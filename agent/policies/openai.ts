@@ -6,6 +6,7 @@
  *  - `chat` (default): `/chat/completions` with `tools`, streamed or not. The server renders the
  *    prompt and parses calls; the reply is turned back into the raw Qwen3 turn text the loop
  *    parses (calls whose `arguments` are not valid JSON stay malformed, so the parser counts them).
+ *    The thinking budget does not apply here: a chat server cannot be stopped mid-thought and resumed.
  *  - `completions`: `/completions` over the client-rendered prompt (agent/format's template), so
  *    the text is exactly what the model was trained on. With a tokenizer (policy context) the prompt
  *    is the episode's exact token ids and the sampled ids and logprobs come back (vLLM's

@@ -119,11 +119,15 @@ function defaultThought(task: Task, action: OracleAction): string {
 // ---------------------------------------------------------------------------------------------
 // The policy
 
+const TASK_CACHE_SIZE = 1024;
+
 export class OraclePolicy implements Policy {
   readonly spec: string;
   private readonly families = new Map<string, TaskFamily<any>>();
   private readonly rates: Partial<Record<OracleFault, number>>;
   private readonly seed: number;
+  // Generating a task can cost milliseconds (references are computed): keep the recent ones, bounded.
+  private readonly tasks = new Map<string, Task>();
 
   constructor(
     private readonly env: Pick<EnvDefinition, 'getTask' | 'families'>,
@@ -137,7 +141,7 @@ export class OraclePolicy implements Policy {
   }
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
-    const task = this.env.getTask(req.episode.taskId);
+    const task = this.task(req.episode.taskId);
     const family = this.families.get(task.family);
     if (!family) throw new OracleError(`no oracle for family "${task.family}" of task ${task.id}`);
     const history: OracleObservation[] = (req.history ?? []).map((x) => ({
@@ -169,6 +173,16 @@ export class OraclePolicy implements Policy {
       if (fault === 'json') raw = breakJson(raw);
     }
     return this.budgeted(raw, req);
+  }
+
+  private task(id: string): Task {
+    let t = this.tasks.get(id);
+    if (!t) {
+      t = this.env.getTask(id);
+      if (this.tasks.size >= TASK_CACHE_SIZE) this.tasks.delete(this.tasks.keys().next().value as string);
+      this.tasks.set(id, t);
+    }
+    return t;
   }
 
   /** Applies the thinking budget (about 4 characters a token) the way a sampling policy would. */

@@ -1,4 +1,13 @@
-/** agent/rollout: the episode machine, `runEpisode`, the batch runner and their summaries. */
+/**
+ * agent/rollout: the episode machine, `runEpisode`, the batch runner and their summaries.
+ *
+ *   const policy = await createPolicy('oracle:err=0.2', { env: codeInterpEnv });
+ *   const { trajectories, summary } = await runBatch({
+ *     env: codeInterpEnv,            // or an MCP Client, `http://host:7777/mcp`, {url, token}, {command, args}
+ *     policy, count: 64, groupSize: 8, concurrency: 8,
+ *     limits: { maxTurns: 8, thinkingBudget: 512 }, mode: 'mixed', out: 'runs/x.jsonl',
+ *   });
+ */
 
 export {
   BatchConfigError,
@@ -33,7 +42,14 @@ export {
   runEpisode,
 } from './episode.js';
 export { type RolloutLimits, type RolloutLimitsInput, RolloutLimitsSchema, resolveLimits } from './limits.js';
-export { type EpisodeContext, type EpisodeDeps, type EpisodeEvent, type EpisodeMachine, episodeMachine, PolicyContractError } from './machine.js';
+export {
+  type EpisodeContext,
+  type EpisodeDeps,
+  type EpisodeEvent,
+  type EpisodeMachine,
+  episodeMachine,
+  PolicyContractError,
+} from './machine.js';
 export { createProgress, type Progress } from './progress.js';
 export { type BatchSummary, formatSummary, SummaryAccumulator, summarizeBatch } from './summary.js';
 export { TokenTrack } from './tokens.js';

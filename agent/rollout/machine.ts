@@ -100,9 +100,12 @@ async function generateTurn(ctx: EpisodeContext, signal: AbortSignal): Promise<{
   });
   if (deps.tokens) {
     // The episode's token sequence is built from exactly what was sampled: no ids, no sequence.
-    if (!res.tokenIds) throw new PolicyContractError(`${deps.policy.spec} has a tokenizer (token-level) but returned no tokenIds`);
+    if (!res.tokenIds)
+      throw new PolicyContractError(`${deps.policy.spec} has a tokenizer (token-level) but returned no tokenIds`);
     if (res.logprobs && res.logprobs.length !== res.tokenIds.length) {
-      throw new PolicyContractError(`${deps.policy.spec} returned ${res.tokenIds.length} tokenIds but ${res.logprobs.length} logprobs`);
+      throw new PolicyContractError(
+        `${deps.policy.spec} returned ${res.tokenIds.length} tokenIds but ${res.logprobs.length} logprobs`,
+      );
     }
   }
   return { res, ms: deps.now() - t0 };

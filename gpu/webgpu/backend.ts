@@ -90,9 +90,13 @@ export class WebGpuDevice implements Device {
     private readonly mapMode: { READ: number },
     readonly info: DeviceInfo,
   ) {
+    // Validation and out-of-memory errors arrive asynchronously; the next sync or download throws them.
     device.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
       this.error ??= e.message;
+    });
+    void device.lost.then((info) => {
+      if (info.reason !== 'destroyed') this.error ??= `device lost: ${info.message}`;
     });
   }
 
@@ -382,10 +386,15 @@ export class WebGpuDevice implements Device {
     const staging = this.staging;
     this.staging = [];
     // The uniform buffer and staging buffers are reusable once this submission has run.
-    void this.device.queue.onSubmittedWorkDone().then(() => {
-      for (const b of staging) b.destroy();
-      if (ubuf) this.spareUniforms.push(ubuf);
-    });
+    this.device.queue
+      .onSubmittedWorkDone()
+      .then(() => {
+        for (const b of staging) b.destroy();
+        if (ubuf) this.spareUniforms.push(ubuf);
+      })
+      .catch(() => {
+        // The device was destroyed or lost meanwhile: its buffers went with it.
+      });
   }
 
   async sync(): Promise<void> {

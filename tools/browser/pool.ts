@@ -7,6 +7,7 @@
  * Only the system Chromium is used (never a browser download).
  */
 import { existsSync } from 'node:fs';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -33,6 +34,12 @@ export interface BrowserPoolOptions {
   executablePath?: string;
   /** Milliseconds allowed for one browser to start. Default 30000. */
   launchTimeoutMs?: number;
+  /**
+   * Browser operations (navigations, clicks, page reads) running at once across all tabs; the rest
+   * queue. On a small machine, 64 renderers navigating at once thrash the CPU until every call times
+   * out; queued calls start their timeout only when they run. Default 4 per browser.
+   */
+  maxConcurrentOps?: number;
 }
 
 export interface PooledContext {
@@ -61,11 +68,18 @@ export class BrowserPool {
   private readonly launchTimeoutMs: number;
   private closed = false;
   private launches = 0;
+  private readonly limit: LimitFunction;
 
   constructor(opts: BrowserPoolOptions = {}) {
     this.slots = Array.from({ length: Math.max(1, opts.size ?? 2) }, () => ({ contexts: 0 }));
     this.executablePath = opts.executablePath ?? CHROMIUM_PATH;
     this.launchTimeoutMs = opts.launchTimeoutMs ?? 30_000;
+    this.limit = pLimit(Math.max(1, opts.maxConcurrentOps ?? 4 * this.slots.length));
+  }
+
+  /** Runs a browser operation when a slot is free (see `maxConcurrentOps`). */
+  schedule<T>(op: () => Promise<T>): Promise<T> {
+    return this.limit(op);
   }
 
   /** Starts every browser now, so the first episodes do not pay for it. */
@@ -100,8 +114,9 @@ export class BrowserPool {
     };
   }
 
-  stats(): { browsers: number; alive: number; contexts: number; launches: number } {
+  stats(): { browsers: number; alive: number; contexts: number; launches: number; queued: number } {
     return {
+      queued: this.limit.pendingCount,
       browsers: this.slots.length,
       alive: this.slots.filter((s) => s.browser?.isConnected()).length,
       contexts: this.slots.reduce((n, s) => n + s.contexts, 0),

@@ -112,7 +112,12 @@ export class BrowserTab {
     }
     if (new URL(link.href).origin !== this.origin) throw new TabError(`link [${link.index}] leaves the site (${link.href}) and cannot be followed`);
     return this.run('click', async (page) => {
-      await page.locator('a[href]').nth(link.index - 1).click({ timeout: this.timeoutMs });
+      // The click is a DOM click event on the anchor (its activation behaviour navigates), not a
+      // synthesized mouse press: Chromium stops producing frames for windows it considers occluded,
+      // and with dozens of headless windows a mouse click then waits forever for a frame.
+      const navigated = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: this.timeoutMs });
+      await page.locator('a[href]').nth(link.index - 1).dispatchEvent('click', undefined, { timeout: this.timeoutMs });
+      await navigated;
       await page.waitForLoadState('domcontentloaded', { timeout: this.timeoutMs });
       return this.view(page);
     });
@@ -162,8 +167,15 @@ export class BrowserTab {
     await ctx?.release();
   }
 
-  private async run<T>(what: string, op: (page: Page) => Promise<T>): Promise<T> {
-    const page = await this.ensurePage();
+  private run<T>(what: string, op: (page: Page) => Promise<T>): Promise<T> {
+    return this.pool.schedule(() => this.runNow(what, op));
+  }
+
+  private async runNow<T>(what: string, op: (page: Page) => Promise<T>): Promise<T> {
+    const page = await withTimeout(this.ensurePage(), this.timeoutMs * 2).catch((err: unknown) => {
+      if (err instanceof TimeoutError) throw new TabError(`the browser did not open a page within ${this.timeoutMs * 2} ms; try again`);
+      throw err;
+    });
     try {
       const out = await withTimeout(op(page), this.timeoutMs + 500);
       if (this.crashed) throw new TabError(`the page crashed during ${what}; the tab was reset: browse again`);

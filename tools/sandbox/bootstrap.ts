@@ -39,6 +39,8 @@ export const BOOTSTRAP_SOURCE = String.raw`
   var setSize = getOwnDesc(Set.prototype, 'size').get;
   var reToString = RegExp.prototype.toString;
   var isView = ArrayBuffer.isView;
+  var arrSort = Array.prototype.sort;
+  var numIsNaN = Number.isNaN;
 
   // ---------------------------------------------------------------- seeded randomness and clock
   var rngState = 0;
@@ -437,7 +439,36 @@ export const BOOTSTRAP_SOURCE = String.raw`
     out = []; outLen = 0; dropped = 0; groupIndent = '';
     return { output: text, dropped: d };
   }
+  // ---------------------------------------------------------------- value encoding for hidden tests
+  // A canonical string of a value, built only from functions captured above and string
+  // concatenation, so code loaded earlier cannot change what it says; it runs inside a timed call,
+  // so getters and proxy traps that never return are stopped. Mirrored by encodeValue() on the host.
+  function encode(v, depth, budget) {
+    if (budget.n <= 0 || depth > 64) { budget.n = 0; return 'X'; }
+    budget.n--;
+    switch (typeof v) {
+      case 'undefined': return 'u';
+      case 'boolean': return v ? 'b1' : 'b0';
+      case 'number': return numIsNaN(v) ? 'N' : 'd' + (v === 0 ? '0' : StringC(v));
+      case 'bigint': return 'i' + StringC(v);
+      case 'string': return 's' + jsonStringify(v);
+      case 'symbol': return 'y';
+      case 'function': return 'f';
+    }
+    if (v === null) return 'n';
+    if (isArray(v)) {
+      var out = '[';
+      for (var i = 0; i < v.length; i++) out += (i ? ',' : '') + encode(v[i], depth + 1, budget);
+      return out + ']';
+    }
+    var keys = arrSort.call(objKeys(v));
+    var o = '{';
+    for (var j = 0; j < keys.length; j++) o += (j ? ',' : '') + jsonStringify(keys[j]) + ':' + encode(v[keys[j]], depth + 1, budget);
+    return o + '}';
+  }
+
   return {
+    encode: function (v) { return encode(v, 0, { n: 100000 }); },
     seed: function (seed, clockStart) { rngState = seed >>> 0; clock = clockStart; },
     setCap: function (n) { cap = n; },
     // Called after each script with its completion value. A promise is awaited by the microtask

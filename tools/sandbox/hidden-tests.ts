@@ -1,7 +1,8 @@
 /**
  * Hidden tests for program answers: load the candidate code into a FRESH sandbox (nothing from the
- * episode's REPL), then evaluate each test call and compare its structured-clone copy with the
- * expected value on the host, so the candidate cannot forge a pass by patching built-ins.
+ * episode's REPL), then evaluate each test call and compare its canonical encoding, made inside the
+ * isolate by a function captured before the candidate ran (so patching built-ins cannot forge it),
+ * with the expected value's encoding made on the host.
  */
 
 import type { IsolatePool } from './pool.js';
@@ -19,36 +20,49 @@ export interface HiddenTestOptions {
 // ---------------------------------------------------------------------------------------------
 // Pure functions
 
-/** Deep equality of structured-clone values: NaN equals NaN, 0 equals -0, object key order ignored. */
+/**
+ * Canonical string of a JSON-like value; the host mirror of the bootstrap's in-isolate `encode`, so
+ * an expected value and a value computed in the sandbox compare as strings. Object keys are sorted,
+ * NaN equals NaN, 0 equals -0; functions and symbols never equal data.
+ */
+export function encodeValue(v: unknown, depth = 0, budget = { n: 100_000 }): string {
+  if (budget.n <= 0 || depth > 64) {
+    budget.n = 0;
+    return 'X';
+  }
+  budget.n--;
+  switch (typeof v) {
+    case 'undefined':
+      return 'u';
+    case 'boolean':
+      return v ? 'b1' : 'b0';
+    case 'number':
+      return Number.isNaN(v) ? 'N' : `d${v === 0 ? '0' : String(v)}`;
+    case 'bigint':
+      return `i${String(v)}`;
+    case 'string':
+      return `s${JSON.stringify(v)}`;
+    case 'symbol':
+      return 'y';
+    case 'function':
+      return 'f';
+  }
+  if (v === null) return 'n';
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + encodeValue(v[i], depth + 1, budget);
+    return `${out}]`;
+  }
+  const obj = v as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  let o = '{';
+  for (let j = 0; j < keys.length; j++) o += `${j ? ',' : ''}${JSON.stringify(keys[j])}:${encodeValue(obj[keys[j]], depth + 1, budget)}`;
+  return `${o}}`;
+}
+
+/** Whether two JSON-like values are equal under `encodeValue`. */
 export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b);
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (a instanceof Map || b instanceof Map) {
-    if (!(a instanceof Map && b instanceof Map) || a.size !== b.size) return false;
-    for (const [k, v] of a) if (!b.has(k) || !deepEqual(v, b.get(k))) return false;
-    return true;
-  }
-  if (a instanceof Set || b instanceof Set) {
-    if (!(a instanceof Set && b instanceof Set) || a.size !== b.size) return false;
-    for (const v of a) if (!b.has(v)) return false;
-    return true;
-  }
-  if (a instanceof Date || b instanceof Date) return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
-  if (Array.isArray(a) && Array.isArray(b)) {
-    if (a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
-    return true;
-  }
-  const ka = Object.keys(a as object);
-  const kb = Object.keys(b as object);
-  if (ka.length !== kb.length) return false;
-  for (const k of ka) {
-    if (!Object.hasOwn(b as object, k)) return false;
-    if (!deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  }
-  return true;
+  return encodeValue(a) === encodeValue(b);
 }
 
 /** Strips a Markdown code fence around an answer (the last fenced block wins), else returns it trimmed. */
@@ -110,7 +124,7 @@ export async function runHiddenTests(
         outcomes.push({ name, passed: false, message: msg });
         continue;
       }
-      const passed = 'call' in t ? deepEqual(r.value, t.expected) : r.value === true;
+      const passed = 'call' in t ? r.encoded === encodeValue(t.expected) : r.encoded === 'b1';
       outcomes.push(
         passed
           ? { name, passed }

@@ -1,6 +1,6 @@
 /** JavaScript sandbox (isolated-vm): a seeded REPL per episode, a pool of warm isolates, hidden tests. */
 export { BOOTSTRAP_SOURCE } from './bootstrap.js';
-export { deepEqual, type HiddenTestOptions, runHiddenTests, stripCodeFence } from './hidden-tests.js';
+export { deepEqual, encodeValue, type HiddenTestOptions, runHiddenTests, stripCodeFence } from './hidden-tests.js';
 export { clockStartFor, SandboxStartError } from './isolate.js';
 export { IsolatePool, type PoolOptions, sharedPool } from './pool.js';
 export {

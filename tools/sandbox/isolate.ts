@@ -15,6 +15,7 @@ export interface Prepared {
   finishFn: ivm.Reference<(value: unknown) => unknown>;
   settleFn: ivm.Reference<() => unknown>;
   drainFn: ivm.Reference<() => unknown>;
+  encodeFn: ivm.Reference<(value: unknown) => string>;
 }
 
 /** The harness itself failed to build an isolate (not the user's code): report and retry later. */
@@ -47,6 +48,7 @@ export function prepareIsolate(memoryLimitMb: number): Prepared {
       finishFn: get('finish'),
       settleFn: get('settle'),
       drainFn: get('drain'),
+      encodeFn: get('encode'),
     };
     control.release();
     warmUp(prepared);
@@ -95,6 +97,7 @@ export async function prepareIsolateAsync(memoryLimitMb: number): Promise<Prepar
       finishFn: await get('finish'),
       settleFn: await get('settle'),
       drainFn: await get('drain'),
+      encodeFn: await get('encode'),
     };
     control.release();
     boot.release();

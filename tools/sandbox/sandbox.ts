@@ -30,10 +30,11 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-/** A value copied out of the isolate (structured clone), for checks the user's code cannot tamper with. */
+/** The canonical encoding of a value (see `encodeValue`), for checks the user's code cannot forge. */
 export interface EvalResult {
   status: RunStatus;
-  value?: unknown;
+  /** `encodeValue` form of the expression's value, computed inside the isolate within the time limit. */
+  encoded?: string;
   error?: string;
   output: string;
 }
@@ -51,6 +52,9 @@ interface Finished {
 // Pure functions
 
 const TIMEOUT_MESSAGE = 'Script execution timed out.';
+const KILLED = Symbol('killed');
+/** Slack past twice the time limit before the watchdog assumes a run escaped the limit. */
+const WATCHDOG_GRACE_MS = 2000;
 
 /** Node-REPL-style text of an uncaught error thrown out of the isolate: message plus the user's frames. */
 export function formatUncaught(err: unknown): string {
@@ -109,6 +113,12 @@ export function formatRunResult(
       isError = true;
       parts.push(
         `Error: the sandbox ran out of memory; its state was reset (limit ${limits.memoryLimitMb} MB). Variables and functions from earlier calls are gone: define them again, using less memory.`,
+      );
+      break;
+    case 'killed':
+      isError = true;
+      parts.push(
+        `Error: the code kept running past the ${limits.timeoutMs} ms time limit (in a getter or error it left behind), so the sandbox was stopped and its state was reset. Variables and functions from earlier calls are gone.`,
       );
       break;
     case 'pending':
@@ -175,17 +185,23 @@ export class JsSandbox {
 
   /** Runs one cell. Never throws for anything the code does; runs are queued one at a time. */
   run(code: string, opts: RunOptions = {}): Promise<RunResult> {
-    const next = this.#queue.then(() => this.#runNow(code, opts.timeoutMs ?? this.limits.timeoutMs));
+    const t = opts.timeoutMs ?? this.limits.timeoutMs;
+    const t0 = performance.now();
+    const killed = (): RunResult => ({ status: 'killed', output: '', droppedChars: 0, reset: true, durationMs: performance.now() - t0 });
+    const next = this.#queue.then(() => this.#guarded(() => this.#runNow(code, t), t, killed));
     this.#queue = next.catch(() => undefined);
     return next;
   }
 
   /**
-   * Evaluates an expression and copies its value out by structured clone (no inspection inside the
-   * isolate, so code loaded earlier cannot forge the result). Used by the hidden-test runner.
+   * Evaluates an expression and returns its canonical encoding, computed inside the isolate by a
+   * function captured before any user code ran, within the time limit (a structured-clone copy would
+   * run user getters outside it). Used by the hidden-test runner.
    */
   evaluate(expr: string, opts: RunOptions = {}): Promise<EvalResult> {
-    const next = this.#queue.then(() => this.#evalNow(expr, opts.timeoutMs ?? this.limits.timeoutMs));
+    const t = opts.timeoutMs ?? this.limits.timeoutMs;
+    const killed = (): EvalResult => ({ status: 'killed', error: 'killed', output: '' });
+    const next = this.#queue.then(() => this.#guarded(() => this.#evalNow(expr, t), t, killed));
     this.#queue = next.catch(() => undefined);
     return next;
   }
@@ -195,6 +211,39 @@ export class JsSandbox {
     const p = this.#p;
     this.#p = undefined;
     if (p) retirePrepared(p);
+  }
+
+  /**
+   * Watchdog. isolated-vm's timeout covers running code, but not everything user code can hook:
+   * reading a thrown error's `stack` getter, for one, happens after the timed call. If a run has not
+   * finished well past its limit, the isolate is disposed (which stops it) and replaced.
+   */
+  async #guarded<T>(work: () => Promise<T>, timeoutMs: number, onKill: () => T): Promise<T> {
+    const p = this.#p;
+    const job = work();
+    let timer: NodeJS.Timeout | undefined;
+    const kill = new Promise<typeof KILLED>((resolve) => {
+      timer = setTimeout(() => resolve(KILLED), 2 * timeoutMs + WATCHDOG_GRACE_MS);
+    });
+    const r = await Promise.race([job, kill]);
+    clearTimeout(timer);
+    if (r !== KILLED) return r;
+    job.catch(() => undefined);
+    if (p && this.#p === p) {
+      this.#p = undefined;
+      this.#resets++;
+      try {
+        p.isolate.dispose();
+      } catch {
+        // already disposed
+      }
+      try {
+        this.#p = this.#fresh();
+      } catch {
+        // #p stays undefined: later runs report the sandbox as closed.
+      }
+    }
+    return onKill();
   }
 
   #fresh(prepared?: Prepared): Prepared {
@@ -270,32 +319,40 @@ export class JsSandbox {
   }
 
   async #evalNow(expr: string, timeoutArg: number): Promise<EvalResult> {
+    const t0 = performance.now();
     const p = this.#p;
     if (!p) return { status: 'rejected', error: 'sandbox closed', output: '' };
     const timeoutMs = Math.min(2 ** 31 - 1, Math.max(1, Math.ceil(timeoutArg)));
     let script: ivm.Script | undefined;
+    let ref: ivm.Reference<unknown> | undefined;
     try {
       script = p.isolate.compileScriptSync(`(${expr}\n)`, { filename: `check${++this.#cell}` });
-      const value = await script.run(p.context, { timeout: timeoutMs, copy: true });
+      ref = (await script.run(p.context, { timeout: timeoutMs, reference: true })) as ivm.Reference<unknown>;
+      const left = Math.ceil(Math.max(50, timeoutMs - (performance.now() - t0)));
+      const encoded = (await p.encodeFn.apply(undefined, [ref.derefInto()], { result: { copy: true }, timeout: left })) as string;
       const drained = p.drainFn.applySync(undefined, [], { result: { copy: true }, timeout: 500 }) as Finished;
-      return { status: 'ok', value, output: drained.output ?? '' };
+      return { status: 'ok', encoded, output: drained.output ?? '' };
     } catch (err) {
       const r = this.#failed(p, err, (x) => ({ output: '', droppedChars: 0, reset: false, durationMs: 0, ...x }));
       return { status: r.status, error: r.error ?? r.status, output: r.output };
     } finally {
+      ref?.release();
       script?.release();
     }
   }
 
   #failed(p: Prepared, err: unknown, done: (r: Partial<RunResult> & Pick<RunResult, 'status'>) => RunResult): RunResult {
     if (p.isolate.isDisposed) {
-      // isolated-vm disposed the isolate at the heap limit: replace it so the episode can go on.
-      this.#resets++;
-      this.#p = undefined;
-      try {
-        this.#p = this.#fresh();
-      } catch {
-        // #p stays undefined: later runs report the sandbox as closed.
+      // isolated-vm disposed the isolate at the heap limit: replace it so the episode can go on
+      // (unless the watchdog has already replaced it).
+      if (this.#p === p) {
+        this.#resets++;
+        this.#p = undefined;
+        try {
+          this.#p = this.#fresh();
+        } catch {
+          // #p stays undefined: later runs report the sandbox as closed.
+        }
       }
       return done({ status: 'oom', reset: true });
     }

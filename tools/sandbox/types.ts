@@ -24,6 +24,7 @@ export type RunStatus =
   | 'error' // an uncaught exception (including syntax errors)
   | 'timeout' // past the time limit: stopped, the state is kept
   | 'oom' // past the memory limit: the isolate was discarded and replaced by a fresh one
+  | 'killed' // still running well past the time limit (outside a timed call): the watchdog replaced the isolate
   | 'pending' // the last value was a promise that never settled
   | 'rejected'; // input refused before running (too long, sandbox closed)
 

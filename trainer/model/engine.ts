@@ -41,5 +41,6 @@ export async function useDevice(req: DeviceRequest, threads?: number): Promise<{
   }
   const e = deviceMatmulEngine(dev);
   setMatmulEngine(e);
-  return { device: dev, engine: e ? `${dev.info.name} (onnxruntime GEMM)` : 'host loops' };
+  const label = e ? `${dev.info.name} (onnxruntime GEMM)` : 'host loops';
+  return { device: dev, engine: req === 'webgpu' ? `${label}; the host-side model does not run on WebGPU yet` : label };
 }

@@ -15,9 +15,14 @@ export const SftConfigSchema = z
       .number()
       .int()
       .nonnegative()
-      .default(96)
+      .default(128)
       .describe('Teacher (oracle) episodes collected; small by design so RL has room to improve.'),
-    steps: z.number().int().nonnegative().default(60).describe('SFT optimiser steps over the filtered cold-start set.'),
+    steps: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(400)
+      .describe('SFT optimiser steps over the filtered cold-start set (short sequences: cheap steps).'),
     batchSize: z.number().int().positive().default(8).describe('Sequences per SFT step.'),
     lr: z.number().positive().default(3e-3).describe('SFT learning rate (a tiny model tolerates a large one).'),
     thinkFraction: z
@@ -31,10 +36,15 @@ export const SftConfigSchema = z
 
 export const GrpoConfigSchema = z
   .object({
-    steps: z.number().int().nonnegative().default(40).describe('GRPO optimiser steps.'),
+    steps: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(20)
+      .describe('GRPO optimiser steps (each samples tasksPerStep x groupSize episodes).'),
     tasksPerStep: z.number().int().positive().default(4).describe('Groups (distinct tasks) per step.'),
     groupSize: z.number().int().min(2).default(8).describe('G: completions per task; advantages are relative within the group.'),
-    lr: z.number().positive().default(1e-3).describe('GRPO learning rate.'),
+    lr: z.number().positive().default(3e-4).describe('GRPO learning rate (lower than SFT: RL updates are noisy).'),
     loss: LossTypeSchema.default('dapo').describe('Loss aggregation: grpo, bnpo, dr_grpo or dapo (TRL default).'),
     scaleRewards: z
       .enum(['group', 'none'])
@@ -54,7 +64,11 @@ export const GrpoConfigSchema = z
       .default(1)
       .describe('Updates per sampled batch (importance ratios against behaviour log-probs).'),
     maxGradNorm: z.number().nonnegative().default(1).describe('Global gradient-norm clip (0 disables).'),
-    temperature: z.number().positive().default(1).describe('Sampling temperature of rollouts (training log-probs use the same).'),
+    temperature: z
+      .number()
+      .positive()
+      .default(0.7)
+      .describe('Rollout temperature (training log-probs use the same): explores without breaking the call format.'),
     dynamicSampling: z.boolean().default(true).describe('Drop groups whose rewards are all equal and draw replacements (DAPO).'),
     maxRefillRounds: z
       .number()
@@ -104,11 +118,11 @@ export const RunConfigSchema = z
     seed: z.number().int().default(0).describe('Seed of weights, task order and sampling: a run is reproducible.'),
     families: z
       .string()
-      .default('compute.')
+      .default('compute.sim')
       .describe('Task families used (comma-separated name prefixes): compute tasks have cheap exact verifiers.'),
     maxDifficulty: z.number().int().min(1).max(5).default(1).describe('Hardest task difficulty used for training and test.'),
     trainTasks: z.number().int().positive().default(256).describe('Size of the training task pool (train split).'),
-    testTasks: z.number().int().positive().default(48).describe('Held-out tasks (test split) for before/after success.'),
+    testTasks: z.number().int().positive().default(32).describe('Held-out tasks (test split) for before/after success.'),
     merges: z
       .number()
       .int()

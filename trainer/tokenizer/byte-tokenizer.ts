@@ -73,8 +73,6 @@ const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
  */
 export function trainMerges(corpus: readonly string[], numMerges: number): [number, number][] {
   const enc = new TextEncoder();
-  const hasDigit = new Set<number>();
-  for (let b = 0; b < BYTE_COUNT; b++) if (isDigit(b)) hasDigit.add(b);
   let seqs: number[][] = [];
   for (const text of corpus)
     for (const part of splitSpecials(text)) if (typeof part === 'string') seqs.push(Array.from(enc.encode(part)));
@@ -83,7 +81,7 @@ export function trainMerges(corpus: readonly string[], numMerges: number): [numb
     const counts = new Map<number, number>();
     for (const s of seqs)
       for (let i = 0; i + 1 < s.length; i++) {
-        if (hasDigit.has(s[i]) || hasDigit.has(s[i + 1])) continue;
+        if (isDigit(s[i]) || isDigit(s[i + 1])) continue; // merged ids are >= 265: never digits
         const key = pairKey(s[i], s[i + 1]);
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }

@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readEvalRecord, rebuildReport, replayEval, rerunCommand, runEval, selectTasks } from '../../../agent/eval/index.js';
-import { readTrajectories } from '../../../agent/trajectory/index.js';
+import { readTrajectories, serializeTrajectory } from '../../../agent/trajectory/index.js';
 import type { GenerateRequest, GenerateResult, Policy } from '../../../agent/types.js';
+import { trials } from './fixtures.js';
 import { toyEnv } from './toy-env.js';
 
 const root = mkdtempSync(join(tmpdir(), 'toolgym-eval-'));
@@ -92,6 +93,17 @@ describe('runEval', () => {
     expect(replayed.record.replay).toBe(true);
     expect(replayed.record.metrics).toEqual(res.record.metrics);
     expect(replayed.record.settings).toEqual(res.record.settings);
+  });
+
+  it('replays a bare rollout file, inferring the settings from its episodes', () => {
+    const dir = join(root, 'bare');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'rollout.jsonl');
+    writeFileSync(file, [...trials('toy/toy.add/test/1', 3, 2), ...trials('toy/toy.mul/test/2', 3, 3)].map(serializeTrajectory).join(''));
+    const res = replayEval(file, { bootstrapSamples: 0 });
+    expect(res.record.settings).toMatchObject({ k: 3, tasks: 2, policy: 'oracle', env: 'code-interp', budgets: [] });
+    expect(res.record.metrics.overall.metrics.avgAtK?.value).toBeCloseTo(5 / 6, 12);
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('Failed episodes (1)');
   });
 
   it('runs each task k times under each thinking budget and gives one budget point each', async () => {

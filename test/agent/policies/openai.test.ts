@@ -15,10 +15,14 @@ import type { GenerateRequest, ToolSchemaJson } from '../../../agent/types.js';
 import { arithEnv } from '../fixtures/arith-env.js';
 
 // A real HTTP server speaking the OpenAI protocol. Each test queues handlers; each request takes the next.
+// Every test has its own URL prefix (/t<n>/v1), so a late request from an earlier test (one its
+// client already timed out) can never take a handler queued for a later one.
 type Handler = (req: IncomingMessage, body: any, res: ServerResponse) => void;
 const queue: Handler[] = [];
 const seen: Array<{ url: string; body: any; auth?: string }> = [];
 let server: Server;
+let origin: string;
+let testNo = 0;
 let base: string;
 
 const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -45,20 +49,25 @@ beforeAll(async () => {
     });
     req.on('end', () => {
       const body = raw ? JSON.parse(raw) : undefined;
-      seen.push({ url: req.url ?? '', body, auth: req.headers.authorization });
-      if (req.url === '/v1/models') return json(res, 200, { data: [{ id: 'served-model' }] });
+      const m = /^\/t(\d+)(\/v1\/.*)$/.exec(req.url ?? '');
+      if (!m || Number(m[1]) !== testNo) return json(res, 410, { error: 'request from a finished test' });
+      const url = m[2];
+      seen.push({ url, body, auth: req.headers.authorization });
+      if (url === '/v1/models') return json(res, 200, { data: [{ id: 'served-model' }] });
       const h = queue.shift();
       if (!h) return json(res, 500, { error: 'no handler queued' });
       h(req, body, res);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 beforeEach(() => {
   queue.length = 0;
   seen.length = 0;
+  testNo++;
+  base = `${origin}/t${testNo}/v1`;
 });
 
 const TOOLS: ToolSchemaJson[] = [

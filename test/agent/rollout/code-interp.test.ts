@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createPolicy } from '../../../agent/policies/index.js';
 import { runBatch } from '../../../agent/rollout/index.js';
-import { codeInterpEnv } from '../../../envs/code-interp/index.js';
+import { codeInterpEnv as baseEnv } from '../../../envs/code-interp/index.js';
+import type { EnvDefinition } from '../../../envs/core/index.js';
+
+// A loaded CI machine must not turn a slow sandbox run into a wrong answer: runs get 30 s here.
+const codeInterpEnv: EnvDefinition = { ...baseEnv, create: (options = {}) => baseEnv.create({ ...options, timeoutMs: 30_000 }) };
 
 // One test task of each built-in family, so every family's oracle runs through real tool calls.
 const tasks = codeInterpEnv.families.map((f) => `code-interp/${f.name}/test/1`);

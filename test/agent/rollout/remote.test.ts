@@ -37,7 +37,7 @@ describe('rollouts against a remote env server', () => {
       taskId: 'arith/arith.add/train/3',
     });
     expect({ ending: t.ending, reward: t.reward, error: t.error }).toEqual({ ending: 'terminated', reward: 1, error: undefined });
-  });
+  }, 120_000); // a child process that compiles TypeScript on start: slow on a busy CI machine
 
   it('refuses to share one MCP client between concurrent episodes', async () => {
     const client = await connectInMemory(arithEnv);

@@ -5,14 +5,13 @@ import { parseHostPort } from '../../../bin/commands/serve.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const gym = join(root, 'dist', 'bin', 'gym.js');
-const fixture = join(root, 'test', 'fixtures', 'arith-env.ts');
 
 function run(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string; kill(): void }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', gym, ...args], { cwd: root, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [gym, ...args], { cwd: root, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -25,7 +24,8 @@ function run(
   });
 }
 
-describe('gym serve options', () => {
+// Each case spawns the built CLI, which loads every built-in environment: slow on a busy machine.
+describe('gym serve options', { timeout: 120_000 }, () => {
   it('parses HOST:PORT forms, defaulting the host to 127.0.0.1', () => {
     expect(parseHostPort('127.0.0.1:7777')).toEqual({ host: '127.0.0.1', port: 7777 });
     expect(parseHostPort(':8080')).toEqual({ host: '127.0.0.1', port: 8080 });
@@ -36,13 +36,13 @@ describe('gym serve options', () => {
   });
 
   it('refuses a non-loopback bind without a token and says how to fix it', async () => {
-    const r = await run(['serve', '--env-module', fixture, '--http', '0.0.0.0:0']);
+    const r = await run(['serve', '--env', 'code-interp', '--http', '0.0.0.0:0']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--token or GYM_TOKEN/);
   });
 
   it('serves over HTTP with the token from GYM_TOKEN and prints the URL on stdout', async () => {
-    const r = await run(['serve', '--env-module', fixture, '--http', '0.0.0.0:0'], { GYM_TOKEN: 'abc' });
+    const r = await run(['serve', '--env', 'code-interp', '--http', '0.0.0.0:0'], { GYM_TOKEN: 'abc' });
     expect(r.stdout).toMatch(/^http:\/\/0\.0\.0\.0:\d+\/mcp\n$/);
     expect(r.stderr).toMatch(/bearer token required/);
   });

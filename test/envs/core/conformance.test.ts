@@ -106,3 +106,12 @@ describe('checkEnv', () => {
     expect(failed(await checkEnv(variant({ families: [same] })))).toContain('splits-disjoint');
   });
 });
+
+describe('checkEnv on the built-in code-interp environment', () => {
+  it('passes every conformance check', { timeout: 120_000 }, async () => {
+    const { codeInterpEnv } = await import('../../../envs/code-interp/index.js');
+    const report = await checkEnv(codeInterpEnv);
+    expect(report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.message}`)).toEqual([]);
+    expect(report.checks.find((c) => c.name === 'tool-results-deterministic')?.skipped).toBeUndefined();
+  });
+});

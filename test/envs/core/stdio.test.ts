@@ -22,7 +22,7 @@ function sumOf(structured: unknown): number {
   return a + b + c;
 }
 
-describe('gym serve over stdio', () => {
+describe('gym serve over stdio', { timeout: 120_000 }, () => {
   it('plays a task to a correct and to a wrong submission with a real MCP client', async () => {
     expect(existsSync(gym), 'dist/bin/gym.js is built by the global setup').toBe(true);
     const client = await connect(serveArgs);
@@ -77,7 +77,7 @@ describe('gym serve over stdio', () => {
   });
 });
 
-describe('gym serve --env code-interp over stdio', () => {
+describe('gym serve --env code-interp over stdio', { timeout: 120_000 }, () => {
   it('plays a code-interp task with the oracle to reward 1, and a wrong answer to reward 0', async () => {
     const { codeInterpEnv } = await import('../../../envs/code-interp/index.js');
     const client = await connect([gym, 'serve', '--env', 'code-interp']);
@@ -109,7 +109,7 @@ describe('gym serve --env code-interp over stdio', () => {
   });
 });
 
-describe('gym envs', () => {
+describe('gym envs', { timeout: 120_000 }, () => {
   it('prints each environment with its tools, families and split sizes, as JSON too', async () => {
     const run = (args: string[]): Promise<string> =>
       new Promise((resolve, reject) => {

@@ -110,7 +110,7 @@ describe('search env tasks', () => {
 });
 
 describe('search env verifier', () => {
-  const ref = { answer: '12 March 1967', aliases: ['March 12, 1967', '1967-03-12'], plan: [] };
+  const ref = { answer: '12 March 1967', aliases: ['March 12, 1967', '1967-03-12'] };
   it('accepts the answer and its aliases regardless of case, punctuation and wrapping', () => {
     for (const a of ['12 March 1967', 'march 12 1967', '1967-03-12', '<answer>12 March 1967.</answer>', 'Answer: 12 march 1967']) expect(scoreAnswer(ref, a).correct, a).toBe(true);
   });
@@ -122,7 +122,7 @@ describe('search env verifier', () => {
   });
   it('joins digit groups and drops articles when normalising', () => {
     expect(normalizeAnswer('The 2,817,973')).toBe('2817973');
-    expect(scoreAnswer({ answer: '2,817,973', aliases: [], plan: [] }, '2817973').correct).toBe(true);
+    expect(scoreAnswer({ answer: '2,817,973', aliases: [] }, '2817973').correct).toBe(true);
     expect(tokenF1('the Varnel Institute', 'Varnel Institute')).toBe(1);
   });
   it('gives format 0 to an empty or rambling multi-line answer', () => {

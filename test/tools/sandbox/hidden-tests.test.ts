@@ -54,6 +54,23 @@ describe('runHiddenTests', () => {
     expect(r.passed).toBe(1);
   });
 
+  it('stops a returned value whose getter or proxy trap never returns, instead of hanging the checker', async () => {
+    const hostile = [
+      'function f() { return { get x() { while (true) {} } } }',
+      'function g() { return new Proxy({}, { ownKeys() { while (true) {} } }) }',
+      'function h() { return () => 1 }',
+    ].join('\n');
+    const tests: HiddenTest[] = [
+      { call: 'f()', expected: { x: 1 } },
+      { call: 'g()', expected: {} },
+      { call: 'h()', expected: 1 },
+      { call: '[1, { b: "x" }]', expected: [1, { b: 'x' }] },
+    ];
+    const r = await runHiddenTests(hostile, tests, { timeoutMs: 300 });
+    expect(r.outcomes.map((o) => o.passed)).toEqual([false, false, false, true]);
+    expect(r.outcomes[0].message).toBe('ran past the time limit');
+  }, 20_000);
+
   it('compares structured values by content, ignoring key order and treating NaN as equal to NaN', () => {
     expect(deepEqual({ a: [1, { b: 2 }], c: 'x' }, { c: 'x', a: [1, { b: 2 }] })).toBe(true);
     expect(deepEqual([NaN], [NaN])).toBe(true);
