@@ -163,7 +163,8 @@ async function throughput(): Promise<Record<string, number>> {
   const tasks = codeInterpEnv.families.flatMap((f) => Array.from({ length: 40 }, (_, i) => `code-interp/${f.name}/train/${i}`));
   await runBatch({ env: codeInterpEnv, policy, tasks: tasks.slice(0, 24), concurrency: 8, progress: false }); // warm-up
   const n = quick ? 120 : tasks.length;
-  const scripts: Array<{ taskId: string; calls: Array<{ name: string; arguments: Record<string, unknown> }>; answer: string }> = [];
+  type Script = { taskId: string; calls: Array<{ name: string; arguments: Record<string, unknown> }>; answer: string };
+  const scripts: Script[] = [];
   let toolMs = 0;
   let episodeMs = 0;
   const { summary } = await runBatch({
@@ -177,7 +178,11 @@ async function throughput(): Promise<Record<string, number>> {
       const calls = t.turns.flatMap((x) => x.calls);
       toolMs += calls.reduce((a, c) => a + c.latencyMs, 0);
       episodeMs += t.metrics.wallMs;
-      scripts.push({ taskId: t.ids.task, calls: calls.map((c) => ({ name: c.name, arguments: c.arguments })), answer: t.turns.at(-1)?.answer ?? '' });
+      scripts.push({
+        taskId: t.ids.task,
+        calls: calls.map((c) => ({ name: c.name, arguments: c.arguments })),
+        answer: t.turns.at(-1)?.answer ?? '',
+      });
     },
   });
 

@@ -328,7 +328,7 @@ export function computeMetrics(trajectories: readonly Trajectory[], opts: Metric
   }
   // A mixed-mode run draws each episode's mode, so one task's trials span modes: split episodes,
   // not task units (pass@k per mode then counts only that mode's trials).
-  const modes = [...new Set(trajectories.map((t) => t.mode))].sort();
+  const modes = [...new Set(trajectories.filter((t) => t.ending !== 'aborted').map((t) => t.mode))].sort();
   if (modes.length > 1) {
     breakdowns.mode = modes.map((mode) => {
       const sub = buildUnits(trajectories.filter((t) => t.mode === mode));

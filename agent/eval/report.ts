@@ -122,7 +122,7 @@ const BREAKDOWN_COLUMNS: Array<{ label: string; kind: 'rate' | 'mean'; get: (s: 
   { label: 'mode compliance', kind: 'rate', get: (s) => s.metrics.modeCompliance },
 ];
 
-function breakdownTables(run: ReportRun): string {
+function breakdownTables(run: ReportRun, labelled: boolean): string {
   const out: string[] = [];
   for (const [dim, rows] of Object.entries(run.record.metrics.breakdowns)) {
     const head = BREAKDOWN_COLUMNS.map((c) => `<th colspan="2">${escapeHtml(c.label)}</th>`).join('');
@@ -133,7 +133,7 @@ function breakdownTables(run: ReportRun): string {
       )
       .join('');
     out.push(
-      `<h3>per ${escapeHtml(dim)}${run.label ? ` — ${escapeHtml(run.label)}` : ''}</h3><div class="scroll"><table class="breakdown" data-dim="${escapeHtml(dim)}"><thead><tr><th>${escapeHtml(dim)}</th><th>tasks / episodes</th>${head}</tr></thead><tbody>${body}</tbody></table></div>`,
+      `<h3>per ${escapeHtml(dim)}${labelled ? ` — ${escapeHtml(run.label ?? run.record.id)}` : ''}</h3><div class="scroll"><table class="breakdown" data-dim="${escapeHtml(dim)}"><thead><tr><th>${escapeHtml(dim)}</th><th>tasks / episodes</th>${head}</tr></thead><tbody>${body}</tbody></table></div>`,
     );
   }
   return out.join('\n');
@@ -368,7 +368,7 @@ export function renderReport(main: ReportRun, compare?: ReportRun): string {
 <div class="charts"><canvas id="chart-passk" width="640" height="340"></canvas></div></section>
 <section id="failure-kinds"><h2>Failure kinds</h2><div class="charts"><canvas id="chart-failures" width="640" height="340"></canvas><div>${failureTable(runs)}${schemaTable(runs)}</div></div></section>
 ${hasBudget ? `<section id="budget"><h2>Success against thinking budget</h2><p class="note">One point per budget: each task ran k times under each budget.</p><canvas id="chart-budget" width="640" height="340"></canvas></section>` : ''}
-<section id="breakdowns"><h2>Breakdowns</h2>${runs.map(breakdownTables).join('')}</section>
+<section id="breakdowns"><h2>Breakdowns</h2>${runs.map((r) => breakdownTables(r, runs.length > 1)).join('')}</section>
 <section id="aborted"><h2>Aborted episodes</h2><p class="note">${escapeHtml(PASS_DEFINITIONS.aborted)}</p>${abortedSection(runs)}</section>
 <section id="settings"><h2>Settings and versions</h2>${settingsTable(runs)}</section>
 <section id="definitions"><h2>Definitions</h2><dl>${definitions}</dl></section>

@@ -308,7 +308,7 @@ export function replayEval(path: string, opts: ReplayOptions = {}): EvalResult {
     (a, b) => a - b,
   );
   const taskIds = [...new Set(trajectories.map((t) => t.ids.task))];
-  const modes = new Set(trajectories.map((t) => t.mode));
+  const modes = new Set(trajectories.filter((t) => t.ending !== 'aborted').map((t) => t.mode));
   const settings: EvalSettings = stored?.settings ?? {
     env: first.ids.env,
     policy: first.ids.policy,

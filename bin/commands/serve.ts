@@ -36,6 +36,14 @@ function positive(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
+/**
+ * Once serving is over the process should end, but an environment may hold handles open (a
+ * browser, a worker): give them a moment to close, then exit anyway.
+ */
+function exitSoon(): void {
+  setTimeout(() => process.exit(0), 1000).unref();
+}
+
 export function register(program: Command): void {
   program
     .command('serve')
@@ -58,6 +66,7 @@ export function register(program: Command): void {
       if (!opts.http) {
         const server = await serveStdio(def, { maxSteps });
         await server.closed;
+        exitSoon();
         return;
       }
       const { host, port } = parseHostPort(opts.http);
@@ -80,5 +89,6 @@ export function register(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      exitSoon();
     });
 }

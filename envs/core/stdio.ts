@@ -75,6 +75,11 @@ export class LineTransport implements Transport {
     void this.close();
   };
 
+  #onError = (err: Error): void => {
+    this.onerror?.(err);
+    void this.close();
+  };
+
   #push(part: Buffer): void {
     if (this.#skipping) return;
     this.#size += part.length;
@@ -115,6 +120,7 @@ export class LineTransport implements Transport {
   async start(): Promise<void> {
     this.input.on('data', this.#onData);
     this.input.on('end', this.#onEnd);
+    this.input.on('error', this.#onError);
   }
 
   send(message: JSONRPCMessage): Promise<void> {
@@ -130,6 +136,7 @@ export class LineTransport implements Transport {
     this.#closed = true;
     this.input.off('data', this.#onData);
     this.input.off('end', this.#onEnd);
+    this.input.off('error', this.#onError);
     this.onclose?.();
   }
 }
@@ -139,6 +146,11 @@ export async function serveStdio(
   def: EnvDefinition,
   opts: StdioOptions = {},
 ): Promise<{ close(): Promise<void>; closed: Promise<void> }> {
+  if (!opts.stdout) {
+    // stdout now carries the protocol: a stray console.log from an environment or a library would
+    // corrupt it, so console output goes to stderr for the life of the process.
+    for (const k of ['log', 'info', 'debug'] as const) console[k] = (...a: unknown[]) => console.error(...a);
+  }
   const server = createEpisodeServer(def, opts);
   const transport = new LineTransport(opts.stdin ?? process.stdin, opts.stdout ?? process.stdout, opts.maxLineBytes);
   let resolveClosed!: () => void;

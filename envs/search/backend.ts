@@ -5,7 +5,16 @@
  * reset costs nothing.
  */
 import { BrowserPool } from '../../tools/browser/index.js';
-import { type Corpus, DEFAULT_CORPUS_DOCS, type Doc, type SiteHandle, type SiteOptions, generateCorpus, loadCorpus, serveCorpusSite } from '../../tools/corpus/index.js';
+import {
+  type Corpus,
+  DEFAULT_CORPUS_DOCS,
+  type Doc,
+  generateCorpus,
+  loadCorpus,
+  type SiteHandle,
+  type SiteOptions,
+  serveCorpusSite,
+} from '../../tools/corpus/index.js';
 import { Bm25Index, type IndexStats } from '../../tools/text-index/index.js';
 
 export interface BackendOptions {
@@ -100,7 +109,8 @@ export class SearchBackend {
       if (this.pageCache.size > 20_000) this.pageCache.clear();
       this.pageCache.set(doc.id, pages);
     }
-    if (page < 1 || page > pages.length) return { error: `'${doc.id}' has ${pages.length} page(s); ask for a page between 1 and ${pages.length}` };
+    if (page < 1 || page > pages.length)
+      return { error: `'${doc.id}' has ${pages.length} page(s); ask for a page between 1 and ${pages.length}` };
     return { doc, page, pages: pages.length, text: pages[page - 1] as string };
   }
 
@@ -108,12 +118,19 @@ export class SearchBackend {
   siteUrl(): Promise<string> {
     this.site ??= serveCorpusSite(this.corpus, {
       routes: this.siteRoutes,
-      search: (q, k) => this.index.search(q, k).map((h) => {
-        const d = this.corpus.docs[h.index] as Doc;
-        return { id: d.id, title: d.title, snippet: this.index.snippet(d.text, q) };
-      }),
+      search: (q, k) =>
+        this.index.search(q, k).map((h) => {
+          const d = this.corpus.docs[h.index] as Doc;
+          return { id: d.id, title: d.title, snippet: this.index.snippet(d.text, q) };
+        }),
     });
-    return this.site.then((s) => s.url);
+    return this.site.then(
+      (s) => s.url,
+      (err: unknown) => {
+        this.site = undefined; // let the next call try again
+        throw err;
+      },
+    );
   }
 
   browserPool(): BrowserPool {

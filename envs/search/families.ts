@@ -8,9 +8,19 @@
  */
 import { readFileSync } from 'node:fs';
 import type { World } from '../../tools/corpus/index.js';
-import { Rng, mixSeed } from '../../tools/rng.js';
+import { mixSeed, Rng } from '../../tools/rng.js';
 import type { Difficulty, Oracle, OracleAction, OracleObservation, Split, Task, TaskFamily } from '../core/index.js';
-import { type PlanStep, type Pools, type Question, type SearchRef, changed, compare, lookup, multihop, poolsOf } from './questions.js';
+import {
+  changed,
+  compare,
+  lookup,
+  multihop,
+  type PlanStep,
+  type Pools,
+  poolsOf,
+  type Question,
+  type SearchRef,
+} from './questions.js';
 import { scoreAnswer } from './verify.js';
 
 export class TaskFileError extends Error {
@@ -55,14 +65,27 @@ export function planOracle(plan: readonly PlanStep[], answer: string, history: r
   const last = history[history.length - 1];
   if (step.via === 'search') {
     const searchedNow = last?.call.name === 'search' && last.call.arguments.query === step.query;
-    if (!searchedNow) return { kind: 'tool_calls', calls: [{ name: 'search', arguments: { query: step.query, k: 5 } }], thought: `Search for ${step.query}.` };
+    if (!searchedNow)
+      return {
+        kind: 'tool_calls',
+        calls: [{ name: 'search', arguments: { query: step.query, k: 5 } }],
+        thought: `Search for ${step.query}.`,
+      };
     const seen = idsIn(last, 'results').includes(step.target);
-    return { kind: 'tool_calls', calls: [{ name: 'open', arguments: { id_or_url: step.target } }], thought: seen ? 'Open the matching result.' : 'Open the article directly.' };
+    return {
+      kind: 'tool_calls',
+      calls: [{ name: 'open', arguments: { id_or_url: step.target } }],
+      thought: seen ? 'Open the matching result.' : 'Open the article directly.',
+    };
   }
   // A link step: the id sits in the link list of the page opened last.
   const page = [...history].reverse().find((h) => h.call.name === 'open' && !h.result.isError);
   const linked = idsIn(page, 'links').includes(step.target);
-  return { kind: 'tool_calls', calls: [{ name: 'open', arguments: { id_or_url: step.target } }], thought: linked ? 'Follow the link.' : 'Open the linked article.' };
+  return {
+    kind: 'tool_calls',
+    calls: [{ name: 'open', arguments: { id_or_url: step.target } }],
+    thought: linked ? 'Follow the link.' : 'Open the linked article.',
+  };
 }
 
 const searchOracle: Oracle<SearchRef> = (task, history) => planOracle(task.reference.plan, task.reference.answer, history);
@@ -76,7 +99,8 @@ const DESCRIPTIONS: Record<string, string> = {
   lookup: 'One fact from one article (a date, a place, a founder); near-namesakes make some harder.',
   multihop: 'Follow 2-4 relations across articles ("the country in which the city where X was born lies").',
   compare: 'Which of 2-5 entities was founded first, born earliest, is largest: one article per option.',
-  changed: 'Facts that changed (mayors, headquarters, directors, census figures): archived snapshots still show the outdated value.',
+  changed:
+    'Facts that changed (mayors, headquarters, directors, census figures): archived snapshots still show the outdated value.',
 };
 
 function family(src: WorldSource, name: string, gen: Generator): TaskFamily<SearchRef> {
@@ -97,7 +121,15 @@ function family(src: WorldSource, name: string, gen: Generator): TaskFamily<Sear
       const w = src.world();
       const seed = mixSeed(w.seed, name, split, index);
       const q = gen(w, poolFor(split), new Rng(seed), src.snapshots());
-      return { id: `${src.envId}/${name}/${split}/${index}`, family: name, split, difficulty: q.difficulty, prompt: q.prompt, seed, reference: q.reference };
+      return {
+        id: `${src.envId}/${name}/${split}/${index}`,
+        family: name,
+        split,
+        difficulty: q.difficulty,
+        prompt: q.prompt,
+        seed,
+        reference: q.reference,
+      };
     },
     verify: async (task, answer) => scoreAnswer(task.reference, answer),
     oracle: searchOracle,
@@ -126,16 +158,28 @@ export function qaFamily(envId: string, path: string): TaskFamily<SearchRef> {
       .filter((l) => l.trim() !== '')
       .map((l, i) => {
         const o = JSON.parse(l) as Record<string, unknown>;
-        if (typeof o.question !== 'string' || typeof o.answer !== 'string') throw new TaskFileError(`${path}:${i + 1} needs string fields "question" and "answer"`);
+        if (typeof o.question !== 'string' || typeof o.answer !== 'string')
+          throw new TaskFileError(`${path}:${i + 1} needs string fields "question" and "answer"`);
         const aliases = Array.isArray(o.aliases) ? o.aliases.map(String) : [];
         const d = Number(o.difficulty ?? 2);
-        return { question: o.question, answer: o.answer, aliases, ...(typeof o.doc === 'string' ? { doc: o.doc } : {}), difficulty: (d >= 1 && d <= 5 ? Math.round(d) : 2) as Difficulty };
+        return {
+          question: o.question,
+          answer: o.answer,
+          aliases,
+          ...(typeof o.doc === 'string' ? { doc: o.doc } : {}),
+          difficulty: (d >= 1 && d <= 5 ? Math.round(d) : 2) as Difficulty,
+        };
       });
   } catch (err) {
     if (err instanceof TaskFileError) throw err;
-    throw new TaskFileError(`could not read tasks from '${path}': ${(err as Error).message}; give a JSONL file of {"question", "answer"} lines`);
+    throw new TaskFileError(
+      `could not read tasks from '${path}': ${(err as Error).message}; give a JSONL file of {"question", "answer"} lines`,
+    );
   }
-  const bySplit: Record<Split, typeof rows> = { train: rows.filter((_, i) => i % 5 !== 4), test: rows.filter((_, i) => i % 5 === 4) };
+  const bySplit: Record<Split, typeof rows> = {
+    train: rows.filter((_, i) => i % 5 !== 4),
+    test: rows.filter((_, i) => i % 5 === 4),
+  };
   return {
     name: 'qa',
     description: `Questions from ${path}, answered from the loaded corpus.`,
@@ -144,7 +188,15 @@ export function qaFamily(envId: string, path: string): TaskFamily<SearchRef> {
       const r = bySplit[split][index];
       if (!r) throw new RangeError(`qa/${split}/${index} is past the split size ${bySplit[split].length}`);
       const plan: PlanStep[] = r.doc ? [{ via: 'search', query: r.question, target: r.doc }] : [];
-      return { id: `${envId}/qa/${split}/${index}`, family: 'qa', split, difficulty: r.difficulty, prompt: r.question, seed: mixSeed('qa', split, index), reference: { answer: r.answer, aliases: r.aliases, plan } };
+      return {
+        id: `${envId}/qa/${split}/${index}`,
+        family: 'qa',
+        split,
+        difficulty: r.difficulty,
+        prompt: r.question,
+        seed: mixSeed('qa', split, index),
+        reference: { answer: r.answer, aliases: r.aliases, plan },
+      };
     },
     verify: async (task, answer) => scoreAnswer(task.reference, answer),
     oracle: searchOracle,

@@ -40,9 +40,9 @@
  */
 import { z } from 'zod';
 import type { Corpus } from '../../tools/corpus/index.js';
-import { defineToolEnv } from '../core/index.js';
 import type { EnvDefinition, EnvResource, TaskFamily, ToolSpec } from '../core/index.js';
-import { type BackendOptions, DEFAULT_BACKEND, type SearchBackend, backendFor } from './backend.js';
+import { defineToolEnv } from '../core/index.js';
+import { type BackendOptions, backendFor, DEFAULT_BACKEND, type SearchBackend } from './backend.js';
 import { qaFamily, worldFamilies } from './families.js';
 import { BROWSER_TOOLS, type SearchEpisode, TEXT_TOOLS } from './tools.js';
 
@@ -51,13 +51,34 @@ export const SEARCH_ENV_VERSION = '1.0.0';
 
 export const SearchEnvOptionsSchema = z
   .object({
-    docs: z.number().int().min(40).max(200_000).optional().describe('Documents in the generated world: more makes search harder and startup slower.'),
+    docs: z
+      .number()
+      .int()
+      .min(40)
+      .max(200_000)
+      .optional()
+      .describe('Documents in the generated world: more makes search harder and startup slower.'),
     seed: z.number().int().optional().describe('World seed: a different world, with different facts, for the same task ids.'),
-    corpus: z.string().optional().describe("A user's corpus (folder of .md/.txt/.html, or .jsonl) instead of the generated world."),
+    corpus: z
+      .string()
+      .optional()
+      .describe("A user's corpus (folder of .md/.txt/.html, or .jsonl) instead of the generated world."),
     tasks: z.string().optional().describe('With `corpus`: JSONL questions {question, answer, aliases?, doc?}.'),
     browser: z.boolean().optional().describe('Add the browse/click/find tools backed by headless Chromium.'),
-    browsers: z.number().int().min(1).max(16).optional().describe('Chromium processes in the pool; episodes get contexts, not browsers.'),
-    browserTimeoutMs: z.number().int().min(100).max(120_000).optional().describe('Limit of one browser call; a page past it is reset.'),
+    browsers: z
+      .number()
+      .int()
+      .min(1)
+      .max(16)
+      .optional()
+      .describe('Chromium processes in the pool; episodes get contexts, not browsers.'),
+    browserTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(120_000)
+      .optional()
+      .describe('Limit of one browser call; a page past it is reset.'),
   })
   .strict();
 export type SearchEnvOptions = z.infer<typeof SearchEnvOptionsSchema>;
@@ -113,11 +134,16 @@ export function createSearchEnv(options: SearchEnvOptions = {}): SearchEnvDefini
   const def = defineToolEnv<SearchEpisode>({
     id: SEARCH_ENV_ID,
     version: SEARCH_ENV_VERSION,
-    description: 'Question answering over a hermetic, seeded encyclopedia: BM25 search, paginated articles, optional real browser.',
+    description:
+      'Question answering over a hermetic, seeded encyclopedia: BM25 search, paginated articles, optional real browser.',
     families,
     tools,
     systemPrompt: SYSTEM_PROMPT,
-    createEpisode: () => ({ backend: backend(), browser: opts.browser === true, browserTimeoutMs: opts.browserTimeoutMs ?? 5000 }),
+    createEpisode: () => ({
+      backend: backend(),
+      browser: opts.browser === true,
+      browserTimeoutMs: opts.browserTimeoutMs ?? 5000,
+    }),
     disposeEpisode: async (ep) => {
       const tab = ep.tab;
       ep.tab = undefined;
@@ -136,9 +162,9 @@ export function createSearchEnv(options: SearchEnvOptions = {}): SearchEnvDefini
 /** The registered default: generated world of 3000 documents, text tools only. */
 export const searchEnv: SearchEnvDefinition = createSearchEnv();
 
-export { SearchBackend, paginate, PAGE_CHARS } from './backend.js';
-export { normalizeAnswer, tokenF1, scoreAnswer } from './verify.js';
-export type { AnswerRef } from './verify.js';
-export { planOracle, qaFamily, worldFamilies, SPLIT_SIZES, TaskFileError } from './families.js';
+export { PAGE_CHARS, paginate, SearchBackend } from './backend.js';
+export { planOracle, qaFamily, SPLIT_SIZES, TaskFileError, worldFamilies } from './families.js';
 export type { PlanStep, SearchRef } from './questions.js';
 export type { SearchEpisode } from './tools.js';
+export type { AnswerRef } from './verify.js';
+export { normalizeAnswer, scoreAnswer, tokenF1 } from './verify.js';

@@ -5,8 +5,19 @@
  * Splits are disjoint by subject: every entity belongs to train or test by a hash of its id, and a
  * question only uses subjects (all options, for comparisons) of its own split.
  */
-import { type City, type Entity, MONTHS, type Organisation, type Person, type World, current, formatDate, formatNumber, previous } from '../../tools/corpus/index.js';
-import { type Rng, hashString } from '../../tools/rng.js';
+import {
+  type City,
+  current,
+  type Entity,
+  formatDate,
+  formatNumber,
+  MONTHS,
+  type Organisation,
+  type Person,
+  previous,
+  type World,
+} from '../../tools/corpus/index.js';
+import { hashString, type Rng } from '../../tools/rng.js';
 import type { Difficulty, Split } from '../core/index.js';
 import type { AnswerRef } from './verify.js';
 
@@ -38,7 +49,13 @@ export interface Pools {
 
 export function poolsOf(world: World, split: Split): Pools {
   const mine = <T extends Entity>(xs: T[]): T[] => xs.filter((x) => splitOf(x.id) === split);
-  return { people: mine(world.people), organisations: mine(world.organisations), cities: mine(world.cities), countries: mine(world.countries), events: mine(world.events) };
+  return {
+    people: mine(world.people),
+    organisations: mine(world.organisations),
+    cities: mine(world.cities),
+    countries: mine(world.countries),
+    events: mine(world.events),
+  };
 }
 
 const name = (w: World, id: string): string => (w.entities.get(id) as Entity).name;
@@ -55,7 +72,19 @@ function dateAliases(d: { year: number; month: number; day: number }): string[] 
 // lookup: one fact from one article
 
 export function lookup(w: World, pools: Pools, rng: Rng): Question {
-  const kinds = (['person', 'person', 'organisation', 'country', 'event', 'city'] as const).filter((k) => (k === 'person' ? pools.people : k === 'organisation' ? pools.organisations : k === 'country' ? pools.countries : k === 'event' ? pools.events : pools.cities).length > 0);
+  const kinds = (['person', 'person', 'organisation', 'country', 'event', 'city'] as const).filter(
+    (k) =>
+      (k === 'person'
+        ? pools.people
+        : k === 'organisation'
+          ? pools.organisations
+          : k === 'country'
+            ? pools.countries
+            : k === 'event'
+              ? pools.events
+              : pools.cities
+      ).length > 0,
+  );
   const kind = rng.pick(kinds);
   const q = (prompt: string, e: Entity, answer: string, aliases: string[] = []): Question => ({
     prompt,
@@ -72,15 +101,21 @@ export function lookup(w: World, pools: Pools, rng: Rng): Question {
   }
   if (kind === 'organisation') {
     const o = rng.pick(pools.organisations);
-    return rng.bool() ? q(`In what year was ${o.name} founded?`, o, String(o.founded)) : q(`Who founded ${o.name}?`, o, name(w, o.founder));
+    return rng.bool()
+      ? q(`In what year was ${o.name} founded?`, o, String(o.founded))
+      : q(`Who founded ${o.name}?`, o, name(w, o.founder));
   }
   if (kind === 'country') {
     const c = rng.pick(pools.countries);
-    return rng.bool() ? q(`What is the capital of ${c.name}?`, c, name(w, c.capital)) : q(`What is the currency of ${c.name}?`, c, c.currency);
+    return rng.bool()
+      ? q(`What is the capital of ${c.name}?`, c, name(w, c.capital))
+      : q(`What is the currency of ${c.name}?`, c, c.currency);
   }
   if (kind === 'event') {
     const e = rng.pick(pools.events);
-    return rng.bool() ? q(`In which city was the ${e.name} held?`, e, name(w, e.location)) : q(`Who won the ${e.name}?`, e, name(w, e.winner));
+    return rng.bool()
+      ? q(`In which city was the ${e.name} held?`, e, name(w, e.location))
+      : q(`Who won the ${e.name}?`, e, name(w, e.winner));
   }
   const c = rng.pick(pools.cities);
   return q(`In which country is the city of ${c.name}?`, c, name(w, c.country));
@@ -118,12 +153,23 @@ const HOPS: Record<Entity['kind'], Hop[]> = {
   ],
 };
 
-const ASK: Record<Entity['kind'], string> = { person: 'Who is', organisation: 'What is', city: 'What is', country: 'What is', event: 'What is' };
+const ASK: Record<Entity['kind'], string> = {
+  person: 'Who is',
+  organisation: 'What is',
+  city: 'What is',
+  country: 'What is',
+  event: 'What is',
+};
 
 export function multihop(w: World, pools: Pools, rng: Rng): Question {
   const hops = rng.int(2, 4);
   for (let attempt = 0; attempt < 200; attempt++) {
-    const starts: Entity[] = rng.bool(0.6) && pools.organisations.length > 0 ? pools.organisations : pools.events.length > 0 && rng.bool() ? pools.events : pools.people;
+    const starts: Entity[] =
+      rng.bool(0.6) && pools.organisations.length > 0
+        ? pools.organisations
+        : pools.events.length > 0 && rng.bool()
+          ? pools.events
+          : pools.people;
     const start = rng.pick(starts);
     const path: Entity[] = [start];
     let np = start.kind === 'event' ? `the ${start.name}` : start.name;
@@ -146,7 +192,11 @@ export function multihop(w: World, pools: Pools, rng: Rng): Question {
     return {
       prompt: `${ASK[end.kind]} ${np}?`,
       difficulty: clampD(hops + 1),
-      reference: { answer: end.name, aliases: [], plan: [find(start), ...path.slice(1).map((e): PlanStep => ({ via: 'link', target: e.id }))] },
+      reference: {
+        answer: end.name,
+        aliases: [],
+        plan: [find(start), ...path.slice(1).map((e): PlanStep => ({ via: 'link', target: e.id }))],
+      },
     };
   }
   return lookup(w, pools, rng);
@@ -164,11 +214,36 @@ interface Measure<T extends Entity> {
 }
 
 const MEASURES: Measure<any>[] = [
-  { pool: (p) => p.organisations, value: (o: Organisation) => o.founded, ask: (n) => `Which of these organisations was founded first: ${n}?`, min: true },
-  { pool: (p) => p.organisations, value: (o: Organisation) => o.founded, ask: (n) => `Which of these organisations was founded most recently: ${n}?`, min: false },
-  { pool: (p) => p.people, value: (x: Person) => x.born.year * 10000 + x.born.month * 100 + x.born.day, ask: (n) => `Which of these people was born earliest: ${n}?`, min: true },
-  { pool: (p) => p.cities, value: (c: City) => current(c.population), ask: (n) => `Which of these cities has the largest population at the most recent census: ${n}?`, min: false },
-  { pool: (p) => p.organisations, value: (o: Organisation) => o.employees, ask: (n) => `Which of these organisations employs the most people: ${n}?`, min: false },
+  {
+    pool: (p) => p.organisations,
+    value: (o: Organisation) => o.founded,
+    ask: (n) => `Which of these organisations was founded first: ${n}?`,
+    min: true,
+  },
+  {
+    pool: (p) => p.organisations,
+    value: (o: Organisation) => o.founded,
+    ask: (n) => `Which of these organisations was founded most recently: ${n}?`,
+    min: false,
+  },
+  {
+    pool: (p) => p.people,
+    value: (x: Person) => x.born.year * 10000 + x.born.month * 100 + x.born.day,
+    ask: (n) => `Which of these people was born earliest: ${n}?`,
+    min: true,
+  },
+  {
+    pool: (p) => p.cities,
+    value: (c: City) => current(c.population),
+    ask: (n) => `Which of these cities has the largest population at the most recent census: ${n}?`,
+    min: false,
+  },
+  {
+    pool: (p) => p.organisations,
+    value: (o: Organisation) => o.employees,
+    ask: (n) => `Which of these organisations employs the most people: ${n}?`,
+    min: false,
+  },
 ];
 
 function listNames(names: string[]): string {
@@ -201,7 +276,13 @@ export function changed(w: World, pools: Pools, rng: Rng, snapshots: ReadonlySet
   const cities = pools.cities.filter((c) => c.mayor.length > 1);
   const orgsHq = pools.organisations.filter((o) => o.headquarters.length > 1);
   const orgsDir = pools.organisations.filter((o) => o.director.length > 1);
-  const kinds = [cities.length > 0 && 'mayor', cities.length > 0 && 'before', orgsHq.length > 0 && 'hq', orgsDir.length > 0 && 'director', pools.cities.length > 0 && 'population'].filter((k): k is string => typeof k === 'string');
+  const kinds = [
+    cities.length > 0 && 'mayor',
+    cities.length > 0 && 'before',
+    orgsHq.length > 0 && 'hq',
+    orgsDir.length > 0 && 'director',
+    pools.cities.length > 0 && 'population',
+  ].filter((k): k is string => typeof k === 'string');
   if (kinds.length === 0) return lookup(w, pools, rng);
   const kind = rng.pick(kinds);
   const d = (e: Entity, base: number): Difficulty => clampD(base + (snapshots.has(e.id) ? 1 : 0));

@@ -5,8 +5,9 @@
  * `format` (a short single-line answer). The reward is `correct`: a near miss on a fact is wrong, and
  * `f1` / `format` are logged for shaping by the trainer's reward composition.
  */
-import { extractAnswer } from '../core/index.js';
+
 import type { Verdict } from '../core/index.js';
+import { extractAnswer } from '../core/index.js';
 
 export interface AnswerRef {
   answer: string;
@@ -57,6 +58,17 @@ export function scoreAnswer(ref: AnswerRef, raw: string): Verdict {
   const correct = norm.length > 0 && candidates.some((c) => normalizeAnswer(c) === norm);
   const f1 = Math.max(...candidates.map((c) => tokenF1(answer, c)));
   const format = answer.trim().length > 0 && answer.length <= 120 && !answer.includes('\n') ? 1 : 0;
-  const detail = correct ? 'Correct.' : answer.trim() === '' ? 'Incorrect: the answer was empty.' : format === 0 ? 'Incorrect: give only the short answer on one line.' : 'Incorrect.';
-  return { reward: correct ? 1 : 0, components: { correct: correct ? 1 : 0, f1: Math.round(f1 * 1e4) / 1e4, format }, correct, detail };
+  const detail = correct
+    ? 'Correct.'
+    : answer.trim() === ''
+      ? 'Incorrect: the answer was empty.'
+      : format === 0
+        ? 'Incorrect: give only the short answer on one line.'
+        : 'Incorrect.';
+  return {
+    reward: correct ? 1 : 0,
+    components: { correct: correct ? 1 : 0, f1: Math.round(f1 * 1e4) / 1e4, format },
+    correct,
+    detail,
+  };
 }

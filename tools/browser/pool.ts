@@ -96,10 +96,16 @@ export class BrowserPool {
     let browser: Browser;
     try {
       browser = await this.browserOf(slot);
-      context = await browser.newContext({ javaScriptEnabled: true, serviceWorkers: 'block', viewport: { width: 1024, height: 768 } });
+      context = await browser.newContext({
+        javaScriptEnabled: true,
+        serviceWorkers: 'block',
+        viewport: { width: 1024, height: 768 },
+      });
     } catch (err) {
       slot.contexts--;
-      throw err instanceof BrowserUnavailableError ? err : new BrowserUnavailableError(`could not open a browser context: ${(err as Error).message}`);
+      throw err instanceof BrowserUnavailableError
+        ? err
+        : new BrowserUnavailableError(`could not open a browser context: ${(err as Error).message}`);
     }
     let released = false;
     return {

@@ -34,6 +34,12 @@ export interface TabOptions {
   origin: string;
   /** Milliseconds one call may take before the page is reset. Default 5000. */
   timeoutMs?: number;
+  /**
+   * Milliseconds allowed to open the tab's context and page (a renderer process start). Kept apart
+   * from `timeoutMs`: it is the harness's cost, which no page can make hang, and on a loaded small
+   * machine it can take seconds. Default 30000.
+   */
+  openTimeoutMs?: number;
 }
 
 /** A call failed in a way the policy can act on (bad URL, unknown link, timeout, crash). */
@@ -52,14 +58,16 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 // The page functions below run inside Chromium: they see a DOM that this Node project's `lib` does
-// not declare, hence the loose types.
-// biome-ignore lint/suspicious/noExplicitAny: browser-side global
+// not declare, hence the loose types. They read `innerText` on purpose: the text as rendered (hidden
+// elements left out, block elements on their own lines), which is what a reader of the page sees.
 declare const document: any;
 
 // Runs inside the page: main text and every link, in document order.
 function readPage(): { title: string; text: string; links: Array<{ text: string; href: string }> } {
   const root = document.querySelector('main') ?? document.body;
-  const anchors: Array<{ innerText?: string; textContent?: string; href: string }> = Array.from(document.querySelectorAll('a[href]'));
+  const anchors: Array<{ innerText?: string; textContent?: string; href: string }> = Array.from(
+    document.querySelectorAll('a[href]'),
+  );
   const links = anchors.map((a) => ({ text: (a.innerText || a.textContent || '').trim(), href: a.href }));
   return { title: String(document.title), text: root ? String(root.innerText) : '', links };
 }
@@ -72,6 +80,7 @@ export class BrowserTab {
   private closed = false;
   private readonly origin: string;
   private readonly timeoutMs: number;
+  private readonly openTimeoutMs: number;
 
   constructor(
     private readonly pool: BrowserPool,
@@ -79,6 +88,7 @@ export class BrowserTab {
   ) {
     this.origin = new URL(opts.origin).origin;
     this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.openTimeoutMs = opts.openTimeoutMs ?? Math.max(30_000, this.timeoutMs);
   }
 
   /** Opens `url` (absolute on the site's origin, or a path like `/wiki/x`). */
@@ -89,7 +99,10 @@ export class BrowserTab {
     } catch {
       throw new TabError(`'${url}' is not a URL: give a path such as /wiki/some-article or ${this.origin}/`);
     }
-    if (target.origin !== this.origin) throw new TabError(`only pages on ${this.origin} can be opened (got ${target.origin}); use a path such as /wiki/some-article`);
+    if (target.origin !== this.origin)
+      throw new TabError(
+        `only pages on ${this.origin} can be opened (got ${target.origin}); use a path such as /wiki/some-article`,
+      );
     return this.run('browse', async (page) => {
       const res = await page.goto(target.href, { waitUntil: 'domcontentloaded', timeout: this.timeoutMs });
       const view = await this.view(page);
@@ -110,13 +123,20 @@ export class BrowserTab {
         .join(', ');
       throw new TabError(`no link matches '${target}' on this page; links: ${sample}${view.links.length > 12 ? ', ...' : ''}`);
     }
-    if (new URL(link.href).origin !== this.origin) throw new TabError(`link [${link.index}] leaves the site (${link.href}) and cannot be followed`);
+    if (new URL(link.href).origin !== this.origin)
+      throw new TabError(`link [${link.index}] leaves the site (${link.href}) and cannot be followed`);
     return this.run('click', async (page) => {
       // The click is a DOM click event on the anchor (its activation behaviour navigates), not a
       // synthesized mouse press: Chromium stops producing frames for windows it considers occluded,
       // and with dozens of headless windows a mouse click then waits forever for a frame.
-      const navigated = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: this.timeoutMs });
-      await page.locator('a[href]').nth(link.index - 1).dispatchEvent('click', undefined, { timeout: this.timeoutMs });
+      const navigated = page.waitForEvent('framenavigated', {
+        predicate: (f) => f === page.mainFrame(),
+        timeout: this.timeoutMs,
+      });
+      await page
+        .locator('a[href]')
+        .nth(link.index - 1)
+        .dispatchEvent('click', undefined, { timeout: this.timeoutMs });
       await navigated;
       await page.waitForLoadState('domcontentloaded', { timeout: this.timeoutMs });
       return this.view(page);
@@ -172,8 +192,9 @@ export class BrowserTab {
   }
 
   private async runNow<T>(what: string, op: (page: Page) => Promise<T>): Promise<T> {
-    const page = await withTimeout(this.ensurePage(), this.timeoutMs * 2).catch((err: unknown) => {
-      if (err instanceof TimeoutError) throw new TabError(`the browser did not open a page within ${this.timeoutMs * 2} ms; try again`);
+    const page = await withTimeout(this.ensurePage(), this.openTimeoutMs).catch((err: unknown) => {
+      if (err instanceof TimeoutError)
+        throw new TabError(`the browser did not open a page within ${this.openTimeoutMs} ms; try again`);
       throw err;
     });
     try {
@@ -186,7 +207,12 @@ export class BrowserTab {
         await this.resetPage();
         throw err;
       }
-      const message = err instanceof TimeoutError || /timeout/i.test(String((err as Error).message)) ? `${what} timed out after ${this.timeoutMs} ms; the tab was reset: browse to another page` : this.crashed ? `the page crashed during ${what}; the tab was reset: browse again` : `${what} failed: ${String((err as Error).message).split('\n')[0]}`;
+      const message =
+        err instanceof TimeoutError || /timeout/i.test(String((err as Error).message))
+          ? `${what} timed out after ${this.timeoutMs} ms; the tab was reset: browse to another page`
+          : this.crashed
+            ? `the page crashed during ${what}; the tab was reset: browse again`
+            : `${what} failed: ${String((err as Error).message).split('\n')[0]}`;
       await this.resetPage();
       throw new TabError(message);
     }
@@ -196,9 +222,16 @@ export class BrowserTab {
     if (this.closed) throw new TabError('this tab is closed');
     if (this.page && !this.page.isClosed() && !this.crashed && this.ctx?.alive()) return this.page;
     if (this.page) await this.resetPage();
-    if (!this.ctx || !this.ctx.alive()) {
+    if (!this.ctx?.alive()) {
       await this.ctx?.release();
-      this.ctx = await this.pool.newContext();
+      this.ctx = undefined;
+      const fresh = await this.pool.newContext();
+      // The tab may have been closed (or the call abandoned) while the context was opening.
+      if (this.closed) {
+        await fresh.release();
+        throw new TabError('this tab is closed');
+      }
+      this.ctx = fresh;
     }
     const page = await this.ctx.context.newPage();
     page.setDefaultTimeout(this.timeoutMs);
@@ -238,7 +271,8 @@ function isView(x: unknown): x is PageView {
 
 /** A link by number, exact text, or contained text (case-insensitive), in that order. */
 export function resolveLink(links: readonly PageLink[], target: string | number): PageLink | undefined {
-  const asNumber = typeof target === 'number' ? target : /^\s*\[?\d+\]?\s*$/.test(target) ? Number(target.replace(/[[\]\s]/g, '')) : undefined;
+  const asNumber =
+    typeof target === 'number' ? target : /^\s*\[?\d+\]?\s*$/.test(target) ? Number(target.replace(/[[\]\s]/g, '')) : undefined;
   if (asNumber !== undefined) return links.find((l) => l.index === asNumber);
   const t = String(target).trim().toLowerCase();
   return links.find((l) => l.text.toLowerCase() === t) ?? links.find((l) => t.length > 0 && l.text.toLowerCase().includes(t));

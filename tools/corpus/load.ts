@@ -3,7 +3,7 @@
  * order) or a JSONL file with one `{id?, title?, text, url?}` object per line. Links between files
  * (markdown `[text](other.md)`, HTML `<a href="other.html">`) become document links.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, posix, relative, sep } from 'node:path';
 import { corpusFromDocs } from './generate.js';
 import type { Corpus, Doc } from './types.js';
@@ -99,12 +99,20 @@ function walk(dir: string, out: string[]): void {
 function fromFolder(root: string): Doc[] {
   const files: string[] = [];
   walk(root, files);
-  if (files.length === 0) throw new CorpusLoadError(`no .md, .txt or .html files under '${root}': point --corpus at a folder of documents or a .jsonl file`);
+  if (files.length === 0)
+    throw new CorpusLoadError(
+      `no .md, .txt or .html files under '${root}': point --corpus at a folder of documents or a .jsonl file`,
+    );
   const parsed = files.map((f) => {
     const rel = relative(root, f).split(sep).join('/');
     const raw = readFileSync(f, 'utf8');
     const ext = extname(f).toLowerCase();
-    const body = ext === '.html' || ext === '.htm' ? htmlToText(raw) : ext === '.txt' ? { text: raw.trim(), links: [] as RawLink[] } : markdownToText(raw);
+    const body =
+      ext === '.html' || ext === '.htm'
+        ? htmlToText(raw)
+        : ext === '.txt'
+          ? { text: raw.trim(), links: [] as RawLink[] }
+          : markdownToText(raw);
     return { rel, id: pathToId(rel), title: body.title ?? basename(f, extname(f)), text: body.text, raw: body.links };
   });
   const ids = new Set(parsed.map((p) => p.id));
@@ -128,11 +136,16 @@ function fromJsonl(file: string): Doc[] {
     try {
       o = JSON.parse(line) as Record<string, unknown>;
     } catch {
-      throw new CorpusLoadError(`${file}:${i + 1} is not valid JSON: each line must be an object like {"title": ..., "text": ...}`);
+      throw new CorpusLoadError(
+        `${file}:${i + 1} is not valid JSON: each line must be an object like {"title": ..., "text": ...}`,
+      );
     }
     const text = o.text ?? o.content ?? o.body;
     if (typeof text !== 'string') throw new CorpusLoadError(`${file}:${i + 1} has no string "text" field`);
-    const id = typeof o.id === 'string' || typeof o.id === 'number' ? pathToId(String(o.id)) || `doc-${docs.length}` : `doc-${docs.length}`;
+    const id =
+      typeof o.id === 'string' || typeof o.id === 'number'
+        ? pathToId(String(o.id)) || `doc-${docs.length}`
+        : `doc-${docs.length}`;
     const title = typeof o.title === 'string' ? o.title : id;
     docs.push({ id, title, url: typeof o.url === 'string' ? o.url : `/wiki/${id}`, kind: 'page', text: text.trim(), links: [] });
   });

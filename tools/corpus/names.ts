@@ -4,7 +4,34 @@
  */
 import type { Rng } from '../rng.js';
 
-const ONSETS = ['b', 'br', 'c', 'd', 'dr', 'f', 'g', 'h', 'k', 'kr', 'l', 'm', 'n', 'p', 'r', 's', 'sk', 't', 'th', 'tr', 'v', 'vr', 'z', 'j', 'w', 'st'];
+const ONSETS = [
+  'b',
+  'br',
+  'c',
+  'd',
+  'dr',
+  'f',
+  'g',
+  'h',
+  'k',
+  'kr',
+  'l',
+  'm',
+  'n',
+  'p',
+  'r',
+  's',
+  'sk',
+  't',
+  'th',
+  'tr',
+  'v',
+  'vr',
+  'z',
+  'j',
+  'w',
+  'st',
+];
 const VOWELS = ['a', 'e', 'i', 'o', 'u', 'ai', 'ei', 'ou', 'ae', 'y'];
 const CODAS = ['', '', '', 'n', 'r', 's', 'l', 'm', 'k', 't', 'nd', 'rt', 'sk', 'x'];
 
@@ -12,12 +39,38 @@ const CITY_SUFFIXES = ['holm', 'vik', 'ra', 'berg', 'mouth', 'ford', 'ova', 'sta
 const COUNTRY_SUFFIXES = ['ia', 'land', 'ora', 'istan', 'avia', 'eria'];
 
 export const OCCUPATIONS = [
-  'physicist', 'architect', 'novelist', 'cartographer', 'chemist', 'composer', 'economist', 'engineer',
-  'historian', 'painter', 'botanist', 'diplomat', 'linguist', 'mathematician', 'sculptor', 'astronomer',
-  'journalist', 'geologist', 'surgeon', 'film director',
+  'physicist',
+  'architect',
+  'novelist',
+  'cartographer',
+  'chemist',
+  'composer',
+  'economist',
+  'engineer',
+  'historian',
+  'painter',
+  'botanist',
+  'diplomat',
+  'linguist',
+  'mathematician',
+  'sculptor',
+  'astronomer',
+  'journalist',
+  'geologist',
+  'surgeon',
+  'film director',
 ];
 
-export const ORG_TYPES = ['company', 'university', 'institute', 'orchestra', 'publishing house', 'shipping line', 'observatory', 'bank'];
+export const ORG_TYPES = [
+  'company',
+  'university',
+  'institute',
+  'orchestra',
+  'publishing house',
+  'shipping line',
+  'observatory',
+  'bank',
+];
 
 const ORG_WORDS: Record<string, string[]> = {
   company: ['Works', 'Industries', 'Dynamics', 'Foundry', 'Systems'],
@@ -30,11 +83,33 @@ const ORG_WORDS: Record<string, string[]> = {
   bank: ['Bank', 'Savings Bank', 'Credit Union'],
 };
 
-export const EVENT_KINDS = ['Chess Open', 'Marathon', 'Film Festival', 'Science Fair', 'Regatta', 'Poetry Prize', 'Architecture Biennale', 'Piano Competition'];
+export const EVENT_KINDS = [
+  'Chess Open',
+  'Marathon',
+  'Film Festival',
+  'Science Fair',
+  'Regatta',
+  'Poetry Prize',
+  'Architecture Biennale',
+  'Piano Competition',
+];
 
 export const CURRENCY_WORDS = ['crown', 'mark', 'florin', 'dinar', 'thaler', 'lira', 'shell', 'talent'];
 
-export const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+export const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 
 function capitalise(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);

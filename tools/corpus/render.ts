@@ -6,13 +6,59 @@
  * text and a link list, so every format (open's readable text, the HTML site) comes from one source.
  */
 import { Rng } from '../rng.js';
-import { MONTHS, formatDate, formatNumber } from './names.js';
+import { formatDate, formatNumber, MONTHS } from './names.js';
 import type { City, Country, Doc, DocKind, Entity, Organisation, Person, World, WorldEvent } from './types.js';
 import { current, entity, previous } from './world.js';
 
-const ADJ = ['quiet', 'busy', 'old', 'restored', 'narrow', 'broad', 'famous', 'modest', 'ornate', 'wooden', 'stone', 'coastal', 'hilly', 'sunlit', 'foggy'];
-const NOUN = ['harbour', 'market', 'library', 'bridge', 'garden', 'archive', 'square', 'canal', 'theatre', 'workshop', 'lighthouse', 'museum', 'station', 'vineyard', 'quarry', 'monastery'];
-const TOPIC = ['optics', 'tidal energy', 'folk music', 'glass making', 'railway signalling', 'bookbinding', 'weather records', 'river trade', 'printing', 'bell casting', 'salt works', 'clock making'];
+const ADJ = [
+  'quiet',
+  'busy',
+  'old',
+  'restored',
+  'narrow',
+  'broad',
+  'famous',
+  'modest',
+  'ornate',
+  'wooden',
+  'stone',
+  'coastal',
+  'hilly',
+  'sunlit',
+  'foggy',
+];
+const NOUN = [
+  'harbour',
+  'market',
+  'library',
+  'bridge',
+  'garden',
+  'archive',
+  'square',
+  'canal',
+  'theatre',
+  'workshop',
+  'lighthouse',
+  'museum',
+  'station',
+  'vineyard',
+  'quarry',
+  'monastery',
+];
+const TOPIC = [
+  'optics',
+  'tidal energy',
+  'folk music',
+  'glass making',
+  'railway signalling',
+  'bookbinding',
+  'weather records',
+  'river trade',
+  'printing',
+  'bell casting',
+  'salt works',
+  'clock making',
+];
 
 const LINK_RE = /\[\[([^|\]]+)\|([^\]]+)\]\]/g;
 
@@ -83,7 +129,7 @@ function personDoc(w: World, p: Person, rng: Rng, related: Map<string, string[]>
   namesakeNote(w, out, p.id);
   const city = entity(w, p.birthplace, 'city');
   out.para(
-    `${p.name} (born ${formatDate(p.born)} in ${out.link(p.birthplace)}, ${out.link(city.country)}) is ${/^[aeiou]/.test(p.occupation) ? "an" : "a"} ${p.occupation} who works for ${out.link(p.employer)}.`,
+    `${p.name} (born ${formatDate(p.born)} in ${out.link(p.birthplace)}, ${out.link(city.country)}) is ${/^[aeiou]/.test(p.occupation) ? 'an' : 'a'} ${p.occupation} who works for ${out.link(p.employer)}.`,
   );
   out.heading('Early life');
   out.para(`${p.name} grew up in ${out.link(p.birthplace)}. ${filler(rng, p.name, 4)}`);
@@ -107,13 +153,17 @@ function orgDoc(w: World, o: Organisation, rng: Rng, asOf?: number): Doc {
   out.heading('History');
   const oldHq = previous(o.headquarters);
   if (asOf === undefined && oldHq) {
-    out.para(`The headquarters were in ${out.link(oldHq.value)} until ${o.headquarters[1]?.since}, when they moved to ${out.link(hq)}.`);
+    out.para(
+      `The headquarters were in ${out.link(oldHq.value)} until ${o.headquarters[1]?.since}, when they moved to ${out.link(hq)}.`,
+    );
   }
   out.para(filler(rng, o.name, 6));
   out.heading('Leadership');
   const oldDir = previous(o.director);
   if (asOf === undefined && oldDir) {
-    out.para(`The current director is ${out.link(dir)}, since ${o.director[1]?.since}. The previous director was ${out.link(oldDir.value)} (from ${oldDir.since}).`);
+    out.para(
+      `The current director is ${out.link(dir)}, since ${o.director[1]?.since}. The previous director was ${out.link(oldDir.value)} (from ${oldDir.since}).`,
+    );
   } else out.para(`The director is ${out.link(dir)}.`);
   out.para(`It employs about ${formatNumber(o.employees)} people.`);
   return asOf === undefined ? doc(o.id, o.name, 'organisation', out.source(), o.id) : snapshotDoc(o, asOf, out);
@@ -124,26 +174,46 @@ function cityDoc(w: World, c: City, rng: Rng, natives: string[], asOf?: number):
   namesakeNote(w, out, c.id);
   const pop = asOf === undefined ? c.population[c.population.length - 1] : c.population[0];
   const mayor = asOf === undefined ? current(c.mayor) : (previous(c.mayor)?.value ?? current(c.mayor));
-  out.para(`${c.name} is a city in ${out.link(c.country)}, founded in ${c.founded}. Its population was ${formatNumber(pop?.value ?? 0)} at the ${pop?.since} census.`);
+  out.para(
+    `${c.name} is a city in ${out.link(c.country)}, founded in ${c.founded}. Its population was ${formatNumber(pop?.value ?? 0)} at the ${pop?.since} census.`,
+  );
   out.heading('Government');
   const oldMayor = previous(c.mayor);
-  if (asOf === undefined && oldMayor) out.para(`The current mayor is ${out.link(mayor)}, in office since ${c.mayor[1]?.since}. The previous mayor was ${out.link(oldMayor.value)}.`);
+  if (asOf === undefined && oldMayor)
+    out.para(
+      `The current mayor is ${out.link(mayor)}, in office since ${c.mayor[1]?.since}. The previous mayor was ${out.link(oldMayor.value)}.`,
+    );
   else out.para(`The mayor is ${out.link(mayor)}.`);
-  if (asOf === undefined) out.para(`At the earlier census of ${c.population[0]?.since} the population was ${formatNumber(c.population[0]?.value ?? 0)}.`);
+  if (asOf === undefined)
+    out.para(
+      `At the earlier census of ${c.population[0]?.since} the population was ${formatNumber(c.population[0]?.value ?? 0)}.`,
+    );
   out.heading('Landmarks');
   out.para(filler(rng, c.name, 6));
   if (asOf === undefined && natives.length > 0) {
     out.heading('Notable people');
-    out.para(`People born in ${c.name} include ${natives.slice(0, 8).map((id) => out.link(id)).join(', ')}.`);
+    out.para(
+      `People born in ${c.name} include ${natives
+        .slice(0, 8)
+        .map((id) => out.link(id))
+        .join(', ')}.`,
+    );
   }
   return asOf === undefined ? doc(c.id, c.name, 'city', out.source(), c.id) : snapshotDoc(c, asOf, out);
 }
 
 function countryDoc(w: World, c: Country, rng: Rng, cities: string[]): Doc {
   const out = new Writer(w);
-  out.para(`${c.name} is a country whose capital is ${out.link(c.capital)}. It became independent in ${c.independence}; its currency is the ${c.currency}.`);
+  out.para(
+    `${c.name} is a country whose capital is ${out.link(c.capital)}. It became independent in ${c.independence}; its currency is the ${c.currency}.`,
+  );
   out.heading('Cities');
-  out.para(`Cities of ${c.name} include ${cities.slice(0, 12).map((id) => out.link(id)).join(', ')}.`);
+  out.para(
+    `Cities of ${c.name} include ${cities
+      .slice(0, 12)
+      .map((id) => out.link(id))
+      .join(', ')}.`,
+  );
   out.heading('Culture');
   out.para(filler(rng, c.name, 6));
   return doc(c.id, c.name, 'country', out.source(), c.id);
@@ -151,7 +221,9 @@ function countryDoc(w: World, c: Country, rng: Rng, cities: string[]): Doc {
 
 function eventDoc(w: World, e: WorldEvent, rng: Rng): Doc {
   const out = new Writer(w);
-  out.para(`The ${e.name} was held in ${out.link(e.location)} in ${MONTHS[e.month - 1]} ${e.year}. It was organised by ${out.link(e.organiser)}.`);
+  out.para(
+    `The ${e.name} was held in ${out.link(e.location)} in ${MONTHS[e.month - 1]} ${e.year}. It was organised by ${out.link(e.organiser)}.`,
+  );
   out.heading('Results');
   out.para(`The winner was ${out.link(e.winner)}. ${filler(rng, `the ${e.name}`, 5)}`);
   return doc(e.id, e.name, 'event', out.source(), e.id);
@@ -194,9 +266,15 @@ export function renderWorld(world: World, snapshots: number): Doc[] {
   for (const o of world.organisations) docs.push(orgDoc(world, o, rng));
   for (const p of world.people) docs.push(personDoc(world, p, rng, related));
   for (const e of world.events) docs.push(eventDoc(world, e, rng));
-  const changed: Array<City | Organisation> = [...world.cities.filter((c) => c.mayor.length > 1), ...world.organisations.filter((o) => o.headquarters.length > 1 || o.director.length > 1)];
+  const changed: Array<City | Organisation> = [
+    ...world.cities.filter((c) => c.mayor.length > 1),
+    ...world.organisations.filter((o) => o.headquarters.length > 1 || o.director.length > 1),
+  ];
   for (const e of changed.slice(0, snapshots)) {
-    const asOf = e.kind === 'city' ? (e.mayor[1]?.since ?? 2015) - 1 : Math.min(e.headquarters[1]?.since ?? 9999, e.director[1]?.since ?? 9999) - 1;
+    const asOf =
+      e.kind === 'city'
+        ? (e.mayor[1]?.since ?? 2015) - 1
+        : Math.min(e.headquarters[1]?.since ?? 9999, e.director[1]?.since ?? 9999) - 1;
     docs.push(e.kind === 'city' ? cityDoc(world, e, rng, [], asOf) : orgDoc(world, e, rng, asOf));
   }
   return docs;

@@ -3,7 +3,7 @@
  * `/` (home with a search box), `/wiki/<id>` (one article, links as anchors), `/search?q=` (when a
  * search function is given). Hermetic: pages load nothing from elsewhere.
  */
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Corpus, Doc } from './types.js';
 
@@ -79,7 +79,9 @@ export async function serveCorpusSite(corpus: Corpus, opts: SiteOptions = {}): P
       if (u.pathname === '/search' && opts.search) {
         const q = u.searchParams.get('q') ?? '';
         const hits = q.trim() === '' ? [] : opts.search(q, 10);
-        const list = hits.map((h) => `<li><a href="/wiki/${encodeURI(h.id)}">${escapeHtml(h.title)}</a><br>${escapeHtml(h.snippet)}</li>`).join('');
+        const list = hits
+          .map((h) => `<li><a href="/wiki/${encodeURI(h.id)}">${escapeHtml(h.title)}</a><br>${escapeHtml(h.snippet)}</li>`)
+          .join('');
         return send(res, 200, page(`Search: ${q}`, hits.length > 0 ? `<ol>${list}</ol>` : '<p>No results.</p>'));
       }
       send(res, 404, page('Not found', '<p>No page has this address.</p>'));
@@ -92,6 +94,8 @@ export async function serveCorpusSite(corpus: Corpus, opts: SiteOptions = {}): P
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
+  // The site lives as long as its users; it must not keep a finished process alive on its own.
+  server.unref();
   const port = (server.address() as AddressInfo).port;
   let closed: Promise<void> | undefined;
   return {

@@ -7,7 +7,18 @@
  * Every draw comes from a forked `Rng` per concern, so the world is a pure function of (seed, size).
  */
 import { Rng } from '../rng.js';
-import { CURRENCY_WORDS, EVENT_KINDS, OCCUPATIONS, ORG_TYPES, cityName, countryName, nearName, orgName, personName, slug } from './names.js';
+import {
+  CURRENCY_WORDS,
+  cityName,
+  countryName,
+  EVENT_KINDS,
+  nearName,
+  OCCUPATIONS,
+  ORG_TYPES,
+  orgName,
+  personName,
+  slug,
+} from './names.js';
 import type { City, Country, Dated, Entity, Organisation, Person, World, WorldEvent } from './types.js';
 
 export interface WorldOptions {
@@ -89,7 +100,16 @@ export function generateWorld(opts: WorldOptions): World {
   const countries: Country[] = [];
   for (let i = 0; i < shape.countries; i++) {
     const name = names.fresh(() => countryName(rc));
-    countries.push(add({ kind: 'country', id: names.id(name), name, capital: '', currency: `${name.replace(/(ia|land|ora|istan|avia|eria)$/, '')} ${rc.pick(CURRENCY_WORDS)}`, independence: rc.int(1700, 1990) }));
+    countries.push(
+      add({
+        kind: 'country',
+        id: names.id(name),
+        name,
+        capital: '',
+        currency: `${name.replace(/(ia|land|ora|istan|avia|eria)$/, '')} ${rc.pick(CURRENCY_WORDS)}`,
+        independence: rc.int(1700, 1990),
+      }),
+    );
   }
   const rcity = root.fork('cities');
   const cities: City[] = [];
@@ -99,7 +119,20 @@ export function generateWorld(opts: WorldOptions): World {
     const founded = rcity.int(900, 1900);
     const pop = rcity.int(8, 3000) * 1000 + rcity.int(0, 999);
     const older = Math.round(pop * rcity.float(0.7, 0.97));
-    cities.push(add({ kind: 'city', id: names.id(name), name, country: country.id, founded, population: [{ value: older, since: 2010 }, { value: pop, since: 2020 }], mayor: [] }));
+    cities.push(
+      add({
+        kind: 'city',
+        id: names.id(name),
+        name,
+        country: country.id,
+        founded,
+        population: [
+          { value: older, since: 2010 },
+          { value: pop, since: 2020 },
+        ],
+        mayor: [],
+      }),
+    );
   }
   for (const c of countries) c.capital = (cities.find((x) => x.country === c.id) as City).id;
 
@@ -155,7 +188,8 @@ export function generateWorld(opts: WorldOptions): World {
         type,
         founded,
         founder: founder.id,
-        headquarters: hqOld.id === hqNow.id ? [{ value: hqNow.id, since: founded }] : history(ro, founded, year, hqOld.id, hqNow.id, 0.3),
+        headquarters:
+          hqOld.id === hqNow.id ? [{ value: hqNow.id, since: founded }] : history(ro, founded, year, hqOld.id, hqNow.id, 0.3),
         director: history(ro, Math.max(founded, 1990), year, dirOld.id, dirNow.id, 0.5),
         employees: ro.int(12, 40000),
       }),
@@ -199,7 +233,18 @@ export function generateWorld(opts: WorldOptions): World {
     }
     if (names.has(name)) continue;
     names.claim(name);
-    events.push(add({ kind: 'event', id: names.id(name), name, year: ey, month: re.int(1, 12), location: location.id, organiser: re.pick(organisations).id, winner: re.pick(people).id }));
+    events.push(
+      add({
+        kind: 'event',
+        id: names.id(name),
+        name,
+        year: ey,
+        month: re.int(1, 12),
+        location: location.id,
+        organiser: re.pick(organisations).id,
+        winner: re.pick(people).id,
+      }),
+    );
   }
 
   return { seed: opts.seed, year, entities, people, organisations, cities, countries, events, namesakes };
@@ -218,6 +263,7 @@ export function previous<T>(h: readonly Dated<T>[]): Dated<T> | undefined {
 /** Looks an entity up, throwing a clear error on a dangling reference (a generator bug). */
 export function entity<K extends Entity['kind']>(world: World, id: string, kind: K): Extract<Entity, { kind: K }> {
   const e = world.entities.get(id);
-  if (!e || e.kind !== kind) throw new Error(`world ${world.seed} has no ${kind} '${id}': the generator produced a dangling reference`);
+  if (!e || e.kind !== kind)
+    throw new Error(`world ${world.seed} has no ${kind} '${id}': the generator produced a dangling reference`);
   return e as Extract<Entity, { kind: K }>;
 }

@@ -56,7 +56,8 @@ export function encodeValue(v: unknown, depth = 0, budget = { n: 100_000 }): str
   const obj = v as Record<string, unknown>;
   const keys = Object.keys(obj).sort();
   let o = '{';
-  for (let j = 0; j < keys.length; j++) o += `${j ? ',' : ''}${JSON.stringify(keys[j])}:${encodeValue(obj[keys[j]], depth + 1, budget)}`;
+  for (let j = 0; j < keys.length; j++)
+    o += `${j ? ',' : ''}${JSON.stringify(keys[j])}:${encodeValue(obj[keys[j]], depth + 1, budget)}`;
   return `${o}}`;
 }
 

@@ -187,7 +187,13 @@ export class JsSandbox {
   run(code: string, opts: RunOptions = {}): Promise<RunResult> {
     const t = opts.timeoutMs ?? this.limits.timeoutMs;
     const t0 = performance.now();
-    const killed = (): RunResult => ({ status: 'killed', output: '', droppedChars: 0, reset: true, durationMs: performance.now() - t0 });
+    const killed = (): RunResult => ({
+      status: 'killed',
+      output: '',
+      droppedChars: 0,
+      reset: true,
+      durationMs: performance.now() - t0,
+    });
     const next = this.#queue.then(() => this.#guarded(() => this.#runNow(code, t), t, killed));
     this.#queue = next.catch(() => undefined);
     return next;

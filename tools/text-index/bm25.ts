@@ -116,7 +116,9 @@ export class Bm25Index {
     const lists: number[][] = new Array(terms);
     for (let t = 0; t < terms; t++) {
       const old: number[] = [];
-      if (t + 1 < this.offsets.length) for (let p = this.offsets[t] as number; p < (this.offsets[t + 1] as number); p++) old.push(this.postDoc[p] as number, this.postTf[p] as number);
+      if (t + 1 < this.offsets.length)
+        for (let p = this.offsets[t] as number; p < (this.offsets[t + 1] as number); p++)
+          old.push(this.postDoc[p] as number, this.postTf[p] as number);
       lists[t] = old.length > 0 ? old.concat(this.building[t] ?? []) : (this.building[t] ?? []);
     }
     let total = 0;
@@ -170,7 +172,11 @@ export class Bm25Index {
         scores[d] += (idf * tf * k1p1) / (tf + (this.norm[d] as number));
       }
     }
-    const hits = topK(touched, count, scores, k).map((d) => ({ id: this.ids[d] as string, index: d, score: scores[d] as number }));
+    const hits = topK(touched, count, scores, k).map((d) => ({
+      id: this.ids[d] as string,
+      index: d,
+      score: scores[d] as number,
+    }));
     for (let i = 0; i < count; i++) scores[touched[i] as number] = 0;
     return hits;
   }
@@ -184,7 +190,14 @@ export class Bm25Index {
     this.compact();
     let vocabBytes = 0;
     for (const term of this.vocab.keys()) vocabBytes += 2 * term.length + 48; // string + map entry
-    const sizeBytes = this.offsets.byteLength + this.postDoc.byteLength + this.postTf.byteLength + this.norm.byteLength + this.scratch.byteLength + vocabBytes + this.ids.reduce((s, id) => s + 2 * id.length + 16, 0);
+    const sizeBytes =
+      this.offsets.byteLength +
+      this.postDoc.byteLength +
+      this.postTf.byteLength +
+      this.norm.byteLength +
+      this.scratch.byteLength +
+      vocabBytes +
+      this.ids.reduce((s, id) => s + 2 * id.length + 16, 0);
     return {
       docs: this.ids.length,
       terms: this.vocab.size,
@@ -198,7 +211,8 @@ export class Bm25Index {
 
 /** Indices of the k largest scores (ties: smaller index first), via a size-k min-heap. */
 function topK(candidates: Int32Array, count: number, scores: Float64Array, k: number): number[] {
-  const better = (a: number, b: number): boolean => (scores[a] as number) > (scores[b] as number) || ((scores[a] as number) === (scores[b] as number) && a < b);
+  const better = (a: number, b: number): boolean =>
+    (scores[a] as number) > (scores[b] as number) || ((scores[a] as number) === (scores[b] as number) && a < b);
   const heap: number[] = [];
   const siftDown = (i: number): void => {
     for (;;) {

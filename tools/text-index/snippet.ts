@@ -2,7 +2,7 @@
  * Query-biased snippets: the window of a document holding the most distinct query terms, with the
  * matches wrapped in highlight markers (`**term**` by default, what a model reads as emphasis).
  */
-import { tokenSpans, tokenize } from './tokenize.js';
+import { tokenize, tokenSpans } from './tokenize.js';
 
 export interface SnippetOptions {
   /** Longest snippet in characters (before markers and ellipses). Default 220. */

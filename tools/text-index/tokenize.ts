@@ -5,7 +5,9 @@
  */
 
 export const STOP_WORDS = new Set(
-  'a an and are as at be but by for from has have he her his in into is it its of on or she that the their them they this to was were which who whom with what when where why how did does do'.split(' '),
+  'a an and are as at be but by for from has have he her his in into is it its of on or she that the their them they this to was were which who whom with what when where why how did does do'.split(
+    ' ',
+  ),
 );
 
 const TOKEN_RE = /[\p{L}\p{N}]+/gu;

@@ -114,7 +114,7 @@ describe.skipIf(!haveChromium)('report.html in headless Chromium', () => {
         mkdirSync(shotDir, { recursive: true });
         const shot = join(shotDir, `${name}.png`);
         await page.screenshot({ path: shot });
-        for (const section of ['headline', 'curves', 'failure-kinds', 'budget']) {
+        for (const section of name === 'compare' ? ['headline', 'curves', 'failure-kinds', 'budget', 'breakdowns'] : []) {
           await page.locator(`#${section}`).screenshot({ path: join(shotDir, `${name}-${section}.png`) });
         }
         console.log(`report screenshots: ${shot} and ${name}-<section>.png beside it`);

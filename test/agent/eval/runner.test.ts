@@ -99,7 +99,10 @@ describe('runEval', () => {
     const dir = join(root, 'bare');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'rollout.jsonl');
-    writeFileSync(file, [...trials('toy/toy.add/test/1', 3, 2), ...trials('toy/toy.mul/test/2', 3, 3)].map(serializeTrajectory).join(''));
+    writeFileSync(
+      file,
+      [...trials('toy/toy.add/test/1', 3, 2), ...trials('toy/toy.mul/test/2', 3, 3)].map(serializeTrajectory).join(''),
+    );
     const res = replayEval(file, { bootstrapSamples: 0 });
     expect(res.record.settings).toMatchObject({ k: 3, tasks: 2, policy: 'oracle', env: 'code-interp', budgets: [] });
     expect(res.record.metrics.overall.metrics.avgAtK?.value).toBeCloseTo(5 / 6, 12);

@@ -81,7 +81,11 @@ describe('token-level episodes', () => {
 
 describe('token-level policy contract', () => {
   it('aborts an episode whose token-level policy returns no token ids, naming the policy', async () => {
-    const policy: Policy = { spec: 'broken', tokenizer: qwen3Tokenizer(), generate: async () => ({ text: '65', finishReason: 'stop' }) };
+    const policy: Policy = {
+      spec: 'broken',
+      tokenizer: qwen3Tokenizer(),
+      generate: async () => ({ text: '65', finishReason: 'stop' }),
+    };
     const t = await runEpisode({ env: arithEnv, policy, taskId: TASK });
     expect(t.ending).toBe('aborted');
     expect(t.error).toMatch(/PolicyContractError: broken .*no tokenIds/);

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Environment, type ToolResult, connectInMemory } from '../../../envs/core/index.js';
+import { connectInMemory, type Environment, type ToolResult } from '../../../envs/core/index.js';
 import { createSearchEnv } from '../../../envs/search/index.js';
 import { chromiumAvailable } from '../../../tools/browser/index.js';
 
@@ -9,7 +9,7 @@ const runBrowser = chromium.ok || process.env.CI === 'true';
 if (!runBrowser) console.warn(`[search browser tests] skipped: ${chromium.reason}`);
 
 describe.skipIf(!runBrowser)('search env with browser tools in real Chromium', () => {
-  const def = createSearchEnv({ docs: 200, seed: 5, browser: true, browsers: 1, browserTimeoutMs: 2500 });
+  const def = createSearchEnv({ docs: 200, seed: 5, browser: true, browsers: 1, browserTimeoutMs: 6000 });
   // A page whose script never yields, reachable on the env's own site (fault injection for tests).
   def.backend().siteRoutes['/hang'] = (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html' });

@@ -2,8 +2,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Environment, OracleObservation, Split, StepResult, Task, TaskFamily } from '../../../envs/core/index.js';
-import { type SearchRef, createSearchEnv, normalizeAnswer, paginate, scoreAnswer, searchEnv, tokenF1 } from '../../../envs/search/index.js';
+import { connectInMemory, type Environment, type OracleObservation, type Split, type StepResult, type Task, type TaskFamily } from '../../../envs/core/index.js';
+import {
+  createSearchEnv,
+  normalizeAnswer,
+  paginate,
+  type SearchRef,
+  scoreAnswer,
+  searchEnv,
+  tokenF1,
+} from '../../../envs/search/index.js';
 import { current, previous } from '../../../tools/corpus/index.js';
 import { describeConformance } from '../conformance.js';
 
@@ -112,7 +120,8 @@ describe('search env tasks', () => {
 describe('search env verifier', () => {
   const ref = { answer: '12 March 1967', aliases: ['March 12, 1967', '1967-03-12'] };
   it('accepts the answer and its aliases regardless of case, punctuation and wrapping', () => {
-    for (const a of ['12 March 1967', 'march 12 1967', '1967-03-12', '<answer>12 March 1967.</answer>', 'Answer: 12 march 1967']) expect(scoreAnswer(ref, a).correct, a).toBe(true);
+    for (const a of ['12 March 1967', 'march 12 1967', '1967-03-12', '<answer>12 March 1967.</answer>', 'Answer: 12 march 1967'])
+      expect(scoreAnswer(ref, a).correct, a).toBe(true);
   });
   it('rejects near misses but gives them partial token F1', () => {
     const v = scoreAnswer(ref, '13 March 1967');
@@ -180,6 +189,20 @@ describe('search env tools', () => {
     expect(pages.join('\n\n')).toBe(text);
   });
 
+  it('lists and reads corpus documents as MCP resources', async () => {
+    const client = await connectInMemory(small);
+    try {
+      const listed = await client.listResources();
+      const doc = small.backend().corpus.docs[3];
+      const uri = `toolgym://search/docs/${doc.id}`;
+      expect(listed.resources.map((r) => r.uri)).toContain(uri);
+      const read = await client.readResource({ uri });
+      expect(String((read.contents[0] as { text?: string }).text)).toContain(doc.text.slice(0, 60));
+    } finally {
+      await client.close();
+    }
+  });
+
   it('exposes every document as a resource', () => {
     const res = small.resources?.() ?? [];
     expect(res.length).toBe(600);
@@ -196,7 +219,9 @@ describe('search env on a user corpus', () => {
     mkdirSync(join(dir, 'docs'));
     writeFileSync(join(dir, 'docs', 'harbour.md'), '# Harbour\n\nThe harbour lighthouse was built in 1882.\n');
     writeFileSync(join(dir, 'docs', 'market.md'), '# Market\n\nThe market opens at dawn.\n');
-    const lines = Array.from({ length: 5 }, (_, i) => JSON.stringify({ question: `When was the harbour lighthouse built? (${i})`, answer: '1882', doc: 'harbour' }));
+    const lines = Array.from({ length: 5 }, (_, i) =>
+      JSON.stringify({ question: `When was the harbour lighthouse built? (${i})`, answer: '1882', doc: 'harbour' }),
+    );
     writeFileSync(join(dir, 'tasks.jsonl'), `${lines.join('\n')}\n`);
     const def = createSearchEnv({ corpus: join(dir, 'docs'), tasks: join(dir, 'tasks.jsonl') });
     expect(def.families.map((f) => f.name)).toEqual(['qa']);

@@ -2,7 +2,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CorpusLoadError, current, docToHtml, generateCorpus, corpusHash, htmlToText, loadCorpus, serveCorpusSite } from '../../../tools/corpus/index.js';
+import {
+  CorpusLoadError,
+  corpusHash,
+  current,
+  docToHtml,
+  generateCorpus,
+  htmlToText,
+  loadCorpus,
+  serveCorpusSite,
+} from '../../../tools/corpus/index.js';
 
 const small = generateCorpus({ seed: 7, docs: 400 });
 
@@ -70,10 +79,16 @@ describe('loadCorpus', () => {
   it('loads a folder of markdown, text and html files with links between them', () => {
     const root = join(dir, 'site');
     mkdirSync(join(root, 'guides'), { recursive: true });
-    writeFileSync(join(root, 'index.md'), '# Welcome\n\nSee the [setup guide](guides/setup.md) and [elsewhere](https://example.com).\n');
+    writeFileSync(
+      join(root, 'index.md'),
+      '# Welcome\n\nSee the [setup guide](guides/setup.md) and [elsewhere](https://example.com).\n',
+    );
     writeFileSync(join(root, 'guides', 'setup.md'), '# Setup Guide\n\nInstall **everything** first.\n');
     writeFileSync(join(root, 'notes.txt'), 'Plain notes about tides.\n');
-    writeFileSync(join(root, 'page.html'), '<html><head><title>Harbour &amp; Docks</title><script>x()</script></head><body><h1>Harbour</h1><p>Ships <a href="notes.txt">notes</a></p></body></html>');
+    writeFileSync(
+      join(root, 'page.html'),
+      '<html><head><title>Harbour &amp; Docks</title><script>x()</script></head><body><h1>Harbour</h1><p>Ships <a href="notes.txt">notes</a></p></body></html>',
+    );
     const c = loadCorpus(root);
     expect(c.docs.map((d) => d.id)).toEqual(['guides/setup', 'index', 'notes', 'page']);
     expect(c.byId.get('index')?.links).toEqual([{ text: 'setup guide', target: 'guides/setup' }]);

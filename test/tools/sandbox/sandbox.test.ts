@@ -187,6 +187,17 @@ describe('JsSandbox containment of hostile code', () => {
     expect(after.value).toBe("'undefined'");
   });
 
+  it('replaces the isolate when a thrown error keeps running past the limit while it is being read', async () => {
+    const sb = sandbox({ timeoutMs: 200 });
+    await sb.run('var before = 1');
+    const r = await sb.run('const e = new Error("x"); Object.defineProperty(e, "stack", { get() { while (true) {} } }); throw e');
+    expect(r.status).toBe('killed');
+    expect(r.reset).toBe(true);
+    expect(formatRunResult(r, sb.limits).text).toMatch(/sandbox was stopped and its state was reset/);
+    const after = await sb.run('typeof before');
+    expect(after.value).toBe("'undefined'");
+  }, 20_000);
+
   it('refuses oversized buffers and strings as errors, not crashes', async () => {
     const sb = sandbox({ memoryLimitMb: 32 });
     expect((await sb.run('new ArrayBuffer(4e9)')).status).toBe('error');

@@ -28,7 +28,8 @@ describe('Bm25Index', () => {
   // Per-document length norms are stored as float32: agreement to 1e-6 is exact for ranking purposes.
   it('scores documents as the BM25 formula does', () => {
     const idx = new Bm25Index({ titleWeight: 1 }).addAll(DOCS);
-    for (const hit of idx.search('harbour market', 10)) expect(hit.score).toBeCloseTo(reference(DOCS, 'harbour market', hit.id), 6);
+    for (const hit of idx.search('harbour market', 10))
+      expect(hit.score).toBeCloseTo(reference(DOCS, 'harbour market', hit.id), 6);
   });
 
   it('ranks the document with the most query weight first and leaves out non-matching ones', () => {
