@@ -11,7 +11,7 @@
  */
 import vm from 'node:vm';
 import { codeInterpEnv } from '../envs/code-interp/index.js';
-import { IsolatePool, JsSandbox, sharedPool } from '../tools/index.js';
+import { IsolatePool, JsSandbox, sharedPool } from '../tools/sandbox/index.js';
 
 interface Stats {
   n: number;

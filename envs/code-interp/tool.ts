@@ -2,7 +2,7 @@
  * The `run_code` tool and the per-episode state it works on (one JavaScript REPL sandbox).
  */
 import { z } from 'zod';
-import { formatRunResult, JsSandbox, type SandboxLimits } from '../../tools/index.js';
+import { formatRunResult, JsSandbox, type SandboxLimits } from '../../tools/sandbox/index.js';
 import type { ToolResult, ToolSpec } from '../core/index.js';
 
 export interface CodeEpisode {

@@ -3,7 +3,7 @@
  * it into a fresh sandbox (never the episode's REPL) and runs hidden tests. Reward = fraction of tests
  * passed; `correct` only when every test passes.
  */
-import { type HiddenTest, runHiddenTests, stripCodeFence } from '../../../tools/index.js';
+import { type HiddenTest, runHiddenTests, stripCodeFence } from '../../../tools/sandbox/index.js';
 import type { Oracle, OracleAction, Split, Task, TaskFamily, Verdict } from '../../core/index.js';
 import { checkIndex, DEFAULT_SPLIT_SIZES, difficultyOf, drawInSplit, taskIdOf } from '../family.js';
 import { PROGRAM_TEMPLATES } from './program-templates.js';

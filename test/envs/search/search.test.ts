@@ -2,7 +2,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectInMemory, type Environment, type OracleObservation, type Split, type StepResult, type Task, type TaskFamily } from '../../../envs/core/index.js';
+import {
+  connectInMemory,
+  type Environment,
+  type OracleObservation,
+  type Split,
+  type StepResult,
+  type Task,
+  type TaskFamily,
+} from '../../../envs/core/index.js';
 import {
   createSearchEnv,
   normalizeAnswer,
