@@ -1,15 +1,37 @@
 #!/usr/bin/env node
 /**
- * The `gym` CLI entry (temporary: registers the environment commands; the full CLI wires the rest).
+ * `gym`: the toolgym command line. Each command lives in `bin/commands/<name>.ts` and only parses,
+ * builds, runs and reports; the work is done by the library folders.
  */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerBuiltinPolicy } from '../trainer/model/index.js';
 import { register as registerEnvs } from './commands/envs.js';
+import { register as registerEval } from './commands/eval.js';
+import { register as registerReport } from './commands/report.js';
+import { register as registerRollout } from './commands/rollout.js';
 import { register as registerServe } from './commands/serve.js';
+import { register as registerTrain } from './commands/train.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+// The built-in model is a policy like any other (`builtin:runs/<id>/checkpoints/final`) for
+// `gym rollout` and `gym eval`; agent/ cannot import trainer/, so the CLI registers it.
+registerBuiltinPolicy();
 
 const program = new Command();
-program.name('gym').description('toolgym: a gym for tool-using language-model agents');
+program
+  .name('gym')
+  .description('toolgym: train and evaluate tool-using language-model agents on MCP environments')
+  .version(pkg.version)
+  .showHelpAfterError('(run `gym <command> --help` for its flags)');
 registerEnvs(program);
 registerServe(program);
+registerRollout(program);
+registerTrain(program);
+registerEval(program);
+registerReport(program);
+
 program.parseAsync(process.argv).catch((err: Error) => {
   process.stderr.write(`gym: ${err.message}\n`);
   process.exit(1);

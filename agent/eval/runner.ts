@@ -9,7 +9,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type EnvDefinition, getEnv, type Split } from '../../envs/core/index.js';
+// envs/index registers the built-in environments, so `runEval({ env: 'code-interp' })` works as a library call.
+import { type EnvDefinition, getEnv, type Split } from '../../envs/index.js';
 import { mixSeed, Rng } from '../../tools/index.js';
 import { createPolicy } from '../policies/index.js';
 import { type RolloutLimitsInput, resolveLimits, runBatch } from '../rollout/index.js';
