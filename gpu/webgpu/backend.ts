@@ -121,10 +121,16 @@ export class WebGpuDevice implements Device {
         continue;
       }
       liveGpus.push(gpu);
-      const adapter = await gpu.requestAdapter({
-        powerPreference: 'high-performance',
-        ...(gles ? { featureLevel: 'compatibility' } : {}),
-      } as GPURequestAdapterOptions);
+      let adapter: GPUAdapter | null;
+      try {
+        adapter = await gpu.requestAdapter({
+          powerPreference: 'high-performance',
+          ...(gles ? { featureLevel: 'compatibility' } : {}),
+        } as GPURequestAdapterOptions);
+      } catch (err) {
+        tried.push(`${backend || 'default'}: ${(err as Error).message.split('\n')[0]}`);
+        continue;
+      }
       if (!adapter) {
         tried.push(`${backend || 'default'}: no adapter`);
         continue;

@@ -221,4 +221,71 @@ export const CASES: OpCase[] = [
       });
     },
   },
+  {
+    name: 'a whole transformer block, forward and backward, composed from the ops',
+    tol: { atol: 1e-4, rtol: 1e-3 },
+    run: async (dev, seed) => {
+      const r = rng(seed);
+      const [B, T, d, Hq, Hkv, hd, F] = [2, 5, 16, 2, 1, 8, 24];
+      const N = B * T;
+      const w = (rows: number, cols: number) => dev.upload(randn(r, rows * cols, 1 / Math.sqrt(cols)), [rows, cols]);
+      const [wq, wk, wv, wo, wg, wu, wd] = [
+        w(Hq * hd, d),
+        w(Hkv * hd, d),
+        w(Hkv * hd, d),
+        w(d, Hq * hd),
+        w(F, d),
+        w(F, d),
+        w(d, F),
+      ];
+      const norm = dev.upload(randn(r, d), [d]);
+      const x = g.embedding(dev, w(31, d), dev.upload(randInts(r, N, 0, 31), [N]));
+      const pos = dev.upload(
+        Int32Array.from({ length: N }, (_, i) => i % T),
+        [N],
+      );
+      const table = g.ropeTable(dev, T, hd);
+      // forward: pre-norm attention then SwiGLU MLP, both residual
+      const a = g.rmsnorm(dev, x, norm);
+      const q = g.rope(dev, g.matmul(dev, a.y, wq, { transB: true }).reshape([N, Hq, hd]), pos, table).reshape([B, T, Hq, hd]);
+      const k = g.rope(dev, g.matmul(dev, a.y, wk, { transB: true }).reshape([N, Hkv, hd]), pos, table).reshape([B, T, Hkv, hd]);
+      const v = g.matmul(dev, a.y, wv, { transB: true }).reshape([B, T, Hkv, hd]);
+      const at = g.attention(dev, q, k, v);
+      const x2 = g.add(dev, x, g.matmul(dev, at.o.reshape([N, Hq * hd]), wo, { transB: true }));
+      const gate = g.matmul(dev, x2, wg, { transB: true });
+      const up = g.matmul(dev, x2, wu, { transB: true });
+      const h = g.swiglu(dev, gate, up);
+      const y = g.add(dev, x2, g.matmul(dev, h, wd, { transB: true }));
+      const ce = g.crossEntropy(dev, y.reshape([N, d]), dev.upload(randInts(r, N, 0, d), [N]));
+      // backward from the mean cross-entropy
+      const dlogits = g.crossEntropyBackward(
+        dev,
+        y,
+        dev.upload(randInts(r, N, 0, d), [N]),
+        ce,
+        dev.upload(new Float32Array(N).fill(1 / N), [N]),
+      );
+      const mw = g.matmulBackward(dev, h, wd, dlogits, { transB: true });
+      const sw = g.swigluBackward(dev, gate, up, mw.da as g.Tensor);
+      const dx2 = g.matmulBackward(dev, x2, wg, sw.dgate, { transB: true }).da as g.Tensor;
+      g.axpy(dev, dx2, g.matmulBackward(dev, x2, wu, sw.dup, { transB: true }).da as g.Tensor);
+      g.axpy(dev, dx2, dlogits);
+      const dat = g.matmulBackward(dev, at.o.reshape([N, Hq * hd]), wo, dx2, { transB: true });
+      const ab = g.attentionBackward(dev, q, k, v, at, (dat.da as g.Tensor).reshape([B, T, Hq, hd]));
+      const dq = g.ropeBackward(dev, ab.dq.reshape([N, Hq, hd]), pos, table).reshape([N, Hq * hd]);
+      const dwq = g.matmulBackward(dev, a.y, wq, dq, { transB: true });
+      const dn = g.rmsnormBackward(dev, x, norm, a.rstd, dwq.da as g.Tensor);
+      return dl(dev, {
+        y,
+        ce: ce.out,
+        dwd: mw.db as g.Tensor,
+        dwo: dat.db as g.Tensor,
+        dk: ab.dk,
+        dv: ab.dv,
+        dwq: dwq.db as g.Tensor,
+        dx: dn.dx,
+        dnorm: dn.dw,
+      });
+    },
+  },
 ];
