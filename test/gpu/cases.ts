@@ -256,15 +256,10 @@ export const CASES: OpCase[] = [
       const up = g.matmul(dev, x2, wu, { transB: true });
       const h = g.swiglu(dev, gate, up);
       const y = g.add(dev, x2, g.matmul(dev, h, wd, { transB: true }));
-      const ce = g.crossEntropy(dev, y.reshape([N, d]), dev.upload(randInts(r, N, 0, d), [N]));
+      const targets = dev.upload(randInts(r, N, 0, d), [N]);
+      const ce = g.crossEntropy(dev, y.reshape([N, d]), targets);
       // backward from the mean cross-entropy
-      const dlogits = g.crossEntropyBackward(
-        dev,
-        y,
-        dev.upload(randInts(r, N, 0, d), [N]),
-        ce,
-        dev.upload(new Float32Array(N).fill(1 / N), [N]),
-      );
+      const dlogits = g.crossEntropyBackward(dev, y, targets, ce, dev.upload(new Float32Array(N).fill(1 / N), [N]));
       const mw = g.matmulBackward(dev, h, wd, dlogits, { transB: true });
       const sw = g.swigluBackward(dev, gate, up, mw.da as g.Tensor);
       const dx2 = g.matmulBackward(dev, x2, wg, sw.dgate, { transB: true }).da as g.Tensor;
