@@ -2,10 +2,10 @@
  * envs: the environment core and the built-in environments. Importing this module registers the
  * built-ins in the default registry (idempotent), so `getEnv('code-interp')` works after it.
  */
-import { codeInterpEnv } from './code-interp/index.js';
-import { defaultRegistry } from './core/index.js';
+import { codeInterpEnv, createCodeInterpEnv } from './code-interp/index.js';
+import { defaultRegistry, EnvOptionsError, getEnv } from './core/index.js';
 import type { EnvDefinition } from './core/types.js';
-import { searchEnv } from './search/index.js';
+import { createSearchEnv, SearchEnvOptionsSchema, searchEnv } from './search/index.js';
 
 export { codeInterpEnv, createCodeInterpEnv } from './code-interp/index.js';
 export * from './core/index.js';
@@ -19,3 +19,27 @@ export function registerBuiltinEnvs(): void {
 }
 
 registerBuiltinEnvs();
+
+/**
+ * Environments whose tools or tasks depend on options (search's `--browser`, a user's task file)
+ * are built by their factory; each factory validates its options and names a bad key.
+ */
+const factories: Record<string, (options: Record<string, unknown>) => EnvDefinition> = {
+  'code-interp': (o) => {
+    const { jsonl, onlyJsonl, ...rest } = o;
+    if (Object.keys(rest).length > 0) {
+      throw new EnvOptionsError(`code-interp takes the options jsonl, onlyJsonl; unknown: ${Object.keys(rest).join(', ')}.`);
+    }
+    const files = jsonl === undefined ? [] : Array.isArray(jsonl) ? jsonl.map(String) : [String(jsonl)];
+    return createCodeInterpEnv({ jsonl: files, onlyJsonl: onlyJsonl === true });
+  },
+  search: (o) => createSearchEnv(SearchEnvOptionsSchema.parse(o)),
+};
+
+/** The environment `id` built with `options` (the registered instance when there are none). */
+export function buildEnv(id: string, options: Record<string, unknown> = {}): EnvDefinition {
+  if (Object.keys(options).length === 0) return getEnv(id);
+  const factory = factories[id];
+  if (!factory) throw new EnvOptionsError(`Environment "${id}" takes no options (run \`gym envs\` to list environments).`);
+  return factory(options);
+}

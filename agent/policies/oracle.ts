@@ -18,7 +18,7 @@
  */
 import type { EnvDefinition, OracleAction, OracleObservation, Task, TaskFamily } from '../../envs/core/types.js';
 import { mixSeed, Rng } from '../../tools/index.js';
-import { renderAssistant } from '../format/index.js';
+import { renderAssistant, softSwitchIn } from '../format/index.js';
 import type { GenerateRequest, GenerateResult, Policy, ToolCallMsg } from '../types.js';
 import { type PolicyContext, parseOptionList, registerPolicyFactory } from './registry.js';
 
@@ -109,6 +109,10 @@ export function breakJson(raw: string): string {
   return i < 0 ? raw : raw.slice(0, i) + raw.slice(i + 1);
 }
 
+function hasSoftSwitch(messages: GenerateRequest['messages']): boolean {
+  return messages.some((m) => (m.role === 'user' || m.role === 'system') && softSwitchIn(m.content) !== undefined);
+}
+
 function defaultThought(task: Task, action: OracleAction): string {
   if (action.thought) return action.thought;
   if (action.kind === 'answer') return `The tool results give what the task asks for, so I can answer: ${action.answer}.`;
@@ -157,19 +161,20 @@ export class OraclePolicy implements Policy {
       last?.role === 'tool' && (last.name === 'error' || req.history?.[req.history.length - 1]?.isError === true);
     const fault = lastWasError ? undefined : faultFor(this.rates, epSeed, req.turn, action.kind);
 
-    const thinking = req.enableThinking ? defaultThought(task, action) : undefined;
+    // Under a `/no_think` soft switch Qwen3 itself writes the empty think block (with
+    // enable_thinking=false the template's generation prompt already holds it).
+    const emptyThink = !req.enableThinking && hasSoftSwitch(req.messages);
+    const thinking = req.enableThinking ? defaultThought(task, action) : emptyThink ? '' : undefined;
+    const render = { enableThinking: req.enableThinking || emptyThink };
     let raw: string;
     if (action.kind === 'answer') {
-      raw = renderAssistant(
-        { thinking, content: fault === 'answer' ? wrongAnswer(action.answer) : action.answer },
-        { enableThinking: req.enableThinking },
-      );
+      raw = renderAssistant({ thinking, content: fault === 'answer' ? wrongAnswer(action.answer) : action.answer }, render);
     } else {
       let calls = action.calls.map((c) => ({ name: c.name, arguments: c.arguments }));
       if (fault === 'type') calls = [wrongTypeCall(calls[0] as ToolCallMsg), ...calls.slice(1)];
       if (fault === 'tool')
         calls = [{ ...(calls[0] as ToolCallMsg), name: unknownToolName((calls[0] as ToolCallMsg).name) }, ...calls.slice(1)];
-      raw = renderAssistant({ thinking, calls }, { enableThinking: req.enableThinking });
+      raw = renderAssistant({ thinking, calls }, render);
       if (fault === 'json') raw = breakJson(raw);
     }
     return this.budgeted(raw, req);

@@ -14,7 +14,7 @@ import { TrajectoryWriter } from '../trajectory/index.js';
 import type { Policy, Trajectory } from '../types.js';
 import { type EnvTarget, isEnvDefinition } from './connect.js';
 import type { TimerClock } from './env-client.js';
-import { closeSession, type EnvSession, type EpisodeMode, type EpisodeOptions, openSession, runEpisode } from './episode.js';
+import { closeSession, type EnvSession, type EpisodeMode, type EpisodeOptions, type ModeSchedule, openSession, runEpisode } from './episode.js';
 import type { RolloutLimitsInput } from './limits.js';
 import { createProgress } from './progress.js';
 import { type BatchSummary, SummaryAccumulator } from './summary.js';
@@ -40,6 +40,8 @@ export interface BatchOptions {
   concurrency?: number;
   limits?: RolloutLimitsInput;
   mode?: EpisodeMode;
+  /** Per-turn mode schedule for every episode (see `EpisodeOptions.modeSchedule`). */
+  modeSchedule?: ModeSchedule;
   runId?: string;
   /** JSONL file (appended to) or an open writer. */
   out?: string | TrajectoryWriter;
@@ -133,6 +135,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchResult> {
       runId: opts.runId,
       limits: opts.limits,
       mode: opts.mode,
+      modeSchedule: opts.modeSchedule,
       signal: opts.signal,
       clock: opts.clock,
       template: opts.template,

@@ -6,7 +6,7 @@
 import { createActor } from 'xstate';
 import type { Split } from '../../envs/core/types.js';
 import { mixSeed } from '../../tools/index.js';
-import type { ChatTemplate } from '../format/index.js';
+import type { ChatTemplate, ThinkingMode } from '../format/index.js';
 import type { ChatMessage, Policy, Trajectory, Turn } from '../types.js';
 import { type Connection, connectEnv, type EnvTarget } from './connect.js';
 import { EnvClient, type StartedEpisode, type TimerClock } from './env-client.js';
@@ -18,6 +18,14 @@ import { TokenTrack } from './tokens.js';
 // Types
 
 export type EpisodeMode = 'think' | 'no_think' | 'mixed';
+
+/**
+ * The mode wanted per turn (index 0 = the first assistant turn): an array, or a function of the turn
+ * index; `undefined` leaves the mode as it is. Turn 0's flag is stated on the task message, a later
+ * turn's is appended as a `/think` or `/no_think` user message after the previous turn's tool results
+ * (only when it changes the mode: Qwen3's latest flag wins).
+ */
+export type ModeSchedule = readonly (ThinkingMode | undefined)[] | ((turn: number) => ThinkingMode | undefined);
 
 export interface EpisodeOptions {
   env: EnvTarget;
@@ -32,10 +40,13 @@ export interface EpisodeOptions {
   groupId?: string;
   limits?: RolloutLimitsInput;
   /**
-   * `think` / `no_think`: the default thinking mode. `mixed`: each episode picks one from its seed and
-   * sample and states it as a `/think` or `/no_think` soft switch on the task message.
+   * `think` / `no_think`: the default thinking mode. `mixed`: the mode of each turn is drawn from the
+   * episode's seed and sample (`mixedModeSchedule`) and stated as `/think` or `/no_think` soft
+   * switches: the first on the task message, later switches as user messages after tool results.
    */
   mode?: EpisodeMode;
+  /** An explicit per-turn mode schedule (overrides the one `mixed` draws); flags as described above. */
+  modeSchedule?: ModeSchedule;
   /** Aborting ends the episode `aborted` and cancels what is in flight. */
   signal?: AbortSignal;
   /** Scheduler for the wall-time and per-tool timeouts (xstate `Clock`; tests pass a `SimulatedClock`). */
@@ -66,10 +77,23 @@ const realClock: TimerClock = {
   clearTimeout: (id) => globalThis.clearTimeout(id as ReturnType<typeof setTimeout>),
 };
 
-/** The mode an episode runs in; `mixed` flips a seeded coin per (seed, sample). */
+/** The mode an episode starts in; `mixed` flips a seeded coin per (seed, sample). */
 export function episodeMode(mode: EpisodeMode, seed: number, sample: number): 'think' | 'no_think' {
   if (mode !== 'mixed') return mode;
   return (mixSeed(seed, sample, 'mode') & 1) === 1 ? 'think' : 'no_think';
+}
+
+/**
+ * `mixed` mode's per-turn schedule: turn 0 is `episodeMode`'s coin, every later turn an independent
+ * seeded coin of (seed, sample, turn), so about half the turns after the first switch the mode.
+ */
+export function mixedModeSchedule(seed: number, sample: number): (turn: number) => ThinkingMode {
+  return (turn) =>
+    turn === 0 ? episodeMode('mixed', seed, sample) : (mixSeed(seed, sample, 'mode', turn) & 1) === 1 ? 'think' : 'no_think';
+}
+
+function scheduleFn(s: ModeSchedule): (turn: number) => ThinkingMode | undefined {
+  return typeof s === 'function' ? s : (turn) => s[turn];
 }
 
 function withSoftSwitch(messages: ChatMessage[], mode: 'think' | 'no_think'): ChatMessage[] {
@@ -126,10 +150,16 @@ export async function runEpisode(opts: EpisodeOptions): Promise<Trajectory> {
     base.envVersion = conn.def?.version ?? server?.version ?? '';
 
     const seed = opts.seed ?? started.task.seed;
-    const startMode = episodeMode(opts.mode ?? 'no_think', seed, sample);
-    let messages: ChatMessage[] = started.messages.map((m) => ({ role: m.role, content: m.content }));
-    if (opts.mode === 'mixed') messages = withSoftSwitch(messages, startMode);
+    const schedule = opts.modeSchedule
+      ? scheduleFn(opts.modeSchedule)
+      : opts.mode === 'mixed'
+        ? mixedModeSchedule(seed, sample)
+        : undefined;
     const defaultThinking = opts.mode === 'think';
+    const first = schedule?.(0);
+    const startMode: ThinkingMode = first ?? (defaultThinking ? 'think' : 'no_think');
+    let messages: ChatMessage[] = started.messages.map((m) => ({ role: m.role, content: m.content }));
+    if (first !== undefined) messages = withSoftSwitch(messages, first);
 
     const tokens = opts.policy.tokenizer ? await TokenTrack.create(opts.policy.tokenizer, tools, opts.template) : undefined;
     tokens?.start(messages, startMode === 'think');
@@ -145,6 +175,7 @@ export async function runEpisode(opts: EpisodeOptions): Promise<Trajectory> {
       seed: mixSeed(seed, sample),
       episode: { taskId: started.task.id, envId: base.env, sample },
       now: () => performance.now(),
+      schedule,
     };
     const ctx = await runMachine(deps, messages, clock, opts.signal);
     return buildTrajectory(opts, base, started, ctx, startMode, t0, tokens);

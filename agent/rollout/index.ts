@@ -38,6 +38,8 @@ export {
   type EpisodeMode,
   type EpisodeOptions,
   episodeMode,
+  type ModeSchedule,
+  mixedModeSchedule,
   openSession,
   runEpisode,
 } from './episode.js';
@@ -49,6 +51,8 @@ export {
   type EpisodeMachine,
   episodeMachine,
   PolicyContractError,
+  switchFor,
+  ZERO_BUDGET_PREFIX,
 } from './machine.js';
 export { createProgress, type Progress } from './progress.js';
 export { type BatchSummary, formatSummary, SummaryAccumulator, summarizeBatch } from './summary.js';

@@ -17,8 +17,11 @@ export const RolloutLimitsSchema = z
     wallTimeMs: z.number().int().positive().default(300_000),
     /** Calls of one turn run concurrently, at most this many at once (results keep call order). */
     maxParallelCalls: z.number().int().positive().default(4),
-    /** Thinking tokens before the loop stops the thought and injects the stop-thinking text; unset = no budget. */
-    thinkingBudget: z.number().int().positive().optional(),
+    /**
+     * Thinking tokens before the loop stops the thought and injects the stop-thinking text; unset = no
+     * budget; 0 = the stop-thinking text is injected at once (no thought is sampled).
+     */
+    thinkingBudget: z.number().int().nonnegative().optional(),
   })
   .strict();
 

@@ -13,7 +13,7 @@
  * `SimulatedClock`.
  */
 import { assign, fromPromise, setup } from 'xstate';
-import { modeFor, parseAssistant, STOP_THINKING_TEXT } from '../format/index.js';
+import { modeFor, parseAssistant, STOP_THINKING_TEXT, type ThinkingMode } from '../format/index.js';
 import type { ChatMessage, Ending, GenerateResult, Policy, ToolExchange, ToolSchemaJson, Turn } from '../types.js';
 import type { EnvClient, Scored, TimerClock, ToolOutcome } from './env-client.js';
 import type { RolloutLimits } from './limits.js';
@@ -45,6 +45,12 @@ export interface EpisodeDeps {
   seed: number;
   episode: { taskId: string; envId: string; sample: number };
   now: () => number;
+  /**
+   * Mode wanted for a turn (by index). When it differs from the latest soft switch, the loop appends
+   * it as a `/think` or `/no_think` user message after the previous turn's tool results (Qwen3: the
+   * latest flag wins), so the mode can change mid-dialogue.
+   */
+  schedule?: (turn: number) => ThinkingMode | undefined;
 }
 
 export interface EpisodeContext {
@@ -78,9 +84,24 @@ interface CallsDone {
 // ---------------------------------------------------------------------------------------------
 // Actor bodies (plain async functions: each takes the machine's AbortSignal)
 
-async function generateTurn(ctx: EpisodeContext, signal: AbortSignal): Promise<{ res: GenerateResult; ms: number }> {
+/** What a thinking budget of 0 starts a turn with: the think block opened and closed at once (not sampled). */
+export const ZERO_BUDGET_PREFIX = '<think>\n';
+
+interface Generated {
+  res: GenerateResult;
+  ms: number;
+  /** Text the loop wrote before the generation (mask 0), e.g. the opened think block of a zero budget. */
+  injected?: string;
+}
+
+async function generateTurn(ctx: EpisodeContext, signal: AbortSignal): Promise<Generated> {
   const { deps, draft } = ctx;
   const mode = draft?.mode ?? modeFor(ctx.messages, deps.defaultThinking);
+  if (!draft && mode === 'think' && deps.limits.thinkingBudget === 0) {
+    // A zero budget: no thought is sampled. The stop-thinking text follows the opened think block
+    // at once and the policy is asked only for the answer (the continuation).
+    return { res: { text: '', finishReason: 'budget', completionTokens: 0, tokenIds: [] }, ms: 0, injected: ZERO_BUDGET_PREFIX };
+  }
   const remaining = deps.limits.maxTotalTokens - ctx.usedTokens;
   const t0 = deps.now();
   const res = await deps.policy.generate({
@@ -140,18 +161,18 @@ function startDraft(ctx: EpisodeContext): Draft {
   };
 }
 
-function addGeneration(
-  ctx: EpisodeContext,
-  out: { res: GenerateResult; ms: number },
-  budgetStop: boolean,
-): Partial<EpisodeContext> {
+function addGeneration(ctx: EpisodeContext, out: Generated, budgetStop: boolean): Partial<EpisodeContext> {
   const d = ctx.draft ?? startDraft(ctx);
   const n = completionTokensOf(out.res);
-  if (ctx.deps.tokens && out.res.tokenIds) ctx.deps.tokens.appendSampled(out.res.tokenIds, out.res.logprobs);
-  if (budgetStop) ctx.deps.tokens?.appendInjected(STOP_THINKING_TEXT);
+  const pre = out.injected ?? '';
+  if (pre) ctx.deps.tokens?.appendInjected(pre + (budgetStop ? STOP_THINKING_TEXT : ''));
+  else {
+    if (ctx.deps.tokens && out.res.tokenIds) ctx.deps.tokens.appendSampled(out.res.tokenIds, out.res.logprobs);
+    if (budgetStop) ctx.deps.tokens?.appendInjected(STOP_THINKING_TEXT);
+  }
   const draft: Draft = {
     ...d,
-    text: d.text + out.res.text + (budgetStop ? STOP_THINKING_TEXT : ''),
+    text: d.text + pre + out.res.text + (budgetStop ? STOP_THINKING_TEXT : ''),
     finishReason: out.res.finishReason === 'budget' && !budgetStop ? 'length' : out.res.finishReason,
     budgetHit: d.budgetHit || budgetStop,
     generationMs: d.generationMs + out.ms,
@@ -161,6 +182,13 @@ function addGeneration(
   return { draft, usedTokens: ctx.usedTokens + n };
 }
 
+/** The soft-switch user message that sets turn `turn`'s scheduled mode, when it differs from the latest flag. */
+export function switchFor(deps: Pick<EpisodeDeps, 'schedule' | 'defaultThinking'>, turn: number, messages: readonly ChatMessage[]): ChatMessage | undefined {
+  const want = deps.schedule?.(turn);
+  if (want === undefined || want === modeFor(messages, deps.defaultThinking)) return undefined;
+  return { role: 'user', content: `/${want}` };
+}
+
 /** Records the turn, appends its messages (and their tokens), and clears the draft. */
 function commitTurn(ctx: EpisodeContext, exchanges: ToolExchange[], answer?: string): Partial<EpisodeContext> {
   const d = ctx.draft as Draft;
@@ -168,6 +196,10 @@ function commitTurn(ctx: EpisodeContext, exchanges: ToolExchange[], answer?: str
   const assistant = assistantMessage(parsed, d.text);
   const obs = answer === undefined ? observationMessages(exchanges, parsed.failures) : [];
   const history = [...ctx.messages, assistant];
+  if (obs.length > 0) {
+    const flag = switchFor(ctx.deps, ctx.turns.length + 1, [...history, ...obs]);
+    if (flag) obs.push(flag);
+  }
   if (ctx.deps.tokens && obs.length > 0) {
     const nextMode = modeFor([...history, ...obs], ctx.deps.defaultThinking);
     ctx.deps.tokens.endTurn(history, obs, nextMode === 'think', d.finishReason === 'stop');
@@ -197,7 +229,7 @@ export const episodeMachine = setup({
     events: {} as EpisodeEvent,
   },
   actors: {
-    generate: fromPromise<{ res: GenerateResult; ms: number }, EpisodeContext>(({ input, signal }) =>
+    generate: fromPromise<Generated, EpisodeContext>(({ input, signal }) =>
       generateTurn(input, signal),
     ),
     callTools: fromPromise<CallsDone, EpisodeContext>(({ input, signal }) => callTools(input, signal)),

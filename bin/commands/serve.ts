@@ -3,7 +3,7 @@
  * (`--http HOST:PORT`). Logs go to stderr: on stdio, stdout is the protocol channel.
  */
 import type { Command } from 'commander';
-import { getEnv, loadEnvModules, ServerConfigError, serveHttp, serveStdio } from '../../envs/index.js';
+import { buildEnv, loadEnvModules, ServerConfigError, serveHttp, serveStdio } from '../../envs/index.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -17,6 +17,40 @@ interface ServeOptions {
   idleTimeout: string;
   maxSteps?: string;
   maxBody?: string;
+  browser?: boolean;
+  docs?: string;
+  corpus?: string;
+  tasks?: string;
+  envOpt: string[];
+}
+
+/**
+ * Environment options from the convenience flags and `--env-opt key=value` (values parsed as JSON
+ * when they parse, else kept as strings): search takes `browser`, `docs`, `seed`, `corpus`, `tasks`;
+ * code-interp takes `jsonl` (a user task file).
+ */
+export function envOptions(id: string, opts: ServeOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const kv of opts.envOpt) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new ServerConfigError(`--env-opt expects key=value, got "${kv}".`);
+    const raw = kv.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // a bare string such as a path
+    }
+    out[kv.slice(0, eq)] = value;
+  }
+  if (opts.browser) out.browser = true;
+  if (opts.docs !== undefined) out.docs = positive('--docs', opts.docs);
+  if (opts.corpus !== undefined) out.corpus = opts.corpus;
+  if (opts.tasks !== undefined) {
+    if (id === 'code-interp') out.jsonl = opts.tasks;
+    else out.tasks = opts.tasks;
+  }
+  return out;
 }
 
 /** `HOST:PORT`, `[v6]:PORT`, `:PORT` or `PORT` (host defaults to 127.0.0.1). */
@@ -57,11 +91,16 @@ export function register(program: Command): void {
     .option('--idle-timeout <seconds>', 'close an HTTP session idle this long', '1800')
     .option('--max-steps <n>', 'steps per episode before it is truncated (default 64)')
     .option('--max-body <bytes>', 'largest HTTP request body (default 4194304)')
+    .option('--browser', 'search: also serve the corpus as a site and add browse/click/find (headless Chromium)')
+    .option('--docs <n>', 'search: documents in the generated world')
+    .option('--corpus <path>', "search: a user's corpus (folder of .md/.txt/.html, or .jsonl) instead of the generated world")
+    .option('--tasks <file.jsonl>', 'user tasks: code-interp {prompt, answer|tests}; search (with --corpus) {question, answer}')
+    .option('--env-opt <key=value>', 'any environment option (repeatable)', collect, [])
     .action(async (opts: ServeOptions) => {
       const loaded = await loadEnvModules(opts.envModule);
       const id = opts.env ?? (loaded.length === 1 ? loaded[0].id : undefined);
       if (!id) throw new ServerConfigError('Pass --env <id> (run `gym envs` to list environments).');
-      const def = getEnv(id);
+      const def = buildEnv(id, envOptions(id, opts));
       const maxSteps = positive('--max-steps', opts.maxSteps);
       if (!opts.http) {
         const server = await serveStdio(def, { maxSteps });

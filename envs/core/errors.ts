@@ -21,6 +21,11 @@ export class UnknownEnvError extends ToolgymError {
   }
 }
 
+/** Options an environment's factory does not take, or options for an environment that takes none. */
+export class EnvOptionsError extends ToolgymError {
+  override name = 'EnvOptionsError';
+}
+
 /** Two environments registered under one id. */
 export class DuplicateEnvError extends ToolgymError {
   override name = 'DuplicateEnvError';

@@ -17,6 +17,7 @@ export {
 } from './check.js';
 export {
   DuplicateEnvError,
+  EnvOptionsError,
   EpisodeNotStartedError,
   ServerConfigError,
   ToolgymError,

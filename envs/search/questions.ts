@@ -114,7 +114,7 @@ export function lookup(w: World, pools: Pools, rng: Rng): Question {
   if (kind === 'event') {
     const e = rng.pick(pools.events);
     return rng.bool()
-      ? q(`In which city was the ${e.name} held?`, e, name(w, e.location))
+      ? q(`Which organisation organised the ${e.name}?`, e, name(w, e.organiser)) // not "where": the name holds the city
       : q(`Who won the ${e.name}?`, e, name(w, e.winner));
   }
   const c = rng.pick(pools.cities);
@@ -147,7 +147,6 @@ const HOPS: Record<Entity['kind'], Hop[]> = {
   ],
   country: [{ phrase: (x) => `the capital of ${x}`, next: (e) => (e as World['countries'][number]).capital }],
   event: [
-    { phrase: (x) => `the city that hosted ${x}`, next: (e) => (e as World['events'][number]).location },
     { phrase: (x) => `the organiser of ${x}`, next: (e) => (e as World['events'][number]).organiser },
     { phrase: (x) => `the winner of ${x}`, next: (e) => (e as World['events'][number]).winner },
   ],

@@ -13,6 +13,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const small = {
   env: 'toy',
+  families: 'compute.',
   out: root,
   merges: 48,
   testTasks: 2,

@@ -4,21 +4,60 @@
  * few ready and refills in the background (after the current turn of the event loop) once one is
  * taken. Pooled isolates have run no user code, so handing one out never leaks state.
  */
-import { disposePrepared, type Prepared, prepareIsolate, prepareIsolateAsync } from './isolate.js';
+import { disposePrepared, type Prepared, prepareIsolate, prepareIsolateAsync, renewContext } from './isolate.js';
 
 export interface PoolOptions {
-  /** Isolates kept ready per memory limit. */
+  /** Isolates kept ready per memory limit (pre-warmed in the background). */
   size: number;
+  /**
+   * Isolates handed back by finished sandboxes (`recycle`) are kept, each with a brand-new context,
+   * up to this many per memory limit: enough for one per episode in flight, so steady-state episodes
+   * never build an isolate. 0 disables recycling.
+   */
+  maxIdle: number;
+  /** Episodes one isolate serves (one fresh context each) before it is disposed. */
+  maxUses: number;
 }
+
+export const DEFAULT_MAX_IDLE = 32;
+export const DEFAULT_MAX_USES = 256;
 
 export class IsolatePool {
   readonly size: number;
+  readonly maxIdle: number;
+  readonly maxUses: number;
   readonly #ready = new Map<number, Prepared[]>();
   #refillScheduled = new Set<number>();
   #closed = false;
 
   constructor(opts: Partial<PoolOptions> = {}) {
     this.size = Math.max(0, opts.size ?? 2);
+    this.maxIdle = Math.max(0, opts.maxIdle ?? DEFAULT_MAX_IDLE);
+    this.maxUses = Math.max(1, opts.maxUses ?? DEFAULT_MAX_USES);
+  }
+
+  /**
+   * Takes back the isolate of a finished sandbox. Only a sandbox whose runs all ended normally
+   * (no time limit, memory limit, watchdog kill or never-settling promise) and that has nothing in
+   * flight should hand its isolate back. Its context is replaced at once, so the pool never holds
+   * an episode's state; past `maxIdle` or `maxUses`, or if the renewal fails, it is disposed.
+   * Returns whether the isolate was kept.
+   */
+  recycle(p: Prepared): boolean {
+    const list = this.#ready.get(p.memoryLimitMb) ?? [];
+    if (this.#closed || p.isolate.isDisposed || list.length >= Math.max(this.size, this.maxIdle) || p.uses + 1 >= this.maxUses) {
+      retire(p);
+      return false;
+    }
+    try {
+      renewContext(p);
+    } catch {
+      retire(p);
+      return false;
+    }
+    this.#ready.set(p.memoryLimitMb, list);
+    list.push(p);
+    return true;
   }
 
   /** A fresh prepared isolate with the given heap limit: from the pool when one is ready. */
@@ -102,6 +141,12 @@ export class IsolatePool {
     for (const list of this.#ready.values()) for (const p of list) disposePrepared(p);
     this.#ready.clear();
   }
+}
+
+/** Disposes after this turn of the event loop (disposal costs about a millisecond). */
+function retire(p: Prepared): void {
+  const t = setImmediate(() => disposePrepared(p));
+  t.unref?.();
 }
 
 let shared: IsolatePool | undefined;

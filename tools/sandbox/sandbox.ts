@@ -151,6 +151,10 @@ export class JsSandbox {
   #cell = 0;
   #resets = 0;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Runs queued or running: an isolate with work in flight is never handed back to the pool. */
+  #inFlight = 0;
+  /** No run has hit a limit (time, memory, watchdog) or left a promise pending: the isolate may be reused. */
+  #reusable = true;
 
   /**
    * Builds a sandbox without blocking the event loop when no warm isolate is ready (the constructor
@@ -194,9 +198,7 @@ export class JsSandbox {
       reset: true,
       durationMs: performance.now() - t0,
     });
-    const next = this.#queue.then(() => this.#guarded(() => this.#runNow(code, t), t, killed));
-    this.#queue = next.catch(() => undefined);
-    return next;
+    return this.#enqueue(() => this.#guarded(() => this.#runNow(code, t), t, killed));
   }
 
   /**
@@ -207,16 +209,38 @@ export class JsSandbox {
   evaluate(expr: string, opts: RunOptions = {}): Promise<EvalResult> {
     const t = opts.timeoutMs ?? this.limits.timeoutMs;
     const killed = (): EvalResult => ({ status: 'killed', error: 'killed', output: '' });
-    const next = this.#queue.then(() => this.#guarded(() => this.#evalNow(expr, t), t, killed));
-    this.#queue = next.catch(() => undefined);
-    return next;
+    return this.#enqueue(() => this.#guarded(() => this.#evalNow(expr, t), t, killed));
   }
 
-  /** Frees the isolate. Safe to call twice; runs after this are rejected. */
+  /**
+   * Frees the sandbox. Safe to call twice; runs after this are rejected. When every run ended
+   * normally and none is in flight, the isolate goes back to the pool, which gives it a brand-new
+   * context before anyone else can use it; otherwise it is disposed.
+   */
   dispose(): void {
     const p = this.#p;
     this.#p = undefined;
-    if (p) retirePrepared(p);
+    if (!p) return;
+    if (this.#reusable && this.#inFlight === 0 && this.#resets === 0) this.#pool.recycle(p);
+    else retirePrepared(p);
+  }
+
+  #enqueue<T extends { status: RunStatus }>(work: () => Promise<T>): Promise<T> {
+    this.#inFlight++;
+    const next = this.#queue.then(work).then(
+      (r) => {
+        this.#inFlight--;
+        if (r.status !== 'ok' && r.status !== 'error' && r.status !== 'rejected') this.#reusable = false;
+        return r;
+      },
+      (err: unknown) => {
+        this.#inFlight--;
+        this.#reusable = false;
+        throw err;
+      },
+    );
+    this.#queue = next.catch(() => undefined);
+    return next;
   }
 
   /**

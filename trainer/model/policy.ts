@@ -3,6 +3,8 @@
  * exact `promptIds` the rollout loop keeps, returns the sampled ids (with `<|im_end|>` when it
  * stopped there) and their behaviour log-probs, honours `maxTokens` (finishReason `length`) and
  * the thinking budget (finishReason `budget` once the open think block reaches it).
+ * A continuation after a budget stop needs nothing extra: the loop has already appended the
+ * stop-thinking text to `promptIds` (mask 0), so the policy simply continues those ids.
  *
  * KV caches of recent prefixes are kept (a small LRU), so the G samples of a GRPO group prefill the
  * shared prompt once and later turns of an episode only prefill the new tool-response tokens.

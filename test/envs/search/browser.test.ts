@@ -2,6 +2,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { connectInMemory, type Environment, type ToolResult } from '../../../envs/core/index.js';
 import { createSearchEnv } from '../../../envs/search/index.js';
 import { chromiumAvailable } from '../../../tools/browser/index.js';
+import { describeConformance } from '../conformance.js';
+
+// The browser tools' schemas and bad-argument handling (no page is opened by these checks).
+describeConformance(createSearchEnv({ docs: 300, seed: 9, browser: true }));
 
 // Real Chromium only. Missing in CI is a failure; elsewhere the suite skips and says why.
 const chromium = chromiumAvailable();
