@@ -13,7 +13,8 @@
  *     with `keep: false` (the batch holds no trajectories): flat means the last sample is within a
  *     few MB of the first.
  *
- * Targets (TEAM.md): overhead p50 <= 1 ms, >= 500 episodes/s, memory flat.
+ * Targets (TEAM.md): overhead p50 <= 1 ms, >= 500 episodes/s, memory flat. Throughput also reports
+ * CPU ms per episode (process.cpuUsage, all threads), the figure that holds on a loaded machine.
  * Run: npx tsx bench/rollout.ts [--quick]
  */
 import { setFlagsFromString } from 'node:v8';
@@ -167,6 +168,9 @@ async function throughput(): Promise<Record<string, number>> {
   const scripts: Script[] = [];
   let toolMs = 0;
   let episodeMs = 0;
+  // CPU time of the whole process (every thread, isolate threads included): on a shared, loaded
+  // machine wall-clock episodes/s mostly measures the neighbours; CPU ms per episode does not.
+  const cpu0 = process.cpuUsage();
   const { summary } = await runBatch({
     env: codeInterpEnv,
     policy,
@@ -186,8 +190,12 @@ async function throughput(): Promise<Record<string, number>> {
     },
   });
 
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMsPerEpisode = (cpu.user + cpu.system) / 1000 / summary.episodes;
+
   // Peer: the same tool calls as bare MCP requests (no policy, no parser, no machine), 8 sessions.
   const t0 = performance.now();
+  const peerCpu0 = process.cpuUsage();
   let nextScript = 0;
   await Promise.all(
     Array.from({ length: 8 }, async () => {
@@ -202,11 +210,17 @@ async function throughput(): Promise<Record<string, number>> {
     }),
   );
   const peerEps = scripts.length / ((performance.now() - t0) / 1000);
+  const peerCpu = process.cpuUsage(peerCpu0);
+  const peerCpuMs = (peerCpu.user + peerCpu.system) / 1000 / scripts.length;
   return {
     episodes: summary.episodes,
     meanTurns: round(summary.meanTurns, 2),
     successRate: round(summary.successRate),
     episodesPerSecond: round(summary.episodesPerSecond, 1),
+    cpuMsPerEpisode: round(cpuMsPerEpisode, 2),
+    /** What 2 idle cores would sustain at that CPU cost. */
+    cpuBoundEpisodesPerSecondOn2Cores: round(2000 / cpuMsPerEpisode, 1),
+    peerRawMcpCpuMsPerEpisode: round(peerCpuMs, 2),
     meanEpisodeWallMs: round(episodeMs / summary.episodes, 2),
     meanToolMsPerEpisode: round(toolMs / summary.episodes, 2),
     peerRawMcpEpisodesPerSecond: round(peerEps, 1),

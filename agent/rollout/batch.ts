@@ -14,7 +14,15 @@ import { TrajectoryWriter } from '../trajectory/index.js';
 import type { Policy, Trajectory } from '../types.js';
 import { type EnvTarget, isEnvDefinition } from './connect.js';
 import type { TimerClock } from './env-client.js';
-import { closeSession, type EnvSession, type EpisodeMode, type EpisodeOptions, type ModeSchedule, openSession, runEpisode } from './episode.js';
+import {
+  closeSession,
+  type EnvSession,
+  type EpisodeMode,
+  type EpisodeOptions,
+  type ModeSchedule,
+  openSession,
+  runEpisode,
+} from './episode.js';
 import type { RolloutLimitsInput } from './limits.js';
 import { createProgress } from './progress.js';
 import { type BatchSummary, SummaryAccumulator } from './summary.js';

@@ -28,6 +28,16 @@ export const RolloutLimitsSchema = z
 export type RolloutLimits = z.infer<typeof RolloutLimitsSchema>;
 export type RolloutLimitsInput = z.input<typeof RolloutLimitsSchema>;
 
+// A batch passes the same limits to every episode: parse each distinct input once (keyed by its
+// JSON, so a caller mutating its object between batches still gets what it now says).
+const resolved = new Map<string, Readonly<RolloutLimits>>();
+
 export function resolveLimits(input: RolloutLimitsInput = {}): RolloutLimits {
-  return RolloutLimitsSchema.parse(input);
+  const key = JSON.stringify(input);
+  const hit = resolved.get(key);
+  if (hit) return { ...hit };
+  const out = RolloutLimitsSchema.parse(input);
+  if (resolved.size >= 64) resolved.clear();
+  resolved.set(key, Object.freeze({ ...out }));
+  return out;
 }

@@ -183,7 +183,11 @@ function addGeneration(ctx: EpisodeContext, out: Generated, budgetStop: boolean)
 }
 
 /** The soft-switch user message that sets turn `turn`'s scheduled mode, when it differs from the latest flag. */
-export function switchFor(deps: Pick<EpisodeDeps, 'schedule' | 'defaultThinking'>, turn: number, messages: readonly ChatMessage[]): ChatMessage | undefined {
+export function switchFor(
+  deps: Pick<EpisodeDeps, 'schedule' | 'defaultThinking'>,
+  turn: number,
+  messages: readonly ChatMessage[],
+): ChatMessage | undefined {
   const want = deps.schedule?.(turn);
   if (want === undefined || want === modeFor(messages, deps.defaultThinking)) return undefined;
   return { role: 'user', content: `/${want}` };
@@ -229,9 +233,7 @@ export const episodeMachine = setup({
     events: {} as EpisodeEvent,
   },
   actors: {
-    generate: fromPromise<Generated, EpisodeContext>(({ input, signal }) =>
-      generateTurn(input, signal),
-    ),
+    generate: fromPromise<Generated, EpisodeContext>(({ input, signal }) => generateTurn(input, signal)),
     callTools: fromPromise<CallsDone, EpisodeContext>(({ input, signal }) => callTools(input, signal)),
     submit: fromPromise<Scored, EpisodeContext>(({ input, signal }) =>
       input.deps.env.submit(input.turns[input.turns.length - 1]?.answer ?? '', signal),

@@ -72,7 +72,7 @@ export function register(program: Command): void {
     .option('--turn-tokens <n>', 'completion tokens per turn')
     .option('--tool-timeout <ms>', 'per tool call time limit (ms)')
     .option('--wall-time <s>', 'per episode time limit (seconds)')
-    .option('--mode <mode>', 'think, no_think, or mixed (a seeded /think or /no_think per episode)', 'no_think')
+    .option('--mode <mode>', 'think, no_think, or mixed (seeded /think and /no_think switches, turn by turn)', 'no_think')
     .option('--budget <n>', 'thinking budget in tokens (stop-thinking text injected past it)')
     .option('--exact-tokens', 'token-level openai completions (api=completions): record exact Qwen3 token ids, mask and logprobs')
     .option('--run-id <id>', 'run id recorded in every trajectory (default: derived from --out)')

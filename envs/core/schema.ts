@@ -111,14 +111,26 @@ function describeIssue(issue: z.core.$ZodIssue): { field?: string; message: stri
   return { field, message: field ? `\`${field}\`: ${issue.message}` : issue.message };
 }
 
+/**
+ * Argument objects `checkArgs` produced, with the shape they passed: the episode session validates a
+ * call and hands the parsed object to the environment, which checks it again; that second check of
+ * the very object the first one returned (and nobody else holds) is answered without parsing.
+ */
+const validated = new WeakMap<object, z.ZodRawShape>();
+
 /** Validates raw arguments against a zod shape; the failure message names the field. */
 export function checkArgs(toolName: string, shape: z.ZodRawShape, args: unknown): ArgsCheck {
   if (args === null || typeof args !== 'object' || Array.isArray(args)) {
     return { ok: false, message: `Invalid arguments for \`${toolName}\`: arguments must be a JSON object.` };
   }
+  if (validated.get(args) === shape) return { ok: true, args: args as Record<string, unknown> };
   const unknown = Object.keys(args).filter((k) => !Object.hasOwn(shape, k));
   const parsed = parserFor(shape).safeParse(args);
-  if (parsed.success && unknown.length === 0) return { ok: true, args: parsed.data as Record<string, unknown> };
+  if (parsed.success && unknown.length === 0) {
+    const out = parsed.data as Record<string, unknown>;
+    validated.set(out, shape);
+    return { ok: true, args: out };
+  }
   const issues = parsed.success ? [] : parsed.error.issues.map(describeIssue);
   if (unknown.length > 0)
     issues.push({

@@ -40,11 +40,11 @@ export const GrpoConfigSchema = z
       .number()
       .int()
       .nonnegative()
-      .default(20)
+      .default(25)
       .describe('GRPO optimiser steps (each samples tasksPerStep x groupSize episodes).'),
     tasksPerStep: z.number().int().positive().default(4).describe('Groups (distinct tasks) per step.'),
     groupSize: z.number().int().min(2).default(8).describe('G: completions per task; advantages are relative within the group.'),
-    lr: z.number().positive().default(3e-4).describe('GRPO learning rate (lower than SFT: RL updates are noisy).'),
+    lr: z.number().positive().default(5e-4).describe('GRPO learning rate (lower than SFT: RL updates are noisy).'),
     loss: LossTypeSchema.default('dapo').describe('Loss aggregation: grpo, bnpo, dr_grpo or dapo (TRL default).'),
     scaleRewards: z
       .enum(['group', 'none'])
@@ -67,8 +67,10 @@ export const GrpoConfigSchema = z
     temperature: z
       .number()
       .positive()
-      .default(0.7)
-      .describe('Rollout temperature (training log-probs use the same): explores without breaking the call format.'),
+      .default(1)
+      .describe(
+        'Rollout temperature (training log-probs use the same): after cold start the policy is sharp, T=1 keeps groups informative.',
+      ),
     dynamicSampling: z.boolean().default(true).describe('Drop groups whose rewards are all equal and draw replacements (DAPO).'),
     maxRefillRounds: z
       .number()

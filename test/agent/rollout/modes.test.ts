@@ -52,9 +52,17 @@ describe('thinking modes per turn', () => {
 
   it('lets the evaluator score a switch the policy ignored as non-compliant', async () => {
     // A policy that always thinks, whatever the flag says.
-    const thinker = new ScriptPolicy([`<think>\nadd them\n</think>\n\n${call('add', { a: 21, b: 44 })}`, '<think>\nread it\n</think>\n\n65']);
+    const thinker = new ScriptPolicy([
+      `<think>\nadd them\n</think>\n\n${call('add', { a: 21, b: 44 })}`,
+      '<think>\nread it\n</think>\n\n65',
+    ]);
     const bad = await runEpisode({ env: arithEnv, policy: thinker, taskId: TASK, modeSchedule: ['think', 'no_think'] });
-    const good = await runEpisode({ env: arithEnv, policy: new OraclePolicy(arithEnv), taskId: TASK, modeSchedule: ['think', 'no_think'] });
+    const good = await runEpisode({
+      env: arithEnv,
+      policy: new OraclePolicy(arithEnv),
+      taskId: TASK,
+      modeSchedule: ['think', 'no_think'],
+    });
     expect(bad.turns.map(turnFollowsMode)).toEqual([true, false]);
     const mBad = computeMetrics([bad], { bootstrap: { samples: 0 } }).overall.metrics;
     const mGood = computeMetrics([good], { bootstrap: { samples: 0 } }).overall.metrics;
