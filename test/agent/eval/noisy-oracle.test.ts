@@ -11,19 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type EvalMetrics, runEval } from '../../../agent/eval/index.js';
-import { type EnvDefinition, getEnv } from '../../../envs/index.js';
+import { codeInterpEnv } from '../../../envs/index.js';
 import { toyEnv } from './toy-env.js';
 
 const root = mkdtempSync(join(tmpdir(), 'toolgym-noisy-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-function codeInterp(): EnvDefinition | undefined {
-  try {
-    return getEnv('code-interp');
-  } catch {
-    return undefined;
-  }
-}
 
 function expectRatesRecovered(m: EvalMetrics, r: number, tol: number): void {
   const o = m.overall.metrics;
@@ -82,11 +74,9 @@ describe('the noisy oracle', () => {
     expect(res.record.metrics.overall.passCurve[1]?.passHat.value).toBe(1);
   });
 
-  const env = codeInterp();
-  if (!env) console.warn('skipping the code-interp noisy-oracle eval: code-interp is not registered in envs/index.ts yet');
-  it.skipIf(!env)('has its configured error rates recovered on code-interp', async () => {
+  it('has its configured error rates recovered on code-interp', async () => {
     const res = await runEval({
-      env: env as EnvDefinition,
+      env: codeInterpEnv,
       policy: 'oracle:err=0.3',
       k: 4,
       tasks: 50,
