@@ -8,8 +8,10 @@
  * stays small on a 2-core machine.
  *
  * Two loads on the same 1,000 open sessions (each with an episode started):
- *  - paced: every session steps, thinks (seeded 0.5-1.5 s, as an agent waiting on its model), and
- *    steps again, for `--seconds` (offered load ~1,000 steps/s); this is the target's load;
+ *  - paced (closed loop, the target's load): every session steps, thinks for a seeded uniform
+ *    0.5-1.5 s (mean 1 s, as an agent waiting on its model), and steps again, for `--seconds`.
+ *    Nominal offered load = sessions / mean think time = ~1,000 steps/s for 1,000 sessions; the
+ *    achieved rate is printed next to it (it falls below the offered one only when the server is slow);
  *  - burst: all 1,000 sessions step at the same instant (worst case; p99 is the drain time).
  *
  *   npx tsx bench/sessions.ts [--sessions 1000] [--seconds 10]
@@ -31,6 +33,9 @@ const arg = (name: string, dflt: number): number => {
 };
 const SESSIONS = arg('--sessions', 1000);
 const SECONDS = arg('--seconds', 10);
+/** Think time between a session's steps in the paced load: uniform in [THINK_MIN_MS, THINK_MAX_MS]. */
+const THINK_MIN_MS = 500;
+const THINK_MAX_MS = 1500;
 
 const dropReasons = new Map<string, number>();
 
@@ -213,12 +218,12 @@ async function main(): Promise<void> {
     await Promise.all(
       sessions.map(async (s, k) => {
         // Stagger the first steps over a think time so the load starts steady.
-        await new Promise((r) => setTimeout(r, rand() * 1000));
+        await new Promise((r) => setTimeout(r, rand() * (THINK_MIN_MS + THINK_MAX_MS) / 2));
         for (let i = 0; performance.now() < until; i++) {
           const ms = await s.step(k * 100_000 + i);
           if (ms === undefined) pacedDropped++;
           else paced.push(ms);
-          await new Promise((r) => setTimeout(r, 500 + rand() * 1000));
+          await new Promise((r) => setTimeout(r, THINK_MIN_MS + rand() * (THINK_MAX_MS - THINK_MIN_MS)));
         }
       }),
     );
@@ -250,6 +255,9 @@ async function main(): Promise<void> {
         external: perSession('external'),
       },
       paced: {
+        load: `closed loop: ${SESSIONS} sessions each step, think U(${THINK_MIN_MS}, ${THINK_MAX_MS}) ms, step again`,
+        think_ms: { min: THINK_MIN_MS, max: THINK_MAX_MS, mean: (THINK_MIN_MS + THINK_MAX_MS) / 2 },
+        offered_steps_per_s: Math.round(SESSIONS / ((THINK_MIN_MS + THINK_MAX_MS) / 2 / 1000)),
         ...pacedStats,
         steps_per_s: Math.round(pacedRate),
         dropped: pacedDropped,

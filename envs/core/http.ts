@@ -7,6 +7,13 @@
  * cap the request body; an optional bearer token, required for any non-loopback bind.
  * The SDK deprecates its in-transport host checks in favour of middleware, so the checks live here.
  *
+ * Each session is the SDK's `WebStandardStreamableHTTPServerTransport` (JSON responses by default),
+ * fed by a small Node adapter here rather than the SDK's Node wrapper: the wrapper builds a Hono
+ * request listener per call, re-reads the body through a web stream and copies native `Response`
+ * bodies back chunk by chunk (timers included), which cost more CPU per trivial step than the MCP
+ * handling itself. Here the body is read and parsed once (size-capped) and passed as `parsedBody`,
+ * and a JSON answer goes out in one write.
+ *
  * A session lives in `sessions` from its `initialize` until DELETE, idle expiry or `close()`.
  * Every request is handled inside try/catch so one sick session never affects another.
  */
@@ -14,7 +21,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { ServerConfigError } from './errors.js';
 import { createEpisodeServer, type EpisodeServerOptions } from './server.js';
@@ -56,7 +63,7 @@ export interface HttpServerHandle {
 
 interface Entry {
   server: McpServer;
-  transport: StreamableHTTPServerTransport;
+  transport: WebStandardStreamableHTTPServerTransport;
   lastActive: number;
   inflight: number;
 }
@@ -83,11 +90,11 @@ export function hostnameOf(hostHeader: string): string {
   return colon >= 0 ? h.slice(0, colon) : h;
 }
 
-function sameSecret(given: string, expected: string): boolean {
-  // Hash first so the comparison is constant-time whatever the lengths.
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** Compares against the token's digest (computed once): constant-time whatever the lengths. */
+function sameSecret(given: string, expectedDigest: Buffer): boolean {
+  return timingSafeEqual(sha256(given), expectedDigest);
 }
 
 function jsonRpcError(
@@ -132,6 +139,67 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/**
+ * The web `Request` the SDK's transport reads: method, URL and headers only. The body is already
+ * parsed (and size-capped) here and handed over as `parsedBody`, so it is neither copied nor
+ * parsed twice.
+ */
+function toWebRequest(req: IncomingMessage, url: string): Request {
+  const headers: Array<[string, string]> = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i], raw[i + 1]]);
+  return new Request(url, { method: req.method, headers });
+}
+
+/**
+ * Writes the transport's web `Response` to Node's `res`. A JSON or empty answer (every POST in
+ * JSON-response mode) goes out in one write with its Content-Length; an SSE stream is piped, and
+ * cancelled when the client goes away so the transport drops the stream (and its keep-alive timer).
+ */
+async function writeWebResponse(r: Response, res: ServerResponse): Promise<void> {
+  const headers: Record<string, string> = {};
+  r.headers.forEach((v, k) => {
+    headers[k] = v;
+  });
+  const body = r.body;
+  if (!body) {
+    res.writeHead(r.status, headers);
+    res.end();
+    return;
+  }
+  const reader = body.getReader();
+  if (!(headers['content-type'] ?? '').startsWith('text/event-stream')) {
+    // Reading the stream directly is cheaper than arrayBuffer(); a JSON answer is one chunk.
+    const chunks: Uint8Array[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+    }
+    const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    headers['content-length'] = String(buf.byteLength);
+    res.writeHead(r.status, headers);
+    res.end(buf);
+    return;
+  }
+  res.writeHead(r.status, headers);
+  res.flushHeaders();
+  const cancel = (): void => void reader.cancel().catch(() => undefined);
+  res.once('close', cancel);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || res.destroyed) break;
+      res.write(value);
+    }
+  } catch {
+    // The stream errored or was cancelled: end the response below.
+  } finally {
+    res.off('close', cancel);
+    res.end();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** Starts a Streamable HTTP MCP server for `def`; resolves once it listens. */
@@ -139,6 +207,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
   const host = opts.host ?? '127.0.0.1';
   const loopback = isLoopbackHost(host);
   const token = opts.token || undefined;
+  const tokenDigest = token ? sha256(token) : undefined;
   if (!loopback && !token) {
     throw new ServerConfigError(
       `Binding ${host} exposes the gym beyond this machine: pass a bearer token (--token or GYM_TOKEN), or bind 127.0.0.1.`,
@@ -155,6 +224,8 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
   const checkHost = loopback || !isWildcardHost(host) || (opts.allowedHosts?.length ?? 0) > 0;
   const allowedOrigins = new Set((opts.allowedOrigins ?? []).map((o) => o.replace(/\/$/, '').toLowerCase()));
   const sessions = new Map<string, Entry>();
+  // Origin of the URLs handed to the transport: the bound address, never the client's Host header.
+  let base = 'http://127.0.0.1';
 
   const originAllowed = (origin: string): boolean => {
     const o = origin.replace(/\/$/, '').toLowerCase();
@@ -176,7 +247,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
   const newEntry = async (): Promise<Entry> => {
     const server = createEpisodeServer(def, opts);
     const entry: Entry = { server, transport: undefined as never, lastActive: Date.now(), inflight: 0 };
-    entry.transport = new StreamableHTTPServerTransport({
+    entry.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: opts.jsonResponse ?? true,
       onsessioninitialized: (id) => {
@@ -206,8 +277,9 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
       cors['access-control-expose-headers'] = 'mcp-session-id, mcp-protocol-version';
       cors.vary = 'Origin';
     }
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== path) {
+    const reqUrl = req.url ?? '/';
+    const q = reqUrl.indexOf('?');
+    if ((q >= 0 ? reqUrl.slice(0, q) : reqUrl) !== path) {
       jsonRpcError(res, 404, -32000, `Not found: the MCP endpoint is ${path}.`, cors);
       return;
     }
@@ -222,10 +294,10 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
       return;
     }
     for (const [k, v] of Object.entries(cors)) res.setHeader(k, v);
-    if (token) {
+    if (tokenDigest) {
       const auth = req.headers.authorization ?? '';
       const m = /^Bearer\s+(.+)$/i.exec(auth);
-      if (!m || !sameSecret(m[1].trim(), token)) {
+      if (!m || !sameSecret(m[1].trim(), tokenDigest)) {
         jsonRpcError(res, 401, -32000, 'Unauthorized: send "Authorization: Bearer <token>" with the server\'s token.', {
           'www-authenticate': 'Bearer',
         });
@@ -282,7 +354,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
       entry.inflight++;
       entry.lastActive = Date.now();
       try {
-        await entry.transport.handleRequest(req, res, body);
+        await writeWebResponse(await entry.transport.handleRequest(toWebRequest(req, base + reqUrl), { parsedBody: body }), res);
       } finally {
         entry.inflight--;
         entry.lastActive = Date.now();
@@ -304,7 +376,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
         return;
       }
       entry.lastActive = Date.now();
-      await entry.transport.handleRequest(req, res);
+      await writeWebResponse(await entry.transport.handleRequest(toWebRequest(req, base + reqUrl)), res);
       if (req.method === 'DELETE' && sessionId) drop(sessionId);
       return;
     }
@@ -338,6 +410,8 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
     http.once('error', reject);
     http.listen(opts.port ?? 7777, host, () => {
       http.off('error', reject);
+      const a = http.address() as AddressInfo;
+      base = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
       resolve();
     });
   });

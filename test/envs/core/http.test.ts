@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   defineToolEnv,
@@ -199,5 +200,62 @@ describe('serveHttp', () => {
     );
     expect(rewards).toEqual(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? 1 : 0)));
     expect(server.sessionCount()).toBe(100);
+  });
+
+  it('answers a POST with one JSON body carrying its Content-Length and the session id', async () => {
+    server = await serveHttp(arithEnv, { port: 0, ...quiet });
+    const init = await raw(server.url, { body: INIT });
+    expect(init.status).toBe(200);
+    expect(init.headers['content-type']).toMatch(/^application\/json/);
+    expect(Number(init.headers['content-length'])).toBe(Buffer.byteLength(init.body));
+    expect(init.headers['mcp-session-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(init.json().result.serverInfo.name).toBe('toolgym-arith');
+  });
+
+  it('plays an episode over SSE responses when JSON responses are turned off', async () => {
+    server = await serveHttp(arithEnv, { port: 0, jsonResponse: false, ...quiet });
+    const init = await raw(server.url, { body: INIT });
+    expect(init.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(init.body).toMatch(/^event: message\ndata: \{.*"serverInfo"/m);
+    const { client } = await httpClient(server.url);
+    const start = await client.callTool({ name: 'gym_start', arguments: { seed: 2, split: 'test' } });
+    const done = await client.callTool({ name: 'gym_submit', arguments: { answer: String(sumOf(start.structuredContent)) } });
+    expect(done._meta).toMatchObject({ 'toolgym/reward': 1 });
+    await client.close();
+  });
+
+  it('releases a standalone GET stream when its client disconnects, so the session can open another', async () => {
+    server = await serveHttp(arithEnv, { port: 0, ...quiet });
+    const sid = (await raw(server.url, { body: INIT })).headers['mcp-session-id'] as string;
+    const u = new URL(server.url);
+    const openStream = (): Promise<{ status: number; type?: string; close(): void }> =>
+      new Promise((resolve, reject) => {
+        const req = request(
+          {
+            host: u.hostname,
+            port: u.port,
+            path: u.pathname,
+            method: 'GET',
+            headers: { accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' },
+          },
+          (res) => {
+            res.resume();
+            resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], close: () => req.destroy() });
+          },
+        );
+        req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? undefined : reject(err)));
+        req.end();
+      });
+    const first = await openStream();
+    expect(first).toMatchObject({ status: 200, type: 'text/event-stream' });
+    expect((await openStream()).status).toBe(409);
+    first.close();
+    let again = await openStream();
+    for (let i = 0; i < 50 && again.status === 409; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      again = await openStream();
+    }
+    expect(again.status).toBe(200);
+    again.close();
   });
 });
