@@ -15,8 +15,13 @@ import { overlongPenalty } from './grpo/advantages.js';
 export const RewardConfigSchema = z
   .object({
     correct: z.number().default(1).describe('Weight of verifier correctness: the signal RL is for.'),
-    format: z.number().default(0.1).describe('Weight of strict-parse format: keeps turns well formed.'),
-    invalidCall: z.number().default(0.2).describe('Weight of the invalid-call penalty (per call, capped at 1).'),
+    format: z.number().default(0.2).describe('Weight of strict-parse format: keeps turns well formed (validity).'),
+    invalidCall: z
+      .number()
+      .default(0.5)
+      .describe(
+        'Weight of the invalid-call penalty (per call, capped at 1): a loop that never closes a call costs half a success.',
+      ),
     toolUse: z.number().default(0).describe('Weight of a bonus for calling a tool at all (off: correctness already needs it).'),
     length: z.number().default(0.1).describe('Weight of overlong shaping (DAPO soft punishment).'),
     maxLen: z.number().int().positive().default(256).describe('L_max of overlong shaping, in completion tokens per episode.'),

@@ -15,14 +15,16 @@ export const SftConfigSchema = z
       .number()
       .int()
       .nonnegative()
-      .default(128)
-      .describe('Teacher (oracle) episodes collected; small by design so RL has room to improve.'),
+      .default(48)
+      .describe(
+        'Teacher (oracle) episodes collected: small by design, so SFT alone plateaus (it memorises the few numbers it saw) and RL over the larger task pool has room to improve.',
+      ),
     steps: z
       .number()
       .int()
       .nonnegative()
-      .default(400)
-      .describe('SFT optimiser steps over the filtered cold-start set (short sequences: cheap steps).'),
+      .default(300)
+      .describe('SFT optimiser steps over the filtered cold-start set: enough for the format, not for the task (~25% held-out).'),
     batchSize: z.number().int().positive().default(8).describe('Sequences per SFT step.'),
     lr: z.number().positive().default(3e-3).describe('SFT learning rate (a tiny model tolerates a large one).'),
     thinkFraction: z
@@ -40,11 +42,11 @@ export const GrpoConfigSchema = z
       .number()
       .int()
       .nonnegative()
-      .default(25)
+      .default(60)
       .describe('GRPO optimiser steps (each samples tasksPerStep x groupSize episodes).'),
     tasksPerStep: z.number().int().positive().default(4).describe('Groups (distinct tasks) per step.'),
     groupSize: z.number().int().min(2).default(8).describe('G: completions per task; advantages are relative within the group.'),
-    lr: z.number().positive().default(5e-4).describe('GRPO learning rate (lower than SFT: RL updates are noisy).'),
+    lr: z.number().positive().default(3e-4).describe('GRPO learning rate (lower than SFT: RL updates are noisy).'),
     loss: LossTypeSchema.default('dapo').describe('Loss aggregation: grpo, bnpo, dr_grpo or dapo (TRL default).'),
     scaleRewards: z
       .enum(['group', 'none'])
@@ -67,9 +69,9 @@ export const GrpoConfigSchema = z
     temperature: z
       .number()
       .positive()
-      .default(1)
+      .default(0.8)
       .describe(
-        'Rollout temperature (training log-probs use the same): after cold start the policy is sharp, T=1 keeps groups informative.',
+        'Rollout temperature (training log-probs use the same): 0.8 keeps groups mixed without drowning the few correct samples of a weak cold start in noise (T=1 learned slower).',
       ),
     dynamicSampling: z.boolean().default(true).describe('Drop groups whose rewards are all equal and draw replacements (DAPO).'),
     maxRefillRounds: z
@@ -124,7 +126,12 @@ export const RunConfigSchema = z
       .describe('Task families used (comma-separated name prefixes): compute tasks have cheap exact verifiers.'),
     maxDifficulty: z.number().int().min(1).max(5).default(1).describe('Hardest task difficulty used for training and test.'),
     trainTasks: z.number().int().positive().default(256).describe('Size of the training task pool (train split).'),
-    testTasks: z.number().int().positive().default(32).describe('Held-out tasks (test split) for before/after success.'),
+    testTasks: z
+      .number()
+      .int()
+      .positive()
+      .default(64)
+      .describe('Held-out tasks (test split) for before/after success: 64 so a 25-point change is well outside the noise.'),
     merges: z
       .number()
       .int()
