@@ -6,9 +6,12 @@
  * a fraction of the machine's matmul limit (the CPU device's GEMM on a large square product,
  * measured in the same run).
  *
- *   npx tsx bench/learn.ts [--config file.json] [--quick]
+ *   npx tsx bench/learn.ts [--config file.json] [--quick] [--seeds 0,1,2] [--no-baseline]
  *
- * Prints exactly one JSON object on stdout; progress goes to stderr.
+ * With `--seeds`, the whole measurement (training and baseline) runs once per seed and the object
+ * holds each seed's result plus the medians and how many seeds met each target: one seed's held-out
+ * figures move by several points with the seed alone. Prints exactly one JSON object on stdout;
+ * progress goes to stderr.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +22,7 @@ import { createDevice, matmul } from '../gpu/index.js';
 import { type TokenSample, toSample } from '../trainer/batch.js';
 import { BuiltinPolicy, flopsPerToken, loadCheckpoint } from '../trainer/model/index.js';
 import { AdamW } from '../trainer/optim/index.js';
-import { evaluate, resolveRunConfig, selectTasks, train } from '../trainer/run/index.js';
+import { evalSampling, evaluate, resolveRunConfig, selectTasks, train } from '../trainer/run/index.js';
 import { sftStep } from '../trainer/sft/index.js';
 
 function arg(name: string): string | undefined {
@@ -53,16 +56,15 @@ async function matmulLimit(): Promise<{ flops: number; device: string }> {
   return { flops: (2 * n ** 3) / (times[3] / 1000), device: dev.info.name };
 }
 
-async function main(): Promise<void> {
+async function measure(seed: number | undefined, limit: { flops: number; device: string }) {
   const file = arg('--config') ? JSON.parse(readFileSync(arg('--config') as string, 'utf8')) : undefined;
   const out = mkdtempSync(join(tmpdir(), 'toolgym-learn-'));
   const cfg = resolveRunConfig({
     preset: process.argv.includes('--quick') ? 'quick' : 'default',
     file,
-    flags: { env: 'code-interp', out },
+    flags: { env: 'code-interp', out, ...(seed !== undefined ? { seed } : {}) },
   });
-  const limit = await matmulLimit();
-  log(`matmul limit ${(limit.flops / 1e9).toFixed(1)} GFLOP/s on ${limit.device}`);
+  log(`seed ${cfg.seed}`);
   const t0 = performance.now();
   const { dir, summary } = await train(codeInterpEnv, cfg, {
     runId: 'learn',
@@ -91,7 +93,9 @@ async function main(): Promise<void> {
     const d = process.cpuUsage(c0);
     return (d.user + d.system) / 1000;
   };
-  while (cpuMs() < summary.cpuMs.grpo && samples.length > 0) {
+  // --no-baseline (exploring recipes): skip the baseline's training and evaluation.
+  const budgetMs = process.argv.includes('--no-baseline') ? 0 : summary.cpuMs.grpo;
+  while (cpuMs() < budgetMs && samples.length > 0) {
     const batch = Array.from(
       { length: Math.min(cfg.sft.batchSize, samples.length) },
       (_, i) => samples[(extraSteps * cfg.sft.batchSize + i * 7 + extraSteps) % samples.length],
@@ -107,26 +111,30 @@ async function main(): Promise<void> {
     count: cfg.testTasks,
     seed: cfg.seed + 1,
   });
-  const policy = new BuiltinPolicy(ck.model, ck.tokenizer, { sampling: { temperature: 0 }, seed: cfg.seed });
-  const baseline = await evaluate(codeInterpEnv, policy, testIds, {
-    modes: ['no_think', 'think'],
-    headline: cfg.grpo.mode === 'think' ? 'think' : 'no_think',
-    limits: {
-      maxTurns: cfg.limits.maxTurns,
-      maxTurnTokens: cfg.limits.maxTurnTokens,
-      thinkingBudget: cfg.limits.thinkingBudget,
-      maxTotalTokens: cfg.limits.maxTurns * cfg.limits.maxTurnTokens,
-    },
-    concurrency: cfg.concurrency,
-    runId: 'learn-baseline',
-  });
+  const policy = (mode: 'think' | 'no_think') =>
+    new BuiltinPolicy(ck.model, ck.tokenizer, { sampling: evalSampling(cfg.evalDecoding, mode), seed: cfg.seed });
+  const baseline =
+    budgetMs === 0
+      ? { success: Number.NaN, byMode: {} }
+      : await evaluate(codeInterpEnv, policy, testIds, {
+          modes: ['no_think', 'think'],
+          headline: cfg.grpo.mode === 'think' ? 'think' : 'no_think',
+          limits: {
+            maxTurns: cfg.limits.maxTurns,
+            maxTurnTokens: cfg.limits.maxTurnTokens,
+            thinkingBudget: cfg.limits.thinkingBudget,
+            maxTotalTokens: cfg.limits.maxTurns * cfg.limits.maxTurnTokens,
+          },
+          concurrency: cfg.concurrency,
+          runId: 'learn-baseline',
+        });
 
   // training FLOPs per sequence token: forward + backward ~ 3x forward, at the mean context
   const meanCtx = 300;
   const flopsPerTrainedToken = 3 * flopsPerToken(ck.model.config, meanCtx);
   const achieved = summary.tokensPerSecond * flopsPerTrainedToken;
-  const result = {
-    bench: 'learn',
+  return {
+    seed: cfg.seed,
     env: 'code-interp',
     families: cfg.families,
     maxDifficulty: cfg.maxDifficulty,
@@ -162,7 +170,50 @@ async function main(): Promise<void> {
     device: limit.device,
     runDir: dir,
   };
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function main(): Promise<void> {
+  const seeds = arg('--seeds')
+    ?.split(',')
+    .map((x) => Number(x.trim()));
+  if (seeds?.some((x) => !Number.isInteger(x))) throw new Error('--seeds takes comma-separated integers, e.g. --seeds 0,1,2');
+  const limit = await matmulLimit();
+  log(`matmul limit ${(limit.flops / 1e9).toFixed(1)} GFLOP/s on ${limit.device}`);
+  if (!seeds) {
+    process.stdout.write(`${JSON.stringify({ bench: 'learn', ...(await measure(undefined, limit)) })}\n`);
+    return;
+  }
+  const runs: Awaited<ReturnType<typeof measure>>[] = [];
+  for (const seed of seeds) runs.push(await measure(seed, limit));
+  const col = (f: (r: (typeof runs)[number]) => number) => runs.map(f);
+  const gain = col((r) => r.success.grpoMinusColdStartPoints);
+  const overBaseline = col((r) => r.success.grpoMinusBaselinePoints);
+  const validity = col((r) => r.validityAfterGrpo);
+  const summary = {
+    seeds,
+    median: {
+      coldStart: median(col((r) => r.success.coldStart)),
+      grpo: median(col((r) => r.success.grpo)),
+      sftOnlyBaseline: median(col((r) => r.success.sftOnlyBaseline)),
+      grpoMinusColdStartPoints: median(gain),
+      grpoMinusBaselinePoints: median(overBaseline),
+      validityAfterGrpo: median(validity),
+      trainWallSeconds: median(col((r) => r.wallSeconds.train)),
+    },
+    seedsMeeting: {
+      grpoMinusColdStartAtLeast25: gain.filter((g) => g >= 25).length,
+      grpoAboveBaseline: overBaseline.filter((g) => g > 0).length,
+      validityAtLeast98: validity.filter((v) => v >= 0.98).length,
+      trainUnder30Minutes: col((r) => r.wallSeconds.train).filter((w) => w <= 1800).length,
+    },
+  };
+  process.stdout.write(`${JSON.stringify({ bench: 'learn', ...summary, runs })}\n`);
 }
 
 main().catch((err) => {

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // envs/index registers the built-in environments, so `runEval({ env: 'code-interp' })` works as a library call.
-import { type EnvDefinition, getEnv, type Split } from '../../envs/index.js';
+import { type EnvDefinition, EnvWorkerPool, getEnv, type Split } from '../../envs/index.js';
 import { mixSeed, Rng } from '../../tools/index.js';
 import { createPolicy } from '../policies/index.js';
 import { type RolloutLimitsInput, resolveLimits, runBatch } from '../rollout/index.js';
@@ -42,6 +42,13 @@ export interface EvalOptions {
   id?: string;
   limits?: RolloutLimitsInput;
   concurrency?: number;
+  /**
+   * Serve the environment from this many worker threads (MCP over MessagePort) instead of the
+   * loop's thread: same results, the environment's host work on other cores. Needs a registered env.
+   */
+  envWorkers?: number;
+  /** Env modules the workers load before building `env` (what `--env-module` loaded here). */
+  envModules?: readonly string[];
   bootstrapSamples?: number;
   progress?: boolean;
   signal?: AbortSignal;
@@ -253,11 +260,14 @@ export async function runEval(opts: EvalOptions): Promise<EvalResult> {
   rmSync(trajPath, { force: true });
   const writer = new TrajectoryWriter(trajPath);
   const trajectories: Trajectory[] = [];
+  const workers = opts.envWorkers
+    ? await new EnvWorkerPool({ env: def.id, modules: opts.envModules, workers: opts.envWorkers }).start()
+    : undefined;
   const t0 = performance.now();
   try {
     for (const budget of budgets.length ? budgets : [undefined]) {
       const res = await runBatch({
-        env: def,
+        env: workers ? () => workers.connect() : def,
         policy,
         tasks: taskIds,
         split,
@@ -275,6 +285,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalResult> {
   } finally {
     writer.close();
     if (ownPolicy) await policy.close?.();
+    await workers?.close();
   }
   const durationMs = performance.now() - t0;
   const metrics = computeMetrics(trajectories, { maxK: opts.k, bootstrap: { samples: settings.bootstrapSamples, seed } });

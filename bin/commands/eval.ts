@@ -54,6 +54,7 @@ interface EvalFlags {
   budget?: number[];
   seed: number;
   concurrency: number;
+  envWorkers?: number;
   limits?: string;
   maxTurns?: number;
   out?: string;
@@ -77,6 +78,7 @@ export function register(program: Command): void {
     .option('--budget <list>', 'thinking budgets in tokens, comma-separated; each task runs k times per budget', budgets)
     .option('--seed <n>', 'seed of the task draw, the episodes and the bootstrap', int('--seed'), 0)
     .option('--concurrency <n>', 'episodes in flight', int('--concurrency'), 8)
+    .option('--env-workers <n>', 'serve the environment from n worker threads instead of the loop thread', int('--env-workers'))
     .option('--limits <json>', 'rollout limits as JSON, e.g. {"maxTurns":6,"maxTotalTokens":8192}')
     .option('--max-turns <n>', 'shorthand for the maxTurns limit', int('--max-turns'))
     .option('--out <dir>', 'output folder (default evals/<id>)')
@@ -124,6 +126,8 @@ export function register(program: Command): void {
         budgets: flags.budget ?? [],
         seed: flags.seed,
         concurrency: flags.concurrency,
+        envWorkers: flags.envWorkers,
+        envModules: flags.envModule,
         limits,
         outDir: flags.out,
         id: flags.id,

@@ -12,7 +12,7 @@ import {
   type RolloutLimitsInput,
   runBatch,
 } from '../../agent/index.js';
-import { type EnvDefinition, getEnv, loadEnvModules, type Split } from '../../envs/index.js';
+import { type EnvDefinition, EnvWorkerPool, getEnv, loadEnvModules, type Split } from '../../envs/index.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -28,6 +28,7 @@ interface RolloutCliOptions {
   seed: string;
   out?: string;
   concurrency: string;
+  envWorkers?: string;
   maxTurns?: string;
   maxTokens?: string;
   turnTokens?: string;
@@ -67,6 +68,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'first task seed', '0')
     .option('--out <file>', 'append trajectories to this JSONL file')
     .option('--concurrency <n>', 'episodes in flight at once', '8')
+    .option('--env-workers <n>', 'serve the environment from n worker threads (MCP over MessagePort) instead of the loop thread')
     .option('--max-turns <n>', 'assistant turns per episode before truncation')
     .option('--max-tokens <n>', 'total completion tokens per episode')
     .option('--turn-tokens <n>', 'completion tokens per turn')
@@ -110,9 +112,15 @@ export function register(program: Command): void {
         tokenizer: opts.exactTokens ? qwen3Tokenizer() : undefined,
       });
       const runId = opts.runId ?? (opts.out ? opts.out.replace(/^.*\//, '').replace(/\.jsonl$/, '') : 'rollout');
+      const envWorkers = int('--env-workers', opts.envWorkers);
+      if (envWorkers && opts.url)
+        throw new RolloutCliError('--env-workers runs the environment locally: drop --url, or drop --env-workers');
+      const workers = envWorkers
+        ? await new EnvWorkerPool({ env: (def as EnvDefinition).id, modules: opts.envModule, workers: envWorkers }).start()
+        : undefined;
       try {
         const { summary } = await runBatch({
-          env: opts.url ?? (def as EnvDefinition),
+          env: workers ? () => workers.connect() : (opts.url ?? (def as EnvDefinition)),
           policy,
           tasks: opts.task.length > 0 ? opts.task : undefined,
           count: int('--tasks', opts.tasks, 0),
@@ -134,6 +142,7 @@ export function register(program: Command): void {
         }
       } finally {
         await policy.close?.();
+        await workers?.close();
       }
     });
 }

@@ -73,3 +73,10 @@ export {
   toPublic,
 } from './tool-env.js';
 export * from './types.js';
+export {
+  EnvWorkerError,
+  EnvWorkerPool,
+  type EnvWorkerPoolOptions,
+  MessagePortTransport,
+  type WorkerEnvSpec,
+} from './worker.js';

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createPolicy } from '../../agent/policies/index.js';
 import { runBatch } from '../../agent/rollout/index.js';
 import { registerBuiltinPolicy } from '../../trainer/model/index.js';
-import { RunConfigError, RunInterruptedError, resolveRunConfig, train } from '../../trainer/run/index.js';
+import { evalSampling, RunConfigError, RunInterruptedError, resolveRunConfig, train } from '../../trainer/run/index.js';
 import { toyEnv } from './fixtures/toy-env.js';
 
 const root = mkdtempSync(join(tmpdir(), 'toolgym-train-'));
@@ -41,6 +41,13 @@ describe('run config', () => {
     expect(() => resolveRunConfig({ file: { grpo: { lrr: 1 } } })).toThrow(/lrr/);
     expect(() => resolveRunConfig({ flags: { grpo: { loss: 'ppo' } } })).toThrow(/grpo.loss/);
     expect(() => resolveRunConfig({ preset: 'huge' })).toThrow(/unknown preset/);
+    expect(() => resolveRunConfig({ flags: { evalDecoding: 'beam' } })).toThrow(/evalDecoding/);
+  });
+  it("evaluates held-out tasks with Qwen3's recommended sampling per mode unless greedy is asked for", () => {
+    expect(resolveRunConfig({}).evalDecoding).toBe('qwen3');
+    expect(evalSampling('qwen3', 'no_think')).toEqual({ temperature: 0.7, topP: 0.8, topK: 20 });
+    expect(evalSampling('qwen3', 'think')).toEqual({ temperature: 0.6, topP: 0.95, topK: 20 });
+    expect(evalSampling('greedy', 'think').temperature).toBe(0);
   });
 });
 

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
@@ -152,8 +152,17 @@ export class BrowserPool {
     if (slot.launching) return slot.launching;
     const avail = chromiumAvailable(this.executablePath);
     if (!avail.ok) throw new BrowserUnavailableError(avail.reason);
-    slot.launching = chromium
-      .launch({ executablePath: this.executablePath, headless: true, args: [...CHROMIUM_ARGS], timeout: this.launchTimeoutMs })
+    // playwright-core is loaded on first use: importing it costs most of a second of start-up, which
+    // every `gym` command and every environment without a browser would otherwise pay.
+    slot.launching = import('playwright-core')
+      .then(({ chromium }) =>
+        chromium.launch({
+          executablePath: this.executablePath,
+          headless: true,
+          args: [...CHROMIUM_ARGS],
+          timeout: this.launchTimeoutMs,
+        }),
+      )
       .then((b) => {
         this.launches++;
         slot.browser = b;

@@ -145,6 +145,12 @@ export const RunConfigSchema = z
       .nonnegative()
       .default(0)
       .describe('Evaluate on the test split every N GRPO steps (0: only before and after).'),
+    evalDecoding: z
+      .enum(['qwen3', 'greedy'])
+      .default('qwen3')
+      .describe(
+        "Held-out decoding: qwen3 samples with the Qwen3 model card's settings per mode (no_think T 0.7, top-p 0.8, top-k 20; think T 0.6, top-p 0.95, top-k 20), seeded; greedy falls into repetition loops, as the card warns.",
+      ),
     checkpointEvery: z.number().int().positive().default(5).describe('Write the last checkpoint every N steps (resume point).'),
     out: z.string().default('runs').describe('Folder that receives runs/<id>/.'),
     sft: SftConfigSchema.prefault({}).describe('Cold-start SFT.'),

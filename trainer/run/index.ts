@@ -12,4 +12,4 @@ export {
 export type { RunHooks, RunSummary, StepRecord } from './run.js';
 export { RunInterruptedError, train } from './run.js';
 export type { EvalResult, ModeEval } from './tasks.js';
-export { evaluate, NoTasksError, selectTasks, summarizeEval } from './tasks.js';
+export { type EvalDecoding, evalSampling, evaluate, NoTasksError, selectTasks, summarizeEval } from './tasks.js';

@@ -30,7 +30,7 @@ import { composeReward } from '../rewards.js';
 import { filterColdStart, sftStep, TokenizingPolicy } from '../sft/sft.js';
 import { ByteTokenizer } from '../tokenizer/index.js';
 import { type RunConfig, RunConfigError, RunConfigSchema } from './config.js';
-import { type EvalResult, evaluate, selectTasks } from './tasks.js';
+import { type EvalResult, evalSampling, evaluate, selectTasks } from './tasks.js';
 
 /** The run was stopped (signal) after writing its last checkpoint; `--resume` continues it. */
 export class RunInterruptedError extends Error {
@@ -174,7 +174,12 @@ async function runEval(
   testIds: readonly string[],
   label: string,
 ): Promise<EvalResult> {
-  const policy = new BuiltinPolicy(model, tok, { sampling: { temperature: 0 }, seed: ctx.cfg.seed, spec: `builtin:${label}` });
+  const policy = (mode: 'think' | 'no_think') =>
+    new BuiltinPolicy(model, tok, {
+      sampling: evalSampling(ctx.cfg.evalDecoding, mode),
+      seed: ctx.cfg.seed,
+      spec: `builtin:${label}`,
+    });
   return evaluate(ctx.def, policy, testIds, {
     modes: ['no_think', 'think'],
     headline: headlineMode(ctx.cfg),

@@ -1,12 +1,13 @@
 /**
  * Task pools and evaluation for a run: which task ids train and test use (deterministic from the
- * config), and held-out success of a policy (greedy, one episode per task) with validity and
+ * config), and held-out success of a policy (one seeded episode per task and mode) with validity and
  * per-mode compliance figures.
  */
 import { runBatch } from '../../agent/rollout/index.js';
 import type { Policy, Trajectory } from '../../agent/types.js';
 import type { EnvDefinition, Split } from '../../envs/core/types.js';
 import { Rng } from '../../tools/index.js';
+import type { SamplingOptions } from '../model/sample.js';
 
 export class NoTasksError extends Error {
   override name = 'NoTasksError';
@@ -104,10 +105,23 @@ export function summarizeEval(ts: readonly Trajectory[], mode: 'think' | 'no_thi
   };
 }
 
-/** One greedy episode per test task in each mode. */
+/** Decoding of held-out episodes: Qwen3's recommended sampling per mode, or greedy. */
+export type EvalDecoding = 'qwen3' | 'greedy';
+
+/**
+ * The sampling settings of a held-out episode. `qwen3` is the Qwen3 model card's advice: thinking
+ * mode T 0.6, top-p 0.95, top-k 20; non-thinking T 0.7, top-p 0.8, top-k 20 (greedy decoding, the
+ * card says, leads to endless repetitions; at this model size it does, as unclosed tool calls).
+ */
+export function evalSampling(decoding: EvalDecoding, mode: 'think' | 'no_think'): SamplingOptions {
+  if (decoding === 'greedy') return { temperature: 0, topP: 1, topK: 0 };
+  return mode === 'think' ? { temperature: 0.6, topP: 0.95, topK: 20 } : { temperature: 0.7, topP: 0.8, topK: 20 };
+}
+
+/** One episode per test task in each mode; `policy` may depend on the mode (its decoding does). */
 export async function evaluate(
   def: EnvDefinition,
-  policy: Policy,
+  policy: Policy | ((mode: 'think' | 'no_think') => Policy),
   taskIds: readonly string[],
   o: {
     modes: readonly ('think' | 'no_think')[];
@@ -122,7 +136,7 @@ export async function evaluate(
   for (const mode of o.modes) {
     const { trajectories } = await runBatch({
       env: def,
-      policy,
+      policy: typeof policy === 'function' ? policy(mode) : policy,
       tasks: taskIds,
       groupSize: 1,
       mode,
