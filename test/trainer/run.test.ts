@@ -123,4 +123,36 @@ describe('a tiny end-to-end train run', () => {
     expect(m.filter((r) => r.phase === 'grpo').map((r) => r.step)).toEqual([1, 2, 3]);
     expect(summary.grpoSteps).toBe(3);
   });
+
+  it('a resumed run picks the same tasks and samples the same episodes as an uninterrupted one (skip state restored)', async () => {
+    // checkpointEvery 1 and always skipping tasks whose last group was equal: the picks depend on run state.
+    const flags = { ...small, checkpointEvery: 1, grpo: { steps: 3, skipZeroVariance: 1, maxRefillRounds: 1 } };
+    const cfg = resolveRunConfig({ preset: 'quick', flags });
+    await train(toyEnv, cfg, { runId: 'straight' });
+    const ac = new AbortController();
+    await expect(
+      train(toyEnv, cfg, {
+        runId: 'killed',
+        hooks: { signal: ac.signal, onRecord: (r) => r.phase === 'grpo' && r.step === 2 && ac.abort() },
+      }),
+    ).rejects.toThrow(RunInterruptedError);
+    await train(toyEnv, cfg, { resume: join(root, 'killed') });
+    const picks = (run: string) => {
+      const byStep = new Map<string, string[]>();
+      for (const t of lines(join(root, run, 'trajectories', 'grpo.jsonl')) as Array<{ ids: { run: string; task: string } }>) {
+        const key = t.ids.run.replace(/^.*-(s\d+r\d+)$/, '$1');
+        byStep.set(key, [...(byStep.get(key) ?? []), t.ids.task]);
+      }
+      return byStep;
+    };
+    const a = picks('straight');
+    const b = picks('killed');
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    for (const [k, v] of a) expect(b.get(k)).toEqual(v);
+    const grpo = (run: string) =>
+      lines(join(root, run, 'metrics.jsonl'))
+        .filter((r) => r.phase === 'grpo')
+        .map((r) => [r.step, r.episodes, r.reward]);
+    expect(grpo('killed')).toEqual(grpo('straight'));
+  });
 });

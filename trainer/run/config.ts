@@ -74,6 +74,14 @@ export const GrpoConfigSchema = z
         'Rollout temperature (training log-probs use the same): 0.8 keeps groups mixed without drowning the few correct samples of a weak cold start in noise (T=1 learned slower).',
       ),
     dynamicSampling: z.boolean().default(true).describe('Drop groups whose rewards are all equal and draw replacements (DAPO).'),
+    skipZeroVariance: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.8)
+      .describe(
+        'Probability of skipping a task whose last group had equal rewards (all solved or all failed): such a task gives an equal group again most of the time and no gradient, so its rollouts are mostly wasted (selective rollouts, as in GRESO). 0 disables.',
+      ),
     maxRefillRounds: z
       .number()
       .int()

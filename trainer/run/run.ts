@@ -82,6 +82,8 @@ interface Ctx {
   def: EnvDefinition;
   runId: string;
   hooks: RunHooks;
+  /** Run state saved in every checkpoint's meta (restored on resume). */
+  state: Record<string, unknown>;
 }
 
 function writeJson(path: string, data: unknown): void {
@@ -190,6 +192,42 @@ async function runEval(
   });
 }
 
+/**
+ * The train tasks of a GRPO step, in the run's fixed order, skipping (with probability
+ * `skipZeroVariance`, seeded by run, step and position) those whose last group had equal rewards.
+ * The position in the order and which tasks gave an equal group are run state (`state.taskCursor`,
+ * `state.flatTasks`), saved with every checkpoint, so a resumed run picks exactly what the killed one
+ * would have.
+ */
+function taskPicker(ctx: Ctx, trainIds: readonly string[]) {
+  const p = ctx.cfg.grpo.skipZeroVariance;
+  const flat = new Set((ctx.state.flatTasks as string[] | undefined) ?? []);
+  let cursor = (ctx.state.taskCursor as number | undefined) ?? 0;
+  const save = () => {
+    ctx.state.flatTasks = [...flat].sort();
+    ctx.state.taskCursor = cursor;
+  };
+  return {
+    next(need: number, step: number, round: number): string[] {
+      const out: string[] = [];
+      // Look at most one pass over the pool; if everything left is skipped, take tasks in order.
+      for (let looked = 0; out.length < need && looked < trainIds.length; looked++) {
+        const id = trainIds[cursor++ % trainIds.length];
+        if (p > 0 && flat.has(id) && new Rng(mixSeed(ctx.cfg.seed, step, round, looked, 'skip')).next() < p) continue;
+        out.push(id);
+      }
+      while (out.length < need) out.push(trainIds[cursor++ % trainIds.length]);
+      save();
+      return out;
+    },
+    observe(taskId: string, zeroVariance: boolean): void {
+      if (zeroVariance) flat.add(taskId);
+      else flat.delete(taskId);
+      save();
+    },
+  };
+}
+
 /** Sample GRPO groups for one step, with dynamic sampling refills. */
 async function sampleGroups(
   ctx: Ctx,
@@ -208,7 +246,6 @@ async function sampleGroups(
 }> {
   const g = ctx.cfg.grpo;
   const rounds = g.dynamicSampling ? 1 + g.maxRefillRounds : 1;
-  const perStep = g.tasksPerStep * rounds;
   const groups: GrpoGroup[] = [];
   const allRewards: number[] = [];
   const correct: number[] = [];
@@ -216,9 +253,10 @@ async function sampleGroups(
   let dropped = 0;
   let episodes = 0;
   const before = policy.generatedTokens;
+  const picker = taskPicker(ctx, trainIds);
   for (let r = 0; r < rounds && groups.length < g.tasksPerStep; r++) {
     const need = g.tasksPerStep - groups.length;
-    const tasks = Array.from({ length: need }, (_, i) => trainIds[(step * perStep + r * g.tasksPerStep + i) % trainIds.length]);
+    const tasks = picker.next(need, step, r);
     const { trajectories } = await runBatch({
       env: ctx.def,
       policy,
@@ -251,6 +289,7 @@ async function sampleGroups(
           components[k].push(v);
         }
       }
+      picker.observe(ts[0].ids.task, rewards.length >= 2 && allEqual(rewards));
       if (samples.length < 2 || (g.dynamicSampling && allEqual(rewards))) {
         dropped++;
         continue;
@@ -287,7 +326,7 @@ export async function train(
   const runId = dir.split('/').filter(Boolean).pop() as string;
   mkdirSync(join(dir, 'trajectories'), { recursive: true });
   mkdirSync(join(dir, 'checkpoints'), { recursive: true });
-  const ctx: Ctx = { dir, cfg, def, runId, hooks };
+  const ctx: Ctx = { dir, cfg, def, runId, hooks, state: {} };
   const note = (s: string) => hooks.onNote?.(s);
 
   const used = await useDevice(cfg.device);
@@ -332,6 +371,7 @@ export async function train(
     opt = new AdamW(model.params, model.shapes);
     if (existsSync(join(dir, 'metrics.jsonl'))) writeFileSync(join(dir, 'metrics.jsonl'), '');
   }
+  ctx.state = state;
   const checkpoint = (name: string, meta: { phase: string; step: number }, withOpt: boolean) =>
     saveCheckpoint(join(dir, 'checkpoints', name), {
       model,
