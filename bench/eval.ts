@@ -1,7 +1,8 @@
 /**
  * bench/eval: the evaluator's own overhead.
  *  1. Oracle episodes/s on code-interp through `runEval` (targets >= 200/s), beside the peer: the
- *     same episodes through the bare `runBatch` (so the ratio is the evaluator's overhead).
+ *     same episodes through the bare `runBatch` (so the ratio is the evaluator's overhead); and the
+ *     same evaluation with the environment in two worker threads (`envWorkers: 2`, concurrency 16).
  *  2. `computeMetrics` over 100,000 synthetic episodes, with 1000 bootstrap resamples (target <= 5 s)
  *     and without intervals.
  * Prints one JSON object. Run: `npx tsx bench/eval.ts` (`--quick` for a smoke run).
@@ -120,6 +121,8 @@ async function episodesPerSecond(def: EnvDefinition): Promise<Record<string, unk
   const k = 4;
   const reps = quick ? 1 : 3;
   const evalRates: number[] = [];
+  const workerRates: number[] = [];
+  const workerCpu: number[] = [];
   const batchRates: number[] = [];
   const cpuPerEpisode: number[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'toolgym-bench-eval-'));
@@ -142,6 +145,22 @@ async function episodesPerSecond(def: EnvDefinition): Promise<Record<string, unk
       evalRates.push((res.trajectories.length * 1000) / res.record.durationMs);
       const c = process.cpuUsage(c0);
       cpuPerEpisode.push((c.user + c.system) / 1000 / res.trajectories.length);
+      // The same evaluation with the environment in two worker threads (`--env-workers 2`).
+      const cw = process.cpuUsage();
+      const w = await runEval({
+        env: def,
+        policy: 'oracle',
+        k,
+        tasks,
+        seed: r,
+        outDir: join(dir, `w${r}`),
+        progress: false,
+        envWorkers: 2,
+        concurrency: 16,
+      });
+      workerRates.push((w.trajectories.length * 1000) / w.record.durationMs);
+      const cwd = process.cpuUsage(cw);
+      workerCpu.push((cwd.user + cwd.system) / 1000 / w.trajectories.length);
       const t0 = performance.now();
       const policy = await createPolicy('oracle', { env: def, seed: r });
       const ids = selectTasks(def, 'test', tasks, r);
@@ -165,6 +184,8 @@ async function episodesPerSecond(def: EnvDefinition): Promise<Record<string, unk
       eval_episodes_per_s_median: median(evalRates),
       peer_runBatch_episodes_per_s_median: median(batchRates),
       ratio_eval_vs_runBatch: median(evalRates) / median(batchRates),
+      eval_env_workers2_episodes_per_s_median: median(workerRates),
+      eval_env_workers2_process_cpu_ms_per_episode_median: median(workerCpu),
       end_to_end_with_metrics_and_report_episodes_per_s: (full.trajectories.length * 1000) / fullMs,
       process_cpu_ms_per_episode_median: median(cpuPerEpisode),
       evaluator_own_ms_per_episode: ownMs / full.trajectories.length,

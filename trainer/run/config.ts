@@ -42,8 +42,8 @@ export const GrpoConfigSchema = z
       .number()
       .int()
       .nonnegative()
-      .default(60)
-      .describe('GRPO optimiser steps (each samples tasksPerStep x groupSize episodes).'),
+      .default(120)
+      .describe('GRPO optimiser steps (each samples tasksPerStep x groupSize episodes, plus refills).'),
     tasksPerStep: z.number().int().positive().default(4).describe('Groups (distinct tasks) per step.'),
     groupSize: z.number().int().min(2).default(8).describe('G: completions per task; advantages are relative within the group.'),
     lr: z.number().positive().default(3e-4).describe('GRPO learning rate (lower than SFT: RL updates are noisy).'),
