@@ -15,7 +15,7 @@ import { computeMetrics, renderReport, runEval, selectTasks } from '../agent/eva
 import { createPolicy } from '../agent/policies/index.js';
 import { runBatch } from '../agent/rollout/index.js';
 import type { ParseFailure, ToolExchange, Trajectory, Turn } from '../agent/types.js';
-import { type EnvDefinition, getEnv } from '../envs/index.js';
+import { type EnvDefinition, EnvWorkerPool, getEnv } from '../envs/index.js';
 import { Rng } from '../tools/index.js';
 
 const quick = process.argv.includes('--quick');
@@ -126,7 +126,9 @@ async function episodesPerSecond(def: EnvDefinition): Promise<Record<string, unk
   const batchRates: number[] = [];
   const cpuPerEpisode: number[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'toolgym-bench-eval-'));
+  const pool = await new EnvWorkerPool({ env: def.id, workers: 2 }).start();
   try {
+    await runEval({ env: def, policy: 'oracle', k: 2, tasks: 20, outDir: join(dir, 'wwarm'), progress: false, envWorkers: pool, concurrency: 16 });
     // Warm-up: module loading, sandbox creation, JIT.
     await runEval({
       env: def,
@@ -155,7 +157,7 @@ async function episodesPerSecond(def: EnvDefinition): Promise<Record<string, unk
         seed: r,
         outDir: join(dir, `w${r}`),
         progress: false,
-        envWorkers: 2,
+        envWorkers: pool,
         concurrency: 16,
       });
       workerRates.push((w.trajectories.length * 1000) / w.record.durationMs);
@@ -195,6 +197,7 @@ async function episodesPerSecond(def: EnvDefinition): Promise<Record<string, unk
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    await pool.close();
   }
 }
 

@@ -45,8 +45,9 @@ export interface EvalOptions {
   /**
    * Serve the environment from this many worker threads (MCP over MessagePort) instead of the
    * loop's thread: same results, the environment's host work on other cores. Needs a registered env.
+   * A started `EnvWorkerPool` is used as is (and left open), so several evaluations share warm workers.
    */
-  envWorkers?: number;
+  envWorkers?: number | EnvWorkerPool;
   /** Env modules the workers load before building `env` (what `--env-module` loaded here). */
   envModules?: readonly string[];
   bootstrapSamples?: number;
@@ -260,9 +261,15 @@ export async function runEval(opts: EvalOptions): Promise<EvalResult> {
   rmSync(trajPath, { force: true });
   const writer = new TrajectoryWriter(trajPath);
   const trajectories: Trajectory[] = [];
-  const workers = opts.envWorkers
-    ? await new EnvWorkerPool({ env: def.id, modules: opts.envModules, workers: opts.envWorkers }).start()
-    : undefined;
+  const ownWorkers = typeof opts.envWorkers === 'number' && opts.envWorkers > 0;
+  const workers =
+    opts.envWorkers instanceof EnvWorkerPool
+      ? opts.envWorkers
+      : ownWorkers
+        ? await new EnvWorkerPool({ env: def.id, modules: opts.envModules, workers: opts.envWorkers as number }).start()
+        : undefined;
+  if (workers && workers.env.id && workers.env.id !== def.id)
+    throw new EvalConfigError(`the worker pool serves "${workers.env.id}", not "${def.id}"`);
   const t0 = performance.now();
   try {
     for (const budget of budgets.length ? budgets : [undefined]) {
@@ -285,7 +292,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalResult> {
   } finally {
     writer.close();
     if (ownPolicy) await policy.close?.();
-    await workers?.close();
+    if (ownWorkers) await workers?.close();
   }
   const durationMs = performance.now() - t0;
   const metrics = computeMetrics(trajectories, { maxK: opts.k, bootstrap: { samples: settings.bootstrapSamples, seed } });

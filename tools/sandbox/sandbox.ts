@@ -39,6 +39,9 @@ export interface EvalResult {
   output: string;
 }
 
+/** A batch of checks: its status, and one result per expression when it finished. */
+type Batch = { status: RunStatus; results?: EvalResult[] };
+
 /** What finish()/settle() in the bootstrap hand back (copied out of the isolate). */
 interface Finished {
   output?: string;
@@ -136,6 +139,22 @@ export function formatRunResult(
   return { text: text === '' ? '(no output)' : text, isError };
 }
 
+/**
+ * The source of a batch of checks: a function of the captured encoder that evaluates each expression
+ * in its own try/catch and appends one line per expression, `1<encoding>` or `0<encoded message>`.
+ * Encodings never contain a raw newline (strings are JSON-escaped), and string concatenation of
+ * primitives cannot be intercepted by anything the checked code patched.
+ */
+export function batchSource(exprs: readonly string[]): string {
+  const body = exprs
+    .map(
+      (e) =>
+        `try { __s += '1' + __enc((${e}\n)) + '\\n'; } catch (__e) { let __m; try { __m = (__e !== null && typeof __e === 'object' && typeof __e.message === 'string') ? (typeof __e.name === 'string' ? __e.name + ': ' : '') + __e.message : 'a thrown ' + typeof __e; } catch (__e2) { __m = 'an error whose message could not be read'; } __s += '0' + __enc(__m) + '\\n'; }`,
+    )
+    .join('\n');
+  return `(function (__enc) {\nlet __s = '';\n${body}\nreturn __s + 'end';\n})`;
+}
+
 function isTopLevelAwait(err: unknown): boolean {
   return err instanceof Error && /await is only valid in async functions/.test(err.message);
 }
@@ -204,12 +223,37 @@ export class JsSandbox {
   /**
    * Evaluates an expression and returns its canonical encoding, computed inside the isolate by a
    * function captured before any user code ran, within the time limit (a structured-clone copy would
-   * run user getters outside it). Used by the hidden-test runner.
+   * run user getters outside it). A thrown error's name and message are read inside the isolate too,
+   * under the same limit. Used by the hidden-test runner.
    */
   evaluate(expr: string, opts: RunOptions = {}): Promise<EvalResult> {
     const t = opts.timeoutMs ?? this.limits.timeoutMs;
-    const killed = (): EvalResult => ({ status: 'killed', error: 'killed', output: '' });
-    return this.#enqueue(() => this.#guarded(() => this.#evalNow(expr, t), t, killed));
+    return this.#enqueue<Batch>(() =>
+      this.#guarded<Batch>(
+        () => this.#evalBatchNow([expr], t),
+        t,
+        () => ({ status: 'killed' }),
+      ),
+    ).then((b) => b.results?.[0] ?? { status: b.status === 'ok' ? 'error' : b.status, error: b.status, output: '' });
+  }
+
+  /**
+   * Evaluates several expressions in one trip into the isolate, each caught on its own, and returns
+   * one result per expression (as `evaluate` would), or `undefined` when the whole batch did not
+   * finish within `timeoutMs` (or hit the memory limit): the caller then evaluates one by one, in a
+   * fresh sandbox if the batch's side effects matter. Encodings come from the function the bootstrap
+   * captured, and an error's name and message are read inside the isolate, under the time limit; the
+   * result crosses as one primitive string, which code in the isolate cannot forge.
+   */
+  evaluateAll(exprs: readonly string[], opts: RunOptions = {}): Promise<EvalResult[] | undefined> {
+    const t = opts.timeoutMs ?? this.limits.timeoutMs;
+    return this.#enqueue<Batch>(() =>
+      this.#guarded<Batch>(
+        () => this.#evalBatchNow(exprs, t),
+        t,
+        () => ({ status: 'killed' }),
+      ),
+    ).then((b) => (b.status === 'ok' ? b.results : undefined));
   }
 
   /**
@@ -348,25 +392,45 @@ export class JsSandbox {
     }
   }
 
-  async #evalNow(expr: string, timeoutArg: number): Promise<EvalResult> {
-    const t0 = performance.now();
+  async #evalBatchNow(exprs: readonly string[], timeoutArg: number): Promise<Batch> {
     const p = this.#p;
-    if (!p) return { status: 'rejected', error: 'sandbox closed', output: '' };
+    if (!p) return { status: 'rejected' };
     const timeoutMs = Math.min(2 ** 31 - 1, Math.max(1, Math.ceil(timeoutArg)));
+    const t0 = performance.now();
     let script: ivm.Script | undefined;
-    let ref: ivm.Reference<unknown> | undefined;
+    let fn: ivm.Reference<unknown> | undefined;
     try {
-      script = p.isolate.compileScriptSync(`(${expr}\n)`, { filename: `check${++this.#cell}` });
-      ref = (await script.run(p.context, { timeout: timeoutMs, reference: true })) as ivm.Reference<unknown>;
-      const left = Math.ceil(Math.max(50, timeoutMs - (performance.now() - t0)));
-      const encoded = (await p.encodeFn.apply(undefined, [ref.derefInto()], { result: { copy: true }, timeout: left })) as string;
-      const drained = p.drainFn.applySync(undefined, [], { result: { copy: true }, timeout: 500 }) as Finished;
-      return { status: 'ok', encoded, output: drained.output ?? '' };
+      script = p.isolate.compileScriptSync(batchSource(exprs), { filename: `checks${++this.#cell}` });
+      fn = (await script.run(p.context, { timeout: timeoutMs, reference: true })) as ivm.Reference<unknown>;
+      const left = Math.ceil(Math.max(1, timeoutMs - (performance.now() - t0)));
+      const out = (await fn.apply(undefined, [p.encodeFn.derefInto()], { result: { copy: true }, timeout: left })) as unknown;
+      try {
+        p.drainFn.applySync(undefined, [], { timeout: 500 });
+      } catch {
+        // output of checks is not reported
+      }
+      const lines = typeof out === 'string' ? out.split('\n') : [];
+      if (lines.length !== exprs.length + 1) return { status: 'error' };
+      return {
+        status: 'ok',
+        results: exprs.map((_, i) => {
+          const line = lines[i];
+          if (line[0] === '1') return { status: 'ok', encoded: line.slice(1), output: '' };
+          // '0' + the encoded message string: s"...".
+          let msg = 'an error';
+          try {
+            msg = JSON.parse(line.slice(2)) as string;
+          } catch {
+            // keep the generic text
+          }
+          return { status: 'error', error: msg, output: '' };
+        }),
+      };
     } catch (err) {
       const r = this.#failed(p, err, (x) => ({ output: '', droppedChars: 0, reset: false, durationMs: 0, ...x }));
-      return { status: r.status, error: r.error ?? r.status, output: r.output };
+      return { status: r.status === 'ok' ? 'error' : r.status };
     } finally {
-      ref?.release();
+      fn?.release();
       script?.release();
     }
   }

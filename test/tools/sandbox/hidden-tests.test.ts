@@ -71,6 +71,56 @@ describe('runHiddenTests', () => {
     expect(r.outcomes[0].message).toBe('ran past the time limit');
   }, 20_000);
 
+  it('runs the checks in one batch that prototype setters and patched string methods cannot forge', async () => {
+    // Accessors on Array/Object prototypes and patched String methods would rewrite results built as
+    // arrays or objects, or parsed with string methods, inside the isolate; the batch result is one
+    // primitive string built by concatenation.
+    const forged = [
+      'function sq() { return 0 }',
+      'function pairs() { return 0 }',
+      'Object.defineProperty(Array.prototype, "0", { set() {}, get() { return "1d4" }, configurable: true });',
+      'Object.defineProperty(Object.prototype, "ok", { get() { return true }, configurable: true });',
+      'String.prototype.split = () => ["1d4", "1d9"]; String.prototype.concat = () => "1d4";',
+    ].join('\n');
+    const r = await runHiddenTests(forged, TESTS);
+    expect(r.passed).toBe(1); // only sq(0) === 0 holds
+  });
+
+  it('a check whose error message getter never returns fails that check only, within the time limit', async () => {
+    const code = [
+      'function sq(x) { if (x === 2) { const e = new Error("x"); Object.defineProperty(e, "message", { get() { while (true) {} } }); throw e } return x * x }',
+      'function pairs(n) { return [[0, 0], [1, 1]] }',
+    ].join('\n');
+    const t0 = performance.now();
+    const r = await runHiddenTests(code, TESTS, { timeoutMs: 300 });
+    expect(r.outcomes.map((o) => o.passed)).toEqual([false, true, true, true]);
+    expect(r.outcomes[0].message).toBe('ran past the time limit');
+    expect(performance.now() - t0).toBeLessThan(15_000);
+  }, 20_000);
+
+  it('reruns the checks one by one in a fresh sandbox when the batch runs out of time, so its side effects do not leak', async () => {
+    // Each call bumps a counter; the slow check makes the batch time out. In the fresh sandbox of the
+    // one-by-one rerun, the counter starts again from zero.
+    const code =
+      'var calls = 0; function sq(x) { calls++; if (x < 0) while (true) {} return x * x + (calls > 1 ? 1000 : 0) }\nfunction pairs(n) { return [[0, 0], [1, 1]] }';
+    const r = await runHiddenTests(
+      code,
+      [
+        { call: 'sq(2)', expected: 4 },
+        { call: 'sq(-1)', expected: 1 },
+        {
+          call: 'pairs(2)',
+          expected: [
+            [0, 0],
+            [1, 1],
+          ],
+        },
+      ],
+      { timeoutMs: 200 },
+    );
+    expect(r.outcomes.map((o) => o.passed)).toEqual([true, false, true]);
+  }, 20_000);
+
   it('compares structured values by content, ignoring key order and treating NaN as equal to NaN', () => {
     expect(deepEqual({ a: [1, { b: 2 }], c: 'x' }, { c: 'x', a: [1, { b: 2 }] })).toBe(true);
     expect(deepEqual([NaN], [NaN])).toBe(true);
