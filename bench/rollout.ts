@@ -175,16 +175,11 @@ async function throughput(): Promise<Record<string, number>> {
   const n = quick ? 120 : tasks.length;
   const rounds = quick ? 1 : 3;
   const workers = await new EnvWorkerPool({ env: codeInterpEnv.id, workers: 2 }).start();
-  // Warm-up of both paths (JIT, isolate pools, task caches).
-  await runBatch({ env: codeInterpEnv, policy, tasks: tasks.slice(0, 48), concurrency: 8, progress: false, keep: false });
-  await runBatch({
-    env: () => workers.connect(),
-    policy,
-    tasks: tasks.slice(0, 48),
-    concurrency: 16,
-    progress: false,
-    keep: false,
-  });
+  // Warm-up of both paths (JIT, isolate pools, task caches): rates climb over the first ~1,000
+  // episodes of a process (and of each worker); long rollouts run at the steady state.
+  const warmTasks = Array.from({ length: quick ? 48 : 1000 }, (_, i) => tasks[i % tasks.length]);
+  await runBatch({ env: codeInterpEnv, policy, tasks: warmTasks, concurrency: 8, progress: false, keep: false });
+  await runBatch({ env: () => workers.connect(), policy, tasks: warmTasks, concurrency: 16, progress: false, keep: false });
 
   type Script = { taskId: string; calls: Array<{ name: string; arguments: Record<string, unknown> }>; answer: string };
   const scripts: Script[] = [];
