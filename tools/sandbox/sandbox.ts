@@ -40,7 +40,7 @@ export interface EvalResult {
 }
 
 /** A batch of checks: its status, and one result per expression when it finished. */
-type Batch = { status: RunStatus; results?: EvalResult[] };
+type Batch = { status: RunStatus; results?: EvalResult[]; error?: string };
 
 /** What finish()/settle() in the bootstrap hand back (copied out of the isolate). */
 interface Finished {
@@ -234,7 +234,7 @@ export class JsSandbox {
         t,
         () => ({ status: 'killed' }),
       ),
-    ).then((b) => b.results?.[0] ?? { status: b.status === 'ok' ? 'error' : b.status, error: b.status, output: '' });
+    ).then((b) => b.results?.[0] ?? { status: b.status === 'ok' ? 'error' : b.status, error: b.error ?? b.status, output: '' });
   }
 
   /**
@@ -428,7 +428,7 @@ export class JsSandbox {
       };
     } catch (err) {
       const r = this.#failed(p, err, (x) => ({ output: '', droppedChars: 0, reset: false, durationMs: 0, ...x }));
-      return { status: r.status === 'ok' ? 'error' : r.status };
+      return { status: r.status === 'ok' ? 'error' : r.status, error: r.error };
     } finally {
       fn?.release();
       script?.release();

@@ -121,6 +121,16 @@ describe('runHiddenTests', () => {
     expect(r.outcomes.map((o) => o.passed)).toEqual([true, false, true]);
   }, 20_000);
 
+  it('fails only the check that does not parse, naming the syntax error', async () => {
+    const r = await runHiddenTests(GOOD, [
+      { call: 'sq(2)', expected: 4 },
+      { call: 'sq(', expected: 0 },
+      { assert: 'sq(3) === 9' },
+    ]);
+    expect(r.outcomes.map((o) => o.passed)).toEqual([true, false, true]);
+    expect(r.outcomes[1].message).toMatch(/SyntaxError/);
+  });
+
   it('compares structured values by content, ignoring key order and treating NaN as equal to NaN', () => {
     expect(deepEqual({ a: [1, { b: 2 }], c: 'x' }, { c: 'x', a: [1, { b: 2 }] })).toBe(true);
     expect(deepEqual([NaN], [NaN])).toBe(true);
