@@ -226,8 +226,10 @@ export async function runEval(opts: EvalOptions): Promise<EvalResult> {
     throw new EvalConfigError(`tasks must be a positive integer, got ${opts.tasks}`);
   const budgets = [...(opts.budgets ?? [])];
   for (const b of budgets) {
-    if (!Number.isInteger(b) || b < 1)
-      throw new EvalConfigError(`thinking budget ${b} must be a positive integer of tokens (the rollout loop needs at least 1)`);
+    if (!Number.isInteger(b) || b < 0)
+      throw new EvalConfigError(
+        `thinking budget ${b} must be a non-negative integer of tokens (0: the thought is closed at once and the policy only answers)`,
+      );
   }
   const split = opts.split ?? 'test';
   const seed = opts.seed ?? 0;

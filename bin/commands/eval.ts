@@ -23,8 +23,8 @@ function budgets(v: string): number[] {
     .filter(Boolean)
     .map((s) => {
       const n = Number(s);
-      if (!Number.isInteger(n) || n < 1)
-        throw new Error(`--budget takes positive token counts separated by commas (e.g. 64,256,1024), got "${s}"`);
+      if (!Number.isInteger(n) || n < 0)
+        throw new Error(`--budget takes token counts (0 or more) separated by commas (e.g. 0,64,256,1024), got "${s}"`);
       return n;
     });
 }

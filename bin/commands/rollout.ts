@@ -75,7 +75,7 @@ export function register(program: Command): void {
     .option('--tool-timeout <ms>', 'per tool call time limit (ms)')
     .option('--wall-time <s>', 'per episode time limit (seconds)')
     .option('--mode <mode>', 'think, no_think, or mixed (seeded /think and /no_think switches, turn by turn)', 'no_think')
-    .option('--budget <n>', 'thinking budget in tokens (stop-thinking text injected past it)')
+    .option('--budget <n>', 'thinking budget in tokens (stop-thinking text injected past it; 0 closes the thought at once)')
     .option('--exact-tokens', 'token-level openai completions (api=completions): record exact Qwen3 token ids, mask and logprobs')
     .option('--run-id <id>', 'run id recorded in every trajectory (default: derived from --out)')
     .option('--no-progress', 'no progress bar')
@@ -102,8 +102,8 @@ export function register(program: Command): void {
       if (toolTimeout) limits.toolTimeoutMs = toolTimeout;
       const wall = int('--wall-time', opts.wallTime);
       if (wall) limits.wallTimeMs = wall * 1000;
-      const budget = int('--budget', opts.budget);
-      if (budget) limits.thinkingBudget = budget;
+      const budget = int('--budget', opts.budget, 0);
+      if (budget !== undefined) limits.thinkingBudget = budget;
 
       const seed = int('--seed', opts.seed, 0) ?? 0;
       const policy = await createPolicy(opts.policy, {

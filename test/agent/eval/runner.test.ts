@@ -149,9 +149,33 @@ describe('runEval', () => {
     expect(html.match(/<th colspan="2">/g)?.length).toBeGreaterThanOrEqual(2);
   });
 
-  it('refuses a zero thinking budget with a message that says what to do', async () => {
+  it('takes a zero thinking budget (no thought sampled: the policy only answers) and refuses a negative one', async () => {
+    const seen: Array<{ budget: number; prompt: string }> = [];
+    const spy: Policy = {
+      spec: 'spy',
+      async generate(req: GenerateRequest): Promise<GenerateResult> {
+        seen.push({ budget: req.thinkingBudget ?? -1, prompt: req.messages.at(-1)?.content ?? '' });
+        return { text: '7', finishReason: 'stop' };
+      },
+    };
+    const res = await runEval({
+      env: toyEnv,
+      policy: spy,
+      k: 1,
+      tasks: 2,
+      budgets: [0],
+      outDir: join(root, 'e0'),
+      bootstrapSamples: 0,
+      progress: false,
+    });
+    expect(res.trajectories).toHaveLength(2);
+    expect(res.record.settings.budgets).toEqual([0]);
+    // Asked for the continuation after the injected stop-thinking text, never with a budget to spend.
+    expect(seen.every((c) => c.budget === -1)).toBe(true);
+    expect(res.trajectories.every((t) => t.turns[0].budgetHit)).toBe(true);
+    expect(res.record.metrics.breakdowns.budget?.map((r) => r.key)).toEqual(['0']);
     await expect(
-      runEval({ env: toyEnv, policy: 'oracle', k: 1, tasks: 1, budgets: [0], outDir: join(root, 'e') }),
-    ).rejects.toThrow(/positive integer/);
+      runEval({ env: toyEnv, policy: 'oracle', k: 1, tasks: 1, budgets: [-1], outDir: join(root, 'e') }),
+    ).rejects.toThrow(/non-negative integer/);
   });
 });
