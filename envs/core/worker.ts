@@ -11,6 +11,7 @@
  * A worker that dies (a crash in native code, `process.exit` in a tool) closes its sessions: calls
  * in flight fail, their episodes end `aborted`, and the next `connect()` starts a replacement worker.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -115,9 +116,12 @@ interface Slot {
 function hostEntry(): { entry: string | URL; eval: boolean } {
   const here = import.meta.url;
   if (!here.endsWith('.ts')) return { entry: new URL('../worker-host.js', here), eval: false };
-  // The ESM entry of `tsx/esm/api` (require.resolve would give the CommonJS one).
+  // The ESM entry of `tsx/esm/api`, read from tsx's exports map (require.resolve would give the
+  // CommonJS one).
   const tsxPkg = createRequire(here).resolve('tsx/package.json');
-  const tsxApi = pathToFileURL(join(dirname(tsxPkg), 'dist/esm/api/index.mjs')).href;
+  const exportsMap = (JSON.parse(readFileSync(tsxPkg, 'utf8')) as { exports: Record<string, { import: { default: string } }> })
+    .exports;
+  const tsxApi = pathToFileURL(join(dirname(tsxPkg), exportsMap['./esm/api'].import.default)).href;
   const host = new URL('../worker-host.ts', here).href;
   return {
     entry: `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(host)}); })`,
