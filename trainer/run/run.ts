@@ -9,9 +9,10 @@
  *   runs/<id>/trajectories/*.jsonl   cold-start data, GRPO rollouts, evaluation episodes
  *   runs/<id>/summary.json           before/after held-out success, wall time, tokens, throughput
  *
- * Resume: `last` holds the phase, the step and the optimizer moments; task order and sampling
- * seeds are functions of (seed, step), so a resumed run continues exactly where the killed one
- * checkpointed, and metrics lines written after that checkpoint are dropped.
+ * Resume: `last` holds the phase, the step, the optimizer moments and the run state (the GRPO task
+ * cursor and skip set); sampling seeds are functions of (seed, step), so a resumed run continues
+ * exactly where the killed one checkpointed, and metrics lines written after that checkpoint are
+ * dropped.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
