@@ -128,10 +128,28 @@ async function episodesPerSecond(def: EnvDefinition): Promise<Record<string, unk
   const dir = mkdtempSync(join(tmpdir(), 'toolgym-bench-eval-'));
   const pool = await new EnvWorkerPool({ env: def.id, workers: 2 }).start();
   try {
-    await runEval({ env: def, policy: 'oracle', k: 2, tasks: 20, outDir: join(dir, 'wwarm'), progress: false, envWorkers: pool, concurrency: 16 });
+    await runEval({
+      env: def,
+      policy: 'oracle',
+      k: 2,
+      tasks: 20,
+      outDir: join(dir, 'wwarm'),
+      progress: false,
+      envWorkers: pool,
+      concurrency: 16,
+    });
     // Warm-up: module loading, isolate pools, task caches and JIT, with one run of the measured
     // size (the first run of a process is ~30% slower than the steady state measured here).
-    await runEval({ env: def, policy: 'oracle', k, tasks, seed: 100, outDir: join(dir, 'warm'), progress: false, bootstrapSamples: 0 });
+    await runEval({
+      env: def,
+      policy: 'oracle',
+      k,
+      tasks,
+      seed: 100,
+      outDir: join(dir, 'warm'),
+      progress: false,
+      bootstrapSamples: 0,
+    });
     for (let r = 0; r < reps; r++) {
       const c0 = process.cpuUsage();
       const res = await runEval({ env: def, policy: 'oracle', k, tasks, seed: r, outDir: join(dir, `e${r}`), progress: false });

@@ -218,7 +218,7 @@ async function main(): Promise<void> {
     await Promise.all(
       sessions.map(async (s, k) => {
         // Stagger the first steps over a think time so the load starts steady.
-        await new Promise((r) => setTimeout(r, rand() * (THINK_MIN_MS + THINK_MAX_MS) / 2));
+        await new Promise((r) => setTimeout(r, (rand() * (THINK_MIN_MS + THINK_MAX_MS)) / 2));
         for (let i = 0; performance.now() < until; i++) {
           const ms = await s.step(k * 100_000 + i);
           if (ms === undefined) pacedDropped++;

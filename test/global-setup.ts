@@ -18,7 +18,9 @@ export default function setup(): void {
     // tsc still emits JavaScript when it reports type errors; the type-check proper is its own CI
     // step (`npm run typecheck`), so a type error elsewhere must not hide every test's result.
     const out = String((err as { stdout?: Buffer }).stdout ?? '');
-    process.stdout.write(`[global-setup] tsc reported type errors (emitted anyway):\n${out.split('\n').slice(0, 10).join('\n')}\n`);
+    process.stdout.write(
+      `[global-setup] tsc reported type errors (emitted anyway):\n${out.split('\n').slice(0, 10).join('\n')}\n`,
+    );
   }
   const gym = join(root, 'dist', 'bin', 'gym.js');
   if (existsSync(gym)) statSync(gym);

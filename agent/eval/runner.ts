@@ -270,7 +270,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalResult> {
       : ownWorkers
         ? await new EnvWorkerPool({ env: def.id, modules: opts.envModules, workers: opts.envWorkers as number }).start()
         : undefined;
-  if (workers && workers.env.id && workers.env.id !== def.id)
+  if (workers?.env.id && workers.env.id !== def.id)
     throw new EvalConfigError(`the worker pool serves "${workers.env.id}", not "${def.id}"`);
   const t0 = performance.now();
   try {

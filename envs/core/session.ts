@@ -187,7 +187,8 @@ export class EpisodeSession {
     return this.#serial(() => {
       const work = this.#dispatch(name, args ?? {}, signal);
       if (!signal) return work;
-      const cancelled = (): SessionResult => errorResult(`The call to \`${name}\` was cancelled before it finished.`, this.meta());
+      const cancelled = (): SessionResult =>
+        errorResult(`The call to \`${name}\` was cancelled before it finished.`, this.meta());
       if (signal.aborted) return Promise.resolve(cancelled());
       return new Promise<SessionResult>((resolve, reject) => {
         const onAbort = (): void => resolve(cancelled());

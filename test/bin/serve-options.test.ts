@@ -17,7 +17,10 @@ describe('gym serve environment options', () => {
   });
 
   it('parses --env-opt values as JSON when they parse and as strings otherwise', () => {
-    expect(envOptions('search', { ...base, envOpt: ['docs=300', 'corpus=./my docs'] })).toEqual({ docs: 300, corpus: './my docs' });
+    expect(envOptions('search', { ...base, envOpt: ['docs=300', 'corpus=./my docs'] })).toEqual({
+      docs: 300,
+      corpus: './my docs',
+    });
   });
 
   it('rejects an option the environment does not take, naming it', () => {

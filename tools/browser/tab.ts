@@ -68,7 +68,10 @@ function readPage(): { title: string; text: string; links: Array<{ text: string;
   const anchors: Array<{ innerText?: string; textContent?: string; href: string }> = Array.from(
     document.querySelectorAll('a[href]'),
   );
+  // innerText, not textContent: the rendered text a reader sees (hidden elements and script excluded).
+  // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what is wanted
   const links = anchors.map((a) => ({ text: (a.innerText || a.textContent || '').trim(), href: a.href }));
+  // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what is wanted
   return { title: String(document.title), text: root ? String(root.innerText) : '', links };
 }
 
@@ -151,6 +154,7 @@ export class BrowserTab {
       const found = await page.evaluate(
         ({ needle, max }) => {
           const body = document.querySelector('main') ?? document.body;
+          // biome-ignore lint/performance/useDomNodeTextContent: find searches the rendered text
           const hay = String(body.innerText);
           const lower = hay.toLowerCase();
           const n = needle.toLowerCase();

@@ -90,12 +90,12 @@ export async function runHiddenTests(
   // Fast path: every check in one trip into the isolate. When that batch does not finish within one
   // test's time limit (or runs out of memory), the tests run again one by one, each with its own
   // limit, in another fresh sandbox (the batch's side effects must not leak into them).
-  const fast = await withLoaded(code, tests, opts, async (sb) => {
+  const fast = await withLoaded(code, opts, async (sb) => {
     const batch = await sb.evaluateAll(tests.map(exprOf));
     return batch && tests.map((t, i) => outcomeOf(t, batch[i]));
   });
   if (fast) return report(tests, fast);
-  const slow = await withLoaded(code, tests, opts, async (sb) => {
+  const slow = await withLoaded(code, opts, async (sb) => {
     const outcomes: TestOutcome[] = [];
     for (const t of tests) outcomes.push(outcomeOf(t, await sb.evaluate(exprOf(t))));
     return outcomes;
@@ -139,7 +139,6 @@ function report(tests: readonly HiddenTest[], r: TestOutcome[] | { loadError: st
 /** Loads `code` into a fresh sandbox and runs `check` on it; the load's failure is returned as such. */
 async function withLoaded<T>(
   code: string,
-  tests: readonly HiddenTest[],
   opts: HiddenTestOptions,
   check: (sb: JsSandbox) => Promise<T>,
 ): Promise<T | { loadError: string }> {

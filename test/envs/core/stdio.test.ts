@@ -118,7 +118,9 @@ describe('gym envs', { timeout: 120_000 }, () => {
         let err = '';
         child.stdout.on('data', (c: Buffer) => (out += c.toString()));
         child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-        child.on('exit', (code) => (code === 0 && out ? resolve(out) : reject(new Error(`gym envs exited ${code} with no output: ${err}`))));
+        child.on('exit', (code) =>
+          code === 0 && out ? resolve(out) : reject(new Error(`gym envs exited ${code} with no output: ${err}`)),
+        );
       });
     const table = await run([]);
     expect(table).toMatch(/arith\s+v1\.0\.0/);
