@@ -238,6 +238,8 @@ export async function runEval(opts: EvalOptions): Promise<EvalResult> {
   // included) so a rerun does not depend on the defaults of a later version.
   const { thinkingBudget: _ignored, ...limits } = resolveLimits({ ...opts.limits, thinkingBudget: undefined });
   const concurrency = opts.concurrency ?? 8;
+  if (opts.envWorkers instanceof EnvWorkerPool && opts.envWorkers.env.id && opts.envWorkers.env.id !== def.id)
+    throw new EvalConfigError(`the worker pool serves "${opts.envWorkers.env.id}", not "${def.id}"`);
   const taskIds = selectTasks(def, split, opts.tasks, seed);
   const ownPolicy = typeof opts.policy === 'string';
   const policy = typeof opts.policy === 'string' ? await createPolicy(opts.policy, { env: def, seed }) : opts.policy;
@@ -264,19 +266,16 @@ export async function runEval(opts: EvalOptions): Promise<EvalResult> {
   const writer = new TrajectoryWriter(trajPath);
   const trajectories: Trajectory[] = [];
   const ownWorkers = typeof opts.envWorkers === 'number' && opts.envWorkers > 0;
-  const workers =
-    opts.envWorkers instanceof EnvWorkerPool
-      ? opts.envWorkers
-      : ownWorkers
-        ? await new EnvWorkerPool({ env: def.id, modules: opts.envModules, workers: opts.envWorkers as number }).start()
-        : undefined;
-  if (workers?.env.id && workers.env.id !== def.id)
-    throw new EvalConfigError(`the worker pool serves "${workers.env.id}", not "${def.id}"`);
-  const t0 = performance.now();
+  let workers = opts.envWorkers instanceof EnvWorkerPool ? opts.envWorkers : undefined;
+  let t0 = performance.now();
   try {
+    if (ownWorkers)
+      workers = await new EnvWorkerPool({ env: def.id, modules: opts.envModules, workers: opts.envWorkers as number }).start();
+    const pool = workers;
+    t0 = performance.now();
     for (const budget of budgets.length ? budgets : [undefined]) {
       const res = await runBatch({
-        env: workers ? () => workers.connect() : def,
+        env: pool ? () => pool.connect() : def,
         policy,
         tasks: taskIds,
         split,

@@ -115,12 +115,17 @@ export function register(program: Command): void {
       const envWorkers = int('--env-workers', opts.envWorkers);
       if (envWorkers && opts.url)
         throw new RolloutCliError('--env-workers runs the environment locally: drop --url, or drop --env-workers');
-      const workers = envWorkers
-        ? await new EnvWorkerPool({ env: (def as EnvDefinition).id, modules: opts.envModule, workers: envWorkers }).start()
-        : undefined;
+      let workers: EnvWorkerPool | undefined;
       try {
+        if (envWorkers)
+          workers = await new EnvWorkerPool({
+            env: (def as EnvDefinition).id,
+            modules: opts.envModule,
+            workers: envWorkers,
+          }).start();
+        const pool = workers;
         const { summary } = await runBatch({
-          env: workers ? () => workers.connect() : (opts.url ?? (def as EnvDefinition)),
+          env: pool ? () => pool.connect() : (opts.url ?? (def as EnvDefinition)),
           policy,
           tasks: opts.task.length > 0 ? opts.task : undefined,
           count: int('--tasks', opts.tasks, 0),

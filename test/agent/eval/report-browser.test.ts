@@ -11,19 +11,11 @@ import { describe, expect, it } from 'vitest';
 import { rebuildReport, replayEval } from '../../../agent/eval/index.js';
 import { serializeTrajectory } from '../../../agent/trajectory/index.js';
 import type { Trajectory } from '../../../agent/types.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../../tools/browser/index.js';
 import { call, episode, fail, turn } from './fixtures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--disable-dev-shm-usage',
-];
+// The same binary and launch flags as the browser pool (tools/browser).
+const CHROMIUM = CHROMIUM_PATH;
 const HOSTILE = '</script><script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">';
 
 const haveChromium = existsSync(CHROMIUM);
@@ -94,7 +86,7 @@ describe.skipIf(!haveChromium)('report.html in headless Chromium', () => {
     replayEval(join(root, 'b'), { bootstrapSamples: 200 });
     const compare = rebuildReport(join(root, 'a'), join(root, 'b'));
 
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS], headless: true });
     try {
       for (const [name, file] of [
         ['report', join(root, 'a', 'report.html')],

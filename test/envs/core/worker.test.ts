@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runEval } from '../../../agent/eval/index.js';
 import { OraclePolicy, runBatch } from '../../../agent/index.js';
 import { codeInterpEnv } from '../../../envs/code-interp/index.js';
 import { connectInMemory } from '../../../envs/core/index.js';
@@ -77,6 +81,25 @@ describe('environments in worker threads (MCP over MessagePort)', () => {
     expect(text(await next.callTool({ name: 'ping', arguments: {} }))).toBe('pong');
     expect(p.started).toBe(2);
     await next.close();
+  });
+
+  it('serves runEval the same episodes as in-process, and a pool of another environment is refused', async () => {
+    const p = await pool({ env: 'code-interp', workers: 1 }).start();
+    const out = mkdtempSync(join(tmpdir(), 'toolgym-worker-eval-'));
+    const base = { env: 'code-interp', policy: 'oracle:err=0.3', k: 2, tasks: 3, seed: 5, bootstrapSamples: 0, progress: false };
+    const viaWorkers = await runEval({ ...base, envWorkers: p, outDir: join(out, 'w') });
+    const inProcess = await runEval({ ...base, outDir: join(out, 'i') });
+    const calls = (r: typeof inProcess) =>
+      r.trajectories.map((t) => t.turns.map((u) => u.calls.map((c) => [c.result, c.isError])));
+    expect(calls(viaWorkers)).toEqual(calls(inProcess));
+    expect(viaWorkers.record.metrics.overall.metrics.avgAtK?.value).toBe(inProcess.record.metrics.overall.metrics.avgAtK?.value);
+    const other = await pool({
+      env: 'crash',
+      modules: [fileURLToPath(new URL('../../fixtures/crash-env.ts', import.meta.url))],
+      workers: 1,
+    }).start();
+    await expect(runEval({ ...base, envWorkers: other, outDir: join(out, 'x') })).rejects.toThrow(/serves "crash"/);
+    rmSync(out, { recursive: true, force: true });
   });
 
   it('names the environment when a worker cannot build it', async () => {
