@@ -20,7 +20,7 @@ import { readTrajectories } from '../agent/trajectory/index.js';
 import { codeInterpEnv } from '../envs/code-interp/index.js';
 import { createDevice, matmul } from '../gpu/index.js';
 import { type TokenSample, toSample } from '../trainer/batch.js';
-import { BuiltinPolicy, flopsPerToken, loadCheckpoint } from '../trainer/model/index.js';
+import { BuiltinPolicy, flopsPerToken, loadCheckpoint, ModelRunner, useDevice } from '../trainer/model/index.js';
 import { AdamW } from '../trainer/optim/index.js';
 import { evalSampling, evaluate, resolveRunConfig, selectTasks, train } from '../trainer/run/index.js';
 import { sftStep } from '../trainer/sft/index.js';
@@ -82,6 +82,8 @@ async function measure(seed: number | undefined, limit: { flops: number; device:
   log(`baseline: SFT-only for ${(summary.cpuMs.grpo / 1000).toFixed(0)} CPU s (GRPO's compute)`);
   const ck = loadCheckpoint(join(dir, 'checkpoints', 'sft'), { withOptimizer: true });
   const opt = ck.optimizer ?? new AdamW(ck.model.params, ck.model.shapes);
+  if (cfg.device === 'host') await useDevice('cpu');
+  const runner = await ModelRunner.create(ck.model, cfg.device);
   const samples = readTrajectories(join(dir, 'trajectories', 'sft-data.jsonl'))
     .map(toSample)
     .filter((s): s is TokenSample => s !== null);
@@ -100,7 +102,7 @@ async function measure(seed: number | undefined, limit: { flops: number; device:
       { length: Math.min(cfg.sft.batchSize, samples.length) },
       (_, i) => samples[(extraSteps * cfg.sft.batchSize + i * 7 + extraSteps) % samples.length],
     );
-    extraTokens += sftStep(ck.model, opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm }).seqTokens;
+    extraTokens += (await sftStep(runner, opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm })).seqTokens;
     extraSteps++;
   }
   const baselineWallMs = performance.now() - tb;
@@ -112,7 +114,7 @@ async function measure(seed: number | undefined, limit: { flops: number; device:
     seed: cfg.seed + 1,
   });
   const policy = (mode: 'think' | 'no_think') =>
-    new BuiltinPolicy(ck.model, ck.tokenizer, { sampling: evalSampling(cfg.evalDecoding, mode), seed: cfg.seed });
+    new BuiltinPolicy(runner, ck.tokenizer, { sampling: evalSampling(cfg.evalDecoding, mode), seed: cfg.seed });
   const baseline =
     budgetMs === 0
       ? { success: Number.NaN, byMode: {} }

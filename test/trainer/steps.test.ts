@@ -3,7 +3,7 @@ import type { TokenSample } from '../../trainer/batch.js';
 import { lossView } from '../../trainer/batch.js';
 import { tokenStats } from '../../trainer/grpo/logits.js';
 import { grpoStep } from '../../trainer/grpo/step.js';
-import { ModelConfigSchema, Transformer } from '../../trainer/model/index.js';
+import { ModelConfigSchema, ModelRunner, Transformer } from '../../trainer/model/index.js';
 import { AdamW } from '../../trainer/optim/index.js';
 import { sftEval, sftStep } from '../../trainer/sft/sft.js';
 
@@ -42,9 +42,14 @@ function sample(m: Transformer, completion: number[]): TokenSample {
 }
 
 describe('one GRPO step on the real model', () => {
-  for (const loss of ['grpo', 'bnpo', 'dr_grpo', 'dapo'] as const) {
-    it(`raises the log-probability of above-average completions and lowers the others (${loss})`, () => {
+  const cases = [
+    ...(['grpo', 'bnpo', 'dr_grpo', 'dapo'] as const).map((loss) => ({ loss, where: 'host' as const })),
+    { loss: 'dapo' as const, where: 'cpu' as const },
+  ];
+  for (const { loss, where } of cases) {
+    it(`raises the log-probability of above-average completions and lowers the others (${loss}, ${where})`, async () => {
       const m = new Transformer(cfg, undefined, 11);
+      const runner = await ModelRunner.create(m, where);
       const completions = [
         [20, 21, 22, 23],
         [24, 25, 26],
@@ -56,7 +61,7 @@ describe('one GRPO step on the real model', () => {
       const before = samples.map((s) => seqLogp(m, s));
       const paramsBefore = Float32Array.from(m.params.get('layers.0.q_proj') as Float32Array);
       const opt = new AdamW(m.params, m.shapes);
-      const r = grpoStep(m, opt, [{ samples, rewards }], {
+      const r = await grpoStep(runner, opt, [{ samples, rewards }], {
         lossType: loss,
         scaleRewards: 'group',
         epsLow: 0.2,
@@ -77,14 +82,15 @@ describe('one GRPO step on the real model', () => {
       expect(after[1]).toBeLessThan(before[1]);
       expect(after[3]).toBeLessThan(before[3]);
       expect(m.params.get('layers.0.q_proj')).not.toEqual(paramsBefore);
+      runner.dispose();
     });
   }
 
-  it('leaves the weights alone when every reward in the group is equal', () => {
+  it('leaves the weights alone when every reward in the group is equal', async () => {
     const m = new Transformer(cfg, undefined, 12);
     const samples = [sample(m, [20, 21]), sample(m, [22, 23])];
     const before = Float32Array.from(m.params.get('embed_tokens') as Float32Array);
-    const r = grpoStep(m, new AdamW(m.params, m.shapes), [{ samples, rewards: [1, 1] }], {
+    const r = await grpoStep(m, new AdamW(m.params, m.shapes), [{ samples, rewards: [1, 1] }], {
       lossType: 'dapo',
       scaleRewards: 'group',
       epsLow: 0.2,
@@ -101,10 +107,10 @@ describe('one GRPO step on the real model', () => {
     expect(m.params.get('embed_tokens')).toEqual(before);
   });
 
-  it('reuses a batch for num_iterations > 1 with ratios against the behaviour log-probs', () => {
+  it('reuses a batch for num_iterations > 1 with ratios against the behaviour log-probs', async () => {
     const m = new Transformer(cfg, undefined, 13);
     const samples = [sample(m, [20, 21, 22]), sample(m, [24, 25])];
-    const r = grpoStep(
+    const r = await grpoStep(
       m,
       new AdamW(m.params, m.shapes),
       [{ samples, rewards: [1, 0] }],
@@ -130,25 +136,30 @@ describe('one GRPO step on the real model', () => {
 });
 
 describe('SFT step', () => {
-  it('lowers the loss on mask = 1 tokens and changes the parameters', () => {
-    const m = new Transformer(cfg, undefined, 21);
-    const samples: TokenSample[] = [
-      { tokens: [...prompt, 20, 21, 22, 23], mask: [...prompt.map(() => 0), 1, 1, 1, 1], logprobs: [] },
-      { tokens: [...prompt, 24, 25, 26], mask: [...prompt.map(() => 0), 1, 1, 1], logprobs: [] },
-    ];
-    const opt = new AdamW(m.params, m.shapes);
-    const l0 = sftEval(m, samples);
-    const w0 = Float32Array.from(m.params.get('layers.1.down_proj') as Float32Array);
-    let last = 0;
-    for (let i = 0; i < 10; i++) last = sftStep(m, opt, samples, { lr: 1e-2, maxGradNorm: 1 }).loss;
-    expect(sftEval(m, samples)).toBeLessThan(l0 - 0.5);
-    expect(last).toBeLessThan(l0);
-    expect(m.params.get('layers.1.down_proj')).not.toEqual(w0);
-  });
+  for (const where of ['host', 'cpu'] as const)
+    it(`lowers the loss on mask = 1 tokens and changes the parameters (${where})`, async () => {
+      const m = new Transformer(cfg, undefined, 21);
+      const runner = await ModelRunner.create(m, where);
+      const samples: TokenSample[] = [
+        { tokens: [...prompt, 20, 21, 22, 23], mask: [...prompt.map(() => 0), 1, 1, 1, 1], logprobs: [] },
+        { tokens: [...prompt, 24, 25, 26], mask: [...prompt.map(() => 0), 1, 1, 1], logprobs: [] },
+      ];
+      const opt = new AdamW(m.params, m.shapes);
+      const l0 = await sftEval(runner, samples);
+      const w0 = Float32Array.from(m.params.get('layers.1.down_proj') as Float32Array);
+      let last = 0;
+      for (let i = 0; i < 10; i++) last = (await sftStep(runner, opt, samples, { lr: 1e-2, maxGradNorm: 1 })).loss;
+      expect(await sftEval(runner, samples)).toBeLessThan(l0 - 0.5);
+      // the host copy the optimizer updates and the device copy agree
+      expect(await sftEval(m, samples)).toBeCloseTo(await sftEval(runner, samples), 3);
+      expect(last).toBeLessThan(l0);
+      expect(m.params.get('layers.1.down_proj')).not.toEqual(w0);
+      runner.dispose();
+    });
 
-  it('ignores prompt tokens: changing them does not change the loss count', () => {
+  it('ignores prompt tokens: changing them does not change the loss count', async () => {
     const m = new Transformer(cfg, undefined, 22);
-    const r = sftStep(m, new AdamW(m.params, m.shapes), [{ tokens: [1, 2, 3, 4], mask: [0, 0, 1, 0], logprobs: [] }], {
+    const r = await sftStep(m, new AdamW(m.params, m.shapes), [{ tokens: [1, 2, 3, 4], mask: [0, 0, 1, 0], logprobs: [] }], {
       lr: 1e-3,
       maxGradNorm: 1,
     });

@@ -5,7 +5,7 @@
  * same batch is reused, the importance ratio taken against the behaviour log-probs.
  */
 import { type LossView, lossView, type TokenSample } from '../batch.js';
-import { sharedPrefixPass, type Transformer } from '../model/index.js';
+import { ModelRunner, type Transformer } from '../model/index.js';
 import type { AdamW } from '../optim/index.js';
 import { groupAdvantages, type ScaleRewards } from './advantages.js';
 import { clipGradNorm, logitsGrad, tokenStats } from './logits.js';
@@ -47,23 +47,20 @@ export interface GrpoStepMetrics {
   advAbsMean: number;
 }
 
-/** A frozen copy of the weights for the KL term. */
-export function frozenReference(model: Transformer): Transformer {
-  const params = new Map<string, Float32Array>();
-  for (const [k, v] of model.params) params.set(k, Float32Array.from(v));
-  return new (model.constructor as new (c: typeof model.config, p: Map<string, Float32Array>) => Transformer)(
-    model.config,
-    params,
-  );
+/** A frozen copy of the weights for the KL term (on the same device as the model). */
+export function frozenReference(model: Transformer | ModelRunner): ModelRunner {
+  return ModelRunner.of(model).frozenCopy();
 }
 
-export function grpoStep(
-  model: Transformer,
+export async function grpoStep(
+  policyModel: Transformer | ModelRunner,
   opt: AdamW,
   groups: readonly GrpoGroup[],
   o: GrpoStepOptions,
-  ref?: Transformer,
-): GrpoStepMetrics {
+  refModel?: Transformer | ModelRunner,
+): Promise<GrpoStepMetrics> {
+  const model = ModelRunner.of(policyModel);
+  const ref = refModel ? ModelRunner.of(refModel) : undefined;
   const views: LossView[] = [];
   const adv: number[] = [];
   for (const g of groups) {
@@ -76,8 +73,11 @@ export function grpoStep(
   const V = model.config.vocabSize;
   const masks = views.map((v) => v.mask);
   const weights = AGGREGATIONS[o.lossType](masks, { maxCompletionLen: o.maxCompletionLen });
-  const refLogp =
-    o.beta > 0 && ref ? views.map((v) => tokenStats(ref.forward(v.inputs), V, v.targets, o.temperature).logp) : undefined;
+  let refLogp: Float64Array[] | undefined;
+  if (o.beta > 0 && ref) {
+    refLogp = [];
+    for (const v of views) refLogp.push(tokenStats(await ref.logits(v.inputs), V, v.targets, o.temperature).logp);
+  }
   const m: GrpoStepMetrics = {
     loss: 0,
     kl: 0,
@@ -102,8 +102,7 @@ export function grpoStep(
       .map((_, i) => i)
       .filter((i) => views[i].count > 0 && !(adv[i] === 0 && o.beta === 0 && o.entropyCoef === 0));
     const bonus = o.entropyCoef > 0 && lastEntropyMean < o.entropyTarget;
-    sharedPrefixPass(
-      model,
+    await model.trainPass(
       live.map((i) => views[i].inputs),
       (k, logits) => {
         const i = live[k];
@@ -134,9 +133,12 @@ export function grpoStep(
         return logitsGrad(logits, V, v.targets, r.dlogp[0], dEnt, o.temperature);
       },
     );
-    const grads = [...model.grads.values()];
-    m.gradNorm = clipGradNorm(grads, o.maxGradNorm);
-    if (tokens > 0) opt.update(model.grads, o.lr);
+    const grads = await model.gradients();
+    m.gradNorm = clipGradNorm([...grads.values()], o.maxGradNorm);
+    if (tokens > 0) {
+      opt.update(grads, o.lr);
+      model.paramsUpdated();
+    }
     lastEntropyMean = tokens ? entSum / tokens : 0;
     m.loss = loss;
     m.kl = tokens ? klSum / tokens : 0;

@@ -14,8 +14,9 @@ import type { GenerateRequest, GenerateResult, Policy } from '../../agent/types.
 import { mixSeed, Rng } from '../../tools/index.js';
 import type { ByteTokenizer } from '../tokenizer/index.js';
 import { type CheckpointMeta, loadCheckpoint } from './checkpoint.js';
+import { type DecodeCache, ModelRunner } from './runner.js';
 import { DEFAULT_SAMPLING, type SamplingOptions, sampleToken } from './sample.js';
-import { KVCache, type Transformer } from './transformer.js';
+import type { Transformer } from './transformer.js';
 
 export interface BuiltinPolicyOptions {
   sampling?: Partial<SamplingOptions>;
@@ -27,7 +28,7 @@ export interface BuiltinPolicyOptions {
 
 interface CacheEntry {
   ids: number[];
-  cache: KVCache;
+  cache: DecodeCache;
 }
 
 function sharedLength(a: readonly number[], b: readonly number[]): number {
@@ -47,12 +48,15 @@ export class BuiltinPolicy implements Policy {
   private readonly eot: number;
   private readonly thinkOpen: number;
   private readonly thinkClose: number;
+  /** Where the model runs (the host loops, or a gpu/ Device through a runner). */
+  readonly model: ModelRunner;
 
   constructor(
-    readonly model: Transformer,
+    model: Transformer | ModelRunner,
     readonly tokenizer: ByteTokenizer,
     private readonly opts: BuiltinPolicyOptions = {},
   ) {
+    this.model = ModelRunner.of(model);
     this.spec = opts.spec ?? 'builtin:memory';
     this.sampling = { ...DEFAULT_SAMPLING, ...opts.sampling };
     this.imEnd = tokenizer.specialId('<|im_end|>') as number;
@@ -63,19 +67,19 @@ export class BuiltinPolicy implements Policy {
 
   /** Forget cached prefixes (call after the weights change). */
   resetCache(): void {
-    this.entries.length = 0;
+    for (const e of this.entries.splice(0)) this.model.release(e.cache);
   }
 
-  private remember(ids: number[], cache: KVCache): void {
+  private remember(ids: number[], cache: DecodeCache): void {
     this.entries.unshift({ ids, cache });
-    if (this.entries.length > (this.opts.cacheEntries ?? 16)) this.entries.pop();
+    if (this.entries.length > (this.opts.cacheEntries ?? 16)) this.model.release((this.entries.pop() as CacheEntry).cache);
   }
 
   /**
    * A cache holding all of `ids`, continued from the cached sequence sharing the longest prefix
    * with it (positions past the shared part are simply overwritten).
    */
-  private prefill(ids: number[]): { cache: KVCache; lastLogits: Float32Array } {
+  private async prefill(ids: number[]): Promise<{ cache: DecodeCache; lastLogits: Float32Array }> {
     let best: CacheEntry | undefined;
     let bestN = 0;
     for (const e of this.entries) {
@@ -85,10 +89,10 @@ export class BuiltinPolicy implements Policy {
         bestN = n;
       }
     }
-    const cache = best ? best.cache.clone() : new KVCache(this.model.config, this.model.config.maxSeqLen);
+    const cache = best ? best.cache.clone() : this.model.newCache();
     cache.len = bestN;
     const rest = ids.slice(cache.len);
-    const lastLogits = this.model.forward(rest, { cache, lastOnly: true });
+    const lastLogits = await this.model.decode(rest, cache);
     this.remember(ids.slice(), cache.clone());
     return { cache, lastLogits };
   }
@@ -111,32 +115,36 @@ export class BuiltinPolicy implements Policy {
         break;
       }
     }
-    const { cache, lastLogits } = this.prefill([...prompt]);
+    const { cache, lastLogits } = await this.prefill([...prompt]);
     let logits = lastLogits;
     const ids: number[] = [];
     const logprobs: number[] = [];
     let finishReason: GenerateResult['finishReason'] = 'length';
     const maxTokens = Math.min(req.maxTokens, maxLen - prompt.length);
-    while (ids.length < maxTokens) {
-      if (req.signal.aborted) break;
-      const { id, logp } = sampleToken(logits, this.sampling, rng);
-      ids.push(id);
-      logprobs.push(logp);
-      if (id === this.imEnd || id === this.eot) {
-        finishReason = 'stop';
-        break;
+    try {
+      while (ids.length < maxTokens) {
+        if (req.signal.aborted) break;
+        const { id, logp } = sampleToken(logits, this.sampling, rng);
+        ids.push(id);
+        logprobs.push(logp);
+        if (id === this.imEnd || id === this.eot) {
+          finishReason = 'stop';
+          break;
+        }
+        if (id === this.thinkOpen) thinking = 0;
+        else if (id === this.thinkClose) thinking = -1;
+        else if (thinking >= 0) thinking++;
+        if (req.thinkingBudget !== undefined && thinking >= req.thinkingBudget) {
+          finishReason = 'budget';
+          break;
+        }
+        if (ids.length >= maxTokens) break;
+        logits = await this.model.decode([id], cache);
+        // let tool calls and other episodes progress between tokens now and then
+        if (ids.length % 32 === 0) await new Promise((r) => setImmediate(r));
       }
-      if (id === this.thinkOpen) thinking = 0;
-      else if (id === this.thinkClose) thinking = -1;
-      else if (thinking >= 0) thinking++;
-      if (req.thinkingBudget !== undefined && thinking >= req.thinkingBudget) {
-        finishReason = 'budget';
-        break;
-      }
-      if (ids.length >= maxTokens) break;
-      logits = this.model.forward([id], { cache, lastOnly: true });
-      // let tool calls and other episodes progress between tokens now and then
-      if (ids.length % 32 === 0) await new Promise((r) => setImmediate(r));
+    } finally {
+      this.model.release(cache);
     }
     this.generatedTokens += ids.length;
     const textIds = finishReason === 'stop' ? ids.slice(0, -1) : ids;

@@ -124,9 +124,11 @@ export const RunConfigSchema = z
     env: z.string().default('code-interp').describe('Environment id (run `gym envs` to list).'),
     model: z.enum(['nano', 'micro', 'mini']).default('nano').describe('Built-in model size preset.'),
     device: z
-      .enum(['cpu', 'webgpu', 'auto'])
+      .enum(['cpu', 'webgpu', 'auto', 'host'])
       .default('cpu')
-      .describe('Compute device; the model kernels run on the host (cpu) today.'),
+      .describe(
+        'Where the model runs: cpu (the gpu/ CPU backend), webgpu (any adapter, software included), auto (a hardware WebGPU adapter, else cpu), host (plain loops: the reference implementation).',
+      ),
     seed: z.number().int().default(0).describe('Seed of weights, task order and sampling: a run is reproducible.'),
     families: z
       .string()

@@ -25,7 +25,15 @@ import { mixSeed, Rng } from '../../tools/index.js';
 import { type TokenSample, toSample } from '../batch.js';
 import { allEqual, mean } from '../grpo/advantages.js';
 import { frozenReference, type GrpoGroup, grpoStep } from '../grpo/step.js';
-import { BuiltinPolicy, loadCheckpoint, presetConfig, saveCheckpoint, Transformer, useDevice } from '../model/index.js';
+import {
+  BuiltinPolicy,
+  loadCheckpoint,
+  ModelRunner,
+  presetConfig,
+  saveCheckpoint,
+  Transformer,
+  useDevice,
+} from '../model/index.js';
 import { AdamW } from '../optim/index.js';
 import { composeReward } from '../rewards.js';
 import { filterColdStart, sftStep, TokenizingPolicy } from '../sft/sft.js';
@@ -172,7 +180,7 @@ function headlineMode(cfg: RunConfig): 'think' | 'no_think' {
 
 async function runEval(
   ctx: Ctx,
-  model: Transformer,
+  model: ModelRunner,
   tok: ByteTokenizer,
   testIds: readonly string[],
   label: string,
@@ -330,8 +338,6 @@ export async function train(
   const ctx: Ctx = { dir, cfg, def, runId, hooks, state: {} };
   const note = (s: string) => hooks.onNote?.(s);
 
-  const used = await useDevice(cfg.device);
-  note(`matrix products: ${used.engine}`);
   const trainIds = selectTasks(def, {
     split: 'train',
     prefix: cfg.families,
@@ -373,6 +379,9 @@ export async function train(
     if (existsSync(join(dir, 'metrics.jsonl'))) writeFileSync(join(dir, 'metrics.jsonl'), '');
   }
   ctx.state = state;
+  if (cfg.device === 'host') await useDevice('cpu');
+  const runner = await ModelRunner.create(model, cfg.device);
+  note(`model runs on: ${runner.where}`);
   const checkpoint = (name: string, meta: { phase: string; step: number }, withOpt: boolean) =>
     saveCheckpoint(join(dir, 'checkpoints', name), {
       model,
@@ -431,7 +440,7 @@ export async function train(
       { length: Math.min(cfg.sft.batchSize, sftSamples.length) },
       (_, i) => sftSamples[order[(s * cfg.sft.batchSize + i) % order.length]],
     );
-    const m = sftStep(model, opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm });
+    const m = await sftStep(runner, opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm });
     sftTokens += m.tokens;
     sftSeqTokens += m.seqTokens;
     state.sftSeqTokens = sftSeqTokens;
@@ -461,7 +470,7 @@ export async function train(
   if (!before) {
     checkpoint('sft', { phase: 'sft', step: cfg.sft.steps }, true);
     note('evaluating the cold-start model on the held-out test split');
-    before = await runEval(ctx, model, tok, testIds, 'before');
+    before = await runEval(ctx, runner, tok, testIds, 'before');
     state.before = before;
     evalMs += performance.now() - tEval;
     state.evalMs = evalMs;
@@ -476,13 +485,13 @@ export async function train(
   let grpoTokens = (state.grpoTokens as number) ?? 0;
   let grpoSeqTokens = (state.grpoSeqTokens as number) ?? 0;
   let grpoMsPrev = (state.grpoMs as number) ?? 0;
-  const ref = cfg.grpo.beta > 0 ? frozenReference(model) : undefined;
+  const ref = cfg.grpo.beta > 0 ? frozenReference(runner) : undefined;
   const rolloutWriter = new TrajectoryWriter(join(dir, 'trajectories', 'grpo.jsonl'));
   const g = cfg.grpo;
   try {
     for (let s = grpoStart; s < g.steps && !hooks.signal?.aborted; s++) {
       const ts = performance.now();
-      const policy = new BuiltinPolicy(model, tok, {
+      const policy = new BuiltinPolicy(runner, tok, {
         sampling: { temperature: g.temperature },
         seed: mixSeed(cfg.seed, s, 'grpo'),
         spec: `builtin:${runId}@${s}`,
@@ -490,8 +499,8 @@ export async function train(
       const sampled = await sampleGroups(ctx, policy, trainIds, s, rolloutWriter);
       const tr = performance.now();
       const m = sampled.groups.length
-        ? grpoStep(
-            model,
+        ? await grpoStep(
+            runner,
             opt,
             sampled.groups,
             {
@@ -537,12 +546,13 @@ export async function train(
       if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === g.steps || hooks.signal?.aborted)
         checkpoint('last', { phase: 'grpo', step: s + 1 }, true);
       if (cfg.evalEvery > 0 && (s + 1) % cfg.evalEvery === 0 && s + 1 < g.steps) {
-        const e = await runEval(ctx, model, tok, testIds, `step${s + 1}`);
+        const e = await runEval(ctx, runner, tok, testIds, `step${s + 1}`);
         appendMetrics(ctx, { phase: 'eval', step: s + 1, success: e.success, validity: e.validity, byMode: e.byMode });
       }
     }
   } finally {
     rolloutWriter.close();
+    ref?.dispose();
   }
   if (hooks.signal?.aborted) throw new RunInterruptedError(`stopped during GRPO; continue with \`gym train --resume ${dir}\``);
   const grpoMs = (state.grpoMs as number) ?? performance.now() - tGrpo;
@@ -552,7 +562,7 @@ export async function train(
   // --- final evaluation and summary
   const tAfter = performance.now();
   note('evaluating the trained model on the held-out test split');
-  const after = await runEval(ctx, model, tok, testIds, 'after');
+  const after = await runEval(ctx, runner, tok, testIds, 'after');
   evalMs += performance.now() - tAfter;
   appendMetrics(ctx, { phase: 'eval', step: g.steps, success: after.success, validity: after.validity, byMode: after.byMode });
   checkpoint('final', { phase: 'done', step: g.steps }, false);

@@ -10,7 +10,7 @@ import type { GenerateRequest, GenerateResult, Policy, Trajectory } from '../../
 import { lossView, type TokenSample } from '../batch.js';
 import { clipGradNorm, logitsGrad, tokenStats } from '../grpo/logits.js';
 import { sftLoss } from '../grpo/loss.js';
-import { sharedPrefixPass, type Transformer } from '../model/index.js';
+import { ModelRunner, type Transformer } from '../model/index.js';
 import type { AdamW } from '../optim/index.js';
 import type { ByteTokenizer } from '../tokenizer/index.js';
 
@@ -94,13 +94,14 @@ export interface SftStepMetrics {
 }
 
 /** Mean token cross-entropy over mask = 1 positions of a batch (no update). */
-export function sftEval(model: Transformer, samples: readonly TokenSample[]): number {
+export async function sftEval(m: Transformer | ModelRunner, samples: readonly TokenSample[]): Promise<number> {
+  const model = ModelRunner.of(m);
   const V = model.config.vocabSize;
   let nll = 0;
   let n = 0;
   for (const s of samples) {
     const v = lossView(s, model.config.maxSeqLen);
-    const st = tokenStats(model.forward(v.inputs), V, v.targets);
+    const st = tokenStats(await model.logits(v.inputs), V, v.targets);
     for (let t = 0; t < v.mask.length; t++)
       if (v.mask[t]) {
         nll -= st.logp[t];
@@ -111,7 +112,13 @@ export function sftEval(model: Transformer, samples: readonly TokenSample[]): nu
 }
 
 /** One SFT step: token-mean cross-entropy over the whole batch on mask = 1 tokens, clip, AdamW. */
-export function sftStep(model: Transformer, opt: AdamW, samples: readonly TokenSample[], o: SftStepOptions): SftStepMetrics {
+export async function sftStep(
+  m: Transformer | ModelRunner,
+  opt: AdamW,
+  samples: readonly TokenSample[],
+  o: SftStepOptions,
+): Promise<SftStepMetrics> {
+  const model = ModelRunner.of(m);
   const V = model.config.vocabSize;
   const views = samples.map((s) => lossView(s, model.config.maxSeqLen));
   const total = views.reduce((s, v) => s + v.count, 0);
@@ -119,8 +126,7 @@ export function sftStep(model: Transformer, opt: AdamW, samples: readonly TokenS
   let loss = 0;
   const live = views.filter((v) => v.count > 0);
   let seqTokens = 0;
-  sharedPrefixPass(
-    model,
+  await model.trainPass(
     live.map((v) => v.inputs),
     (k, logits) => {
       const v = live[k];
@@ -138,7 +144,11 @@ export function sftStep(model: Transformer, opt: AdamW, samples: readonly TokenS
       );
     },
   );
-  const gradNorm = clipGradNorm([...model.grads.values()], o.maxGradNorm);
-  if (total > 0) opt.update(model.grads, o.lr);
+  const grads = await model.gradients();
+  const gradNorm = clipGradNorm([...grads.values()], o.maxGradNorm);
+  if (total > 0) {
+    opt.update(grads, o.lr);
+    model.paramsUpdated();
+  }
   return { loss, tokens: total, seqTokens, gradNorm };
 }

@@ -1,0 +1,405 @@
+/**
+ * The built-in decoder on a `gpu/` Device: the same architecture, parameter names and numerics as
+ * `Transformer`, but every step is a `gpu/` op (embedding, RMSNorm, matmul, QK-Norm, RoPE, GQA
+ * attention with a device KV cache, SwiGLU, tied logits) dispatched to the CPU backend or WebGPU.
+ * Nothing crosses to the host but token ids in, logits out, dlogits in and gradients out.
+ *
+ * Weights live on the device; the host arrays of a `Transformer` stay the master copy the
+ * optimizer updates and checkpoints save, and `load` refreshes the device copy after an update.
+ * Gradients accumulate on the device (`zeroGrad`, `backward`) and `readGrads` adds them into host
+ * arrays, so the optimizer, clipping and checkpoints are the same code for every device.
+ */
+import {
+  type AttentionResult,
+  add,
+  attention,
+  attentionBackward,
+  type Device,
+  embedding,
+  embeddingBackward,
+  fill,
+  kvCacheWrite,
+  matmul,
+  matmulBackward,
+  rmsnorm,
+  rmsnormBackward,
+  rope,
+  ropeBackward,
+  ropeTable,
+  swiglu,
+  swigluBackward,
+  type Tensor,
+} from '../../gpu/index.js';
+import { type ModelConfig, paramShapes } from './config.js';
+import { SequenceTooLongError } from './transformer.js';
+
+/** Post-RoPE keys and values of every layer on the device: (1, capacity, kvHeads, headDim) each. */
+export class DeviceKVCache {
+  readonly k: Tensor[];
+  readonly v: Tensor[];
+  len = 0;
+  constructor(
+    readonly dev: Device,
+    readonly config: ModelConfig,
+    readonly capacity: number,
+  ) {
+    const shape = [1, capacity, config.kvHeads, config.headDim];
+    this.k = Array.from({ length: config.layers }, () => dev.alloc(shape));
+    this.v = Array.from({ length: config.layers }, () => dev.alloc(shape));
+  }
+  /** A copy that can grow independently (one prefix, several continuations). */
+  clone(): DeviceKVCache {
+    const c = new DeviceKVCache(this.dev, this.config, this.capacity);
+    for (let l = 0; l < this.k.length; l++) {
+      kvCacheWrite(this.dev, c.k[l], this.k[l], 0);
+      kvCacheWrite(this.dev, c.v[l], this.v[l], 0);
+    }
+    c.len = this.len;
+    return c;
+  }
+  free(): void {
+    this.dev.free(...this.k, ...this.v);
+  }
+}
+
+interface Block {
+  x0: Tensor;
+  r1: Tensor;
+  h1: Tensor;
+  q: Tensor; // (T*H, hd) before QK-norm
+  k: Tensor; // (T*KV, hd)
+  v: Tensor; // (T, KV*hd)
+  rq: Tensor;
+  rk: Tensor;
+  qr: Tensor; // (1, T, H, hd) normed and rotated
+  att: AttentionResult;
+  x1: Tensor;
+  r2: Tensor;
+  h2: Tensor;
+  g: Tensor;
+  u: Tensor;
+  a: Tensor;
+}
+
+interface Saved {
+  T: number;
+  ids: Tensor;
+  pos: Tensor;
+  cache: DeviceKVCache;
+  blocks: Block[];
+  xL: Tensor;
+  rF: Tensor;
+  hF: Tensor;
+  /** Every tensor the forward allocated (freed after backward). */
+  temps: Tensor[];
+  /** The cache was made for this pass (freed with it). */
+  ownCache: boolean;
+}
+
+export interface DeviceForwardOptions {
+  /** Continue from (and extend) this cache; positions start at cache.len. */
+  cache?: DeviceKVCache;
+  /** Keep activations for `backward` (training). */
+  train?: boolean;
+  /** Return only the last row of logits (sampling). */
+  lastOnly?: boolean;
+}
+
+export class DeviceTransformer {
+  readonly params = new Map<string, Tensor>();
+  readonly grads = new Map<string, Tensor>();
+  private readonly table: Tensor;
+  private saved?: Saved;
+
+  constructor(
+    readonly dev: Device,
+    readonly config: ModelConfig,
+    host: ReadonlyMap<string, Float32Array>,
+  ) {
+    for (const [name, shape] of paramShapes(config)) {
+      const w = host.get(name);
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (!w || w.length !== n) throw new RangeError(`parameter ${name} is missing or has the wrong size (shape [${shape}])`);
+      this.params.set(name, dev.upload(w, shape));
+      this.grads.set(name, dev.alloc(shape));
+    }
+    this.table = ropeTable(dev, config.maxSeqLen, config.headDim, config.ropeTheta);
+  }
+
+  /** Overwrite the device weights from host arrays (after an optimizer step on the host copy). */
+  load(host: ReadonlyMap<string, Float32Array>): void {
+    for (const [name, t] of this.params) {
+      const w = host.get(name);
+      if (!w) throw new RangeError(`parameter ${name} is missing`);
+      this.dev.write(t, w);
+    }
+  }
+
+  zeroGrad(): void {
+    for (const g of this.grads.values()) fill(this.dev, g, 0);
+  }
+
+  /** Adds the device gradients into host arrays of the same names. */
+  async readGrads(into: ReadonlyMap<string, Float32Array>): Promise<void> {
+    for (const [name, g] of this.grads) {
+      const h = into.get(name);
+      if (!h) continue;
+      const d = (await this.dev.download(g)) as Float32Array;
+      for (let i = 0; i < h.length; i++) h[i] += d[i];
+    }
+  }
+
+  private p(name: string): Tensor {
+    return this.params.get(name) as Tensor;
+  }
+  private gr(name: string): Tensor {
+    return this.grads.get(name) as Tensor;
+  }
+
+  /** A fresh cache holding up to `capacity` positions (default: the model's limit). */
+  newCache(capacity = this.config.maxSeqLen): DeviceKVCache {
+    return new DeviceKVCache(this.dev, this.config, capacity);
+  }
+
+  /** ids: (T) -> logits (T, V), or (1, V) with `lastOnly`. With `train`, `backward` may follow. */
+  async forward(ids: readonly number[], opts: DeviceForwardOptions = {}): Promise<Float32Array> {
+    if (opts.train && opts.cache && opts.cache.len !== 0) throw new RangeError('training forward must start from an empty cache');
+    if (opts.train) this.dropSaved();
+    const { logits, saved } = this.forwardTensors(ids, opts);
+    try {
+      const all = (await this.dev.download(logits)) as Float32Array;
+      const V = this.config.vocabSize;
+      return opts.lastOnly ? all.slice(all.length - V) : all;
+    } finally {
+      if (opts.train) this.saved = saved;
+      else {
+        this.dev.free(...saved.temps);
+        if (saved.ownCache) saved.cache.free();
+      }
+      this.dev.free(logits);
+    }
+  }
+
+  /** backward of the last `forward(ids, {train: true})`: dlogits (T, V); accumulates into `grads`. */
+  backward(dlogits: Float32Array): void {
+    const sv = this.saved;
+    if (!sv) throw new RangeError('backward needs a preceding forward(ids, {train: true})');
+    this.saved = undefined;
+    try {
+      this.backwardTensors(sv, dlogits);
+    } finally {
+      this.dev.free(...sv.temps);
+      if (sv.ownCache) sv.cache.free();
+    }
+  }
+
+  /** Drop the activations of a training forward that gets no backward. */
+  discard(): void {
+    this.dropSaved();
+  }
+
+  private dropSaved(): void {
+    if (!this.saved) return;
+    this.dev.free(...this.saved.temps);
+    if (this.saved.ownCache) this.saved.cache.free();
+    this.saved = undefined;
+  }
+
+  private forwardTensors(ids: readonly number[], opts: DeviceForwardOptions): { logits: Tensor; saved: Saved } {
+    const dev = this.dev;
+    const c = this.config;
+    const { dim: d, heads: H, kvHeads: KV, headDim: hd, vocabSize: V } = c;
+    const T = ids.length;
+    if (T === 0) throw new RangeError('forward needs at least one token');
+    const cache = opts.cache ?? new DeviceKVCache(dev, c, T);
+    const pos0 = cache.len;
+    const limit = Math.min(cache.capacity, c.maxSeqLen);
+    if (pos0 + T > limit)
+      throw new SequenceTooLongError(
+        `sequence of ${pos0 + T} tokens exceeds the model's limit of ${limit}: lower max tokens or use a preset with a larger maxSeqLen`,
+      );
+    const idArr = new Int32Array(T);
+    for (let t = 0; t < T; t++) {
+      const id = ids[t];
+      if (!(Number.isInteger(id) && id >= 0 && id < V))
+        throw new RangeError(`token id ${id} is outside the vocabulary (size ${V})`);
+      idArr[t] = id;
+    }
+    const posArr = new Int32Array(T);
+    for (let t = 0; t < T; t++) posArr[t] = pos0 + t;
+    const temps: Tensor[] = [];
+    const keep = <X extends Tensor>(t: X): X => {
+      temps.push(t);
+      return t;
+    };
+    const idsT = keep(dev.upload(idArr, [T], 'i32'));
+    const posT = keep(dev.upload(posArr, [T], 'i32'));
+    let x = keep(embedding(dev, this.p('embed_tokens'), idsT));
+    const blocks: Block[] = [];
+    for (let l = 0; l < c.layers; l++) {
+      const pre = `layers.${l}.`;
+      const x0 = x;
+      const n1 = rmsnorm(dev, x0, this.p(`${pre}input_layernorm`), c.normEps);
+      const h1 = keep(n1.y);
+      const r1 = keep(n1.rstd);
+      const q = keep(matmul(dev, h1, this.p(`${pre}q_proj`))).reshape([T * H, hd]);
+      const k = keep(matmul(dev, h1, this.p(`${pre}k_proj`))).reshape([T * KV, hd]);
+      const v = keep(matmul(dev, h1, this.p(`${pre}v_proj`)));
+      const nq = rmsnorm(dev, q, this.p(`${pre}q_norm`), c.normEps);
+      const nk = rmsnorm(dev, k, this.p(`${pre}k_norm`), c.normEps);
+      keep(nq.y);
+      keep(nk.y);
+      const rq = keep(nq.rstd);
+      const rk = keep(nk.rstd);
+      const qr = keep(rope(dev, nq.y.reshape([T, H, hd]), posT, this.table)).reshape([1, T, H, hd]);
+      const kr = keep(rope(dev, nk.y.reshape([T, KV, hd]), posT, this.table));
+      kvCacheWrite(dev, cache.k[l], kr.reshape([1, T, KV, hd]), pos0);
+      kvCacheWrite(dev, cache.v[l], v.reshape([1, T, KV, hd]), pos0);
+      const att = attention(dev, qr, cache.k[l], cache.v[l], { kvLen: pos0 + T });
+      keep(att.o);
+      keep(att.lse);
+      const attnFlat = att.o.reshape([T, H * hd]);
+      const o = keep(matmul(dev, attnFlat, this.p(`${pre}o_proj`)));
+      const x1 = keep(add(dev, o, x0));
+      const n2 = rmsnorm(dev, x1, this.p(`${pre}post_attention_layernorm`), c.normEps);
+      const h2 = keep(n2.y);
+      const r2 = keep(n2.rstd);
+      const g = keep(matmul(dev, h2, this.p(`${pre}gate_proj`)));
+      const u = keep(matmul(dev, h2, this.p(`${pre}up_proj`)));
+      const a = keep(swiglu(dev, g, u));
+      const down = keep(matmul(dev, a, this.p(`${pre}down_proj`)));
+      x = keep(add(dev, down, x1));
+      blocks.push({ x0, r1, h1, q, k, v, rq, rk, qr, att, x1, r2, h2, g, u, a });
+    }
+    cache.len = pos0 + T;
+    const nF = rmsnorm(dev, x, this.p('norm'), c.normEps);
+    const hF = keep(nF.y);
+    const rF = keep(nF.rstd);
+    const logits = matmul(dev, hF, this.p('embed_tokens'), { transB: true }); // (T, V)
+    if (logits.dim(1) !== V) throw new RangeError('logits width does not match the vocabulary');
+    return { logits, saved: { T, ids: idsT, pos: posT, cache, blocks, xL: x, rF, hF, temps, ownCache: !opts.cache } };
+  }
+
+  private backwardTensors(sv: Saved, dlogits: Float32Array): void {
+    const dev = this.dev;
+    const c = this.config;
+    const { dim: d, heads: H, kvHeads: KV, headDim: hd, vocabSize: V } = c;
+    const { T } = sv;
+    if (dlogits.length !== T * V) throw new RangeError(`dlogits has ${dlogits.length} values, expected ${T} x ${V}`);
+    const tmp: Tensor[] = [];
+    const keep = <X extends Tensor>(t: X): X => {
+      tmp.push(t);
+      return t;
+    };
+    try {
+      const dL = keep(dev.upload(dlogits, [T, V]));
+      const emb = this.p('embed_tokens');
+      const dhF = keep(
+        matmulBackward(dev, sv.hF, emb, dL, { transB: true }, { a: true, b: true }, { db: this.gr('embed_tokens') }).da as Tensor,
+      );
+      let dx = keep(rmsnormBackward(dev, sv.xL, this.p('norm'), sv.rF, dhF, this.gr('norm')).dx);
+      for (let l = c.layers - 1; l >= 0; l--) {
+        const pre = `layers.${l}.`;
+        const b = sv.blocks[l];
+        // --- MLP: x2 = x1 + swiglu(h2 Wg, h2 Wu) Wd
+        const da = keep(
+          matmulBackward(dev, b.a, this.p(`${pre}down_proj`), dx, {}, { a: true, b: true }, { db: this.gr(`${pre}down_proj`) })
+            .da as Tensor,
+        );
+        const { dgate, dup } = swigluBackward(dev, b.g, b.u, da);
+        keep(dgate);
+        keep(dup);
+        const dh2 = keep(
+          matmulBackward(
+            dev,
+            b.h2,
+            this.p(`${pre}gate_proj`),
+            dgate,
+            {},
+            { a: true, b: true },
+            { db: this.gr(`${pre}gate_proj`) },
+          ).da as Tensor,
+        );
+        matmulBackward(
+          dev,
+          b.h2,
+          this.p(`${pre}up_proj`),
+          dup,
+          {},
+          { a: true, b: true },
+          { da: dh2, db: this.gr(`${pre}up_proj`) },
+        );
+        const dn2 = keep(
+          rmsnormBackward(
+            dev,
+            b.x1,
+            this.p(`${pre}post_attention_layernorm`),
+            b.r2,
+            dh2,
+            this.gr(`${pre}post_attention_layernorm`),
+          ).dx,
+        );
+        const dx1 = keep(add(dev, dx, dn2));
+        // --- attention: x1 = x0 + attn Wo
+        const attnFlat = b.att.o.reshape([T, H * hd]);
+        const dattn = keep(
+          matmulBackward(dev, attnFlat, this.p(`${pre}o_proj`), dx1, {}, { a: true, b: true }, { db: this.gr(`${pre}o_proj`) })
+            .da as Tensor,
+        );
+        const { dq, dk, dv } = attentionBackward(dev, b.qr, sv.cache.k[l], sv.cache.v[l], b.att, dattn.reshape([1, T, H, hd]), {
+          kvLen: T,
+        });
+        keep(dq);
+        keep(dk);
+        keep(dv);
+        const dqn = keep(ropeBackward(dev, dq.reshape([T, H, hd]), sv.pos, this.table)).reshape([T * H, hd]);
+        const dkn = keep(ropeBackward(dev, dk.reshape([T, KV, hd]), sv.pos, this.table)).reshape([T * KV, hd]);
+        const dqRaw = keep(rmsnormBackward(dev, b.q, this.p(`${pre}q_norm`), b.rq, dqn, this.gr(`${pre}q_norm`)).dx);
+        const dkRaw = keep(rmsnormBackward(dev, b.k, this.p(`${pre}k_norm`), b.rk, dkn, this.gr(`${pre}k_norm`)).dx);
+        const dh1 = keep(
+          matmulBackward(
+            dev,
+            b.h1,
+            this.p(`${pre}q_proj`),
+            dqRaw.reshape([T, H * hd]),
+            {},
+            { a: true, b: true },
+            { db: this.gr(`${pre}q_proj`) },
+          ).da as Tensor,
+        );
+        matmulBackward(
+          dev,
+          b.h1,
+          this.p(`${pre}k_proj`),
+          dkRaw.reshape([T, KV * hd]),
+          {},
+          { a: true, b: true },
+          { da: dh1, db: this.gr(`${pre}k_proj`) },
+        );
+        matmulBackward(
+          dev,
+          b.h1,
+          this.p(`${pre}v_proj`),
+          dv.reshape([T, KV * hd]),
+          {},
+          { a: true, b: true },
+          { da: dh1, db: this.gr(`${pre}v_proj`) },
+        );
+        const dn1 = keep(
+          rmsnormBackward(dev, b.x0, this.p(`${pre}input_layernorm`), b.r1, dh1, this.gr(`${pre}input_layernorm`)).dx,
+        );
+        dx = keep(add(dev, dx1, dn1));
+      }
+      embeddingBackward(dev, sv.ids, dx, V, this.gr('embed_tokens'));
+      if (dx.dim(1) !== d) throw new RangeError('residual gradient width does not match the model');
+    } finally {
+      dev.free(...tmp);
+    }
+  }
+
+  /** Release every device tensor the model holds. */
+  dispose(): void {
+    this.dropSaved();
+    this.dev.free(...this.params.values(), ...this.grads.values(), this.table);
+  }
+}
