@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GenerateRequest } from '../../agent/types.js';
-import { BuiltinPolicy, presetConfig, Transformer } from '../../trainer/model/index.js';
+import { BuiltinPolicy, ModelRunner, presetConfig, Transformer } from '../../trainer/model/index.js';
 import { ByteTokenizer } from '../../trainer/tokenizer/index.js';
 
 const tok = new ByteTokenizer();
@@ -67,5 +67,20 @@ describe('builtin policy', () => {
     let best = 0;
     for (let v = 1; v < V; v++) if (row[v] > row[best]) best = v;
     expect(r.tokenIds).toEqual([best]);
+  });
+
+  it('samples the same ids and log-probs on the gpu/ CPU device as with the host loops', async () => {
+    const host = new BuiltinPolicy(model, tok, { sampling: { temperature: 0 } });
+    const runner = await ModelRunner.create(model, 'cpu');
+    const dev = new BuiltinPolicy(runner, tok, { sampling: { temperature: 0 } });
+    const a = await host.generate(req({ maxTokens: 12 }));
+    const b = await dev.generate(req({ maxTokens: 12 }));
+    expect(b.tokenIds).toEqual(a.tokenIds);
+    (b.logprobs ?? []).forEach((lp, i) => expect(lp).toBeCloseTo((a.logprobs ?? [])[i], 4));
+    // the second call continues from the device cache of the shared prompt
+    const c = await dev.generate(req({ maxTokens: 12 }));
+    expect(c.tokenIds).toEqual(a.tokenIds);
+    dev.resetCache();
+    runner.dispose();
   });
 });

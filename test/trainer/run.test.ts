@@ -77,6 +77,9 @@ describe('a tiny end-to-end train run', () => {
     expect(summary.tokensTrained.sft).toBeGreaterThan(0);
 
     registerBuiltinPolicy();
+    await expect(createPolicy(`builtin:${join(dir, 'checkpoints', 'final')}#device=tpu`)).rejects.toThrow(
+      /not one of cpu, webgpu/,
+    );
     const policy = await createPolicy(`builtin:${join(dir, 'checkpoints', 'final')}`);
     const { trajectories } = await runBatch({
       env: toyEnv,

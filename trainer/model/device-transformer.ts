@@ -208,7 +208,7 @@ export class DeviceTransformer {
   private forwardTensors(ids: readonly number[], opts: DeviceForwardOptions): { logits: Tensor; saved: Saved } {
     const dev = this.dev;
     const c = this.config;
-    const { dim: d, heads: H, kvHeads: KV, headDim: hd, vocabSize: V } = c;
+    const { heads: H, kvHeads: KV, headDim: hd, vocabSize: V } = c;
     const T = ids.length;
     if (T === 0) throw new RangeError('forward needs at least one token');
     const cache = opts.cache ?? new DeviceKVCache(dev, c, T);

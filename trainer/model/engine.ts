@@ -1,8 +1,7 @@
 /**
- * The model's matrix products on the `gpu/` Device. On the CPU device the products run through
- * onnxruntime's GEMM synchronously (the device exposes its host arrays), tens of times faster than
- * scalar loops for the training-size products; single-row products (sampling) stay in the loops.
- * A WebGPU device is asynchronous end to end and is not used by the host-side model yet.
+ * Matrix products of the host reference model (`Transformer`, `--device host`) through the CPU
+ * device's onnxruntime GEMM, synchronously (the device exposes its host arrays); single-row
+ * products stay in the loops. Runs on a device proper go through `ModelRunner` instead.
  */
 import { createDevice, type Device, type DeviceRequest, matmul } from '../../gpu/index.js';
 import { type MatmulEngine, setMatmulEngine } from './kernels.js';
@@ -42,5 +41,5 @@ export async function useDevice(req: DeviceRequest, threads?: number): Promise<{
   const e = deviceMatmulEngine(dev);
   setMatmulEngine(e);
   const label = e ? `${dev.info.name} (onnxruntime GEMM)` : 'host loops';
-  return { device: dev, engine: req === 'webgpu' ? `${label}; the host-side model does not run on WebGPU yet` : label };
+  return { device: dev, engine: label };
 }

@@ -11,6 +11,7 @@
  * Sampling randomness comes from (policy seed, episode seed, sample, turn, prompt length).
  */
 import type { GenerateRequest, GenerateResult, Policy } from '../../agent/types.js';
+import type { DeviceRequest } from '../../gpu/index.js';
 import { mixSeed, Rng } from '../../tools/index.js';
 import type { ByteTokenizer } from '../tokenizer/index.js';
 import { type CheckpointMeta, loadCheckpoint } from './checkpoint.js';
@@ -152,8 +153,15 @@ export class BuiltinPolicy implements Policy {
   }
 }
 
-/** Load `builtin:<dir>` (a checkpoint folder) as a policy. */
-export function loadBuiltinPolicy(dir: string, opts: BuiltinPolicyOptions = {}): { policy: BuiltinPolicy; meta: CheckpointMeta } {
+/**
+ * Load `builtin:<dir>` (a checkpoint folder) as a policy running on `device` (default: the host
+ * reference loops; `cpu`, `webgpu` or `auto` put the model on a gpu/ Device).
+ */
+export async function loadBuiltinPolicy(
+  dir: string,
+  opts: BuiltinPolicyOptions & { device?: DeviceRequest | 'host' } = {},
+): Promise<{ policy: BuiltinPolicy; meta: CheckpointMeta }> {
   const ck = loadCheckpoint(dir);
-  return { policy: new BuiltinPolicy(ck.model, ck.tokenizer, { ...opts, spec: opts.spec ?? `builtin:${dir}` }), meta: ck.meta };
+  const runner = await ModelRunner.create(ck.model, opts.device ?? 'host');
+  return { policy: new BuiltinPolicy(runner, ck.tokenizer, { ...opts, spec: opts.spec ?? `builtin:${dir}` }), meta: ck.meta };
 }
