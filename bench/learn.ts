@@ -72,7 +72,7 @@ async function measure(seed: number | undefined, limit: { flops: number; device:
       onNote: (s) => log(s),
       onRecord: (r) =>
         log(
-          `${r.phase} ${r.step} ${r.phase === 'grpo' ? `reward ${Number(r.reward).toFixed(3)} success ${Number(r.success).toFixed(2)}` : r.phase === 'sft' ? `loss ${Number(r.loss).toFixed(3)}` : `held-out ${Number(r.success).toFixed(3)}`}`,
+          `${r.phase} ${r.step} ${r.phase === 'grpo' ? `reward ${Number(r.reward).toFixed(3)} success ${Number(r.success).toFixed(2)}` : r.phase === 'sft' ? `loss ${Number(r.loss).toFixed(3)}` : r.phase === 'probe' ? `train-task success ${Number(r.success).toFixed(3)}` : `held-out ${Number(r.success).toFixed(3)}`}`,
         ),
     },
   });

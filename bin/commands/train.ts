@@ -122,6 +122,10 @@ export function register(program: Command): void {
                 log(`gym train: held-out success ${fmt(r.success)} (validity ${fmt(r.validity)}) at GRPO step ${r.step}`);
                 return;
               }
+              if (r.phase === 'probe') {
+                log(`gym train: cold-start probe at SFT step ${r.step}: train-task success ${fmt(r.success)}`);
+                return;
+              }
               done++;
               payload.phase = r.phase;
               payload.reward = r.phase === 'grpo' ? fmt(r.reward) : `loss ${fmt(r.loss)}`;

@@ -10,7 +10,13 @@ import { cachedGraph, type GraphSpec, type NodeSpec } from '../cpu/ort.js';
 import type { AttnDims } from './attention.js';
 
 const masks = new Map<string, Float32Array>();
+/** All zeros: a single query row (decoding) sees every live key, whatever the length. */
+let open = new Float32Array(0);
 function causalMask(G: number, T: number, L: number): Float32Array {
+  if (T === 1) {
+    if (open.length < G * L) open = new Float32Array(Math.max(G * L, 2 * open.length));
+    return open.subarray(0, G * L);
+  }
   const key = `${G}:${T}:${L}`;
   let m = masks.get(key);
   if (!m) {

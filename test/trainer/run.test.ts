@@ -102,6 +102,28 @@ describe('a tiny end-to-end train run', () => {
     }
   });
 
+  it('probes the cold start on train tasks outside the SFT set at the configured steps', async () => {
+    const flags = {
+      ...small,
+      sft: { steps: 6, stopAtSuccess: 1, probeFrom: 2, probeEvery: 2, probeTasks: 2 },
+      grpo: { steps: 1 },
+    };
+    const cfg = resolveRunConfig({ preset: 'quick', flags });
+    const { dir, summary } = await train(toyEnv, cfg, { runId: 'probed' });
+    const m = lines(join(dir, 'metrics.jsonl'));
+    // a probe at 2 and 4 (none at the last step: SFT ends there anyway); success 1 is out of reach
+    expect(m.filter((r) => r.phase === 'probe').map((r) => r.step)).toEqual([2, 4]);
+    expect(m.filter((r) => r.phase === 'sft').map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(summary.sftSteps).toBe(6);
+    const probed = lines(join(dir, 'trajectories', 'eval-probe2.jsonl'));
+    expect(probed).toHaveLength(2);
+    const task = (t: Record<string, unknown>) => (t.ids as { task: string }).task;
+    const sftTasks = new Set(lines(join(dir, 'trajectories', 'sft-data.jsonl')).map(task));
+    expect(sftTasks.size).toBeGreaterThan(0);
+    for (const t of probed) expect(sftTasks.has(task(t))).toBe(false);
+    expect(() => resolveRunConfig({ flags: { sft: { stopAtSuccess: 1.5 } } })).toThrow(/sft.stopAtSuccess/);
+  });
+
   it('resumes a stopped run from its last checkpoint without losing or repeating steps', async () => {
     const cfg = resolveRunConfig({ preset: 'quick', flags: { ...small, grpo: { steps: 3 } } });
     const ac = new AbortController();

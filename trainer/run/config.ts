@@ -33,6 +33,17 @@ export const SftConfigSchema = z
       .max(1)
       .default(0.5)
       .describe('Share of /think episodes in the cold-start data (the rest are /no_think).'),
+    stopAtSuccess: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe(
+        'End SFT early once a probe on train tasks outside the cold-start set reaches this success (headline mode, evaluation sampling), so every seed starts RL from a comparable, deliberately weak policy; 0 runs all `steps`.',
+      ),
+    probeEvery: z.number().int().positive().default(25).describe('SFT steps between probes (with stopAtSuccess > 0).'),
+    probeFrom: z.number().int().nonnegative().default(100).describe('First SFT step that may end in a probe.'),
+    probeTasks: z.number().int().positive().default(32).describe('Train tasks (one episode each) per probe.'),
   })
   .strict();
 

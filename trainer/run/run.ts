@@ -47,7 +47,8 @@ export class RunInterruptedError extends Error {
 }
 
 export interface StepRecord {
-  phase: 'sft' | 'grpo' | 'eval';
+  /** `probe`: a cold-start probe on train tasks during SFT (`sft.stopAtSuccess`). */
+  phase: 'sft' | 'grpo' | 'eval' | 'probe';
   step: number;
   [k: string]: unknown;
 }
@@ -174,6 +175,13 @@ async function buildTokenizer(ctx: Ctx, trainIds: readonly string[]): Promise<By
   return ByteTokenizer.train(corpus, ctx.cfg.merges);
 }
 
+/** Train tasks for cold-start probes: after the ones whose oracle episodes are the SFT data. */
+function probeTasks(cfg: RunConfig, trainIds: readonly string[]): string[] {
+  const n = Math.min(cfg.sft.episodes, trainIds.length);
+  const rest = trainIds.slice(n);
+  return rest.slice(0, cfg.sft.probeTasks);
+}
+
 function headlineMode(cfg: RunConfig): 'think' | 'no_think' {
   return cfg.grpo.mode === 'think' ? 'think' : 'no_think';
 }
@@ -184,6 +192,7 @@ async function runEval(
   tok: ByteTokenizer,
   testIds: readonly string[],
   label: string,
+  modes: readonly ('think' | 'no_think')[] = ['no_think', 'think'],
 ): Promise<EvalResult> {
   const policy = (mode: 'think' | 'no_think') =>
     new BuiltinPolicy(model, tok, {
@@ -192,7 +201,7 @@ async function runEval(
       spec: `builtin:${label}`,
     });
   return evaluate(ctx.def, policy, testIds, {
-    modes: ['no_think', 'think'],
+    modes,
     headline: headlineMode(ctx.cfg),
     limits: limitsOf(ctx.cfg),
     concurrency: ctx.cfg.concurrency,
@@ -379,6 +388,8 @@ export async function train(
     if (existsSync(join(dir, 'metrics.jsonl'))) writeFileSync(join(dir, 'metrics.jsonl'), '');
   }
   ctx.state = state;
+  /** SFT's last step: `sft.steps`, or the step a cold-start probe ended it at. */
+  const sftEnd = () => (state.sftStoppedAt as number | undefined) ?? cfg.sft.steps;
   if (cfg.device === 'host') await useDevice('cpu');
   const runner = await ModelRunner.create(model, cfg.device);
   note(`model runs on: ${runner.where}`);
@@ -397,7 +408,7 @@ export async function train(
     dropped: {},
   };
   let sftSamples: TokenSample[] = [];
-  if (phase === 'sft' && cfg.sft.steps > step) {
+  if (phase === 'sft' && sftEnd() > step) {
     if (existsSync(sftPath) && opts.resume)
       sftSamples = readTrajectories(sftPath)
         .map(toSample)
@@ -425,7 +436,7 @@ export async function train(
       );
   }
   const grpoStart = phase === 'grpo' ? step : 0;
-  const sftStart = phase === 'sft' ? step : cfg.sft.steps;
+  const sftStart = phase === 'sft' ? step : sftEnd();
   hooks.onStart?.(cfg.sft.steps + cfg.grpo.steps, (phase === 'grpo' ? cfg.sft.steps : 0) + step);
 
   // --- SFT
@@ -434,7 +445,8 @@ export async function train(
   let sftTokens = (state.sftTokens as number) ?? 0;
   let sftSeqTokens = (state.sftSeqTokens as number) ?? 0;
   const order = new Rng(mixSeed(cfg.seed, 'sft-order')).shuffle(sftSamples.map((_, i) => i));
-  for (let s = sftStart; s < cfg.sft.steps && !hooks.signal?.aborted; s++) {
+  const probeIds = probeTasks(cfg, trainIds);
+  for (let s = sftStart; s < sftEnd() && !hooks.signal?.aborted; s++) {
     const ts = performance.now();
     const batch = Array.from(
       { length: Math.min(cfg.sft.batchSize, sftSamples.length) },
@@ -454,7 +466,16 @@ export async function train(
       seqTokens: m.seqTokens,
       tokensPerSecond: m.seqTokens / ((performance.now() - ts) / 1000),
     });
-    if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === cfg.sft.steps || hooks.signal?.aborted)
+    const c = cfg.sft;
+    if (c.stopAtSuccess > 0 && s + 1 >= c.probeFrom && (s + 1) % c.probeEvery === 0 && s + 1 < c.steps && probeIds.length) {
+      const p = await runEval(ctx, runner, tok, probeIds, `probe${s + 1}`, [headlineMode(cfg)]);
+      appendMetrics(ctx, { phase: 'probe', step: s + 1, success: p.success, validity: p.validity });
+      if (p.success >= c.stopAtSuccess) {
+        state.sftStoppedAt = s + 1;
+        note(`cold start ends at SFT step ${s + 1}: probe success ${p.success.toFixed(3)} >= ${c.stopAtSuccess}`);
+      }
+    }
+    if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === sftEnd() || hooks.signal?.aborted)
       checkpoint('last', { phase: 'sft', step: s + 1 }, true);
   }
   if (hooks.signal?.aborted) throw new RunInterruptedError(`stopped during SFT; continue with \`gym train --resume ${dir}\``);
@@ -468,7 +489,7 @@ export async function train(
   let evalMs = (state.evalMs as number) ?? 0;
   let before = state.before as EvalResult | undefined;
   if (!before) {
-    checkpoint('sft', { phase: 'sft', step: cfg.sft.steps }, true);
+    checkpoint('sft', { phase: 'sft', step: sftEnd() }, true);
     note('evaluating the cold-start model on the held-out test split');
     before = await runEval(ctx, runner, tok, testIds, 'before');
     state.before = before;
@@ -578,7 +599,7 @@ export async function train(
     after,
     improvement: after.success - before.success,
     coldStart,
-    sftSteps: cfg.sft.steps,
+    sftSteps: sftEnd(),
     grpoSteps: g.steps,
     tokensTrained: { sft: sftTokens, grpo: grpoTokens, sftSequence: sftSeqTokens, grpoSequence: grpoSeqTokens },
     wallMs: { total: totalMs, sft: sftMs, grpo: grpoMs, eval: evalMs },
