@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPolicy } from '../../agent/policies/index.js';
 import { runBatch } from '../../agent/rollout/index.js';
-import { registerBuiltinPolicy } from '../../trainer/model/index.js';
+import { loadCheckpoint, registerBuiltinPolicy, Transformer } from '../../trainer/model/index.js';
 import { evalSampling, RunConfigError, RunInterruptedError, resolveRunConfig, train } from '../../trainer/run/index.js';
+import { webgpuOrSkip } from '../gpu/harness.js';
 import { toyEnv } from './fixtures/toy-env.js';
 
 const root = mkdtempSync(join(tmpdir(), 'toolgym-train-'));
@@ -122,6 +123,27 @@ describe('a tiny end-to-end train run', () => {
     expect(sftTasks.size).toBeGreaterThan(0);
     for (const t of probed) expect(sftTasks.has(task(t))).toBe(false);
     expect(() => resolveRunConfig({ flags: { sft: { stopAtSuccess: 1.5 } } })).toThrow(/sft.stopAtSuccess/);
+  });
+
+  it('trains end to end with the model on WebGPU (software adapters included)', async (ctx) => {
+    const gpu = await webgpuOrSkip();
+    if (!gpu.dev) return ctx.skip();
+    gpu.dev.destroy();
+    const cfg = resolveRunConfig({
+      preset: 'quick',
+      flags: { ...small, device: 'webgpu', sft: { steps: 2 }, grpo: { steps: 1 } },
+    });
+    const notes: string[] = [];
+    const { dir, summary } = await train(toyEnv, cfg, { runId: 'webgpu', hooks: { onNote: (n) => notes.push(n) } });
+    expect(notes.find((n) => n.startsWith('model runs on'))).toMatch(/WebGPU/);
+    const sft = lines(join(dir, 'metrics.jsonl')).filter((r) => r.phase === 'sft');
+    expect(sft.map((r) => r.step)).toEqual([1, 2]);
+    for (const r of sft) expect(r.gradNorm as number).toBeGreaterThan(0);
+    // the SFT updates computed on the device reached the saved weights
+    const ck = loadCheckpoint(join(dir, 'checkpoints', 'sft'));
+    const init = new Transformer(ck.model.config, undefined, cfg.seed);
+    expect(ck.model.params.get('layers.0.q_proj')).not.toEqual(init.params.get('layers.0.q_proj'));
+    expect(summary.after.byMode.no_think?.episodes).toBe(2);
   });
 
   it('resumes a stopped run from its last checkpoint without losing or repeating steps', async () => {
