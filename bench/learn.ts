@@ -16,6 +16,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { readTrajectories } from '../agent/trajectory/index.js';
 import { codeInterpEnv } from '../envs/code-interp/index.js';
 import { createDevice, matmul } from '../gpu/index.js';
@@ -25,9 +26,18 @@ import { AdamW } from '../trainer/optim/index.js';
 import { evalSampling, evaluate, resolveRunConfig, selectTasks, train } from '../trainer/run/index.js';
 import { sftStep } from '../trainer/sft/index.js';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+// Strict flags: a misspelt one (`--seed` for `--seeds`) must not silently run the default.
+const { values: flags } = parseArgs({
+  options: {
+    config: { type: 'string' },
+    quick: { type: 'boolean' },
+    seeds: { type: 'string' },
+    'no-baseline': { type: 'boolean' },
+  },
+  strict: true,
+});
+function arg(name: '--config' | '--seeds'): string | undefined {
+  return flags[name.slice(2) as 'config' | 'seeds'];
 }
 
 const log = (s: string) => process.stderr.write(`[learn] ${s}\n`);
@@ -60,7 +70,7 @@ async function measure(seed: number | undefined, limit: { flops: number; device:
   const file = arg('--config') ? JSON.parse(readFileSync(arg('--config') as string, 'utf8')) : undefined;
   const out = mkdtempSync(join(tmpdir(), 'toolgym-learn-'));
   const cfg = resolveRunConfig({
-    preset: process.argv.includes('--quick') ? 'quick' : 'default',
+    preset: flags.quick ? 'quick' : 'default',
     file,
     flags: { env: 'code-interp', out, ...(seed !== undefined ? { seed } : {}) },
   });
@@ -96,7 +106,7 @@ async function measure(seed: number | undefined, limit: { flops: number; device:
     return (d.user + d.system) / 1000;
   };
   // --no-baseline (exploring recipes): skip the baseline's training and evaluation.
-  const budgetMs = process.argv.includes('--no-baseline') ? 0 : summary.cpuMs.grpo;
+  const budgetMs = flags['no-baseline'] ? 0 : summary.cpuMs.grpo;
   while (cpuMs() < budgetMs && samples.length > 0) {
     const batch = Array.from(
       { length: Math.min(cfg.sft.batchSize, samples.length) },

@@ -76,7 +76,7 @@ describe('builtin policy', () => {
     const a = await host.generate(req({ maxTokens: 12 }));
     const b = await dev.generate(req({ maxTokens: 12 }));
     expect(b.tokenIds).toEqual(a.tokenIds);
-    (b.logprobs ?? []).forEach((lp, i) => expect(lp).toBeCloseTo((a.logprobs ?? [])[i], 4));
+    for (const [i, lp] of (b.logprobs ?? []).entries()) expect(lp).toBeCloseTo((a.logprobs ?? [])[i], 4);
     // the second call continues from the device cache of the shared prompt
     const c = await dev.generate(req({ maxTokens: 12 }));
     expect(c.tokenIds).toEqual(a.tokenIds);
