@@ -7,6 +7,7 @@
  * episode never stops the batch (it ends `aborted` with its error).
  */
 
+import { setMaxListeners } from 'node:events';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Split } from '../../envs/core/types.js';
 import type { ChatTemplate } from '../format/index.js';
@@ -131,6 +132,16 @@ export async function runBatch(opts: BatchOptions): Promise<BatchResult> {
     );
   }
 
+  // One listener on the caller's signal; the batch's own signal carries the episodes' listeners
+  // (one per episode in flight and one per tool call), so a wide batch raises no listener warning.
+  const outer = opts.signal;
+  const link = new AbortController();
+  setMaxListeners(4 * concurrency + 16, link.signal);
+  const forward = () => link.abort(outer?.reason);
+  if (outer?.aborted) forward();
+  else outer?.addEventListener('abort', forward, { once: true });
+  const signal = outer ? link.signal : undefined;
+
   const runOne = async (spec: EpisodeSpec, session: EnvSession | undefined): Promise<Trajectory> => {
     const eo: EpisodeOptions = {
       env: opts.env,
@@ -144,7 +155,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchResult> {
       limits: opts.limits,
       mode: opts.mode,
       modeSchedule: opts.modeSchedule,
-      signal: opts.signal,
+      signal,
       clock: opts.clock,
       template: opts.template,
       session,
@@ -189,7 +200,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchResult> {
   const worker = async (): Promise<void> => {
     let session: EnvSession | undefined;
     try {
-      while (next < specs.length && !opts.signal?.aborted) {
+      while (next < specs.length && !signal?.aborted) {
         const i = next++;
         if (!session) session = await openSession(opts.env, opts.clock).catch(() => undefined);
         const t = await runOne(specs[i] as EpisodeSpec, session);
@@ -215,6 +226,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchResult> {
   try {
     await Promise.all(Array.from({ length: Math.min(concurrency, specs.length) }, worker));
   } finally {
+    outer?.removeEventListener('abort', forward);
     bar.stop();
     if (ownsWriter) writer?.close();
   }
