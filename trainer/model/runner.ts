@@ -21,6 +21,8 @@ export class ModelRunner {
   constructor(
     readonly model: Transformer,
     readonly device?: DeviceTransformer,
+    /** The runner created the device (from a request string) and destroys it in `dispose`. */
+    private readonly ownsDevice = false,
   ) {}
 
   /**
@@ -31,7 +33,7 @@ export class ModelRunner {
   static async create(model: Transformer, req: DeviceRequest | 'host' | Device, threads?: number): Promise<ModelRunner> {
     if (req === 'host') return new ModelRunner(model);
     const dev = typeof req === 'string' ? await createDevice(req, { threads }) : req;
-    return new ModelRunner(model, new DeviceTransformer(dev, model.config, model.params));
+    return new ModelRunner(model, new DeviceTransformer(dev, model.config, model.params), typeof req === 'string');
   }
 
   /** A host-only runner around a bare model (tests, tools that do not care where it runs). */
@@ -134,8 +136,9 @@ export class ModelRunner {
     return new ModelRunner(copy, this.device ? new DeviceTransformer(this.device.dev, copy.config, copy.params) : undefined);
   }
 
-  /** Frees the device mirror (the host model stays usable). */
+  /** Frees the device mirror, and the device if the runner created it (the host model stays usable). */
   dispose(): void {
     this.device?.dispose();
+    if (this.ownsDevice) this.device?.dev.destroy();
   }
 }

@@ -57,6 +57,8 @@ export interface RunSummary {
   runId: string;
   env: string;
   model: string;
+  /** Where the model ran (`ModelRunner.where`): the device and backend. */
+  device: string;
   params: number;
   vocabSize: number;
   before: EvalResult;
@@ -194,20 +196,29 @@ async function runEval(
   label: string,
   modes: readonly ('think' | 'no_think')[] = ['no_think', 'think'],
 ): Promise<EvalResult> {
-  const policy = (mode: 'think' | 'no_think') =>
-    new BuiltinPolicy(model, tok, {
+  const made: BuiltinPolicy[] = [];
+  const policy = (mode: 'think' | 'no_think') => {
+    const p = new BuiltinPolicy(model, tok, {
       sampling: evalSampling(ctx.cfg.evalDecoding, mode),
       seed: ctx.cfg.seed,
       spec: `builtin:${label}`,
     });
-  return evaluate(ctx.def, policy, testIds, {
-    modes,
-    headline: headlineMode(ctx.cfg),
-    limits: limitsOf(ctx.cfg),
-    concurrency: ctx.cfg.concurrency,
-    runId: `${ctx.runId}-${label}`,
-    out: join(ctx.dir, 'trajectories', `eval-${label}.jsonl`),
-  });
+    made.push(p);
+    return p;
+  };
+  try {
+    return await evaluate(ctx.def, policy, testIds, {
+      modes,
+      headline: headlineMode(ctx.cfg),
+      limits: limitsOf(ctx.cfg),
+      concurrency: ctx.cfg.concurrency,
+      runId: `${ctx.runId}-${label}`,
+      out: join(ctx.dir, 'trajectories', `eval-${label}.jsonl`),
+    });
+  } finally {
+    // cached prefixes hold device memory: release them now rather than at garbage collection
+    for (const p of made) p.resetCache();
+  }
 }
 
 /**
@@ -392,221 +403,226 @@ export async function train(
   const sftEnd = () => (state.sftStoppedAt as number | undefined) ?? cfg.sft.steps;
   if (cfg.device === 'host') await useDevice('cpu');
   const runner = await ModelRunner.create(model, cfg.device);
-  note(`model runs on: ${runner.where}`);
-  const checkpoint = (name: string, meta: { phase: string; step: number }, withOpt: boolean) =>
-    saveCheckpoint(join(dir, 'checkpoints', name), {
-      model,
-      tokenizer: tok,
-      meta: { ...meta, state },
-      optimizer: withOpt ? opt : undefined,
-    });
-
-  // --- cold-start data
-  const sftPath = join(dir, 'trajectories', 'sft-data.jsonl');
-  let coldStart: { kept: number; dropped: Record<string, number> } = (state.coldStart as typeof coldStart) ?? {
-    kept: 0,
-    dropped: {},
-  };
-  let sftSamples: TokenSample[] = [];
-  if (phase === 'sft' && sftEnd() > step) {
-    if (existsSync(sftPath) && opts.resume)
-      sftSamples = readTrajectories(sftPath)
-        .map(toSample)
-        .filter((s): s is TokenSample => s !== null);
-    else {
-      note('building cold-start data from oracle episodes');
-      const n = Math.min(cfg.sft.episodes, trainIds.length);
-      const nThink = Math.round(n * cfg.sft.thinkFraction);
-      const ids = trainIds.slice(0, n);
-      const eps = [
-        ...(await teacherEpisodes(ctx, tok, ids.slice(0, nThink), 'think')),
-        ...(await teacherEpisodes(ctx, tok, ids.slice(nThink), 'no_think')),
-      ];
-      const { kept, dropped } = filterColdStart(eps);
-      const w = new TrajectoryWriter(sftPath);
-      for (const t of kept) w.write(t);
-      w.close();
-      coldStart = { kept: kept.length, dropped: dropped as Record<string, number> };
-      state.coldStart = coldStart;
-      sftSamples = kept.map(toSample).filter((s): s is TokenSample => s !== null);
-    }
-    if (sftSamples.length === 0)
-      throw new RunConfigError(
-        'no cold-start episode survived the filter (verified-correct, tool call, no repetition): check the env oracle with `gym rollout --policy oracle`',
-      );
-  }
-  const grpoStart = phase === 'grpo' ? step : 0;
-  const sftStart = phase === 'sft' ? step : sftEnd();
-  hooks.onStart?.(cfg.sft.steps + cfg.grpo.steps, (phase === 'grpo' ? cfg.sft.steps : 0) + step);
-
-  // --- SFT
-  const tSft = performance.now();
-  const cSft = process.cpuUsage();
-  let sftTokens = (state.sftTokens as number) ?? 0;
-  let sftSeqTokens = (state.sftSeqTokens as number) ?? 0;
-  const order = new Rng(mixSeed(cfg.seed, 'sft-order')).shuffle(sftSamples.map((_, i) => i));
-  const probeIds = probeTasks(cfg, trainIds);
-  for (let s = sftStart; s < sftEnd() && !hooks.signal?.aborted; s++) {
-    const ts = performance.now();
-    const batch = Array.from(
-      { length: Math.min(cfg.sft.batchSize, sftSamples.length) },
-      (_, i) => sftSamples[order[(s * cfg.sft.batchSize + i) % order.length]],
-    );
-    const m = await sftStep(runner, opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm });
-    sftTokens += m.tokens;
-    sftSeqTokens += m.seqTokens;
-    state.sftSeqTokens = sftSeqTokens;
-    state.sftTokens = sftTokens;
-    appendMetrics(ctx, {
-      phase: 'sft',
-      step: s + 1,
-      loss: m.loss,
-      gradNorm: m.gradNorm,
-      tokens: m.tokens,
-      seqTokens: m.seqTokens,
-      tokensPerSecond: m.seqTokens / ((performance.now() - ts) / 1000),
-    });
-    const c = cfg.sft;
-    if (c.stopAtSuccess > 0 && s + 1 >= c.probeFrom && (s + 1) % c.probeEvery === 0 && s + 1 < c.steps && probeIds.length) {
-      const p = await runEval(ctx, runner, tok, probeIds, `probe${s + 1}`, [headlineMode(cfg)]);
-      appendMetrics(ctx, { phase: 'probe', step: s + 1, success: p.success, validity: p.validity });
-      if (p.success >= c.stopAtSuccess) {
-        state.sftStoppedAt = s + 1;
-        note(`cold start ends at SFT step ${s + 1}: probe success ${p.success.toFixed(3)} >= ${c.stopAtSuccess}`);
-      }
-    }
-    if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === sftEnd() || hooks.signal?.aborted)
-      checkpoint('last', { phase: 'sft', step: s + 1 }, true);
-  }
-  if (hooks.signal?.aborted) throw new RunInterruptedError(`stopped during SFT; continue with \`gym train --resume ${dir}\``);
-  const sftMs = (state.sftMs as number) ?? performance.now() - tSft;
-  state.sftMs = sftMs;
-  const sftCpuMs = (state.sftCpuMs as number) ?? cpuMsSince(cSft);
-  state.sftCpuMs = sftCpuMs;
-
-  // --- evaluation after cold start
-  const tEval = performance.now();
-  let evalMs = (state.evalMs as number) ?? 0;
-  let before = state.before as EvalResult | undefined;
-  if (!before) {
-    checkpoint('sft', { phase: 'sft', step: sftEnd() }, true);
-    note('evaluating the cold-start model on the held-out test split');
-    before = await runEval(ctx, runner, tok, testIds, 'before');
-    state.before = before;
-    evalMs += performance.now() - tEval;
-    state.evalMs = evalMs;
-    appendMetrics(ctx, { phase: 'eval', step: 0, success: before.success, validity: before.validity, byMode: before.byMode });
-    checkpoint('last', { phase: 'grpo', step: 0 }, true);
-  }
-
-  // --- GRPO
-  const tGrpo = performance.now();
-  const cGrpo = process.cpuUsage();
-  const grpoCpuPrev = (state.grpoCpuMs as number) ?? 0;
-  let grpoTokens = (state.grpoTokens as number) ?? 0;
-  let grpoSeqTokens = (state.grpoSeqTokens as number) ?? 0;
-  let grpoMsPrev = (state.grpoMs as number) ?? 0;
-  const ref = cfg.grpo.beta > 0 ? frozenReference(runner) : undefined;
-  const rolloutWriter = new TrajectoryWriter(join(dir, 'trajectories', 'grpo.jsonl'));
-  const g = cfg.grpo;
   try {
-    for (let s = grpoStart; s < g.steps && !hooks.signal?.aborted; s++) {
-      const ts = performance.now();
-      const policy = new BuiltinPolicy(runner, tok, {
-        sampling: { temperature: g.temperature },
-        seed: mixSeed(cfg.seed, s, 'grpo'),
-        spec: `builtin:${runId}@${s}`,
+    note(`model runs on: ${runner.where}`);
+    const checkpoint = (name: string, meta: { phase: string; step: number }, withOpt: boolean) =>
+      saveCheckpoint(join(dir, 'checkpoints', name), {
+        model,
+        tokenizer: tok,
+        meta: { ...meta, state },
+        optimizer: withOpt ? opt : undefined,
       });
-      const sampled = await sampleGroups(ctx, policy, trainIds, s, rolloutWriter);
-      const tr = performance.now();
-      const m = sampled.groups.length
-        ? await grpoStep(
-            runner,
-            opt,
-            sampled.groups,
-            {
-              lossType: g.loss,
-              scaleRewards: g.scaleRewards,
-              epsLow: g.epsLow,
-              epsHigh: g.epsHigh,
-              beta: g.beta,
-              numIterations: g.numIterations,
-              maxGradNorm: g.maxGradNorm,
-              lr: g.lr,
-              temperature: g.temperature,
-              entropyCoef: g.entropyCoef,
-              entropyTarget: g.entropyTarget,
-              maxCompletionLen: cfg.rewards.maxLen,
-            },
-            ref,
-          )
-        : { loss: 0, kl: 0, entropy: 0, clipFrac: 0, gradNorm: 0, tokens: 0, seqTokens: 0, sequences: 0, advAbsMean: 0 };
-      const te = performance.now();
-      grpoTokens += m.tokens;
-      grpoSeqTokens += m.seqTokens;
-      state.grpoSeqTokens = grpoSeqTokens;
-      state.grpoTokens = grpoTokens;
-      const comps = Object.fromEntries(Object.entries(sampled.components).map(([k, v]) => [k, mean(v)]));
-      appendMetrics(ctx, {
-        phase: 'grpo',
-        step: s + 1,
-        reward: mean(sampled.rewards),
-        success: mean(sampled.correct),
-        components: comps,
-        groups: sampled.groups.length,
-        droppedGroups: sampled.dropped,
-        episodes: sampled.episodes,
-        ...m,
-        rolloutMs: tr - ts,
-        updateMs: te - tr,
-        sampledTokensPerSecond: sampled.genTokens / ((tr - ts) / 1000),
-        tokensPerSecond: m.seqTokens / Math.max(1e-3, (te - tr) / 1000),
-      });
-      state.grpoMs = grpoMsPrev + (performance.now() - tGrpo);
-      state.grpoCpuMs = grpoCpuPrev + cpuMsSince(cGrpo);
-      if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === g.steps || hooks.signal?.aborted)
-        checkpoint('last', { phase: 'grpo', step: s + 1 }, true);
-      if (cfg.evalEvery > 0 && (s + 1) % cfg.evalEvery === 0 && s + 1 < g.steps) {
-        const e = await runEval(ctx, runner, tok, testIds, `step${s + 1}`);
-        appendMetrics(ctx, { phase: 'eval', step: s + 1, success: e.success, validity: e.validity, byMode: e.byMode });
-      }
-    }
-  } finally {
-    rolloutWriter.close();
-    ref?.dispose();
-  }
-  if (hooks.signal?.aborted) throw new RunInterruptedError(`stopped during GRPO; continue with \`gym train --resume ${dir}\``);
-  const grpoMs = (state.grpoMs as number) ?? performance.now() - tGrpo;
-  const grpoCpuMs = (state.grpoCpuMs as number) ?? 0;
-  grpoMsPrev = grpoMs;
 
-  // --- final evaluation and summary
-  const tAfter = performance.now();
-  note('evaluating the trained model on the held-out test split');
-  const after = await runEval(ctx, runner, tok, testIds, 'after');
-  evalMs += performance.now() - tAfter;
-  appendMetrics(ctx, { phase: 'eval', step: g.steps, success: after.success, validity: after.validity, byMode: after.byMode });
-  checkpoint('final', { phase: 'done', step: g.steps }, false);
-  checkpoint('last', { phase: 'done', step: g.steps }, true);
-  const totalMs = performance.now() - t0 + ((state.priorMs as number) ?? 0);
-  const summary: RunSummary = {
-    runId,
-    env: cfg.env,
-    model: cfg.model,
-    params: model.numParams,
-    vocabSize: tok.vocabSize,
-    before,
-    after,
-    improvement: after.success - before.success,
-    coldStart,
-    sftSteps: sftEnd(),
-    grpoSteps: g.steps,
-    tokensTrained: { sft: sftTokens, grpo: grpoTokens, sftSequence: sftSeqTokens, grpoSequence: grpoSeqTokens },
-    wallMs: { total: totalMs, sft: sftMs, grpo: grpoMs, eval: evalMs },
-    cpuMs: { sft: sftCpuMs, grpo: grpoCpuMs },
-    tokensPerSecond: (sftSeqTokens + grpoSeqTokens) / Math.max(1e-3, (sftMs + grpoMs) / 1000),
-    checkpoints: { sft: join(dir, 'checkpoints', 'sft'), final: join(dir, 'checkpoints', 'final') },
-  };
-  writeJson(join(dir, 'summary.json'), summary);
-  return { dir, summary };
+    // --- cold-start data
+    const sftPath = join(dir, 'trajectories', 'sft-data.jsonl');
+    let coldStart: { kept: number; dropped: Record<string, number> } = (state.coldStart as typeof coldStart) ?? {
+      kept: 0,
+      dropped: {},
+    };
+    let sftSamples: TokenSample[] = [];
+    if (phase === 'sft' && sftEnd() > step) {
+      if (existsSync(sftPath) && opts.resume)
+        sftSamples = readTrajectories(sftPath)
+          .map(toSample)
+          .filter((s): s is TokenSample => s !== null);
+      else {
+        note('building cold-start data from oracle episodes');
+        const n = Math.min(cfg.sft.episodes, trainIds.length);
+        const nThink = Math.round(n * cfg.sft.thinkFraction);
+        const ids = trainIds.slice(0, n);
+        const eps = [
+          ...(await teacherEpisodes(ctx, tok, ids.slice(0, nThink), 'think')),
+          ...(await teacherEpisodes(ctx, tok, ids.slice(nThink), 'no_think')),
+        ];
+        const { kept, dropped } = filterColdStart(eps);
+        const w = new TrajectoryWriter(sftPath);
+        for (const t of kept) w.write(t);
+        w.close();
+        coldStart = { kept: kept.length, dropped: dropped as Record<string, number> };
+        state.coldStart = coldStart;
+        sftSamples = kept.map(toSample).filter((s): s is TokenSample => s !== null);
+      }
+      if (sftSamples.length === 0)
+        throw new RunConfigError(
+          'no cold-start episode survived the filter (verified-correct, tool call, no repetition): check the env oracle with `gym rollout --policy oracle`',
+        );
+    }
+    const grpoStart = phase === 'grpo' ? step : 0;
+    const sftStart = phase === 'sft' ? step : sftEnd();
+    hooks.onStart?.(cfg.sft.steps + cfg.grpo.steps, (phase === 'grpo' ? cfg.sft.steps : 0) + step);
+
+    // --- SFT
+    const tSft = performance.now();
+    const cSft = process.cpuUsage();
+    let sftTokens = (state.sftTokens as number) ?? 0;
+    let sftSeqTokens = (state.sftSeqTokens as number) ?? 0;
+    const order = new Rng(mixSeed(cfg.seed, 'sft-order')).shuffle(sftSamples.map((_, i) => i));
+    const probeIds = probeTasks(cfg, trainIds);
+    for (let s = sftStart; s < sftEnd() && !hooks.signal?.aborted; s++) {
+      const ts = performance.now();
+      const batch = Array.from(
+        { length: Math.min(cfg.sft.batchSize, sftSamples.length) },
+        (_, i) => sftSamples[order[(s * cfg.sft.batchSize + i) % order.length]],
+      );
+      const m = await sftStep(runner, opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm });
+      sftTokens += m.tokens;
+      sftSeqTokens += m.seqTokens;
+      state.sftSeqTokens = sftSeqTokens;
+      state.sftTokens = sftTokens;
+      appendMetrics(ctx, {
+        phase: 'sft',
+        step: s + 1,
+        loss: m.loss,
+        gradNorm: m.gradNorm,
+        tokens: m.tokens,
+        seqTokens: m.seqTokens,
+        tokensPerSecond: m.seqTokens / ((performance.now() - ts) / 1000),
+      });
+      const c = cfg.sft;
+      if (c.stopAtSuccess > 0 && s + 1 >= c.probeFrom && (s + 1) % c.probeEvery === 0 && s + 1 < c.steps && probeIds.length) {
+        const p = await runEval(ctx, runner, tok, probeIds, `probe${s + 1}`, [headlineMode(cfg)]);
+        appendMetrics(ctx, { phase: 'probe', step: s + 1, success: p.success, validity: p.validity });
+        if (p.success >= c.stopAtSuccess) {
+          state.sftStoppedAt = s + 1;
+          note(`cold start ends at SFT step ${s + 1}: probe success ${p.success.toFixed(3)} >= ${c.stopAtSuccess}`);
+        }
+      }
+      if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === sftEnd() || hooks.signal?.aborted)
+        checkpoint('last', { phase: 'sft', step: s + 1 }, true);
+    }
+    if (hooks.signal?.aborted) throw new RunInterruptedError(`stopped during SFT; continue with \`gym train --resume ${dir}\``);
+    const sftMs = (state.sftMs as number) ?? performance.now() - tSft;
+    state.sftMs = sftMs;
+    const sftCpuMs = (state.sftCpuMs as number) ?? cpuMsSince(cSft);
+    state.sftCpuMs = sftCpuMs;
+
+    // --- evaluation after cold start
+    const tEval = performance.now();
+    let evalMs = (state.evalMs as number) ?? 0;
+    let before = state.before as EvalResult | undefined;
+    if (!before) {
+      checkpoint('sft', { phase: 'sft', step: sftEnd() }, true);
+      note('evaluating the cold-start model on the held-out test split');
+      before = await runEval(ctx, runner, tok, testIds, 'before');
+      state.before = before;
+      evalMs += performance.now() - tEval;
+      state.evalMs = evalMs;
+      appendMetrics(ctx, { phase: 'eval', step: 0, success: before.success, validity: before.validity, byMode: before.byMode });
+      checkpoint('last', { phase: 'grpo', step: 0 }, true);
+    }
+
+    // --- GRPO
+    const tGrpo = performance.now();
+    const cGrpo = process.cpuUsage();
+    const grpoCpuPrev = (state.grpoCpuMs as number) ?? 0;
+    let grpoTokens = (state.grpoTokens as number) ?? 0;
+    let grpoSeqTokens = (state.grpoSeqTokens as number) ?? 0;
+    let grpoMsPrev = (state.grpoMs as number) ?? 0;
+    const ref = cfg.grpo.beta > 0 ? frozenReference(runner) : undefined;
+    const rolloutWriter = new TrajectoryWriter(join(dir, 'trajectories', 'grpo.jsonl'));
+    const g = cfg.grpo;
+    try {
+      for (let s = grpoStart; s < g.steps && !hooks.signal?.aborted; s++) {
+        const ts = performance.now();
+        const policy = new BuiltinPolicy(runner, tok, {
+          sampling: { temperature: g.temperature },
+          seed: mixSeed(cfg.seed, s, 'grpo'),
+          spec: `builtin:${runId}@${s}`,
+        });
+        const sampled = await sampleGroups(ctx, policy, trainIds, s, rolloutWriter).finally(() => policy.resetCache());
+        const tr = performance.now();
+        const m = sampled.groups.length
+          ? await grpoStep(
+              runner,
+              opt,
+              sampled.groups,
+              {
+                lossType: g.loss,
+                scaleRewards: g.scaleRewards,
+                epsLow: g.epsLow,
+                epsHigh: g.epsHigh,
+                beta: g.beta,
+                numIterations: g.numIterations,
+                maxGradNorm: g.maxGradNorm,
+                lr: g.lr,
+                temperature: g.temperature,
+                entropyCoef: g.entropyCoef,
+                entropyTarget: g.entropyTarget,
+                maxCompletionLen: cfg.rewards.maxLen,
+              },
+              ref,
+            )
+          : { loss: 0, kl: 0, entropy: 0, clipFrac: 0, gradNorm: 0, tokens: 0, seqTokens: 0, sequences: 0, advAbsMean: 0 };
+        const te = performance.now();
+        grpoTokens += m.tokens;
+        grpoSeqTokens += m.seqTokens;
+        state.grpoSeqTokens = grpoSeqTokens;
+        state.grpoTokens = grpoTokens;
+        const comps = Object.fromEntries(Object.entries(sampled.components).map(([k, v]) => [k, mean(v)]));
+        appendMetrics(ctx, {
+          phase: 'grpo',
+          step: s + 1,
+          reward: mean(sampled.rewards),
+          success: mean(sampled.correct),
+          components: comps,
+          groups: sampled.groups.length,
+          droppedGroups: sampled.dropped,
+          episodes: sampled.episodes,
+          ...m,
+          rolloutMs: tr - ts,
+          updateMs: te - tr,
+          sampledTokensPerSecond: sampled.genTokens / ((tr - ts) / 1000),
+          tokensPerSecond: m.seqTokens / Math.max(1e-3, (te - tr) / 1000),
+        });
+        state.grpoMs = grpoMsPrev + (performance.now() - tGrpo);
+        state.grpoCpuMs = grpoCpuPrev + cpuMsSince(cGrpo);
+        if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === g.steps || hooks.signal?.aborted)
+          checkpoint('last', { phase: 'grpo', step: s + 1 }, true);
+        if (cfg.evalEvery > 0 && (s + 1) % cfg.evalEvery === 0 && s + 1 < g.steps) {
+          const e = await runEval(ctx, runner, tok, testIds, `step${s + 1}`);
+          appendMetrics(ctx, { phase: 'eval', step: s + 1, success: e.success, validity: e.validity, byMode: e.byMode });
+        }
+      }
+    } finally {
+      rolloutWriter.close();
+      ref?.dispose();
+    }
+    if (hooks.signal?.aborted) throw new RunInterruptedError(`stopped during GRPO; continue with \`gym train --resume ${dir}\``);
+    const grpoMs = (state.grpoMs as number) ?? performance.now() - tGrpo;
+    const grpoCpuMs = (state.grpoCpuMs as number) ?? 0;
+    grpoMsPrev = grpoMs;
+
+    // --- final evaluation and summary
+    const tAfter = performance.now();
+    note('evaluating the trained model on the held-out test split');
+    const after = await runEval(ctx, runner, tok, testIds, 'after');
+    evalMs += performance.now() - tAfter;
+    appendMetrics(ctx, { phase: 'eval', step: g.steps, success: after.success, validity: after.validity, byMode: after.byMode });
+    checkpoint('final', { phase: 'done', step: g.steps }, false);
+    checkpoint('last', { phase: 'done', step: g.steps }, true);
+    const totalMs = performance.now() - t0 + ((state.priorMs as number) ?? 0);
+    const summary: RunSummary = {
+      runId,
+      env: cfg.env,
+      model: cfg.model,
+      device: runner.where,
+      params: model.numParams,
+      vocabSize: tok.vocabSize,
+      before,
+      after,
+      improvement: after.success - before.success,
+      coldStart,
+      sftSteps: sftEnd(),
+      grpoSteps: g.steps,
+      tokensTrained: { sft: sftTokens, grpo: grpoTokens, sftSequence: sftSeqTokens, grpoSequence: grpoSeqTokens },
+      wallMs: { total: totalMs, sft: sftMs, grpo: grpoMs, eval: evalMs },
+      cpuMs: { sft: sftCpuMs, grpo: grpoCpuMs },
+      tokensPerSecond: (sftSeqTokens + grpoSeqTokens) / Math.max(1e-3, (sftMs + grpoMs) / 1000),
+      checkpoints: { sft: join(dir, 'checkpoints', 'sft'), final: join(dir, 'checkpoints', 'final') },
+    };
+    writeJson(join(dir, 'summary.json'), summary);
+    return { dir, summary };
+  } finally {
+    runner.dispose();
+  }
 }
