@@ -1,0 +1,113 @@
+/**
+ * bench/model: the built-in model's speed where training runs it, on the gpu/ Device, beside its
+ * host reference (`--device host`, plain loops with onnxruntime GEMM for the large products):
+ *  1. training: forward + backward of one sequence (tokens/s) at the lengths episodes have;
+ *  2. decoding: one token at a time after a prompt (ms/token), through each side's KV cache.
+ * Same weights and inputs on both sides; the logits are checked to agree before timing. Medians.
+ * Prints one JSON object. Run: `npx tsx bench/model.ts [--preset nano|micro|mini] [--webgpu]`.
+ */
+import { parseArgs } from 'node:util';
+import { createDevice, type Device } from '../gpu/index.js';
+import { logitsGrad } from '../trainer/grpo/logits.js';
+import { type ModelPreset, presetConfig } from '../trainer/model/config.js';
+import { DeviceTransformer, KVCache, Transformer, useDevice } from '../trainer/model/index.js';
+
+const { values: flags } = parseArgs({
+  options: { preset: { type: 'string', default: 'nano' }, webgpu: { type: 'boolean' }, quick: { type: 'boolean' } },
+  strict: true,
+});
+const preset = flags.preset as ModelPreset;
+const reps = flags.quick ? 3 : 7;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+
+async function times(n: number, fn: () => Promise<void> | void): Promise<number[]> {
+  await fn();
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+const vocab = 1093; // the default run's tokenizer (bytes, specials and merges)
+const cfg = presetConfig(preset, vocab);
+await useDevice('cpu'); // the host reference's large products through onnxruntime, as `--device host` runs it
+const host = new Transformer(cfg, undefined, 1);
+const devices: { name: string; dev: Device }[] = [{ name: 'cpu', dev: await createDevice('cpu') }];
+if (flags.webgpu) devices.push({ name: 'webgpu', dev: await createDevice('webgpu') });
+
+const ids = (T: number) => Array.from({ length: T }, (_, i) => (i * 7919 + 13) % vocab);
+const result: Record<string, unknown> = { bench: 'model', preset, params: host.numParams, vocab };
+const training: Record<string, unknown>[] = [];
+const decoding: Record<string, unknown>[] = [];
+
+for (const { name, dev } of devices) {
+  const dm = new DeviceTransformer(dev, cfg, host.params);
+  // agreement first: a fast wrong model is no result
+  const probe = ids(64);
+  const a = host.forward(probe);
+  const b = await dm.forward(probe);
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i] - b[i]));
+  if (!(diff < 1e-3)) throw new Error(`${name}: device logits differ from the host reference by ${diff}`);
+
+  for (const T of [128, 512, 1024]) {
+    const seq = ids(T);
+    const targets = seq.slice(1).concat([0]);
+    const coef = targets.map(() => 1 / T);
+    const dl = logitsGrad(host.forward(seq), vocab, targets, coef);
+    const hostMs = median(
+      await times(reps, () => {
+        host.forward(seq, { train: true });
+        host.backward(dl);
+      }),
+    );
+    const devMs = median(
+      await times(reps, async () => {
+        await dm.forward(seq, { train: true });
+        dm.backward(dl);
+        if (dev.kind !== 'cpu') await dev.sync();
+      }),
+    );
+    training.push({
+      device: name,
+      tokens: T,
+      hostTokensPerSecond: round(T / (hostMs / 1000), 0),
+      deviceTokensPerSecond: round(T / (devMs / 1000), 0),
+      ratio: round(hostMs / devMs, 2),
+    });
+  }
+  for (const ctx of [256, 1024]) {
+    const prompt = ids(ctx);
+    const steps = flags.quick ? 32 : 128;
+    const hc = new KVCache(cfg, cfg.maxSeqLen);
+    host.forward(prompt, { cache: hc, lastOnly: true });
+    const hostTimes = await times(steps, () => {
+      host.forward([5], { cache: hc, lastOnly: true });
+    });
+    const dc = dm.newCache();
+    await dm.forward(prompt, { cache: dc, lastOnly: true });
+    const devTimes = await times(steps, async () => {
+      await dm.forward([5], { cache: dc, lastOnly: true });
+    });
+    dc.free();
+    const h = median(hostTimes);
+    const d = median(devTimes);
+    decoding.push({ device: name, context: ctx, hostMsPerToken: round(h), deviceMsPerToken: round(d), ratio: round(h / d, 2) });
+  }
+  dm.dispose();
+}
+result.training = training;
+result.decoding = decoding;
+result.medianTrainingRatio = median(training.filter((r) => r.device === 'cpu').map((r) => r.ratio as number));
+result.medianDecodingRatio = median(decoding.filter((r) => r.device === 'cpu').map((r) => r.ratio as number));
+process.stdout.write(`${JSON.stringify(result)}\n`);
+for (const { dev } of devices) dev.destroy();
