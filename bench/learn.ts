@@ -162,6 +162,8 @@ async function measure(seed: number | undefined, limit: { flops: number; device:
       grpoMinusBaselinePoints: 100 * (summary.after.success - baseline.success),
     },
     validityAfterGrpo: summary.after.validity,
+    cleanEpisodesAfterGrpo: summary.after.byMode[cfg.grpo.mode === 'think' ? 'think' : 'no_think']?.cleanEpisodes,
+    modelRunsOn: summary.device,
     byMode: { coldStart: summary.before.byMode, grpo: summary.after.byMode, sftOnlyBaseline: baseline.byMode },
     coldStart: summary.coldStart,
     steps: { sft: summary.sftSteps, grpo: summary.grpoSteps, baselineExtraSft: extraSteps },

@@ -62,8 +62,11 @@ export function selectTasks(
 export interface ModeEval {
   episodes: number;
   success: number;
-  /** Valid calls over attempted calls. */
+  /** Valid calls over attempted calls (the target's figure: one runaway turn of repeated
+   * `<tool_call>` openers counts every opener as a failed call). */
   validity: number;
+  /** Episodes without any invalid call, over episodes: how widespread the failures are. */
+  cleanEpisodes: number;
   /** Turns whose think block matched the mode (non-empty in think, empty in no_think). */
   compliance: number;
   meanTurns: number;
@@ -99,6 +102,7 @@ export function summarizeEval(ts: readonly Trajectory[], mode: 'think' | 'no_thi
     episodes: live.length,
     success: live.filter((t) => t.correct).length / n,
     validity: calls + invalid > 0 ? calls / (calls + invalid) : 1,
+    cleanEpisodes: live.filter((t) => t.metrics.invalidCalls === 0).length / n,
     compliance: turns ? compliant / turns : 1,
     meanTurns: turns / n,
     meanTokens: tokens / n,
