@@ -24,7 +24,7 @@ export const SftConfigSchema = z
       .int()
       .nonnegative()
       .default(300)
-      .describe('SFT optimiser steps over the filtered cold-start set: enough for the format, not for the task (~25% held-out).'),
+      .describe('Most SFT optimiser steps over the filtered cold-start set (a probe usually ends SFT earlier: `stopAtSuccess`).'),
     batchSize: z.number().int().positive().default(8).describe('Sequences per SFT step.'),
     lr: z.number().positive().default(3e-3).describe('SFT learning rate (a tiny model tolerates a large one).'),
     thinkFraction: z
@@ -37,12 +37,12 @@ export const SftConfigSchema = z
       .number()
       .min(0)
       .max(1)
-      .default(0)
+      .default(0.2)
       .describe(
-        'End SFT early once a probe on train tasks outside the cold-start set reaches this success (headline mode, evaluation sampling), so every seed starts RL from a comparable, deliberately weak policy; 0 runs all `steps`.',
+        'End SFT once a probe on train tasks outside the cold-start set reaches this success (headline mode, evaluation sampling): the format "clicks" within a few dozen steps at a seed-dependent point, and stopping there gives every seed a comparable, deliberately weak start with room for RL; 0 runs all `steps`.',
       ),
-    probeEvery: z.number().int().positive().default(25).describe('SFT steps between probes (with stopAtSuccess > 0).'),
-    probeFrom: z.number().int().nonnegative().default(100).describe('First SFT step that may end in a probe.'),
+    probeEvery: z.number().int().positive().default(10).describe('SFT steps between probes (with stopAtSuccess > 0).'),
+    probeFrom: z.number().int().nonnegative().default(50).describe('First SFT step that may end in a probe.'),
     probeTasks: z.number().int().positive().default(32).describe('Train tasks (one episode each) per probe.'),
   })
   .strict();
