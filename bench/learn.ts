@@ -1,12 +1,14 @@
 /**
  * Learning benchmark: held-out test-split success of the built-in model on code-interp compute
- * tasks after cold-start SFT, after GRPO, and for the SFT-only baseline given GRPO's extra compute
- * (SFT continued from the same cold-start checkpoint on the same data for as much process CPU time
- * as the GRPO phase used). Also wall time, tokens trained, tokens/s, and the training throughput as
- * a fraction of the machine's matmul limit (the CPU device's GEMM on a large square product,
- * measured in the same run).
+ * tasks after cold-start SFT, after GRPO, and for the SFT-only baseline given GRPO's extra compute:
+ * SFT continued from the same cold-start checkpoint on the same data, for as much process CPU time
+ * as the GRPO phase used (`sftOnlyBaseline`), and for as much model compute (`sftOnlyBaselineFlops`:
+ * GRPO's training passes plus a forward over every token of its sampled episodes). Also wall time,
+ * tokens trained, tokens/s, and the training throughput as a fraction of the machine's matmul limit
+ * (the CPU device's GEMM on a large square product, measured in the same run).
  *
- *   npx tsx bench/learn.ts [--config file.json] [--quick] [--seeds 0,1,2] [--no-baseline]
+ *   npx tsx bench/learn.ts [--config file.json] [--quick] [--seeds 0,1,2] [--baseline cpu|flops|both|none]
+ *   npx tsx bench/learn.ts --from-run <run dir> [--baseline ...]   (baselines of a finished run)
  *
  * With `--seeds`, the whole measurement (training and baseline) runs once per seed and the object
  * holds each seed's result plus the medians and how many seeds met each target: one seed's held-out
@@ -23,7 +25,15 @@ import { createDevice, matmul } from '../gpu/index.js';
 import { type TokenSample, toSample } from '../trainer/batch.js';
 import { BuiltinPolicy, flopsPerToken, loadCheckpoint, ModelRunner, useDevice } from '../trainer/model/index.js';
 import { AdamW } from '../trainer/optim/index.js';
-import { evalSampling, evaluate, resolveRunConfig, selectTasks, train } from '../trainer/run/index.js';
+import {
+  evalSampling,
+  evaluate,
+  type RunConfig,
+  type RunSummary,
+  resolveRunConfig,
+  selectTasks,
+  train,
+} from '../trainer/run/index.js';
 import { sftStep } from '../trainer/sft/index.js';
 
 // Strict flags: a misspelt one (`--seed` for `--seeds`) must not silently run the default.
@@ -32,13 +42,16 @@ const { values: flags } = parseArgs({
     config: { type: 'string' },
     quick: { type: 'boolean' },
     seeds: { type: 'string' },
-    'no-baseline': { type: 'boolean' },
+    'from-run': { type: 'string' },
+    baseline: { type: 'string' },
   },
   strict: true,
 });
-function arg(name: '--config' | '--seeds'): string | undefined {
-  return flags[name.slice(2) as 'config' | 'seeds'];
+function arg(name: '--config' | '--seeds' | '--from-run'): string | undefined {
+  return flags[name.slice(2) as 'config' | 'seeds' | 'from-run'];
 }
+if (flags.baseline !== undefined && !['cpu', 'flops', 'both', 'none'].includes(flags.baseline))
+  throw new Error(`--baseline ${flags.baseline}: use cpu, flops, both or none`);
 
 const log = (s: string) => process.stderr.write(`[learn] ${s}\n`);
 
@@ -66,30 +79,14 @@ async function matmulLimit(): Promise<{ flops: number; device: string }> {
   return { flops: (2 * n ** 3) / (times[3] / 1000), device: dev.info.name };
 }
 
-async function measure(seed: number | undefined, limit: { flops: number; device: string }) {
-  const file = arg('--config') ? JSON.parse(readFileSync(arg('--config') as string, 'utf8')) : undefined;
-  const out = mkdtempSync(join(tmpdir(), 'toolgym-learn-'));
-  const cfg = resolveRunConfig({
-    preset: flags.quick ? 'quick' : 'default',
-    file,
-    flags: { env: 'code-interp', out, ...(seed !== undefined ? { seed } : {}) },
-  });
-  log(`seed ${cfg.seed}`);
-  const t0 = performance.now();
-  const { dir, summary } = await train(codeInterpEnv, cfg, {
-    runId: 'learn',
-    hooks: {
-      onNote: (s) => log(s),
-      onRecord: (r) =>
-        log(
-          `${r.phase} ${r.step} ${r.phase === 'grpo' ? `reward ${Number(r.reward).toFixed(3)} success ${Number(r.success).toFixed(2)}` : r.phase === 'sft' ? `loss ${Number(r.loss).toFixed(3)}` : r.phase === 'probe' ? `train-task success ${Number(r.success).toFixed(3)}` : `held-out ${Number(r.success).toFixed(3)}`}`,
-        ),
-    },
-  });
-  const trainWallMs = performance.now() - t0;
+/** How much extra SFT the baseline gets: GRPO's process CPU time, or its model compute. */
+type Budget = { kind: 'cpu'; ms: number } | { kind: 'flops'; seqTokens: number };
 
-  // --- SFT-only baseline at GRPO's extra compute (process CPU time)
-  log(`baseline: SFT-only for ${(summary.cpuMs.grpo / 1000).toFixed(0)} CPU s (GRPO's compute)`);
+/**
+ * SFT-only baseline: SFT continued from the cold-start checkpoint on the same data until the budget
+ * is spent, then the held-out evaluation the run used.
+ */
+async function baselineRun(dir: string, cfg: RunConfig, budget: Budget) {
   const ck = loadCheckpoint(join(dir, 'checkpoints', 'sft'), { withOptimizer: true });
   const opt = ck.optimizer ?? new AdamW(ck.model.params, ck.model.shapes);
   if (cfg.device === 'host') await useDevice('cpu');
@@ -99,23 +96,22 @@ async function measure(seed: number | undefined, limit: { flops: number; device:
     .filter((s): s is TokenSample => s !== null);
   const c0 = process.cpuUsage();
   const tb = performance.now();
-  let extraSteps = 0;
-  let extraTokens = 0;
+  let steps = 0;
+  let seqTokens = 0;
   const cpuMs = () => {
     const d = process.cpuUsage(c0);
     return (d.user + d.system) / 1000;
   };
-  // --no-baseline (exploring recipes): skip the baseline's training and evaluation.
-  const budgetMs = flags['no-baseline'] ? 0 : summary.cpuMs.grpo;
-  while (cpuMs() < budgetMs && samples.length > 0) {
+  const left = () => (budget.kind === 'cpu' ? cpuMs() < budget.ms : seqTokens < budget.seqTokens);
+  while (left() && samples.length > 0) {
     const batch = Array.from(
       { length: Math.min(cfg.sft.batchSize, samples.length) },
-      (_, i) => samples[(extraSteps * cfg.sft.batchSize + i * 7 + extraSteps) % samples.length],
+      (_, i) => samples[(steps * cfg.sft.batchSize + i * 7 + steps) % samples.length],
     );
-    extraTokens += (await sftStep(runner, opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm })).seqTokens;
-    extraSteps++;
+    seqTokens += (await sftStep(runner, opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm })).seqTokens;
+    steps++;
   }
-  const baselineWallMs = performance.now() - tb;
+  const trainMs = performance.now() - tb;
   const testIds = selectTasks(codeInterpEnv, {
     split: 'test',
     prefix: cfg.families,
@@ -125,24 +121,88 @@ async function measure(seed: number | undefined, limit: { flops: number; device:
   });
   const policy = (mode: 'think' | 'no_think') =>
     new BuiltinPolicy(runner, ck.tokenizer, { sampling: evalSampling(cfg.evalDecoding, mode), seed: cfg.seed });
-  const baseline =
-    budgetMs === 0
-      ? { success: Number.NaN, byMode: {} }
-      : await evaluate(codeInterpEnv, policy, testIds, {
-          modes: ['no_think', 'think'],
-          headline: cfg.grpo.mode === 'think' ? 'think' : 'no_think',
-          limits: {
-            maxTurns: cfg.limits.maxTurns,
-            maxTurnTokens: cfg.limits.maxTurnTokens,
-            thinkingBudget: cfg.limits.thinkingBudget,
-            maxTotalTokens: cfg.limits.maxTurns * cfg.limits.maxTurnTokens,
-          },
-          concurrency: cfg.concurrency,
-          runId: 'learn-baseline',
-        });
+  const r = await evaluate(codeInterpEnv, policy, testIds, {
+    modes: ['no_think', 'think'],
+    headline: cfg.grpo.mode === 'think' ? 'think' : 'no_think',
+    limits: {
+      maxTurns: cfg.limits.maxTurns,
+      maxTurnTokens: cfg.limits.maxTurnTokens,
+      thinkingBudget: cfg.limits.thinkingBudget,
+      maxTotalTokens: cfg.limits.maxTurns * cfg.limits.maxTurnTokens,
+    },
+    concurrency: cfg.concurrency,
+    runId: `learn-baseline-${budget.kind}`,
+  });
+  runner.dispose();
+  return { success: r.success, byMode: r.byMode, steps, seqTokens, wallMs: performance.now() - tb, trainMs };
+}
+
+/**
+ * GRPO's model compute in sequence tokens of training (forward + backward = 3 forward passes): its
+ * own training passes plus one forward per token of every sampled episode (prompt, tool output and
+ * sampled tokens; an upper bound, since the sampler reuses cached prompt prefixes).
+ */
+function grpoComputeSeqTokens(dir: string, summary: RunSummary): number {
+  let forward = 0;
+  for (const t of readTrajectories(join(dir, 'trajectories', 'grpo.jsonl'))) forward += t.tokens?.length ?? 0;
+  return summary.tokensTrained.grpoSequence + forward / 3;
+}
+
+async function measure(seed: number | undefined, limit: { flops: number; device: string }) {
+  let dir: string;
+  let summary: RunSummary;
+  let cfg: RunConfig;
+  let trainWallMs = 0;
+  const from = arg('--from-run');
+  if (from) {
+    // re-measure the baselines of a finished run (its config, summary and checkpoints)
+    dir = from;
+    cfg = resolveRunConfig({ file: JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) });
+    summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
+    trainWallMs = summary.wallMs.total;
+    log(`seed ${cfg.seed}: baselines of ${dir}`);
+  } else {
+    const file = arg('--config') ? JSON.parse(readFileSync(arg('--config') as string, 'utf8')) : undefined;
+    const out = mkdtempSync(join(tmpdir(), 'toolgym-learn-'));
+    cfg = resolveRunConfig({
+      preset: flags.quick ? 'quick' : 'default',
+      file,
+      flags: { env: 'code-interp', out, ...(seed !== undefined ? { seed } : {}) },
+    });
+    log(`seed ${cfg.seed}`);
+    const t0 = performance.now();
+    ({ dir, summary } = await train(codeInterpEnv, cfg, {
+      runId: 'learn',
+      hooks: {
+        onNote: (s) => log(s),
+        onRecord: (r) =>
+          log(
+            `${r.phase} ${r.step} ${r.phase === 'grpo' ? `reward ${Number(r.reward).toFixed(3)} success ${Number(r.success).toFixed(2)}` : r.phase === 'sft' ? `loss ${Number(r.loss).toFixed(3)}` : r.phase === 'probe' ? `train-task success ${Number(r.success).toFixed(3)}` : `held-out ${Number(r.success).toFixed(3)}`}`,
+          ),
+      },
+    }));
+    trainWallMs = performance.now() - t0;
+  }
+
+  // --- SFT-only baselines at GRPO's extra compute: process CPU time (what the run cost on this
+  // machine, rollouts' per-token overhead and the environment included), and model compute.
+  const which = flags.baseline ?? 'both';
+  const none = { success: Number.NaN, byMode: {}, steps: 0, seqTokens: 0, wallMs: 0, trainMs: 0 };
+  const flopsBudget = grpoComputeSeqTokens(dir, summary);
+  let cpuBase = none;
+  let flopsBase = none;
+  if (which === 'cpu' || which === 'both') {
+    log(`baseline: SFT-only for ${(summary.cpuMs.grpo / 1000).toFixed(0)} CPU s (GRPO's CPU time)`);
+    cpuBase = await baselineRun(dir, cfg, { kind: 'cpu', ms: summary.cpuMs.grpo });
+  }
+  if (which === 'flops' || which === 'both') {
+    log(`baseline: SFT-only for ${Math.round(flopsBudget)} training tokens (GRPO's model compute)`);
+    flopsBase = await baselineRun(dir, cfg, { kind: 'flops', seqTokens: flopsBudget });
+  }
 
   // training FLOPs per sequence token: forward + backward ~ 3x forward, at the mean context
   const meanCtx = 300;
+  const ck = loadCheckpoint(join(dir, 'checkpoints', 'sft'));
   const flopsPerTrainedToken = 3 * flopsPerToken(ck.model.config, meanCtx);
   const achieved = summary.tokensPerSecond * flopsPerTrainedToken;
   return {
@@ -157,24 +217,42 @@ async function measure(seed: number | undefined, limit: { flops: number; device:
     success: {
       coldStart: summary.before.success,
       grpo: summary.after.success,
-      sftOnlyBaseline: baseline.success,
+      sftOnlyBaseline: cpuBase.success,
+      sftOnlyBaselineFlops: flopsBase.success,
       grpoMinusColdStartPoints: 100 * (summary.after.success - summary.before.success),
-      grpoMinusBaselinePoints: 100 * (summary.after.success - baseline.success),
+      grpoMinusBaselinePoints: 100 * (summary.after.success - cpuBase.success),
+      grpoMinusBaselineFlopsPoints: 100 * (summary.after.success - flopsBase.success),
     },
     validityAfterGrpo: summary.after.validity,
     cleanEpisodesAfterGrpo: summary.after.byMode[cfg.grpo.mode === 'think' ? 'think' : 'no_think']?.cleanEpisodes,
     modelRunsOn: summary.device,
-    byMode: { coldStart: summary.before.byMode, grpo: summary.after.byMode, sftOnlyBaseline: baseline.byMode },
+    byMode: {
+      coldStart: summary.before.byMode,
+      grpo: summary.after.byMode,
+      sftOnlyBaseline: cpuBase.byMode,
+      sftOnlyBaselineFlops: flopsBase.byMode,
+    },
     coldStart: summary.coldStart,
-    steps: { sft: summary.sftSteps, grpo: summary.grpoSteps, baselineExtraSft: extraSteps },
-    tokensTrained: { ...summary.tokensTrained, baselineExtraSequence: extraTokens },
+    steps: {
+      sft: summary.sftSteps,
+      grpo: summary.grpoSteps,
+      baselineExtraSft: cpuBase.steps,
+      baselineFlopsExtraSft: flopsBase.steps,
+    },
+    tokensTrained: {
+      ...summary.tokensTrained,
+      grpoModelComputeSequence: flopsBudget,
+      baselineExtraSequence: cpuBase.seqTokens,
+      baselineFlopsExtraSequence: flopsBase.seqTokens,
+    },
     wallSeconds: {
-      total: (trainWallMs + baselineWallMs) / 1000,
+      total: (trainWallMs + cpuBase.wallMs + flopsBase.wallMs) / 1000,
       train: trainWallMs / 1000,
       sft: summary.wallMs.sft / 1000,
       grpo: summary.wallMs.grpo / 1000,
       eval: summary.wallMs.eval / 1000,
-      baseline: baselineWallMs / 1000,
+      baseline: cpuBase.wallMs / 1000,
+      baselineFlops: flopsBase.wallMs / 1000,
     },
     cpuSeconds: { sft: summary.cpuMs.sft / 1000, grpo: summary.cpuMs.grpo / 1000 },
     tokensPerSecond: summary.tokensPerSecond,
@@ -215,6 +293,8 @@ async function main(): Promise<void> {
       coldStart: median(col((r) => r.success.coldStart)),
       grpo: median(col((r) => r.success.grpo)),
       sftOnlyBaseline: median(col((r) => r.success.sftOnlyBaseline)),
+      sftOnlyBaselineFlops: median(col((r) => r.success.sftOnlyBaselineFlops)),
+      grpoMinusBaselineFlopsPoints: median(col((r) => r.success.grpoMinusBaselineFlopsPoints)),
       grpoMinusColdStartPoints: median(gain),
       grpoMinusBaselinePoints: median(overBaseline),
       validityAfterGrpo: median(validity),
@@ -223,6 +303,7 @@ async function main(): Promise<void> {
     seedsMeeting: {
       grpoMinusColdStartAtLeast25: gain.filter((g) => g >= 25).length,
       grpoAboveBaseline: overBaseline.filter((g) => g > 0).length,
+      grpoAboveBaselineFlops: col((r) => r.success.grpoMinusBaselineFlopsPoints).filter((g) => g > 0).length,
       validityAtLeast98: validity.filter((v) => v >= 0.98).length,
       trainUnder30Minutes: col((r) => r.wallSeconds.train).filter((w) => w <= 1800).length,
     },
