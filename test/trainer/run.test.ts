@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -123,6 +123,31 @@ describe('a tiny end-to-end train run', () => {
     expect(sftTasks.size).toBeGreaterThan(0);
     for (const t of probed) expect(sftTasks.has(task(t))).toBe(false);
     expect(() => resolveRunConfig({ flags: { sft: { stopAtSuccess: 1.5 } } })).toThrow(/sft.stopAtSuccess/);
+  });
+
+  it('a run resumed after a probe ended SFT goes on to evaluation and GRPO, not back to SFT', async () => {
+    const flags = { ...small, sft: { steps: 6, stopAtSuccess: 0 }, grpo: { steps: 1 } };
+    const cfg = resolveRunConfig({ preset: 'quick', flags });
+    const ac = new AbortController();
+    await expect(
+      train(toyEnv, cfg, {
+        runId: 'probe-stopped',
+        hooks: { signal: ac.signal, onRecord: (r) => r.phase === 'sft' && r.step === 2 && ac.abort() },
+      }),
+    ).rejects.toThrow(RunInterruptedError);
+    const dir = join(root, 'probe-stopped');
+    // what a probe that reached the threshold at step 2 leaves in the run state
+    const path = join(dir, 'checkpoints', 'last', 'config.json');
+    const ck = JSON.parse(readFileSync(path, 'utf8'));
+    expect(ck.meta).toMatchObject({ phase: 'sft', step: 2 });
+    ck.meta.state = { ...ck.meta.state, sftStoppedAt: 2 };
+    writeFileSync(path, JSON.stringify(ck));
+    const { summary } = await train(toyEnv, cfg, { resume: dir });
+    const m = lines(join(dir, 'metrics.jsonl'));
+    expect(m.filter((r) => r.phase === 'sft').map((r) => r.step)).toEqual([1, 2]);
+    expect(m.filter((r) => r.phase === 'grpo').map((r) => r.step)).toEqual([1]);
+    expect(summary.sftSteps).toBe(2);
+    expect(JSON.parse(readFileSync(join(dir, 'checkpoints', 'sft', 'config.json'), 'utf8')).meta.step).toBe(2);
   });
 
   it('trains end to end with the model on WebGPU (software adapters included)', async (ctx) => {
