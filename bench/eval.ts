@@ -17,14 +17,9 @@ import { runBatch } from '../agent/rollout/index.js';
 import type { ParseFailure, ToolExchange, Trajectory, Turn } from '../agent/types.js';
 import { type EnvDefinition, EnvWorkerPool, getEnv } from '../envs/index.js';
 import { Rng } from '../tools/index.js';
+import { median } from './stats.js';
 
 const quick = process.argv.includes('--quick');
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -15,31 +15,15 @@ import { cpus, loadavg } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { encodeModel } from '../gpu/cpu/ort.js';
 import * as g from '../gpu/index.js';
+import { median, round, timeIt } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const withWebgpu = !process.argv.includes('--no-webgpu');
 const profile = process.argv.includes('--profile');
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 function p99(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(0.99 * s.length))] as number;
-}
-const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
-
-async function timeIt(reps: number, warm: number, fn: () => Promise<void>): Promise<number[]> {
-  for (let i = 0; i < warm; i++) await fn();
-  const ms: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-  }
-  return ms;
 }
 
 async function interleaved(reps: number, warm: number, fns: (() => Promise<void>)[]): Promise<number[][]> {

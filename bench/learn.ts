@@ -35,6 +35,7 @@ import {
   train,
 } from '../trainer/run/index.js';
 import { sftStep } from '../trainer/sft/index.js';
+import { median } from './stats.js';
 
 // Strict flags: a misspelt one (`--seed` for `--seeds`) must not silently run the default.
 const { values: flags } = parseArgs({
@@ -262,12 +263,6 @@ async function measure(seed: number | undefined, limit: { flops: number; device:
     device: limit.device,
     runDir: dir,
   };
-}
-
-function median(xs: number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 async function main(): Promise<void> {

@@ -11,6 +11,7 @@ import { createDevice, type Device } from '../gpu/index.js';
 import { logitsGrad } from '../trainer/grpo/logits.js';
 import { type ModelPreset, presetConfig } from '../trainer/model/config.js';
 import { DeviceTransformer, KVCache, Transformer, useDevice } from '../trainer/model/index.js';
+import { median, round, timeIt } from './stats.js';
 
 const { values: flags } = parseArgs({
   options: { preset: { type: 'string', default: 'nano' }, webgpu: { type: 'boolean' }, quick: { type: 'boolean' } },
@@ -18,24 +19,6 @@ const { values: flags } = parseArgs({
 });
 const preset = flags.preset as ModelPreset;
 const reps = flags.quick ? 3 : 7;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
-
-async function times(n: number, fn: () => Promise<void> | void): Promise<number[]> {
-  await fn();
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
 
 const vocab = 1093; // the default run's tokenizer (bytes, specials and merges)
 const cfg = presetConfig(preset, vocab);
@@ -65,13 +48,13 @@ for (const { name, dev } of devices) {
     const coef = targets.map(() => 1 / T);
     const dl = logitsGrad(host.forward(seq), vocab, targets, coef);
     const hostMs = median(
-      await times(reps, () => {
+      await timeIt(reps, 1, () => {
         host.forward(seq, { train: true });
         host.backward(dl);
       }),
     );
     const devMs = median(
-      await times(reps, async () => {
+      await timeIt(reps, 1, async () => {
         await dm.forward(seq, { train: true });
         dm.backward(dl);
         if (dev.kind !== 'cpu') await dev.sync();
@@ -90,18 +73,24 @@ for (const { name, dev } of devices) {
     const steps = flags.quick ? 32 : 128;
     const hc = new KVCache(cfg, cfg.maxSeqLen);
     host.forward(prompt, { cache: hc, lastOnly: true });
-    const hostTimes = await times(steps, () => {
+    const hostTimes = await timeIt(steps, 1, () => {
       host.forward([5], { cache: hc, lastOnly: true });
     });
     const dc = dm.newCache();
     await dm.forward(prompt, { cache: dc, lastOnly: true });
-    const devTimes = await times(steps, async () => {
+    const devTimes = await timeIt(steps, 1, async () => {
       await dm.forward([5], { cache: dc, lastOnly: true });
     });
     dc.free();
     const h = median(hostTimes);
     const d = median(devTimes);
-    decoding.push({ device: name, context: ctx, hostMsPerToken: round(h), deviceMsPerToken: round(d), ratio: round(h / d, 2) });
+    decoding.push({
+      device: name,
+      context: ctx,
+      hostMsPerToken: round(h, 3),
+      deviceMsPerToken: round(d, 3),
+      ratio: round(h / d, 2),
+    });
   }
   dm.dispose();
 }

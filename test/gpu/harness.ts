@@ -57,14 +57,14 @@ export function expectClose(what: string, got: ArrayLike<number>, want: ArrayLik
  * The WebGPU device for backend tests: the real adapter, software included. Without one, the
  * suite fails under CI=true and otherwise skips with the reason printed.
  */
-export async function webgpuOrSkip(): Promise<{ dev?: Device; reason?: string }> {
+export async function webgpuOrSkip(what = 'WebGPU comparisons'): Promise<{ dev?: Device; reason?: string }> {
   try {
     return { dev: await createDevice('webgpu') };
   } catch (err) {
     const reason = `no WebGPU adapter: ${(err as Error).message}`;
     if (process.env.CI === 'true')
       throw new Error(`${reason} (CI=true: WebGPU tests must run; install Mesa >= 25 lavapipe via .ci/system-deps.sh)`);
-    console.warn(`[gpu tests] skipping WebGPU comparisons: ${reason}`);
+    console.warn(`[gpu tests] skipping ${what}: ${reason}`);
     return { reason };
   }
 }

@@ -35,7 +35,7 @@ const coef = targets.map((_, t) => Math.cos(t + 0.5));
 
 const devices: { kind: string; get: () => Promise<{ dev?: Device; reason?: string }> }[] = [
   { kind: 'cpu', get: async () => ({ dev: await createDevice('cpu') }) },
-  { kind: 'webgpu', get: webgpuOrSkip },
+  { kind: 'webgpu', get: () => webgpuOrSkip('the built-in decoder on WebGPU') },
 ];
 
 for (const { kind, get } of devices) {

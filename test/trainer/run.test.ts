@@ -22,6 +22,23 @@ const small = {
   checkpointEvery: 1,
 };
 
+/** Starts a run and stops it (as a signal would) once it records `phase` step `step`; returns its folder. */
+async function trainUntil(
+  cfg: ReturnType<typeof resolveRunConfig>,
+  runId: string,
+  phase: 'sft' | 'grpo',
+  step: number,
+): Promise<string> {
+  const ac = new AbortController();
+  await expect(
+    train(toyEnv, cfg, {
+      runId,
+      hooks: { signal: ac.signal, onRecord: (r) => r.phase === phase && r.step === step && ac.abort() },
+    }),
+  ).rejects.toThrow(RunInterruptedError);
+  return join(root, runId);
+}
+
 function lines(path: string): Record<string, unknown>[] {
   return readFileSync(path, 'utf8')
     .split('\n')
@@ -128,14 +145,7 @@ describe('a tiny end-to-end train run', () => {
   it('a run resumed after a probe ended SFT goes on to evaluation and GRPO, not back to SFT', async () => {
     const flags = { ...small, sft: { steps: 6, stopAtSuccess: 0 }, grpo: { steps: 1 } };
     const cfg = resolveRunConfig({ preset: 'quick', flags });
-    const ac = new AbortController();
-    await expect(
-      train(toyEnv, cfg, {
-        runId: 'probe-stopped',
-        hooks: { signal: ac.signal, onRecord: (r) => r.phase === 'sft' && r.step === 2 && ac.abort() },
-      }),
-    ).rejects.toThrow(RunInterruptedError);
-    const dir = join(root, 'probe-stopped');
+    const dir = await trainUntil(cfg, 'probe-stopped', 'sft', 2);
     // what a probe that reached the threshold at step 2 leaves in the run state
     const path = join(dir, 'checkpoints', 'last', 'config.json');
     const ck = JSON.parse(readFileSync(path, 'utf8'));
@@ -151,7 +161,7 @@ describe('a tiny end-to-end train run', () => {
   });
 
   it('trains end to end with the model on WebGPU (software adapters included)', async (ctx) => {
-    const gpu = await webgpuOrSkip();
+    const gpu = await webgpuOrSkip('the WebGPU training run');
     if (!gpu.dev) return ctx.skip();
     gpu.dev.destroy();
     const cfg = resolveRunConfig({
@@ -173,20 +183,7 @@ describe('a tiny end-to-end train run', () => {
 
   it('resumes a stopped run from its last checkpoint without losing or repeating steps', async () => {
     const cfg = resolveRunConfig({ preset: 'quick', flags: { ...small, grpo: { steps: 3 } } });
-    const ac = new AbortController();
-    let dir = '';
-    await expect(
-      train(toyEnv, cfg, {
-        runId: 'resumed',
-        hooks: {
-          signal: ac.signal,
-          onRecord: (r) => {
-            if (r.phase === 'grpo' && r.step === 1) ac.abort();
-          },
-        },
-      }),
-    ).rejects.toThrow(RunInterruptedError);
-    dir = join(root, 'resumed');
+    const dir = await trainUntil(cfg, 'resumed', 'grpo', 1);
     const ck = JSON.parse(readFileSync(join(dir, 'checkpoints', 'last', 'config.json'), 'utf8'));
     expect(ck.meta).toMatchObject({ phase: 'grpo', step: 1 });
     const { summary } = await train(toyEnv, cfg, { resume: dir });
@@ -201,13 +198,7 @@ describe('a tiny end-to-end train run', () => {
     const flags = { ...small, checkpointEvery: 1, grpo: { steps: 3, skipZeroVariance: 1, maxRefillRounds: 1 } };
     const cfg = resolveRunConfig({ preset: 'quick', flags });
     await train(toyEnv, cfg, { runId: 'straight' });
-    const ac = new AbortController();
-    await expect(
-      train(toyEnv, cfg, {
-        runId: 'killed',
-        hooks: { signal: ac.signal, onRecord: (r) => r.phase === 'grpo' && r.step === 2 && ac.abort() },
-      }),
-    ).rejects.toThrow(RunInterruptedError);
+    await trainUntil(cfg, 'killed', 'grpo', 2);
     await train(toyEnv, cfg, { resume: join(root, 'killed') });
     const picks = (run: string) => {
       const byStep = new Map<string, string[]>();

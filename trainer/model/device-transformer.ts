@@ -169,7 +169,7 @@ export class DeviceTransformer {
     try {
       const all = (await this.dev.download(logits)) as Float32Array;
       const V = this.config.vocabSize;
-      return opts.lastOnly ? all.slice(all.length - V) : all;
+      return opts.lastOnly && all.length > V ? all.slice(all.length - V) : all;
     } finally {
       if (opts.train) this.saved = saved;
       else {
@@ -272,18 +272,35 @@ export class DeviceTransformer {
       blocks.push({ x0, r1, h1, q, k, v, rq, rk, qr, att, x1, r2, h2, g, u, a });
     }
     cache.len = pos0 + T;
-    const nF = rmsnorm(dev, x, this.p('norm'), c.normEps);
+    // Sampling needs only the last row: gather it (an embedding lookup into x) before the final
+    // norm and the (T, V) product, which dominate a long prefill otherwise.
+    const xs =
+      opts.lastOnly && !opts.train && T > 1 ? keep(embedding(dev, x, keep(dev.upload(new Int32Array([T - 1]), [1], 'i32')))) : x;
+    const nF = rmsnorm(dev, xs, this.p('norm'), c.normEps);
     const hF = keep(nF.y);
     const rF = keep(nF.rstd);
-    const logits = matmul(dev, hF, this.p('embed_tokens'), { transB: true }); // (T, V)
-    if (logits.dim(1) !== V) throw new RangeError('logits width does not match the vocabulary');
+    const logits = matmul(dev, hF, this.p('embed_tokens'), { transB: true }); // (rows, V)
     return { logits, saved: { T, ids: idsT, pos: posT, cache, blocks, xL: x, rF, hF, temps, ownCache: !opts.cache } };
+  }
+
+  /**
+   * Backward of y = x W for the weight `name`: adds dW into its gradient and returns dx, or adds dx
+   * into `dxInto` (the layers that read the same input) and returns it.
+   */
+  private linearBackward(x: Tensor, name: string, dy: Tensor, dxInto?: Tensor): Tensor {
+    const g = matmulBackward(this.dev, x, this.p(name), dy, {}, { a: true, b: true }, { da: dxInto, db: this.gr(name) });
+    return g.da as Tensor;
+  }
+
+  /** Backward of an RMSNorm with weight `name`: adds dw into its gradient and returns dx. */
+  private normBackward(x: Tensor, name: string, rstd: Tensor, dy: Tensor): Tensor {
+    return rmsnormBackward(this.dev, x, this.p(name), rstd, dy, this.gr(name)).dx;
   }
 
   private backwardTensors(sv: Saved, dlogits: Float32Array): void {
     const dev = this.dev;
     const c = this.config;
-    const { dim: d, heads: H, kvHeads: KV, headDim: hd, vocabSize: V } = c;
+    const { heads: H, kvHeads: KV, headDim: hd, vocabSize: V } = c;
     const { T } = sv;
     if (dlogits.length !== T * V) throw new RangeError(`dlogits has ${dlogits.length} values, expected ${T} x ${V}`);
     const tmp: Tensor[] = [];
@@ -293,59 +310,25 @@ export class DeviceTransformer {
     };
     try {
       const dL = keep(dev.upload(dlogits, [T, V]));
+      // logits = hF emb^T (tied embedding)
       const emb = this.p('embed_tokens');
-      const dhF = keep(
-        matmulBackward(dev, sv.hF, emb, dL, { transB: true }, { a: true, b: true }, { db: this.gr('embed_tokens') }).da as Tensor,
-      );
-      let dx = keep(rmsnormBackward(dev, sv.xL, this.p('norm'), sv.rF, dhF, this.gr('norm')).dx);
+      const g = matmulBackward(dev, sv.hF, emb, dL, { transB: true }, { a: true, b: true }, { db: this.gr('embed_tokens') });
+      const dhF = keep(g.da as Tensor);
+      let dx = keep(this.normBackward(sv.xL, 'norm', sv.rF, dhF));
       for (let l = c.layers - 1; l >= 0; l--) {
         const pre = `layers.${l}.`;
         const b = sv.blocks[l];
         // --- MLP: x2 = x1 + swiglu(h2 Wg, h2 Wu) Wd
-        const da = keep(
-          matmulBackward(dev, b.a, this.p(`${pre}down_proj`), dx, {}, { a: true, b: true }, { db: this.gr(`${pre}down_proj`) })
-            .da as Tensor,
-        );
+        const da = keep(this.linearBackward(b.a, `${pre}down_proj`, dx));
         const { dgate, dup } = swigluBackward(dev, b.g, b.u, da);
         keep(dgate);
         keep(dup);
-        const dh2 = keep(
-          matmulBackward(
-            dev,
-            b.h2,
-            this.p(`${pre}gate_proj`),
-            dgate,
-            {},
-            { a: true, b: true },
-            { db: this.gr(`${pre}gate_proj`) },
-          ).da as Tensor,
-        );
-        matmulBackward(
-          dev,
-          b.h2,
-          this.p(`${pre}up_proj`),
-          dup,
-          {},
-          { a: true, b: true },
-          { da: dh2, db: this.gr(`${pre}up_proj`) },
-        );
-        const dn2 = keep(
-          rmsnormBackward(
-            dev,
-            b.x1,
-            this.p(`${pre}post_attention_layernorm`),
-            b.r2,
-            dh2,
-            this.gr(`${pre}post_attention_layernorm`),
-          ).dx,
-        );
+        const dh2 = keep(this.linearBackward(b.h2, `${pre}gate_proj`, dgate));
+        this.linearBackward(b.h2, `${pre}up_proj`, dup, dh2);
+        const dn2 = keep(this.normBackward(b.x1, `${pre}post_attention_layernorm`, b.r2, dh2));
         const dx1 = keep(add(dev, dx, dn2));
         // --- attention: x1 = x0 + attn Wo
-        const attnFlat = b.att.o.reshape([T, H * hd]);
-        const dattn = keep(
-          matmulBackward(dev, attnFlat, this.p(`${pre}o_proj`), dx1, {}, { a: true, b: true }, { db: this.gr(`${pre}o_proj`) })
-            .da as Tensor,
-        );
+        const dattn = keep(this.linearBackward(b.att.o.reshape([T, H * hd]), `${pre}o_proj`, dx1));
         const { dq, dk, dv } = attentionBackward(dev, b.qr, sv.cache.k[l], sv.cache.v[l], b.att, dattn.reshape([1, T, H, hd]), {
           kvLen: T,
         });
@@ -354,44 +337,15 @@ export class DeviceTransformer {
         keep(dv);
         const dqn = keep(ropeBackward(dev, dq.reshape([T, H, hd]), sv.pos, this.table)).reshape([T * H, hd]);
         const dkn = keep(ropeBackward(dev, dk.reshape([T, KV, hd]), sv.pos, this.table)).reshape([T * KV, hd]);
-        const dqRaw = keep(rmsnormBackward(dev, b.q, this.p(`${pre}q_norm`), b.rq, dqn, this.gr(`${pre}q_norm`)).dx);
-        const dkRaw = keep(rmsnormBackward(dev, b.k, this.p(`${pre}k_norm`), b.rk, dkn, this.gr(`${pre}k_norm`)).dx);
-        const dh1 = keep(
-          matmulBackward(
-            dev,
-            b.h1,
-            this.p(`${pre}q_proj`),
-            dqRaw.reshape([T, H * hd]),
-            {},
-            { a: true, b: true },
-            { db: this.gr(`${pre}q_proj`) },
-          ).da as Tensor,
-        );
-        matmulBackward(
-          dev,
-          b.h1,
-          this.p(`${pre}k_proj`),
-          dkRaw.reshape([T, KV * hd]),
-          {},
-          { a: true, b: true },
-          { da: dh1, db: this.gr(`${pre}k_proj`) },
-        );
-        matmulBackward(
-          dev,
-          b.h1,
-          this.p(`${pre}v_proj`),
-          dv.reshape([T, KV * hd]),
-          {},
-          { a: true, b: true },
-          { da: dh1, db: this.gr(`${pre}v_proj`) },
-        );
-        const dn1 = keep(
-          rmsnormBackward(dev, b.x0, this.p(`${pre}input_layernorm`), b.r1, dh1, this.gr(`${pre}input_layernorm`)).dx,
-        );
+        const dqRaw = keep(this.normBackward(b.q, `${pre}q_norm`, b.rq, dqn));
+        const dkRaw = keep(this.normBackward(b.k, `${pre}k_norm`, b.rk, dkn));
+        const dh1 = keep(this.linearBackward(b.h1, `${pre}q_proj`, dqRaw.reshape([T, H * hd])));
+        this.linearBackward(b.h1, `${pre}k_proj`, dkRaw.reshape([T, KV * hd]), dh1);
+        this.linearBackward(b.h1, `${pre}v_proj`, dv.reshape([T, KV * hd]), dh1);
+        const dn1 = keep(this.normBackward(b.x0, `${pre}input_layernorm`, b.r1, dh1));
         dx = keep(add(dev, dx1, dn1));
       }
       embeddingBackward(dev, sv.ids, dx, V, this.gr('embed_tokens'));
-      if (dx.dim(1) !== d) throw new RangeError('residual gradient width does not match the model');
     } finally {
       dev.free(...tmp);
     }

@@ -12,19 +12,17 @@
  * Resume: `last` holds the phase, the step, the optimizer moments and the run state (the GRPO task
  * cursor and skip set); sampling seeds are functions of (seed, step), so a resumed run continues
  * exactly where the killed one checkpointed, and metrics lines written after that checkpoint are
- * dropped.
+ * dropped. The episodes a run samples (teacher data, evaluations, probes, GRPO groups) are in
+ * `episodes.ts`.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OraclePolicy } from '../../agent/policies/index.js';
-import { runBatch } from '../../agent/rollout/index.js';
 import { readTrajectories, TrajectoryWriter } from '../../agent/trajectory/index.js';
-import type { Trajectory } from '../../agent/types.js';
 import type { EnvDefinition } from '../../envs/core/types.js';
 import { mixSeed, Rng } from '../../tools/index.js';
 import { type TokenSample, toSample } from '../batch.js';
-import { allEqual, mean } from '../grpo/advantages.js';
-import { frozenReference, type GrpoGroup, grpoStep } from '../grpo/step.js';
+import { mean } from '../grpo/advantages.js';
+import { frozenReference, grpoStep } from '../grpo/step.js';
 import {
   BuiltinPolicy,
   loadCheckpoint,
@@ -35,11 +33,11 @@ import {
   useDevice,
 } from '../model/index.js';
 import { AdamW } from '../optim/index.js';
-import { composeReward } from '../rewards.js';
-import { filterColdStart, sftStep, TokenizingPolicy } from '../sft/sft.js';
-import { ByteTokenizer } from '../tokenizer/index.js';
+import { filterColdStart, sftStep } from '../sft/sft.js';
+import type { ByteTokenizer } from '../tokenizer/index.js';
 import { type RunConfig, RunConfigError, RunConfigSchema } from './config.js';
-import { type EvalResult, evalSampling, evaluate, selectTasks } from './tasks.js';
+import { buildTokenizer, type Ctx, headlineMode, probeTasks, runEval, sampleGroups, teacherEpisodes } from './episodes.js';
+import { type EvalResult, selectTasks } from './tasks.js';
 
 /** The run was stopped (signal) after writing its last checkpoint; `--resume` continues it. */
 export class RunInterruptedError extends Error {
@@ -88,16 +86,6 @@ export interface RunHooks {
   signal?: AbortSignal;
 }
 
-interface Ctx {
-  dir: string;
-  cfg: RunConfig;
-  def: EnvDefinition;
-  runId: string;
-  hooks: RunHooks;
-  /** Run state saved in every checkpoint's meta (restored on resume). */
-  state: Record<string, unknown>;
-}
-
 function writeJson(path: string, data: unknown): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, `${JSON.stringify(data, null, 1)}\n`);
@@ -131,202 +119,6 @@ function trimMetrics(dir: string, phase: string, step: number): void {
       return rp < cp || (rp === cp && r.step <= step);
     });
   writeFileSync(path, keep.length ? `${keep.join('\n')}\n` : '');
-}
-
-/** Oracle episodes (text-level teacher) recorded through `tok`, in the given mode. */
-async function teacherEpisodes(
-  ctx: Ctx,
-  tok: ByteTokenizer,
-  taskIds: readonly string[],
-  mode: 'think' | 'no_think',
-  out?: string,
-): Promise<Trajectory[]> {
-  if (taskIds.length === 0) return [];
-  const policy = new TokenizingPolicy(new OraclePolicy(ctx.def, { seed: ctx.cfg.seed }), tok);
-  const { trajectories } = await runBatch({
-    env: ctx.def,
-    policy,
-    tasks: taskIds,
-    groupSize: 1,
-    mode,
-    limits: limitsOf(ctx.cfg),
-    concurrency: ctx.cfg.concurrency,
-    runId: `${ctx.runId}-teacher-${mode}`,
-    out,
-    progress: false,
-  });
-  return trajectories;
-}
-
-function limitsOf(cfg: RunConfig): Record<string, unknown> {
-  return {
-    maxTurns: cfg.limits.maxTurns,
-    maxTurnTokens: cfg.limits.maxTurnTokens,
-    thinkingBudget: cfg.limits.thinkingBudget,
-    maxTotalTokens: cfg.limits.maxTurns * cfg.limits.maxTurnTokens,
-  };
-}
-
-/** Template text for the merges: oracle episodes in both modes, decoded from plain byte ids. */
-async function buildTokenizer(ctx: Ctx, trainIds: readonly string[]): Promise<ByteTokenizer> {
-  if (ctx.cfg.merges === 0) return new ByteTokenizer();
-  const plain = new ByteTokenizer();
-  const ids = trainIds.slice(0, 24);
-  const eps = [...(await teacherEpisodes(ctx, plain, ids, 'no_think')), ...(await teacherEpisodes(ctx, plain, ids, 'think'))];
-  const corpus = eps.filter((t) => t.tokens).map((t) => plain.decode(t.tokens as number[]));
-  return ByteTokenizer.train(corpus, ctx.cfg.merges);
-}
-
-/** Train tasks for cold-start probes: after the ones whose oracle episodes are the SFT data. */
-function probeTasks(cfg: RunConfig, trainIds: readonly string[]): string[] {
-  const n = Math.min(cfg.sft.episodes, trainIds.length);
-  const rest = trainIds.slice(n);
-  return rest.slice(0, cfg.sft.probeTasks);
-}
-
-function headlineMode(cfg: RunConfig): 'think' | 'no_think' {
-  return cfg.grpo.mode === 'think' ? 'think' : 'no_think';
-}
-
-async function runEval(
-  ctx: Ctx,
-  model: ModelRunner,
-  tok: ByteTokenizer,
-  testIds: readonly string[],
-  label: string,
-  modes: readonly ('think' | 'no_think')[] = ['no_think', 'think'],
-): Promise<EvalResult> {
-  const made: BuiltinPolicy[] = [];
-  const policy = (mode: 'think' | 'no_think') => {
-    const p = new BuiltinPolicy(model, tok, {
-      sampling: evalSampling(ctx.cfg.evalDecoding, mode),
-      seed: ctx.cfg.seed,
-      spec: `builtin:${label}`,
-    });
-    made.push(p);
-    return p;
-  };
-  try {
-    return await evaluate(ctx.def, policy, testIds, {
-      modes,
-      headline: headlineMode(ctx.cfg),
-      limits: limitsOf(ctx.cfg),
-      concurrency: ctx.cfg.concurrency,
-      runId: `${ctx.runId}-${label}`,
-      out: join(ctx.dir, 'trajectories', `eval-${label}.jsonl`),
-    });
-  } finally {
-    // cached prefixes hold device memory: release them now rather than at garbage collection
-    for (const p of made) p.resetCache();
-  }
-}
-
-/**
- * The train tasks of a GRPO step, in the run's fixed order, skipping (with probability
- * `skipZeroVariance`, seeded by run, step and position) those whose last group had equal rewards.
- * The position in the order and which tasks gave an equal group are run state (`state.taskCursor`,
- * `state.flatTasks`), saved with every checkpoint, so a resumed run picks exactly what the killed one
- * would have.
- */
-function taskPicker(ctx: Ctx, trainIds: readonly string[]) {
-  const p = ctx.cfg.grpo.skipZeroVariance;
-  const flat = new Set((ctx.state.flatTasks as string[] | undefined) ?? []);
-  let cursor = (ctx.state.taskCursor as number | undefined) ?? 0;
-  const save = () => {
-    ctx.state.flatTasks = [...flat].sort();
-    ctx.state.taskCursor = cursor;
-  };
-  return {
-    next(need: number, step: number, round: number): string[] {
-      const out: string[] = [];
-      // Look at most one pass over the pool; if everything left is skipped, take tasks in order.
-      for (let looked = 0; out.length < need && looked < trainIds.length; looked++) {
-        const id = trainIds[cursor++ % trainIds.length];
-        if (p > 0 && flat.has(id) && new Rng(mixSeed(ctx.cfg.seed, step, round, looked, 'skip')).next() < p) continue;
-        out.push(id);
-      }
-      while (out.length < need) out.push(trainIds[cursor++ % trainIds.length]);
-      save();
-      return out;
-    },
-    observe(taskId: string, zeroVariance: boolean): void {
-      if (zeroVariance) flat.add(taskId);
-      else flat.delete(taskId);
-      save();
-    },
-  };
-}
-
-/** Sample GRPO groups for one step, with dynamic sampling refills. */
-async function sampleGroups(
-  ctx: Ctx,
-  policy: BuiltinPolicy,
-  trainIds: readonly string[],
-  step: number,
-  writer: TrajectoryWriter,
-): Promise<{
-  groups: GrpoGroup[];
-  dropped: number;
-  rewards: number[];
-  correct: number[];
-  components: Record<string, number[]>;
-  episodes: number;
-  genTokens: number;
-}> {
-  const g = ctx.cfg.grpo;
-  const rounds = g.dynamicSampling ? 1 + g.maxRefillRounds : 1;
-  const groups: GrpoGroup[] = [];
-  const allRewards: number[] = [];
-  const correct: number[] = [];
-  const components: Record<string, number[]> = {};
-  let dropped = 0;
-  let episodes = 0;
-  const before = policy.generatedTokens;
-  const picker = taskPicker(ctx, trainIds);
-  for (let r = 0; r < rounds && groups.length < g.tasksPerStep; r++) {
-    const need = g.tasksPerStep - groups.length;
-    const tasks = picker.next(need, step, r);
-    const { trajectories } = await runBatch({
-      env: ctx.def,
-      policy,
-      tasks,
-      groupSize: g.groupSize,
-      mode: g.mode,
-      limits: limitsOf(ctx.cfg),
-      concurrency: ctx.cfg.concurrency,
-      runId: `${ctx.runId}-s${step}r${r}`,
-      progress: false,
-      signal: ctx.hooks.signal,
-    });
-    for (const t of trajectories) writer.write(t);
-    episodes += trajectories.length;
-    const byGroup = new Map<string, Trajectory[]>();
-    for (const t of trajectories) byGroup.set(t.ids.group, [...(byGroup.get(t.ids.group) ?? []), t]);
-    for (const ts of byGroup.values()) {
-      const samples: TokenSample[] = [];
-      const rewards: number[] = [];
-      for (const t of ts) {
-        const s = toSample(t);
-        if (!s) continue; // aborted or tokenless: never trained on
-        const rw = composeReward(t, ctx.cfg.rewards);
-        samples.push(s);
-        rewards.push(rw.total);
-        allRewards.push(rw.total);
-        correct.push(t.correct ? 1 : 0);
-        for (const [k, v] of Object.entries(rw.components)) {
-          components[k] ??= [];
-          components[k].push(v);
-        }
-      }
-      picker.observe(ts[0].ids.task, rewards.length >= 2 && allEqual(rewards));
-      if (samples.length < 2 || (g.dynamicSampling && allEqual(rewards))) {
-        dropped++;
-        continue;
-      }
-      groups.push({ samples, rewards });
-    }
-  }
-  return { groups, dropped, rewards: allRewards, correct, components, episodes, genTokens: policy.generatedTokens - before };
 }
 
 export async function train(
