@@ -169,7 +169,7 @@ export class DeviceTransformer {
     try {
       const all = (await this.dev.download(logits)) as Float32Array;
       const V = this.config.vocabSize;
-      return opts.lastOnly && all.length > V ? all.slice(all.length - V) : all;
+      return opts.lastOnly ? all.slice(all.length - V) : all;
     } finally {
       if (opts.train) this.saved = saved;
       else {
@@ -272,14 +272,12 @@ export class DeviceTransformer {
       blocks.push({ x0, r1, h1, q, k, v, rq, rk, qr, att, x1, r2, h2, g, u, a });
     }
     cache.len = pos0 + T;
-    // Sampling needs only the last row: gather it (an embedding lookup into x) before the final
-    // norm and the (T, V) product, which dominate a long prefill otherwise.
-    const xs =
-      opts.lastOnly && !opts.train && T > 1 ? keep(embedding(dev, x, keep(dev.upload(new Int32Array([T - 1]), [1], 'i32')))) : x;
-    const nF = rmsnorm(dev, xs, this.p('norm'), c.normEps);
+    // All rows even when sampling wants the last one: onnxruntime's one-row products differ in the
+    // last bits from the same row of a larger product, and the recorded runs used the larger one.
+    const nF = rmsnorm(dev, x, this.p('norm'), c.normEps);
     const hF = keep(nF.y);
     const rF = keep(nF.rstd);
-    const logits = matmul(dev, hF, this.p('embed_tokens'), { transB: true }); // (rows, V)
+    const logits = matmul(dev, hF, this.p('embed_tokens'), { transB: true }); // (T, V)
     return { logits, saved: { T, ids: idsT, pos: posT, cache, blocks, xL: x, rF, hF, temps, ownCache: !opts.cache } };
   }
 
