@@ -9,6 +9,12 @@
  *
  *   npx tsx bench/learn.ts [--config file.json] [--quick] [--seeds 0,1,2] [--baseline cpu|flops|both|none]
  *   npx tsx bench/learn.ts --from-run <run dir> [--baseline ...]   (baselines of a finished run)
+ *   npx tsx bench/learn.ts --baseline curve [--config c.json]   (learning curves at equal compute)
+ *
+ * `--baseline curve` compares the two learning curves rather than their end points: the run
+ * evaluates the held-out split every `evalEvery` GRPO steps (20 unless the config sets it), and the
+ * SFT-only baseline, continued from the same cold-start checkpoint, is evaluated each time its
+ * training tokens reach GRPO's model compute at one of those steps.
  *
  * With `--seeds`, the whole measurement (training and baseline) runs once per seed and the object
  * holds each seed's result plus the medians and how many seeds met each target: one seed's held-out
@@ -35,6 +41,7 @@ import {
   train,
 } from '../trainer/run/index.js';
 import { sftStep } from '../trainer/sft/index.js';
+import type { ByteTokenizer } from '../trainer/tokenizer/index.js';
 import { median } from './stats.js';
 
 // Strict flags: a misspelt one (`--seed` for `--seeds`) must not silently run the default.
@@ -51,8 +58,8 @@ const { values: flags } = parseArgs({
 function arg(name: '--config' | '--seeds' | '--from-run'): string | undefined {
   return flags[name.slice(2) as 'config' | 'seeds' | 'from-run'];
 }
-if (flags.baseline !== undefined && !['cpu', 'flops', 'both', 'none'].includes(flags.baseline))
-  throw new Error(`--baseline ${flags.baseline}: use cpu, flops, both or none`);
+if (flags.baseline !== undefined && !['cpu', 'flops', 'both', 'none', 'curve'].includes(flags.baseline))
+  throw new Error(`--baseline ${flags.baseline}: use cpu, flops, both, none or curve`);
 
 const log = (s: string) => process.stderr.write(`[learn] ${s}\n`);
 
@@ -113,6 +120,13 @@ async function baselineRun(dir: string, cfg: RunConfig, budget: Budget) {
     steps++;
   }
   const trainMs = performance.now() - tb;
+  const r = await heldOut(runner, ck.tokenizer, cfg, `learn-baseline-${budget.kind}`);
+  runner.dispose();
+  return { success: r.success, byMode: r.byMode, steps, seqTokens, wallMs: performance.now() - tb, trainMs };
+}
+
+/** The run's held-out evaluation (same tasks, modes, sampling and limits) of a baseline model. */
+async function heldOut(runner: ModelRunner, tokenizer: ByteTokenizer, cfg: RunConfig, runId: string) {
   const testIds = selectTasks(codeInterpEnv, {
     split: 'test',
     prefix: cfg.families,
@@ -121,8 +135,8 @@ async function baselineRun(dir: string, cfg: RunConfig, budget: Budget) {
     seed: cfg.seed + 1,
   });
   const policy = (mode: 'think' | 'no_think') =>
-    new BuiltinPolicy(runner, ck.tokenizer, { sampling: evalSampling(cfg.evalDecoding, mode), seed: cfg.seed });
-  const r = await evaluate(codeInterpEnv, policy, testIds, {
+    new BuiltinPolicy(runner, tokenizer, { sampling: evalSampling(cfg.evalDecoding, mode), seed: cfg.seed });
+  return evaluate(codeInterpEnv, policy, testIds, {
     modes: ['no_think', 'think'],
     headline: cfg.grpo.mode === 'think' ? 'think' : 'no_think',
     limits: {
@@ -132,10 +146,91 @@ async function baselineRun(dir: string, cfg: RunConfig, budget: Budget) {
       maxTotalTokens: cfg.limits.maxTurns * cfg.limits.maxTurnTokens,
     },
     concurrency: cfg.concurrency,
-    runId: `learn-baseline-${budget.kind}`,
+    runId,
   });
-  runner.dispose();
-  return { success: r.success, byMode: r.byMode, steps, seqTokens, wallMs: performance.now() - tb, trainMs };
+}
+
+/** One point of the equal-compute learning curves. */
+export interface CurvePoint {
+  grpoStep: number;
+  /** GRPO's model compute up to this step, in training sequence tokens. */
+  computeSeqTokens: number;
+  grpo: number;
+  baselineSteps: number;
+  baselineSeqTokens: number;
+  baseline: number;
+  grpoMinusBaselinePoints: number;
+}
+
+/**
+ * GRPO's model compute (as `grpoComputeSeqTokens`) after each held-out evaluation step of the run:
+ * cumulative training tokens of the step records plus a third of the tokens of the episodes sampled
+ * in those steps (rollout run ids end in `-s<step index>r<round>`).
+ */
+function grpoComputeByEval(dir: string): { step: number; success: number; computeSeqTokens: number }[] {
+  const records = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { phase: string; step: number; success?: number; seqTokens?: number });
+  const trainTokens = new Map<number, number>();
+  for (const r of records) if (r.phase === 'grpo') trainTokens.set(r.step, r.seqTokens ?? 0);
+  const forward = new Map<number, number>();
+  for (const t of readTrajectories(join(dir, 'trajectories', 'grpo.jsonl'))) {
+    const m = /-s(\d+)r\d+$/.exec(t.ids.run);
+    if (!m) continue;
+    const step = Number(m[1]) + 1;
+    forward.set(step, (forward.get(step) ?? 0) + (t.tokens?.length ?? 0));
+  }
+  return records
+    .filter((r) => r.phase === 'eval')
+    .map((r) => {
+      let c = 0;
+      for (let s = 1; s <= r.step; s++) c += (trainTokens.get(s) ?? 0) + (forward.get(s) ?? 0) / 3;
+      return { step: r.step, success: r.success ?? Number.NaN, computeSeqTokens: c };
+    });
+}
+
+/** The SFT-only baseline evaluated at every GRPO evaluation's compute. */
+async function curveRun(dir: string, cfg: RunConfig): Promise<CurvePoint[]> {
+  const points = grpoComputeByEval(dir);
+  if (points.length < 2)
+    throw new Error(`${dir} holds ${points.length} held-out evaluations: run with evalEvery > 0 for --baseline curve`);
+  const ck = loadCheckpoint(join(dir, 'checkpoints', 'sft'), { withOptimizer: true });
+  const opt = ck.optimizer ?? new AdamW(ck.model.params, ck.model.shapes);
+  if (cfg.device === 'host') await useDevice('cpu');
+  const runner = await ModelRunner.create(ck.model, cfg.device);
+  const samples = readTrajectories(join(dir, 'trajectories', 'sft-data.jsonl'))
+    .map(toSample)
+    .filter((s): s is TokenSample => s !== null);
+  const out: CurvePoint[] = [];
+  let steps = 0;
+  let seqTokens = 0;
+  try {
+    for (const p of points) {
+      while (seqTokens < p.computeSeqTokens && samples.length > 0) {
+        const batch = Array.from(
+          { length: Math.min(cfg.sft.batchSize, samples.length) },
+          (_, i) => samples[(steps * cfg.sft.batchSize + i * 7 + steps) % samples.length],
+        );
+        seqTokens += (await sftStep(runner, opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm })).seqTokens;
+        steps++;
+      }
+      const r = await heldOut(runner, ck.tokenizer, cfg, `learn-curve-${p.step}`);
+      log(`curve: GRPO step ${p.step} ${p.success.toFixed(3)} vs SFT-only at ${steps} extra steps ${r.success.toFixed(3)}`);
+      out.push({
+        grpoStep: p.step,
+        computeSeqTokens: Math.round(p.computeSeqTokens),
+        grpo: p.success,
+        baselineSteps: steps,
+        baselineSeqTokens: seqTokens,
+        baseline: r.success,
+        grpoMinusBaselinePoints: 100 * (p.success - r.success),
+      });
+    }
+  } finally {
+    runner.dispose();
+  }
+  return out;
 }
 
 /**
@@ -163,7 +258,9 @@ async function measure(seed: number | undefined, limit: { flops: number; device:
     trainWallMs = summary.wallMs.total;
     log(`seed ${cfg.seed}: baselines of ${dir}`);
   } else {
-    const file = arg('--config') ? JSON.parse(readFileSync(arg('--config') as string, 'utf8')) : undefined;
+    const file = (arg('--config') ? JSON.parse(readFileSync(arg('--config') as string, 'utf8')) : {}) as Record<string, unknown>;
+    // the curve needs held-out evaluations during GRPO
+    if (flags.baseline === 'curve' && file.evalEvery === undefined) file.evalEvery = 20;
     const out = mkdtempSync(join(tmpdir(), 'toolgym-learn-'));
     cfg = resolveRunConfig({
       preset: flags.quick ? 'quick' : 'default',
@@ -192,6 +289,11 @@ async function measure(seed: number | undefined, limit: { flops: number; device:
   const flopsBudget = grpoComputeSeqTokens(dir, summary);
   let cpuBase = none;
   let flopsBase = none;
+  let curve: CurvePoint[] | undefined;
+  if (which === 'curve') {
+    log('baseline: SFT-only evaluated at the model compute of each GRPO evaluation');
+    curve = await curveRun(dir, cfg);
+  }
   if (which === 'cpu' || which === 'both') {
     log(`baseline: SFT-only for ${(summary.cpuMs.grpo / 1000).toFixed(0)} CPU s (GRPO's CPU time)`);
     cpuBase = await baselineRun(dir, cfg, { kind: 'cpu', ms: summary.cpuMs.grpo });
@@ -261,6 +363,7 @@ async function measure(seed: number | undefined, limit: { flops: number; device:
     achievedGflops: achieved / 1e9,
     fractionOfMatmulLimit: achieved / limit.flops,
     device: limit.device,
+    ...(curve ? { curve } : {}),
     runDir: dir,
   };
 }
@@ -282,6 +385,18 @@ async function main(): Promise<void> {
   const gain = col((r) => r.success.grpoMinusColdStartPoints);
   const overBaseline = col((r) => r.success.grpoMinusBaselinePoints);
   const validity = col((r) => r.validityAfterGrpo);
+  // equal-compute curves: the median over seeds of GRPO minus SFT-only at each evaluation step
+  const curveSteps = runs[0]?.curve?.map((p) => p.grpoStep) ?? [];
+  const curveMedian = curveSteps.map((step) => {
+    const at = runs.map((r) => r.curve?.find((p) => p.grpoStep === step)).filter((p) => p !== undefined);
+    return {
+      grpoStep: step,
+      grpo: median(at.map((p) => p.grpo)),
+      baseline: median(at.map((p) => p.baseline)),
+      grpoMinusBaselinePoints: median(at.map((p) => p.grpoMinusBaselinePoints)),
+      seedsAbove: at.filter((p) => p.grpoMinusBaselinePoints > 0).length,
+    };
+  });
   const summary = {
     seeds,
     median: {
@@ -302,6 +417,7 @@ async function main(): Promise<void> {
       validityAtLeast98: validity.filter((v) => v >= 0.98).length,
       trainUnder30Minutes: col((r) => r.wallSeconds.train).filter((w) => w <= 1800).length,
     },
+    ...(curveMedian.length ? { curveMedian } : {}),
   };
   process.stdout.write(`${JSON.stringify({ bench: 'learn', ...summary, runs })}\n`);
 }
