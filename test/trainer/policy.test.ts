@@ -83,4 +83,23 @@ describe('builtin policy', () => {
     dev.resetCache();
     runner.dispose();
   });
+
+  it('gives bit-identical log-probs whatever its prefix cache holds (runs are reproducible)', async () => {
+    const runner = await ModelRunner.create(model, 'cpu');
+    const prompt = req({}).promptIds as number[];
+    // a fresh cache prefills the whole prompt; a warm one holds this very prompt, or a longer
+    // sequence that shares it, as another episode of the group would have left it
+    const fresh = await new BuiltinPolicy(runner, tok).generate(req({}));
+    const same = new BuiltinPolicy(runner, tok);
+    await same.generate(req({ episode: { taskId: 'other', envId: 'e', sample: 3 } }));
+    const warm = await same.generate(req({}));
+    const longer = new BuiltinPolicy(runner, tok);
+    await longer.generate(req({ promptIds: [...prompt, ...tok.encode('more text')] }));
+    const shared = await longer.generate(req({}));
+    for (const r of [warm, shared]) {
+      expect(r.tokenIds).toEqual(fresh.tokenIds);
+      expect(r.logprobs).toEqual(fresh.logprobs);
+    }
+    runner.dispose();
+  });
 });

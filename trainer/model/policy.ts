@@ -79,12 +79,18 @@ export class BuiltinPolicy implements Policy {
   /**
    * A cache holding all of `ids`, continued from the cached sequence sharing the longest prefix
    * with it (positions past the shared part are simply overwritten).
+   *
+   * At least two tokens are always recomputed: a one-row product (GEMV) differs in the last bits
+   * from the same row of a larger product, so a one-token prefill would give other log-probs than
+   * prefilling the whole prompt, and which of the two happened would depend on what the cache held,
+   * i.e. on the timing of concurrent episodes. With two or more rows every prefilled position has
+   * the same bits on every path, and a run is reproducible bit for bit.
    */
   private async prefill(ids: number[]): Promise<{ cache: DecodeCache; lastLogits: Float32Array }> {
     let best: CacheEntry | undefined;
     let bestN = 0;
     for (const e of this.entries) {
-      const n = Math.min(sharedLength(e.ids, ids), e.cache.len, ids.length - 1);
+      const n = Math.min(sharedLength(e.ids, ids), e.cache.len, ids.length - 2);
       if (n > bestN) {
         best = e;
         bestN = n;
