@@ -9,6 +9,16 @@ import { cachedGraph, type GraphSpec } from './ort.js';
 /** Below this many elements the JS reference is faster than a graph call. */
 export const FUSE_MIN = 16_384;
 
+/**
+ * Ops that take `stableRows` keep to the JS reference at any size. It computes every element (or
+ * row) on its own, so a row has the same bits in a tensor of any size; the graphs do not (vector
+ * tails and thread splits depend on the size), and a decoder that computes the same position in
+ * chunks of different sizes (a prefix cache) would give other log-probs for it.
+ */
+export interface StableRowsOption {
+  stableRows?: boolean;
+}
+
 const vec = (name: string) => ({ name, dims: ['n'] });
 const mat = (name: string) => ({ name, dims: ['r', 'd'] });
 

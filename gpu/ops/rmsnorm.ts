@@ -5,7 +5,7 @@
  * WebGPU: `rmsnorm.wgsl`; one 256-thread workgroup per row (tree reduction in workgroup memory),
  * dw one thread per column looping over rows.
  */
-import { FUSE_MIN, rmsnormBackwardOrt, rmsnormOrt } from '../cpu/fused.js';
+import { FUSE_MIN, rmsnormBackwardOrt, rmsnormOrt, type StableRowsOption } from '../cpu/fused.js';
 import type { Device } from '../device.js';
 import { expectDtype, expectShape, rowsCols, type Tensor } from '../tensor.js';
 import { ceilDiv, f32, grid1d, kernel } from './common.js';
@@ -14,6 +14,8 @@ const U = [
   ['R', 'u32'],
   ['D', 'u32'],
   ['eps', 'f32'],
+  // CPU only: 1 = the JS reference at any size (see `StableRowsOption`)
+  ['stable', 'u32'],
 ] as const;
 
 export function rmsnormCpu(
@@ -64,7 +66,7 @@ export function rmsnormDwCpu(x: Float32Array, r: Float32Array, dy: Float32Array,
 
 // CPU path: fused onnxruntime graphs for large tensors (see cpu/fused.ts), the references above for small ones.
 export const rmsnormKernel = kernel('rmsnorm', 'forward', ['r', 'r', 'rw', 'rw'], U, (b, u) =>
-  (u.R * u.D >= FUSE_MIN ? rmsnormOrt : rmsnormCpu)(f32(b[0]), f32(b[1]), f32(b[2]), f32(b[3]), u.R, u.D, u.eps),
+  (u.R * u.D >= FUSE_MIN && !u.stable ? rmsnormOrt : rmsnormCpu)(f32(b[0]), f32(b[1]), f32(b[2]), f32(b[3]), u.R, u.D, u.eps),
 );
 /** CPU only: dx and dw in one pass. */
 const rmsnormBackwardCpuKernel = kernel('rmsnorm', 'backward_cpu', ['r', 'r', 'r', 'r', 'rw', 'rw'], U, (b, u) => {
@@ -96,13 +98,13 @@ export interface RmsnormResult {
 }
 
 /** x: (..., D), w: (D). */
-export function rmsnorm(dev: Device, x: Tensor, w: Tensor, eps = 1e-6): RmsnormResult {
+export function rmsnorm(dev: Device, x: Tensor, w: Tensor, eps = 1e-6, opts: StableRowsOption = {}): RmsnormResult {
   expectDtype(x, 'f32', 'rmsnorm x');
   const [R, D] = rowsCols(x);
   expectShape(w, [D], 'rmsnorm weight');
   const y = dev.empty(x.shape);
   const rstd = dev.empty([R]);
-  dev.dispatch({ kernel: rmsnormKernel, tensors: [x, w, y, rstd], uniforms: { R, D, eps }, workgroups: grid1d(R) });
+  dev.dispatch({ kernel: rmsnormKernel, tensors: [x, w, y, rstd], uniforms: { R, D, eps, stable: opts.stableRows ? 1 : 0 }, workgroups: grid1d(R) });
   return { y, rstd };
 }
 
@@ -121,7 +123,7 @@ export function rmsnormBackward(
   const dx = dev.empty(x.shape);
   const gw = dw ?? dev.alloc([D]);
   expectShape(gw, [D], 'rmsnorm dw');
-  const u = { R, D, eps: 0 };
+  const u = { R, D, eps: 0, stable: 0 };
   if (dev.kind === 'cpu') {
     dev.dispatch({ kernel: rmsnormBackwardCpuKernel, tensors: [x, w, rstd, dy, dx, gw], uniforms: u, workgroups: [1] });
     return { dx, dw: gw };

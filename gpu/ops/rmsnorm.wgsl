@@ -5,7 +5,7 @@
 // forward/backward: workgroup 256 = one row, strided loops plus a tree reduction in workgroup
 // memory; backward_dw: workgroup 64, one thread per column.
 
-struct U { R: u32, D: u32, eps: f32 }
+struct U { R: u32, D: u32, eps: f32, stable: u32 } // stable: CPU backend only
 @group(0) @binding(0) var<uniform> u: U;
 // forward
 @group(0) @binding(1) var<storage, read> x: array<f32>;

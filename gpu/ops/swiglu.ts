@@ -3,12 +3,16 @@
  *   backward: dg = dh * u * σ(g) * (1 + g (1 - σ(g)));  du = dh * silu(g)
  * g, u, h: same shape. WebGPU: `swiglu.wgsl`, one thread per element, 256 per workgroup.
  */
-import { FUSE_MIN, swigluBackwardOrt, swigluOrt } from '../cpu/fused.js';
+import { FUSE_MIN, type StableRowsOption, swigluBackwardOrt, swigluOrt } from '../cpu/fused.js';
 import type { Device } from '../device.js';
 import { expectShape, type Tensor } from '../tensor.js';
 import { ceilDiv, f32, grid1d, kernel } from './common.js';
 
-const U = [['n', 'u32']] as const;
+// stable: CPU only (1 = the JS reference at any size, see `StableRowsOption`)
+const U = [
+  ['n', 'u32'],
+  ['stable', 'u32'],
+] as const;
 
 export function swigluCpu(g: Float32Array, u: Float32Array, h: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) {
@@ -35,19 +39,19 @@ export function swigluBackwardCpu(
 
 // CPU path: a fused onnxruntime graph for large tensors (see cpu/fused.ts), the reference above for small ones.
 export const swigluKernel = kernel('swiglu', 'forward', ['r', 'r', 'rw'], U, (b, u) =>
-  (u.n >= FUSE_MIN ? swigluOrt : swigluCpu)(f32(b[0]), f32(b[1]), f32(b[2]), u.n),
+  (u.n >= FUSE_MIN && !u.stable ? swigluOrt : swigluCpu)(f32(b[0]), f32(b[1]), f32(b[2]), u.n),
 );
 export const swigluBackwardKernel = kernel('swiglu', 'backward', ['r', 'r', 'r', 'rw', 'rw'], U, (b, u) =>
   (u.n >= FUSE_MIN ? swigluBackwardOrt : swigluBackwardCpu)(f32(b[0]), f32(b[1]), f32(b[2]), f32(b[3]), f32(b[4]), u.n),
 );
 
-export function swiglu(dev: Device, gate: Tensor, up: Tensor): Tensor {
+export function swiglu(dev: Device, gate: Tensor, up: Tensor, opts: StableRowsOption = {}): Tensor {
   expectShape(up, gate.shape, 'swiglu up');
   const h = dev.empty(gate.shape);
   dev.dispatch({
     kernel: swigluKernel,
     tensors: [gate, up, h],
-    uniforms: { n: gate.size },
+    uniforms: { n: gate.size, stable: opts.stableRows ? 1 : 0 },
     workgroups: grid1d(ceilDiv(gate.size, 256)),
   });
   return h;
@@ -60,7 +64,7 @@ export function swigluBackward(dev: Device, gate: Tensor, up: Tensor, dh: Tensor
   dev.dispatch({
     kernel: swigluBackwardKernel,
     tensors: [gate, up, dh, dgate, dup],
-    uniforms: { n: gate.size },
+    uniforms: { n: gate.size, stable: 0 },
     workgroups: grid1d(ceilDiv(gate.size, 256)),
   });
   return { dgate, dup };

@@ -2,7 +2,7 @@
 //   backward: dg = dh * u * σ(g) * (1 + g (1 - σ(g))),  du = dh * silu(g)
 // Workgroup 256, one thread per element; grid (x, y) linearized.
 
-struct U { n: u32 }
+struct U { n: u32, stable: u32 } // stable: CPU backend only
 @group(0) @binding(0) var<uniform> un: U;
 @group(0) @binding(1) var<storage, read> g: array<f32>;
 @group(0) @binding(2) var<storage, read> up: array<f32>;

@@ -89,6 +89,25 @@ describe('the cpu device', () => {
     expect(dev.view(fresh)).not.toBe(mine);
     expect(mine[0]).toBe(2);
   });
+
+  it('gives a row the same bits in a tensor of any size with stableRows (the fused graphs do not)', async () => {
+    const dev = new g.CpuDevice();
+    const D = 176;
+    const R = 200; // R * D is past the size where the fused onnxruntime graphs take over
+    const data = Float32Array.from({ length: R * D }, (_, i) => Math.sin(i * 0.37) * 3);
+    const up = Float32Array.from({ length: R * D }, (_, i) => Math.cos(i * 0.11));
+    const w = dev.upload(Float32Array.from({ length: D }, (_, i) => 1 + i / D), [D]);
+    const lastRows = async (rows: number, stableRows: boolean) => {
+      const x = dev.upload(data.slice((R - rows) * D), [rows, D]);
+      const u = dev.upload(up.slice((R - rows) * D), [rows, D]);
+      const y = (await dev.download(g.rmsnorm(dev, x, w, 1e-6, { stableRows }).y)) as Float32Array;
+      const h = (await dev.download(g.swiglu(dev, x, u, { stableRows }))) as Float32Array;
+      return { norm: Array.from(y.slice(-2 * D)), gate: Array.from(h.slice(-2 * D)) };
+    };
+    expect(await lastRows(R, true)).toEqual(await lastRows(2, true));
+    // the fast path is what training uses; it is allowed to differ, and does here
+    expect(await lastRows(R, false)).not.toEqual(await lastRows(2, false));
+  });
 });
 
 describe('webgpu command batching', () => {

@@ -6,7 +6,7 @@ import { ByteTokenizer } from '../../trainer/tokenizer/index.js';
 const tok = new ByteTokenizer();
 const model = new Transformer({ ...presetConfig('nano', tok.vocabSize), layers: 1, maxSeqLen: 256 }, undefined, 4);
 
-function req(over: Partial<GenerateRequest>): GenerateRequest {
+function base(over: Partial<GenerateRequest>): GenerateRequest {
   return {
     messages: [],
     tools: [],
@@ -20,6 +20,8 @@ function req(over: Partial<GenerateRequest>): GenerateRequest {
     ...over,
   };
 }
+
+const req = base;
 
 describe('builtin policy', () => {
   it('returns exact ids with their log-probs and stops at maxTokens', async () => {
@@ -86,7 +88,9 @@ describe('builtin policy', () => {
 
   it('gives bit-identical log-probs whatever its prefix cache holds (runs are reproducible)', async () => {
     const runner = await ModelRunner.create(model, 'cpu');
-    const prompt = req({}).promptIds as number[];
+    // long enough that a whole-prompt prefill is past the size where the CPU backend's fused graphs take over
+    const prompt = tok.encode(`<|im_start|>user\n${'a question about the number 12345, '.repeat(6)}<|im_end|>\n<|im_start|>assistant\n`);
+    const req = (over: Partial<GenerateRequest>) => base({ promptIds: prompt, ...over });
     // a fresh cache prefills the whole prompt; a warm one holds this very prompt, or a longer
     // sequence that shares it, as another episode of the group would have left it
     const fresh = await new BuiltinPolicy(runner, tok).generate(req({}));

@@ -227,6 +227,9 @@ export class DeviceTransformer {
     }
     const posArr = new Int32Array(T);
     for (let t = 0; t < T; t++) posArr[t] = pos0 + t;
+    // Inference rows get the same bits in a chunk of any size (a prefix-cache hit prefills a
+    // shorter chunk than a miss); training keeps the faster fused graphs.
+    const rows = { stableRows: !opts.train };
     const temps: Tensor[] = [];
     const keep = <X extends Tensor>(t: X): X => {
       temps.push(t);
@@ -239,14 +242,14 @@ export class DeviceTransformer {
     for (let l = 0; l < c.layers; l++) {
       const pre = `layers.${l}.`;
       const x0 = x;
-      const n1 = rmsnorm(dev, x0, this.p(`${pre}input_layernorm`), c.normEps);
+      const n1 = rmsnorm(dev, x0, this.p(`${pre}input_layernorm`), c.normEps, rows);
       const h1 = keep(n1.y);
       const r1 = keep(n1.rstd);
       const q = keep(matmul(dev, h1, this.p(`${pre}q_proj`))).reshape([T * H, hd]);
       const k = keep(matmul(dev, h1, this.p(`${pre}k_proj`))).reshape([T * KV, hd]);
       const v = keep(matmul(dev, h1, this.p(`${pre}v_proj`)));
-      const nq = rmsnorm(dev, q, this.p(`${pre}q_norm`), c.normEps);
-      const nk = rmsnorm(dev, k, this.p(`${pre}k_norm`), c.normEps);
+      const nq = rmsnorm(dev, q, this.p(`${pre}q_norm`), c.normEps, rows);
+      const nk = rmsnorm(dev, k, this.p(`${pre}k_norm`), c.normEps, rows);
       keep(nq.y);
       keep(nk.y);
       const rq = keep(nq.rstd);
@@ -261,12 +264,12 @@ export class DeviceTransformer {
       const attnFlat = att.o.reshape([T, H * hd]);
       const o = keep(matmul(dev, attnFlat, this.p(`${pre}o_proj`)));
       const x1 = keep(add(dev, o, x0));
-      const n2 = rmsnorm(dev, x1, this.p(`${pre}post_attention_layernorm`), c.normEps);
+      const n2 = rmsnorm(dev, x1, this.p(`${pre}post_attention_layernorm`), c.normEps, rows);
       const h2 = keep(n2.y);
       const r2 = keep(n2.rstd);
       const g = keep(matmul(dev, h2, this.p(`${pre}gate_proj`)));
       const u = keep(matmul(dev, h2, this.p(`${pre}up_proj`)));
-      const a = keep(swiglu(dev, g, u));
+      const a = keep(swiglu(dev, g, u, rows));
       const down = keep(matmul(dev, a, this.p(`${pre}down_proj`)));
       x = keep(add(dev, down, x1));
       blocks.push({ x0, r1, h1, q, k, v, rq, rk, qr, att, x1, r2, h2, g, u, a });
@@ -274,7 +277,7 @@ export class DeviceTransformer {
     cache.len = pos0 + T;
     // All rows even when sampling wants the last one: onnxruntime's one-row products differ in the
     // last bits from the same row of a larger product, and the recorded runs used the larger one.
-    const nF = rmsnorm(dev, x, this.p('norm'), c.normEps);
+    const nF = rmsnorm(dev, x, this.p('norm'), c.normEps, rows);
     const hF = keep(nF.y);
     const rF = keep(nF.rstd);
     const logits = matmul(dev, hF, this.p('embed_tokens'), { transB: true }); // (T, V)
