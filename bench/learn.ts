@@ -90,11 +90,8 @@ async function matmulLimit(): Promise<{ flops: number; device: string }> {
 /** How much extra SFT the baseline gets: GRPO's process CPU time, or its model compute. */
 type Budget = { kind: 'cpu'; ms: number } | { kind: 'flops'; seqTokens: number };
 
-/**
- * SFT-only baseline: SFT continued from the cold-start checkpoint on the same data until the budget
- * is spent, then the held-out evaluation the run used.
- */
-async function baselineRun(dir: string, cfg: RunConfig, budget: Budget) {
+/** SFT continued from a run's cold-start checkpoint (weights and optimizer) on its cold-start data. */
+async function continuedSft(dir: string, cfg: RunConfig) {
   const ck = loadCheckpoint(join(dir, 'checkpoints', 'sft'), { withOptimizer: true });
   const opt = ck.optimizer ?? new AdamW(ck.model.params, ck.model.shapes);
   if (cfg.device === 'host') await useDevice('cpu');
@@ -102,25 +99,45 @@ async function baselineRun(dir: string, cfg: RunConfig, budget: Budget) {
   const samples = readTrajectories(join(dir, 'trajectories', 'sft-data.jsonl'))
     .map(toSample)
     .filter((s): s is TokenSample => s !== null);
+  const state = {
+    runner,
+    tokenizer: ck.tokenizer,
+    steps: 0,
+    seqTokens: 0,
+    /** One SFT step; false when there is no data to train on. */
+    async step(): Promise<boolean> {
+      if (samples.length === 0) return false;
+      const batch = Array.from(
+        { length: Math.min(cfg.sft.batchSize, samples.length) },
+        (_, i) => samples[(state.steps * cfg.sft.batchSize + i * 7 + state.steps) % samples.length],
+      );
+      state.seqTokens += (await sftStep(runner, opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm })).seqTokens;
+      state.steps++;
+      return true;
+    },
+  };
+  return state;
+}
+
+/**
+ * SFT-only baseline: SFT continued from the cold-start checkpoint on the same data until the budget
+ * is spent, then the held-out evaluation the run used.
+ */
+async function baselineRun(dir: string, cfg: RunConfig, budget: Budget) {
+  const sft = await continuedSft(dir, cfg);
   const c0 = process.cpuUsage();
   const tb = performance.now();
-  let steps = 0;
-  let seqTokens = 0;
   const cpuMs = () => {
     const d = process.cpuUsage(c0);
     return (d.user + d.system) / 1000;
   };
-  const left = () => (budget.kind === 'cpu' ? cpuMs() < budget.ms : seqTokens < budget.seqTokens);
-  while (left() && samples.length > 0) {
-    const batch = Array.from(
-      { length: Math.min(cfg.sft.batchSize, samples.length) },
-      (_, i) => samples[(steps * cfg.sft.batchSize + i * 7 + steps) % samples.length],
-    );
-    seqTokens += (await sftStep(runner, opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm })).seqTokens;
-    steps++;
+  const left = () => (budget.kind === 'cpu' ? cpuMs() < budget.ms : sft.seqTokens < budget.seqTokens);
+  while (left() && (await sft.step())) {
+    // train until the budget is spent
   }
+  const { runner, steps, seqTokens } = sft;
   const trainMs = performance.now() - tb;
-  const r = await heldOut(runner, ck.tokenizer, cfg, `learn-baseline-${budget.kind}`);
+  const r = await heldOut(runner, sft.tokenizer, cfg, `learn-baseline-${budget.kind}`);
   runner.dispose();
   return { success: r.success, byMode: r.byMode, steps, seqTokens, wallMs: performance.now() - tb, trainMs };
 }
@@ -195,27 +212,15 @@ async function curveRun(dir: string, cfg: RunConfig): Promise<CurvePoint[]> {
   const points = grpoComputeByEval(dir);
   if (points.length < 2)
     throw new Error(`${dir} holds ${points.length} held-out evaluations: run with evalEvery > 0 for --baseline curve`);
-  const ck = loadCheckpoint(join(dir, 'checkpoints', 'sft'), { withOptimizer: true });
-  const opt = ck.optimizer ?? new AdamW(ck.model.params, ck.model.shapes);
-  if (cfg.device === 'host') await useDevice('cpu');
-  const runner = await ModelRunner.create(ck.model, cfg.device);
-  const samples = readTrajectories(join(dir, 'trajectories', 'sft-data.jsonl'))
-    .map(toSample)
-    .filter((s): s is TokenSample => s !== null);
+  const sft = await continuedSft(dir, cfg);
   const out: CurvePoint[] = [];
-  let steps = 0;
-  let seqTokens = 0;
   try {
     for (const p of points) {
-      while (seqTokens < p.computeSeqTokens && samples.length > 0) {
-        const batch = Array.from(
-          { length: Math.min(cfg.sft.batchSize, samples.length) },
-          (_, i) => samples[(steps * cfg.sft.batchSize + i * 7 + steps) % samples.length],
-        );
-        seqTokens += (await sftStep(runner, opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm })).seqTokens;
-        steps++;
+      while (sft.seqTokens < p.computeSeqTokens && (await sft.step())) {
+        // train up to this step's compute
       }
-      const r = await heldOut(runner, ck.tokenizer, cfg, `learn-curve-${p.step}`);
+      const { steps, seqTokens } = sft;
+      const r = await heldOut(sft.runner, sft.tokenizer, cfg, `learn-curve-${p.step}`);
       log(`curve: GRPO step ${p.step} ${p.success.toFixed(3)} vs SFT-only at ${steps} extra steps ${r.success.toFixed(3)}`);
       out.push({
         grpoStep: p.step,
@@ -228,7 +233,7 @@ async function curveRun(dir: string, cfg: RunConfig): Promise<CurvePoint[]> {
       });
     }
   } finally {
-    runner.dispose();
+    sft.runner.dispose();
   }
   return out;
 }

@@ -104,7 +104,12 @@ export function rmsnorm(dev: Device, x: Tensor, w: Tensor, eps = 1e-6, opts: Sta
   expectShape(w, [D], 'rmsnorm weight');
   const y = dev.empty(x.shape);
   const rstd = dev.empty([R]);
-  dev.dispatch({ kernel: rmsnormKernel, tensors: [x, w, y, rstd], uniforms: { R, D, eps, stable: opts.stableRows ? 1 : 0 }, workgroups: grid1d(R) });
+  dev.dispatch({
+    kernel: rmsnormKernel,
+    tensors: [x, w, y, rstd],
+    uniforms: { R, D, eps, stable: opts.stableRows ? 1 : 0 },
+    workgroups: grid1d(R),
+  });
   return { y, rstd };
 }
 

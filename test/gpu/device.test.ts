@@ -96,7 +96,10 @@ describe('the cpu device', () => {
     const R = 200; // R * D is past the size where the fused onnxruntime graphs take over
     const data = Float32Array.from({ length: R * D }, (_, i) => Math.sin(i * 0.37) * 3);
     const up = Float32Array.from({ length: R * D }, (_, i) => Math.cos(i * 0.11));
-    const w = dev.upload(Float32Array.from({ length: D }, (_, i) => 1 + i / D), [D]);
+    const w = dev.upload(
+      Float32Array.from({ length: D }, (_, i) => 1 + i / D),
+      [D],
+    );
     const lastRows = async (rows: number, stableRows: boolean) => {
       const x = dev.upload(data.slice((R - rows) * D), [rows, D]);
       const u = dev.upload(up.slice((R - rows) * D), [rows, D]);

@@ -89,7 +89,9 @@ describe('builtin policy', () => {
   it('gives bit-identical log-probs whatever its prefix cache holds (runs are reproducible)', async () => {
     const runner = await ModelRunner.create(model, 'cpu');
     // long enough that a whole-prompt prefill is past the size where the CPU backend's fused graphs take over
-    const prompt = tok.encode(`<|im_start|>user\n${'a question about the number 12345, '.repeat(6)}<|im_end|>\n<|im_start|>assistant\n`);
+    const prompt = tok.encode(
+      `<|im_start|>user\n${'a question about the number 12345, '.repeat(6)}<|im_end|>\n<|im_start|>assistant\n`,
+    );
     const req = (over: Partial<GenerateRequest>) => base({ promptIds: prompt, ...over });
     // a fresh cache prefills the whole prompt; a warm one holds this very prompt, or a longer
     // sequence that shares it, as another episode of the group would have left it
