@@ -179,37 +179,10 @@ export interface CurvePoint {
   grpoMinusBaselinePoints: number;
 }
 
-/**
- * GRPO's model compute (as `grpoComputeSeqTokens`) after each held-out evaluation step of the run:
- * cumulative training tokens of the step records plus a third of the tokens of the episodes sampled
- * in those steps (rollout run ids end in `-s<step index>r<round>`).
- */
-function grpoComputeByEval(dir: string): { step: number; success: number; computeSeqTokens: number }[] {
-  const records = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { phase: string; step: number; success?: number; seqTokens?: number });
-  const trainTokens = new Map<number, number>();
-  for (const r of records) if (r.phase === 'grpo') trainTokens.set(r.step, r.seqTokens ?? 0);
-  const forward = new Map<number, number>();
-  for (const t of readTrajectories(join(dir, 'trajectories', 'grpo.jsonl'))) {
-    const m = /-s(\d+)r\d+$/.exec(t.ids.run);
-    if (!m) continue;
-    const step = Number(m[1]) + 1;
-    forward.set(step, (forward.get(step) ?? 0) + (t.tokens?.length ?? 0));
-  }
-  return records
-    .filter((r) => r.phase === 'eval')
-    .map((r) => {
-      let c = 0;
-      for (let s = 1; s <= r.step; s++) c += (trainTokens.get(s) ?? 0) + (forward.get(s) ?? 0) / 3;
-      return { step: r.step, success: r.success ?? Number.NaN, computeSeqTokens: c };
-    });
-}
-
 /** The SFT-only baseline evaluated at every GRPO evaluation's compute. */
 async function curveRun(dir: string, cfg: RunConfig): Promise<CurvePoint[]> {
-  const points = grpoComputeByEval(dir);
+  const { cumulative, evals } = grpoCompute(dir);
+  const points = evals.map((e) => ({ ...e, computeSeqTokens: cumulative[Math.min(e.step, cumulative.length - 1)] }));
   if (points.length < 2)
     throw new Error(`${dir} holds ${points.length} held-out evaluations: run with evalEvery > 0 for --baseline curve`);
   const sft = await continuedSft(dir, cfg);
@@ -239,14 +212,37 @@ async function curveRun(dir: string, cfg: RunConfig): Promise<CurvePoint[]> {
 }
 
 /**
- * GRPO's model compute in sequence tokens of training (forward + backward = 3 forward passes): its
- * own training passes plus one forward per token of every sampled episode (prompt, tool output and
- * sampled tokens; an upper bound, since the sampler reuses cached prompt prefixes).
+ * GRPO's model compute in sequence tokens of training (forward + backward = 3 forward passes), up
+ * to each step: its own training passes plus one forward per token of every episode sampled for
+ * that step (prompt, tool output and sampled tokens; an upper bound, since the sampler reuses cached
+ * prompt prefixes). Rollout run ids end in `-s<step index>r<round>`. Returns the cumulative figure
+ * at each step (index 0 = before GRPO) and the run's held-out evaluations.
  */
-function grpoComputeSeqTokens(dir: string, summary: RunSummary): number {
-  let forward = 0;
-  for (const t of readTrajectories(join(dir, 'trajectories', 'grpo.jsonl'))) forward += t.tokens?.length ?? 0;
-  return summary.tokensTrained.grpoSequence + forward / 3;
+function grpoCompute(dir: string): { cumulative: number[]; evals: { step: number; success: number }[] } {
+  const records = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { phase: string; step: number; success?: number; seqTokens?: number });
+  const perStep: number[] = [0];
+  const add = (step: number, x: number) => {
+    while (perStep.length <= step) perStep.push(0);
+    perStep[step] += x;
+  };
+  for (const r of records) if (r.phase === 'grpo') add(r.step, r.seqTokens ?? 0);
+  for (const t of readTrajectories(join(dir, 'trajectories', 'grpo.jsonl'))) {
+    const m = /-s(\d+)r\d+$/.exec(t.ids.run);
+    if (m) add(Number(m[1]) + 1, (t.tokens?.length ?? 0) / 3);
+  }
+  const cumulative: number[] = [];
+  let sum = 0;
+  for (const x of perStep) cumulative.push((sum += x));
+  const evals = records.filter((r) => r.phase === 'eval').map((r) => ({ step: r.step, success: r.success ?? Number.NaN }));
+  return { cumulative, evals };
+}
+
+/** GRPO's whole model compute (the flops baseline's budget). */
+function grpoComputeSeqTokens(dir: string): number {
+  return grpoCompute(dir).cumulative.at(-1) ?? 0;
 }
 
 async function measure(seed: number | undefined, limit: { flops: number; device: string }) {
@@ -291,7 +287,7 @@ async function measure(seed: number | undefined, limit: { flops: number; device:
   // machine, rollouts' per-token overhead and the environment included), and model compute.
   const which = flags.baseline ?? 'both';
   const none = { success: Number.NaN, byMode: {}, steps: 0, seqTokens: 0, wallMs: 0, trainMs: 0 };
-  const flopsBudget = grpoComputeSeqTokens(dir, summary);
+  const flopsBudget = grpoComputeSeqTokens(dir);
   let cpuBase = none;
   let flopsBase = none;
   let curve: CurvePoint[] | undefined;

@@ -6,7 +6,7 @@ import { ByteTokenizer } from '../../trainer/tokenizer/index.js';
 const tok = new ByteTokenizer();
 const model = new Transformer({ ...presetConfig('nano', tok.vocabSize), layers: 1, maxSeqLen: 256 }, undefined, 4);
 
-function base(over: Partial<GenerateRequest>): GenerateRequest {
+function req(over: Partial<GenerateRequest>): GenerateRequest {
   return {
     messages: [],
     tools: [],
@@ -20,8 +20,6 @@ function base(over: Partial<GenerateRequest>): GenerateRequest {
     ...over,
   };
 }
-
-const req = base;
 
 describe('builtin policy', () => {
   it('returns exact ids with their log-probs and stops at maxTokens', async () => {
@@ -92,16 +90,16 @@ describe('builtin policy', () => {
     const prompt = tok.encode(
       `<|im_start|>user\n${'a question about the number 12345, '.repeat(6)}<|im_end|>\n<|im_start|>assistant\n`,
     );
-    const req = (over: Partial<GenerateRequest>) => base({ promptIds: prompt, ...over });
+    const long = (over: Partial<GenerateRequest>) => req({ promptIds: prompt, ...over });
     // a fresh cache prefills the whole prompt; a warm one holds this very prompt, or a longer
     // sequence that shares it, as another episode of the group would have left it
-    const fresh = await new BuiltinPolicy(runner, tok).generate(req({}));
+    const fresh = await new BuiltinPolicy(runner, tok).generate(long({}));
     const same = new BuiltinPolicy(runner, tok);
-    await same.generate(req({ episode: { taskId: 'other', envId: 'e', sample: 3 } }));
-    const warm = await same.generate(req({}));
+    await same.generate(long({ episode: { taskId: 'other', envId: 'e', sample: 3 } }));
+    const warm = await same.generate(long({}));
     const longer = new BuiltinPolicy(runner, tok);
-    await longer.generate(req({ promptIds: [...prompt, ...tok.encode('more text')] }));
-    const shared = await longer.generate(req({}));
+    await longer.generate(long({ promptIds: [...prompt, ...tok.encode('more text')] }));
+    const shared = await longer.generate(long({}));
     for (const r of [warm, shared]) {
       expect(r.tokenIds).toEqual(fresh.tokenIds);
       expect(r.logprobs).toEqual(fresh.logprobs);

@@ -227,9 +227,11 @@ export class DeviceTransformer {
     }
     const posArr = new Int32Array(T);
     for (let t = 0; t < T; t++) posArr[t] = pos0 + t;
-    // Inference rows get the same bits in a chunk of any size (a prefix-cache hit prefills a
-    // shorter chunk than a miss); training keeps the faster fused graphs.
-    const rows = { stableRows: !opts.train };
+    // Cached decoding computes a position in a chunk whose size depends on what the prefix cache
+    // held, so its rows must get the same bits in a chunk of any size. Whole-sequence forwards
+    // (training, the KL reference, SFT evaluation) keep the faster fused graphs and agree with
+    // each other.
+    const rows = { stableRows: !opts.train && opts.cache !== undefined };
     const temps: Tensor[] = [];
     const keep = <X extends Tensor>(t: X): X => {
       temps.push(t);
