@@ -235,7 +235,10 @@ function grpoCompute(dir: string): { cumulative: number[]; evals: { step: number
   }
   const cumulative: number[] = [];
   let sum = 0;
-  for (const x of perStep) cumulative.push((sum += x));
+  for (const x of perStep) {
+    sum += x;
+    cumulative.push(sum);
+  }
   const evals = records.filter((r) => r.phase === 'eval').map((r) => ({ step: r.step, success: r.success ?? Number.NaN }));
   return { cumulative, evals };
 }
