@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { runBatch } from '../../agent/rollout/index.js';
 import type { GenerateRequest } from '../../agent/types.js';
 import { BuiltinPolicy, ModelRunner, presetConfig, Transformer } from '../../trainer/model/index.js';
 import { ByteTokenizer } from '../../trainer/tokenizer/index.js';
+import { toyEnv } from './fixtures/toy-env.js';
 
 const tok = new ByteTokenizer();
 const model = new Transformer({ ...presetConfig('nano', tok.vocabSize), layers: 1, maxSeqLen: 256 }, undefined, 4);
@@ -105,5 +107,84 @@ describe('builtin policy', () => {
       expect(r.logprobs).toEqual(fresh.logprobs);
     }
     runner.dispose();
+  });
+
+  // Hand-set weights that greedily write `<tool_call>` after any token: the blocks add nothing
+  // (zero output projections), every embedding points along dimension 0, and `<tool_call>`'s the most.
+  const open = tok.specialId('<tool_call>') as number;
+  function openerModel(maxSeqLen: number): Transformer {
+    const cfg = { ...presetConfig('nano', tok.vocabSize), layers: 1, maxSeqLen };
+    const m = new Transformer(cfg, undefined, 1);
+    m.params.get('layers.0.o_proj')?.fill(0);
+    m.params.get('layers.0.down_proj')?.fill(0);
+    const emb = m.params.get('embed_tokens') as Float32Array;
+    emb.fill(0);
+    for (let v = 0; v < cfg.vocabSize; v++) emb[v * cfg.dim] = v === open ? 2 : 1;
+    return m;
+  }
+
+  it('ends the turn at a <tool_call> sampled inside an open call, and only with the option on', async () => {
+    const opener = openerModel(64);
+    const prompt = tok.encode('<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n');
+
+    const stopping = new BuiltinPolicy(opener, tok, { sampling: { temperature: 0 } });
+    const r = await stopping.generate(req({ promptIds: prompt, maxTokens: 20 }));
+    expect(r.tokenIds).toEqual([open, open]);
+    expect(r.finishReason).toBe('stop');
+    expect(r.text).toBe('<tool_call><tool_call>');
+    expect(r.logprobs).toHaveLength(2);
+    expect(stopping.nestedCallStops).toBe(1);
+
+    // a call already open in the prompt (a continuation of the same turn) stops at the first opener
+    const cont = await stopping.generate(req({ promptIds: [...prompt, open, ...tok.encode('\n{')], maxTokens: 20 }));
+    expect(cont.tokenIds).toEqual([open]);
+    // a closed call in an earlier turn does not
+    const later = await stopping.generate(
+      req({
+        promptIds: [...tok.encode('<|im_start|>assistant\n<tool_call>\n{}\n</tool_call><|im_end|>\n'), ...prompt],
+        maxTokens: 20,
+      }),
+    );
+    expect(later.tokenIds).toEqual([open, open]);
+
+    const off = await new BuiltinPolicy(opener, tok, { sampling: { temperature: 0 }, stopOnNestedCall: false }).generate(
+      req({ promptIds: prompt, maxTokens: 20 }),
+    );
+    expect(off.finishReason).toBe('length');
+    expect(off.tokenIds).toEqual(new Array(20).fill(open));
+  });
+
+  it('lets the episode go on after a nested <tool_call>: the loop closes the turn and answers with the error', async () => {
+    const policy = new BuiltinPolicy(openerModel(2048), tok, { sampling: { temperature: 0 } });
+    const { trajectories } = await runBatch({
+      env: toyEnv,
+      policy,
+      count: 1,
+      split: 'test',
+      groupSize: 1,
+      limits: { maxTurns: 3, maxTurnTokens: 40 },
+      progress: false,
+    });
+    const t = trajectories[0];
+    // three short failed turns instead of one turn that spends its whole budget on openers
+    expect(t.turns).toHaveLength(3);
+    for (const turn of t.turns) {
+      expect(turn.finishReason).toBe('stop');
+      expect(turn.raw).toBe('<tool_call><tool_call>');
+      expect(turn.failures.map((f) => f.kind)).toContain('unclosed_tag');
+    }
+    expect(t.ending).toBe('truncated');
+    // each turn: the two sampled openers (mask 1), then the loop's `<|im_end|>` (mask 0)
+    const tokens = t.tokens ?? [];
+    const mask = t.mask ?? [];
+    const imEnd = tok.specialId('<|im_end|>') as number;
+    const sampledAt = mask.flatMap((m, i) => (m ? [i] : []));
+    expect(sampledAt).toHaveLength(6);
+    for (const i of sampledAt) expect(tokens[i]).toBe(open);
+    for (let k = 1; k < 6; k += 2) {
+      expect(tokens[sampledAt[k] + 1]).toBe(imEnd);
+      expect(mask[sampledAt[k] + 1]).toBe(0);
+    }
+    expect(policy.nestedCallStops).toBe(3);
   });
 });

@@ -98,6 +98,12 @@ describe('a tiny end-to-end train run', () => {
     await expect(createPolicy(`builtin:${join(dir, 'checkpoints', 'final')}#device=tpu`)).rejects.toThrow(
       /not one of cpu, webgpu/,
     );
+    await expect(createPolicy(`builtin:${join(dir, 'checkpoints', 'final')}#temprature=0`)).rejects.toThrow(
+      /option temprature is not one of temperature/,
+    );
+    await expect(createPolicy(`builtin:${join(dir, 'checkpoints', 'final')}#nested=maybe`)).rejects.toThrow(
+      /nested=maybe is not one of stop, continue/,
+    );
     const policy = await createPolicy(`builtin:${join(dir, 'checkpoints', 'final')}`);
     const { trajectories } = await runBatch({
       env: toyEnv,

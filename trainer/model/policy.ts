@@ -3,6 +3,11 @@
  * exact `promptIds` the rollout loop keeps, returns the sampled ids (with `<|im_end|>` when it
  * stopped there) and their behaviour log-probs, honours `maxTokens` (finishReason `length`) and
  * the thinking budget (finishReason `budget` once the open think block reaches it).
+ * A `<tool_call>` sampled while a call is still open (before its `</tool_call>`) ends the turn
+ * (finishReason `stop`, the opener kept in the ids): nested calls are never valid Qwen3 output, and a
+ * model that starts repeating openers would otherwise spend the whole token budget on them. The turn
+ * then fails to parse like any unclosed call, the loop closes it and the episode goes on with the
+ * error observation, so the model can recover.
  * A continuation after a budget stop needs nothing extra: the loop has already appended the
  * stop-thinking text to `promptIds` (mask 0), so the policy simply continues those ids.
  *
@@ -25,6 +30,8 @@ export interface BuiltinPolicyOptions {
   /** Prefix caches kept (each holds maxSeqLen keys and values per layer). */
   cacheEntries?: number;
   spec?: string;
+  /** End the turn at a `<tool_call>` sampled inside an open call (default true). */
+  stopOnNestedCall?: boolean;
 }
 
 interface CacheEntry {
@@ -49,6 +56,10 @@ export class BuiltinPolicy implements Policy {
   private readonly eot: number;
   private readonly thinkOpen: number;
   private readonly thinkClose: number;
+  private readonly callOpen: number;
+  private readonly callClose: number;
+  /** Turns ended at a nested `<tool_call>` since creation. */
+  nestedCallStops = 0;
   /** Where the model runs (the host loops, or a gpu/ Device through a runner). */
   readonly model: ModelRunner;
 
@@ -64,6 +75,8 @@ export class BuiltinPolicy implements Policy {
     this.eot = tokenizer.specialId('<|endoftext|>') as number;
     this.thinkOpen = tokenizer.specialId('<think>') as number;
     this.thinkClose = tokenizer.specialId('</think>') as number;
+    this.callOpen = tokenizer.specialId('<tool_call>') as number;
+    this.callClose = tokenizer.specialId('</tool_call>') as number;
   }
 
   /** Forget cached prefixes (call after the weights change). */
@@ -122,6 +135,16 @@ export class BuiltinPolicy implements Policy {
         break;
       }
     }
+    // a call left open in the prompt (a continuation within the turn) still counts as open
+    let callOpen = false;
+    for (let i = prompt.length - 1; i >= 0 && prompt[i] !== this.imEnd; i--) {
+      if (prompt[i] === this.callClose) break;
+      if (prompt[i] === this.callOpen) {
+        callOpen = true;
+        break;
+      }
+    }
+    const stopOnNested = this.opts.stopOnNestedCall ?? true;
     const { cache, lastLogits } = await this.prefill([...prompt]);
     let logits = lastLogits;
     const ids: number[] = [];
@@ -138,6 +161,14 @@ export class BuiltinPolicy implements Policy {
           finishReason = 'stop';
           break;
         }
+        if (id === this.callOpen) {
+          if (callOpen && stopOnNested) {
+            finishReason = 'stop';
+            this.nestedCallStops++;
+            break;
+          }
+          callOpen = true;
+        } else if (id === this.callClose) callOpen = false;
         if (id === this.thinkOpen) thinking = 0;
         else if (id === this.thinkClose) thinking = -1;
         else if (thinking >= 0) thinking++;
@@ -154,7 +185,8 @@ export class BuiltinPolicy implements Policy {
       this.model.release(cache);
     }
     this.generatedTokens += ids.length;
-    const textIds = finishReason === 'stop' ? ids.slice(0, -1) : ids;
+    const endsTurn = finishReason === 'stop' && (ids.at(-1) === this.imEnd || ids.at(-1) === this.eot);
+    const textIds = endsTurn ? ids.slice(0, -1) : ids;
     return { text: this.tokenizer.decode(textIds), tokenIds: ids, logprobs, finishReason, completionTokens: ids.length };
   }
 }

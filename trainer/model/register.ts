@@ -1,7 +1,8 @@
 /**
  * Registers the `builtin:` prefix with agent/'s policy registry (agent/ never imports trainer/).
- * `builtin:<checkpoint folder>[#temperature=0.7,topP=0.9,topK=20,seed=1,device=cpu]`; the device
- * (cpu | webgpu | auto | host) defaults to `GYM_DEVICE`, else `auto` (a hardware GPU, else cpu).
+ * `builtin:<checkpoint folder>[#temperature=0.7,topP=0.9,topK=20,seed=1,device=cpu,nested=stop]`; the
+ * device (cpu | webgpu | auto | host) defaults to `GYM_DEVICE`, else `auto` (a hardware GPU, else cpu);
+ * `nested` (stop | continue, default stop) says whether a `<tool_call>` inside an open call ends the turn.
  */
 import { parseOptionList, registerPolicyFactory } from '../../agent/policies/index.js';
 import { requestedDevice } from '../../gpu/index.js';
@@ -13,6 +14,9 @@ export function registerBuiltinPolicy(): void {
     const dir = hash < 0 ? rest : rest.slice(0, hash);
     if (!dir) throw new RangeError('builtin policy needs a checkpoint folder: builtin:runs/<id>/checkpoints/final');
     const o = hash < 0 ? {} : parseOptionList(rest.slice(hash + 1));
+    const known = ['temperature', 'topP', 'topK', 'seed', 'device', 'nested'];
+    const unknown = Object.keys(o).filter((k) => !known.includes(k));
+    if (unknown.length > 0) throw new RangeError(`builtin policy option ${unknown.join(', ')} is not one of ${known.join(', ')}`);
     const num = (k: string) => (o[k] === undefined ? undefined : Number(o[k]));
     const sampling = Object.fromEntries(
       Object.entries({ temperature: num('temperature'), topP: num('topP'), topK: num('topK') }).filter(
@@ -22,6 +26,16 @@ export function registerBuiltinPolicy(): void {
     const device = o.device === undefined ? requestedDevice() : String(o.device);
     if (!['cpu', 'webgpu', 'auto', 'host'].includes(device))
       throw new RangeError(`builtin policy device=${device} is not one of cpu, webgpu, auto, host`);
-    return (await loadBuiltinPolicy(dir, { sampling, seed: num('seed') ?? ctx.seed, device: device as 'cpu' })).policy;
+    const nested = o.nested === undefined ? 'stop' : String(o.nested);
+    if (nested !== 'stop' && nested !== 'continue')
+      throw new RangeError(`builtin policy nested=${nested} is not one of stop, continue`);
+    return (
+      await loadBuiltinPolicy(dir, {
+        sampling,
+        seed: num('seed') ?? ctx.seed,
+        device: device as 'cpu',
+        stopOnNestedCall: nested === 'stop',
+      })
+    ).policy;
   });
 }

@@ -360,6 +360,8 @@ export async function train(
           groups: sampled.groups.length,
           droppedGroups: sampled.dropped,
           episodes: sampled.episodes,
+          // turns ended at a `<tool_call>` inside an open call (a repetition the model is drifting into)
+          nestedCallStops: policy.nestedCallStops,
           ...m,
           rolloutMs: tr - ts,
           updateMs: te - tr,
