@@ -2,7 +2,9 @@
  * bench/model: the built-in model's speed where training runs it, on the gpu/ Device, beside its
  * host reference (`--device host`, plain loops with onnxruntime GEMM for the large products):
  *  1. training: forward + backward of one sequence (tokens/s) at the lengths episodes have;
- *  2. decoding: one token at a time after a prompt (ms/token), through each side's KV cache.
+ *  2. decoding: one token at a time after a prompt (ms/token), through each side's KV cache;
+ *  3. batched decoding on the device: one step for B sequences at once (`decodeBatch`, what the
+ *     builtin policy does for concurrent episodes), ms per token beside one sequence at a time.
  * Same weights and inputs on both sides; the logits are checked to agree before timing. Medians.
  * Prints one JSON object. Run: `npx tsx bench/model.ts [--preset nano|micro|mini] [--webgpu]`.
  */
@@ -10,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { createDevice, type Device } from '../gpu/index.js';
 import { logitsGrad } from '../trainer/grpo/logits.js';
 import { type ModelPreset, presetConfig } from '../trainer/model/config.js';
-import { DeviceTransformer, KVCache, Transformer, useDevice } from '../trainer/model/index.js';
+import { type DeviceKVCache, DeviceTransformer, KVCache, Transformer, useDevice } from '../trainer/model/index.js';
 import { median, round, timeIt } from './stats.js';
 
 const { values: flags } = parseArgs({
@@ -31,6 +33,7 @@ const ids = (T: number) => Array.from({ length: T }, (_, i) => (i * 7919 + 13) %
 const result: Record<string, unknown> = { bench: 'model', preset, params: host.numParams, vocab };
 const training: Record<string, unknown>[] = [];
 const decoding: Record<string, unknown>[] = [];
+const batched: Record<string, unknown>[] = [];
 
 for (const { name, dev } of devices) {
   const dm = new DeviceTransformer(dev, cfg, host.params);
@@ -92,10 +95,45 @@ for (const { name, dev } of devices) {
       ratio: round(h / d, 2),
     });
   }
+  // batched decoding: B sequences at 256 tokens of context, each with its own cache
+  const single = median(
+    await (async () => {
+      const c = dm.newCache();
+      await dm.forward(ids(256), { cache: c, lastOnly: true });
+      const t = await timeIt(flags.quick ? 32 : 128, 1, async () => {
+        await dm.decodeBatch([5], [c]);
+      });
+      c.free();
+      return t;
+    })(),
+  );
+  for (const B of [1, 8, 32]) {
+    const caches: DeviceKVCache[] = [];
+    for (let b = 0; b < B; b++) {
+      const c = dm.newCache();
+      await dm.forward(ids(256 + b), { cache: c, lastOnly: true });
+      caches.push(c);
+    }
+    const tokens = Array.from({ length: B }, (_, b) => (b * 31 + 5) % vocab);
+    const step = median(
+      await timeIt(flags.quick ? 16 : 64, 1, async () => {
+        await dm.decodeBatch(tokens, caches);
+      }),
+    );
+    for (const c of caches) c.free();
+    batched.push({
+      device: name,
+      sequences: B,
+      msPerStep: round(step, 3),
+      msPerToken: round(step / B, 3),
+      speedupOverOneAtATime: round(single / (step / B), 2),
+    });
+  }
   dm.dispose();
 }
 result.training = training;
 result.decoding = decoding;
+result.batchedDecoding = batched;
 result.medianTrainingRatio = median(training.filter((r) => r.device === 'cpu').map((r) => r.ratio as number));
 result.medianDecodingRatio = median(decoding.filter((r) => r.device === 'cpu').map((r) => r.ratio as number));
 process.stdout.write(`${JSON.stringify(result)}\n`);

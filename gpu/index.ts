@@ -16,6 +16,7 @@
 
 /** The CPU backend class: `view(t)` (live host array) and `wrap(array, shape)` (zero-copy tensor). */
 export { CpuDevice } from './cpu/backend.js';
+export type { StableRowsOption } from './cpu/fused.js';
 export {
   type Access,
   type CreateDeviceOptions,
@@ -32,7 +33,7 @@ export {
 } from './device.js';
 export { type AdamWOptions, type AdamWState, adamwStep, createAdamWState, gradNormSq } from './ops/adamw.js';
 export { type AttentionOptions, type AttentionResult, attention, attentionBackward, kvCacheWrite } from './ops/attention.js';
-export { add, axpy, fill, scale } from './ops/elementwise.js';
+export { add, axpy, copyRange, fill, scale } from './ops/elementwise.js';
 export { embedding, embeddingBackward } from './ops/embedding.js';
 export { kl, klBackward } from './ops/kl.js';
 export {

@@ -1,4 +1,5 @@
-// Elementwise helpers:  add: z = x + y;  axpy: y += alpha x;  scale: y = alpha x;  fill: y = alpha.
+// Elementwise helpers:  add: z = x + y;  axpy: y += alpha x;  scale: y = alpha x;  fill: y = alpha;
+// copy_range: yo[dstOffset + i] = x[srcOffset + i].
 // Workgroup 256, one thread per element; grid (x, y) linearized.
 
 struct U { n: u32, alpha: f32 }
@@ -33,4 +34,13 @@ fn scale(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 fn fill(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = idx(wid, nwg, lid);
   if (i < u.n) { fo[i] = u.alpha; }
+}
+
+struct CR { n: u32, srcOffset: u32, dstOffset: u32 }
+@group(0) @binding(0) var<uniform> cr: CR;
+
+@compute @workgroup_size(256)
+fn copy_range(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = idx(wid, nwg, lid);
+  if (i < cr.n) { yo[cr.dstOffset + i] = x[cr.srcOffset + i]; }
 }

@@ -154,7 +154,7 @@ export const CASES: OpCase[] = [
     },
   },
   {
-    name: 'residual add, axpy, scale and fill',
+    name: 'residual add, axpy, scale, fill and copyRange',
     tol: TOL,
     run: async (dev, seed) => {
       const r = rng(seed);
@@ -165,7 +165,8 @@ export const CASES: OpCase[] = [
       g.axpy(dev, s, a, -0.25);
       const sc = g.scale(dev, s, 3);
       const f = g.fill(dev, dev.alloc([5]), 2.5);
-      return dl(dev, { s, sc, f });
+      const cp = g.copyRange(dev, a, dev.alloc([3, 200]), { srcOffset: 300, dstOffset: 17, n: 333 });
+      return dl(dev, { s, sc, f, cp });
     },
   },
   {

@@ -65,6 +65,20 @@ for (const b of backends) {
       expect(Array.from(await d.download(z))).toEqual([50, 60]);
     });
 
+    it('copies a range of elements between tensors of different shapes, and refuses one out of bounds', async (ctx) => {
+      const d = need(ctx);
+      const src = d.upload(
+        Float32Array.from({ length: 12 }, (_, i) => i + 1),
+        [3, 4],
+      );
+      const dst = d.upload(new Float32Array(10).fill(-1), [2, 5]);
+      g.copyRange(d, src, dst, { srcOffset: 4, dstOffset: 3, n: 5 });
+      expect(Array.from(await d.download(dst))).toEqual([-1, -1, -1, 5, 6, 7, 8, 9, -1, -1]);
+      expect(() => g.copyRange(d, src, dst, { srcOffset: 10, dstOffset: 0, n: 3 })).toThrow(/reads \[10, 13\) of 12/);
+      expect(() => g.copyRange(d, src, dst, { srcOffset: 0, dstOffset: 8, n: 3 })).toThrow(/writes \[8, 11\) of 10/);
+      expect(() => g.copyRange(d, src, dst, { srcOffset: -1, dstOffset: 0, n: 1 })).toThrow(/non-negative integer/);
+    });
+
     it('rejects mismatched shapes with a ShapeError naming them', (ctx) => {
       const d = need(ctx);
       const a = d.alloc([2, 3]);

@@ -125,6 +125,48 @@ for (const { kind, get } of devices) {
       m.dispose();
     });
 
+    it.skipIf(!dev)('decodes a batch of sequences, each through its own cache, with the same bits in any batch', async () => {
+      const host = hostModel(7);
+      const m = new DeviceTransformer(dev as Device, cfg, host.params);
+      const V = cfg.vocabSize;
+      // three sequences with different prefixes and lengths, each prefilled into its own cache
+      const prefixes = [ids.slice(0, 5), ids.slice(3, 10), [4, 2]];
+      const next = [12, 7, 19];
+      const caches = async () => {
+        const out = [];
+        for (const p of prefixes) {
+          const c = m.newCache();
+          await m.forward(p, { cache: c, lastOnly: true });
+          out.push(c);
+        }
+        return out;
+      };
+      const together = await caches();
+      const rows = await m.decodeBatch(next, together);
+      expect(rows.length).toBe(3 * V);
+      for (const [b, c] of together.entries()) {
+        expect(c.len).toBe(prefixes[b].length + 1);
+        // the row is the host model's next-token logits for that sequence
+        const want = host.forward([...prefixes[b], next[b]]).subarray(prefixes[b].length * V);
+        expectClose(`row ${b}`, rows.subarray(b * V, (b + 1) * V), want, tol);
+      }
+      // each cache holds its new token: one more step (a batch of one) continues every sequence
+      const cont = await m.decodeBatch([5], [together[1]]);
+      expectClose('continued', cont, host.forward([...prefixes[1], next[1], 5]).subarray((prefixes[1].length + 1) * V), tol);
+      // a row has the same bits alone, in another order, or beside other rows
+      const alone = await caches();
+      const single = await m.decodeBatch([next[2]], [alone[2]]);
+      expect(single).toEqual(rows.subarray(2 * V, 3 * V));
+      const reordered = await caches();
+      const back = await m.decodeBatch([next[2], next[0]], [reordered[2], reordered[0]]);
+      expect(back.subarray(0, V)).toEqual(rows.subarray(2 * V, 3 * V));
+      expect(back.subarray(V, 2 * V)).toEqual(rows.subarray(0, V));
+      await expect(m.decodeBatch([1, 2], [alone[0], alone[0]])).rejects.toThrow(/same cache twice/);
+      await expect(m.decodeBatch([99], [alone[0]])).rejects.toThrow(/outside the vocabulary/);
+      for (const c of [...together, ...alone, ...reordered]) c.free();
+      m.dispose();
+    });
+
     it.skipIf(!dev)('refuses out-of-range ids and over-long sequences with clear errors', async () => {
       const m = new DeviceTransformer(dev as Device, cfg, hostModel(6).params);
       await expect(m.forward([1, 99])).rejects.toThrow(/outside the vocabulary/);

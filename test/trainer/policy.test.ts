@@ -109,6 +109,27 @@ describe('builtin policy', () => {
     runner.dispose();
   });
 
+  it('batches the decoding steps of concurrent episodes on a device, sampling exactly what each samples alone', async () => {
+    const runner = await ModelRunner.create(model, 'cpu');
+    const prompts = ['hi', 'what is 12 + 30?', 'a longer question about the number 12345', 'x'].map((q) =>
+      tok.encode(`<|im_start|>user\n${q}<|im_end|>\n<|im_start|>assistant\n`),
+    );
+    const reqs = prompts.map((p, i) => req({ promptIds: p, maxTokens: 24, episode: { taskId: `t${i}`, envId: 'e', sample: i } }));
+    const alone = [];
+    for (const r of reqs) alone.push(await new BuiltinPolicy(runner, tok).generate(r));
+    expect(runner.decodeStats.rows).toBe(runner.decodeStats.steps); // one sequence at a time: batches of one
+    const before = { ...runner.decodeStats };
+    const together = await Promise.all(reqs.map((r) => new BuiltinPolicy(runner, tok).generate(r)));
+    const steps = runner.decodeStats.steps - before.steps;
+    const rows = runner.decodeStats.rows - before.rows;
+    expect(rows / steps).toBeGreaterThan(2); // the four episodes did share steps
+    for (const [i, r] of together.entries()) {
+      expect(r.tokenIds).toEqual(alone[i].tokenIds);
+      expect(r.logprobs).toEqual(alone[i].logprobs);
+    }
+    runner.dispose();
+  });
+
   // Hand-set weights that greedily write `<tool_call>` after any token: the blocks add nothing
   // (zero output projections), every embedding points along dimension 0, and `<tool_call>`'s the most.
   const open = tok.specialId('<tool_call>') as number;

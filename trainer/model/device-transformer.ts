@@ -14,6 +14,7 @@ import {
   add,
   attention,
   attentionBackward,
+  copyRange,
   type Device,
   embedding,
   embeddingBackward,
@@ -26,6 +27,7 @@ import {
   rope,
   ropeBackward,
   ropeTable,
+  type StableRowsOption,
   swiglu,
   swigluBackward,
   type Tensor,
@@ -61,6 +63,8 @@ export class DeviceKVCache {
     this.dev.free(...this.k, ...this.v);
   }
 }
+
+type Keep = <X extends Tensor>(t: X) => X;
 
 interface Block {
   x0: Tensor;
@@ -242,48 +246,142 @@ export class DeviceTransformer {
     let x = keep(embedding(dev, this.p('embed_tokens'), idsT));
     const blocks: Block[] = [];
     for (let l = 0; l < c.layers; l++) {
-      const pre = `layers.${l}.`;
-      const x0 = x;
-      const n1 = rmsnorm(dev, x0, this.p(`${pre}input_layernorm`), c.normEps, rows);
-      const h1 = keep(n1.y);
-      const r1 = keep(n1.rstd);
-      const q = keep(matmul(dev, h1, this.p(`${pre}q_proj`))).reshape([T * H, hd]);
-      const k = keep(matmul(dev, h1, this.p(`${pre}k_proj`))).reshape([T * KV, hd]);
-      const v = keep(matmul(dev, h1, this.p(`${pre}v_proj`)));
-      const nq = rmsnorm(dev, q, this.p(`${pre}q_norm`), c.normEps, rows);
-      const nk = rmsnorm(dev, k, this.p(`${pre}k_norm`), c.normEps, rows);
-      keep(nq.y);
-      keep(nk.y);
-      const rq = keep(nq.rstd);
-      const rk = keep(nk.rstd);
-      const qr = keep(rope(dev, nq.y.reshape([T, H, hd]), posT, this.table)).reshape([1, T, H, hd]);
-      const kr = keep(rope(dev, nk.y.reshape([T, KV, hd]), posT, this.table));
-      kvCacheWrite(dev, cache.k[l], kr.reshape([1, T, KV, hd]), pos0);
-      kvCacheWrite(dev, cache.v[l], v.reshape([1, T, KV, hd]), pos0);
-      const att = attention(dev, qr, cache.k[l], cache.v[l], { kvLen: pos0 + T });
+      const a = this.attentionInputs(l, x, posT, T, rows, keep);
+      kvCacheWrite(dev, cache.k[l], a.kr.reshape([1, T, KV, hd]), pos0);
+      kvCacheWrite(dev, cache.v[l], a.v.reshape([1, T, KV, hd]), pos0);
+      const att = attention(dev, a.qr.reshape([1, T, H, hd]), cache.k[l], cache.v[l], { kvLen: pos0 + T });
       keep(att.o);
       keep(att.lse);
-      const attnFlat = att.o.reshape([T, H * hd]);
-      const o = keep(matmul(dev, attnFlat, this.p(`${pre}o_proj`)));
-      const x1 = keep(add(dev, o, x0));
-      const n2 = rmsnorm(dev, x1, this.p(`${pre}post_attention_layernorm`), c.normEps, rows);
-      const h2 = keep(n2.y);
-      const r2 = keep(n2.rstd);
-      const g = keep(matmul(dev, h2, this.p(`${pre}gate_proj`)));
-      const u = keep(matmul(dev, h2, this.p(`${pre}up_proj`)));
-      const a = keep(swiglu(dev, g, u, rows));
-      const down = keep(matmul(dev, a, this.p(`${pre}down_proj`)));
-      x = keep(add(dev, down, x1));
-      blocks.push({ x0, r1, h1, q, k, v, rq, rk, qr, att, x1, r2, h2, g, u, a });
+      const m = this.blockOutput(l, x, att.o.reshape([T, H * hd]), rows, keep);
+      blocks.push({ ...a, qr: a.qr.reshape([1, T, H, hd]), att, ...m });
+      x = m.x;
     }
     cache.len = pos0 + T;
     // All rows even when sampling wants the last one: onnxruntime's one-row products differ in the
     // last bits from the same row of a larger product, and the recorded runs used the larger one.
-    const nF = rmsnorm(dev, x, this.p('norm'), c.normEps, rows);
+    const { hF, rF, logits } = this.head(x, rows, keep);
+    return { logits, saved: { T, ids: idsT, pos: posT, cache, blocks, xL: x, rF, hF, temps, ownCache: !opts.cache } };
+  }
+
+  /** Layer `l` up to attention: RMSNorm, q/k/v projections, QK-Norm and RoPE of T rows. */
+  private attentionInputs(l: number, x0: Tensor, posT: Tensor, T: number, rows: StableRowsOption, keep: Keep) {
+    const dev = this.dev;
+    const { heads: H, kvHeads: KV, headDim: hd, normEps } = this.config;
+    const pre = `layers.${l}.`;
+    const n1 = rmsnorm(dev, x0, this.p(`${pre}input_layernorm`), normEps, rows);
+    const h1 = keep(n1.y);
+    const r1 = keep(n1.rstd);
+    const q = keep(matmul(dev, h1, this.p(`${pre}q_proj`))).reshape([T * H, hd]);
+    const k = keep(matmul(dev, h1, this.p(`${pre}k_proj`))).reshape([T * KV, hd]);
+    const v = keep(matmul(dev, h1, this.p(`${pre}v_proj`)));
+    const nq = rmsnorm(dev, q, this.p(`${pre}q_norm`), normEps, rows);
+    const nk = rmsnorm(dev, k, this.p(`${pre}k_norm`), normEps, rows);
+    keep(nq.y);
+    keep(nk.y);
+    const rq = keep(nq.rstd);
+    const rk = keep(nk.rstd);
+    const qr = keep(rope(dev, nq.y.reshape([T, H, hd]), posT, this.table)); // (T, H, hd)
+    const kr = keep(rope(dev, nk.y.reshape([T, KV, hd]), posT, this.table)); // (T, KV, hd)
+    return { x0, r1, h1, q, k, v, rq, rk, qr, kr };
+  }
+
+  /** Layer `l` after attention: output projection, residual, RMSNorm, SwiGLU MLP, residual. */
+  private blockOutput(l: number, x0: Tensor, attnFlat: Tensor, rows: StableRowsOption, keep: Keep) {
+    const dev = this.dev;
+    const pre = `layers.${l}.`;
+    const o = keep(matmul(dev, attnFlat, this.p(`${pre}o_proj`)));
+    const x1 = keep(add(dev, o, x0));
+    const n2 = rmsnorm(dev, x1, this.p(`${pre}post_attention_layernorm`), this.config.normEps, rows);
+    const h2 = keep(n2.y);
+    const r2 = keep(n2.rstd);
+    const g = keep(matmul(dev, h2, this.p(`${pre}gate_proj`)));
+    const u = keep(matmul(dev, h2, this.p(`${pre}up_proj`)));
+    const a = keep(swiglu(dev, g, u, rows));
+    const down = keep(matmul(dev, a, this.p(`${pre}down_proj`)));
+    return { x1, r2, h2, g, u, a, x: keep(add(dev, down, x1)) };
+  }
+
+  /** Final RMSNorm and the tied logits (T, V); the logits are the caller's to free. */
+  private head(x: Tensor, rows: StableRowsOption, keep: Keep): { hF: Tensor; rF: Tensor; logits: Tensor } {
+    const nF = rmsnorm(this.dev, x, this.p('norm'), this.config.normEps, rows);
     const hF = keep(nF.y);
     const rF = keep(nF.rstd);
-    const logits = matmul(dev, hF, this.p('embed_tokens'), { transB: true }); // (T, V)
-    return { logits, saved: { T, ids: idsT, pos: posT, cache, blocks, xL: x, rF, hF, temps, ownCache: !opts.cache } };
+    return { hF, rF, logits: matmul(this.dev, hF, this.p('embed_tokens'), { transB: true }) };
+  }
+
+  /**
+   * One decoding step of several sequences at once: row b is token `ids[b]` at position
+   * `caches[b].len` of its own cache, which it extends by one. Returns the logits (B, V).
+   *
+   * The projections and the MLP run on all rows together (one product each instead of one per
+   * sequence: decoding is bound by per-op overhead); attention runs per row against that row's
+   * cache. Every op is row-independent and takes its stable path, and a batch of one is padded to two
+   * rows (one-row products differ in the last bits from many-row ones), so a row gets the same bits
+   * whatever else is in the batch: the batch's make-up, which depends on timing, never changes a
+   * sampled token.
+   */
+  async decodeBatch(ids: readonly number[], caches: readonly DeviceKVCache[]): Promise<Float32Array> {
+    const dev = this.dev;
+    const c = this.config;
+    const { heads: H, kvHeads: KV, headDim: hd, vocabSize: V } = c;
+    const B = ids.length;
+    if (B === 0 || caches.length !== B)
+      throw new RangeError(`decodeBatch needs one cache per token, got ${B} tokens and ${caches.length} caches`);
+    if (new Set(caches).size !== B)
+      throw new RangeError('decodeBatch got the same cache twice: each row extends its own sequence');
+    const R = Math.max(B, 2);
+    const idArr = new Int32Array(R);
+    const posArr = new Int32Array(R);
+    for (let r = 0; r < R; r++) {
+      const b = r < B ? r : 0;
+      const id = ids[b];
+      const cache = caches[b];
+      if (!(Number.isInteger(id) && id >= 0 && id < V))
+        throw new RangeError(`token id ${id} is outside the vocabulary (size ${V})`);
+      const limit = Math.min(cache.capacity, c.maxSeqLen);
+      if (cache.len + 1 > limit)
+        throw new SequenceTooLongError(
+          `sequence of ${cache.len + 1} tokens exceeds the model's limit of ${limit}: lower max tokens or use a preset with a larger maxSeqLen`,
+        );
+      idArr[r] = id;
+      posArr[r] = cache.len;
+    }
+    const rows = { stableRows: true };
+    const temps: Tensor[] = [];
+    const keep: Keep = (t) => {
+      temps.push(t);
+      return t;
+    };
+    let logits: Tensor | undefined;
+    try {
+      const posT = keep(dev.upload(posArr, [R], 'i32'));
+      let x = keep(embedding(dev, this.p('embed_tokens'), keep(dev.upload(idArr, [R], 'i32'))));
+      const qRow = H * hd;
+      const kvRow = KV * hd;
+      for (let l = 0; l < c.layers; l++) {
+        const a = this.attentionInputs(l, x, posT, R, rows, keep);
+        const o = keep(dev.alloc([R, qRow])); // the padding row's attention stays zero (it is discarded)
+        const q1 = keep(dev.empty([1, 1, H, hd]));
+        for (let b = 0; b < B; b++) {
+          const cache = caches[b];
+          const pos = cache.len;
+          copyRange(dev, a.kr, cache.k[l], { srcOffset: b * kvRow, dstOffset: pos * kvRow, n: kvRow });
+          copyRange(dev, a.v, cache.v[l], { srcOffset: b * kvRow, dstOffset: pos * kvRow, n: kvRow });
+          copyRange(dev, a.qr, q1, { srcOffset: b * qRow, dstOffset: 0, n: qRow });
+          const att = attention(dev, q1, cache.k[l], cache.v[l], { kvLen: pos + 1 });
+          copyRange(dev, att.o, o, { srcOffset: 0, dstOffset: b * qRow, n: qRow });
+          dev.free(att.o, att.lse);
+        }
+        x = this.blockOutput(l, x, o, rows, keep).x;
+      }
+      for (const cache of caches) cache.len++;
+      logits = this.head(x, rows, keep).logits;
+      const all = (await dev.download(logits)) as Float32Array;
+      return all.slice(0, B * V);
+    } finally {
+      dev.free(...temps);
+      if (logits) dev.free(logits);
+    }
   }
 
   /**

@@ -177,7 +177,8 @@ export class BuiltinPolicy implements Policy {
           break;
         }
         if (ids.length >= maxTokens) break;
-        logits = await this.model.decode([id], cache);
+        // on a device, concurrent episodes' steps run as one batch (same bits as alone)
+        logits = await this.model.decodeStep(id, cache);
         // let tool calls and other episodes progress between tokens now and then
         if (ids.length % 32 === 0) await new Promise((r) => setImmediate(r));
       }

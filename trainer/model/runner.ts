@@ -12,12 +12,27 @@ import { createDevice, type Device, type DeviceRequest } from '../../gpu/index.j
 import type { ModelConfig } from './config.js';
 import { type DeviceKVCache, DeviceTransformer } from './device-transformer.js';
 import { sharedPrefixPass } from './shared.js';
-import { KVCache, Transformer } from './transformer.js';
+import { KVCache, SequenceTooLongError, Transformer } from './transformer.js';
 
 /** A cache for incremental decoding on whichever side runs the model. */
 export type DecodeCache = KVCache | DeviceKVCache;
 
+/** Most rows one batched decoding step takes (the rest wait for the next step). */
+const MAX_BATCH_ROWS = 64;
+
+interface PendingStep {
+  id: number;
+  cache: DeviceKVCache;
+  resolve: (logits: Float32Array) => void;
+  reject: (err: unknown) => void;
+}
+
 export class ModelRunner {
+  /** Batched decoding so far: steps run and rows they held (rows / steps = mean batch). */
+  readonly decodeStats = { steps: 0, rows: 0 };
+  private pending: PendingStep[] = [];
+  private flushQueued = false;
+
   constructor(
     readonly model: Transformer,
     readonly device?: DeviceTransformer,
@@ -121,6 +136,63 @@ export class ModelRunner {
     if (cache instanceof KVCache) return this.model.forward(ids, { cache, lastOnly: true });
     if (!this.device) throw new RangeError('a device cache needs a device runner');
     return this.device.forward(ids, { cache, lastOnly: true });
+  }
+
+  /**
+   * One token of one sequence: extends `cache` by `id` and resolves with the next logits (V).
+   *
+   * On a device, the steps that concurrent sequences (the episodes of a batch) ask for within one
+   * turn of the event loop run as one batch (`DeviceTransformer.decodeBatch`): decoding one token is
+   * bound by per-op overhead, so B rows cost little more than one. A row's logits have the same bits
+   * whatever the batch holds, so timing never changes what is sampled. The host loops decode alone.
+   */
+  decodeStep(id: number, cache: DecodeCache): Promise<Float32Array> {
+    if (cache instanceof KVCache) return Promise.resolve(this.model.forward([id], { cache, lastOnly: true }));
+    const c = this.config;
+    if (!this.device) return Promise.reject(new RangeError('a device cache needs a device runner'));
+    // reject a bad row here, alone, rather than failing the batch it would join
+    if (!(Number.isInteger(id) && id >= 0 && id < c.vocabSize))
+      return Promise.reject(new RangeError(`token id ${id} is outside the vocabulary (size ${c.vocabSize})`));
+    const limit = Math.min(cache.capacity, c.maxSeqLen);
+    if (cache.len + 1 > limit)
+      return Promise.reject(
+        new SequenceTooLongError(
+          `sequence of ${cache.len + 1} tokens exceeds the model's limit of ${limit}: lower max tokens or use a preset with a larger maxSeqLen`,
+        ),
+      );
+    return new Promise((resolve, reject) => {
+      this.pending.push({ id, cache, resolve, reject });
+      this.queueFlush();
+    });
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => {
+      this.flushQueued = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending.splice(0, MAX_BATCH_ROWS);
+    if (this.pending.length > 0) this.queueFlush();
+    if (batch.length === 0) return;
+    const V = this.config.vocabSize;
+    try {
+      const logits = await (this.device as DeviceTransformer).decodeBatch(
+        batch.map((p) => p.id),
+        batch.map((p) => p.cache),
+      );
+      this.decodeStats.steps++;
+      this.decodeStats.rows += batch.length;
+      batch.forEach((p, b) => {
+        p.resolve(logits.subarray(b * V, (b + 1) * V));
+      });
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
   }
 
   /** Releases a cache's device memory (host caches are left to the garbage collector). */
