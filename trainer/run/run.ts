@@ -321,7 +321,9 @@ export async function train(
           seed: mixSeed(cfg.seed, s, 'grpo'),
           spec: `builtin:${runId}@${s}`,
         });
+        const dec0 = { ...runner.decodeStats };
         const sampled = await sampleGroups(ctx, policy, trainIds, s, rolloutWriter).finally(() => policy.resetCache());
+        const decSteps = runner.decodeStats.steps - dec0.steps;
         const tr = performance.now();
         const m = sampled.groups.length
           ? await grpoStep(
@@ -362,6 +364,8 @@ export async function train(
           episodes: sampled.episodes,
           // turns ended at a `<tool_call>` inside an open call (a repetition the model is drifting into)
           nestedCallStops: policy.nestedCallStops,
+          // mean rows of a batched decoding step (concurrent episodes decode together on a device)
+          decodeBatchRows: decSteps > 0 ? (runner.decodeStats.rows - dec0.rows) / decSteps : 0,
           ...m,
           rolloutMs: tr - ts,
           updateMs: te - tr,
