@@ -89,6 +89,8 @@ describe('a tiny end-to-end train run', () => {
     const m = lines(join(dir, 'metrics.jsonl'));
     expect(m.filter((r) => r.phase === 'sft').map((r) => r.step)).toEqual([1, 2, 3]);
     expect(m.filter((r) => r.phase === 'grpo').map((r) => r.step)).toEqual([1, 2]);
+    // the episodes of a GRPO step decode together on the device (several rows per batched step)
+    for (const r of m.filter((x) => x.phase === 'grpo')) expect(r.decodeBatchRows as number).toBeGreaterThan(1);
     expect(summary.coldStart.kept).toBeGreaterThan(0);
     expect(summary.before.byMode.think?.episodes).toBe(2);
     expect(summary.after.byMode.no_think?.episodes).toBe(2);
