@@ -53,6 +53,22 @@ describe('byte tokenizer', () => {
     }
   });
 
+  it('encodes a text the same whether its parts were seen before or not, beyond the cache size', () => {
+    const texts = Array.from({ length: 5000 }, (_, i) => `<|im_start|>user\nCompute ${i} * 34 with run_code.<|im_end|>\n`);
+    const warm = ByteTokenizer.fromJSON(bpe.toJSON());
+    const first = texts.map((t) => warm.encode(t));
+    // second pass: early parts were evicted, late ones are remembered; every result is unchanged
+    for (const [i, t] of texts.entries()) {
+      const again = warm.encode(t);
+      expect(again).toEqual(first[i]);
+      if (i % 997 === 0) expect(again).toEqual(ByteTokenizer.fromJSON(bpe.toJSON()).encode(t));
+    }
+    // a returned array is the caller's: changing it does not change the next encoding
+    const ids = warm.encode(corpus[0]);
+    ids.fill(0);
+    expect(warm.encode(corpus[0])).toEqual(bpe.encode(corpus[0]));
+  });
+
   it('survives a JSON round trip and rejects a corrupt merge table', () => {
     const again = ByteTokenizer.fromJSON(JSON.parse(JSON.stringify(bpe.toJSON())));
     expect(again.encode(corpus[0])).toEqual(bpe.encode(corpus[0]));

@@ -39,7 +39,11 @@ export function sampleToken(row: Float32Array, opts: SamplingOptions, rng: Rng):
   if (opts.temperature <= 0) return { id: arg, logp: logpOf(arg) };
   let ids: number[] | undefined;
   if (opts.topK > 0 || opts.topP < 1) {
-    ids = Array.from({ length: V }, (_, i) => i).sort((a, b) => p[b] - p[a] || a - b);
+    // the candidates in order: most likely first, ties by smaller id
+    ids =
+      opts.topK > 0 && opts.topK < V
+        ? topKIds(p, opts.topK)
+        : Array.from({ length: V }, (_, i) => i).sort((a, b) => p[b] - p[a] || a - b);
     if (opts.topK > 0) ids = ids.slice(0, opts.topK);
     if (opts.topP < 1) {
       let acc = 0;
@@ -70,4 +74,22 @@ export function sampleToken(row: Float32Array, opts: SamplingOptions, rng: Rng):
     if (r <= 0) return { id: v, logp: logpOf(v) };
   }
   return { id: arg, logp: logpOf(arg) };
+}
+
+/**
+ * The k ids of largest p, most likely first and ties by smaller id: the first k of a full sort by
+ * that order, found in one pass over the vocabulary (sampling keeps top-k 20 of ~1k-150k ids).
+ */
+export function topKIds(p: Float64Array, k: number): number[] {
+  const top: number[] = [];
+  for (let v = 0; v < p.length; v++) {
+    const x = p[v];
+    // ids arrive in increasing order, so an equal p never displaces one already kept
+    if (top.length === k && !(x > p[top[k - 1]])) continue;
+    let j = top.length;
+    while (j > 0 && x > p[top[j - 1]]) j--;
+    top.splice(j, 0, v);
+    if (top.length > k) top.pop();
+  }
+  return top;
 }

@@ -22,6 +22,8 @@ export const SPECIAL_TOKENS = [
 
 const BYTE_COUNT = 256;
 const FIRST_MERGE = BYTE_COUNT + SPECIAL_TOKENS.length;
+/** Encoded parts a tokenizer remembers (oldest dropped first). */
+const PART_CACHE_ENTRIES = 4096;
 
 export interface ByteTokenizerJson {
   kind: 'toolgym-byte-bpe';
@@ -110,6 +112,7 @@ export class ByteTokenizer implements Tokenizer {
   private readonly bytesOf: Uint8Array[] = [];
   private readonly dec = new TextDecoder('utf-8');
   private readonly enc = new TextEncoder();
+  private readonly partCache = new Map<string, number[]>();
 
   constructor(readonly merges: readonly [number, number][] = []) {
     for (let b = 0; b < BYTE_COUNT; b++) this.bytesOf.push(Uint8Array.of(b));
@@ -163,9 +166,23 @@ export class ByteTokenizer implements Tokenizer {
     const out: number[] = [];
     for (const part of splitSpecials(text)) {
       if (typeof part === 'number') out.push(part);
-      else for (const id of this.mergeBytes(Array.from(this.enc.encode(part)))) out.push(id);
+      else for (const id of this.encodePart(part)) out.push(id);
     }
     return out;
+  }
+
+  /**
+   * The ids of a text without special tokens, remembered: merges never cross a special token, so a
+   * part encodes the same wherever it appears, and episodes repeat most of theirs (the system prompt
+   * with the tool schemas, the template's turn headers).
+   */
+  private encodePart(part: string): readonly number[] {
+    const hit = this.partCache.get(part);
+    if (hit) return hit;
+    const ids = this.mergeBytes(Array.from(this.enc.encode(part)));
+    if (this.partCache.size >= PART_CACHE_ENTRIES) this.partCache.delete(this.partCache.keys().next().value as string);
+    this.partCache.set(part, ids);
+    return ids;
   }
 
   /** Byte-pair merging: repeatedly join the lowest-ranked adjacent pair. */
