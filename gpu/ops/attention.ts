@@ -14,6 +14,7 @@ import type { Device } from '../device.js';
 import { expectDtype, expectShape, ShapeError, type Tensor } from '../tensor.js';
 import { attentionBackwardOrt, attentionForwardOrt } from './attention-cpu.js';
 import { ceilDiv, f32, grid1d, kernel } from './common.js';
+import { copyRange } from './elementwise.js';
 
 const U = [
   ['B', 'u32'],
@@ -250,19 +251,6 @@ export function attentionBackward(
   return { dq, dk, dv };
 }
 
-const CU = [
-  ['B', 'u32'],
-  ['Tn', 'u32'],
-  ['S', 'u32'],
-  ['row', 'u32'],
-  ['pos', 'u32'],
-] as const;
-export const kvCacheWriteKernel = kernel('attention', 'cache_write', ['r', 'rw'], CU, (b, u) => {
-  const [src, dst] = [f32(b[0]), f32(b[1])];
-  const { B, Tn, S, row, pos } = u;
-  for (let bb = 0; bb < B; bb++) dst.set(src.subarray(bb * Tn * row, (bb + 1) * Tn * row), (bb * S + pos) * row);
-});
-
 /** Copy new keys or values (B, Tn, Hkv, hd) into a cache (B, S, Hkv, hd) at rows [pos, pos+Tn). */
 export function kvCacheWrite(dev: Device, cache: Tensor, fresh: Tensor, pos: number): void {
   const [B, S, H, hd] = cache.shape as [number, number, number, number];
@@ -270,10 +258,6 @@ export function kvCacheWrite(dev: Device, cache: Tensor, fresh: Tensor, pos: num
   expectShape(fresh, [B, Tn, H, hd], 'kv cache rows');
   if (pos < 0 || pos + Tn > S) throw new ShapeError(`kv cache write of ${Tn} rows at ${pos} overflows ${S}`);
   const row = H * hd;
-  dev.dispatch({
-    kernel: kvCacheWriteKernel,
-    tensors: [fresh, cache],
-    uniforms: { B, Tn, S, row, pos },
-    workgroups: grid1d(ceilDiv(B * Tn * row, 256)),
-  });
+  for (let b = 0; b < B; b++)
+    copyRange(dev, fresh, cache, { srcOffset: b * Tn * row, dstOffset: (b * S + pos) * row, n: Tn * row });
 }

@@ -6,7 +6,6 @@
 //   backward_rowdot:  D_t = dO_t · o_t
 //   backward_dq:      dq_t = scale Σ_j P_tj (dO_t·v_j - D_t) k_j,        P_tj = exp(s_tj - lse_t)
 //   backward_dkv:     dk_j = scale Σ_{h in group, t} P_tj (dO_t·v_j - D_t) q_t;  dv_j = Σ P_tj dO_t
-//   cache_write:      cache[b, pos + t] = fresh[b, t]
 // Workgroup 64, one thread per query row (forward, rowdot, dq) or per key row (dkv), so every
 // output is written by exactly one thread. head_dim <= 128 (rows held in private arrays).
 // A tiled flash-attention kernel (keys staged in workgroup memory) is the next step on real GPUs.
@@ -144,18 +143,4 @@ fn backward_dkv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     }
   }
   for (var d = 0u; d < u.hd; d++) { dk[ko + d] = gk[d]; dv[ko + d] = gv[d]; }
-}
-
-struct CU { B: u32, Tn: u32, S: u32, row: u32, pos: u32 }
-@group(0) @binding(0) var<uniform> cu: CU;
-@group(0) @binding(1) var<storage, read> fresh: array<f32>;
-@group(0) @binding(2) var<storage, read_write> cache: array<f32>;
-
-@compute @workgroup_size(256)
-fn cache_write(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
-  let per = cu.Tn * cu.row;
-  if (i >= cu.B * per) { return; }
-  let b = i / per;
-  cache[(b * cu.S + cu.pos) * cu.row + i % per] = fresh[i];
 }

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { runBatch } from '../../agent/rollout/index.js';
 import type { GenerateRequest } from '../../agent/types.js';
 import { BuiltinPolicy, ModelRunner, presetConfig, Transformer } from '../../trainer/model/index.js';
 import { ByteTokenizer } from '../../trainer/tokenizer/index.js';
-import { toyEnv } from './fixtures/toy-env.js';
+import { toyEpisode } from './fixtures/toy-env.js';
 
 const tok = new ByteTokenizer();
 const model = new Transformer({ ...presetConfig('nano', tok.vocabSize), layers: 1, maxSeqLen: 256 }, undefined, 4);
@@ -177,16 +176,7 @@ describe('builtin policy', () => {
 
   it('lets the episode go on after a nested <tool_call>: the loop closes the turn and answers with the error', async () => {
     const policy = new BuiltinPolicy(openerModel(2048), tok, { sampling: { temperature: 0 } });
-    const { trajectories } = await runBatch({
-      env: toyEnv,
-      policy,
-      count: 1,
-      split: 'test',
-      groupSize: 1,
-      limits: { maxTurns: 3, maxTurnTokens: 40 },
-      progress: false,
-    });
-    const t = trajectories[0];
+    const t = await toyEpisode(policy, { maxTurns: 3, maxTurnTokens: 40 });
     // three short failed turns instead of one turn that spends its whole budget on openers
     expect(t.turns).toHaveLength(3);
     for (const turn of t.turns) {

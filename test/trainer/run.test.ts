@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPolicy } from '../../agent/policies/index.js';
-import { runBatch } from '../../agent/rollout/index.js';
 import { loadCheckpoint, registerBuiltinPolicy, Transformer } from '../../trainer/model/index.js';
 import { evalSampling, RunConfigError, RunInterruptedError, resolveRunConfig, train } from '../../trainer/run/index.js';
 import { webgpuOrSkip } from '../gpu/harness.js';
-import { toyEnv } from './fixtures/toy-env.js';
+import { toyEnv, toyEpisode } from './fixtures/toy-env.js';
 
 const root = mkdtempSync(join(tmpdir(), 'toolgym-train-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -107,16 +106,7 @@ describe('a tiny end-to-end train run', () => {
       /nested=maybe is not one of stop, continue/,
     );
     const policy = await createPolicy(`builtin:${join(dir, 'checkpoints', 'final')}`);
-    const { trajectories } = await runBatch({
-      env: toyEnv,
-      policy,
-      count: 1,
-      split: 'test',
-      groupSize: 1,
-      limits: { maxTurns: 1, maxTurnTokens: 12 },
-      progress: false,
-    });
-    const t = trajectories[0];
+    const t = await toyEpisode(policy, { maxTurns: 1, maxTurnTokens: 12 });
     expect(t.ending).not.toBe('aborted');
     expect(t.tokens?.length).toBe(t.mask?.length);
     expect(t.mask?.some((x) => x === 1)).toBe(true);

@@ -33,7 +33,7 @@ import {
   type Tensor,
 } from '../../gpu/index.js';
 import { type ModelConfig, paramShapes } from './config.js';
-import { SequenceTooLongError } from './transformer.js';
+import { checkFits, checkTokenId } from './transformer.js';
 
 /** Post-RoPE keys and values of every layer on the device: (1, capacity, kvHeads, headDim) each. */
 export class DeviceKVCache {
@@ -217,17 +217,11 @@ export class DeviceTransformer {
     if (T === 0) throw new RangeError('forward needs at least one token');
     const cache = opts.cache ?? new DeviceKVCache(dev, c, T);
     const pos0 = cache.len;
-    const limit = Math.min(cache.capacity, c.maxSeqLen);
-    if (pos0 + T > limit)
-      throw new SequenceTooLongError(
-        `sequence of ${pos0 + T} tokens exceeds the model's limit of ${limit}: lower max tokens or use a preset with a larger maxSeqLen`,
-      );
+    checkFits(pos0 + T, cache.capacity, c);
     const idArr = new Int32Array(T);
     for (let t = 0; t < T; t++) {
-      const id = ids[t];
-      if (!(Number.isInteger(id) && id >= 0 && id < V))
-        throw new RangeError(`token id ${id} is outside the vocabulary (size ${V})`);
-      idArr[t] = id;
+      checkTokenId(ids[t], V);
+      idArr[t] = ids[t];
     }
     const posArr = new Int32Array(T);
     for (let t = 0; t < T; t++) posArr[t] = pos0 + t;
@@ -334,16 +328,10 @@ export class DeviceTransformer {
     const posArr = new Int32Array(R);
     for (let r = 0; r < R; r++) {
       const b = r < B ? r : 0;
-      const id = ids[b];
       const cache = caches[b];
-      if (!(Number.isInteger(id) && id >= 0 && id < V))
-        throw new RangeError(`token id ${id} is outside the vocabulary (size ${V})`);
-      const limit = Math.min(cache.capacity, c.maxSeqLen);
-      if (cache.len + 1 > limit)
-        throw new SequenceTooLongError(
-          `sequence of ${cache.len + 1} tokens exceeds the model's limit of ${limit}: lower max tokens or use a preset with a larger maxSeqLen`,
-        );
-      idArr[r] = id;
+      checkTokenId(ids[b], V);
+      checkFits(cache.len + 1, cache.capacity, c);
+      idArr[r] = ids[b];
       posArr[r] = cache.len;
     }
     const rows = { stableRows: true };

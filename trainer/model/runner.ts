@@ -12,7 +12,7 @@ import { createDevice, type Device, type DeviceRequest } from '../../gpu/index.j
 import type { ModelConfig } from './config.js';
 import { type DeviceKVCache, DeviceTransformer } from './device-transformer.js';
 import { sharedPrefixPass } from './shared.js';
-import { KVCache, SequenceTooLongError, Transformer } from './transformer.js';
+import { checkFits, checkTokenId, KVCache, Transformer } from './transformer.js';
 
 /** A cache for incremental decoding on whichever side runs the model. */
 export type DecodeCache = KVCache | DeviceKVCache;
@@ -148,18 +148,14 @@ export class ModelRunner {
    */
   decodeStep(id: number, cache: DecodeCache): Promise<Float32Array> {
     if (cache instanceof KVCache) return Promise.resolve(this.model.forward([id], { cache, lastOnly: true }));
-    const c = this.config;
     if (!this.device) return Promise.reject(new RangeError('a device cache needs a device runner'));
     // reject a bad row here, alone, rather than failing the batch it would join
-    if (!(Number.isInteger(id) && id >= 0 && id < c.vocabSize))
-      return Promise.reject(new RangeError(`token id ${id} is outside the vocabulary (size ${c.vocabSize})`));
-    const limit = Math.min(cache.capacity, c.maxSeqLen);
-    if (cache.len + 1 > limit)
-      return Promise.reject(
-        new SequenceTooLongError(
-          `sequence of ${cache.len + 1} tokens exceeds the model's limit of ${limit}: lower max tokens or use a preset with a larger maxSeqLen`,
-        ),
-      );
+    try {
+      checkTokenId(id, this.config.vocabSize);
+      checkFits(cache.len + 1, cache.capacity, this.config);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return new Promise((resolve, reject) => {
       this.pending.push({ id, cache, resolve, reject });
       this.queueFlush();

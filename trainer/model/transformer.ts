@@ -16,6 +16,20 @@ export class SequenceTooLongError extends Error {
   override name = 'SequenceTooLongError';
 }
 
+/** Throws unless `total` tokens fit a cache of `capacity` positions and the model's length. */
+export function checkFits(total: number, capacity: number, c: ModelConfig): void {
+  const limit = Math.min(capacity, c.maxSeqLen);
+  if (total > limit)
+    throw new SequenceTooLongError(
+      `sequence of ${total} tokens exceeds the model's limit of ${limit}: lower max tokens or use a preset with a larger maxSeqLen`,
+    );
+}
+
+/** Throws unless `id` is a token id of a vocabulary of `V` ids. */
+export function checkTokenId(id: number, V: number): void {
+  if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new RangeError(`token id ${id} is outside the vocabulary (size ${V})`);
+}
+
 /** Post-RoPE keys and values of every layer for the positions seen so far. */
 export class KVCache {
   readonly k: Float32Array[];
@@ -183,16 +197,13 @@ export class Transformer {
     const T = ids.length;
     const cache = opts.cache ?? new KVCache(c, T);
     const pos0 = cache.len;
-    if (pos0 + T > Math.min(cache.capacity, c.maxSeqLen))
-      throw new SequenceTooLongError(
-        `sequence of ${pos0 + T} tokens exceeds the model's limit of ${Math.min(cache.capacity, c.maxSeqLen)}: lower max tokens or use a preset with a larger maxSeqLen`,
-      );
+    checkFits(pos0 + T, cache.capacity, c);
     const Tk = pos0 + T;
     const emb = this.p('embed_tokens');
     let x: Float32Array = new Float32Array(T * d);
     for (let t = 0; t < T; t++) {
       const id = ids[t];
-      if (!(id >= 0 && id < V)) throw new RangeError(`token id ${id} is outside the vocabulary (size ${V})`);
+      checkTokenId(id, V);
       x.set(emb.subarray(id * d, id * d + d), t * d);
     }
     const blocks: BlockActs[] = [];
