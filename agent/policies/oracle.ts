@@ -19,7 +19,7 @@
 import type { EnvDefinition, OracleAction, OracleObservation, Task, TaskFamily } from '../../envs/core/types.js';
 import { mixSeed, Rng } from '../../tools/index.js';
 import { renderAssistant, softSwitchIn } from '../format/index.js';
-import type { GenerateRequest, GenerateResult, Policy, ToolCallMsg } from '../types.js';
+import type { GenerateRequest, GenerateResult, Policy, ToolCallMsg, ToolExchange } from '../types.js';
 import { type PolicyContext, parseOptionList, registerPolicyFactory } from './registry.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -109,6 +109,16 @@ export function breakJson(raw: string): string {
   return i < 0 ? raw : raw.slice(0, i) + raw.slice(i + 1);
 }
 
+/**
+ * A recorded exchange as the family oracle reads it: the call and the result an MCP client saw,
+ * its text and its `structuredContent` (oracles read ids from the structured part).
+ */
+export function oracleObservation(x: ToolExchange): OracleObservation {
+  const result: OracleObservation['result'] = { content: [{ type: 'text', text: x.result }], isError: x.isError };
+  if (x.structuredContent) result.structuredContent = x.structuredContent;
+  return { call: { name: x.name, arguments: x.arguments }, result };
+}
+
 function hasSoftSwitch(messages: GenerateRequest['messages']): boolean {
   return messages.some((m) => (m.role === 'user' || m.role === 'system') && softSwitchIn(m.content) !== undefined);
 }
@@ -148,10 +158,7 @@ export class OraclePolicy implements Policy {
     const task = this.task(req.episode.taskId);
     const family = this.families.get(task.family);
     if (!family) throw new OracleError(`no oracle for family "${task.family}" of task ${task.id}`);
-    const history: OracleObservation[] = (req.history ?? []).map((x) => ({
-      call: { name: x.name, arguments: x.arguments },
-      result: { content: [{ type: 'text', text: x.result }], isError: x.isError },
-    }));
+    const history = (req.history ?? []).map(oracleObservation);
     const action = family.oracle(task, history);
     const epSeed = mixSeed(this.seed, req.seed);
     // Recover after an error: a turn that answers an error observation (a parse failure, or a tool

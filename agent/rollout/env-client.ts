@@ -28,6 +28,8 @@ export interface StepMeta {
 export interface ToolOutcome {
   text: string;
   isError: boolean;
+  /** The result's `structuredContent` (an object), passed on to policies as MCP clients see it. */
+  structuredContent?: Record<string, unknown>;
   meta: StepMeta;
   /** The call did not finish within the per-tool timeout. */
   timedOut?: boolean;
@@ -86,6 +88,12 @@ export function readMeta(result: RawResult): StepMeta {
     components: comps && typeof comps === 'object' ? (comps as Record<string, number>) : undefined,
     correct: typeof m['toolgym/correct'] === 'boolean' ? (m['toolgym/correct'] as boolean) : undefined,
   };
+}
+
+/** The result's `structuredContent` when it is a JSON object (MCP requires one), else undefined. */
+export function structuredOf(result: RawResult): Record<string, unknown> | undefined {
+  const sc = result.structuredContent;
+  return sc && typeof sc === 'object' && !Array.isArray(sc) ? (sc as Record<string, unknown>) : undefined;
 }
 
 export function isControlTool(tool: { _meta?: Record<string, unknown> | undefined }): boolean {
@@ -164,7 +172,10 @@ export class EnvClient {
       });
       req.catch(() => {}); // settled by the race below; a late rejection after a timeout is expected
       const res = (await Promise.race([req, timeout])) as RawResult;
-      return { text: resultText(res), isError: res.isError === true, meta: readMeta(res) };
+      const out: ToolOutcome = { text: resultText(res), isError: res.isError === true, meta: readMeta(res) };
+      const sc = structuredOf(res);
+      if (sc) out.structuredContent = sc;
+      return out;
     } catch (err) {
       if (timedOut) {
         return {

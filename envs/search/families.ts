@@ -51,8 +51,11 @@ function idsIn(obs: OracleObservation | undefined, key: 'results' | 'links'): st
 
 function openedId(obs: OracleObservation): string | undefined {
   if (obs.call.name !== 'open' || obs.result.isError) return undefined;
-  const sc = obs.result.structuredContent as { id?: string } | undefined;
-  return sc?.id;
+  const sc = obs.result.structuredContent as { id?: unknown } | undefined;
+  if (typeof sc?.id === 'string') return sc.id;
+  // Fall back to the page header, "id: some-id | url: ...", for a client that kept only the text.
+  const text = obs.result.content.map((c) => c.text).join('\n');
+  return /^id: (\S+) \|/m.exec(text)?.[1];
 }
 
 /** Acts on a reading plan given the observations so far. */

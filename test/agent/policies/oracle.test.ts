@@ -16,6 +16,7 @@ import {
 } from '../../../agent/policies/index.js';
 import { runEpisode } from '../../../agent/rollout/index.js';
 import type { GenerateRequest, Policy } from '../../../agent/types.js';
+import type { OracleObservation } from '../../../envs/core/index.js';
 import { arithEnv } from '../fixtures/arith-env.js';
 
 const TASK = 'arith/arith.add/train/3';
@@ -83,6 +84,34 @@ describe('the oracle policy', () => {
       req({ history: [{ name: 'add', arguments: { a: 21, b: 44 }, result: '65', isError: false, latencyMs: 1 }] }),
     );
     expect(parseAssistant(out.text).content).toBe('65');
+  });
+
+  it("hands the family oracle each result's structuredContent as well as its text", async () => {
+    const seen: unknown[] = [];
+    const family = {
+      ...arithEnv.families[0],
+      oracle: (_task: unknown, history: readonly OracleObservation[]) => {
+        seen.push(history.map((h) => h.result.structuredContent));
+        return { kind: 'answer' as const, answer: String(history[0]?.result.structuredContent?.sum ?? 'none') };
+      },
+    };
+    const env = { getTask: arithEnv.getTask, families: [family] };
+    const out = await new OraclePolicy(env).generate(
+      req({
+        history: [
+          {
+            name: 'add',
+            arguments: { a: 21, b: 44 },
+            result: 'done',
+            isError: false,
+            structuredContent: { sum: 65 },
+            latencyMs: 1,
+          },
+        ],
+      }),
+    );
+    expect(parseAssistant(out.text).content).toBe('65');
+    expect(seen).toEqual([[{ sum: 65 }]]);
   });
 
   it('draws faults at their configured rates, the same way for the same seed', () => {
