@@ -114,6 +114,10 @@ export const ParseFailureKindSchema = z.enum([
   'schema_wrong_type',
   'schema_wrong_value',
   'empty_turn',
+  /** A `<tool_call>` opened inside an open call: the turn runs no call. */
+  'nested_call',
+  /** The raw turn is over the parser's character limit: not parsed, runs no call. */
+  'oversized_turn',
 ]);
 export type ParseFailureKind = z.infer<typeof ParseFailureKindSchema>;
 

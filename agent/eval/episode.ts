@@ -7,7 +7,8 @@
  * Call accounting per assistant turn. The parser keeps only valid calls in `turn.calls`; each invalid
  * one leaves failures behind. A call attempt is therefore one of:
  *  - syntax-invalid: no usable `{name, arguments}` (invalid JSON, missing / non-string name,
- *    non-object arguments, a call inside `<think>`, an unclosed `<tool_call>`);
+ *    non-object arguments, a call inside `<think>`, an unclosed `<tool_call>`, a nest of calls:
+ *    one per nest; the parser runs no call of such a turn, so its other calls are not counted);
  *  - named but unknown: `unknown_tool`;
  *  - known name, arguments failing the tool's schema: one or more `schema_*` failures (one call may
  *    fail several fields, so schema failures are mapped to calls as described in `schemaInvalidCalls`);
@@ -63,6 +64,8 @@ export const FORMAT_FAILURE_KINDS: ReadonlySet<ParseFailureKind> = new Set<Parse
   'call_in_think',
   'unbalanced_think',
   'empty_turn',
+  'nested_call',
+  'oversized_turn',
 ]);
 
 /** Failure kinds that stand for one call attempt with no usable name or arguments. */
@@ -72,6 +75,7 @@ const SYNTAX_CALL_KINDS: ReadonlySet<ParseFailureKind> = new Set<ParseFailureKin
   'non_string_name',
   'non_object_arguments',
   'call_in_think',
+  'nested_call',
 ]);
 
 export const SCHEMA_FAILURE_KINDS = [

@@ -11,7 +11,7 @@ export {
   type ThinkingMode,
 } from './assistant.js';
 export { ContinuationError, type ContinuationOptions, continuationText, EpisodeTokens } from './episode.js';
-export { type ParsedTurn, parseAssistant } from './parse.js';
+export { DEFAULT_MAX_TURN_CHARS, type ParsedTurn, type ParseOptions, parseAssistant } from './parse.js';
 export { type SchemaIssue, validateArguments } from './schema.js';
 export {
   ChatTemplate,

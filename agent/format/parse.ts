@@ -6,6 +6,14 @@
  * are known, the name is one of them and the arguments satisfy its schema. Every deviation becomes a
  * `ParseFailure` of a named kind; the parser never throws. Only valid calls are returned in `calls`.
  *
+ * Two failures void the whole turn (no call is returned, so none runs):
+ *  - `oversized_turn`: the raw text is longer than `maxChars`; it is reported before any tag or JSON
+ *    is looked at, so a runaway generation costs one length check;
+ *  - `nested_call`: a `<tool_call>` opens inside a call that is still open. Which `</tool_call>`
+ *    closes which call is then a guess, and running the inner call while the observation says the
+ *    turn failed would teach the policy that a malformed turn works. The nest, up to the
+ *    `</tool_call>` that balances its first opener (or the end of the turn), is one failed call.
+ *
  * Layout accepted (the inverse of `renderAssistant`):
  *   [<think>\n{thinking}\n</think>\n\n]{content}[\n<tool_call>\n{json}\n</tool_call>]*
  * `thinking` has its surrounding newlines stripped and `content` its leading newlines (both as the
@@ -17,6 +25,16 @@ import { issuesToFailures, validateArguments } from './schema.js';
 
 // ---------------------------------------------------------------------------------------------
 // Types
+
+/** Default `maxChars`: 256 Ki characters, about 64k tokens of English or code (twice Qwen3's
+ * recommended 32k output length), far past any turn a limit on generated tokens lets through, and
+ * below the MCP server's 1 MB argument limit, so an oversized call fails here with its own kind. */
+export const DEFAULT_MAX_TURN_CHARS = 262_144;
+
+export interface ParseOptions {
+  /** Longest raw turn parsed (characters); a longer one is one `oversized_turn` failure. */
+  maxChars?: number;
+}
 
 export interface ParsedTurn {
   /** Text of the think block (`''` for an empty block); absent when the turn had none. */
@@ -49,6 +67,28 @@ function kindOfJson(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   return `a ${typeof v}`;
+}
+
+/**
+ * End (index past its `</tool_call>`) of the nest that starts with the opener at `open`: the close
+ * that brings the depth of openers back to zero; -1 when the turn ends first.
+ */
+function nestEnd(body: string, open: number): number {
+  let depth = 0;
+  let pos = open;
+  for (;;) {
+    const o = body.indexOf(TOOL_CALL_OPEN, pos);
+    const c = body.indexOf(TOOL_CALL_CLOSE, pos);
+    if (c === -1) return -1;
+    if (o !== -1 && o < c) {
+      depth++;
+      pos = o + TOOL_CALL_OPEN.length;
+      continue;
+    }
+    depth--;
+    pos = c + TOOL_CALL_CLOSE.length;
+    if (depth === 0) return pos;
+  }
 }
 
 /** Splits off the think block; reports unbalanced tags and calls inside the block. */
@@ -167,16 +207,25 @@ function parseCall(
 // ---------------------------------------------------------------------------------------------
 // Parser
 
-export function parseAssistant(raw: string, tools?: readonly ToolSchemaJson[]): ParsedTurn {
+export function parseAssistant(raw: string, tools?: readonly ToolSchemaJson[], opts: ParseOptions = {}): ParsedTurn {
   const failures: ParseFailure[] = [];
   const calls: ToolCallMsg[] = [];
   try {
     const text = typeof raw === 'string' ? raw : String(raw);
+    const maxChars = opts.maxChars ?? DEFAULT_MAX_TURN_CHARS;
+    if (text.length > maxChars) {
+      failures.push({
+        kind: 'oversized_turn',
+        message: `the turn is ${text.length} characters long, over the limit of ${maxChars}, so it was not read and no tool was called; write a shorter turn (one call or a short answer)`,
+      });
+      return { content: '', calls, failures };
+    }
     const { thinking, body } = splitThinking(text, failures);
 
     // Walk the body: text pieces between `<tool_call>` blocks.
     const pieces: string[] = [];
     let blocks = 0;
+    let nested = false;
     let pos = 0;
     const strayClose = (s: string): string => {
       const n = indexesOf(s, TOOL_CALL_CLOSE).length;
@@ -195,15 +244,25 @@ export function parseAssistant(raw: string, tools?: readonly ToolSchemaJson[]): 
       const innerStart = open + TOOL_CALL_OPEN.length;
       const close = body.indexOf(TOOL_CALL_CLOSE, innerStart);
       const nextOpen = body.indexOf(TOOL_CALL_OPEN, innerStart);
-      if (close === -1 || (nextOpen !== -1 && nextOpen < close)) {
+      if (nextOpen !== -1 && (close === -1 || nextOpen < close)) {
+        failures.push({
+          kind: 'nested_call',
+          message: `tool call ${blocks + 1}: \`${TOOL_CALL_OPEN}\` opens again before \`${TOOL_CALL_CLOSE}\` closes this call; calls cannot nest, so no call of this turn was run. Close each call before opening the next`,
+        });
+        nested = true;
+        blocks++;
+        const end = nestEnd(body, open);
+        if (end === -1) break;
+        pos = end;
+        continue;
+      }
+      if (close === -1) {
         failures.push({
           kind: 'unclosed_tag',
           message: `tool call ${blocks + 1}: \`${TOOL_CALL_OPEN}\` is never closed with \`${TOOL_CALL_CLOSE}\``,
         });
         blocks++;
-        if (nextOpen === -1) break;
-        pos = nextOpen;
-        continue;
+        break;
       }
       const call = parseCall(body.slice(innerStart, close), blocks, tools, failures);
       if (call) calls.push(call);
@@ -226,7 +285,7 @@ export function parseAssistant(raw: string, tools?: readonly ToolSchemaJson[]): 
         message: 'the turn has neither an answer nor a tool call; reply with text or a <tool_call> block',
       });
     }
-    const out: ParsedTurn = { content, calls, failures };
+    const out: ParsedTurn = { content, calls: nested ? [] : calls, failures };
     if (thinking !== undefined) out.thinking = thinking;
     return out;
   } catch (err) {

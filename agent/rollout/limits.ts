@@ -2,6 +2,7 @@
  * Limits of one episode. One typed object, defaults with a reason each; unknown keys are an error.
  */
 import { z } from 'zod';
+import { DEFAULT_MAX_TURN_CHARS } from '../format/index.js';
 
 export const RolloutLimitsSchema = z
   .object({
@@ -9,6 +10,12 @@ export const RolloutLimitsSchema = z
     maxTurns: z.number().int().positive().default(8),
     /** Cap on one turn's completion so a runaway generation cannot eat the whole episode budget. */
     maxTurnTokens: z.number().int().positive().default(2048),
+    /**
+     * Longest turn text the parser reads (characters, thinking included); a longer turn fails as
+     * `oversized_turn` before any JSON is parsed and runs no call. The default is far past what
+     * `maxTurnTokens` lets through: it catches policies that ignore the token cap.
+     */
+    maxTurnChars: z.number().int().positive().default(DEFAULT_MAX_TURN_CHARS),
     /** Total completion tokens over the episode; reaching it ends in `budgetExceeded` (`max_tokens`). */
     maxTotalTokens: z.number().int().positive().default(16_384),
     /** One tool call's time; past it the call is cancelled and the policy sees an error result. */

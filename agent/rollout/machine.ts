@@ -301,7 +301,10 @@ export const episodeMachine = setup({
       },
     },
     parsing: {
-      entry: assign({ parsed: ({ context }) => parseAssistant(context.draft?.text ?? '', context.deps.tools) }),
+      entry: assign({
+        parsed: ({ context }) =>
+          parseAssistant(context.draft?.text ?? '', context.deps.tools, { maxChars: context.deps.limits.maxTurnChars }),
+      }),
       always: [
         {
           guard: 'cutAtTotal',

@@ -182,7 +182,7 @@ describe('builtin policy', () => {
     for (const turn of t.turns) {
       expect(turn.finishReason).toBe('stop');
       expect(turn.raw).toBe('<tool_call><tool_call>');
-      expect(turn.failures.map((f) => f.kind)).toContain('unclosed_tag');
+      expect(turn.failures.map((f) => f.kind)).toEqual(['nested_call']);
     }
     expect(t.ending).toBe('truncated');
     // each turn: the two sampled openers (mask 1), then the loop's `<|im_end|>` (mask 0)

@@ -6,8 +6,8 @@
  * A `<tool_call>` sampled while a call is still open (before its `</tool_call>`) ends the turn
  * (finishReason `stop`, the opener kept in the ids): nested calls are never valid Qwen3 output, and a
  * model that starts repeating openers would otherwise spend the whole token budget on them. The turn
- * then fails to parse like any unclosed call, the loop closes it and the episode goes on with the
- * error observation, so the model can recover.
+ * then fails to parse (`nested_call`: none of its calls runs), the loop closes it and the episode
+ * goes on with the error observation, so the model can recover.
  * A continuation after a budget stop needs nothing extra: the loop has already appended the
  * stop-thinking text to `promptIds` (mask 0), so the policy simply continues those ids.
  *

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseAssistant, renderAssistant, STOP_THINKING_TEXT } from '../../../agent/format/index.js';
+import { DEFAULT_MAX_TURN_CHARS, parseAssistant, renderAssistant, STOP_THINKING_TEXT } from '../../../agent/format/index.js';
 import { ParseFailureKindSchema, type ToolSchemaJson } from '../../../agent/types.js';
 
 const tools: ToolSchemaJson[] = [
@@ -74,10 +74,50 @@ describe('parseAssistant: every failure has its kind', () => {
     expect(parseAssistant(`Let me run.\n<tool_call>\n{"name": "noop"`).content).toBe('Let me run.');
   });
 
-  it('reports an unclosed call followed by a good one, and keeps the good one', () => {
+  it('runs no call of a turn where a call opens inside an open call, even a well-formed inner one', () => {
     const parsed = parseAssistant(`<tool_call>\n{"name": "noop"\n${block('{"name": "noop", "arguments": {}}')}`, tools);
-    expect(parsed.failures.map((f) => f.kind)).toEqual(['unclosed_tag']);
-    expect(parsed.calls).toEqual([{ name: 'noop', arguments: {} }]);
+    expect(parsed.failures.map((f) => f.kind)).toEqual(['nested_call']);
+    expect(parsed.failures[0].message).toMatch(/^tool call 1: .*no call of this turn was run/);
+    expect(parsed.calls).toEqual([]);
+  });
+
+  it('runs none of the well-formed calls before or after a nested call', () => {
+    const good = block('{"name": "noop", "arguments": {}}');
+    const nest = `<tool_call>\n{"name": "noop",\n${good}`;
+    const parsed = parseAssistant(`Working.\n${good}\n${nest}\n${good}`, tools);
+    expect(parsed.failures.map((f) => f.kind)).toEqual(['nested_call']);
+    expect(parsed.failures[0].message).toMatch(/^tool call 2:/);
+    expect(parsed.calls).toEqual([]);
+    expect(parsed.content).toBe('Working.');
+  });
+
+  it('reports a nest as one failed call up to the close that balances its first opener', () => {
+    const parsed = parseAssistant(`<tool_call>\n<tool_call>\n{}\n</tool_call>\n</tool_call>\nafter`, tools);
+    expect(parsed.failures.map((f) => f.kind)).toEqual(['nested_call']);
+    expect(parsed.content).toBe('after');
+  });
+
+  it('reports openers repeated to the end of the turn as one nested call (the builtin policy stops there)', () => {
+    expect(kinds('<tool_call><tool_call>')).toEqual(['nested_call']);
+    expect(kinds('<tool_call>\n{"name": "noop", <tool_call><tool_call>\n{"x"')).toEqual(['nested_call']);
+  });
+
+  it('reports a turn over the character limit as oversized before reading any tag or JSON', () => {
+    const body = '{"name": "run_code", "arguments": {"code": "x"}}';
+    const raw = `<think>\n${'t'.repeat(80)}\n</think>\n\n${block(body)}`;
+    const over = parseAssistant(raw, tools, { maxChars: raw.length - 1 });
+    expect(over.failures.map((f) => f.kind)).toEqual(['oversized_turn']);
+    expect(over.failures[0].message).toContain(`${raw.length} characters`);
+    expect(over.calls).toEqual([]);
+    const broken = `${block('not json')}${'x'.repeat(50)}`;
+    expect(parseAssistant(broken, tools, { maxChars: 40 }).failures.map((f) => f.kind)).toEqual(['oversized_turn']);
+    expect(parseAssistant(raw, tools, { maxChars: raw.length }).calls).toEqual([{ name: 'run_code', arguments: { code: 'x' } }]);
+  });
+
+  it('applies the default character limit when no limit is given', () => {
+    const raw = `${'a'.repeat(DEFAULT_MAX_TURN_CHARS)}!`;
+    expect(kinds(raw)).toEqual(['oversized_turn']);
+    expect(kinds(raw.slice(1))).toEqual([]);
   });
 
   it('reports a closing tag without an opening one', () => {
@@ -236,6 +276,8 @@ describe('parseAssistant: properties', () => {
           for (const f of parsed.failures) expect(known.has(f.kind)).toBe(true);
           // A turn with neither an answer, a call nor a named failure does not exist.
           expect(parsed.calls.length > 0 || parsed.content.trim() !== '' || parsed.failures.length > 0).toBe(true);
+          // A nest of calls voids the turn: no call of it ever runs.
+          if (parsed.failures.some((f) => f.kind === 'nested_call')) expect(parsed.calls).toEqual([]);
         }
       }),
       { numRuns: 500 },
