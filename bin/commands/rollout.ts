@@ -12,11 +12,12 @@ import {
   type RolloutLimitsInput,
   runBatch,
 } from '../../agent/index.js';
-import { type EnvDefinition, EnvWorkerPool, getEnv, loadEnvModules, type Split } from '../../envs/index.js';
+import { buildEnv, type EnvDefinition, EnvWorkerPool, loadEnvModules, type Split } from '../../envs/index.js';
+import { addEnvOptions, type EnvOptionFlags, envOptions } from './env-options.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-interface RolloutCliOptions {
+interface RolloutCliOptions extends EnvOptionFlags {
   env?: string;
   envModule: string[];
   url?: string;
@@ -54,7 +55,7 @@ function int(name: string, v: string | undefined, min = 1): number | undefined {
 }
 
 export function register(program: Command): void {
-  program
+  const rollout = program
     .command('rollout')
     .description('Run a policy through an environment and record trajectories (JSONL)')
     .option('--env <id>', 'environment id (see `gym envs`); with --url, used only to look tasks up for the oracle')
@@ -83,7 +84,8 @@ export function register(program: Command): void {
     .action(async (opts: RolloutCliOptions) => {
       const loaded = await loadEnvModules(opts.envModule);
       const envId = opts.env ?? (loaded.length === 1 ? loaded[0].id : undefined);
-      const def: EnvDefinition | undefined = envId ? getEnv(envId) : undefined;
+      const options = envId ? envOptions(envId, opts) : {};
+      const def: EnvDefinition | undefined = envId ? buildEnv(envId, options) : undefined;
       if (!def && !opts.url)
         throw new RolloutCliError('pass --env <id> (run `gym envs` to list environments) or --url <mcp url>');
       if (!['think', 'no_think', 'mixed'].includes(opts.mode))
@@ -120,6 +122,7 @@ export function register(program: Command): void {
         if (envWorkers)
           workers = await new EnvWorkerPool({
             env: (def as EnvDefinition).id,
+            options,
             modules: opts.envModule,
             workers: envWorkers,
           }).start();
@@ -150,4 +153,5 @@ export function register(program: Command): void {
         await workers?.close();
       }
     });
+  addEnvOptions(rollout);
 }

@@ -2,12 +2,13 @@
  * `gym serve --env <id>`: serves one environment over MCP, on stdio (default) or Streamable HTTP
  * (`--http HOST:PORT`). Logs go to stderr: on stdio, stdout is the protocol channel.
  */
-import type { Command } from 'commander';
-import { buildEnv, loadEnvModules, ServerConfigError, serveHttp, serveStdio } from '../../envs/index.js';
+import { type Command, Option } from 'commander';
+import { loadEnvModules, ServerConfigError, serveHttp, serveStdio } from '../../envs/index.js';
+import { addEnvOptions, type EnvOptionFlags, envFromFlags } from './env-options.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-interface ServeOptions {
+interface ServeOptions extends EnvOptionFlags {
   env?: string;
   envModule: string[];
   http?: string;
@@ -17,40 +18,8 @@ interface ServeOptions {
   idleTimeout: string;
   maxSteps?: string;
   maxBody?: string;
-  browser?: boolean;
-  docs?: string;
-  corpus?: string;
+  /** The earlier spelling of `--task-file`, still accepted. */
   tasks?: string;
-  envOpt: string[];
-}
-
-/**
- * Environment options from the convenience flags and `--env-opt key=value` (values parsed as JSON
- * when they parse, else kept as strings): search takes `browser`, `docs`, `seed`, `corpus`, `tasks`;
- * code-interp takes `jsonl` (a user task file).
- */
-export function envOptions(id: string, opts: ServeOptions): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const kv of opts.envOpt) {
-    const eq = kv.indexOf('=');
-    if (eq <= 0) throw new ServerConfigError(`--env-opt expects key=value, got "${kv}".`);
-    const raw = kv.slice(eq + 1);
-    let value: unknown = raw;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      // a bare string such as a path
-    }
-    out[kv.slice(0, eq)] = value;
-  }
-  if (opts.browser) out.browser = true;
-  if (opts.docs !== undefined) out.docs = positive('--docs', opts.docs);
-  if (opts.corpus !== undefined) out.corpus = opts.corpus;
-  if (opts.tasks !== undefined) {
-    if (id === 'code-interp') out.jsonl = opts.tasks;
-    else out.tasks = opts.tasks;
-  }
-  return out;
 }
 
 /** `HOST:PORT`, `[v6]:PORT`, `:PORT` or `PORT` (host defaults to 127.0.0.1). */
@@ -79,7 +48,7 @@ function exitSoon(): void {
 }
 
 export function register(program: Command): void {
-  program
+  const serve = program
     .command('serve')
     .description('Serve an environment over MCP (stdio by default, Streamable HTTP with --http)')
     .option('--env <id>', 'environment id (see `gym envs`)')
@@ -91,16 +60,12 @@ export function register(program: Command): void {
     .option('--idle-timeout <seconds>', 'close an HTTP session idle this long', '1800')
     .option('--max-steps <n>', 'steps per episode before it is truncated (default 64)')
     .option('--max-body <bytes>', 'largest HTTP request body (default 4194304)')
-    .option('--browser', 'search: also serve the corpus as a site and add browse/click/find (headless Chromium)')
-    .option('--docs <n>', 'search: documents in the generated world')
-    .option('--corpus <path>', "search: a user's corpus (folder of .md/.txt/.html, or .jsonl) instead of the generated world")
-    .option('--tasks <file.jsonl>', 'user tasks: code-interp {prompt, answer|tests}; search (with --corpus) {question, answer}')
-    .option('--env-opt <key=value>', 'any environment option (repeatable)', collect, [])
+    .addOption(new Option('--tasks <file.jsonl>', 'the earlier spelling of --task-file').hideHelp())
     .action(async (opts: ServeOptions) => {
       const loaded = await loadEnvModules(opts.envModule);
       const id = opts.env ?? (loaded.length === 1 ? loaded[0].id : undefined);
       if (!id) throw new ServerConfigError('Pass --env <id> (run `gym envs` to list environments).');
-      const def = buildEnv(id, envOptions(id, opts));
+      const def = envFromFlags(id, { ...opts, taskFile: opts.taskFile ?? opts.tasks });
       const maxSteps = positive('--max-steps', opts.maxSteps);
       if (!opts.http) {
         const server = await serveStdio(def, { maxSteps });
@@ -130,4 +95,5 @@ export function register(program: Command): void {
       });
       exitSoon();
     });
+  addEnvOptions(serve);
 }

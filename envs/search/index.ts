@@ -80,7 +80,13 @@ export const SearchEnvOptionsSchema = z
       .optional()
       .describe('Limit of one browser call; a page past it is reset.'),
   })
-  .strict();
+  .strict()
+  // Questions of a user's own are answered from the user's corpus: without one they would be
+  // dropped silently and the generated world's families served instead.
+  .refine((o) => o.tasks === undefined || o.corpus !== undefined, {
+    path: ['tasks'],
+    message: 'search reads a task file together with its corpus: give `corpus` (--corpus <path>) as well',
+  });
 export type SearchEnvOptions = z.infer<typeof SearchEnvOptionsSchema>;
 
 export interface SearchEnvDefinition extends EnvDefinition {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { envOptions } from '../../bin/commands/serve.js';
+import { envOptions } from '../../bin/commands/env-options.js';
 import { buildEnv, EnvOptionsError, getEnv } from '../../envs/index.js';
 
-const base = { envModule: [], allowHost: [], allowOrigin: [], idleTimeout: '1800', envOpt: [] as string[] };
+const base = { envOpt: [] as string[] };
 
 describe('gym serve environment options', () => {
   it('serves the registered instance when no option is given', () => {
@@ -29,7 +29,15 @@ describe('gym serve environment options', () => {
     expect(() => buildEnv('search', { colour: 'blue' })).toThrow(/colour/);
   });
 
-  it('maps --tasks to the user task file of code-interp', () => {
-    expect(envOptions('code-interp', { ...base, tasks: 'tasks.jsonl' })).toEqual({ jsonl: 'tasks.jsonl' });
+  it("maps --task-file to code-interp's task files, in place of the built-in families", () => {
+    expect(envOptions('code-interp', { ...base, taskFile: 'tasks.jsonl' })).toEqual({ jsonl: 'tasks.jsonl', onlyJsonl: true });
+    expect(envOptions('code-interp', { ...base, taskFile: 't.jsonl', envOpt: ['onlyJsonl=false'] })).toEqual({
+      jsonl: 't.jsonl',
+      onlyJsonl: false,
+    });
+    expect(envOptions('search', { ...base, taskFile: 'q.jsonl', corpus: 'docs/' })).toEqual({
+      tasks: 'q.jsonl',
+      corpus: 'docs/',
+    });
   });
 });
