@@ -5,7 +5,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { jsonSchemaProblems, toolInputJsonSchema, undescribedFields } from './schema.js';
-import { isControlTool } from './session.js';
+import { connectInMemory } from './server.js';
+import { type EpisodeMeta, isControlTool } from './session.js';
 import { parseTaskId } from './tool-env.js';
 import type {
   Action,
@@ -125,6 +126,53 @@ async function playOracle(
     if (last.terminated || last.truncated) break;
   }
   return { results, last, answered: false };
+}
+
+/** A tool result as an MCP client holds it: its text parts, `isError` and `structuredContent`, nothing else. */
+export function resultAsClientSees(r: Record<string, unknown>): ToolResult {
+  const parts = (Array.isArray(r.content) ? r.content : []) as Array<{ type?: string; text?: string }>;
+  const out: ToolResult = {
+    content: parts.map((p) => ({ type: 'text' as const, text: p.type === 'text' ? (p.text ?? '') : `[${p.type} content]` })),
+  };
+  if (r.isError === true) out.isError = true;
+  const sc = r.structuredContent;
+  if (sc && typeof sc === 'object' && !Array.isArray(sc)) out.structuredContent = sc as Record<string, unknown>;
+  return out;
+}
+
+/**
+ * Plays the family's oracle on `task` through the environment's own MCP server (in memory): the
+ * oracle reads each result as a client receives it, the answer goes through `gym_submit`, and the
+ * verdict comes back in `_meta`, as it does for `gym rollout --policy oracle` and any MCP agent.
+ */
+async function playOracleOverMcp(
+  def: EnvDefinition,
+  family: TaskFamily<any>,
+  task: Task,
+): Promise<{ answered: boolean; correct?: boolean; detail: string }> {
+  const client = await connectInMemory(def, { clientName: 'toolgym-conformance' });
+  try {
+    await client.callTool({ name: 'gym_start', arguments: { taskId: task.id } });
+    const history: OracleObservation[] = [];
+    for (let i = 0; i < ORACLE_STEP_LIMIT; i++) {
+      const act = family.oracle(task, history);
+      if (act.kind === 'answer') {
+        const r = await client.callTool({ name: 'gym_submit', arguments: { answer: act.answer } });
+        const meta = r._meta as Partial<EpisodeMeta> | undefined;
+        return { answered: true, correct: meta?.['toolgym/correct'] === true, detail: JSON.stringify(r.content).slice(0, 200) };
+      }
+      for (const call of act.calls) {
+        const r = await client.callTool({ name: call.name, arguments: call.arguments });
+        history.push({ call: { name: call.name, arguments: call.arguments }, result: resultAsClientSees(r) });
+        const meta = r._meta as Partial<EpisodeMeta> | undefined;
+        if (meta?.['toolgym/terminated'] || meta?.['toolgym/truncated'])
+          return { answered: false, detail: `the episode ended after ${call.name}` };
+      }
+    }
+    return { answered: false, detail: `no answer within ${ORACLE_STEP_LIMIT} steps` };
+  } finally {
+    await client.close();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,6 +335,21 @@ export const conformanceChecks: readonly ConformanceCheck[] = [
         const v = run.last?.info.verdict;
         if (!run.answered) problems.push(`${task.id}: the oracle did not answer within ${ORACLE_STEP_LIMIT} steps`);
         else if (!v?.correct || !run.last?.terminated) problems.push(`${task.id}: oracle answer scored ${JSON.stringify(v)}`);
+      }
+      return problems.length ? fail(problems.join('; ')) : pass();
+    },
+  },
+  {
+    name: 'oracle-over-mcp',
+    title: 'solves a task of every family when its oracle sees only what an MCP client receives',
+    async run(def) {
+      const problems: string[] = [];
+      for (const f of def.families) {
+        const task = firstTask(f, 'test') ?? firstTask(f, 'train');
+        if (!task) continue;
+        const run = await playOracleOverMcp(def, f, task);
+        if (!run.answered) problems.push(`${task.id}: the oracle did not answer over MCP (${run.detail})`);
+        else if (!run.correct) problems.push(`${task.id}: the oracle's answer over MCP was not correct: ${run.detail}`);
       }
       return problems.length ? fail(problems.join('; ')) : pass();
     },
