@@ -36,7 +36,9 @@ export interface ComposedReward {
 }
 
 export function formatOk(t: Trajectory): boolean {
-  return t.turns.every((turn) => turn.failures.length === 0 && turn.finishReason !== 'length');
+  return t.turns.every(
+    (turn) => turn.failures.length === 0 && turn.finishReason !== 'length' && turn.finishReason !== 'context_length',
+  );
 }
 
 export function composeReward(t: Trajectory, c: RewardConfig): ComposedReward {

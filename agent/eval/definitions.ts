@@ -168,6 +168,16 @@ export const METRIC_DEFS: readonly MetricDef[] = [
     definition: 'Share of episodes truncated by the token limit.',
   },
   {
+    id: 'contextLimit',
+    label: 'context-length truncations',
+    group: 'termination',
+    kind: 'rate',
+    ratio: ['endContextLength', 'episodes'],
+    higherIsBetter: false,
+    definition:
+      "Share of episodes truncated because the conversation no longer fit the policy's context window (the policy's failure: counted, never excluded).",
+  },
+  {
     id: 'wallTimeLimit',
     label: 'wall-time truncations',
     group: 'termination',
@@ -244,6 +254,8 @@ export const PASS_DEFINITIONS = {
   passHat:
     'pass^k = C(c, k) / C(n, k): the chance that all k trials drawn solve it (consistency), averaged over tasks with n >= k.',
   aborted:
-    'Aborted episodes (infrastructure faults: a tool server crashed, a policy endpoint failed) are excluded from every other metric and counted here apart.',
+    "Aborted episodes (faults outside the policy's control: a tool server crashed, a policy endpoint failed, the run was cancelled) are excluded from every other metric and counted here apart. A policy that fills its context, runs out of turns, tokens or time is truncated, not aborted, and counts as a failure.",
+  endings:
+    'Every episode by how it ended and why, over all episodes run (aborted ones included). Only aborted endings are excluded from success and the other metrics.',
   units: 'A task unit is one task under one thinking budget; bootstrap intervals resample task units with replacement.',
 };

@@ -49,6 +49,8 @@ export const COUNTER_NAMES = [
   'endWallTime',
   'endOtherTruncated',
   'aborted',
+  // Appended after `aborted` so older records' counter layouts keep their indices.
+  'endContextLength',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 export const N_COUNTERS = COUNTER_NAMES.length;
@@ -216,6 +218,7 @@ export function accumulateEpisode(t: Trajectory, acc: Float64Array, offset: numb
   else if (t.reason === 'max_turns') acc[o + COUNTER.endMaxTurns] += 1;
   else if (t.reason === 'max_tokens') acc[o + COUNTER.endMaxTokens] += 1;
   else if (t.reason === 'wall_time') acc[o + COUNTER.endWallTime] += 1;
+  else if (t.reason === 'context_length') acc[o + COUNTER.endContextLength] += 1;
   else acc[o + COUNTER.endOtherTruncated] += 1;
 
   // Redundancy needs canonical keys only once an episode has a second call: most have one.

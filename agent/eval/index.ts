@@ -27,6 +27,7 @@ export {
 } from './episode.js';
 export type {
   BreakdownRow,
+  EndingShares,
   EvalMetrics,
   MetricsOptions,
   MetricValue,
@@ -35,7 +36,7 @@ export type {
   UnitMeta,
   Units,
 } from './metrics.js';
-export { buildUnits, computeMetrics, maxTrials, summarize, unitKey } from './metrics.js';
+export { buildUnits, computeMetrics, endingShares, maxTrials, summarize, unitKey } from './metrics.js';
 export type { PassCurvePoint, TaskCount } from './passk.js';
 export { binomialRatio, passAtK, passCurve, passHatK } from './passk.js';
 export type { EvalMode, EvalRecord, EvalSettings, EvalVersions } from './record.js';

@@ -7,7 +7,8 @@
  * bootstrap interval over task units. Aborted episodes (infrastructure faults) are excluded from
  * every metric and reported apart.
  */
-import type { Trajectory } from '../types.js';
+import { endingRow, type Fault, reasonKey } from '../rollout/endings.js';
+import type { Ending, Trajectory } from '../types.js';
 import { type BootstrapOptions, bootstrapColumns, DEFAULT_BOOTSTRAP } from './bootstrap.js';
 import { METRIC_DEFS, type MetricDef } from './definitions.js';
 import { accumulateEpisode, COUNTER, type CounterName, countFailureKinds, N_COUNTERS, SCHEMA_FAILURE_KINDS } from './episode.js';
@@ -62,7 +63,16 @@ export interface EvalMetrics {
   /** Schema failures split: missing required / unexpected parameter / wrong type / wrong value. */
   schemaFailures: Record<string, number>;
   aborted: { episodes: number; ofAll: number; share: number; reasons: Record<string, number> };
+  /** Every episode (aborted ones included) by ending and by reason, with shares of all episodes. */
+  endings: EndingShares;
   definitions: MetricDef[];
+}
+
+export interface EndingShares {
+  ofAll: number;
+  byEnding: Record<Ending, { episodes: number; share: number }>;
+  /** Keyed by `reasonKey` (`answer`, `context_length`, `error: env`, ...). */
+  byReason: Record<string, { ending: Ending; fault?: Fault; episodes: number; share: number }>;
 }
 
 export interface MetricsOptions {
@@ -294,6 +304,32 @@ function abortReason(t: Trajectory): string {
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
+/** How the episodes ended: per ending and per reason, as counts and shares of all episodes. */
+export function endingShares(trajectories: readonly Trajectory[]): EndingShares {
+  const n = trajectories.length;
+  const byEnding: EndingShares['byEnding'] = {
+    terminated: { episodes: 0, share: 0 },
+    truncated: { episodes: 0, share: 0 },
+    aborted: { episodes: 0, share: 0 },
+  };
+  const byReason: EndingShares['byReason'] = {};
+  for (const t of trajectories) {
+    byEnding[t.ending].episodes += 1;
+    const key = reasonKey(t.reason);
+    let row = byReason[key];
+    if (!row) {
+      row = { ending: t.ending, episodes: 0, share: 0 };
+      byReason[key] = row;
+    }
+    const fault = endingRow(key)?.fault;
+    if (fault) row.fault = fault;
+    row.episodes += 1;
+  }
+  for (const v of Object.values(byEnding)) v.share = ratio(v.episodes, n);
+  for (const v of Object.values(byReason)) v.share = ratio(v.episodes, n);
+  return { ofAll: n, byEnding, byReason };
+}
+
 /**
  * Every metric, its counts and bootstrap interval, overall and per family / difficulty / budget /
  * mode, with the failure-kind breakdown and the aborted episodes apart. Deterministic in the
@@ -355,6 +391,7 @@ export function computeMetrics(trajectories: readonly Trajectory[], opts: Metric
     failureKinds,
     schemaFailures,
     aborted: { episodes: aborted, ofAll: trajectories.length, share: ratio(aborted, trajectories.length), reasons },
+    endings: endingShares(trajectories),
     definitions: [...METRIC_DEFS],
   };
 }

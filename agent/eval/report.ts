@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Trajectory } from '../types.js';
 import { METRIC_DEFS, type MetricDef, PASS_DEFINITIONS } from './definitions.js';
-import type { MetricValue, Summary } from './metrics.js';
+import { endingShares, type MetricValue, type Summary } from './metrics.js';
 import type { EvalRecord } from './record.js';
 import { escapeHtml, renderEpisodeList } from './report-episodes.js';
 
@@ -201,6 +201,31 @@ function settingsTable(runs: readonly ReportRun[]): string {
   return `<table class="settings"><tbody>${rows}</tbody></table>`;
 }
 
+/** Endings and reasons with their shares of all episodes: what success was computed over, and what was left out. */
+function endingsSection(runs: readonly ReportRun[]): string {
+  return runs
+    .map((r) => {
+      const e = r.record.metrics.endings ?? endingShares(r.trajectories);
+      const a = e.byEnding.aborted.episodes;
+      const plain =
+        a > 0
+          ? `${a} of ${e.ofAll} episodes were aborted (faults outside the policy's control) and are excluded from success and every other metric; success is over the other ${e.ofAll - a}.`
+          : `No episode was aborted: success and every other metric are over all ${e.ofAll} episodes.`;
+      const rows = Object.entries(e.byReason)
+        .sort((x, y) => y[1].episodes - x[1].episodes || (x[0] < y[0] ? -1 : 1))
+        .map(
+          ([why, v]) =>
+            `<tr><td>${escapeHtml(v.ending)}</td><td><code>${escapeHtml(why)}</code></td><td>${escapeHtml(v.fault ?? '')}</td><td>${v.episodes}</td><td>${formatValue(v.share, 'rate')}</td></tr>`,
+        )
+        .join('');
+      const totals = (['terminated', 'truncated', 'aborted'] as const)
+        .map((k) => `${k} ${e.byEnding[k].episodes} (${formatValue(e.byEnding[k].share, 'rate')})`)
+        .join(' · ');
+      return `<p><b>${escapeHtml(r.label ?? r.record.id)}</b>: ${escapeHtml(totals)}. ${escapeHtml(plain)}</p><table><thead><tr><th>ending</th><th>reason</th><th>fault</th><th>episodes</th><th>share</th></tr></thead><tbody>${rows}</tbody></table>`;
+    })
+    .join('');
+}
+
 function abortedSection(runs: readonly ReportRun[]): string {
   return runs
     .map((r) => {
@@ -362,13 +387,14 @@ export function renderReport(main: ReportRun, compare?: ReportRun): string {
 <title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
 <body>
 <h1>${escapeHtml(title)}</h1>
-<p class="note">${runs.map((r) => `${escapeHtml(r.label ?? r.record.id)}: ${escapeHtml(r.record.settings.env)} · policy <code>${escapeHtml(r.record.settings.policy)}</code> · ${r.record.settings.tasks} tasks × k=${r.record.settings.k}${r.record.settings.budgets.length ? ` × ${r.record.settings.budgets.length} budgets` : ''} · mode ${escapeHtml(r.record.settings.mode)} · ${r.record.metrics.overall.episodes} episodes counted, ${r.record.metrics.aborted.episodes} aborted`).join('<br>')}</p>
+<p class="note">${runs.map((r) => `${escapeHtml(r.label ?? r.record.id)}: ${escapeHtml(r.record.settings.env)} · policy <code>${escapeHtml(r.record.settings.policy)}</code> · ${r.record.settings.tasks} tasks × k=${r.record.settings.k}${r.record.settings.budgets.length ? ` × ${r.record.settings.budgets.length} budgets` : ''} · mode ${escapeHtml(r.record.settings.mode)} · ${r.record.metrics.overall.episodes} episodes counted${r.record.metrics.aborted.episodes > 0 ? `, ${r.record.metrics.aborted.episodes} aborted and excluded` : ', none aborted'}`).join('<br>')}</p>
 <section id="headline"><h2>Headline</h2>${headlineTable(runs)}</section>
 <section id="curves"><h2>Consistency over k</h2><p class="note">${escapeHtml(PASS_DEFINITIONS.passHat)} Dashed: pass@k.</p>
 <div class="charts"><canvas id="chart-passk" width="640" height="340"></canvas></div></section>
 <section id="failure-kinds"><h2>Failure kinds</h2><div class="charts"><canvas id="chart-failures" width="640" height="340"></canvas><div>${failureTable(runs)}${schemaTable(runs)}</div></div></section>
 ${hasBudget ? `<section id="budget"><h2>Success against thinking budget</h2><p class="note">One point per budget: each task ran k times under each budget.</p><canvas id="chart-budget" width="640" height="340"></canvas></section>` : ''}
 <section id="breakdowns"><h2>Breakdowns</h2>${runs.map((r) => breakdownTables(r, runs.length > 1)).join('')}</section>
+<section id="endings"><h2>Endings</h2><p class="note">${escapeHtml(PASS_DEFINITIONS.endings)}</p>${endingsSection(runs)}</section>
 <section id="aborted"><h2>Aborted episodes</h2><p class="note">${escapeHtml(PASS_DEFINITIONS.aborted)}</p>${abortedSection(runs)}</section>
 <section id="settings"><h2>Settings and versions</h2>${settingsTable(runs)}</section>
 <section id="definitions"><h2>Definitions</h2><dl>${definitions}</dl></section>

@@ -7,6 +7,8 @@
  * once with the server's message. Every wait and request honours the caller's AbortSignal.
  */
 
+import { ContextLengthError } from '../types.js';
+
 // ---------------------------------------------------------------------------------------------
 // Types
 
@@ -40,6 +42,20 @@ export class OpenAIHttpError extends Error {
 // Pure functions
 
 export const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
+
+/**
+ * How servers say the prompt does not fit the model's window, as an HTTP 400 (413 for some
+ * proxies): OpenAI's `context_length_exceeded` code, vLLM's "maximum context length is N tokens",
+ * SGLang's "longer than the model's context length", llama.cpp's `exceed_context_size_error` /
+ * "exceeds the available context size", Ollama's "input length exceeds the context length".
+ */
+const CONTEXT_LENGTH_BODY =
+  /context_length_exceeded|exceed_context_size|maximum context length|context length|context size|context window|prompt is too long|too many tokens/i;
+
+/** Whether an error response says the conversation no longer fits the model's context window. */
+export function isContextLengthResponse(status: number, body: string): boolean {
+  return (status === 400 || status === 413) && CONTEXT_LENGTH_BODY.test(body);
+}
 
 /** Wait before the next attempt: the server's hint when given, else exponential backoff. */
 export function retryDelayMs(
@@ -93,11 +109,16 @@ export async function postWithRetry(url: string, body: unknown, opts: HttpOption
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
   const payload = JSON.stringify(body);
   for (let attempt = 0; ; attempt++) {
-    const reqSignal = AbortSignal.any([signal, AbortSignal.timeout(opts.timeoutMs)]);
+    // A timer the function holds, not `AbortSignal.timeout`: on Node 20 a timeout signal referenced
+    // only through `AbortSignal.any` can be garbage-collected before it fires, and the request hangs.
+    const timer = new AbortController();
+    const t = setTimeout(() => timer.abort(new DOMException('request timed out', 'TimeoutError')), opts.timeoutMs);
+    const reqSignal = AbortSignal.any([signal, timer.signal]);
     let res: Response;
     try {
       res = await fetch(url, { method: 'POST', headers, body: payload, signal: reqSignal });
     } catch (err) {
+      clearTimeout(t);
       if (signal.aborted) throw signal.reason ?? err;
       if ((err as Error)?.name === 'TimeoutError') {
         if (attempt >= opts.maxRetries)
@@ -110,8 +131,14 @@ export async function postWithRetry(url: string, body: unknown, opts: HttpOption
       await sleep(retryDelayMs(attempt, undefined, opts), signal);
       continue;
     }
+    // The limit covers reading the body too (a stalled stream is cut); unref'd, so a finished
+    // request does not keep the process alive until it would have fired.
+    t.unref();
     if (res.ok) return res;
+    clearTimeout(t);
     const text = await res.text().catch(() => '');
+    if (isContextLengthResponse(res.status, text))
+      throw new ContextLengthError(`${url} answered HTTP ${res.status}: ${text.slice(0, 300)}`);
     if (!RETRY_STATUS.has(res.status) || attempt >= opts.maxRetries)
       throw new OpenAIHttpError(res.status, text, url, attempt + 1);
     await sleep(retryDelayMs(attempt, res.headers, opts), signal);

@@ -147,8 +147,15 @@ export function rawFromChat(reasoning: string | undefined, content: string, call
   return raw;
 }
 
-function finish(reason: string | null | undefined): GenerateResult['finishReason'] {
-  return reason === 'length' ? 'length' : 'stop';
+/**
+ * The loop's finish reason. A `length` stop with fewer tokens than were asked for means the server's
+ * context window ran out first (llama.cpp and Ollama stop there): `context_length`, the episode
+ * cannot go on.
+ */
+export function finish(reason: string | null | undefined, produced?: number, requested?: number): GenerateResult['finishReason'] {
+  if (reason !== 'length') return 'stop';
+  if (produced !== undefined && requested !== undefined && produced < requested) return 'context_length';
+  return 'length';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,7 +223,7 @@ export class OpenAIPolicy implements Policy {
       body.stream = true;
       body.stream_options = { include_usage: true };
       const res = await postWithRetry(url, body, this.http, req.signal);
-      return this.readChatStream(res);
+      return this.readChatStream(res, req.maxTokens);
     }
     const res = await postWithRetry(url, body, this.http, req.signal);
     const json = (await res.json()) as { choices?: ChatChoice[]; usage?: { completion_tokens?: number } };
@@ -224,10 +231,11 @@ export class OpenAIPolicy implements Policy {
     if (!choice?.message) throw new OpenAIProtocolError(`${url} returned no choices[0].message`);
     const m = choice.message;
     const text = rawFromChat(m.reasoning_content ?? m.reasoning ?? undefined, m.content ?? '', m.tool_calls ?? []);
-    return { text, finishReason: finish(choice.finish_reason), completionTokens: json.usage?.completion_tokens };
+    const produced = json.usage?.completion_tokens;
+    return { text, finishReason: finish(choice.finish_reason, produced, req.maxTokens), completionTokens: produced };
   }
 
-  private async readChatStream(res: Response): Promise<GenerateResult> {
+  private async readChatStream(res: Response, requested: number): Promise<GenerateResult> {
     let content = '';
     let reasoning = '';
     let reason: string | null | undefined;
@@ -265,7 +273,7 @@ export class OpenAIPolicy implements Policy {
       }
     }
     const text = rawFromChat(reasoning || undefined, content, calls.filter(Boolean));
-    return { text, finishReason: finish(reason), completionTokens: usage };
+    return { text, finishReason: finish(reason, usage, requested), completionTokens: usage };
   }
 
   private async completions(model: string, req: GenerateRequest): Promise<GenerateResult> {
@@ -302,10 +310,11 @@ export class OpenAIPolicy implements Policy {
     req: GenerateRequest,
     stop?: string[],
   ): Promise<GenerateResult> {
+    const requested = Math.max(1, maxTokens);
     const body: Record<string, unknown> = {
       model,
       prompt,
-      max_tokens: Math.max(1, maxTokens),
+      max_tokens: requested,
       seed: req.seed,
       skip_special_tokens: false,
     };
@@ -326,7 +335,7 @@ export class OpenAIPolicy implements Policy {
     if (!choice || typeof choice.text !== 'string') throw new OpenAIProtocolError(`${url} returned no choices[0].text`);
     const out: GenerateResult = {
       text: choice.text,
-      finishReason: finish(choice.finish_reason),
+      finishReason: finish(choice.finish_reason, json.usage?.completion_tokens, requested),
       completionTokens: json.usage?.completion_tokens,
     };
     if (this.tokenizer) {
@@ -342,6 +351,7 @@ export class OpenAIPolicy implements Policy {
       const lp = choice.logprobs?.token_logprobs;
       out.logprobs = lp && lp.length === ids.length ? lp.map((x) => x ?? 0) : ids.map(() => 0);
       out.completionTokens = ids.length;
+      out.finishReason = finish(choice.finish_reason, ids.length, requested);
     }
     return out;
   }

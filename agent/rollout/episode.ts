@@ -9,6 +9,7 @@ import { mixSeed } from '../../tools/index.js';
 import type { ChatTemplate, ThinkingMode } from '../format/index.js';
 import type { ChatMessage, Policy, Trajectory, Turn } from '../types.js';
 import { type Connection, connectEnv, type EnvTarget } from './connect.js';
+import { abortReason } from './endings.js';
 import { EnvClient, type StartedEpisode, type TimerClock } from './env-client.js';
 import { type RolloutLimitsInput, resolveLimits } from './limits.js';
 import { type EpisodeContext, type EpisodeDeps, episodeMachine } from './machine.js';
@@ -293,7 +294,7 @@ function abortedTrajectory(
     components: {},
     correct: false,
     ending: 'aborted',
-    reason: `error: ${error}`,
+    reason: abortReason(started ? 'env' : 'start', error),
     error,
     metrics: { turns: 0, toolCalls: 0, invalidCalls: 0, completionTokens: 0, wallMs: performance.now() - t0 },
     mode: opts.mode === 'think' ? 'think' : 'no_think',

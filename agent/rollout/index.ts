@@ -19,6 +19,7 @@ export {
   type TaskSelector,
 } from './batch.js';
 export { type Connection, connectEnv, EnvConnectError, type EnvTarget, isEnvDefinition } from './connect.js';
+export { abortReason, ENDINGS, type EndingRow, endingRow, type Fault, reasonKey } from './endings.js';
 export {
   CONTROL_META_KEY,
   EnvClient,

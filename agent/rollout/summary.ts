@@ -1,5 +1,6 @@
 /** What a batch of episodes came to: success, turns, invalid calls, endings. Pure functions over trajectories. */
 import type { Trajectory } from '../types.js';
+import { reasonKey } from './endings.js';
 
 export interface BatchSummary {
   episodes: number;
@@ -13,7 +14,7 @@ export interface BatchSummary {
   toolCalls: number;
   invalidCalls: number;
   endings: { terminated: number; truncated: number; aborted: number };
-  /** Counts per ending reason (`answer`, `max_turns`, `wall_time`, `error: ...`). */
+  /** Counts per ending reason (`answer`, `max_turns`, `context_length`, `error: env`, ...: `reasonKey`). */
   reasons: Record<string, number>;
   /** Counts per parse-failure kind over all turns. */
   failureKinds: Record<string, number>;
@@ -37,7 +38,7 @@ export class SummaryAccumulator {
   add(t: Trajectory): void {
     this.n++;
     this.endings[t.ending]++;
-    const r = t.reason.startsWith('error') ? 'error' : t.reason;
+    const r = reasonKey(t.reason);
     this.reasons[r] = (this.reasons[r] ?? 0) + 1;
     this.groups.add(t.ids.group);
     this.reward += t.reward;
@@ -88,7 +89,7 @@ export function formatSummary(s: BatchSummary): string {
     .join(', ');
   return [
     `episodes        ${s.episodes} in ${s.groups} groups (${(s.wallMs / 1000).toFixed(1)} s, ${s.episodesPerSecond.toFixed(1)} episodes/s)`,
-    `success rate    ${pct(s.successRate)}   mean reward ${s.meanReward.toFixed(3)}`,
+    `success rate    ${pct(s.successRate)}   mean reward ${s.meanReward.toFixed(3)}${s.endings.aborted > 0 ? `   (over ${s.episodes - s.endings.aborted} episodes: ${s.endings.aborted} aborted excluded)` : ''}`,
     `mean turns      ${s.meanTurns.toFixed(2)}`,
     `invalid calls   ${pct(s.invalidCallRate)} (${s.invalidCalls} of ${s.invalidCalls + s.toolCalls})${kinds ? `: ${kinds}` : ''}`,
     `endings         terminated ${s.endings.terminated}, truncated ${s.endings.truncated}, aborted ${s.endings.aborted}${reasons ? ` (${reasons})` : ''}`,

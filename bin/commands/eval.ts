@@ -4,7 +4,8 @@
  */
 import type { Command } from 'commander';
 import { type EvalMode, EvalModeSchema, type EvalResult, replayEval, runEval } from '../../agent/eval/index.js';
-import { loadEnvModules } from '../../envs/index.js';
+import { buildEnv, EnvWorkerPool, loadEnvModules } from '../../envs/index.js';
+import { addEnvOptions, type EnvOptionFlags, envOptions } from './env-options.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -29,6 +30,23 @@ function budgets(v: string): number[] {
     });
 }
 
+/** `terminated 40 (83.3%), truncated 8 (16.7%: context_length 6, max_turns 2), aborted 0`, and what was excluded. */
+function endingLine(m: EvalResult['record']['metrics']): string {
+  const e = m.endings;
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  const parts = (['terminated', 'truncated', 'aborted'] as const).map((k) => {
+    const reasons = Object.entries(e.byReason)
+      .filter(([, v]) => v.ending === k)
+      .sort((x, y) => y[1].episodes - x[1].episodes)
+      .map(([why, v]) => `${why} ${v.episodes}`)
+      .join(', ');
+    const n = e.byEnding[k].episodes;
+    return n === 0 ? `${k} 0` : `${k} ${n} (${pct(e.byEnding[k].share)}${reasons ? `: ${reasons}` : ''})`;
+  });
+  const a = e.byEnding.aborted.episodes;
+  return `${parts.join(', ')}${a > 0 ? `; the ${a} aborted episodes are excluded from every metric` : ''}`;
+}
+
 function summaryLines(res: EvalResult): string {
   const m = res.record.metrics;
   const o = m.overall.metrics;
@@ -39,12 +57,13 @@ function summaryLines(res: EvalResult): string {
       (res.record.episodesPerSecond ? `, ${res.record.episodesPerSecond.toFixed(1)} episodes/s` : ''),
     `  avg@k ${pct(o.avgAtK?.value)}  pass@${last?.k ?? 1} ${pct(last?.passAt.value)}  pass^${last?.k ?? 1} ${pct(last?.passHat.value)}`,
     `  format ${pct(o.formatValidity?.value)}  calls valid ${pct(o.callValidity?.value)}  exec ok ${pct(o.executionSuccess?.value)}  recovery ${pct(o.recovery?.value)}  mode ${pct(o.modeCompliance?.value)}`,
+    `  endings ${endingLine(m)}`,
     `  wrote ${res.dir}/{trajectories.jsonl,metrics.json,report.html}`,
   ];
   return `${lines.join('\n')}\n`;
 }
 
-interface EvalFlags {
+interface EvalFlags extends EnvOptionFlags {
   env?: string;
   policy: string;
   k: number;
@@ -66,7 +85,7 @@ interface EvalFlags {
 }
 
 export function register(program: Command): void {
-  program
+  const evaluate = program
     .command('eval')
     .description('Run every task k times and report tool-call stability: pass@k, pass^k, validity, recovery, mode compliance')
     .option('--env <id>', 'environment id (see `gym envs`)')
@@ -116,8 +135,14 @@ export function register(program: Command): void {
         }
       }
       if (flags.maxTurns !== undefined) limits.maxTurns = flags.maxTurns;
+      const options = envOptions(flags.env, flags);
+      const def = buildEnv(flags.env, options);
+      // Workers build their own environment from the id, the modules and the same options.
+      const workers = flags.envWorkers
+        ? await new EnvWorkerPool({ env: def.id, options, modules: flags.envModule, workers: flags.envWorkers }).start()
+        : undefined;
       const res = await runEval({
-        env: flags.env,
+        env: def,
         policy: flags.policy,
         k: flags.k,
         split: flags.split,
@@ -126,14 +151,14 @@ export function register(program: Command): void {
         budgets: flags.budget ?? [],
         seed: flags.seed,
         concurrency: flags.concurrency,
-        envWorkers: flags.envWorkers,
-        envModules: flags.envModule,
+        envWorkers: workers,
         limits,
         outDir: flags.out,
         id: flags.id,
         bootstrapSamples: flags.bootstrap,
         progress: flags.progress ? undefined : false,
-      });
+      }).finally(() => workers?.close());
       process.stdout.write(summaryLines(res));
     });
+  addEnvOptions(evaluate);
 }

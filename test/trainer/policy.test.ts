@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { GenerateRequest } from '../../agent/types.js';
+import { lossView, type TokenSample, toSample } from '../../trainer/batch.js';
+import { grpoStep } from '../../trainer/grpo/step.js';
 import { BuiltinPolicy, ModelRunner, presetConfig, Transformer } from '../../trainer/model/index.js';
+import { AdamW } from '../../trainer/optim/index.js';
 import { ByteTokenizer } from '../../trainer/tokenizer/index.js';
 import { toyEpisode } from './fixtures/toy-env.js';
 
@@ -197,5 +200,67 @@ describe('builtin policy', () => {
       expect(mask[sampledAt[k] + 1]).toBe(0);
     }
     expect(policy.nestedCallStops).toBe(3);
+  });
+  it('ends an episode truncated (context_length) when the window fills mid-turn, and GRPO trains on it', async () => {
+    // The first prompt's length, from a run with room to spare.
+    const roomy = new BuiltinPolicy(openerModel(2048), tok, { sampling: { temperature: 0 }, stopOnNestedCall: false });
+    const probe = await toyEpisode(roomy, { maxTurns: 1, maxTurnTokens: 4 });
+    const promptLen = (probe.mask ?? []).indexOf(1);
+    expect(promptLen).toBeGreaterThan(0);
+
+    const window = promptLen + 12;
+    const model = openerModel(window);
+    const policy = new BuiltinPolicy(model, tok, { sampling: { temperature: 0 }, stopOnNestedCall: false });
+    const t = await toyEpisode(policy, { maxTurns: 3, maxTurnTokens: 200 });
+    expect(t.ending).toBe('truncated');
+    expect(t.reason).toBe('context_length');
+    expect(t.turns).toHaveLength(1);
+    expect(t.turns[0].finishReason).toBe('context_length');
+    expect((t.mask ?? []).filter((m) => m === 1)).toHaveLength(12);
+
+    // It becomes a training sample with its 12 sampled tokens, and a GRPO step moves the weights on it.
+    const s = toSample(t);
+    expect(s).not.toBeNull();
+    expect(lossView(s as TokenSample, window).count).toBe(12);
+    const before = Float32Array.from(model.params.get('embed_tokens') as Float32Array);
+    const shorter = { ...(s as TokenSample), mask: (s as TokenSample).mask.map((m, i) => (i < window - 6 ? m : 0)) };
+    const r = await grpoStep(
+      model,
+      new AdamW(model.params, model.shapes),
+      [{ samples: [s as TokenSample, shorter], rewards: [-0.5, 0.5] }],
+      {
+        lossType: 'grpo',
+        scaleRewards: 'group',
+        epsLow: 0.2,
+        epsHigh: 0.28,
+        beta: 0,
+        numIterations: 1,
+        maxGradNorm: 1,
+        lr: 1e-2,
+        temperature: 1,
+        entropyCoef: 0,
+        entropyTarget: 0,
+      },
+    );
+    expect(r.sequences).toBe(2);
+    expect(r.tokens).toBe(12 + 6);
+    const after = model.params.get('embed_tokens') as Float32Array;
+    expect(after.some((v, i) => v !== before[i])).toBe(true);
+  });
+
+  it('ends an episode truncated (context_length), not aborted, when repeated failed turns fill the context', async () => {
+    const roomy = new BuiltinPolicy(openerModel(2048), tok, { sampling: { temperature: 0 } });
+    const probe = await toyEpisode(roomy, { maxTurns: 3, maxTurnTokens: 40 });
+    // each failed turn samples two openers; the third turn's prompt starts where its first opener is
+    const sampledAt = (probe.mask ?? []).flatMap((m, i) => (m ? [i] : []));
+    const thirdPrompt = sampledAt[4] as number;
+    // room for two turns; the third turn's prompt (turns and their error observations) outgrows it
+    const policy = new BuiltinPolicy(openerModel(thirdPrompt - 1), tok, { sampling: { temperature: 0 } });
+    const t = await toyEpisode(policy, { maxTurns: 50, maxTurnTokens: 40 });
+    expect(t.ending).toBe('truncated');
+    expect(t.reason).toBe('context_length');
+    expect(t.error).toMatch(/context/);
+    expect(t.turns).toHaveLength(2);
+    expect(toSample(t)).not.toBeNull();
   });
 });

@@ -15,7 +15,7 @@
  * shared prompt once and later turns of an episode only prefill the new tool-response tokens.
  * Sampling randomness comes from (policy seed, episode seed, sample, turn, prompt length).
  */
-import type { GenerateRequest, GenerateResult, Policy } from '../../agent/types.js';
+import { ContextLengthError, type GenerateRequest, type GenerateResult, type Policy } from '../../agent/types.js';
 import type { DeviceRequest } from '../../gpu/index.js';
 import { mixSeed, Rng } from '../../tools/index.js';
 import type { ByteTokenizer } from '../tokenizer/index.js';
@@ -126,6 +126,13 @@ export class BuiltinPolicy implements Policy {
     const prompt = req.promptIds;
     const rng = new Rng(mixSeed(this.opts.seed ?? 0, req.seed, req.episode.sample, req.turn, prompt.length, req.episode.taskId));
     const maxLen = this.model.config.maxSeqLen;
+    // A prompt that leaves no room for one token: the policy has filled its own context (the loop
+    // ends the episode truncated, `context_length`, and trains on it).
+    if (prompt.length >= maxLen) {
+      throw new ContextLengthError(
+        `the conversation is ${prompt.length} tokens and the model's context is ${maxLen}: no room for another token`,
+      );
+    }
     // tokens inside an open think block so far (a budget counts sampled thinking tokens)
     let thinking = -1;
     for (let i = prompt.length - 1; i >= 0; i--) {
@@ -151,6 +158,8 @@ export class BuiltinPolicy implements Policy {
     const logprobs: number[] = [];
     let finishReason: GenerateResult['finishReason'] = 'length';
     const maxTokens = Math.min(req.maxTokens, maxLen - prompt.length);
+    // Past this the window, not the turn's cap, is what stops the generation.
+    const windowBound = maxTokens < req.maxTokens;
     try {
       while (ids.length < maxTokens) {
         if (req.signal.aborted) break;
@@ -185,6 +194,7 @@ export class BuiltinPolicy implements Policy {
     } finally {
       this.model.release(cache);
     }
+    if (finishReason === 'length' && windowBound && ids.length >= maxTokens) finishReason = 'context_length';
     this.generatedTokens += ids.length;
     const endsTurn = finishReason === 'stop' && (ids.at(-1) === this.imEnd || ids.at(-1) === this.eot);
     const textIds = endsTurn ? ids.slice(0, -1) : ids;

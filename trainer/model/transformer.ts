@@ -8,11 +8,13 @@
  * right below forward and accumulates into `grads`. `KVCache` + `forward(ids, {cache})` is the
  * incremental path the sampler uses.
  */
+import { ContextLengthError } from '../../agent/types.js';
 import { Rng } from '../../tools/index.js';
 import { type ModelConfig, paramShapes } from './config.js';
 import { matmul, matmulABt, matmulAtB, rmsnormBwd, rmsnormFwd, rope, ropeTables, silu, siluGrad } from './kernels.js';
 
-export class SequenceTooLongError extends Error {
+/** A sequence longer than the model's context; a policy's run into it ends the episode `truncated` (`context_length`). */
+export class SequenceTooLongError extends ContextLengthError {
   override name = 'SequenceTooLongError';
 }
 

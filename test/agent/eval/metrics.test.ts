@@ -67,6 +67,43 @@ describe('aborted episodes', () => {
   });
 });
 
+describe('endings', () => {
+  it('counts context-length truncations as failures and shows every ending and reason with its share', () => {
+    const good = trials('e/a/test/0', 2, 2);
+    const full = episode({
+      task: 'e/a/test/0',
+      sample: 2,
+      correct: false,
+      ending: 'truncated',
+      reason: 'context_length',
+      turns: [turn({ raw: '<tool_call><tool_call>', finishReason: 'context_length' })],
+    });
+    const down = episode({
+      task: 'e/a/test/0',
+      sample: 3,
+      correct: false,
+      ending: 'aborted',
+      reason: 'error: env: Error: closed',
+    });
+    const m = computeMetrics([...good, full, down], noBoot);
+    // the truncated episode counts (a failure); the aborted one does not
+    expect(m.overall.episodes).toBe(3);
+    expect(m.overall.metrics.avgAtK).toMatchObject({ num: 2, den: 3 });
+    expect(m.overall.metrics.contextLimit).toMatchObject({ num: 1, den: 3 });
+    expect(m.endings.ofAll).toBe(4);
+    expect(m.endings.byEnding).toEqual({
+      terminated: { episodes: 2, share: 0.5 },
+      truncated: { episodes: 1, share: 0.25 },
+      aborted: { episodes: 1, share: 0.25 },
+    });
+    expect(m.endings.byReason).toEqual({
+      answer: { ending: 'terminated', fault: 'policy', episodes: 2, share: 0.5 },
+      context_length: { ending: 'truncated', fault: 'policy', episodes: 1, share: 0.25 },
+      'error: env': { ending: 'aborted', fault: 'environment', episodes: 1, share: 0.25 },
+    });
+  });
+});
+
 describe('call validity', () => {
   it('splits call attempts into syntax-invalid, unknown name, schema-invalid and valid', () => {
     const t = turn({

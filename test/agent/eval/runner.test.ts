@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readEvalRecord, rebuildReport, replayEval, rerunCommand, runEval, selectTasks } from '../../../agent/eval/index.js';
 import { readTrajectories, serializeTrajectory } from '../../../agent/trajectory/index.js';
 import type { GenerateRequest, GenerateResult, Policy } from '../../../agent/types.js';
-import { trials } from './fixtures.js';
+import { episode, trials } from './fixtures.js';
 import { toyEnv } from './toy-env.js';
 
 const root = mkdtempSync(join(tmpdir(), 'toolgym-eval-'));
@@ -107,6 +107,35 @@ describe('runEval', () => {
     expect(res.record.settings).toMatchObject({ k: 3, tasks: 2, policy: 'oracle', env: 'code-interp', budgets: [] });
     expect(res.record.metrics.overall.metrics.avgAtK?.value).toBeCloseTo(5 / 6, 12);
     expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('Failed episodes (1)');
+  });
+
+  it('reports the share of each ending and reason, and says how many aborted episodes were excluded', () => {
+    const dir = join(root, 'endings');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'rollout.jsonl');
+    const full = episode({
+      task: 'toy/toy.add/test/1',
+      sample: 2,
+      correct: false,
+      ending: 'truncated',
+      reason: 'context_length',
+    });
+    const down = episode({
+      task: 'toy/toy.add/test/1',
+      sample: 3,
+      correct: false,
+      ending: 'aborted',
+      reason: 'error: policy: OpenAIHttpError: 503',
+    });
+    writeFileSync(file, [...trials('toy/toy.add/test/1', 2, 2), full, down].map(serializeTrajectory).join(''));
+    const res = replayEval(file, { bootstrapSamples: 0 });
+    expect(res.record.metrics.overall.metrics.avgAtK).toMatchObject({ num: 2, den: 3 });
+    expect(res.record.metrics.endings.byReason.context_length?.episodes).toBe(1);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('id="endings"');
+    expect(html).toContain('1 of 4 episodes were aborted');
+    expect(html).toContain('<code>context_length</code>');
+    expect(html).toContain('<code>error: policy</code>');
   });
 
   it('runs each task k times under each thinking budget and gives one budget point each', async () => {

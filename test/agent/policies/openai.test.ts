@@ -178,9 +178,70 @@ describe('the openai policy (chat completions)', () => {
   });
 
   it('reports a reply cut at max_tokens as length', async () => {
-    queue.push((_q, _b, res) => json(res, 200, chatReply({ content: 'The answer is' }, 'length')));
+    queue.push((_q, _b, res) => json(res, 200, chatReply({ content: 'The answer is' }, 'length', 64)));
     const out = await new OpenAIPolicy({ baseURL: base, model: 'm', ...fast }).generate(request());
     expect(out).toMatchObject({ text: 'The answer is', finishReason: 'length' });
+  });
+
+  it('reports a length stop short of max_tokens as context_length: the window ran out first', async () => {
+    queue.push((_q, _b, res) => json(res, 200, chatReply({ content: 'The answer is' }, 'length', 9)));
+    const out = await new OpenAIPolicy({ baseURL: base, model: 'm', ...fast }).generate(request({ maxTokens: 64 }));
+    expect(out).toMatchObject({ text: 'The answer is', finishReason: 'context_length' });
+  });
+
+  for (const [server, status, body] of [
+    [
+      'vLLM',
+      400,
+      {
+        object: 'error',
+        message: "This model's maximum context length is 2048 tokens. However, you requested 2184 tokens.",
+        type: 'BadRequestError',
+        code: 400,
+      },
+    ],
+    ['OpenAI', 400, { error: { message: 'too long', type: 'invalid_request_error', code: 'context_length_exceeded' } }],
+    [
+      'llama.cpp',
+      400,
+      { error: { code: 400, message: 'the request exceeds the available context size', type: 'exceed_context_size_error' } },
+    ],
+    [
+      'SGLang',
+      400,
+      { object: 'error', message: "The input (2184 tokens) is longer than the model's context length (2048 tokens)." },
+    ],
+  ] as const) {
+    it(`turns ${server}'s context-length error into a truncated episode (context_length), not an abort`, async () => {
+      queue.push((_q, _b, res) =>
+        json(
+          res,
+          200,
+          chatReply({ tool_calls: [{ id: 'c', type: 'function', function: { name: 'add', arguments: '{"a": 21, "b": 44}' } }] }),
+        ),
+      );
+      queue.push((_q, _b, res) => json(res, status, body));
+      const t = await runEpisode({
+        env: arithEnv,
+        policy: new OpenAIPolicy({ baseURL: base, model: 'm', ...fast }),
+        taskId: 'arith/arith.add/train/3',
+      });
+      expect(t.ending).toBe('truncated');
+      expect(t.reason).toBe('context_length');
+      expect(t.turns).toHaveLength(1);
+      expect(seen).toHaveLength(2);
+    });
+  }
+
+  it('still aborts on a 400 that is not about the context window', async () => {
+    queue.push((_q, _b, res) => json(res, 400, { error: { message: 'unknown field "foo"' } }));
+    const t = await runEpisode({
+      env: arithEnv,
+      policy: new OpenAIPolicy({ baseURL: base, model: 'm', ...fast }),
+      taskId: 'arith/arith.add/train/3',
+    });
+    expect(t.ending).toBe('aborted');
+    expect(t.reason).toMatch(/^error: policy: OpenAIHttpError/);
   });
 
   it('retries a 429 after the Retry-After wait the server asks for', async () => {
