@@ -7,12 +7,12 @@
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import type { EnvDefinition } from '../../envs/core/types.js';
-import { getEnv, loadEnvModules, UnknownEnvError } from '../../envs/index.js';
+import { loadEnvModules } from '../../envs/index.js';
 import { registerBuiltinPolicy } from '../../trainer/model/index.js';
 import { RunConfigError, resolveRunConfig, type StepRecord, train } from '../../trainer/run/index.js';
+import { addEnvOptions, type EnvOptionFlags, envFromFlags } from './env-options.js';
 
-interface TrainFlags {
+interface TrainFlags extends EnvOptionFlags {
   env?: string;
   model?: string;
   steps?: number;
@@ -39,23 +39,12 @@ function num(name: string) {
   };
 }
 
-async function resolveEnv(id: string): Promise<EnvDefinition> {
-  try {
-    return getEnv(id);
-  } catch (err) {
-    // code-interp ships with toolgym: load it directly when the registry was not populated
-    if (err instanceof UnknownEnvError && id === 'code-interp')
-      return (await import('../../envs/code-interp/index.js')).codeInterpEnv;
-    throw err;
-  }
-}
-
 function fmt(x: unknown, digits = 3): string {
   return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '-';
 }
 
 export function register(program: Command): void {
-  program
+  const trainCmd = program
     .command('train')
     .description('Train the built-in model: cold-start SFT on oracle traces, then GRPO; writes runs/<id>/')
     .option('--env <id>', 'environment id', undefined)
@@ -81,8 +70,14 @@ export function register(program: Command): void {
       const grpo: Record<string, unknown> = { steps: o.steps, groupSize: o.groupSize, lr: o.lr, loss: o.loss };
       if (Object.values(grpo).some((v) => v !== undefined)) flags.grpo = grpo;
       if (o.sftSteps !== undefined) flags.sft = { steps: o.sftSteps };
-      const cfg = resolveRunConfig({ preset: o.preset, file, flags });
-      const def = await resolveEnv(cfg.env);
+      let cfg = resolveRunConfig({ preset: o.preset, file, flags });
+      const def = envFromFlags(cfg.env, o);
+      if (o.taskFile !== undefined) {
+        // A user's task file is what to train on: every family the environment now has (the file's),
+        // at any difficulty, unless the config file chose otherwise.
+        const own = { families: def.families.map((f) => f.name).join(','), maxDifficulty: 5 };
+        cfg = resolveRunConfig({ preset: o.preset, file, flags: { ...own, ...file, ...flags } });
+      }
       const tty = o.progress !== false && process.stderr.isTTY;
       const bar = tty
         ? new cliProgress.SingleBar(
@@ -158,4 +153,5 @@ export function register(program: Command): void {
         process.off('SIGINT', onSig);
       }
     });
+  addEnvOptions(trainCmd);
 }
