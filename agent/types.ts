@@ -83,9 +83,34 @@ export interface GenerateResult {
   tokenIds?: number[];
   /** Token-level policies: behaviour log-probabilities of `tokenIds`. */
   logprobs?: number[];
-  finishReason: 'stop' | 'length' | 'budget';
+  /**
+   * `stop`: the turn ended (`<|im_end|>` or a stop condition); `length`: `maxTokens` were produced;
+   * `budget`: the thinking budget was reached; `context_length`: the policy's context window filled
+   * up before `maxTokens` (the conversation cannot go on: the episode ends `truncated`).
+   */
+  finishReason: 'stop' | 'length' | 'budget' | 'context_length';
   /** Tokens produced (counted by the policy's tokenizer where it has one). */
   completionTokens?: number;
+}
+
+/**
+ * Thrown by a policy whose context window cannot hold the conversation any longer (the prompt alone
+ * fills it, or a server answers with a context-length error). The policy filled its own context, so
+ * the loop ends the episode `truncated` with reason `context_length` (it is trained on and counts as
+ * a failure), not `aborted`.
+ */
+export class ContextLengthError extends Error {
+  override name: string = 'ContextLengthError';
+  /** Marks the class across realms and subclasses (`instanceof` fails across a worker boundary). */
+  readonly contextLength = true;
+}
+
+/** Whether `err` says the conversation no longer fits the policy's context window. */
+export function isContextLengthError(err: unknown): boolean {
+  return (
+    err instanceof ContextLengthError ||
+    (typeof err === 'object' && err !== null && (err as { contextLength?: unknown }).contextLength === true)
+  );
 }
 
 export interface Policy {
@@ -150,7 +175,7 @@ export const TurnSchema = z.object({
   failures: z.array(ParseFailureSchema),
   /** The final answer, if this turn gave one (no tool call). */
   answer: z.string().optional(),
-  finishReason: z.enum(['stop', 'length', 'budget']),
+  finishReason: z.enum(['stop', 'length', 'budget', 'context_length']),
   /** Thinking budget was hit and the stop-thinking text injected. */
   budgetHit: z.boolean().optional(),
   generationMs: z.number(),
@@ -188,7 +213,7 @@ export const TrajectorySchema = z.object({
   components: z.record(z.string(), z.number()),
   correct: z.boolean(),
   ending: EndingSchema,
-  /** Why it ended: `answer`, `max_turns`, `max_tokens`, `wall_time`, `error: ...`. */
+  /** Why it ended: one of the reasons of `ENDINGS` (agent/rollout/endings.ts); aborted ones are `error: <source>: <message>`. */
   reason: z.string(),
   error: z.string().optional(),
   metrics: z.object({

@@ -3,9 +3,10 @@
  *
  *   generating -> parsing -> callingTools -> observing -> generating ... -> scoring -> done
  *
- * with the other endings as final states: `truncated` (max turns, a turn cut at its token cap, wall
- * time, or the env truncating), `budgetExceeded` (total tokens spent) and `aborted` (an
- * infrastructure fault or the caller's abort signal). Every actor gets the machine's AbortSignal, so
+ * with the other endings as final states: `truncated` (max turns, a turn cut at its token cap, the
+ * policy's context window full, wall time, or the env truncating), `budgetExceeded` (total tokens
+ * spent) and `aborted` (a fault outside the policy's control, or the caller's abort signal). Which
+ * reason is whose fault is the table in `endings.ts`. Every actor gets the machine's AbortSignal, so
  * leaving a state (wall time, abort) cancels the generation or tool calls in flight.
  *
  * Time comes from the actor's clock (`createActor(machine, { clock })`): the wall-time limit is a
@@ -14,7 +15,17 @@
  */
 import { assign, fromPromise, setup } from 'xstate';
 import { modeFor, parseAssistant, STOP_THINKING_TEXT, type ThinkingMode } from '../format/index.js';
-import type { ChatMessage, Ending, GenerateResult, Policy, ToolExchange, ToolSchemaJson, Turn } from '../types.js';
+import {
+  type ChatMessage,
+  type Ending,
+  type GenerateResult,
+  isContextLengthError,
+  type Policy,
+  type ToolExchange,
+  type ToolSchemaJson,
+  type Turn,
+} from '../types.js';
+import { abortReason } from './endings.js';
 import type { EnvClient, Scored, TimerClock, ToolOutcome } from './env-client.js';
 import type { RolloutLimits } from './limits.js';
 import type { TokenTrack } from './tokens.js';
@@ -79,6 +90,8 @@ export class PolicyContractError extends Error {
 interface CallsDone {
   exchanges: ToolExchange[];
   envEnd?: 'terminated' | 'truncated';
+  /** The score an environment attached to a call that ended the episode (`toolgym/reward`). */
+  scored?: Scored;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -136,11 +149,16 @@ async function callTools(ctx: EpisodeContext, signal: AbortSignal): Promise<Call
   const { deps } = ctx;
   const calls = ctx.parsed?.calls ?? [];
   let envEnd: CallsDone['envEnd'];
+  let scored: Scored | undefined;
   const exchanges = await mapLimit(calls, deps.limits.maxParallelCalls, async (call) => {
     const t0 = deps.now();
     const out: ToolOutcome = await deps.env.call(call.name, call.arguments, deps.limits.toolTimeoutMs, signal);
     if (out.meta.truncated) envEnd = 'truncated';
     else if (out.meta.terminated && !envEnd) envEnd = 'terminated';
+    if (out.meta.reward !== undefined) {
+      const m = out.meta;
+      scored = { reward: m.reward as number, components: m.components ?? {}, correct: m.correct ?? false, text: out.text };
+    }
     const x: ToolExchange = {
       name: call.name,
       arguments: call.arguments,
@@ -151,7 +169,7 @@ async function callTools(ctx: EpisodeContext, signal: AbortSignal): Promise<Call
     if (out.structuredContent) x.structuredContent = out.structuredContent;
     return x;
   });
-  return { exchanges, envEnd };
+  return scored ? { exchanges, envEnd, scored } : { exchanges, envEnd };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,6 +244,18 @@ function commitTurn(ctx: EpisodeContext, exchanges: ToolExchange[], answer?: str
   };
 }
 
+/**
+ * The policy could not go on because its context window is full (it threw `ContextLengthError`):
+ * whatever it sampled of the turn so far is kept as the last turn, and the episode is truncated.
+ */
+function endForContext(ctx: EpisodeContext, err: unknown): Partial<EpisodeContext> {
+  const out: Partial<EpisodeContext> = { reason: 'context_length', error: errorText(err) };
+  if (!ctx.draft) return out;
+  const draft: Draft = { ...ctx.draft, finishReason: 'context_length' };
+  const parsed = parseAssistant(draft.text, ctx.deps.tools);
+  return { ...commitTurn({ ...ctx, draft, parsed }, []), ...out };
+}
+
 function errorText(err: unknown): string {
   if (err instanceof Error) return `${err.name}: ${err.message}`;
   return String(err);
@@ -255,6 +285,8 @@ export const episodeMachine = setup({
       const out = (event as unknown as { output: { res: GenerateResult } }).output;
       return out.res.finishReason === 'budget' && !context.draft?.budgetHit;
     },
+    contextFull: ({ context }) => context.draft?.finishReason === 'context_length',
+    policyContextFull: ({ event }) => isContextLengthError((event as unknown as { error: unknown }).error),
     cutAtTotal: ({ context }) =>
       context.draft?.finishReason === 'length' && context.usedTokens >= context.deps.limits.maxTotalTokens,
     cutAtTurn: ({ context }) => context.draft?.finishReason === 'length',
@@ -281,7 +313,7 @@ export const episodeMachine = setup({
   on: {
     ABORT: {
       target: '.aborted',
-      actions: assign({ reason: ({ event }) => `error: ${event.reason}`, error: ({ event }) => event.reason }),
+      actions: assign({ reason: ({ event }) => abortReason('cancelled', event.reason), error: ({ event }) => event.reason }),
     },
   },
   states: {
@@ -299,13 +331,21 @@ export const episodeMachine = setup({
           },
           { target: 'parsing', actions: assign(({ context, event }) => addGeneration(context, event.output, false)) },
         ],
-        onError: {
-          target: 'aborted',
-          actions: assign({
-            reason: ({ event }) => `error: policy: ${errorText(event.error)}`,
-            error: ({ event }) => errorText(event.error),
-          }),
-        },
+        onError: [
+          // The policy filled its own context: its failure, trained on and counted (not an abort).
+          {
+            guard: 'policyContextFull',
+            target: 'truncated',
+            actions: assign(({ context, event }) => endForContext(context, event.error)),
+          },
+          {
+            target: 'aborted',
+            actions: assign({
+              reason: ({ event }) => abortReason('policy', errorText(event.error)),
+              error: ({ event }) => errorText(event.error),
+            }),
+          },
+        ],
       },
     },
     parsing: {
@@ -314,6 +354,11 @@ export const episodeMachine = setup({
           parseAssistant(context.draft?.text ?? '', context.deps.tools, { maxChars: context.deps.limits.maxTurnChars }),
       }),
       always: [
+        {
+          guard: 'contextFull',
+          target: 'truncated',
+          actions: assign(({ context }) => ({ ...commitTurn(context, []), reason: 'context_length' })),
+        },
         {
           guard: 'cutAtTotal',
           target: 'budgetExceeded',
@@ -340,11 +385,20 @@ export const episodeMachine = setup({
         input: ({ context }) => context,
         onDone: [
           {
-            guard: ({ event }) => event.output.envEnd !== undefined,
+            guard: ({ event }) => event.output.envEnd === 'terminated',
+            target: 'envTerminated',
+            actions: assign(({ context, event }) => ({
+              ...commitTurn(context, event.output.exchanges),
+              reason: 'env_terminated',
+              scored: event.output.scored,
+            })),
+          },
+          {
+            guard: ({ event }) => event.output.envEnd === 'truncated',
             target: 'truncated',
             actions: assign(({ context, event }) => ({
               ...commitTurn(context, event.output.exchanges),
-              reason: `env_${event.output.envEnd}`,
+              reason: 'env_truncated',
             })),
           },
           { target: 'observing', actions: assign(({ context, event }) => commitTurn(context, event.output.exchanges)) },
@@ -352,7 +406,7 @@ export const episodeMachine = setup({
         onError: {
           target: 'aborted',
           actions: assign({
-            reason: ({ event }) => `error: env: ${errorText(event.error)}`,
+            reason: ({ event }) => abortReason('env', errorText(event.error)),
             error: ({ event }) => errorText(event.error),
           }),
         },
@@ -373,13 +427,15 @@ export const episodeMachine = setup({
         onError: {
           target: 'aborted',
           actions: assign({
-            reason: ({ event }) => `error: submit: ${errorText(event.error)}`,
+            reason: ({ event }) => abortReason('submit', errorText(event.error)),
             error: ({ event }) => errorText(event.error),
           }),
         },
       },
     },
     done: { type: 'final', entry: assign({ ending: 'terminated' }) },
+    // The environment ended the task from a tool call: no answer was scored (reward 0).
+    envTerminated: { type: 'final', entry: assign({ ending: 'terminated' }) },
     truncated: { type: 'final', entry: assign({ ending: 'truncated' }) },
     budgetExceeded: { type: 'final', entry: assign({ ending: 'truncated' }) },
     aborted: { type: 'final', entry: assign({ ending: 'aborted' }) },

@@ -30,6 +30,23 @@ function budgets(v: string): number[] {
     });
 }
 
+/** `terminated 40 (83.3%), truncated 8 (16.7%: context_length 6, max_turns 2), aborted 0`, and what was excluded. */
+function endingLine(m: EvalResult['record']['metrics']): string {
+  const e = m.endings;
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  const parts = (['terminated', 'truncated', 'aborted'] as const).map((k) => {
+    const reasons = Object.entries(e.byReason)
+      .filter(([, v]) => v.ending === k)
+      .sort((x, y) => y[1].episodes - x[1].episodes)
+      .map(([why, v]) => `${why} ${v.episodes}`)
+      .join(', ');
+    const n = e.byEnding[k].episodes;
+    return n === 0 ? `${k} 0` : `${k} ${n} (${pct(e.byEnding[k].share)}${reasons ? `: ${reasons}` : ''})`;
+  });
+  const a = e.byEnding.aborted.episodes;
+  return `${parts.join(', ')}${a > 0 ? `; the ${a} aborted episodes are excluded from every metric` : ''}`;
+}
+
 function summaryLines(res: EvalResult): string {
   const m = res.record.metrics;
   const o = m.overall.metrics;
@@ -40,6 +57,7 @@ function summaryLines(res: EvalResult): string {
       (res.record.episodesPerSecond ? `, ${res.record.episodesPerSecond.toFixed(1)} episodes/s` : ''),
     `  avg@k ${pct(o.avgAtK?.value)}  pass@${last?.k ?? 1} ${pct(last?.passAt.value)}  pass^${last?.k ?? 1} ${pct(last?.passHat.value)}`,
     `  format ${pct(o.formatValidity?.value)}  calls valid ${pct(o.callValidity?.value)}  exec ok ${pct(o.executionSuccess?.value)}  recovery ${pct(o.recovery?.value)}  mode ${pct(o.modeCompliance?.value)}`,
+    `  endings ${endingLine(m)}`,
     `  wrote ${res.dir}/{trajectories.jsonl,metrics.json,report.html}`,
   ];
   return `${lines.join('\n')}\n`;
