@@ -4,7 +4,7 @@
  * (see `ort.ts`); everything else is plain TypedArray code.
  */
 import { cpus } from 'node:os';
-import type { CreateDeviceOptions, Device, DeviceInfo, Dispatch } from '../device.js';
+import type { CreateDeviceOptions, Device, DeviceInfo, Dispatch } from '../seam.js';
 import { type DType, type HostArray, numel, ShapeError, type Storage, Tensor } from '../tensor.js';
 import { setOrtThreads } from './ort.js';
 

@@ -12,8 +12,8 @@
  *   when full. Uploads go through mapped staging buffers copied inside the encoder, so they stay
  *   ordered with the recorded dispatches without forcing a submit.
  */
-import type { Device, DeviceInfo, Dispatch, Kernel } from '../device.js';
-import { DeviceUnavailableError } from '../device.js';
+import type { Device, DeviceInfo, Dispatch, Kernel } from '../seam.js';
+import { DeviceUnavailableError } from '../seam.js';
 import { type DType, type HostArray, numel, ShapeError, type Storage, Tensor } from '../tensor.js';
 import { wgslSource } from './wgsl.js';
 

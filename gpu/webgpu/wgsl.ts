@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DeviceUnavailableError } from '../device.js';
+import { DeviceUnavailableError } from '../seam.js';
 
 const cache = new Map<string, string>();
 
