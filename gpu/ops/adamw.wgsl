@@ -9,19 +9,14 @@ struct SU { n: u32 }
 @group(0) @binding(1) var<storage, read> sg: array<f32>;
 @group(0) @binding(2) var<storage, read_write> sacc: array<f32>;
 
-var<workgroup> red: array<f32, 256>;
+//!include reduce
 
 @compute @workgroup_size(256)
 fn sumsq(@builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
   for (var i = lid; i < su.n; i += 256u) { acc = fma(sg[i], sg[i], acc); }
-  red[lid] = acc;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { sacc[0] = sacc[0] + red[0]; }
+  let total = reduce_sum(acc, lid);
+  if (lid == 0u) { sacc[0] = sacc[0] + total; }
 }
 
 struct AU { n: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32, bc1: f32, bc2: f32, maxNorm: f32 }

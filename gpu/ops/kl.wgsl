@@ -12,29 +12,15 @@ struct U { N: u32, V: u32 }
 @group(0) @binding(5) var<storage, read_write> da: array<f32>;
 @group(0) @binding(6) var<storage, read_write> db: array<f32>;
 
-var<workgroup> red: array<f32, 256>;
-
-fn reduce(v: f32, lid: u32, is_max: bool) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      if (is_max) { red[lid] = max(red[lid], red[lid + s]); } else { red[lid] += red[lid + s]; }
-    }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+//!include reduce
 
 fn row_lse(o: u32, lid: u32, first: bool) -> f32 {
   var mx = -3.0e38;
   for (var c = lid; c < u.V; c += 256u) { mx = max(mx, select(b[o + c], a[o + c], first)); }
-  mx = reduce(mx, lid, true);
+  mx = reduce_max(mx, lid);
   var s = 0.0;
   for (var c = lid; c < u.V; c += 256u) { s += exp(select(b[o + c], a[o + c], first) - mx); }
-  return mx + log(reduce(s, lid, false));
+  return mx + log(reduce_sum(s, lid));
 }
 
 @compute @workgroup_size(256)
@@ -49,7 +35,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     let lp = a[o + c] - la;
     s += exp(lp) * (lp - (b[o + c] - lb));
   }
-  s = reduce(s, lid, false);
+  s = reduce_sum(s, lid);
   if (lid == 0u) { kl_out[n] = s; }
 }
 

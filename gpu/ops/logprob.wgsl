@@ -18,21 +18,7 @@ struct U { N: u32, V: u32, invTemp: f32, sign: f32, hasDH: u32 }
 @group(0) @binding(6) var<storage, read> dH: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dz: array<f32>;
 
-var<workgroup> red: array<f32, 256>;
-
-fn reduce(v: f32, lid: u32, is_max: bool) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      if (is_max) { red[lid] = max(red[lid], red[lid + s]); } else { red[lid] += red[lid + s]; }
-    }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+//!include reduce
 
 @compute @workgroup_size(256)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -41,7 +27,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   let o = n * u.V;
   var mx = -3.0e38;
   for (var c = lid; c < u.V; c += 256u) { mx = max(mx, logits[o + c] * u.invTemp); }
-  mx = reduce(mx, lid, true);
+  mx = reduce_max(mx, lid);
   var s = 0.0;
   var sz = 0.0;
   for (var c = lid; c < u.V; c += 256u) {
@@ -50,8 +36,8 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     s += e;
     sz += e * z;
   }
-  s = reduce(s, lid, false);
-  sz = reduce(sz, lid, false);
+  s = reduce_sum(s, lid);
+  sz = reduce_sum(sz, lid);
   if (lid == 0u) {
     let l = mx + log(s);
     lse_out[n] = l;

@@ -21,19 +21,7 @@ struct U { R: u32, D: u32, eps: f32, stable: u32 } // stable: CPU backend only
 @group(0) @binding(3) var<storage, read> dw_dy: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dw: array<f32>;
 
-var<workgroup> red: array<f32, 256>;
-
-fn reduce_sum(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
-}
+//!include reduce
 
 @compute @workgroup_size(256)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {

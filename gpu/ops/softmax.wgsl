@@ -13,21 +13,7 @@ struct U { R: u32, C: u32 }
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
-var<workgroup> red: array<f32, 256>;
-
-fn reduce(v: f32, lid: u32, is_max: bool) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      if (is_max) { red[lid] = max(red[lid], red[lid + s]); } else { red[lid] += red[lid + s]; }
-    }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+//!include reduce
 
 fn row_of(wid: vec3u, nwg: vec3u) -> u32 { return wid.x + wid.y * nwg.x; }
 
@@ -35,10 +21,10 @@ fn forward(row: u32, lid: u32, log_out: bool) {
   let o = row * u.C;
   var mx = -3.0e38;
   for (var c = lid; c < u.C; c += 256u) { mx = max(mx, x[o + c]); }
-  mx = reduce(mx, lid, true);
+  mx = reduce_max(mx, lid);
   var s = 0.0;
   for (var c = lid; c < u.C; c += 256u) { s += exp(x[o + c] - mx); }
-  s = reduce(s, lid, false);
+  s = reduce_sum(s, lid);
   if (log_out) {
     let l = mx + log(s);
     for (var c = lid; c < u.C; c += 256u) { y[o + c] = x[o + c] - l; }
@@ -68,7 +54,7 @@ fn softmax_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
   let o = row * u.C;
   var s = 0.0;
   for (var c = lid; c < u.C; c += 256u) { s += dy[o + c] * yb[o + c]; }
-  s = reduce(s, lid, false);
+  s = reduce_sum(s, lid);
   for (var c = lid; c < u.C; c += 256u) { dx[o + c] = yb[o + c] * (dy[o + c] - s); }
 }
 
@@ -79,6 +65,6 @@ fn log_softmax_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
   let o = row * u.C;
   var s = 0.0;
   for (var c = lid; c < u.C; c += 256u) { s += dy[o + c]; }
-  s = reduce(s, lid, false);
+  s = reduce_sum(s, lid);
   for (var c = lid; c < u.C; c += 256u) { dx[o + c] = dy[o + c] - exp(yb[o + c]) * s; }
 }

@@ -1,5 +1,5 @@
 /**
- * Loads a kernel's `.wgsl` source. The sources live beside the op files in `gpu/ops/`; a build to
+ * Loads a kernel's `.wgsl` source, with its `//!include` preludes spliced in. The sources live beside the op files in `gpu/ops/`; a build to
  * `dist/` copies no `.wgsl`, so from `dist/gpu/webgpu/` the loader also looks back in the source tree.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -16,7 +16,11 @@ export function wgslSource(file: string): string {
   );
   const path = candidates.find((p) => existsSync(p));
   if (!path) throw new DeviceUnavailableError(`WGSL source ${file}.wgsl not found (looked in ${candidates.join(', ')})`);
-  const src = readFileSync(path, 'utf8');
+  // `//!include <name>` splices in gpu/ops/<name>.wgsl (shared preludes such as `reduce`; WGSL has no includes).
+  const src = readFileSync(path, 'utf8').replace(/^\/\/!include (\w[\w-]*)[ \t]*$/gm, (_line, name: string) => {
+    if (name === file) throw new DeviceUnavailableError(`${file}.wgsl includes itself`);
+    return wgslSource(name);
+  });
   cache.set(file, src);
   return src;
 }
