@@ -1,20 +1,33 @@
 /**
- * Session benchmark for Streamable HTTP: memory per idle session, and trivial-step latency with
- * 1,000 concurrent sessions (nothing may be dropped).
+ * Session benchmark for Streamable HTTP: what a session costs in server memory (idle, with an
+ * episode running, with its episode ended), what abandoned sessions do to the server, and
+ * trivial-step latency with 1,000 concurrent sessions (nothing may be dropped).
  *
  * The server (`serveHttp` with the `echo` fixture env, what `gym serve --http` runs) is a child
  * process, so its memory is measured alone (`--expose-gc`, a full GC before each reading). The
  * clients speak raw JSON-RPC over keep-alive HTTP, one connection per session, so client overhead
  * stays small on a 2-core machine.
  *
- * Two loads on the same 1,000 open sessions (each with an episode started):
+ * Memory (any env, `--env`): a session is opened in one of three states and left there:
+ *  - idle: initialized, no episode;
+ *  - active: an episode started (`gym_start`): the env instance and its per-episode resources
+ *    (code-interp: an isolate) are live;
+ *  - ended: an episode started and answered (`gym_submit`).
+ * For each state, `--rounds` times: open `--memory-sessions` sessions, read the server's memory after
+ * a full GC, close them (DELETE). Per-session figures are medians over the rounds. `abandoned` opens
+ * `--memory-sessions` sessions (active, or the state `--abandon` names) on the fresh server and
+ * leaves them open (the case the session caps are for): server RSS and heap before and after.
+ *
+ * Two loads on the same 1,000 open sessions (each with an episode started; echo env only):
  *  - paced (closed loop, the target's load): every session steps, thinks for a seeded uniform
  *    0.5-1.5 s (mean 1 s, as an agent waiting on its model), and steps again, for `--seconds`.
  *    Nominal offered load = sessions / mean think time = ~1,000 steps/s for 1,000 sessions; the
  *    achieved rate is printed next to it (it falls below the offered one only when the server is slow);
  *  - burst: all 1,000 sessions step at the same instant (worst case; p99 is the drain time).
  *
- *   npx tsx bench/sessions.ts [--sessions 1000] [--seconds 10]
+ *   npx tsx bench/sessions.ts [--env echo] [--memory-sessions 200] [--rounds 5] [--abandon active]
+ *                             [--sessions 1000] [--seconds 10]
+ *   (`--sessions 0` skips the latency loads; they need the echo env)
  * Prints one JSON object. Target (DESIGN): paced p99 <= 50 ms, nothing dropped.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -33,6 +46,19 @@ const arg = (name: string, dflt: number): number => {
 };
 const SESSIONS = arg('--sessions', 1000);
 const SECONDS = arg('--seconds', 10);
+const MEMORY_SESSIONS = arg('--memory-sessions', 200);
+const ROUNDS = arg('--rounds', 5);
+const ENV = (() => {
+  const i = process.argv.indexOf('--env');
+  return i >= 0 ? (process.argv[i + 1] as string) : 'echo';
+})();
+const ABANDON = (() => {
+  const i = process.argv.indexOf('--abandon');
+  return (i >= 0 ? process.argv[i + 1] : 'active') as 'idle' | 'active' | 'ended';
+})();
+const MB = 1024 * 1024;
+
+type SessionState = 'idle' | 'active' | 'ended';
 /** Think time between a session's steps in the paced load: uniform in [THINK_MIN_MS, THINK_MAX_MS]. */
 const THINK_MIN_MS = 500;
 const THINK_MAX_MS = 1500;
@@ -56,6 +82,12 @@ function percentile(sorted: readonly number[], p: number): number {
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 function stats(lat: number[]): { n: number; p50_ms: number; p99_ms: number; max_ms: number } {
   const s = [...lat].sort((a, b) => a - b);
   return { n: s.length, p50_ms: r2(percentile(s, 50)), p99_ms: r2(percentile(s, 99)), max_ms: r2(s[s.length - 1] ?? Number.NaN) };
@@ -71,15 +103,15 @@ class RawSession {
 
   constructor(private readonly url: URL) {}
 
-  post(body: unknown): Promise<{ status: number; json: any; sid?: string }> {
-    const data = JSON.stringify(body);
+  post(body: unknown, method = 'POST'): Promise<{ status: number; json: any; sid?: string }> {
+    const data = body === undefined ? '' : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = request(
         {
           host: this.url.hostname,
           port: this.url.port,
           path: this.url.pathname,
-          method: 'POST',
+          method,
           agent: this.agent,
           headers: {
             'content-type': 'application/json',
@@ -108,7 +140,8 @@ class RawSession {
     });
   }
 
-  async open(): Promise<void> {
+  /** Opens the session and leaves it in `state` (`active` by default: an episode started). */
+  async open(state: SessionState = 'active'): Promise<void> {
     const init = await this.post({
       jsonrpc: '2.0',
       id: this.#next++,
@@ -118,8 +151,16 @@ class RawSession {
     if (init.status !== 200 || !init.sid) throw new Error(`initialize failed: ${init.status}`);
     this.id = init.sid;
     await this.post({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    if (state === 'idle') return;
     const start = await this.call('gym_start', {});
     if (start.isError) throw new Error('gym_start failed');
+    if (state === 'ended') await this.call('gym_submit', { answer: 'x' });
+  }
+
+  /** Ends the session (HTTP DELETE) and its connection. */
+  async close(): Promise<void> {
+    await this.post(undefined, 'DELETE');
+    this.agent.destroy();
   }
 
   async call(name: string, args: Record<string, unknown>): Promise<any> {
@@ -174,8 +215,63 @@ function readMemory(child: ChildProcess): Promise<Memory> {
   });
 }
 
+function machine(): { cpus: number; loadavg_1m: number } {
+  return { cpus: cpus().length, loadavg_1m: r2(loadavg()[0]) };
+}
+
+/** `n` sessions opened in `state`, 20 at a time. */
+async function openMany(url: URL, n: number, state: SessionState): Promise<RawSession[]> {
+  const out = Array.from({ length: n }, () => new RawSession(url));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(20, n) }, async () => {
+      while (next < out.length) await out[next++].open(state);
+    }),
+  );
+  // An ended episode's env is closed just after its answer: let that run before reading.
+  await new Promise((r) => setTimeout(r, 200));
+  return out;
+}
+
+const mb = (x: number): number => Math.round((x / MB) * 10) / 10;
+
+/** Abandoned sessions on the fresh server, then the per-session cost of each state (medians over rounds). */
+async function memoryFigures(url: URL, child: ChildProcess) {
+  const base = await readMemory(child);
+  const left = await openMany(url, MEMORY_SESSIONS, ABANDON);
+  const loaded = await readMemory(child);
+  await Promise.all(left.map((s) => s.close()));
+  const abandoned = {
+    sessions: MEMORY_SESSIONS,
+    state: ABANDON,
+    rss_mb: { before: mb(base.rss), after: mb(loaded.rss) },
+    heap_used_mb: { before: mb(base.heapUsed), after: mb(loaded.heapUsed) },
+  };
+  const per: Record<string, { heap_used: number; external: number; rss: number }> = {};
+  for (const state of ['idle', 'active', 'ended'] as const) {
+    const rows: Array<{ heap_used: number; external: number; rss: number }> = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const before = await readMemory(child);
+      const open = await openMany(url, MEMORY_SESSIONS, state);
+      const after = await readMemory(child);
+      await Promise.all(open.map((s) => s.close()));
+      const d = (k: keyof Memory): number => (after[k] - before[k]) / MEMORY_SESSIONS;
+      rows.push({ heap_used: d('heapUsed'), external: d('external'), rss: d('rss') });
+    }
+    per[state] = {
+      heap_used: Math.round(median(rows.map((x) => x.heap_used))),
+      external: Math.round(median(rows.map((x) => x.external))),
+      rss: Math.round(median(rows.map((x) => x.rss))),
+    };
+  }
+  return {
+    memory_per_session_bytes: { ...per, sessions_per_round: MEMORY_SESSIONS, rounds: ROUNDS, statistic: 'median' },
+    abandoned,
+  };
+}
+
 async function main(): Promise<void> {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fixture, 'echo', '--http', '127.0.0.1:0'], {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fixture, ENV, '--http', '127.0.0.1:0'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -193,6 +289,16 @@ async function main(): Promise<void> {
     );
 
     // Warm the server (JIT, first-use allocations) so the memory baseline is steady.
+    for (const state of ['idle', 'active', 'ended'] as const) {
+      const w = await openMany(url, 10, state);
+      await Promise.all(w.map((s) => s.close()));
+    }
+    const memory = await memoryFigures(url, child);
+    if (SESSIONS <= 0) {
+      process.stdout.write(`${JSON.stringify({ benchmark: 'sessions', machine: machine(), env: ENV, ...memory })}\n`);
+      return;
+    }
+    if (ENV !== 'echo') throw new Error('the latency loads step the echo env: pass --env echo, or --sessions 0');
     const warm = Array.from({ length: 20 }, () => new RawSession(url));
     for (const s of warm) await s.open();
     for (let i = 0; i < 200; i++) await warm[i % warm.length].step(i);
@@ -246,10 +352,13 @@ async function main(): Promise<void> {
     const pacedStats = stats(paced);
     const out = {
       benchmark: 'sessions',
-      machine: { cpus: cpus().length, loadavg_1m: r2(loadavg()[0]) },
+      machine: machine(),
+      env: ENV,
+      ...memory,
       sessions: SESSIONS,
       open_sessions_ms: Math.round(openMs),
-      memory_per_idle_session_bytes: {
+      // with an episode started (active), 1,000 at once, one reading
+      memory_per_loaded_session_bytes: {
         heap_used: perSession('heapUsed'),
         rss: perSession('rss'),
         external: perSession('external'),

@@ -18,6 +18,8 @@ interface ServeOptions extends EnvOptionFlags {
   idleTimeout: string;
   maxSteps?: string;
   maxBody?: string;
+  maxSessions?: string;
+  maxSessionsPerClient?: string;
   /** The earlier spelling of `--task-file`, still accepted. */
   tasks?: string;
 }
@@ -36,6 +38,12 @@ function positive(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new ServerConfigError(`${name} must be a positive number, got "${v}".`);
+  return n;
+}
+
+function positiveInt(name: string, v: string | undefined): number | undefined {
+  const n = positive(name, v);
+  if (n !== undefined && !Number.isInteger(n)) throw new ServerConfigError(`${name} must be a whole number, got "${v}".`);
   return n;
 }
 
@@ -60,6 +68,11 @@ export function register(program: Command): void {
     .option('--idle-timeout <seconds>', 'close an HTTP session idle this long', '1800')
     .option('--max-steps <n>', 'steps per episode before it is truncated (default 64)')
     .option('--max-body <bytes>', 'largest HTTP request body (default 4194304)')
+    .option('--max-sessions <n>', 'most live HTTP sessions in total; a new one past it gets 503 (default 1000)')
+    .option(
+      '--max-sessions-per-client <n>',
+      'most live HTTP sessions of one client (remote address); a new one past it gets 429 (default 250; behind a proxy, set it to --max-sessions)',
+    )
     .addOption(new Option('--tasks <file.jsonl>', 'the earlier spelling of --task-file').hideHelp())
     .action(async (opts: ServeOptions) => {
       const loaded = await loadEnvModules(opts.envModule);
@@ -82,6 +95,8 @@ export function register(program: Command): void {
         allowedOrigins: opts.allowOrigin,
         idleTimeoutMs: (positive('--idle-timeout', opts.idleTimeout) ?? 1800) * 1000,
         maxBodyBytes: positive('--max-body', opts.maxBody),
+        maxSessions: positiveInt('--max-sessions', opts.maxSessions),
+        maxSessionsPerClient: positiveInt('--max-sessions-per-client', opts.maxSessionsPerClient),
         maxSteps,
       });
       process.stdout.write(`${server.url}\n`);

@@ -16,6 +16,13 @@
  *
  * A session lives in `sessions` from its `initialize` until DELETE, idle expiry or `close()`.
  * Every request is handled inside try/catch so one sick session never affects another.
+ *
+ * Live sessions are capped in total (`maxSessions`, answered 503: the server is full) and per client
+ * (`maxSessionsPerClient`, answered 429: this client holds too many), so one client that opens
+ * sessions and never closes them cannot take the memory every other client needs. A client is its
+ * remote address: the server has one bearer token, so the token names no one. Behind a reverse proxy
+ * every client has the proxy's address; there, set the per-client cap to the total. Only a new
+ * session is refused: sessions already open keep working.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -42,8 +49,10 @@ export interface HttpOptions extends EpisodeServerOptions {
   idleTimeoutMs?: number;
   /** Largest accepted request body (default 4 MiB): a larger one is answered 413. */
   maxBodyBytes?: number;
-  /** Most concurrent sessions (default 10,000): a new one past it is answered 503. */
+  /** Most live sessions in total (default 1,000): a new one past it is answered 503. */
   maxSessions?: number;
+  /** Most live sessions of one client, by remote address (default 250): a new one past it is answered 429. */
+  maxSessionsPerClient?: number;
   /** Endpoint path (default `/mcp`). */
   path?: string;
   /** Answer POSTs with plain JSON instead of an SSE stream (default true: cheaper per call). */
@@ -64,9 +73,16 @@ export interface HttpServerHandle {
 interface Entry {
   server: McpServer;
   transport: WebStandardStreamableHTTPServerTransport;
+  /** The client that opened the session (its remote address). */
+  client: string;
+  /** Whether the session still counts against the caps (released once, on drop or a failed initialize). */
+  held: boolean;
   lastActive: number;
   inflight: number;
 }
+
+export const DEFAULT_MAX_SESSIONS = 1000;
+export const DEFAULT_MAX_SESSIONS_PER_CLIENT = 250;
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]', '::1'];
 
@@ -88,6 +104,12 @@ export function hostnameOf(hostHeader: string): string {
   if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
   const colon = h.lastIndexOf(':');
   return colon >= 0 ? h.slice(0, colon) : h;
+}
+
+/** The client a request comes from: its remote address, an IPv4-mapped IPv6 address as IPv4. */
+export function clientOf(req: IncomingMessage): string {
+  const a = req.socket.remoteAddress ?? 'unknown';
+  return a.startsWith('::ffff:') ? a.slice('::ffff:'.length) : a;
 }
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -216,7 +238,14 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
   const path = opts.path ?? '/mcp';
   const idleTimeoutMs = opts.idleTimeoutMs ?? 30 * 60_000;
   const maxBodyBytes = opts.maxBodyBytes ?? 4 * 1024 * 1024;
-  const maxSessions = opts.maxSessions ?? 10_000;
+  const maxSessions = opts.maxSessions ?? DEFAULT_MAX_SESSIONS;
+  const maxPerClient = opts.maxSessionsPerClient ?? DEFAULT_MAX_SESSIONS_PER_CLIENT;
+  for (const [flag, v] of [
+    ['maxSessions', maxSessions],
+    ['maxSessionsPerClient', maxPerClient],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new ServerConfigError(`${flag} must be a positive integer, got ${v}.`);
+  }
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const allowedHosts = new Set([...LOOPBACK_NAMES, ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
   if (!loopback && !isWildcardHost(host)) allowedHosts.add(host.toLowerCase());
@@ -224,6 +253,21 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
   const checkHost = loopback || !isWildcardHost(host) || (opts.allowedHosts?.length ?? 0) > 0;
   const allowedOrigins = new Set((opts.allowedOrigins ?? []).map((o) => o.replace(/\/$/, '').toLowerCase()));
   const sessions = new Map<string, Entry>();
+  // Sessions held per client, counted from the moment an initialize is admitted (so concurrent
+  // initializes cannot overshoot the cap) until the session is dropped or its initialize fails.
+  const held = new Map<string, number>();
+  let admitted = 0;
+  const hold = (client: string, delta: 1 | -1): void => {
+    admitted += delta;
+    const n = (held.get(client) ?? 0) + delta;
+    if (n > 0) held.set(client, n);
+    else held.delete(client);
+  };
+  const release = (e: Entry): void => {
+    if (!e.held) return;
+    e.held = false;
+    hold(e.client, -1);
+  };
   // Origin of the URLs handed to the transport: the bound address, never the client's Host header.
   let base = 'http://127.0.0.1';
 
@@ -241,12 +285,13 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
     const e = sessions.get(id);
     if (!e) return;
     sessions.delete(id);
+    release(e);
     e.server.close().catch((err: Error) => log(`[toolgym] closing session ${id}: ${err.message}`));
   };
 
-  const newEntry = async (): Promise<Entry> => {
+  const newEntry = async (client: string): Promise<Entry> => {
     const server = createEpisodeServer(def, opts);
-    const entry: Entry = { server, transport: undefined as never, lastActive: Date.now(), inflight: 0 };
+    const entry: Entry = { server, transport: undefined as never, client, held: true, lastActive: Date.now(), inflight: 0 };
     entry.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: opts.jsonResponse ?? true,
@@ -343,13 +388,33 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
           );
           return;
         }
-        if (sessions.size >= maxSessions) {
-          jsonRpcError(res, 503, -32000, `Too many sessions (${maxSessions}): close idle sessions (DELETE) or try later.`, {
-            'retry-after': '5',
-          });
+        const client = clientOf(req);
+        if (admitted >= maxSessions) {
+          jsonRpcError(
+            res,
+            503,
+            -32000,
+            `Server full: ${admitted} live sessions, the limit (--max-sessions) is ${maxSessions}. Close sessions you no longer use (HTTP DELETE with their mcp-session-id), wait for idle ones to expire, or raise --max-sessions.`,
+            { 'retry-after': '5' },
+          );
           return;
         }
-        entry = await newEntry();
+        if ((held.get(client) ?? 0) >= maxPerClient) {
+          jsonRpcError(
+            res,
+            429,
+            -32000,
+            `Too many sessions from ${client}: it holds ${held.get(client)}, the limit (--max-sessions-per-client) is ${maxPerClient}. Close sessions you no longer use (HTTP DELETE with their mcp-session-id) or raise --max-sessions-per-client.`,
+          );
+          return;
+        }
+        hold(client, 1);
+        try {
+          entry = await newEntry(client);
+        } catch (err) {
+          hold(client, -1);
+          throw err;
+        }
       }
       entry.inflight++;
       entry.lastActive = Date.now();
@@ -359,8 +424,10 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
         entry.inflight--;
         entry.lastActive = Date.now();
         // An initialize that failed leaves a server no session id points to.
-        if (!sessionId && !(entry.transport.sessionId && sessions.has(entry.transport.sessionId)))
+        if (!sessionId && !(entry.transport.sessionId && sessions.has(entry.transport.sessionId))) {
+          release(entry);
           void entry.server.close().catch(() => undefined);
+        }
       }
       return;
     }
@@ -431,6 +498,8 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
       clearInterval(sweeper);
       const closing = [...sessions.values()].map((e) => e.server.close().catch(() => undefined));
       sessions.clear();
+      held.clear();
+      admitted = 0;
       await Promise.all(closing);
       await new Promise<void>((resolve) => {
         http.close(() => resolve());

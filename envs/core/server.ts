@@ -7,7 +7,10 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { CallToolRequestSchema, type CallToolResult, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { type CallToolResult, ErrorCode, type JSONRPCMessage, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { summarizeEnv } from './registry.js';
 import { toolArgsSchema } from './schema.js';
 import { CONTROL_META, controlTools, EpisodeSession, type EpisodeSessionOptions } from './session.js';
@@ -29,6 +32,80 @@ export function episodeSessionOf(server: McpServer): EpisodeSession {
   if (!s) throw new Error('This McpServer was not made by createEpisodeServer: it has no episode session.');
   return s;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Protocol errors: codes and one-line messages a client can act on
+
+/**
+ * A tools/call as the wire may bring it: only the method is checked here. The SDK's own request
+ * schema would reject malformed params with a multi-line validation dump as an internal error
+ * (-32603); `callOf` answers them with -32602 and one line instead.
+ */
+const LooseCallToolRequestSchema = z.object({ method: z.literal('tools/call'), params: z.unknown() });
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function jsonKind(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return `a ${typeof v}`;
+}
+
+/** What to send instead: the required arguments as an object, or `{}` and the optional ones. */
+function argumentsHint(names: { required: string[]; optional: string[] }): string {
+  if (names.required.length > 0) return `{${names.required.map((k) => `"${k}": ...`).join(', ')}}`;
+  return names.optional.length > 0 ? `{} (optional: ${names.optional.map((k) => `"${k}"`).join(', ')})` : '{}';
+}
+
+/**
+ * The tool name and argument object of a tools/call's params, or an `InvalidParams` error whose
+ * message is one line saying what to send. Arguments may be left out (MCP makes them optional) only
+ * for a tool that requires none.
+ */
+function callOf(params: unknown, session: EpisodeSession, envId: string): { name: string; args: Record<string, unknown> } {
+  const name = isPlainObject(params) ? params.name : undefined;
+  if (typeof name !== 'string' || name === '') {
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `tools/call needs "name", the tool to call as a string, got ${jsonKind(name)}: call tools/list to see the tools of environment "${envId}".`,
+    );
+  }
+  if (!session.hasTool(name)) {
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `Unknown tool "${name}": call tools/list to see the tools of environment "${envId}".`,
+    );
+  }
+  const args = (params as Record<string, unknown>).arguments;
+  if (isPlainObject(args)) return { name, args };
+  const names = session.argumentNames(name);
+  if (args === undefined && names.required.length === 0) return { name, args: {} };
+  const why = args === undefined ? 'no "arguments"' : `"arguments" must be a JSON object, got ${jsonKind(args)}`;
+  throw new McpError(ErrorCode.InvalidParams, `Invalid arguments for tool "${name}": ${why}; send ${argumentsHint(names)}.`);
+}
+
+/**
+ * The wire carries a JSON-RPC error's message without the SDK's "MCP error <code>: " prefix: the
+ * SDK's `McpError` bakes it into `.message`, the SDK serialises that, and a client adds it again
+ * ("MCP error -32602: MCP error -32602: ..."). Stripped here, on the way out, for every error this
+ * server sends (its own and the SDK's).
+ */
+function unprefixedError(message: JSONRPCMessage): JSONRPCMessage {
+  if (!('error' in message) || typeof message.error?.message !== 'string') return message;
+  const prefix = `MCP error ${message.error.code}: `;
+  if (!message.error.message.startsWith(prefix)) return message;
+  return { ...message, error: { ...message.error, message: message.error.message.slice(prefix.length) } };
+}
+
+function sendUnprefixedErrors(transport: Transport): void {
+  const send = transport.send.bind(transport);
+  transport.send = (message, options) => send(unprefixedError(message), options);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resources
 
 function registerResources(server: McpServer, def: EnvDefinition, perFamily: number): void {
   server.registerResource(
@@ -154,19 +231,21 @@ export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptio
   registerEnvResources(server, def);
 
   // McpServer turns an unknown tool into an isError result and validates arguments with its own
-  // message; the episode session needs both differently (a protocol error for an unknown tool, an
-  // isError naming the field with episode `_meta` for bad arguments), so tools/call goes straight
-  // to the session. tools/list stays McpServer's.
-  server.server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
-    const { name } = req.params;
-    if (!session.hasTool(name)) {
-      throw new McpError(
-        ErrorCode.InvalidParams,
-        `Unknown tool "${name}": call tools/list to see the tools of environment "${def.id}".`,
-      );
-    }
-    return (await session.call(name, req.params.arguments ?? {}, extra.signal)) as unknown as CallToolResult;
+  // message; the episode session needs both differently (a protocol error for an unknown tool or a
+  // malformed request, an isError naming the field with episode `_meta` for bad argument values),
+  // so tools/call goes straight to the session. tools/list stays McpServer's. The handler is set
+  // through Protocol's method: `Server.setRequestHandler` wraps tools/call in the SDK's strict
+  // request schema, whose failures reach the client as a validation dump.
+  Protocol.prototype.setRequestHandler.call(server.server, LooseCallToolRequestSchema, async (req, extra) => {
+    const { name, args } = callOf(req.params, session, def.id);
+    return (await session.call(name, args, extra.signal)) as unknown as CallToolResult;
   });
+
+  const connect = server.connect.bind(server);
+  server.connect = (transport: Transport) => {
+    sendUnprefixedErrors(transport);
+    return connect(transport);
+  };
 
   const prevClose = server.server.onclose;
   server.server.onclose = () => {

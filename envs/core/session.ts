@@ -165,6 +165,17 @@ export class EpisodeSession {
     return isControlTool(name) || this.#toolNames.has(name);
   }
 
+  /** The argument names tool `name` takes, required ones first (empty for an unknown tool). */
+  argumentNames(name: string): { required: string[]; optional: string[] } {
+    const shape = isControlTool(name) ? controlTools[name].inputSchema : this.def.tools.find((t) => t.name === name)?.inputSchema;
+    const out = { required: [] as string[], optional: [] as string[] };
+    for (const [key, field] of Object.entries((shape ?? {}) as z.ZodRawShape)) {
+      // A field that accepts `undefined` (optional, or with a default) may be left out.
+      (z.safeParse(field, undefined).success ? out.optional : out.required).push(key);
+    }
+    return out;
+  }
+
   meta(): EpisodeMeta {
     const m: EpisodeMeta = {
       'toolgym/step': this.#step,
@@ -372,6 +383,7 @@ export class EpisodeSession {
     this.#verdict = verdict;
     this.#terminated = true;
     this.#state = 'ended';
+    this.#releaseEnv();
     const meta: EpisodeMeta = {
       ...this.meta(),
       'toolgym/reward': verdict.reward,
@@ -393,6 +405,7 @@ export class EpisodeSession {
     const content = [...out.content];
     if (this.#terminated || this.#truncated) {
       this.#state = 'ended';
+      this.#releaseEnv();
       const why = this.#truncated
         ? `the step limit (${this.maxSteps}) was reached, so the episode is truncated`
         : 'the environment ended the episode';
@@ -404,9 +417,24 @@ export class EpisodeSession {
     return r;
   }
 
+  /**
+   * An ended episode needs nothing of its environment (its tools answer "call gym_start" without
+   * it), so the environment is closed as soon as the ending is answered: its sandbox or browser tab
+   * goes back then, not when an abandoned session finally expires. gym_start makes a new one (cheap:
+   * per-episode resources are made at reset anyway). Closed after the answer is out, and outside
+   * the call chain, so neither the reply nor the session's next call waits on it.
+   */
+  #releaseEnv(): void {
+    const env = this.#env;
+    if (!env) return;
+    this.#env = undefined;
+    setImmediate(() => void Promise.resolve(env.close()).catch(() => undefined));
+  }
+
   #abort(err: unknown): SessionResult {
     this.#aborted = true;
     this.#state = 'ended';
+    this.#releaseEnv();
     return errorResult(
       `The environment failed (${(err as Error)?.message ?? String(err)}); this episode is aborted and does not count against you. Call gym_start to begin a new episode.`,
       this.meta(),

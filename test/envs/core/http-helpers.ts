@@ -12,7 +12,7 @@ export interface RawResponse {
 
 export function raw(
   url: string,
-  opts: { method?: string; body?: string | Buffer; headers?: Record<string, string> } = {},
+  opts: { method?: string; body?: string | Buffer; headers?: Record<string, string>; localAddress?: string } = {},
 ): Promise<RawResponse> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
@@ -22,6 +22,8 @@ export function raw(
         port: u.port,
         path: u.pathname,
         method: opts.method ?? 'POST',
+        // another loopback source address (127.0.0.2, ...) is another client to the session caps
+        localAddress: opts.localAddress,
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...opts.headers },
       },
       (res) => {

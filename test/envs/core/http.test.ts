@@ -202,6 +202,58 @@ describe('serveHttp', () => {
     expect(server.sessionCount()).toBe(100);
   });
 
+  it("refuses a client's session past the per-client cap with 429 saying what to do; its sessions and other clients go on", async () => {
+    server = await serveHttp(arithEnv, { port: 0, maxSessions: 10, maxSessionsPerClient: 2, ...quiet });
+    const url = server.url;
+    const open = (from: string) => raw(url, { body: INIT, localAddress: from });
+    const a1 = await open('127.0.0.1');
+    const a2 = await open('127.0.0.1');
+    expect([a1.status, a2.status]).toEqual([200, 200]);
+    const refused = await open('127.0.0.1');
+    expect(refused.status).toBe(429);
+    expect(refused.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 } });
+    expect(refused.json().error.message).toMatch(/DELETE.*--max-sessions-per-client/);
+    expect(server.sessionCount()).toBe(2);
+    // the open sessions keep working, and another client gets a session
+    const list = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    const sid = a1.headers['mcp-session-id'] as string;
+    const listed = await raw(url, { body: list, headers: { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' } });
+    expect(listed.json().result.tools.length).toBeGreaterThan(0);
+    expect((await open('127.0.0.2')).status).toBe(200);
+    // closing one frees its place
+    await raw(url, { method: 'DELETE', headers: { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' } });
+    expect((await open('127.0.0.1')).status).toBe(200);
+  });
+
+  it('refuses any new session past the total cap with 503 and Retry-After, whoever asks', async () => {
+    server = await serveHttp(arithEnv, { port: 0, maxSessions: 2, maxSessionsPerClient: 2, ...quiet });
+    expect((await raw(server.url, { body: INIT, localAddress: '127.0.0.1' })).status).toBe(200);
+    expect((await raw(server.url, { body: INIT, localAddress: '127.0.0.2' })).status).toBe(200);
+    const full = await raw(server.url, { body: INIT, localAddress: '127.0.0.3' });
+    expect(full.status).toBe(503);
+    expect(full.headers['retry-after']).toBe('5');
+    expect(full.json().error.message).toMatch(/--max-sessions/);
+  });
+
+  it('refuses a session cap that is not a positive whole number', async () => {
+    await expect(serveHttp(arithEnv, { port: 0, maxSessions: 0, ...quiet })).rejects.toThrow(ServerConfigError);
+    await expect(serveHttp(arithEnv, { port: 0, maxSessionsPerClient: 1.5, ...quiet })).rejects.toThrow(
+      /maxSessionsPerClient must be a positive integer/,
+    );
+  });
+
+  it('sends a malformed tools/call error as -32602 with a one-line message and no MCP prefix on the wire', async () => {
+    server = await serveHttp(arithEnv, { port: 0, ...quiet });
+    const init = await raw(server.url, { body: INIT });
+    const headers = { 'mcp-session-id': init.headers['mcp-session-id'] as string, 'mcp-protocol-version': '2025-06-18' };
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'add', arguments: '{"a": 1}' } });
+    const r = await raw(server.url, { body, headers });
+    expect(r.json().error).toEqual({
+      code: -32602,
+      message: 'Invalid arguments for tool "add": "arguments" must be a JSON object, got a string; send {"a": ..., "b": ...}.',
+    });
+  });
+
   it('answers a POST with one JSON body carrying its Content-Length and the session id', async () => {
     server = await serveHttp(arithEnv, { port: 0, ...quiet });
     const init = await raw(server.url, { body: INIT });

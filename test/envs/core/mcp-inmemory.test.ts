@@ -1,9 +1,24 @@
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectInMemory, undescribedFields } from '../../../envs/core/index.js';
 import { arithEnv } from '../../fixtures/arith-env.js';
 
 type Client = Awaited<ReturnType<typeof connectInMemory>>;
+
+/** A tools/call with params as given (the SDK client would otherwise shape them). */
+function rawCall(c: Client, params: Record<string, unknown>) {
+  return c.request({ method: 'tools/call', params } as never, CallToolResultSchema);
+}
+
+async function rejection(p: Promise<unknown>): Promise<McpError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(McpError);
+  return err as McpError;
+}
+
 let client: Client | undefined;
 afterEach(async () => {
   await client?.close();
@@ -25,6 +40,59 @@ describe('the in-memory MCP server', () => {
     client = await connectInMemory(arithEnv);
     await expect(client.callTool({ name: 'subtract', arguments: {} })).rejects.toThrow(McpError);
     await expect(client.callTool({ name: 'subtract', arguments: {} })).rejects.toThrow(/Unknown tool "subtract"/);
+  });
+
+  it('names the unknown tool in a one-line -32602 error that carries the MCP prefix once', async () => {
+    client = await connectInMemory(arithEnv);
+    const err = await rejection(client.callTool({ name: 'subtract', arguments: {} }));
+    expect(err.code).toBe(-32602);
+    expect(err.message).toBe(
+      'MCP error -32602: Unknown tool "subtract": call tools/list to see the tools of environment "arith".',
+    );
+  });
+
+  it('answers arguments that are not a JSON object with a one-line -32602 error, and the session goes on', async () => {
+    client = await connectInMemory(arithEnv);
+    await client.callTool({ name: 'gym_start', arguments: { seed: 0 } });
+    for (const [args, got] of [
+      ['{"a": 1, "b": 2}', 'a string'],
+      [[1, 2], 'an array'],
+      [null, 'null'],
+      [3, 'a number'],
+    ] as const) {
+      const err = await rejection(rawCall(client, { name: 'add', arguments: args }));
+      expect(err.code).toBe(-32602);
+      expect(err.message).toBe(
+        `MCP error -32602: Invalid arguments for tool "add": "arguments" must be a JSON object, got ${got}; send {"a": ..., "b": ...}.`,
+      );
+    }
+    // no step was spent on a malformed request
+    const ok = await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } });
+    expect(ok._meta).toMatchObject({ 'toolgym/step': 1 });
+  });
+
+  it('answers a call without arguments with -32602 naming what the tool requires, and runs a tool that requires nothing', async () => {
+    client = await connectInMemory(arithEnv);
+    const started = await rawCall(client, { name: 'gym_start' });
+    expect(started.isError).toBeUndefined();
+    const err = await rejection(rawCall(client, { name: 'add' }));
+    expect(err.code).toBe(-32602);
+    expect(err.message).toBe('MCP error -32602: Invalid arguments for tool "add": no "arguments"; send {"a": ..., "b": ...}.');
+  });
+
+  it('answers a tools/call without a tool name with a one-line -32602 error', async () => {
+    client = await connectInMemory(arithEnv);
+    const err = await rejection(rawCall(client, { arguments: {} }));
+    expect(err.code).toBe(-32602);
+    expect(err.message).not.toContain('\n');
+    expect(err.message).toMatch(/^MCP error -32602: tools\/call needs "name"/);
+  });
+
+  it('carries the MCP prefix once on errors the SDK itself raises (an unknown resource)', async () => {
+    client = await connectInMemory(arithEnv);
+    const err = await rejection(client.readResource({ uri: 'toolgym://nothing/here' }));
+    expect(err.code).toBe(-32602);
+    expect(err.message.match(/MCP error/g)).toHaveLength(1);
   });
 
   it('answers invalid arguments with an isError result naming the field, carrying the episode _meta', async () => {

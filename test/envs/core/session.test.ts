@@ -127,6 +127,42 @@ describe('EpisodeSession', () => {
     expect((await s.start()).isError).toBeUndefined();
   });
 
+  it("closes an ended episode's environment at once (answer, step limit) and opens a new one on gym_start", async () => {
+    let created = 0;
+    let closed = 0;
+    const counting: EnvDefinition = {
+      ...arithEnv,
+      create: (o) => {
+        created++;
+        const env = arithEnv.create(o);
+        const close = env.close.bind(env);
+        env.close = async () => {
+          closed++;
+          await close();
+        };
+        return env;
+      },
+    };
+    const settle = () => new Promise((r) => setImmediate(r));
+    const s = new EpisodeSession(counting, { maxSteps: 2 });
+    await s.start({ seed: 1 });
+    await s.submit('0');
+    await settle();
+    expect([created, closed]).toEqual([1, 1]);
+    // the ended episode still answers, without an environment
+    expect(text(await s.call('add', { a: 1, b: 2 }))).toMatch(/gym_start/);
+    await s.start({ seed: 2 });
+    expect(created).toBe(2);
+    await s.call('add', { a: 1, b: 2 });
+    expect(closed).toBe(1);
+    await s.call('add', { a: 1, b: 2 });
+    await settle();
+    expect(s.state).toBe('ended');
+    expect(closed).toBe(2);
+    await s.close();
+    expect(closed).toBe(2);
+  });
+
   it('serialises concurrent calls so steps are numbered in order', async () => {
     const s = new EpisodeSession(arithEnv);
     await s.start();
