@@ -2,9 +2,10 @@
  * The search task families (`lookup`, `multihop`, `compare`, `changed`, and `qa` for a user's JSONL
  * questions) and the oracle that solves them with real tool calls.
  *
- * The oracle walks its reading plan: for a `search` step it calls `search` and opens the target it
- * reads from the results; for a `link` step it opens the target it reads from the links of the page it
- * opened last. Only when an id is missing from what it read does it open the target directly.
+ * The oracle walks its reading plan: for `search` steps it calls `search` (several at once when they
+ * are independent) and opens the targets it reads from the results; for a `link` step it opens the
+ * target it reads from the links of the page it opened last. Only when an id is missing from what it
+ * read does it open the target directly.
  */
 import { readFileSync } from 'node:fs';
 import type { World } from '../../tools/corpus/index.js';
@@ -40,6 +41,9 @@ export interface WorldSource {
 // ---------------------------------------------------------------------------------------------
 // Oracle
 
+/** Independent calls the oracle makes in one turn (the rollout loop's default `maxParallelCalls`). */
+const MAX_PARALLEL = 4;
+
 function idsIn(obs: OracleObservation | undefined, key: 'results' | 'links'): string[] {
   const sc = obs?.result.structuredContent as Record<string, unknown> | undefined;
   const list = sc?.[key];
@@ -58,27 +62,38 @@ function openedId(obs: OracleObservation): string | undefined {
   return /^id: (\S+) \|/m.exec(text)?.[1];
 }
 
-/** Acts on a reading plan given the observations so far. */
+/**
+ * Acts on a reading plan given the observations so far. Consecutive `search` steps do not depend on
+ * each other (the options of a `compare` question), so they are searched in one turn and opened in the
+ * next, as an agent that calls tools in parallel would; a `link` step waits for the page before it.
+ */
 export function planOracle(plan: readonly PlanStep[], answer: string, history: readonly OracleObservation[]): OracleAction {
   // Steps done = targets opened successfully, in plan order.
   let done = 0;
   for (const h of history) if (done < plan.length && openedId(h) === (plan[done] as PlanStep).target) done++;
   if (done >= plan.length) return { kind: 'answer', answer, thought: 'Every document the question needs has been read.' };
   const step = plan[done] as PlanStep;
-  const last = history[history.length - 1];
   if (step.via === 'search') {
-    const searchedNow = last?.call.name === 'search' && last.call.arguments.query === step.query;
-    if (!searchedNow)
+    const batch: Array<Extract<PlanStep, { via: 'search' }>> = [];
+    for (let i = done; i < plan.length && batch.length < MAX_PARALLEL; i++) {
+      const s = plan[i] as PlanStep;
+      if (s.via !== 'search') break;
+      batch.push(s);
+    }
+    const resultsFor = (query: string) =>
+      [...history].reverse().find((h) => h.call.name === 'search' && h.call.arguments.query === query && !h.result.isError);
+    const unsearched = batch.filter((s) => !resultsFor(s.query));
+    if (unsearched.length > 0)
       return {
         kind: 'tool_calls',
-        calls: [{ name: 'search', arguments: { query: step.query, k: 5 } }],
-        thought: `Search for ${step.query}.`,
+        calls: unsearched.map((s) => ({ name: 'search', arguments: { query: s.query, k: 5 } })),
+        thought: `Search for ${unsearched.map((s) => s.query).join('; ')}.`,
       };
-    const seen = idsIn(last, 'results').includes(step.target);
+    const seen = batch.every((s) => idsIn(resultsFor(s.query), 'results').includes(s.target));
     return {
       kind: 'tool_calls',
-      calls: [{ name: 'open', arguments: { id_or_url: step.target } }],
-      thought: seen ? 'Open the matching result.' : 'Open the article directly.',
+      calls: batch.map((s) => ({ name: 'open', arguments: { id_or_url: s.target } })),
+      thought: seen ? `Open the matching result${batch.length > 1 ? 's' : ''}.` : 'Open the articles directly.',
     };
   }
   // A link step: the id sits in the link list of the page opened last.

@@ -56,7 +56,7 @@ export function describeConformance(def: EnvDefinition | (() => EnvDefinition), 
 export interface OracleCliOptions {
   /** Rollout episodes (`-n`); default 8. */
   episodes?: number;
-  /** Evaluation tasks (`--tasks`), drawn across the families; default two per family. */
+  /** Evaluation tasks (`--tasks`, drawn across the families); default gym eval's 20, or the whole test split when smaller. */
   evalTasks?: number;
   /** Extra environment flags for both commands (e.g. `['--env-opt', 'docs=300']`). */
   envFlags?: string[];
@@ -130,28 +130,17 @@ export function describeOracleCli(def: EnvDefinition, opts: OracleCliOptions = {
       `solves ${share('evaluation episode')} (gym eval --policy oracle)`,
       async () => {
         const out = join(dir, 'eval');
-        const args: string[] = [
-          'eval',
-          ...env,
-          '--policy',
-          'oracle',
-          '-k',
-          '2',
-          '--out',
-          out,
-          '--bootstrap',
-          '0',
-          '--no-progress',
-        ];
-        args.push('--tasks', String(opts.evalTasks ?? 2 * def.families.length));
+        const args: string[] = ['eval', ...env, '--policy', 'oracle', '--out', out, '--bootstrap', '0', '--no-progress'];
+        const testTasks = def.families.reduce((n, f) => n + f.splitSizes.test, 0);
+        args.push('--tasks', String(opts.evalTasks ?? Math.min(20, testTasks)));
         const r = await runGym(args);
         expect(r.code, r.stderr).toBe(0);
         const ts = readTrajectories(join(out, 'trajectories.jsonl'));
         const rec = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as {
-          metrics: { overall: { metrics: { avgAtK: { value: number } } } };
+          metrics: { overall: { metrics: { avgAtK: { value: number | null } } } };
         };
         expect(ts.length).toBeGreaterThan(0);
-        expect(rec.metrics.overall.metrics.avgAtK.value, failures(ts)).toBeGreaterThanOrEqual(min);
+        expect(rec.metrics.overall.metrics.avgAtK.value ?? 0, failures(ts)).toBeGreaterThanOrEqual(min);
         expect(r.stdout).toMatch(min === 1 ? /avg@k 100\.0%/ : /avg@k /);
       },
       opts.timeout ?? 120_000,

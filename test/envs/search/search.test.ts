@@ -15,6 +15,7 @@ import {
   createSearchEnv,
   normalizeAnswer,
   paginate,
+  planOracle,
   type SearchRef,
   scoreAnswer,
   searchEnv,
@@ -83,6 +84,32 @@ describe('search env tasks', () => {
       }
     });
   }
+
+  it('searches independent options in one turn and opens them in the next, so a five-option comparison fits in eight turns', () => {
+    const plan = ['a', 'b', 'c', 'd', 'e'].map((x) => ({ via: 'search' as const, query: `Q ${x}`, target: x }));
+    const seen = (c: { name: string; arguments: Record<string, unknown> }): OracleObservation['result'] => {
+      const arg = String(Object.values(c.arguments)[0]);
+      const structuredContent = c.name === 'search' ? { results: [{ id: arg.slice(2) }] } : { id: arg, links: [] as unknown[] };
+      return { content: [{ type: 'text', text: '' }], structuredContent };
+    };
+    const history: OracleObservation[] = [];
+    const turns: string[][] = [];
+    for (let i = 0; i < 10; i++) {
+      const act = planOracle(plan, 'the answer', history);
+      if (act.kind === 'answer') {
+        expect(act.answer).toBe('the answer');
+        break;
+      }
+      turns.push(act.calls.map((c) => `${c.name} ${String(Object.values(c.arguments)[0])}`));
+      for (const c of act.calls) history.push({ call: c, result: seen(c) });
+    }
+    expect(turns).toEqual([
+      ['search Q a', 'search Q b', 'search Q c', 'search Q d'],
+      ['open a', 'open b', 'open c', 'open d'],
+      ['search Q e'],
+      ['open e'],
+    ]);
+  });
 
   it('scores a wrong answer 0, with all components reported', async () => {
     const env = small.create();
