@@ -28,6 +28,10 @@ export const EvalSettingsSchema = z.object({
   /** The drawn tasks in run order (the same settings always draw these). */
   taskIds: z.array(z.string()),
   bootstrapSamples: z.number().int().nonnegative(),
+  /** The environment's options (a user's task file, corpus, ...), so a rerun builds the same environment. */
+  envOptions: z.record(z.string(), z.unknown()).optional(),
+  /** Environment modules loaded before the run (`--env-module`). */
+  envModules: z.array(z.string()).optional(),
 });
 export type EvalSettings = z.infer<typeof EvalSettingsSchema>;
 

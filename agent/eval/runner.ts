@@ -50,6 +50,8 @@ export interface EvalOptions {
   envWorkers?: number | EnvWorkerPool;
   /** Env modules the workers load before building `env` (what `--env-module` loaded here). */
   envModules?: readonly string[];
+  /** The options `env` was built with (recorded so the rerun command builds the same environment). */
+  envOptions?: Record<string, unknown>;
   bootstrapSamples?: number;
   progress?: boolean;
   signal?: AbortSignal;
@@ -136,6 +138,9 @@ export function rerunCommand(s: EvalSettings, outDir: string): string {
   ];
   if (s.budgets.length) parts.push('--budget', s.budgets.join(','));
   if (Object.keys(s.limits).length) parts.push('--limits', JSON.stringify(s.limits));
+  for (const m of s.envModules ?? []) parts.push('--env-module', m);
+  for (const [k, v] of Object.entries(s.envOptions ?? {}))
+    parts.push('--env-opt', `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   parts.push('--concurrency', String(s.concurrency), '--out', outDir);
   return parts.map(shellQuote).join(' ');
 }
@@ -257,6 +262,8 @@ export async function runEval(opts: EvalOptions): Promise<EvalResult> {
     taskIds,
     bootstrapSamples: opts.bootstrapSamples ?? 1000,
   };
+  if (opts.envOptions && Object.keys(opts.envOptions).length > 0) settings.envOptions = { ...opts.envOptions };
+  if (opts.envModules && opts.envModules.length > 0) settings.envModules = [...opts.envModules];
   const id = opts.id ?? defaultEvalId(settings);
   const dir = resolve(opts.outDir ?? join('evals', id));
   mkdirSync(dir, { recursive: true });

@@ -152,6 +152,8 @@ export function register(program: Command): void {
         seed: flags.seed,
         concurrency: flags.concurrency,
         envWorkers: workers,
+        envModules: flags.envModule,
+        envOptions: options,
         limits,
         outDir: flags.out,
         id: flags.id,

@@ -1,14 +1,14 @@
 /**
  * The shared conformance suite: `describeConformance(def)` turns every envs/core conformance check
- * into its own vitest case. Every environment's test folder calls it first, then adds its own tests.
+ * into its own vitest case. test/envs/registered.test.ts runs it for every registered environment
+ * (registering one is enough to be covered); a variant built with other options (search with its
+ * browser) calls it itself:
  *
- *   describeConformance(codeInterpEnv);
- *   describeConformance(searchEnv, { skip: { 'oracle-solves': 'needs chromium' } });
+ *   describeConformance(createSearchEnv({ browser: true }), { skip: { 'oracle-solves': 'reason' } });
  *
  * `describeOracleCli(def)` is its end-to-end half: the oracle policy through the real command line
- * (`gym rollout` and `gym eval`), as a new user, `gym eval` and cold-start data reach it.
- * test/e2e/oracle-cli.test.ts runs it for every registered environment, so registering one is
- * enough to be covered.
+ * (`gym rollout` and `gym eval`), as a new user, `gym eval` and cold-start data reach it;
+ * test/e2e/oracle-cli.test.ts runs it for every registered environment.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

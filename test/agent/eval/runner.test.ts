@@ -77,6 +77,29 @@ describe('runEval', () => {
     expect(rerunCommand(rec.settings, dir)).toBe(rec.rerun);
   });
 
+  it("records the environment's options and modules so the rerun command builds the same environment", () => {
+    const base = {
+      env: 'code-interp',
+      policy: 'oracle',
+      k: 1,
+      split: 'test' as const,
+      tasks: 2,
+      mode: 'no_think' as const,
+      budgets: [],
+      seed: 0,
+      limits: {},
+      concurrency: 2,
+      taskIds: [],
+      bootstrapSamples: 0,
+    };
+    const cmd = rerunCommand(
+      { ...base, envOptions: { jsonl: 'my tasks.jsonl', onlyJsonl: true }, envModules: ['./env.js'] },
+      'out',
+    );
+    expect(cmd).toContain("--env-module ./env.js --env-opt 'jsonl=my tasks.jsonl' --env-opt onlyJsonl=true");
+    expect(rerunCommand(base, 'out')).not.toContain('--env-opt');
+  });
+
   it('replays stored trajectories into the same metrics without calling any policy', async () => {
     const dir = join(root, 'c');
     const res = await runEval({

@@ -22,9 +22,8 @@ import {
   tokenF1,
 } from '../../../envs/search/index.js';
 import { current, previous } from '../../../tools/corpus/index.js';
-import { describeConformance } from '../conformance.js';
 
-describeConformance(searchEnv);
+// The conformance suite runs over every registered environment in test/envs/registered.test.ts.
 
 // A small world keeps these tests fast; the default (3000 documents) runs the conformance suite.
 const small = createSearchEnv({ docs: 600, seed: 11 });
