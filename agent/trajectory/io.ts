@@ -2,10 +2,22 @@
  * Trajectories on disk: JSONL, one episode per line, validated against `TrajectorySchema` on read.
  *
  * `TrajectoryWriter` appends one complete line per episode with a synchronous write on an fd
- * opened for append, so a killed run loses only the episodes still in flight; a torn last line (the
- * process died mid-write) is reported by `readTrajectories` with its line number.
+ * opened for append, so a killed run loses only the episodes still in flight. A process killed
+ * mid-write leaves a torn line (an unfinished record); a writer that opens such a file starts on a
+ * new line, so no later episode is glued to it, and the readers skip a torn line with a warning
+ * naming file:line.
  */
-import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type Trajectory, TrajectorySchema } from '../types.js';
@@ -19,14 +31,24 @@ export class TrajectoryFileError extends Error {
     readonly path: string,
     readonly line: number,
     detail: string,
+    /** An unfinished record (a writer was killed mid-line): always skipped by the readers. */
+    readonly torn = false,
   ) {
-    super(`${path}:${line}: not a valid trajectory (${detail}); fix or drop that line, or re-run the episodes`);
+    super(
+      torn
+        ? `${path}:${line}: torn line skipped (an unfinished record: the writer was stopped mid-line)`
+        : `${path}:${line}: not a valid trajectory (${detail}); fix or drop that line, or re-run the episodes`,
+    );
   }
 }
 
 export interface ReadOptions {
   /** Skip invalid lines instead of throwing; each is reported through `onBadLine`. */
   skipInvalid?: boolean;
+  /**
+   * Hears of each skipped line: invalid ones (with `skipInvalid`) and torn ones (always skipped).
+   * Without it, a torn line is reported as a process warning.
+   */
   onBadLine?: (err: TrajectoryFileError) => void;
 }
 
@@ -51,7 +73,9 @@ export function parseTrajectoryLine(text: string, path: string, line: number): T
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new TrajectoryFileError(path, line, `invalid JSON: ${(err as Error).message}`);
+    // a record that starts but does not parse is the prefix a killed writer left
+    const torn = text.trimStart().startsWith('{');
+    throw new TrajectoryFileError(path, line, `invalid JSON: ${(err as Error).message}`, torn);
   }
   const res = TrajectorySchema.safeParse(value);
   if (!res.success) throw new TrajectoryFileError(path, line, describeZod(res.error));
@@ -60,6 +84,14 @@ export function parseTrajectoryLine(text: string, path: string, line: number): T
 
 export function serializeTrajectory(t: Trajectory): string {
   return `${JSON.stringify(t)}\n`;
+}
+
+/** Whether the reader skips `err` (reporting it) rather than throwing. */
+function skips(err: unknown, opts: ReadOptions): err is TrajectoryFileError {
+  if (!(err instanceof TrajectoryFileError) || !(err.torn || opts.skipInvalid)) return false;
+  if (opts.onBadLine) opts.onBadLine(err);
+  else process.emitWarning(err.message, 'TornLineWarning');
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -74,8 +106,7 @@ export function readTrajectories(path: string, opts: ReadOptions = {}): Trajecto
     try {
       out.push(parseTrajectoryLine(text, path, i + 1));
     } catch (err) {
-      if (!opts.skipInvalid || !(err instanceof TrajectoryFileError)) throw err;
-      opts.onBadLine?.(err);
+      if (!skips(err, opts)) throw err;
     }
   });
   return out;
@@ -88,17 +119,28 @@ export async function* streamTrajectories(path: string, opts: ReadOptions = {}):
   for await (const text of rl) {
     n++;
     if (text.trim() === '') continue;
+    let t: Trajectory;
     try {
-      yield parseTrajectoryLine(text, path, n);
+      t = parseTrajectoryLine(text, path, n);
     } catch (err) {
-      if (!opts.skipInvalid || !(err instanceof TrajectoryFileError)) throw err;
-      opts.onBadLine?.(err);
+      if (!skips(err, opts)) throw err;
+      continue;
     }
+    yield t;
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Writing
+
+/** True for an empty file or one whose last byte is a newline. */
+function endsWithNewline(fd: number): boolean {
+  const size = fstatSync(fd).size;
+  if (size === 0) return true;
+  const last = Buffer.alloc(1);
+  readSync(fd, last, 0, 1, size - 1);
+  return last[0] === 0x0a;
+}
 
 export class TrajectoryWriter {
   private fd: number | undefined;
@@ -109,7 +151,10 @@ export class TrajectoryWriter {
     private readonly opts: WriterOptions = {},
   ) {
     mkdirSync(dirname(path), { recursive: true });
-    this.fd = openSync(path, 'a');
+    this.fd = openSync(path, 'a+');
+    // a torn last line (a writer killed mid-record) must stay on its own line, or the next episode
+    // would be glued to it and lost with it
+    if (!endsWithNewline(this.fd)) writeSync(this.fd, '\n');
   }
 
   get written(): number {

@@ -9,7 +9,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { loadEnvModules } from '../../envs/index.js';
 import { registerBuiltinPolicy } from '../../trainer/model/index.js';
-import { RunConfigError, resolveRunConfig, type StepRecord, train } from '../../trainer/run/index.js';
+import { RunConfigError, RunInterruptedError, resolveRunConfig, type StepRecord, train } from '../../trainer/run/index.js';
 import { addEnvOptions, type EnvOptionFlags, envFromFlags } from './env-options.js';
 
 interface TrainFlags extends EnvOptionFlags {
@@ -96,14 +96,35 @@ export function register(program: Command): void {
         if (bar) bar.update(done, { ...payload });
         else process.stderr.write(`${s}\n`);
       };
+      // First SIGINT/SIGTERM: finish the step under way, checkpoint, stop. Second: quit at once. Either
+      // way the run folder holds only whole steps (a step counts once its checkpoint is written).
       const ac = new AbortController();
-      const onSig = () => ac.abort();
-      process.once('SIGINT', onSig);
+      let runDir = o.resume;
+      let exitCode = 0;
+      const onSig = (sig: NodeJS.Signals) => {
+        bar?.stop();
+        const again = sig === 'SIGINT' ? 'Ctrl-C' : `${sig}`;
+        if (!ac.signal.aborted) {
+          exitCode = sig === 'SIGTERM' ? 143 : 130;
+          ac.abort();
+          process.stderr.write(`\ngym train: ${sig}: stopping after the current step (${again} again to quit at once)\n`);
+          return;
+        }
+        const resume = runDir ? `continue with \`gym train --resume ${runDir}\`` : 'the run had not started';
+        process.stderr.write(`gym train: ${sig} again: quitting now, dropping the step under way; ${resume}\n`);
+        process.exit(exitCode);
+      };
+      process.on('SIGINT', onSig);
+      process.on('SIGTERM', onSig);
       try {
         const { dir, summary } = await train(def, cfg, {
           resume: o.resume,
           hooks: {
             signal: ac.signal,
+            onDir: (d) => {
+              runDir = d;
+            },
+            onWarning: (s) => process.stderr.write(`${bar ? '\n' : ''}gym train: warning: ${s}\n`),
             onStart: (total, already) => {
               done = already;
               bar?.start(total, already, payload);
@@ -148,9 +169,15 @@ export function register(program: Command): void {
             '',
           ].join('\n'),
         );
+      } catch (err) {
+        if (!(err instanceof RunInterruptedError)) throw err;
+        bar?.stop();
+        process.stderr.write(`gym train: ${err.message}\n`);
+        process.exitCode = exitCode || 130;
       } finally {
         bar?.stop();
         process.off('SIGINT', onSig);
+        process.off('SIGTERM', onSig);
       }
     });
   addEnvOptions(trainCmd);

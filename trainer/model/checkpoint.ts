@@ -3,14 +3,28 @@
  * (AdamW moments, for `--resume`), and `config.json` (format version, model config, tokenizer,
  * training state, and the byte size + hash of each tensor file).
  *
- * Written atomically: every file goes to a temporary name and is renamed into place, and
- * `config.json` is written last, so a killed writer leaves either the old checkpoint or the new one.
- * Loading checks the version, the config schema, and that each tensor file is the one the config
- * names, and throws `CheckpointError` with what to do when anything does not match.
+ * The folder is replaced as a whole: the new version is written aside (`<dir>.tmp-<pid>/`), each
+ * file and the folder fsynced, then renamed into place, so a reader (or a process killed at any
+ * point) sees the old folder or the new one, never a mix. With `keepPrevious` the version it replaces
+ * stays as `<dir>.prev/`, and `loadLatestCheckpoint` falls back to it, with a warning, when `<dir>`
+ * is missing or damaged. Loading checks the version, the config schema, that each tensor file is the
+ * one the config names and that every value is finite, and throws `CheckpointError` with what to do
+ * when anything does not match.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { AdamW } from '../optim/index.js';
 import { ByteTokenizer } from '../tokenizer/index.js';
 import { type ModelConfig, ModelConfigSchema } from './config.js';
@@ -47,10 +61,41 @@ export interface Checkpoint {
   optimizer?: AdamW;
 }
 
-function writeAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+/** Where `saveCheckpoint(dir, ..., { keepPrevious: true })` keeps the version it replaced. */
+export function previousCheckpointDir(dir: string): string {
+  return `${dir}.prev`;
+}
+
+/** Writes a file and flushes it to the disk before returning. */
+function writeDurable(path: string, data: Uint8Array | string): void {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const fd = openSync(path, 'w');
+  try {
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Flushes a folder's entries (a rename inside it) to the disk. */
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // some platforms (Windows) cannot open or sync a folder; the rename is still atomic there
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Index of the first NaN or infinite value, or -1. */
+function firstNonFinite(data: Float32Array | Int32Array): number {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return i;
+  return -1;
 }
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -61,14 +106,34 @@ function tensorMap(params: Map<string, Float32Array>, shapes: Map<string, number
   return m;
 }
 
+/**
+ * Writes the checkpoint folder `dir`, replacing any earlier one only once the new one is complete
+ * and on disk. `keepPrevious` keeps the replaced version as `previousCheckpointDir(dir)`. Refuses
+ * (CheckpointError) weights that hold NaN or infinity.
+ */
 export function saveCheckpoint(
   dir: string,
   ck: { model: Transformer; tokenizer: ByteTokenizer; meta: CheckpointMeta; optimizer?: AdamW },
+  opts: { keepPrevious?: boolean } = {},
 ): void {
-  mkdirSync(dir, { recursive: true });
+  for (const [name, w] of ck.model.params) {
+    const i = firstNonFinite(w);
+    if (i >= 0)
+      throw new CheckpointError(
+        `refusing to write checkpoint ${dir}: tensor ${name} holds ${w[i]} at index ${i}; the weights diverged, so the checkpoint already on disk is kept: lower the learning rate`,
+      );
+  }
+  const parent = dirname(dir);
+  const base = basename(dir);
+  mkdirSync(parent, { recursive: true });
+  // folders left by a writer that was killed before its rename
+  for (const e of readdirSync(parent))
+    if (e.startsWith(`${base}.tmp-`) || e.startsWith(`${base}.old-`)) rmSync(join(parent, e), { recursive: true, force: true });
+  const tmp = join(parent, `${base}.tmp-${process.pid}`);
+  mkdirSync(tmp);
   const files: ConfigJson['files'] = {};
   const weights = encodeSafetensors(tensorMap(ck.model.params, ck.model.shapes), { format: CHECKPOINT_FORMAT });
-  writeAtomic(join(dir, 'model.safetensors'), weights);
+  writeDurable(join(tmp, 'model.safetensors'), weights);
   files['model.safetensors'] = { bytes: weights.length, sha256: sha256(weights) };
   if (ck.optimizer) {
     const o = ck.optimizer;
@@ -76,7 +141,7 @@ export function saveCheckpoint(
     for (const [name, m] of o.m) t.set(`m.${name}`, { dtype: 'F32', shape: [m.length], data: m });
     for (const [name, v] of o.v) t.set(`v.${name}`, { dtype: 'F32', shape: [v.length], data: v });
     const bytes = encodeSafetensors(t, { step: String(o.step) });
-    writeAtomic(join(dir, 'optimizer.safetensors'), bytes);
+    writeDurable(join(tmp, 'optimizer.safetensors'), bytes);
     files['optimizer.safetensors'] = { bytes: bytes.length, sha256: sha256(bytes) };
   }
   const cfg: ConfigJson = {
@@ -86,7 +151,18 @@ export function saveCheckpoint(
     meta: ck.meta,
     files,
   };
-  writeAtomic(join(dir, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
+  writeDurable(join(tmp, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
+  fsyncDir(tmp);
+  // A folder cannot be renamed over a non-empty one: move the old one aside first. A process killed
+  // between the two renames leaves no `dir`, and the aside copy (`.prev`) is what a resume loads.
+  const aside = opts.keepPrevious ? previousCheckpointDir(dir) : join(parent, `${base}.old-${process.pid}`);
+  if (existsSync(dir)) {
+    rmSync(aside, { recursive: true, force: true });
+    renameSync(dir, aside);
+  }
+  renameSync(tmp, dir);
+  fsyncDir(parent);
+  if (!opts.keepPrevious) rmSync(aside, { recursive: true, force: true });
 }
 
 function readChecked(dir: string, file: string, cfg: ConfigJson): Uint8Array {
@@ -101,6 +177,14 @@ function readChecked(dir: string, file: string, cfg: ConfigJson): Uint8Array {
     );
   }
   return bytes;
+}
+
+function refuseNonFinite(dir: string, file: string, name: string, data: Float32Array | Int32Array): void {
+  const i = firstNonFinite(data);
+  if (i >= 0)
+    throw new CheckpointError(
+      `checkpoint ${dir}: tensor ${name} in ${file} holds ${data[i]} at index ${i}: the weights diverged before this checkpoint was written; use an earlier checkpoint (${previousCheckpointDir(dir)} when there is one) or retrain with a lower learning rate`,
+    );
 }
 
 /** Load a checkpoint folder; with `withOptimizer`, restore AdamW moments too (when present). */
@@ -141,7 +225,10 @@ export function loadCheckpoint(dir: string, opts: { withOptimizer?: boolean } = 
   try {
     const { tensors } = decodeSafetensors(readChecked(dir, 'model.safetensors', cfg), `${dir}/model.safetensors`);
     const params = new Map<string, Float32Array>();
-    for (const [name, t] of tensors) params.set(name, t.data as Float32Array);
+    for (const [name, t] of tensors) {
+      refuseNonFinite(dir, 'model.safetensors', name, t.data);
+      params.set(name, t.data as Float32Array);
+    }
     model = new Transformer(mc.data, params);
   } catch (err) {
     if (err instanceof CheckpointError) throw err;
@@ -161,6 +248,8 @@ export function loadCheckpoint(dir: string, opts: { withOptimizer?: boolean } = 
       const v = tensors.get(`v.${name}`);
       if (!m || !v)
         throw new CheckpointError(`checkpoint ${dir}: optimizer state lacks ${name}: the file does not belong to this model`);
+      refuseNonFinite(dir, 'optimizer.safetensors', `m.${name}`, m.data);
+      refuseNonFinite(dir, 'optimizer.safetensors', `v.${name}`, v.data);
       (o.m.get(name) as Float32Array).set(m.data);
       (o.v.get(name) as Float32Array).set(v.data);
     }
@@ -168,4 +257,37 @@ export function loadCheckpoint(dir: string, opts: { withOptimizer?: boolean } = 
     out.optimizer = o;
   }
   return out;
+}
+
+/**
+ * Loads `dir`, or, when it is missing or damaged, the version it replaced
+ * (`previousCheckpointDir(dir)`, kept by `keepPrevious` saves), telling `onWarning` why. Undefined
+ * when neither exists; a CheckpointError when neither loads.
+ */
+export function loadLatestCheckpoint(
+  dir: string,
+  opts: { withOptimizer?: boolean; onWarning?: (text: string) => void } = {},
+): (Checkpoint & { dir: string }) | undefined {
+  const prev = previousCheckpointDir(dir);
+  let why: string;
+  if (existsSync(dir)) {
+    try {
+      return { ...loadCheckpoint(dir, opts), dir };
+    } catch (err) {
+      if (!(err instanceof CheckpointError)) throw err;
+      if (!existsSync(prev))
+        throw new CheckpointError(`${err.message} (and there is no earlier checkpoint ${prev} to fall back to)`);
+      why = err.message;
+    }
+  } else if (existsSync(prev)) why = `checkpoint ${dir} is missing (its replacement was interrupted)`;
+  else return undefined;
+  let ck: Checkpoint;
+  try {
+    ck = loadCheckpoint(prev, opts);
+  } catch (err) {
+    if (!(err instanceof CheckpointError)) throw err;
+    throw new CheckpointError(`${why}; the checkpoint before it is damaged too: ${err.message}`);
+  }
+  opts.onWarning?.(`${why}; using the checkpoint before it, ${prev} (${ck.meta.phase} step ${ck.meta.step})`);
+  return { ...ck, dir: prev };
 }

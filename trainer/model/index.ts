@@ -1,5 +1,12 @@
 export type { Checkpoint, CheckpointMeta } from './checkpoint.js';
-export { CHECKPOINT_FORMAT, CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+export {
+  CHECKPOINT_FORMAT,
+  CheckpointError,
+  loadCheckpoint,
+  loadLatestCheckpoint,
+  previousCheckpointDir,
+  saveCheckpoint,
+} from './checkpoint.js';
 export type { ModelConfig, ModelPreset } from './config.js';
 export { flopsPerToken, MODEL_PRESETS, ModelConfigSchema, paramShapes, presetConfig } from './config.js';
 export { type DeviceForwardOptions, DeviceKVCache, DeviceTransformer } from './device-transformer.js';

@@ -196,7 +196,7 @@ export async function sampleGroups(
       concurrency: ctx.cfg.concurrency,
       runId: `${ctx.runId}-s${step}r${r}`,
       progress: false,
-      signal: ctx.hooks.signal,
+      // no stop signal: a stop request lets the step's episodes finish (an aborted one would change the step)
     });
     for (const t of trajectories) writer.write(t);
     episodes += trajectories.length;

@@ -1,3 +1,4 @@
+export { NonFiniteError } from '../grpo/step.js';
 export type { RunConfig, RunConfigInput } from './config.js';
 export {
   GrpoConfigSchema,
@@ -9,7 +10,8 @@ export {
   resolveRunConfig,
   SftConfigSchema,
 } from './config.js';
-export type { RunHooks, RunSummary, StepRecord } from './run.js';
+export type { RunFiles } from './files.js';
+export type { RunHooks, RunSummary, StepRecord, StepStage } from './run.js';
 export { RunInterruptedError, train } from './run.js';
 export type { EvalResult, ModeEval } from './tasks.js';
 export { type EvalDecoding, evalSampling, evaluate, NoTasksError, selectTasks, summarizeEval } from './tasks.js';

@@ -5,27 +5,32 @@
  *
  *   runs/<id>/config.json            the resolved config (a resumed run reads it back)
  *   runs/<id>/metrics.jsonl          one line per optimiser step (and per evaluation)
- *   runs/<id>/checkpoints/{last,sft,final}/   safetensors + config JSON (+ optimizer for `last`)
+ *   runs/<id>/checkpoints/{last,sft,final}/   safetensors + config JSON (+ optimizer for `last`;
+ *                                    `last.prev/` is the `last` before it, a fallback)
  *   runs/<id>/trajectories/*.jsonl   cold-start data, GRPO rollouts, evaluation episodes
  *   runs/<id>/summary.json           before/after held-out success, wall time, tokens, throughput
  *
- * Resume: `last` holds the phase, the step, the optimizer moments and the run state (the GRPO task
- * cursor and skip set); sampling seeds are functions of (seed, step), so a resumed run continues
- * exactly where the killed one checkpointed, and metrics lines written after that checkpoint are
- * dropped. The episodes a run samples (teacher data, evaluations, probes, GRPO groups) are in
- * `episodes.ts`.
+ * A step (an SFT or GRPO update with its episodes, metrics line and any evaluation after it) counts
+ * once the `last` checkpoint written after it is on disk: that checkpoint holds the phase, the step,
+ * the optimizer moments, the run state (the GRPO task cursor and skip set) and the length of every
+ * append-only run file (`files.ts`). Sampling seeds are functions of (seed, step), so a resumed run
+ * cuts the files back to those lengths and continues exactly as an uninterrupted one would, bit for
+ * bit, wherever the killed or stopped one was. A stop request (`hooks.signal`) lets the step under
+ * way finish, writes `last`, and throws RunInterruptedError. The episodes a run samples (teacher
+ * data, evaluations, probes, GRPO groups) are in `episodes.ts`.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTrajectories, TrajectoryWriter } from '../../agent/trajectory/index.js';
 import type { EnvDefinition } from '../../envs/core/types.js';
 import { mixSeed, Rng } from '../../tools/index.js';
 import { type TokenSample, toSample } from '../batch.js';
 import { mean } from '../grpo/advantages.js';
-import { frozenReference, grpoStep } from '../grpo/step.js';
+import { frozenReference, grpoStep, NonFiniteError } from '../grpo/step.js';
 import {
   BuiltinPolicy,
   loadCheckpoint,
+  loadLatestCheckpoint,
   ModelRunner,
   presetConfig,
   saveCheckpoint,
@@ -37,12 +42,24 @@ import { filterColdStart, sftStep } from '../sft/sft.js';
 import type { ByteTokenizer } from '../tokenizer/index.js';
 import { type RunConfig, RunConfigError, RunConfigSchema } from './config.js';
 import { buildTokenizer, type Ctx, headlineMode, probeTasks, runEval, sampleGroups, teacherEpisodes } from './episodes.js';
+import {
+  appendJsonLine,
+  clearRunFiles,
+  commitRunFiles,
+  METRICS_FILE,
+  type RunFiles,
+  restoreRunFiles,
+  trimMetricsToStep,
+} from './files.js';
 import { type EvalResult, selectTasks } from './tasks.js';
 
 /** The run was stopped (signal) after writing its last checkpoint; `--resume` continues it. */
 export class RunInterruptedError extends Error {
   override name = 'RunInterruptedError';
 }
+
+/** Where a step is: what `RunHooks.onStage` reports before each part of it. */
+export type StepStage = 'sample' | 'update' | 'evaluate' | 'checkpoint';
 
 export interface StepRecord {
   /** `probe`: a cold-start probe on train tasks during SFT (`sft.stopAtSuccess`). */
@@ -83,6 +100,16 @@ export interface RunHooks {
   onNote?(text: string): void;
   /** Total optimiser steps, then each step's record. */
   onStart?(totalSteps: number, doneSteps: number): void;
+  /** The run folder, as soon as it exists (what `--resume` takes). */
+  onDir?(dir: string): void;
+  /** Each part of a step as it begins (step counts from 1, as in metrics). */
+  onStage?(stage: StepStage, phase: 'sft' | 'grpo', step: number): void;
+  /** Things that went wrong but were handled (a damaged checkpoint, a torn line); default: a process warning. */
+  onWarning?(text: string): void;
+  /**
+   * Stop request: the step under way finishes (its update, metrics and any evaluation), the `last`
+   * checkpoint is written, and `train` throws RunInterruptedError. Nothing of a step is left half done.
+   */
   signal?: AbortSignal;
 }
 
@@ -99,26 +126,27 @@ function cpuMsSince(start: NodeJS.CpuUsage): number {
 }
 
 function appendMetrics(ctx: Ctx, r: StepRecord): void {
-  writeFileSync(join(ctx.dir, 'metrics.jsonl'), `${JSON.stringify({ time: new Date().toISOString(), ...r })}\n`, { flag: 'a' });
+  appendJsonLine(join(ctx.dir, METRICS_FILE), { time: new Date().toISOString(), ...r });
   ctx.hooks.onRecord?.(r);
 }
 
-/** Drop metrics lines a killed run wrote after its last checkpoint (they are redone on resume). */
-function trimMetrics(dir: string, phase: string, step: number): void {
-  const path = join(dir, 'metrics.jsonl');
-  if (!existsSync(path)) return;
-  const order = { sft: 0, grpo: 1, done: 2 } as Record<string, number>;
-  const keep = readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .filter((l) => {
-      const r = JSON.parse(l) as StepRecord;
-      if (r.phase === 'eval') return r.step <= (phase === 'grpo' ? step : 0) || phase === 'done';
-      const rp = order[r.phase] ?? 0;
-      const cp = order[phase] ?? 0;
-      return rp < cp || (rp === cp && r.step <= step);
-    });
-  writeFileSync(path, keep.length ? `${keep.join('\n')}\n` : '');
+function stopped(dir: string, kept: { phase: string; step: number } | undefined): RunInterruptedError {
+  return new RunInterruptedError(
+    kept
+      ? `stopped with ${kept.phase} step ${kept.step} checkpointed; continue with \`gym train --resume ${dir}\``
+      : `stopped before the first checkpoint; \`gym train --resume ${dir}\` starts it over`,
+  );
+}
+
+/** A NonFiniteError of a step, with where it happened and what the run kept. */
+function diverged(err: unknown, where: string, dir: string, kept: { phase: string; step: number } | undefined): unknown {
+  if (!(err instanceof NonFiniteError)) return err;
+  const last = kept
+    ? `${join(dir, 'checkpoints', 'last')} (${kept.phase} step ${kept.step}) is the last good checkpoint`
+    : 'no checkpoint was written yet';
+  return new NonFiniteError(
+    `${where}: ${err.message}. Training stopped; ${last}: lower the learning rate in ${join(dir, 'config.json')} and continue with \`gym train --resume ${dir}\`, or start a new run with a lower --lr`,
+  );
 }
 
 export async function train(
@@ -128,6 +156,7 @@ export async function train(
 ): Promise<{ dir: string; summary: RunSummary }> {
   const t0 = performance.now();
   const hooks = opts.hooks ?? {};
+  const warn = (text: string) => (hooks.onWarning ? hooks.onWarning(text) : process.emitWarning(text));
   let cfg = cfgIn;
   let dir: string;
   if (opts.resume) {
@@ -145,6 +174,7 @@ export async function train(
     writeJson(join(dir, 'config.json'), cfg);
   }
   const runId = dir.split('/').filter(Boolean).pop() as string;
+  hooks.onDir?.(dir);
   mkdirSync(join(dir, 'trajectories'), { recursive: true });
   mkdirSync(join(dir, 'checkpoints'), { recursive: true });
   const ctx: Ctx = { dir, cfg, def, runId, hooks, state: {} };
@@ -173,22 +203,34 @@ export async function train(
   let phase = 'sft';
   let step = 0;
   let state: Record<string, unknown> = {};
-  if (opts.resume && existsSync(join(lastDir, 'config.json'))) {
-    const ck = loadCheckpoint(lastDir, { withOptimizer: true });
+  const ck = opts.resume ? loadLatestCheckpoint(lastDir, { withOptimizer: true, onWarning: warn }) : undefined;
+  /** The phase and step of the `last` checkpoint on disk (what a resume would continue from). */
+  let committed: { phase: string; step: number } | undefined;
+  if (ck) {
     model = ck.model;
     tok = ck.tokenizer;
     opt = ck.optimizer ?? new AdamW(model.params, model.shapes);
     phase = ck.meta.phase;
     step = ck.meta.step;
     state = ck.meta.state ?? {};
-    trimMetrics(dir, phase, step);
+    committed = { phase, step };
+    const files = state.runFiles as RunFiles | undefined;
+    if (files) {
+      const cut = restoreRunFiles(dir, files, warn);
+      if (cut.length) note(`dropped what was written after the checkpoint: ${cut.join(', ')}`);
+    } else trimMetricsToStep(dir, phase, step, warn);
     note(`resuming ${dir} at ${phase} step ${step}`);
   } else {
+    // a new run, or one stopped before its first checkpoint: whatever it wrote is redone
+    if (opts.resume) note(`${dir} has no checkpoint yet: starting it over`);
+    clearRunFiles(dir);
+    // checkpoints of an earlier run under this id must not pass for this one's
+    rmSync(join(dir, 'checkpoints'), { recursive: true, force: true });
+    mkdirSync(join(dir, 'checkpoints'));
     note('learning the tokenizer merges from template text');
     tok = await buildTokenizer(ctx, trainIds);
     model = new Transformer({ ...presetConfig(cfg.model, tok.vocabSize) }, undefined, cfg.seed);
     opt = new AdamW(model.params, model.shapes);
-    if (existsSync(join(dir, 'metrics.jsonl'))) writeFileSync(join(dir, 'metrics.jsonl'), '');
   }
   ctx.state = state;
   /** SFT's last step: `sft.steps`, or the step a cold-start probe ended it at. */
@@ -197,13 +239,16 @@ export async function train(
   const runner = await ModelRunner.create(model, cfg.device);
   try {
     note(`model runs on: ${runner.where}`);
-    const checkpoint = (name: string, meta: { phase: string; step: number }, withOpt: boolean) =>
-      saveCheckpoint(join(dir, 'checkpoints', name), {
-        model,
-        tokenizer: tok,
-        meta: { ...meta, state },
-        optimizer: withOpt ? opt : undefined,
-      });
+    /** Writes a checkpoint; `last` commits the steps before it (with the run files' lengths). */
+    const checkpoint = (name: string, meta: { phase: string; step: number }, withOpt: boolean) => {
+      state.runFiles = commitRunFiles(dir);
+      saveCheckpoint(
+        join(dir, 'checkpoints', name),
+        { model, tokenizer: tok, meta: { ...meta, state }, optimizer: withOpt ? opt : undefined },
+        { keepPrevious: name === 'last' },
+      );
+      if (name === 'last') committed = meta;
+    };
 
     // --- cold-start data
     const sftPath = join(dir, 'trajectories', 'sft-data.jsonl');
@@ -213,8 +258,8 @@ export async function train(
     };
     let sftSamples: TokenSample[] = [];
     if (phase === 'sft' && sftEnd() > step) {
-      if (existsSync(sftPath) && opts.resume)
-        sftSamples = readTrajectories(sftPath)
+      if (ck && existsSync(sftPath))
+        sftSamples = readTrajectories(sftPath, { onBadLine: (e) => warn(e.message) })
           .map(toSample)
           .filter((s): s is TokenSample => s !== null);
       else {
@@ -239,9 +284,9 @@ export async function train(
           'no cold-start episode survived the filter (verified-correct, tool call, no repetition): check the env oracle with `gym rollout --policy oracle`',
         );
     }
-    const grpoStart = phase === 'grpo' ? step : 0;
+    const grpoStart = phase === 'grpo' ? step : phase === 'done' ? cfg.grpo.steps : 0;
     const sftStart = phase === 'sft' ? step : sftEnd();
-    hooks.onStart?.(cfg.sft.steps + cfg.grpo.steps, (phase === 'grpo' ? cfg.sft.steps : 0) + step);
+    hooks.onStart?.(cfg.sft.steps + cfg.grpo.steps, phase === 'sft' ? step : cfg.sft.steps + grpoStart);
 
     // --- SFT
     const tSft = performance.now();
@@ -256,7 +301,10 @@ export async function train(
         { length: Math.min(cfg.sft.batchSize, sftSamples.length) },
         (_, i) => sftSamples[order[(s * cfg.sft.batchSize + i) % order.length]],
       );
-      const m = await sftStep(runner, opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm });
+      hooks.onStage?.('update', 'sft', s + 1);
+      const m = await sftStep(runner, opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm }).catch((err) => {
+        throw diverged(err, `SFT step ${s + 1}`, dir, committed);
+      });
       sftTokens += m.tokens;
       sftSeqTokens += m.seqTokens;
       state.sftSeqTokens = sftSeqTokens;
@@ -272,6 +320,7 @@ export async function train(
       });
       const c = cfg.sft;
       if (c.stopAtSuccess > 0 && s + 1 >= c.probeFrom && (s + 1) % c.probeEvery === 0 && s + 1 < c.steps && probeIds.length) {
+        hooks.onStage?.('evaluate', 'sft', s + 1);
         const p = await runEval(ctx, runner, tok, probeIds, `probe${s + 1}`, [headlineMode(cfg)]);
         appendMetrics(ctx, { phase: 'probe', step: s + 1, success: p.success, validity: p.validity });
         if (p.success >= c.stopAtSuccess) {
@@ -279,10 +328,12 @@ export async function train(
           note(`cold start ends at SFT step ${s + 1}: probe success ${p.success.toFixed(3)} >= ${c.stopAtSuccess}`);
         }
       }
-      if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === sftEnd() || hooks.signal?.aborted)
+      if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === sftEnd() || hooks.signal?.aborted) {
+        hooks.onStage?.('checkpoint', 'sft', s + 1);
         checkpoint('last', { phase: 'sft', step: s + 1 }, true);
+      }
     }
-    if (hooks.signal?.aborted) throw new RunInterruptedError(`stopped during SFT; continue with \`gym train --resume ${dir}\``);
+    if (hooks.signal?.aborted) throw stopped(dir, committed);
     const sftMs = (state.sftMs as number) ?? performance.now() - tSft;
     state.sftMs = sftMs;
     const sftCpuMs = (state.sftCpuMs as number) ?? cpuMsSince(cSft);
@@ -310,7 +361,13 @@ export async function train(
     let grpoTokens = (state.grpoTokens as number) ?? 0;
     let grpoSeqTokens = (state.grpoSeqTokens as number) ?? 0;
     let grpoMsPrev = (state.grpoMs as number) ?? 0;
-    const ref = cfg.grpo.beta > 0 ? frozenReference(runner) : undefined;
+    // the KL reference is the cold-start model: a run resumed during GRPO reads it back from `sft`
+    const ref =
+      cfg.grpo.beta > 0 && grpoStart < cfg.grpo.steps
+        ? ck && phase === 'grpo'
+          ? await ModelRunner.create(loadCheckpoint(join(dir, 'checkpoints', 'sft')).model, runner.device?.dev ?? 'host')
+          : frozenReference(runner)
+        : undefined;
     const rolloutWriter = new TrajectoryWriter(join(dir, 'trajectories', 'grpo.jsonl'));
     const g = cfg.grpo;
     try {
@@ -322,9 +379,11 @@ export async function train(
           spec: `builtin:${runId}@${s}`,
         });
         const dec0 = { ...runner.decodeStats };
+        hooks.onStage?.('sample', 'grpo', s + 1);
         const sampled = await sampleGroups(ctx, policy, trainIds, s, rolloutWriter).finally(() => policy.resetCache());
         const decSteps = runner.decodeStats.steps - dec0.steps;
         const tr = performance.now();
+        hooks.onStage?.('update', 'grpo', s + 1);
         const m = sampled.groups.length
           ? await grpoStep(
               runner,
@@ -345,7 +404,9 @@ export async function train(
                 maxCompletionLen: cfg.rewards.maxLen,
               },
               ref,
-            )
+            ).catch((err) => {
+              throw diverged(err, `GRPO step ${s + 1}`, dir, committed);
+            })
           : { loss: 0, kl: 0, entropy: 0, clipFrac: 0, gradNorm: 0, tokens: 0, seqTokens: 0, sequences: 0, advAbsMean: 0 };
         const te = performance.now();
         grpoTokens += m.tokens;
@@ -372,32 +433,47 @@ export async function train(
           sampledTokensPerSecond: sampled.genTokens / ((tr - ts) / 1000),
           tokensPerSecond: m.seqTokens / Math.max(1e-3, (te - tr) / 1000),
         });
-        state.grpoMs = grpoMsPrev + (performance.now() - tGrpo);
-        state.grpoCpuMs = grpoCpuPrev + cpuMsSince(cGrpo);
-        if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === g.steps || hooks.signal?.aborted)
-          checkpoint('last', { phase: 'grpo', step: s + 1 }, true);
+        // an evaluation belongs to the step before it: checkpointed with it, redone with it
         if (cfg.evalEvery > 0 && (s + 1) % cfg.evalEvery === 0 && s + 1 < g.steps) {
+          hooks.onStage?.('evaluate', 'grpo', s + 1);
           const e = await runEval(ctx, runner, tok, testIds, `step${s + 1}`);
           appendMetrics(ctx, { phase: 'eval', step: s + 1, success: e.success, validity: e.validity, byMode: e.byMode });
+        }
+        state.grpoMs = grpoMsPrev + (performance.now() - tGrpo);
+        state.grpoCpuMs = grpoCpuPrev + cpuMsSince(cGrpo);
+        if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === g.steps || hooks.signal?.aborted) {
+          hooks.onStage?.('checkpoint', 'grpo', s + 1);
+          checkpoint('last', { phase: 'grpo', step: s + 1 }, true);
         }
       }
     } finally {
       rolloutWriter.close();
       ref?.dispose();
     }
-    if (hooks.signal?.aborted) throw new RunInterruptedError(`stopped during GRPO; continue with \`gym train --resume ${dir}\``);
+    if (hooks.signal?.aborted && grpoStart < g.steps) throw stopped(dir, committed);
     const grpoMs = (state.grpoMs as number) ?? performance.now() - tGrpo;
     const grpoCpuMs = (state.grpoCpuMs as number) ?? 0;
     grpoMsPrev = grpoMs;
 
-    // --- final evaluation and summary
-    const tAfter = performance.now();
-    note('evaluating the trained model on the held-out test split');
-    const after = await runEval(ctx, runner, tok, testIds, 'after');
-    evalMs += performance.now() - tAfter;
-    appendMetrics(ctx, { phase: 'eval', step: g.steps, success: after.success, validity: after.validity, byMode: after.byMode });
-    checkpoint('final', { phase: 'done', step: g.steps }, false);
-    checkpoint('last', { phase: 'done', step: g.steps }, true);
+    // --- final evaluation and summary (a run resumed after its `done` checkpoint only rewrites the summary)
+    let after = state.after as EvalResult | undefined;
+    if (!after) {
+      const tAfter = performance.now();
+      note('evaluating the trained model on the held-out test split');
+      after = await runEval(ctx, runner, tok, testIds, 'after');
+      evalMs += performance.now() - tAfter;
+      state.after = after;
+      state.evalMs = evalMs;
+      appendMetrics(ctx, {
+        phase: 'eval',
+        step: g.steps,
+        success: after.success,
+        validity: after.validity,
+        byMode: after.byMode,
+      });
+      checkpoint('final', { phase: 'done', step: g.steps }, false);
+      checkpoint('last', { phase: 'done', step: g.steps }, true);
+    }
     const totalMs = performance.now() - t0 + ((state.priorMs as number) ?? 0);
     const summary: RunSummary = {
       runId,

@@ -10,6 +10,7 @@ import type { GenerateRequest, GenerateResult, Policy, Trajectory } from '../../
 import { lossView, type TokenSample } from '../batch.js';
 import { clipGradNorm, logitsGrad, tokenStats } from '../grpo/logits.js';
 import { sftLoss } from '../grpo/loss.js';
+import { refuseNonFiniteUpdate, refuseNonFiniteWeights } from '../grpo/step.js';
 import { ModelRunner, type Transformer } from '../model/index.js';
 import type { AdamW } from '../optim/index.js';
 import type { ByteTokenizer } from '../tokenizer/index.js';
@@ -147,7 +148,9 @@ export async function sftStep(
   const grads = await model.gradients();
   const gradNorm = clipGradNorm([...grads.values()], o.maxGradNorm);
   if (total > 0) {
+    refuseNonFiniteUpdate('SFT update', loss, gradNorm);
     opt.update(grads, o.lr);
+    refuseNonFiniteWeights('SFT update', model.params);
     model.paramsUpdated();
   }
   return { loss, tokens: total, seqTokens, gradNorm };
