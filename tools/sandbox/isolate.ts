@@ -3,21 +3,28 @@
  * references to the bootstrap's control functions. Building one costs a few milliseconds, so the pool
  * (pool.ts) keeps some ready; seeding happens at hand-out time, so a pooled isolate carries no episode.
  */
-import ivm from 'isolated-vm';
 import { BOOTSTRAP_SOURCE } from './bootstrap.js';
+import {
+  IsolatedVmUnavailableError,
+  type IvmContext,
+  type IvmIsolate,
+  type IvmReference,
+  type IvmScript,
+  loadIsolatedVm,
+} from './ivm.js';
 
 export interface Prepared {
-  isolate: ivm.Isolate;
-  context: ivm.Context;
+  isolate: IvmIsolate;
+  context: IvmContext;
   memoryLimitMb: number;
-  seedFn: ivm.Reference<(seed: number, clockStart: number) => void>;
-  capFn: ivm.Reference<(n: number) => void>;
-  finishFn: ivm.Reference<(value: unknown) => unknown>;
-  settleFn: ivm.Reference<() => unknown>;
-  drainFn: ivm.Reference<() => unknown>;
-  encodeFn: ivm.Reference<(value: unknown) => string>;
+  seedFn: IvmReference<(seed: number, clockStart: number) => void>;
+  capFn: IvmReference<(n: number) => void>;
+  finishFn: IvmReference<(value: unknown) => unknown>;
+  settleFn: IvmReference<() => unknown>;
+  drainFn: IvmReference<() => unknown>;
+  encodeFn: IvmReference<(value: unknown) => string>;
   /** The compiled bootstrap, kept so a recycled isolate's fresh context installs it without recompiling. */
-  boot?: ivm.Script;
+  boot?: IvmScript;
   /** Episodes (sandboxes) this isolate has served, each in its own context. */
   uses: number;
 }
@@ -37,10 +44,10 @@ export function clockStartFor(seed: number): number {
 }
 
 /** A new context of `isolate` with the bootstrap installed (synchronous: about a millisecond). */
-function installContext(isolate: ivm.Isolate, boot: ivm.Script): ContextParts {
+function installContext(isolate: IvmIsolate, boot: IvmScript): ContextParts {
   const context = isolate.createContextSync();
-  const control = boot.runSync(context, { reference: true }) as ivm.Reference<Record<string, unknown>>;
-  const get = <T>(name: string) => control.getSync(name, { reference: true }) as unknown as ivm.Reference<T>;
+  const control = boot.runSync(context, { reference: true }) as IvmReference<Record<string, unknown>>;
+  const get = <T>(name: string) => control.getSync(name, { reference: true }) as unknown as IvmReference<T>;
   const parts: ContextParts = {
     context,
     seedFn: get('seed'),
@@ -85,17 +92,18 @@ export function renewContext(p: Prepared): void {
 }
 
 export function prepareIsolate(memoryLimitMb: number): Prepared {
-  let isolate: ivm.Isolate | undefined;
+  let isolate: IvmIsolate | undefined;
   try {
-    isolate = new ivm.Isolate({ memoryLimit: Math.max(8, memoryLimitMb) });
+    isolate = new (loadIsolatedVm().Isolate)({ memoryLimit: Math.max(8, memoryLimitMb) });
     const boot = isolate.compileScriptSync(BOOTSTRAP_SOURCE, { filename: 'toolgym:bootstrap' });
     const prepared: Prepared = { isolate, memoryLimitMb, boot, uses: 0, ...installContext(isolate, boot) };
     warmUp(prepared);
     return prepared;
   } catch (err) {
     if (isolate && !isolate.isDisposed) isolate.dispose();
+    if (err instanceof IsolatedVmUnavailableError) throw err;
     throw new SandboxStartError(
-      `could not start a JavaScript isolate: ${(err as Error).message}. Check that isolated-vm is built for this Node version (npm rebuild isolated-vm).`,
+      `could not start a JavaScript isolate: ${(err as Error).message}. If this repeats, check the host's free memory and threads.`,
     );
   }
 }
@@ -107,7 +115,7 @@ export function prepareIsolate(memoryLimitMb: number): Prepared {
  */
 function warmUp(p: Prepared): void {
   const script = p.isolate.compileScriptSync(WARMUP_CODE, { filename: 'toolgym:warmup' });
-  const ref = script.runSync(p.context, { reference: true, timeout: 1000 }) as ivm.Reference<unknown>;
+  const ref = script.runSync(p.context, { reference: true, timeout: 1000 }) as IvmReference<unknown>;
   p.finishFn.applySync(undefined, [ref.derefInto()], { result: { copy: true }, timeout: 1000 });
   ref.release();
   script.release();
@@ -120,13 +128,13 @@ const WARMUP_CODE = 'console.log("%s %d", "warm", 1, { a: [1, "x", null], m: new
  * background refill blocks the host event loop only for the isolate's construction.
  */
 export async function prepareIsolateAsync(memoryLimitMb: number): Promise<Prepared> {
-  let isolate: ivm.Isolate | undefined;
+  let isolate: IvmIsolate | undefined;
   try {
-    isolate = new ivm.Isolate({ memoryLimit: Math.max(8, memoryLimitMb) });
+    isolate = new (loadIsolatedVm().Isolate)({ memoryLimit: Math.max(8, memoryLimitMb) });
     const context = await isolate.createContext();
     const boot = await isolate.compileScript(BOOTSTRAP_SOURCE, { filename: 'toolgym:bootstrap' });
-    const control = (await boot.run(context, { reference: true })) as ivm.Reference<Record<string, unknown>>;
-    const get = async <T>(name: string) => (await control.get(name, { reference: true })) as unknown as ivm.Reference<T>;
+    const control = (await boot.run(context, { reference: true })) as IvmReference<Record<string, unknown>>;
+    const get = async <T>(name: string) => (await control.get(name, { reference: true })) as unknown as IvmReference<T>;
     const prepared: Prepared = {
       isolate,
       context,
@@ -142,15 +150,16 @@ export async function prepareIsolateAsync(memoryLimitMb: number): Promise<Prepar
     };
     control.release();
     const warm = await isolate.compileScript(WARMUP_CODE, { filename: 'toolgym:warmup' });
-    const ref = (await warm.run(context, { reference: true, timeout: 1000 })) as ivm.Reference<unknown>;
+    const ref = (await warm.run(context, { reference: true, timeout: 1000 })) as IvmReference<unknown>;
     await prepared.finishFn.apply(undefined, [ref.derefInto()], { result: { copy: true }, timeout: 1000 });
     ref.release();
     warm.release();
     return prepared;
   } catch (err) {
     if (isolate && !isolate.isDisposed) isolate.dispose();
+    if (err instanceof IsolatedVmUnavailableError) throw err;
     throw new SandboxStartError(
-      `could not start a JavaScript isolate: ${(err as Error).message}. Check that isolated-vm is built for this Node version (npm rebuild isolated-vm).`,
+      `could not start a JavaScript isolate: ${(err as Error).message}. If this repeats, check the host's free memory and threads.`,
     );
   }
 }

@@ -13,8 +13,8 @@
  * isolate so a print loop cannot grow host memory. Runs of one sandbox are serialised.
  */
 import { inspect } from 'node:util';
-import type ivm from 'isolated-vm';
 import { type Prepared, retirePrepared, seedPrepared } from './isolate.js';
+import { type IvmReference, type IvmScript, loadIsolatedVm } from './ivm.js';
 import { type IsolatePool, sharedPool } from './pool.js';
 import { DEFAULT_LIMITS, type RunResult, type RunStatus, type SandboxLimits } from './types.js';
 
@@ -180,6 +180,8 @@ export class JsSandbox {
    * builds one synchronously in that case). Prefer this in servers.
    */
   static async create(opts: SandboxOptions = {}): Promise<JsSandbox> {
+    // Fails here, with what to run, when this Node has no working isolated-vm build.
+    loadIsolatedVm();
     const pool = opts.pool ?? sharedPool();
     const p = await pool.takeAsync(opts.memoryLimitMb ?? DEFAULT_LIMITS.memoryLimitMb);
     return new JsSandbox(opts, p);
@@ -347,7 +349,7 @@ export class JsSandbox {
       });
     }
     const filename = `cell${++this.#cell}`;
-    let script: ivm.Script;
+    let script: IvmScript;
     try {
       script = p.isolate.compileScriptSync(code, { filename });
     } catch (err) {
@@ -359,9 +361,9 @@ export class JsSandbox {
         return this.#failed(p, err2, done);
       }
     }
-    let ref: ivm.Reference<unknown> | undefined;
+    let ref: IvmReference<unknown> | undefined;
     try {
-      ref = (await script.run(p.context, { timeout: timeoutMs, reference: true })) as ivm.Reference<unknown>;
+      ref = (await script.run(p.context, { timeout: timeoutMs, reference: true })) as IvmReference<unknown>;
       const left = Math.ceil(Math.max(50, timeoutMs - (performance.now() - t0)));
       let fin = (await p.finishFn.apply(undefined, [ref.derefInto()], { result: { copy: true }, timeout: left })) as Finished;
       if (fin.promise === true) {
@@ -397,11 +399,11 @@ export class JsSandbox {
     if (!p) return { status: 'rejected' };
     const timeoutMs = Math.min(2 ** 31 - 1, Math.max(1, Math.ceil(timeoutArg)));
     const t0 = performance.now();
-    let script: ivm.Script | undefined;
-    let fn: ivm.Reference<unknown> | undefined;
+    let script: IvmScript | undefined;
+    let fn: IvmReference<unknown> | undefined;
     try {
       script = p.isolate.compileScriptSync(batchSource(exprs), { filename: `checks${++this.#cell}` });
-      fn = (await script.run(p.context, { timeout: timeoutMs, reference: true })) as ivm.Reference<unknown>;
+      fn = (await script.run(p.context, { timeout: timeoutMs, reference: true })) as IvmReference<unknown>;
       const left = Math.ceil(Math.max(1, timeoutMs - (performance.now() - t0)));
       const out = (await fn.apply(undefined, [p.encodeFn.derefInto()], { result: { copy: true }, timeout: left })) as unknown;
       try {
