@@ -252,7 +252,7 @@ function endForContext(ctx: EpisodeContext, err: unknown): Partial<EpisodeContex
   const out: Partial<EpisodeContext> = { reason: 'context_length', error: errorText(err) };
   if (!ctx.draft) return out;
   const draft: Draft = { ...ctx.draft, finishReason: 'context_length' };
-  const parsed = parseAssistant(draft.text, ctx.deps.tools);
+  const parsed = parseAssistant(draft.text, ctx.deps.tools, { maxChars: ctx.deps.limits.maxTurnChars });
   return { ...commitTurn({ ...ctx, draft, parsed }, []), ...out };
 }
 
