@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPolicy } from '../../agent/policies/index.js';
 import { loadCheckpoint, registerBuiltinPolicy, Transformer } from '../../trainer/model/index.js';
-import { evalSampling, RunConfigError, RunInterruptedError, resolveRunConfig, train } from '../../trainer/run/index.js';
+import {
+  evalSampling,
+  NonFiniteError,
+  RunConfigError,
+  RunInterruptedError,
+  resolveRunConfig,
+  train,
+} from '../../trainer/run/index.js';
 import { webgpuOrSkip } from '../gpu/harness.js';
 import { toyEnv, toyEpisode } from './fixtures/toy-env.js';
 
@@ -177,6 +184,19 @@ describe('a tiny end-to-end train run', () => {
     const init = new Transformer(ck.model.config, undefined, cfg.seed);
     expect(ck.model.params.get('layers.0.q_proj')).not.toEqual(init.params.get('layers.0.q_proj'));
     expect(summary.after.byMode.no_think?.episodes).toBe(2);
+  });
+
+  it('a non-finite loss stops training with NonFiniteError naming the step, and keeps the last good checkpoint', async () => {
+    // one step at this rate takes weights to about 3e38, finite; the next forward overflows
+    const cfg = resolveRunConfig({ preset: 'quick', flags: { ...small, sft: { steps: 3, lr: 3e38 } } });
+    const run = train(toyEnv, cfg, { runId: 'diverged' });
+    await expect(run).rejects.toThrow(NonFiniteError);
+    await expect(run).rejects.toThrow(
+      /SFT step 2: SFT update: the loss is \S+ and the gradient norm \S+; .*last \(sft step 1\) is the last good checkpoint: to go on, set a lower rate/,
+    );
+    const dir = join(root, 'diverged');
+    expect(loadCheckpoint(join(dir, 'checkpoints', 'last')).meta).toMatchObject({ phase: 'sft', step: 1 });
+    expect(lines(join(dir, 'metrics.jsonl')).map((r) => `${r.phase}${r.step}`)).toEqual(['sft1']);
   });
 
   it('resumes a stopped run from its last checkpoint without losing or repeating steps', async () => {

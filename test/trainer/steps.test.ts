@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { TokenSample } from '../../trainer/batch.js';
 import { lossView } from '../../trainer/batch.js';
 import { tokenStats } from '../../trainer/grpo/logits.js';
-import { grpoStep } from '../../trainer/grpo/step.js';
+import { grpoStep, NonFiniteError } from '../../trainer/grpo/step.js';
 import { ModelConfigSchema, ModelRunner, Transformer } from '../../trainer/model/index.js';
 import { AdamW } from '../../trainer/optim/index.js';
 import { sftEval, sftStep } from '../../trainer/sft/sft.js';
@@ -164,5 +164,54 @@ describe('SFT step', () => {
       maxGradNorm: 1,
     });
     expect(r.tokens).toBe(1);
+  });
+});
+
+describe('non-finite losses and weights', () => {
+  const samples: TokenSample[] = [{ tokens: [...prompt, 20, 21, 22], mask: [...prompt.map(() => 0), 1, 1, 1], logprobs: [] }];
+
+  it('refuses an SFT update whose loss is NaN, leaving the weights and the optimizer as they were', async () => {
+    const m = new Transformer(cfg, undefined, 31);
+    (m.params.get('norm') as Float32Array)[0] = Number.NaN;
+    const opt = new AdamW(m.params, m.shapes);
+    const w0 = Float32Array.from(m.params.get('layers.0.q_proj') as Float32Array);
+    await expect(sftStep(m, opt, samples, { lr: 1e-2, maxGradNorm: 1 })).rejects.toThrow(NonFiniteError);
+    await expect(sftStep(m, opt, samples, { lr: 1e-2, maxGradNorm: 1 })).rejects.toThrow(
+      /SFT update: the loss is NaN .*the update was not applied/,
+    );
+    expect(opt.step).toBe(0);
+    expect(m.params.get('layers.0.q_proj')).toEqual(w0);
+  });
+
+  it('refuses a GRPO update whose loss is NaN', async () => {
+    const m = new Transformer(cfg, undefined, 32);
+    const group = { samples: [sample(m, [20, 21]), sample(m, [22, 23])], rewards: [1, 0] };
+    (m.params.get('norm') as Float32Array)[0] = Number.NaN;
+    const opt = new AdamW(m.params, m.shapes);
+    await expect(
+      grpoStep(m, opt, [group], {
+        lossType: 'dapo',
+        scaleRewards: 'group',
+        epsLow: 0.2,
+        epsHigh: 0.2,
+        beta: 0,
+        numIterations: 1,
+        maxGradNorm: 1,
+        lr: 1e-2,
+        temperature: 1,
+        entropyCoef: 0,
+        entropyTarget: 0,
+      }),
+    ).rejects.toThrow(/GRPO update: the loss is NaN/);
+    expect(opt.step).toBe(0);
+  });
+
+  it('stops when an update leaves a weight infinite, naming the tensor', async () => {
+    const m = new Transformer(cfg, undefined, 33);
+    // |w| grows by about lr per step: past float32's largest value after one
+    const opt = new AdamW(m.params, m.shapes);
+    await expect(sftStep(m, opt, samples, { lr: 1e39, maxGradNorm: 1 })).rejects.toThrow(
+      /SFT update: the update left tensor \S+ holding -?Infinity at index \d+/,
+    );
   });
 });

@@ -145,7 +145,7 @@ function diverged(err: unknown, where: string, dir: string, kept: { phase: strin
     ? `${join(dir, 'checkpoints', 'last')} (${kept.phase} step ${kept.step}) is the last good checkpoint`
     : 'no checkpoint was written yet';
   return new NonFiniteError(
-    `${where}: ${err.message}. Training stopped; ${last}: lower the learning rate in ${join(dir, 'config.json')} and continue with \`gym train --resume ${dir}\`, or start a new run with a lower --lr`,
+    `${where}: ${err.message}. Training stopped; ${last}: to go on, set a lower rate in ${join(dir, 'config.json')} and run \`gym train --resume ${dir}\`, or start a new run with a lower --lr`,
   );
 }
 

@@ -1,7 +1,7 @@
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OraclePolicy } from '../../../agent/policies/index.js';
 import { runEpisode } from '../../../agent/rollout/index.js';
 import {
@@ -65,6 +65,46 @@ describe('trajectory files', () => {
     const ok = readTrajectories(path, { skipInvalid: true, onBadLine: (e) => bad.push(e.line) });
     expect(ok).toHaveLength(1);
     expect(bad).toEqual([3, 4]);
+  });
+});
+
+describe('torn lines (a writer killed mid-record)', () => {
+  it('a writer appending to a file whose last line is torn starts on a new line, so the next episode is kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'traj-'));
+    const path = join(dir, 'a.jsonl');
+    const [a, b] = await episodes();
+    writeFileSync(path, `${JSON.stringify(a)}\n${JSON.stringify(b).slice(0, 40)}`);
+    const w = new TrajectoryWriter(path);
+    w.write(b);
+    w.close();
+    const bad: string[] = [];
+    expect(readTrajectories(path, { onBadLine: (e) => bad.push(e.message) }).map((t) => t.ids.task)).toEqual([
+      a.ids.task,
+      b.ids.task,
+    ]);
+    expect(bad).toEqual([`${path}:2: torn line skipped (an unfinished record: the writer was stopped mid-line)`]);
+  });
+
+  it('readers skip a torn line with a process warning naming file:line, yet still reject a complete invalid line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'traj-'));
+    const path = join(dir, 'a.jsonl');
+    const [a] = await episodes();
+    writeFileSync(path, `${JSON.stringify(a)}\n${JSON.stringify(a).slice(0, 60)}`);
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      expect(readTrajectories(path)).toHaveLength(1);
+      const streamed: Trajectory[] = [];
+      for await (const t of streamTrajectories(path)) streamed.push(t);
+      expect(streamed).toHaveLength(1);
+      expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
+        expect.stringMatching(/a\.jsonl:2: torn line skipped/),
+        expect.stringMatching(/a\.jsonl:2: torn line skipped/),
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
+    writeFileSync(path, `${JSON.stringify(a)}\nnot json at all\n`);
+    expect(() => readTrajectories(path)).toThrow(/a\.jsonl:2: not a valid trajectory/);
   });
 });
 
