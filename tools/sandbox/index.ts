@@ -2,12 +2,13 @@
 export { BOOTSTRAP_SOURCE } from './bootstrap.js';
 export { deepEqual, encodeValue, type HiddenTestOptions, runHiddenTests, stripCodeFence } from './hidden-tests.js';
 export { clockStartFor, SandboxStartError } from './isolate.js';
-export { IsolatedVmUnavailableError, isolatedVmInfo, loadIsolatedVm } from './ivm.js';
+export { buildForNode, IsolatedVmUnavailableError, isolatedVmInfo, loadIsolatedVm } from './ivm.js';
 export { IsolatePool, type PoolOptions, sharedPool } from './pool.js';
 export {
   type EvalResult,
   formatRunResult,
   formatUncaught,
+  hardDeadlineMs,
   JsSandbox,
   type RunOptions,
   type SandboxOptions,

@@ -78,12 +78,12 @@ export interface IsolatedVm {
 // ---------------------------------------------------------------------------------------------
 // Which build serves which Node
 
-/** One installed name per isolated-vm major, newest first, with the Node majors it is for. */
+/** One installed name per isolated-vm major, newest first, with the Node majors it is for (as `engines`). */
 export const ISOLATED_VM_BUILDS: readonly { pkg: string; major: number; nodeMajors: readonly number[] }[] = [
   // 6.x declares engines >=22 and ships prebuilds for ABI 127 (Node 22) and 137 (Node 24).
-  { pkg: 'isolated-vm-6', major: 6, nodeMajors: [22, 23, 24] },
+  { pkg: 'isolated-vm-6', major: 6, nodeMajors: [22, 24] },
   // 5.x declares engines >=18 but does not compile against Node 24's V8, and 6.x replaces it on 22.
-  { pkg: 'isolated-vm-5', major: 5, nodeMajors: [18, 19, 20, 21] },
+  { pkg: 'isolated-vm-5', major: 5, nodeMajors: [20] },
 ];
 
 /** Node major of each NODE_MODULE_VERSION (the ABI a native addon is built for). */
@@ -105,9 +105,9 @@ export function buildForNode(nodeVersion: string): (typeof ISOLATED_VM_BUILDS)[n
  * says so, and the command that fixes it.
  */
 export function unavailableMessage(pkg: string | undefined, cause: string, node = process.version): string {
-  const supported = [...new Set(ISOLATED_VM_BUILDS.flatMap((b) => b.nodeMajors))].filter((m) => m % 2 === 0).join(', ');
+  const supported = ISOLATED_VM_BUILDS.flatMap((b) => b.nodeMajors).sort((a, b) => a - b);
   if (!pkg)
-    return `the JavaScript sandbox (isolated-vm) has no build for Node ${node}: use Node ${supported} (the versions package.json's engines name).`;
+    return `the JavaScript sandbox (isolated-vm) has no build for Node ${node}: use Node ${supported.join(', ')} (the versions package.json's engines name), then run \`npm ci\`.`;
   const abi = /NODE_MODULE_VERSION (\d+)\. This version of Node\.js requires\s+NODE_MODULE_VERSION (\d+)/.exec(cause);
   if (abi) {
     const built = NODE_OF_ABI[abi[1] as string];

@@ -11,6 +11,27 @@
  * isolated-vm dispose the isolate, and the sandbox replaces it with a fresh one (state lost, reported);
  * stack overflows and thrown values are ordinary uncaught errors; console output is capped inside the
  * isolate so a print loop cannot grow host memory. Runs of one sandbox are serialised.
+ *
+ * What bounds a run's time. isolated-vm's `timeout` asks V8 to terminate the isolate's execution;
+ * V8 acts on that at its interrupt checks, which JavaScript code (loops, calls, comparator and
+ * getter callbacks) and the regular-expression engine reach often, so those stop at the limit with
+ * their state kept (a catastrophic regex such as `/^(a+)+$/` on 40 a's and a b: about 1.0x). A
+ * single long built-in written in C++ or Torque has no interrupt check inside: `JSON.parse` of a
+ * 100 MB string, `Array.prototype.sort` with the default (string) order over a million numbers,
+ * `TypedArray.prototype.fill` or `.sort` over hundreds of MB. For those, a host-side watchdog
+ * (`hardDeadlineMs`: the limit plus a fifth of it, and at least 500 ms past it, so that a run the
+ * isolate's own timeout stops on a loaded machine is not mistaken for one it cannot stop; 2.5 s for
+ * a 2 s limit) disposes the isolate, answers `killed`, and gives the sandbox a fresh isolate (state
+ * lost, reported), so the call ends within 1.25x a 2 s limit plus one turn of the event loop. The timer runs on the host's
+ * event loop, which stays free because runs use isolated-vm's asynchronous API.
+ *
+ * What disposal cannot do: stop the thread. The abandoned isolate's thread finishes the built-in in
+ * the background, with no JavaScript able to run after it, and frees the isolate then. That costs
+ * CPU, not answers: isolated-vm starts another thread when its pool is busy, so other sandboxes go
+ * on. The work is bounded by the heap limit (`memoryLimitMb`, which ArrayBuffers count against, and
+ * which ends an allocating call such as a huge `JSON.parse` with an out-of-memory disposal) and by
+ * V8's longest string (2^29 - 24 characters); bench/sandbox.ts (`native_calls`) measures the
+ * answer time and the CPU spent after it for each case above.
  */
 import { inspect } from 'node:util';
 import { type Prepared, retirePrepared, seedPrepared } from './isolate.js';
@@ -56,8 +77,16 @@ interface Finished {
 
 const TIMEOUT_MESSAGE = 'Script execution timed out.';
 const KILLED = Symbol('killed');
-/** Slack past twice the time limit before the watchdog assumes a run escaped the limit. */
-const WATCHDOG_GRACE_MS = 2000;
+/** Least slack past the time limit before the watchdog stops an isolate (timers are coarse under load). */
+const WATCHDOG_MIN_GRACE_MS = 500;
+
+/**
+ * When the watchdog stops a run that the isolate's own timeout did not: the limit plus a fifth of
+ * it, and at least `WATCHDOG_MIN_GRACE_MS` past it (2500 ms for a 2000 ms limit, 1.25x).
+ */
+export function hardDeadlineMs(timeoutMs: number): number {
+  return timeoutMs + Math.max(timeoutMs * 0.2, WATCHDOG_MIN_GRACE_MS);
+}
 
 /** Node-REPL-style text of an uncaught error thrown out of the isolate: message plus the user's frames. */
 export function formatUncaught(err: unknown): string {
@@ -121,7 +150,7 @@ export function formatRunResult(
     case 'killed':
       isError = true;
       parts.push(
-        `Error: the code kept running past the ${limits.timeoutMs} ms time limit (in a getter or error it left behind), so the sandbox was stopped and its state was reset. Variables and functions from earlier calls are gone.`,
+        `Error: the code ran past the ${limits.timeoutMs} ms time limit inside a call that cannot be interrupted (one long built-in such as JSON.parse of a huge string, a sort or a typed-array fill, or a getter on a thrown error), so the sandbox was stopped and its state was reset. Variables and functions from earlier calls are gone: define them again, and work on smaller inputs.`,
       );
       break;
     case 'pending':
@@ -290,20 +319,24 @@ export class JsSandbox {
   }
 
   /**
-   * Watchdog. isolated-vm's timeout covers running code, but not everything user code can hook:
-   * reading a thrown error's `stack` getter, for one, happens after the timed call. If a run has not
-   * finished well past its limit, the isolate is disposed (which stops it) and replaced.
+   * Watchdog. isolated-vm's timeout stops JavaScript at V8's interrupt checks; a long built-in call
+   * (JSON.parse, a default-order sort, a typed-array fill) has none, and a thrown error's `stack`
+   * getter runs after the timed call. If a run has not answered by `hardDeadlineMs`, the isolate is
+   * disposed (its thread finishes the built-in in the background, see the file's doc comment) and
+   * replaced, and the run reports `killed`.
    */
   async #guarded<T>(work: () => Promise<T>, timeoutMs: number, onKill: () => T): Promise<T> {
     const p = this.#p;
     const job = work();
     let timer: NodeJS.Timeout | undefined;
     const kill = new Promise<typeof KILLED>((resolve) => {
-      timer = setTimeout(() => resolve(KILLED), 2 * timeoutMs + WATCHDOG_GRACE_MS);
+      // The extra turn lets an answer that is already waiting in the event loop's queue win the race.
+      timer = setTimeout(() => setImmediate(() => resolve(KILLED)), hardDeadlineMs(timeoutMs));
     });
     const r = await Promise.race([job, kill]);
     clearTimeout(timer);
     if (r !== KILLED) return r;
+    // The abandoned run settles when its thread returns (as a disposed isolate): nothing reads it.
     job.catch(() => undefined);
     if (p && this.#p === p) {
       this.#p = undefined;

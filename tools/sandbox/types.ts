@@ -24,7 +24,7 @@ export type RunStatus =
   | 'error' // an uncaught exception (including syntax errors)
   | 'timeout' // past the time limit: stopped, the state is kept
   | 'oom' // past the memory limit: the isolate was discarded and replaced by a fresh one
-  | 'killed' // still running well past the time limit (outside a timed call): the watchdog replaced the isolate
+  | 'killed' // still running past the time limit plus a fifth (inside a built-in V8 cannot interrupt, or outside a timed call): the watchdog replaced the isolate
   | 'pending' // the last value was a promise that never settled
   | 'rejected'; // input refused before running (too long, sandbox closed)
 
@@ -40,7 +40,7 @@ export interface RunResult {
   error?: string;
   /** Wall time of the run, milliseconds. */
   durationMs: number;
-  /** True when the sandbox state was reset by this run (memory limit). */
+  /** True when the sandbox state was reset by this run (memory limit, or the watchdog). */
   reset: boolean;
 }
 
