@@ -4,7 +4,7 @@
  * bit for bit where an uninterrupted one does. The last tests send the signals to the real CLI.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,6 +95,38 @@ describe('a stop request during a step', () => {
     expectWholeSteps(dir, at.phase, at.step);
     await train(toyEnv, interruptConfig(join(root, name)), { resume: dir });
     expect(duplicateEpisodes(dir)).toEqual([]);
+    expect(runSnapshot(dir)).toEqual(baseline);
+  });
+});
+
+describe('a damaged latest checkpoint', () => {
+  it('is set aside with a warning, the run resumes from the one before it, and still matches an uninterrupted one', async () => {
+    const dir = await stopAt('damaged', { phase: 'grpo', step: 2, record: true });
+    const weights = join(dir, 'checkpoints', 'last', 'model.safetensors');
+    const bytes = readFileSync(weights);
+    bytes[bytes.length - 5] ^= 0x40;
+    writeFileSync(weights, bytes);
+    const warnings: string[] = [];
+    await train(toyEnv, interruptConfig(join(root, 'damaged')), {
+      resume: dir,
+      hooks: { onWarning: (w) => warnings.push(w) },
+    });
+    expect(warnings[0]).toMatch(
+      /model\.safetensors .*does not match.*using the checkpoint before it, .*last\.prev \(grpo step 0\)/,
+    );
+    expect(warnings[1]).toMatch(/moved the damaged checkpoint to .*last\.damaged/);
+    expect(lastCheckpoint(dir)).toEqual({ phase: 'done', step: 3 });
+    expect(runSnapshot(dir)).toEqual(baseline);
+  });
+});
+
+describe('a run stopped after its last step', () => {
+  it('resumed once complete, rewrites its summary and adds no step, evaluation or episode', async () => {
+    const dir = join(root, 'straight', 'r');
+    const before = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+    const { summary } = await train(toyEnv, interruptConfig(join(root, 'straight')), { resume: dir });
+    expect(summary.after).toEqual(before.after);
+    expect(summary.tokensTrained).toEqual(before.tokensTrained);
     expect(runSnapshot(dir)).toEqual(baseline);
   });
 });

@@ -6,7 +6,9 @@
  *   runs/<id>/config.json            the resolved config (a resumed run reads it back)
  *   runs/<id>/metrics.jsonl          one line per optimiser step (and per evaluation)
  *   runs/<id>/checkpoints/{last,sft,final}/   safetensors + config JSON (+ optimizer for `last`;
- *                                    `last.prev/` is the `last` before it, a fallback)
+ *                                    `last.prev/` is the `last` before it: a resume falls back
+ *                                    to it, with a warning, from a damaged `last`, set aside as
+ *                                    `last.damaged/`)
  *   runs/<id>/trajectories/*.jsonl   cold-start data, GRPO rollouts, evaluation episodes
  *   runs/<id>/summary.json           before/after held-out success, wall time, tokens, throughput
  *
@@ -214,6 +216,12 @@ export async function train(
     step = ck.meta.step;
     state = ck.meta.state ?? {};
     committed = { phase, step };
+    if (ck.dir !== lastDir && existsSync(lastDir)) {
+      // set the damaged one aside: the next save would otherwise rotate it into `last.prev`, over the good one
+      rmSync(`${lastDir}.damaged`, { recursive: true, force: true });
+      renameSync(lastDir, `${lastDir}.damaged`);
+      warn(`moved the damaged checkpoint to ${lastDir}.damaged`);
+    }
     const files = state.runFiles as RunFiles | undefined;
     if (files) {
       const cut = restoreRunFiles(dir, files, warn);
