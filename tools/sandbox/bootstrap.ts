@@ -37,6 +37,11 @@ export const BOOTSTRAP_SOURCE = String.raw`
   var setValues = Set.prototype.values;
   var mapSize = getOwnDesc(Map.prototype, 'size').get;
   var setSize = getOwnDesc(Set.prototype, 'size').get;
+  // An error's own 'stack' is a data property up to V8 12 (Node 20) and, from V8 13 (Node 24), an
+  // accessor pair that every error shares. Only that built-in getter is ever called: a getter the
+  // user's code defined could run forever or print.
+  var stackDesc = getOwnDesc(new Error(''), 'stack');
+  var stackGet = stackDesc && typeof stackDesc.get === 'function' ? stackDesc.get : undefined;
   var reToString = RegExp.prototype.toString;
   var isView = ArrayBuffer.isView;
   var arrSort = Array.prototype.sort;
@@ -158,6 +163,11 @@ export const BOOTSTRAP_SOURCE = String.raw`
   function errorText(e) {
     var stack = getOwnDesc(e, 'stack');
     var s = stack && typeof stack.value === 'string' ? stack.value : '';
+    if (!s && stack && stackGet !== undefined && stack.get === stackGet) {
+      var got;
+      try { got = stackGet.call(e); } catch (err) { got = undefined; }
+      if (typeof got === 'string') s = got;
+    }
     if (!s) {
       var name = e.name, msg = e.message;
       s = (typeof name === 'string' ? name : 'Error') + (msg ? ': ' + msg : '');
