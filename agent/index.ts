@@ -1,8 +1,20 @@
-/** agent/: chat format, rollout loop, policies, trajectories, evaluation. */
+/**
+ * agent/: chat format, rollout loop, policies, trajectories, evaluation. Each subfolder has its own
+ * front door; this one holds what other folders take from agent as a whole: the contracts in
+ * types.ts (the `Policy` seam, the trajectory record) and the entry points the CLI and benches run.
+ */
 
-export * from './eval/index.js';
-export * from './format/index.js';
-export * from './policies/index.js';
-export * from './rollout/index.js';
-export * from './trajectory/index.js';
-export * from './types.js';
+export { qwen3Tokenizer } from './format/index.js';
+export { createPolicy, OraclePolicy } from './policies/index.js';
+export { type EpisodeMode, formatSummary, type RolloutLimitsInput, runBatch } from './rollout/index.js';
+export {
+  ContextLengthError,
+  type GenerateRequest,
+  type GenerateResult,
+  type ParseFailure,
+  type Policy,
+  type Tokenizer,
+  type ToolExchange,
+  type Trajectory,
+  type Turn,
+} from './types.js';

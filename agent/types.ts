@@ -5,6 +5,9 @@
  * Schema first, type derived: the trajectory is a zod schema so a stored file is validated on read.
  */
 import { z } from 'zod';
+import type { ToolSchemaJson } from '../envs/core/index.js';
+
+export type { ToolSchemaJson };
 
 // ---------------------------------------------------------------------------------------------
 // Chat messages (the shape Qwen3's chat template consumes)
@@ -26,12 +29,6 @@ export const ChatMessageSchema = z.object({
   name: z.string().optional(),
 });
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
-
-/** A tool as a policy sees it: OpenAI function format (what the chat template's `tools` takes). */
-export interface ToolSchemaJson {
-  type: 'function';
-  function: { name: string; description: string; parameters: Record<string, unknown> };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Tokenizer seam: the built-in model's byte-level tokenizer and Qwen3's BPE both implement it.

@@ -3,18 +3,34 @@
  * built-ins in the default registry (idempotent), so `getEnv('code-interp')` works after it.
  */
 import { codeInterpEnv, createCodeInterpEnv } from './code-interp/index.js';
-import { defaultRegistry, EnvOptionsError, getEnv } from './core/index.js';
-import type { EnvDefinition } from './core/types.js';
+import { defaultRegistry, type EnvDefinition, EnvOptionsError, getEnv } from './core/index.js';
 import { createSearchEnv, SearchEnvOptionsSchema, searchEnv } from './search/index.js';
 
-export { codeInterpEnv, createCodeInterpEnv } from './code-interp/index.js';
-export * from './core/index.js';
-export { createSearchEnv, searchEnv } from './search/index.js';
+export { codeInterpEnv } from './code-interp/index.js';
+export {
+  connectInMemory,
+  defaultRegistry,
+  defineToolEnv,
+  type EnvDefinition,
+  EnvOptionsError,
+  EnvWorkerPool,
+  getEnv,
+  listEnvs,
+  loadEnvModules,
+  ServerConfigError,
+  type Split,
+  serveHttp,
+  serveStdio,
+  summarizeEnv,
+  type Task,
+  type TaskFamily,
+  textResult,
+} from './core/index.js';
 
 /** The environments shipped with toolgym. */
 export const builtinEnvs: readonly EnvDefinition[] = [codeInterpEnv, searchEnv];
 
-export function registerBuiltinEnvs(): void {
+function registerBuiltinEnvs(): void {
   for (const def of builtinEnvs) if (!defaultRegistry.has(def.id)) defaultRegistry.register(def);
 }
 

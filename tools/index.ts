@@ -1,8 +1,7 @@
-/** Reusable tool machinery with no environment knowledge. */
+/**
+ * tools/: reusable tool machinery with no environment knowledge. Each subfolder (browser, corpus,
+ * sandbox, text-index) is its own front door; this one holds the seeded random numbers every layer
+ * draws from.
+ */
 
-export * from './browser/index.js';
-export * from './corpus/index.js';
-export type { RandomFn, RngAlgorithm } from './rng.js';
-export { hashString, mixSeed, mulberry32, Rng, sfc32, splitmix32 } from './rng.js';
-export * from './sandbox/index.js';
-export * from './text-index/index.js';
+export { hashString, mixSeed, mulberry32, Rng } from './rng.js';

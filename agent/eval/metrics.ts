@@ -7,7 +7,7 @@
  * bootstrap interval over task units. Aborted episodes (infrastructure faults) are excluded from
  * every metric and reported apart.
  */
-import { endingRow, type Fault, reasonKey } from '../rollout/endings.js';
+import { endingRow, type Fault, reasonKey } from '../rollout/index.js';
 import type { Ending, Trajectory } from '../types.js';
 import { type BootstrapOptions, bootstrapColumns, DEFAULT_BOOTSTRAP } from './bootstrap.js';
 import { METRIC_DEFS, type MetricDef } from './definitions.js';

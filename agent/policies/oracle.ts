@@ -16,7 +16,7 @@
  * Thinking budget: when the trace is longer than the budget, the first part is returned with
  * finishReason `budget`; the continuation (after the loop's stop-thinking text) is the action.
  */
-import type { EnvDefinition, OracleAction, OracleObservation, Task, TaskFamily } from '../../envs/core/types.js';
+import type { EnvDefinition, OracleAction, OracleObservation, Task, TaskFamily } from '../../envs/core/index.js';
 import { mixSeed, Rng } from '../../tools/index.js';
 import { renderAssistant, softSwitchIn } from '../format/index.js';
 import type { GenerateRequest, GenerateResult, Policy, ToolCallMsg, ToolExchange } from '../types.js';

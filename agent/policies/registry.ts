@@ -3,7 +3,7 @@
  * `replay:runs/x.jsonl`, `builtin:ckpt/`), resolved by the factory registered for the prefix.
  * trainer/ registers `builtin:` itself, so agent/ never imports trainer/.
  */
-import type { EnvDefinition } from '../../envs/core/types.js';
+import type { EnvDefinition } from '../../envs/core/index.js';
 import type { Policy, Tokenizer } from '../types.js';
 
 export interface PolicyContext {

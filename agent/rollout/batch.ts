@@ -9,11 +9,11 @@
 
 import { setMaxListeners } from 'node:events';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { Split } from '../../envs/core/types.js';
+import { isEnvDefinition, type Split } from '../../envs/core/index.js';
 import type { ChatTemplate } from '../format/index.js';
 import { TrajectoryWriter } from '../trajectory/index.js';
 import type { Policy, Trajectory } from '../types.js';
-import { type EnvTarget, isEnvDefinition } from './connect.js';
+import type { EnvTarget } from './connect.js';
 import type { TimerClock } from './env-client.js';
 import {
   closeSession,

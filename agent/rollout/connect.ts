@@ -9,7 +9,7 @@
  *  - a function returning a connected `Client`: called once per episode, the client is closed after.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { EnvDefinition } from '../../envs/core/types.js';
+import { connectInMemory, type EnvDefinition, isEnvDefinition } from '../../envs/core/index.js';
 
 export type EnvTarget =
   | EnvDefinition
@@ -32,25 +32,12 @@ export class EnvConnectError extends Error {
   override name = 'EnvConnectError';
 }
 
-export function isEnvDefinition(t: unknown): t is EnvDefinition {
-  return (
-    typeof t === 'object' &&
-    t !== null &&
-    typeof (t as EnvDefinition).create === 'function' &&
-    typeof (t as EnvDefinition).getTask === 'function'
-  );
-}
-
 const CLIENT_INFO = { name: 'toolgym-rollout', version: '0.1.0' };
 
 export async function connectEnv(target: EnvTarget): Promise<Connection> {
   if (target instanceof Client) return { client: target, owned: false };
   if (typeof target === 'function') return { client: await target(), owned: true };
-  if (isEnvDefinition(target)) {
-    // Loaded lazily so remote-only users never pull in the in-process env machinery.
-    const core = await import('../../envs/core/index.js');
-    return { client: await core.connectInMemory(target), owned: true, def: target };
-  }
+  if (isEnvDefinition(target)) return { client: await connectInMemory(target), owned: true, def: target };
   const remote = target instanceof URL || typeof target === 'string' ? { url: target } : 'url' in target ? target : undefined;
   if (remote) {
     if (typeof remote.url === 'string' && !/^https?:\/\//.test(remote.url)) {

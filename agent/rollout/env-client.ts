@@ -1,19 +1,29 @@
 /**
  * The rollout loop's only door to an environment: an MCP `Client`.
  *
- * `EnvClient` lists the tools (hiding control tools, those whose `_meta["toolgym/control"]` is true),
- * starts an episode with `gym_start`, calls the policy's tools with a per-call timeout, and submits the
- * final answer with `gym_submit`, reading the episode state and reward from each result's `_meta`.
- * The same code path serves the in-memory transport, stdio and Streamable HTTP.
+ * `EnvClient` lists the tools (hiding those with the control marker), starts an episode with
+ * `gym_start`, calls the policy's tools with a per-call timeout, and submits the final answer with
+ * `gym_submit`, reading the episode state and reward from each result's `_meta`. The same code
+ * path serves the in-memory transport, MessagePort workers, stdio and Streamable HTTP; what it
+ * reads and sends is envs/core's wire contract.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { ChatMessageLite, TaskPublic } from '../../envs/core/types.js';
-import type { ToolSchemaJson } from '../types.js';
+import {
+  type ChatMessageLite,
+  CONTROL,
+  hasControlMarker,
+  isCallerError,
+  META,
+  readEpisodeMeta,
+  type StartArgs,
+  StartResultSchema,
+  type SubmitArgs,
+  type TaskPublic,
+  type ToolSchemaJson,
+} from '../../envs/core/index.js';
 
 // ---------------------------------------------------------------------------------------------
 // Types
-
-export const CONTROL_META_KEY = 'toolgym/control';
 
 /** Episode state carried by every tool result's `_meta`. */
 export interface StepMeta {
@@ -76,17 +86,16 @@ export function resultText(result: RawResult): string {
     .join('\n');
 }
 
+/** The episode state in a result's `_meta` (a field the server left out or got wrong is absent). */
 export function readMeta(result: RawResult): StepMeta {
-  const m = (result._meta ?? {}) as Record<string, unknown>;
-  const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
-  const comps = m['toolgym/components'];
+  const m = readEpisodeMeta(result._meta);
   return {
-    step: num(m['toolgym/step']),
-    terminated: m['toolgym/terminated'] === true,
-    truncated: m['toolgym/truncated'] === true,
-    reward: num(m['toolgym/reward']),
-    components: comps && typeof comps === 'object' ? (comps as Record<string, number>) : undefined,
-    correct: typeof m['toolgym/correct'] === 'boolean' ? (m['toolgym/correct'] as boolean) : undefined,
+    step: m[META.step],
+    terminated: m[META.terminated] === true,
+    truncated: m[META.truncated] === true,
+    reward: m[META.reward],
+    components: m[META.components],
+    correct: m[META.correct],
   };
 }
 
@@ -94,10 +103,6 @@ export function readMeta(result: RawResult): StepMeta {
 export function structuredOf(result: RawResult): Record<string, unknown> | undefined {
   const sc = result.structuredContent;
   return sc && typeof sc === 'object' && !Array.isArray(sc) ? (sc as Record<string, unknown>) : undefined;
-}
-
-export function isControlTool(tool: { _meta?: Record<string, unknown> | undefined }): boolean {
-  return tool._meta?.[CONTROL_META_KEY] === true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -119,7 +124,7 @@ export class EnvClient {
     do {
       const page = await this.client.listTools(cursor ? { cursor } : {}, { signal });
       for (const t of page.tools) {
-        if (isControlTool(t)) continue;
+        if (hasControlMarker(t)) continue;
         out.push({
           type: 'function',
           function: { name: t.name, description: t.description ?? '', parameters: t.inputSchema as Record<string, unknown> },
@@ -131,18 +136,18 @@ export class EnvClient {
     return out;
   }
 
-  async start(args: { seed?: number; taskId?: string; split?: string }, signal?: AbortSignal): Promise<StartedEpisode> {
-    const res = (await this.client.callTool({ name: 'gym_start', arguments: stripUndefined(args) }, undefined, {
+  async start(args: StartArgs, signal?: AbortSignal): Promise<StartedEpisode> {
+    const res = (await this.client.callTool({ name: CONTROL.gym_start, arguments: stripUndefined(args) }, undefined, {
       signal,
     })) as RawResult;
-    if (res.isError) throw new EnvProtocolError(`gym_start failed: ${resultText(res)}`);
-    const sc = res.structuredContent as { task?: TaskPublic; messages?: ChatMessageLite[] } | undefined;
-    if (!sc?.task || !Array.isArray(sc.messages)) {
+    if (res.isError) throw new EnvProtocolError(`${CONTROL.gym_start} failed: ${resultText(res)}`);
+    const started = StartResultSchema.safeParse(res.structuredContent);
+    if (!started.success) {
       throw new EnvProtocolError(
-        'gym_start returned no structuredContent {task, messages}: is the server a toolgym env (`gym serve`)?',
+        `${CONTROL.gym_start} returned no structuredContent {task, messages}: is the server a toolgym env (\`gym serve\`)?`,
       );
     }
-    return { task: sc.task, messages: sc.messages };
+    return started.data;
   }
 
   /**
@@ -186,10 +191,9 @@ export class EnvClient {
         };
       }
       if (signal.aborted) throw signal.reason ?? err;
-      const msg = err instanceof Error ? err.message : String(err);
-      // Protocol-level "unknown tool" / invalid params errors are the policy's mistake, not a fault.
-      if (/-32602|-32601|not found|Unknown tool|Invalid arguments/i.test(msg)) {
-        return { text: `Error: ${msg}`, isError: true, meta: { terminated: false, truncated: false } };
+      // An unknown tool or malformed arguments, refused by code, is the policy's mistake, not a fault.
+      if (isCallerError(err)) {
+        return { text: `Error: ${err.message}`, isError: true, meta: { terminated: false, truncated: false } };
       }
       throw err;
     } finally {
@@ -199,10 +203,13 @@ export class EnvClient {
   }
 
   async submit(answer: string, signal?: AbortSignal): Promise<Scored> {
-    const res = (await this.client.callTool({ name: 'gym_submit', arguments: { answer } }, undefined, { signal })) as RawResult;
+    const args: SubmitArgs = { answer };
+    const res = (await this.client.callTool({ name: CONTROL.gym_submit, arguments: args }, undefined, { signal })) as RawResult;
     const meta = readMeta(res);
     if (meta.reward === undefined) {
-      throw new EnvProtocolError(`gym_submit returned no toolgym/reward in _meta${res.isError ? `: ${resultText(res)}` : ''}`);
+      throw new EnvProtocolError(
+        `${CONTROL.gym_submit} returned no ${META.reward} in _meta${res.isError ? `: ${resultText(res)}` : ''}`,
+      );
     }
     return {
       reward: meta.reward,

@@ -4,7 +4,7 @@
  * failure ends the episode `aborted` with its error, so a batch keeps going.
  */
 import { createActor } from 'xstate';
-import type { Split } from '../../envs/core/types.js';
+import type { Split } from '../../envs/core/index.js';
 import { mixSeed } from '../../tools/index.js';
 import type { ChatTemplate, ThinkingMode } from '../format/index.js';
 import type { ChatMessage, Policy, Trajectory, Turn } from '../types.js';

@@ -11,50 +11,26 @@
 
 export {
   BatchConfigError,
-  type BatchOptions,
-  type BatchResult,
-  type EpisodeSpec,
   planEpisodes,
   runBatch,
-  type TaskSelector,
 } from './batch.js';
-export { type Connection, connectEnv, EnvConnectError, type EnvTarget, isEnvDefinition } from './connect.js';
-export { abortReason, ENDINGS, type EndingRow, endingRow, type Fault, reasonKey } from './endings.js';
+export { ENDINGS, endingRow, type Fault, reasonKey } from './endings.js';
 export {
-  CONTROL_META_KEY,
   EnvClient,
-  EnvProtocolError,
-  isControlTool,
-  readMeta,
-  resultText,
   type Scored,
-  type StartedEpisode,
-  type StepMeta,
-  type TimerClock,
   type ToolOutcome,
 } from './env-client.js';
 export {
-  closeSession,
-  type EnvSession,
   type EpisodeMode,
-  type EpisodeOptions,
-  episodeMode,
-  type ModeSchedule,
   mixedModeSchedule,
-  openSession,
   runEpisode,
 } from './episode.js';
-export { type RolloutLimits, type RolloutLimitsInput, RolloutLimitsSchema, resolveLimits } from './limits.js';
 export {
-  type EpisodeContext,
-  type EpisodeDeps,
-  type EpisodeEvent,
-  type EpisodeMachine,
-  episodeMachine,
-  PolicyContractError,
-  switchFor,
-  ZERO_BUDGET_PREFIX,
-} from './machine.js';
-export { createProgress, type Progress } from './progress.js';
-export { type BatchSummary, formatSummary, SummaryAccumulator, summarizeBatch } from './summary.js';
-export { TokenTrack } from './tokens.js';
+  type RolloutLimitsInput,
+  resolveLimits,
+} from './limits.js';
+export { createProgress } from './progress.js';
+export {
+  formatSummary,
+  summarizeBatch,
+} from './summary.js';

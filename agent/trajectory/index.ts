@@ -1,22 +1,4 @@
 /** agent/trajectory: JSONL trajectories (append-only writer, validating reader) and exporters (verl, TRL). */
 
-export {
-  type ExportMessage,
-  type ExportOptions,
-  exportable,
-  exportMessage,
-  type TrlRow,
-  toTrl,
-  toVerl,
-  type VerlRow,
-} from './export.js';
-export {
-  parseTrajectoryLine,
-  type ReadOptions,
-  readTrajectories,
-  serializeTrajectory,
-  streamTrajectories,
-  TrajectoryFileError,
-  TrajectoryWriter,
-  type WriterOptions,
-} from './io.js';
+export { exportable, toTrl, toVerl } from './export.js';
+export { readTrajectories, serializeTrajectory, streamTrajectories, TrajectoryFileError, TrajectoryWriter } from './io.js';

@@ -6,7 +6,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { jsonSchemaProblems, toolInputJsonSchema, undescribedFields } from './schema.js';
 import { connectInMemory } from './server.js';
-import { type EpisodeMeta, isControlTool } from './session.js';
 import { parseTaskId } from './tool-env.js';
 import type {
   Action,
@@ -19,6 +18,7 @@ import type {
   TaskFamily,
   ToolResult,
 } from './types.js';
+import { type EpisodeMeta, isControlTool } from './wire.js';
 
 export interface CheckOutcome {
   ok: boolean;

@@ -33,6 +33,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { ServerConfigError } from './errors.js';
 import { createEpisodeServer, type EpisodeServerOptions } from './server.js';
 import type { EnvDefinition } from './types.js';
+import { WIRE_ERROR, type WireErrorCode } from './wire.js';
 
 export interface HttpOptions extends EpisodeServerOptions {
   /** Interface to bind (default 127.0.0.1). A non-loopback host requires `token`. */
@@ -122,7 +123,7 @@ function sameSecret(given: string, expectedDigest: Buffer): boolean {
 function jsonRpcError(
   res: ServerResponse,
   status: number,
-  code: number,
+  code: WireErrorCode,
   message: string,
   headers: Record<string, string> = {},
 ): void {
@@ -309,13 +310,13 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
     const cors: Record<string, string> = {};
     const hostHeader = req.headers.host ?? '';
     if (checkHost && !allowedHosts.has(hostHeader.toLowerCase()) && !allowedHosts.has(hostnameOf(hostHeader))) {
-      jsonRpcError(res, 403, -32000, `Forbidden: Host "${hostHeader}" is not allowed (add it with --allow-host).`);
+      jsonRpcError(res, 403, WIRE_ERROR.refused, `Forbidden: Host "${hostHeader}" is not allowed (add it with --allow-host).`);
       return;
     }
     const origin = req.headers.origin;
     if (origin !== undefined) {
       if (!originAllowed(origin)) {
-        jsonRpcError(res, 403, -32000, `Forbidden: Origin "${origin}" is not allowed (add it with --allow-origin).`);
+        jsonRpcError(res, 403, WIRE_ERROR.refused, `Forbidden: Origin "${origin}" is not allowed (add it with --allow-origin).`);
         return;
       }
       cors['access-control-allow-origin'] = origin;
@@ -325,7 +326,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
     const reqUrl = req.url ?? '/';
     const q = reqUrl.indexOf('?');
     if ((q >= 0 ? reqUrl.slice(0, q) : reqUrl) !== path) {
-      jsonRpcError(res, 404, -32000, `Not found: the MCP endpoint is ${path}.`, cors);
+      jsonRpcError(res, 404, WIRE_ERROR.refused, `Not found: the MCP endpoint is ${path}.`, cors);
       return;
     }
     if (req.method === 'OPTIONS') {
@@ -343,9 +344,15 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
       const auth = req.headers.authorization ?? '';
       const m = /^Bearer\s+(.+)$/i.exec(auth);
       if (!m || !sameSecret(m[1].trim(), tokenDigest)) {
-        jsonRpcError(res, 401, -32000, 'Unauthorized: send "Authorization: Bearer <token>" with the server\'s token.', {
-          'www-authenticate': 'Bearer',
-        });
+        jsonRpcError(
+          res,
+          401,
+          WIRE_ERROR.refused,
+          'Unauthorized: send "Authorization: Bearer <token>" with the server\'s token.',
+          {
+            'www-authenticate': 'Bearer',
+          },
+        );
         return;
       }
     }
@@ -359,10 +366,10 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
         body = JSON.parse(raw.toString('utf8'));
       } catch (err) {
         if (err instanceof BodyTooLarge)
-          jsonRpcError(res, 413, -32600, `Request body over ${maxBodyBytes} bytes: send smaller requests.`, {
+          jsonRpcError(res, 413, WIRE_ERROR.invalidRequest, `Request body over ${maxBodyBytes} bytes: send smaller requests.`, {
             connection: 'close',
           });
-        else jsonRpcError(res, 400, -32700, `Parse error: the body is not valid JSON (${(err as Error).message}).`);
+        else jsonRpcError(res, 400, WIRE_ERROR.parse, `Parse error: the body is not valid JSON (${(err as Error).message}).`);
         return;
       }
       let entry: Entry | undefined;
@@ -372,7 +379,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
           jsonRpcError(
             res,
             404,
-            -32001,
+            WIRE_ERROR.sessionNotFound,
             'Session not found (it expired or was closed): send a new initialize request without mcp-session-id.',
           );
           return;
@@ -383,7 +390,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
           jsonRpcError(
             res,
             400,
-            -32000,
+            WIRE_ERROR.refused,
             'Bad Request: no mcp-session-id header; start a session with an initialize request first.',
           );
           return;
@@ -393,7 +400,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
           jsonRpcError(
             res,
             503,
-            -32000,
+            WIRE_ERROR.refused,
             `Server full: ${admitted} live sessions, the limit (--max-sessions) is ${maxSessions}. Close sessions you no longer use (HTTP DELETE with their mcp-session-id), wait for idle ones to expire, or raise --max-sessions.`,
             { 'retry-after': '5' },
           );
@@ -403,7 +410,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
           jsonRpcError(
             res,
             429,
-            -32000,
+            WIRE_ERROR.refused,
             `Too many sessions from ${client}: it holds ${held.get(client)}, the limit (--max-sessions-per-client) is ${maxPerClient}. Close sessions you no longer use (HTTP DELETE with their mcp-session-id) or raise --max-sessions-per-client.`,
           );
           return;
@@ -437,7 +444,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
         jsonRpcError(
           res,
           sessionId ? 404 : 400,
-          sessionId ? -32001 : -32000,
+          sessionId ? WIRE_ERROR.sessionNotFound : WIRE_ERROR.refused,
           sessionId ? 'Session not found.' : 'Bad Request: mcp-session-id header required.',
         );
         return;
@@ -447,7 +454,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
       if (req.method === 'DELETE' && sessionId) drop(sessionId);
       return;
     }
-    jsonRpcError(res, 405, -32000, `Method ${req.method} not allowed: use POST, GET or DELETE.`, {
+    jsonRpcError(res, 405, WIRE_ERROR.refused, `Method ${req.method} not allowed: use POST, GET or DELETE.`, {
       allow: 'GET, POST, DELETE, OPTIONS',
     });
   };
@@ -455,7 +462,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
   const http = createServer((req, res) => {
     handle(req, res).catch((err: Error) => {
       log(`[toolgym] request failed: ${err.stack ?? err.message}`);
-      jsonRpcError(res, 500, -32603, `Internal error: ${err.message}`);
+      jsonRpcError(res, 500, WIRE_ERROR.internal, `Internal error: ${err.message}`);
     });
   });
   // Agents pause between steps while their model thinks; a longer keep-alive than Node's 5 s avoids

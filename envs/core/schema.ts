@@ -7,12 +7,6 @@ import type { ToolSpec } from './types.js';
 
 export type JsonSchema = Record<string, unknown>;
 
-/** A tool as a chat template takes it (OpenAI function format). */
-export interface ToolFunctionSchema {
-  type: 'function';
-  function: { name: string; description: string; parameters: JsonSchema };
-}
-
 export type ArgsCheck = { ok: true; args: Record<string, unknown> } | { ok: false; field?: string; message: string };
 
 // ---------------------------------------------------------------------------------------------
@@ -48,13 +42,6 @@ export function toolArgsSchema(shape: z.ZodRawShape): z.ZodObject {
 export function toolInputJsonSchema(tool: Pick<ToolSpec<any, any>, 'inputSchema'>): JsonSchema {
   const { $schema: _drop, ...schema } = z.toJSONSchema(toolArgsSchema(tool.inputSchema), { io: 'input' }) as JsonSchema;
   return schema;
-}
-
-export function toolFunctionSchema(tool: ToolSpec<any, any>): ToolFunctionSchema {
-  return {
-    type: 'function',
-    function: { name: tool.name, description: tool.description, parameters: toolInputJsonSchema(tool) },
-  };
 }
 
 /**
@@ -111,25 +98,15 @@ function describeIssue(issue: z.core.$ZodIssue): { field?: string; message: stri
   return { field, message: field ? `\`${field}\`: ${issue.message}` : issue.message };
 }
 
-/**
- * Argument objects `checkArgs` produced, with the shape they passed: the episode session validates a
- * call and hands the parsed object to the environment, which checks it again; that second check of
- * the very object the first one returned (and nobody else holds) is answered without parsing.
- */
-const validated = new WeakMap<object, z.ZodRawShape>();
-
 /** Validates raw arguments against a zod shape; the failure message names the field. */
 export function checkArgs(toolName: string, shape: z.ZodRawShape, args: unknown): ArgsCheck {
   if (args === null || typeof args !== 'object' || Array.isArray(args)) {
     return { ok: false, message: `Invalid arguments for \`${toolName}\`: arguments must be a JSON object.` };
   }
-  if (validated.get(args) === shape) return { ok: true, args: args as Record<string, unknown> };
   const unknown = Object.keys(args).filter((k) => !Object.hasOwn(shape, k));
   const parsed = parserFor(shape).safeParse(args);
   if (parsed.success && unknown.length === 0) {
-    const out = parsed.data as Record<string, unknown>;
-    validated.set(out, shape);
-    return { ok: true, args: out };
+    return { ok: true, args: parsed.data as Record<string, unknown> };
   }
   const issues = parsed.success ? [] : parsed.error.issues.map(describeIssue);
   if (unknown.length > 0)

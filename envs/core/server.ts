@@ -9,13 +9,14 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { type CallToolResult, ErrorCode, type JSONRPCMessage, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, type JSONRPCMessage, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { summarizeEnv } from './registry.js';
 import { toolArgsSchema } from './schema.js';
-import { CONTROL_META, controlTools, EpisodeSession, type EpisodeSessionOptions } from './session.js';
+import { EpisodeSession, type EpisodeSessionOptions, type SessionTool } from './session.js';
 import { parseTaskId, toPublic } from './tool-env.js';
 import type { EnvDefinition, EnvResource, TaskPublic } from './types.js';
+import { CONTROL_META, controlTools, WIRE_ERROR } from './wire.js';
 
 export interface EpisodeServerOptions extends EpisodeSessionOptions {
   /** Use this session instead of making a new one (the caller then owns it). */
@@ -60,30 +61,31 @@ function argumentsHint(names: { required: string[]; optional: string[] }): strin
 }
 
 /**
- * The tool name and argument object of a tools/call's params, or an `InvalidParams` error whose
- * message is one line saying what to send. Arguments may be left out (MCP makes them optional) only
- * for a tool that requires none.
+ * The tool and argument object of a tools/call's params, or an `InvalidParams` error whose message
+ * is one line saying what to send. Arguments may be left out (MCP makes them optional) only for a
+ * tool that requires none. The tool name is checked here and only here on the server path.
  */
-function callOf(params: unknown, session: EpisodeSession, envId: string): { name: string; args: Record<string, unknown> } {
+function callOf(params: unknown, session: EpisodeSession, envId: string): { tool: SessionTool; args: Record<string, unknown> } {
   const name = isPlainObject(params) ? params.name : undefined;
   if (typeof name !== 'string' || name === '') {
     throw new McpError(
-      ErrorCode.InvalidParams,
+      WIRE_ERROR.invalidParams,
       `tools/call needs "name", the tool to call as a string, got ${jsonKind(name)}: call tools/list to see the tools of environment "${envId}".`,
     );
   }
-  if (!session.hasTool(name)) {
+  const tool = session.tool(name);
+  if (!tool) {
     throw new McpError(
-      ErrorCode.InvalidParams,
+      WIRE_ERROR.invalidParams,
       `Unknown tool "${name}": call tools/list to see the tools of environment "${envId}".`,
     );
   }
   const args = (params as Record<string, unknown>).arguments;
-  if (isPlainObject(args)) return { name, args };
-  const names = session.argumentNames(name);
-  if (args === undefined && names.required.length === 0) return { name, args: {} };
+  if (isPlainObject(args)) return { tool, args };
+  const names = session.argumentNames(tool);
+  if (args === undefined && names.required.length === 0) return { tool, args: {} };
   const why = args === undefined ? 'no "arguments"' : `"arguments" must be a JSON object, got ${jsonKind(args)}`;
-  throw new McpError(ErrorCode.InvalidParams, `Invalid arguments for tool "${name}": ${why}; send ${argumentsHint(names)}.`);
+  throw new McpError(WIRE_ERROR.invalidParams, `Invalid arguments for tool "${name}": ${why}; send ${argumentsHint(names)}.`);
 }
 
 /**
@@ -145,14 +147,14 @@ function registerResources(server: McpServer, def: EnvDefinition, perFamily: num
       const id = uri.href.slice('toolgym://tasks/'.length);
       if (!parseTaskId(id))
         throw new McpError(
-          ErrorCode.InvalidParams,
+          WIRE_ERROR.invalidParams,
           `Malformed task URI ${uri.href}: use toolgym://tasks/<env>/<family>/<split>/<index>.`,
         );
       let task: TaskPublic;
       try {
         task = toPublic(def.getTask(id));
       } catch (err) {
-        throw new McpError(ErrorCode.InvalidParams, (err as Error).message);
+        throw new McpError(WIRE_ERROR.invalidParams, (err as Error).message);
       }
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(task, null, 2) }] };
     },
@@ -192,7 +194,7 @@ function registerEnvResources(server: McpServer, def: EnvDefinition): void {
     async (uri) => {
       const r = envResources(def).get(uri.toString());
       if (!r)
-        throw new McpError(ErrorCode.InvalidParams, `Resource ${uri.href} not found: call resources/list to see the documents.`);
+        throw new McpError(WIRE_ERROR.invalidParams, `Resource ${uri.href} not found: call resources/list to see the documents.`);
       return { contents: [{ uri: uri.href, mimeType: r.mimeType, text: r.read() }] };
     },
   );
@@ -237,8 +239,8 @@ export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptio
   // through Protocol's method: `Server.setRequestHandler` wraps tools/call in the SDK's strict
   // request schema, whose failures reach the client as a validation dump.
   Protocol.prototype.setRequestHandler.call(server.server, LooseCallToolRequestSchema, async (req, extra) => {
-    const { name, args } = callOf(req.params, session, def.id);
-    return (await session.call(name, args, extra.signal)) as unknown as CallToolResult;
+    const { tool, args } = callOf(req.params, session, def.id);
+    return (await session.run(tool, args, extra.signal)) as unknown as CallToolResult;
   });
 
   const connect = server.connect.bind(server);

@@ -12,23 +12,17 @@
 import { z } from 'zod';
 import { checkArgs } from './schema.js';
 import { toPublic } from './tool-env.js';
-import type { EnvDefinition, Environment, RewardComponents, Split, TaskPublic, ToolResult, Verdict } from './types.js';
-
-export const CONTROL_META = { 'toolgym/control': true } as const;
-
-export interface EpisodeMeta {
-  'toolgym/step': number;
-  'toolgym/terminated': boolean;
-  'toolgym/truncated': boolean;
-  /** An infrastructure fault ended the episode (not the agent's fault). */
-  'toolgym/aborted'?: boolean;
-  'toolgym/reward'?: number;
-  'toolgym/components'?: RewardComponents;
-  'toolgym/correct'?: boolean;
-  'toolgym/taskId'?: string;
-  /** How many episodes this session has started (1 for the first). */
-  'toolgym/episode'?: number;
-}
+import type { EnvDefinition, Environment, Split, TaskPublic, ToolResult, Verdict } from './types.js';
+import {
+  CONTROL,
+  type ControlToolName,
+  controlTools,
+  type EpisodeMeta,
+  type ListTasksArgs,
+  META,
+  type StartArgs,
+  type SubmitArgs,
+} from './wire.js';
 
 export type SessionResult = ToolResult & { _meta: EpisodeMeta };
 
@@ -48,57 +42,13 @@ export interface EpisodeSessionOptions {
 export const DEFAULT_MAX_STEPS = 64;
 export const DEFAULT_MAX_ARG_BYTES = 1_000_000;
 
-// ---------------------------------------------------------------------------------------------
-// Control tools (schemas first; the MCP layer registers them with `_meta: CONTROL_META`)
-
-const splitField = z.enum(['train', 'test']);
-
-export const controlTools = {
-  gym_list_tasks: {
-    title: 'List tasks',
-    description: 'List the tasks of this environment (id, family, split, difficulty), a page at a time.',
-    inputSchema: {
-      split: splitField.optional().describe('Which split to list: "train" or "test" (default "test").'),
-      family: z.string().optional().describe('Only tasks of this family (see the families in the result).'),
-      offset: z.number().int().min(0).optional().describe('Index of the first task to list within each family (default 0).'),
-      limit: z.number().int().min(1).max(100).optional().describe('Tasks to list per family (default 10, at most 100).'),
-    },
-  },
-  gym_start: {
-    title: 'Start an episode',
-    description:
-      'Start a new episode: picks a task by id, or by seed within a split, and returns the task. Call it first; calling it again abandons the current episode and starts a new one.',
-    inputSchema: {
-      seed: z
-        .number()
-        .int()
-        .optional()
-        .describe(
-          'Seed that picks the task and seeds the tools (default: the number of episodes already started in this session).',
-        ),
-      taskId: z
-        .string()
-        .optional()
-        .describe(
-          'Exact task id, e.g. "code-interp/compute.bigint/test/3" (see gym_list_tasks); overrides seed for the choice of task.',
-        ),
-      split: splitField.optional().describe('Split to draw the task from when no taskId is given: "train" or "test".'),
-    },
-  },
-  gym_submit: {
-    title: 'Submit the final answer',
-    description: 'Submit the final answer to the current task. Ends the episode and returns the reward.',
-    inputSchema: {
-      answer: z.string().describe('The final answer, exactly as the task asks for it (no explanation).'),
-    },
-  },
-} as const;
-
-export type ControlToolName = keyof typeof controlTools;
-
-export function isControlTool(name: string): name is ControlToolName {
-  return Object.hasOwn(controlTools, name);
-}
+/**
+ * A tool this session answers, resolved from its name once per call: the MCP layer resolves it to
+ * refuse an unknown name as a protocol error, and the session runs what it was handed.
+ */
+export type SessionTool =
+  | { kind: 'control'; name: ControlToolName; inputSchema: z.ZodRawShape }
+  | { kind: 'env'; name: string; inputSchema: z.ZodRawShape };
 
 // ---------------------------------------------------------------------------------------------
 // Pure helpers
@@ -135,7 +85,7 @@ export class EpisodeSession {
   #task: TaskPublic | undefined;
   #verdict: Verdict | undefined;
   #chain: Promise<unknown> = Promise.resolve();
-  readonly #toolNames: Set<string>;
+  readonly #tools: Map<string, SessionTool>;
 
   constructor(
     def: EnvDefinition,
@@ -144,7 +94,13 @@ export class EpisodeSession {
     this.def = def;
     this.maxSteps = opts.maxSteps ?? DEFAULT_MAX_STEPS;
     this.maxArgBytes = opts.maxArgBytes ?? DEFAULT_MAX_ARG_BYTES;
-    this.#toolNames = new Set(def.tools.map((t) => t.name));
+    this.#tools = new Map<string, SessionTool>([
+      ...Object.entries(controlTools).map(([name, c]): [string, SessionTool] => [
+        name,
+        { kind: 'control', name: name as ControlToolName, inputSchema: c.inputSchema },
+      ]),
+      ...def.tools.map((t): [string, SessionTool] => [t.name, { kind: 'env', name: t.name, inputSchema: t.inputSchema }]),
+    ]);
   }
 
   get state(): EpisodeState {
@@ -160,16 +116,15 @@ export class EpisodeSession {
     return this.#verdict;
   }
 
-  /** Whether `name` is a tool this session answers (control or environment). */
-  hasTool(name: string): boolean {
-    return isControlTool(name) || this.#toolNames.has(name);
+  /** The tool `name` names (control or environment), or undefined: the one lookup of a tool name. */
+  tool(name: string): SessionTool | undefined {
+    return this.#tools.get(name);
   }
 
-  /** The argument names tool `name` takes, required ones first (empty for an unknown tool). */
-  argumentNames(name: string): { required: string[]; optional: string[] } {
-    const shape = isControlTool(name) ? controlTools[name].inputSchema : this.def.tools.find((t) => t.name === name)?.inputSchema;
+  /** The argument names `tool` takes, required ones first. */
+  argumentNames(tool: SessionTool): { required: string[]; optional: string[] } {
     const out = { required: [] as string[], optional: [] as string[] };
-    for (const [key, field] of Object.entries((shape ?? {}) as z.ZodRawShape)) {
+    for (const [key, field] of Object.entries(tool.inputSchema)) {
       // A field that accepts `undefined` (optional, or with a default) may be left out.
       (z.safeParse(field, undefined).success ? out.optional : out.required).push(key);
     }
@@ -178,28 +133,40 @@ export class EpisodeSession {
 
   meta(): EpisodeMeta {
     const m: EpisodeMeta = {
-      'toolgym/step': this.#step,
-      'toolgym/terminated': this.#terminated,
-      'toolgym/truncated': this.#truncated,
+      [META.step]: this.#step,
+      [META.terminated]: this.#terminated,
+      [META.truncated]: this.#truncated,
     };
-    if (this.#aborted) m['toolgym/aborted'] = true;
-    if (this.#task) m['toolgym/taskId'] = this.#task.id;
-    if (this.#episodes > 0) m['toolgym/episode'] = this.#episodes;
+    if (this.#aborted) m[META.aborted] = true;
+    if (this.#task) m[META.taskId] = this.#task.id;
+    if (this.#episodes > 0) m[META.episode] = this.#episodes;
     return m;
   }
 
   /**
-   * Handles one tool call by name; never throws for bad input (the result says what went wrong).
-   * When `signal` aborts (the client cancelled or timed out), the call answers at once and the
-   * session moves on, even if the environment ignores the signal: a stuck tool must not wedge
-   * the session's later calls (gym_submit, gym_start).
+   * Handles one tool call by name; never throws for bad input (the result says what went wrong,
+   * an unknown name included).
    */
   call(name: string, args: unknown, signal?: AbortSignal): Promise<SessionResult> {
+    const tool = this.tool(name);
+    if (tool) return this.run(tool, args, signal);
+    return this.#serial(async () => {
+      const names = [...this.#tools.keys()].join(', ');
+      return errorResult(`Unknown tool \`${name}\`. Available tools: ${names}.`, this.meta());
+    });
+  }
+
+  /**
+   * Runs a tool `tool()` resolved. When `signal` aborts (the client cancelled or timed out), the
+   * call answers at once and the session moves on, even if the environment ignores the signal: a
+   * stuck tool must not wedge the session's later calls (gym_submit, gym_start).
+   */
+  run(tool: SessionTool, args: unknown, signal?: AbortSignal): Promise<SessionResult> {
     return this.#serial(() => {
-      const work = this.#dispatch(name, args ?? {}, signal);
+      const work = this.#dispatch(tool, args ?? {}, signal);
       if (!signal) return work;
       const cancelled = (): SessionResult =>
-        errorResult(`The call to \`${name}\` was cancelled before it finished.`, this.meta());
+        errorResult(`The call to \`${tool.name}\` was cancelled before it finished.`, this.meta());
       if (signal.aborted) return Promise.resolve(cancelled());
       return new Promise<SessionResult>((resolve, reject) => {
         const onAbort = (): void => resolve(cancelled());
@@ -209,12 +176,12 @@ export class EpisodeSession {
     });
   }
 
-  start(args: { seed?: number; taskId?: string; split?: Split } = {}): Promise<SessionResult> {
-    return this.call('gym_start', args);
+  start(args: StartArgs = {}): Promise<SessionResult> {
+    return this.call(CONTROL.gym_start, args);
   }
 
   submit(answer: string): Promise<SessionResult> {
-    return this.call('gym_submit', { answer });
+    return this.call(CONTROL.gym_submit, { answer } satisfies SubmitArgs);
   }
 
   /** Closes the environment; safe to call more than once. */
@@ -234,28 +201,24 @@ export class EpisodeSession {
     return p;
   }
 
-  async #dispatch(name: string, args: unknown, signal?: AbortSignal): Promise<SessionResult> {
+  async #dispatch(tool: SessionTool, args: unknown, signal?: AbortSignal): Promise<SessionResult> {
     if (this.#state === 'closed') return errorResult('This session is closed: open a new MCP session.', this.meta());
     const bytes = byteLength(args);
     if (bytes > this.maxArgBytes) {
       return errorResult(
-        `Arguments of \`${name}\` are ${bytes} bytes, over the limit of ${this.maxArgBytes} bytes. Send smaller arguments.`,
+        `Arguments of \`${tool.name}\` are ${bytes} bytes, over the limit of ${this.maxArgBytes} bytes. Send smaller arguments.`,
         this.meta(),
       );
     }
-    switch (name) {
-      case 'gym_list_tasks':
+    if (tool.kind === 'env') return this.#envTool(tool.name, args, signal);
+    switch (tool.name) {
+      case CONTROL.gym_list_tasks:
         return this.#listTasks(args);
-      case 'gym_start':
+      case CONTROL.gym_start:
         return this.#start(args, signal);
-      case 'gym_submit':
+      case CONTROL.gym_submit:
         return this.#submit(args, signal);
     }
-    if (!this.#toolNames.has(name)) {
-      const names = [...Object.keys(controlTools), ...this.#toolNames].join(', ');
-      return errorResult(`Unknown tool \`${name}\`. Available tools: ${names}.`, this.meta());
-    }
-    return this.#envTool(name, args, signal);
   }
 
   #notRunning(): SessionResult | undefined {
@@ -276,9 +239,9 @@ export class EpisodeSession {
   }
 
   async #listTasks(raw: unknown): Promise<SessionResult> {
-    const checked = checkArgs('gym_list_tasks', controlTools.gym_list_tasks.inputSchema, raw);
+    const checked = checkArgs(CONTROL.gym_list_tasks, controlTools.gym_list_tasks.inputSchema, raw);
     if (!checked.ok) return errorResult(checked.message, this.meta());
-    const a = checked.args as { split?: Split; family?: string; offset?: number; limit?: number };
+    const a = checked.args as ListTasksArgs;
     const split = a.split ?? 'test';
     const offset = a.offset ?? 0;
     const limit = a.limit ?? 10;
@@ -309,9 +272,9 @@ export class EpisodeSession {
   }
 
   async #start(raw: unknown, signal?: AbortSignal): Promise<SessionResult> {
-    const checked = checkArgs('gym_start', controlTools.gym_start.inputSchema, raw);
+    const checked = checkArgs(CONTROL.gym_start, controlTools.gym_start.inputSchema, raw);
     if (!checked.ok) return errorResult(checked.message, this.meta());
-    const a = checked.args as { seed?: number; taskId?: string; split?: Split };
+    const a = checked.args as StartArgs;
     this.#env ??= this.def.create(this.opts.envOptions);
     const seed = a.seed ?? this.#episodes;
     let reset: Awaited<ReturnType<Environment['reset']>>;
@@ -339,30 +302,30 @@ export class EpisodeSession {
     return result(text, this.meta(), { structuredContent: { task: { ...t }, messages } });
   }
 
+  /**
+   * One environment step. The environment validates the arguments (every environment answers bad
+   * ones with an `isError` result: the conformance suite checks it) and counts the step; the session
+   * reads the count from the step's `info` rather than keeping its own.
+   */
   async #envTool(name: string, raw: unknown, signal?: AbortSignal): Promise<SessionResult> {
     const blocked = this.#notRunning();
     if (blocked) return blocked;
-    const tool = this.def.tools.find((t) => t.name === name)!;
-    const checked = checkArgs(name, tool.inputSchema, raw);
-    this.#step++;
+    const args = raw as Record<string, unknown>;
     let out: ToolResult;
-    if (!checked.ok) {
-      out = { content: [{ type: 'text', text: checked.message }], isError: true };
-    } else {
-      try {
-        const r = await this.#env!.step(
-          { kind: 'tool_calls', calls: [{ id: `call_${this.#step}`, name, arguments: checked.args }] },
-          signal,
-        );
-        out = r.observation.toolResults?.[0] ?? {
-          content: [{ type: 'text', text: `Tool \`${name}\` returned no result.` }],
-          isError: true,
-        };
-        if (r.terminated) this.#terminated = true;
-        if (r.truncated) this.#truncated = true;
-      } catch (err) {
-        return this.#abort(err);
-      }
+    try {
+      const r = await this.#env!.step(
+        { kind: 'tool_calls', calls: [{ id: `call_${this.#step + 1}`, name, arguments: args }] },
+        signal,
+      );
+      this.#step = r.info.step;
+      out = r.observation.toolResults?.[0] ?? {
+        content: [{ type: 'text', text: `Tool \`${name}\` returned no result.` }],
+        isError: true,
+      };
+      if (r.terminated) this.#terminated = true;
+      if (r.truncated) this.#truncated = true;
+    } catch (err) {
+      return this.#abort(err);
     }
     return this.#finishStep(out);
   }
@@ -370,12 +333,12 @@ export class EpisodeSession {
   async #submit(raw: unknown, signal?: AbortSignal): Promise<SessionResult> {
     const blocked = this.#notRunning();
     if (blocked) return blocked;
-    const checked = checkArgs('gym_submit', controlTools.gym_submit.inputSchema, raw);
+    const checked = checkArgs(CONTROL.gym_submit, controlTools.gym_submit.inputSchema, raw);
     if (!checked.ok) return errorResult(checked.message, this.meta());
-    this.#step++;
     let verdict: Verdict | undefined;
     try {
-      const r = await this.#env!.step({ kind: 'answer', answer: (checked.args as { answer: string }).answer }, signal);
+      const r = await this.#env!.step({ kind: 'answer', answer: (checked.args as SubmitArgs).answer }, signal);
+      this.#step = r.info.step;
       verdict = r.info.verdict ?? { reward: r.reward, components: { correct: r.reward }, correct: r.reward >= 1 };
     } catch (err) {
       return this.#abort(err);
@@ -386,9 +349,9 @@ export class EpisodeSession {
     this.#releaseEnv();
     const meta: EpisodeMeta = {
       ...this.meta(),
-      'toolgym/reward': verdict.reward,
-      'toolgym/components': { ...verdict.components },
-      'toolgym/correct': verdict.correct,
+      [META.reward]: verdict.reward,
+      [META.components]: { ...verdict.components },
+      [META.correct]: verdict.correct,
     };
     const text = `Answer submitted. Reward ${verdict.reward} (${verdict.correct ? 'correct' : 'not correct'}).${verdict.detail ? ` ${verdict.detail}` : ''} Call gym_start for a new episode.`;
     const structuredContent: Record<string, unknown> = {

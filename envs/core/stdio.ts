@@ -11,6 +11,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import { createEpisodeServer, type EpisodeServerOptions } from './server.js';
 import type { EnvDefinition } from './types.js';
+import { WIRE_ERROR } from './wire.js';
 
 export interface StdioOptions extends EpisodeServerOptions {
   stdin?: Readable;
@@ -19,9 +20,6 @@ export interface StdioOptions extends EpisodeServerOptions {
   maxLineBytes?: number;
   log?: (line: string) => void;
 }
-
-const PARSE_ERROR = -32700;
-const INVALID_REQUEST = -32600;
 
 /** The JSON-RPC error reply for a line that is not a valid message (id echoed when it can be read). */
 export function malformedReply(line: string): JSONRPCMessage {
@@ -32,7 +30,7 @@ export function malformedReply(line: string): JSONRPCMessage {
     return {
       jsonrpc: '2.0',
       id: null,
-      error: { code: PARSE_ERROR, message: `Parse error: ${(err as Error).message}` },
+      error: { code: WIRE_ERROR.parse, message: `Parse error: ${(err as Error).message}` },
     } as unknown as JSONRPCMessage;
   }
   const id =
@@ -42,7 +40,7 @@ export function malformedReply(line: string): JSONRPCMessage {
   return {
     jsonrpc: '2.0',
     id,
-    error: { code: INVALID_REQUEST, message: 'Invalid Request: not a JSON-RPC 2.0 message' },
+    error: { code: WIRE_ERROR.invalidRequest, message: 'Invalid Request: not a JSON-RPC 2.0 message' },
   } as unknown as JSONRPCMessage;
 }
 
@@ -89,7 +87,7 @@ export class LineTransport implements Transport {
       void this.send({
         jsonrpc: '2.0',
         id: null,
-        error: { code: INVALID_REQUEST, message: `Message over ${this.maxLineBytes} bytes: skipped` },
+        error: { code: WIRE_ERROR.invalidRequest, message: `Message over ${this.maxLineBytes} bytes: skipped` },
       } as unknown as JSONRPCMessage);
       return;
     }

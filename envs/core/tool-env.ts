@@ -4,7 +4,7 @@
  * argument validation naming the field, tool failures as `isError` results, step counting,
  * verdicts), so an environment file only says what is particular to it.
  */
-import { mixSeed } from '../../tools/rng.js';
+import { mixSeed } from '../../tools/index.js';
 import { EpisodeNotStartedError, UnknownTaskError } from './errors.js';
 import { checkArgs } from './schema.js';
 import type {

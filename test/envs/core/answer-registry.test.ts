@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DuplicateEnvError, EnvRegistry, extractAnswer, summarizeEnv, UnknownEnvError } from '../../../envs/core/index.js';
+import { DuplicateEnvError, UnknownEnvError } from '../../../envs/core/errors.js';
+import { extractAnswer, summarizeEnv } from '../../../envs/core/index.js';
+import { EnvRegistry } from '../../../envs/core/registry.js';
 import { arithEnv } from '../../fixtures/arith-env.js';
 
 describe('extractAnswer', () => {

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  checkEnv,
-  defineToolEnv,
-  type EnvDefinition,
-  type Environment,
-  type ToolSpec,
-  textResult,
-} from '../../../envs/core/index.js';
+import { checkEnv } from '../../../envs/core/check.js';
+import { defineToolEnv, type EnvDefinition, type Environment, type ToolSpec, textResult } from '../../../envs/core/index.js';
 import { arithEnv, sum3 } from '../../fixtures/arith-env.js';
 import { describeConformance } from '../conformance.js';
 

@@ -1,9 +1,9 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { HttpServerHandle } from '../../../envs/core/http.js';
 import {
   defineToolEnv,
   type EnvDefinition,
-  type HttpServerHandle,
   ServerConfigError,
   serveHttp,
   type ToolSpec,

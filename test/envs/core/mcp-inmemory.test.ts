@@ -1,6 +1,7 @@
 import { CallToolResultSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectInMemory, undescribedFields } from '../../../envs/core/index.js';
+import { connectInMemory } from '../../../envs/core/index.js';
+import { undescribedFields } from '../../../envs/core/schema.js';
 import { arithEnv } from '../../fixtures/arith-env.js';
 
 type Client = Awaited<ReturnType<typeof connectInMemory>>;

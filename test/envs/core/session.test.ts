@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type EnvDefinition, EpisodeSession, type SessionResult } from '../../../envs/core/index.js';
+import type { EnvDefinition } from '../../../envs/core/index.js';
+import { EpisodeSession, type SessionResult } from '../../../envs/core/session.js';
 import { arithEnv } from '../../fixtures/arith-env.js';
 
 const text = (r: SessionResult): string => r.content.map((c) => c.text).join('\n');
