@@ -18,7 +18,7 @@ import type {
   TaskFamily,
   ToolResult,
 } from './types.js';
-import { type EpisodeMeta, isControlTool } from './wire.js';
+import { CONTROL, isControlTool, META, readEpisodeMeta } from './wire.js';
 
 export interface CheckOutcome {
   ok: boolean;
@@ -152,20 +152,20 @@ async function playOracleOverMcp(
 ): Promise<{ answered: boolean; correct?: boolean; detail: string }> {
   const client = await connectInMemory(def, { clientName: 'toolgym-conformance' });
   try {
-    await client.callTool({ name: 'gym_start', arguments: { taskId: task.id } });
+    await client.callTool({ name: CONTROL.gym_start, arguments: { taskId: task.id } });
     const history: OracleObservation[] = [];
     for (let i = 0; i < ORACLE_STEP_LIMIT; i++) {
       const act = family.oracle(task, history);
       if (act.kind === 'answer') {
-        const r = await client.callTool({ name: 'gym_submit', arguments: { answer: act.answer } });
-        const meta = r._meta as Partial<EpisodeMeta> | undefined;
-        return { answered: true, correct: meta?.['toolgym/correct'] === true, detail: JSON.stringify(r.content).slice(0, 200) };
+        const r = await client.callTool({ name: CONTROL.gym_submit, arguments: { answer: act.answer } });
+        const meta = readEpisodeMeta(r._meta);
+        return { answered: true, correct: meta[META.correct] === true, detail: JSON.stringify(r.content).slice(0, 200) };
       }
       for (const call of act.calls) {
         const r = await client.callTool({ name: call.name, arguments: call.arguments });
         history.push({ call: { name: call.name, arguments: call.arguments }, result: resultAsClientSees(r) });
-        const meta = r._meta as Partial<EpisodeMeta> | undefined;
-        if (meta?.['toolgym/terminated'] || meta?.['toolgym/truncated'])
+        const meta = readEpisodeMeta(r._meta);
+        if (meta[META.terminated] || meta[META.truncated])
           return { answered: false, detail: `the episode ended after ${call.name}` };
       }
     }
