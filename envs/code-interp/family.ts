@@ -3,7 +3,7 @@
  * train/test kept disjoint by construction, and the exact-answer compute family with its verifier and
  * its oracle (one real `run_code` call, then the printed value as the answer).
  */
-import { hashString, mixSeed, Rng } from '../../tools/rng.js';
+import { hashString, mixSeed, Rng } from '../../tools/index.js';
 import type { Difficulty, Oracle, OracleAction, Split, Task, TaskFamily, ToolResult, Verdict } from '../core/index.js';
 import { type AnswerKind, answerWellFormed, normalizeAnswer } from './answer.js';
 

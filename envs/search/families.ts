@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { World } from '../../tools/corpus/index.js';
-import { mixSeed, Rng } from '../../tools/rng.js';
+import { mixSeed, Rng } from '../../tools/index.js';
 import type { Difficulty, Oracle, OracleAction, OracleObservation, Split, Task, TaskFamily } from '../core/index.js';
 import {
   changed,

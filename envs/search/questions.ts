@@ -17,7 +17,7 @@ import {
   previous,
   type World,
 } from '../../tools/corpus/index.js';
-import { hashString, type Rng } from '../../tools/rng.js';
+import { hashString, type Rng } from '../../tools/index.js';
 import type { Difficulty, Split } from '../core/index.js';
 import type { AnswerRef } from './verify.js';
 

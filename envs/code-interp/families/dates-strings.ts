@@ -2,7 +2,7 @@
  * Compute families over calendars and text: `compute.dates` (weekdays, day counts, date arithmetic,
  * all in the proleptic Gregorian calendar, UTC) and `compute.strings` (counting and transforms).
  */
-import type { Rng } from '../../../tools/rng.js';
+import type { Rng } from '../../../tools/index.js';
 import { type ComputeDraw, computeFamily } from '../family.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { z } from 'zod';
-import { hashString } from '../../../tools/rng.js';
+import { hashString } from '../../../tools/index.js';
 import type { HiddenTest } from '../../../tools/sandbox/index.js';
 import type { Difficulty, Oracle, OracleAction, Split, Task, TaskFamily, Verdict } from '../../core/index.js';
 import { normalizeAnswer } from '../answer.js';

@@ -3,7 +3,7 @@
  * `compute.numtheory`. Each level's generator returns the prompt, the exact answer (computed here on
  * the host with BigInt / a sieve) and the oracle's program, which prints the same value.
  */
-import type { Rng } from '../../../tools/rng.js';
+import type { Rng } from '../../../tools/index.js';
 import { type ComputeDraw, computeFamily } from '../family.js';
 
 // ---------------------------------------------------------------------------------------------

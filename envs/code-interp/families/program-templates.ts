@@ -3,7 +3,7 @@
  * parameters, states the task, carries a reference solution (JavaScript source, the oracle's answer)
  * and a host implementation that computes the hidden tests' expected values.
  */
-import type { Rng } from '../../../tools/rng.js';
+import type { Rng } from '../../../tools/index.js';
 import type { Difficulty } from '../../core/index.js';
 import { caesar } from './dates-strings.js';
 

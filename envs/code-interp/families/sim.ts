@@ -3,7 +3,7 @@
  * hand: Collatz step counts, linear congruential generators, the Josephus circle, a single-server
  * queue, and elementary cellular automata.
  */
-import type { Rng } from '../../../tools/rng.js';
+import type { Rng } from '../../../tools/index.js';
 import { type ComputeDraw, computeFamily } from '../family.js';
 import { ordinal } from './math.js';
 
