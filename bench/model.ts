@@ -5,18 +5,30 @@
  *  2. decoding: one token at a time after a prompt (ms/token), through each side's KV cache;
  *  3. batched decoding on the device: one step for B sequences at once (`decodeBatch`, what the
  *     builtin policy does for concurrent episodes), ms per token beside one sequence at a time.
+ *  4. the GRPO update pass on the CPU backend: `grpoStep` over two groups of four sequences that
+ *     share a prompt (forward, loss, backward, clipping, AdamW), ms per step and sequence tokens/s,
+ *     without and with the KL reference (beta > 0: one more forward per sequence). onnxruntime on
+ *     one thread, so the process CPU time per step (`cpuMsPerStep`) is the figure to compare on a
+ *     shared machine; wall time is given beside it.
  * Same weights and inputs on both sides; the logits are checked to agree before timing. Medians.
- * Prints one JSON object. Run: `npx tsx bench/model.ts [--preset nano|micro|mini] [--webgpu]`.
+ * Prints one JSON object. Run: `npx tsx bench/model.ts [--preset nano|micro|mini] [--webgpu] [--only grpo]`.
  */
 import { parseArgs } from 'node:util';
 import { createDevice, type Device } from '../gpu/index.js';
 import { logitsGrad } from '../trainer/grpo/logits.js';
+import { frozenReference, type GrpoGroup, type GrpoStepOptions, grpoStep } from '../trainer/grpo/step.js';
 import { type ModelPreset, presetConfig } from '../trainer/model/config.js';
-import { type DeviceKVCache, DeviceTransformer, KVCache, Transformer, useDevice } from '../trainer/model/index.js';
+import { type DeviceKVCache, DeviceTransformer, KVCache, ModelRunner, Transformer, useDevice } from '../trainer/model/index.js';
+import { AdamW } from '../trainer/optim/index.js';
 import { median, round, timeIt } from './stats.js';
 
 const { values: flags } = parseArgs({
-  options: { preset: { type: 'string', default: 'nano' }, webgpu: { type: 'boolean' }, quick: { type: 'boolean' } },
+  options: {
+    preset: { type: 'string', default: 'nano' },
+    webgpu: { type: 'boolean' },
+    quick: { type: 'boolean' },
+    only: { type: 'string' },
+  },
   strict: true,
 });
 const preset = flags.preset as ModelPreset;
@@ -34,6 +46,65 @@ const result: Record<string, unknown> = { bench: 'model', preset, params: host.n
 const training: Record<string, unknown>[] = [];
 const decoding: Record<string, unknown>[] = [];
 const batched: Record<string, unknown>[] = [];
+
+/**
+ * The GRPO update pass on the CPU backend: 2 groups x 4 sequences of a 256-token prompt and
+ * 96..320-token completions (mask 1 on the completion), rewards 1/0 so every advantage is live.
+ * Fresh weights and optimizer per measurement so every repeat does the same work.
+ */
+async function grpoUpdate(beta: number): Promise<Record<string, unknown>> {
+  const groups: GrpoGroup[] = [0, 1].map((g) => {
+    const prompt = ids(256).map((x) => (x + g * 17) % vocab);
+    const samples = [96, 160, 224, 320].map((L, i) => {
+      const tokens = [...prompt, ...Array.from({ length: L }, (_, t) => (t * 131 + i * 7 + g) % vocab)];
+      return { tokens, mask: tokens.map((_, t) => (t >= prompt.length ? 1 : 0)), logprobs: tokens.map(() => -7) };
+    });
+    return { samples, rewards: [1, 0, 1, 0] };
+  });
+  const seqTokens = groups.reduce((s, g) => s + g.samples.reduce((a, x) => a + x.tokens.length - 1, 0), 0);
+  const o: GrpoStepOptions = {
+    lossType: 'dapo',
+    scaleRewards: 'group',
+    epsLow: 0.2,
+    epsHigh: 0.28,
+    beta,
+    numIterations: 1,
+    maxGradNorm: 1,
+    lr: 1e-3,
+    temperature: 1,
+    entropyCoef: 0,
+    entropyTarget: 0,
+  };
+  const model = new Transformer(cfg, undefined, 1);
+  const runner = await ModelRunner.create(model, 'cpu', 1);
+  const ref = beta > 0 ? frozenReference(runner) : undefined;
+  const cpuMs: number[] = [];
+  const times = await timeIt(reps, 1, async () => {
+    const opt = new AdamW(model.params, model.shapes);
+    const c0 = process.cpuUsage();
+    await grpoStep(runner, opt, groups, o, ref);
+    const c = process.cpuUsage(c0);
+    cpuMs.push((c.user + c.system) / 1000);
+  });
+  ref?.dispose();
+  runner.dispose();
+  const ms = median(times);
+  const cpu = median(cpuMs.slice(1)); // the first is the warm-up call
+  return {
+    beta,
+    sequences: 8,
+    seqTokens,
+    msPerStep: round(ms, 1),
+    cpuMsPerStep: round(cpu, 1),
+    seqTokensPerCpuSecond: round(seqTokens / (cpu / 1000), 0),
+  };
+}
+
+if (flags.only === 'grpo') {
+  result.grpoUpdate = [await grpoUpdate(0), await grpoUpdate(0.001)];
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
 
 for (const { name, dev } of devices) {
   const dm = new DeviceTransformer(dev, cfg, host.params);
@@ -131,6 +202,7 @@ for (const { name, dev } of devices) {
   }
   dm.dispose();
 }
+result.grpoUpdate = [await grpoUpdate(0), await grpoUpdate(0.001)];
 result.training = training;
 result.decoding = decoding;
 result.batchedDecoding = batched;

@@ -65,6 +65,11 @@ export interface AdamWOptions {
   maxGradNorm?: number;
   /** Per-parameter weight-decay switch (norm gains and biases usually get none). Default: all on. */
   decay?: readonly boolean[];
+  /**
+   * The squared global norm already computed by `gradNormSq` (a caller that checks it before
+   * updating); it is returned as given and stays the caller's to free.
+   */
+  normSq?: Tensor;
 }
 
 export interface AdamWState {
@@ -102,7 +107,7 @@ export function adamwStep(
   const beta1 = opts.beta1 ?? 0.9;
   const beta2 = opts.beta2 ?? 0.999;
   state.step += 1;
-  const normSq = gradNormSq(dev, grads);
+  const normSq = opts.normSq ?? gradNormSq(dev, grads);
   params.forEach((p, i) => {
     const g = grads[i] as Tensor;
     expectShape(g, p.shape, `adamw grad ${i}`);

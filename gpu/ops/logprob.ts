@@ -4,6 +4,9 @@
  *   out = sign * logp      (sign = +1: log-prob gather; sign = -1: cross-entropy loss)
  * backward (dout, dH given):  dlogits_v = (sign*dout*(1[v=id] - p_v) - dH * p_v (log p_v + H)) / τ
  * logits: (N, V)  ids: (N) i32, id < 0 means "no target" (out = 0, no gradient from it).
+ * `targetsOnly`: rows without a target are not computed at all (lse = H = 0; they must get no dH),
+ * which is what a loss over a prompt-plus-completion sequence wants. Backward writes zeros without
+ * touching the logits in a row whose dout and dH contributions are both 0.
  * WebGPU: `logprob.wgsl`, one 256-thread workgroup per row.
  */
 import type { Device } from '../device.js';
@@ -16,6 +19,7 @@ const U = [
   ['invTemp', 'f32'],
   ['sign', 'f32'],
   ['hasDH', 'u32'],
+  ['targetsOnly', 'u32'],
 ] as const;
 
 export function logprobCpu(
@@ -28,9 +32,14 @@ export function logprobCpu(
   V: number,
   it: number,
   sign: number,
+  targetsOnly = 0,
 ): void {
   for (let n = 0; n < N; n++) {
     const o = n * V;
+    if (targetsOnly && ids[n] < 0) {
+      out[n] = lse[n] = ent[n] = 0;
+      continue;
+    }
     let mx = -Infinity;
     for (let v = 0; v < V; v++) mx = Math.max(mx, z[o + v] * it);
     let s = 0;
@@ -64,6 +73,10 @@ export function logprobBackwardCpu(
     const id = ids[n];
     const g = id >= 0 && id < V ? sign * dout[n] : 0;
     const dh = hasDH ? dH[n] : 0;
+    if (g === 0 && dh === 0) {
+      dz.fill(0, o, o + V);
+      continue;
+    }
     for (let v = 0; v < V; v++) {
       const lp = z[o + v] * it - lse[n];
       const p = Math.exp(lp);
@@ -73,7 +86,7 @@ export function logprobBackwardCpu(
 }
 
 export const logprobKernel = kernel('logprob', 'forward', ['r', 'r', 'rw', 'rw', 'rw'], U, (b, u) =>
-  logprobCpu(f32(b[0]), i32(b[1]), f32(b[2]), f32(b[3]), f32(b[4]), u.N, u.V, u.invTemp, u.sign),
+  logprobCpu(f32(b[0]), i32(b[1]), f32(b[2]), f32(b[3]), f32(b[4]), u.N, u.V, u.invTemp, u.sign, u.targetsOnly),
 );
 export const logprobBackwardKernel = kernel('logprob', 'backward', ['r', 'r', 'r', 'r', 'r', 'r', 'rw'], U, (b, u) =>
   logprobBackwardCpu(f32(b[0]), i32(b[1]), f32(b[2]), f32(b[3]), f32(b[4]), f32(b[5]), f32(b[6]), u),
@@ -91,6 +104,8 @@ export interface LogprobResult {
 export interface LogprobOptions {
   /** Sampling temperature the distribution is taken at (default 1). */
   temperature?: number;
+  /** Skip the rows without a target (id < 0): their lse and entropy are 0 and they take no dH. */
+  targetsOnly?: boolean;
 }
 
 function forward(dev: Device, logits: Tensor, ids: Tensor, sign: number, opts: LogprobOptions): LogprobResult {
@@ -104,7 +119,7 @@ function forward(dev: Device, logits: Tensor, ids: Tensor, sign: number, opts: L
   dev.dispatch({
     kernel: logprobKernel,
     tensors: [logits, ids, out, lse, entropy],
-    uniforms: { N, V, invTemp: 1 / (opts.temperature ?? 1), sign, hasDH: 0 },
+    uniforms: { N, V, invTemp: 1 / (opts.temperature ?? 1), sign, hasDH: 0, targetsOnly: opts.targetsOnly ? 1 : 0 },
     workgroups: grid1d(N),
   });
   return { out, lse, entropy };
@@ -127,7 +142,14 @@ function backward(
   dev.dispatch({
     kernel: logprobBackwardKernel,
     tensors: [logits, ids, fwd.lse, fwd.entropy, dout, dEntropy ?? dout, dz],
-    uniforms: { N, V, invTemp: 1 / (opts.temperature ?? 1), sign, hasDH: dEntropy ? 1 : 0 },
+    uniforms: {
+      N,
+      V,
+      invTemp: 1 / (opts.temperature ?? 1),
+      sign,
+      hasDH: dEntropy ? 1 : 0,
+      targetsOnly: opts.targetsOnly ? 1 : 0,
+    },
     workgroups: grid1d(N),
   });
   return dz;

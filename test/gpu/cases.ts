@@ -189,6 +189,27 @@ export const CASES: OpCase[] = [
     },
   },
   {
+    name: 'token log-prob over targeted rows only, with rows whose gradient is zero',
+    tol: { atol: 2e-5, rtol: 2e-4 },
+    run: async (dev, seed) => {
+      const r = rng(seed);
+      const [N, V] = [6, 301];
+      const logits = dev.upload(randn(r, N * V, 5), [N, V]);
+      const ids = randInts(r, N, 0, V);
+      ids[0] = -1;
+      ids[3] = -1;
+      const idT = dev.upload(ids, [N]);
+      const opts = { temperature: 0.9, targetsOnly: true };
+      const lp = g.tokenLogprob(dev, logits, idT, opts);
+      const dout = randn(r, N);
+      dout[4] = 0; // a targeted row that takes no gradient
+      const dH = randn(r, N);
+      for (const n of [0, 3, 4]) dH[n] = 0;
+      const dz = g.tokenLogprobBackward(dev, logits, idT, lp, dev.upload(dout, [N]), dev.upload(dH, [N]), opts);
+      return dl(dev, { logp: lp.out, lse: lp.lse, ent: lp.entropy, dz });
+    },
+  },
+  {
     name: 'per-token KL between two distributions and its gradients',
     tol: { atol: 2e-5, rtol: 2e-4 },
     run: async (dev, seed) => {

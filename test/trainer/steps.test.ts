@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { TokenSample } from '../../trainer/batch.js';
 import { lossView } from '../../trainer/batch.js';
 import { tokenStats } from '../../trainer/grpo/logits.js';
-import { grpoStep, NonFiniteError } from '../../trainer/grpo/step.js';
-import { ModelConfigSchema, ModelRunner, Transformer } from '../../trainer/model/index.js';
+import { frozenReference, type GrpoGroup, grpoStep, NonFiniteError } from '../../trainer/grpo/step.js';
+import { ModelConfigSchema, ModelRunner, sharedPrefixRuns, Transformer } from '../../trainer/model/index.js';
 import { AdamW } from '../../trainer/optim/index.js';
 import { sftEval, sftStep } from '../../trainer/sft/sft.js';
+import { webgpuOrSkip } from '../gpu/harness.js';
 
 const cfg = ModelConfigSchema.parse({
   vocabSize: 40,
@@ -213,5 +214,108 @@ describe('non-finite losses and weights', () => {
     await expect(sftStep(m, opt, samples, { lr: 1e39, maxGradNorm: 1 })).rejects.toThrow(
       /SFT update: the update left tensor \S+ holding -?Infinity at index \d+/,
     );
+  });
+});
+
+describe('GRPO on the device against the host reference', () => {
+  const opts = {
+    lossType: 'dapo' as const,
+    scaleRewards: 'group' as const,
+    epsLow: 0.2,
+    epsHigh: 0.28,
+    beta: 0.01,
+    numIterations: 1,
+    maxGradNorm: 0.5,
+    lr: 1e-2,
+    temperature: 0.9,
+    entropyCoef: 0,
+    entropyTarget: 0,
+  };
+  /** Two groups with different prompts (two shared-prefix runs), behaviour log-probs off-policy. */
+  function batch(): GrpoGroup[] {
+    return [0, 1].map((g) => {
+      const p = prompt.map((x) => (x + 3 * g) % cfg.vocabSize);
+      const samples = [
+        [20, 21, 22, 23],
+        [24, 25, 26],
+        [20, 27, 28, 29, 33],
+      ].map((c) => {
+        const tokens = [...p, ...c.map((x) => x + g)];
+        return { tokens, mask: tokens.map((_, i) => (i >= p.length ? 1 : 0)), logprobs: tokens.map(() => -3.5) };
+      });
+      return { samples, rewards: [1, 0, g] };
+    });
+  }
+  async function step(where: 'host' | 'cpu' | 'webgpu') {
+    const m = new Transformer(cfg, undefined, 5);
+    const runner = await ModelRunner.create(m, where);
+    const opt = new AdamW(m.params, m.shapes);
+    const ref = frozenReference(runner);
+    const r = await grpoStep(runner, opt, batch(), opts, ref);
+    ref.dispose();
+    runner.dispose();
+    return { r, m, opt };
+  }
+
+  it('splits a batch into one shared-prompt run per group', () => {
+    const groups = batch();
+    const views = groups.flatMap((g) => g.samples.map((s) => lossView(s)));
+    const runs = sharedPrefixRuns(
+      views.map((v) => v.inputs),
+      views.map((v) => v.targets),
+    );
+    expect(runs).toEqual([
+      { start: 0, end: 3, P: prompt.length - 1 },
+      { start: 3, end: 6, P: prompt.length - 1 },
+    ]);
+  });
+
+  it('gives the loss, gradient norm, weights and moments of the host reference at step 1', async () => {
+    const host = await step('host');
+    const dev = await step('cpu');
+    expect(dev.r.tokens).toBe(host.r.tokens);
+    expect(dev.r.loss).toBeCloseTo(host.r.loss, 5);
+    expect(dev.r.gradNorm).toBeCloseTo(host.r.gradNorm, 5);
+    expect(dev.r.entropy).toBeCloseTo(host.r.entropy, 4);
+    expect(dev.opt.step).toBe(1);
+    let moved = 0;
+    for (const [name, w] of host.m.params) {
+      const d = dev.m.params.get(name) as Float32Array;
+      const m0 = host.opt.m.get(name) as Float32Array;
+      const m1 = dev.opt.m.get(name) as Float32Array;
+      for (let i = 0; i < w.length; i++) {
+        expect(Math.abs(d[i] - w[i])).toBeLessThan(1e-4);
+        expect(Math.abs(m1[i] - m0[i])).toBeLessThan(1e-5);
+      }
+      moved += Number(w.some((x, i) => x !== (new Transformer(cfg, undefined, 5).params.get(name) as Float32Array)[i]));
+    }
+    expect(moved).toBeGreaterThan(0);
+  });
+
+  it('gives the same bits in two identical runs on the CPU backend', async () => {
+    const a = await step('cpu');
+    const b = await step('cpu');
+    expect(b.r).toEqual(a.r);
+    for (const [name, w] of a.m.params) expect(b.m.params.get(name)).toEqual(w);
+    for (const [name, v] of a.opt.v) expect(b.opt.v.get(name)).toEqual(v);
+  });
+
+  it('leaves the host weights and moments of a WebGPU step where checkpoints read them', async (ctx) => {
+    const got = await webgpuOrSkip('a GRPO step on WebGPU');
+    if (!got.dev) return ctx.skip(got.reason);
+    got.dev.destroy();
+    const cpu = await step('cpu');
+    const gpu = await step('webgpu');
+    expect(gpu.r.loss).toBeCloseTo(cpu.r.loss, 4);
+    expect(gpu.opt.step).toBe(1);
+    for (const [name, w] of cpu.m.params) {
+      const g = gpu.m.params.get(name) as Float32Array;
+      const v0 = cpu.opt.v.get(name) as Float32Array;
+      const v1 = gpu.opt.v.get(name) as Float32Array;
+      for (let i = 0; i < w.length; i++) {
+        expect(Math.abs(g[i] - w[i])).toBeLessThan(1e-4);
+        expect(Math.abs(v1[i] - v0[i])).toBeLessThan(1e-6);
+      }
+    }
   });
 });

@@ -1,14 +1,15 @@
 /**
  * One GRPO optimisation step over a batch of groups (already sampled and scored): advantages per
- * group, aggregation weights for the whole batch, then one sequence at a time forward -> policy
- * loss -> dlogits -> backward, accumulating gradients; clip; AdamW. With `numIterations` > 1 the
- * same batch is reused, the importance ratio taken against the behaviour log-probs.
+ * group, aggregation weights for the whole batch, then one sequence at a time forward -> per-token
+ * log-probs and entropy (T) -> policy loss -> dlogp (T) -> backward, accumulating gradients; clip;
+ * AdamW. The logits, their gradient, the weights and the optimizer stay where the model runs
+ * (`ModelRunner`); the loss itself is host code over T values per sequence. With `numIterations`
+ * > 1 the same batch is reused, the importance ratio taken against the behaviour log-probs.
  */
 import { type LossView, lossView, type TokenSample } from '../batch.js';
 import { ModelRunner, type Transformer } from '../model/index.js';
 import type { AdamW } from '../optim/index.js';
 import { groupAdvantages, type ScaleRewards } from './advantages.js';
-import { clipGradNorm, logitsGrad, tokenStats } from './logits.js';
 import { AGGREGATIONS, type LossType, policyLoss } from './loss.js';
 
 /** A step met a NaN or infinite loss, gradient or weight; the message says which and what to do. */
@@ -93,13 +94,16 @@ export async function grpoStep(
       adv.push(a[i]);
     });
   }
-  const V = model.config.vocabSize;
   const masks = views.map((v) => v.mask);
   const weights = AGGREGATIONS[o.lossType](masks, { maxCompletionLen: o.maxCompletionLen });
   let refLogp: Float64Array[] | undefined;
   if (o.beta > 0 && ref) {
-    refLogp = [];
-    for (const v of views) refLogp.push(tokenStats(await ref.logits(v.inputs), V, v.targets, o.temperature).logp);
+    const st = await ref.tokenLogprobsMany(
+      views.map((v) => v.inputs),
+      views.map((v) => v.targets),
+      o.temperature,
+    );
+    refLogp = st.map((x) => x.logp);
   }
   const m: GrpoStepMetrics = {
     loss: 0,
@@ -125,12 +129,13 @@ export async function grpoStep(
       .map((_, i) => i)
       .filter((i) => views[i].count > 0 && !(adv[i] === 0 && o.beta === 0 && o.entropyCoef === 0));
     const bonus = o.entropyCoef > 0 && lastEntropyMean < o.entropyTarget;
-    await model.trainPass(
+    await model.tokenTrainPass(
       live.map((i) => views[i].inputs),
-      (k, logits) => {
+      live.map((i) => views[i].targets),
+      o.temperature,
+      (k, st) => {
         const i = live[k];
         const v = views[i];
-        const st = tokenStats(logits, V, v.targets, o.temperature);
         const r = policyLoss(
           {
             logp: [st.logp],
@@ -142,10 +147,10 @@ export async function grpoStep(
           },
           { lossType: o.lossType, epsLow: o.epsLow, epsHigh: o.epsHigh, beta: o.beta },
         );
-        let dEnt: Float64Array | undefined;
+        let dEntropy: Float64Array | undefined;
         if (bonus) {
-          dEnt = new Float64Array(v.targets.length);
-          for (let t = 0; t < dEnt.length; t++) dEnt[t] = -o.entropyCoef * weights[i][t];
+          dEntropy = new Float64Array(v.targets.length);
+          for (let t = 0; t < dEntropy.length; t++) dEntropy[t] = -o.entropyCoef * weights[i][t];
         }
         for (let t = 0; t < v.mask.length; t++) if (v.mask[t]) entSum += st.entropy[t];
         loss += r.loss;
@@ -153,16 +158,14 @@ export async function grpoStep(
         clipped += r.metrics.clipFrac * r.metrics.tokens;
         tokens += r.metrics.tokens;
         seqTokens += v.inputs.length;
-        return logitsGrad(logits, V, v.targets, r.dlogp[0], dEnt, o.temperature);
+        return { dlogp: r.dlogp[0], dEntropy };
       },
     );
-    const grads = await model.gradients();
-    m.gradNorm = clipGradNorm([...grads.values()], o.maxGradNorm);
+    m.gradNorm = await model.gradNorm();
     if (tokens > 0) {
       refuseNonFiniteUpdate('GRPO update', loss, m.gradNorm);
-      opt.update(grads, o.lr);
+      await model.step(opt, o.lr, o.maxGradNorm);
       refuseNonFiniteWeights('GRPO update', model.params);
-      model.paramsUpdated();
     }
     lastEntropyMean = tokens ? entSum / tokens : 0;
     m.loss = loss;

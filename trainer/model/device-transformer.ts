@@ -2,18 +2,21 @@
  * The built-in decoder on a `gpu/` Device: the same architecture, parameter names and numerics as
  * `Transformer`, but every step is a `gpu/` op (embedding, RMSNorm, matmul, QK-Norm, RoPE, GQA
  * attention with a device KV cache, SwiGLU, tied logits) dispatched to the CPU backend or WebGPU.
- * Nothing crosses to the host but token ids in, logits out, dlogits in and gradients out.
+ * Training crosses to the host with token ids in and per-token values out (`forwardLogits` keeps
+ * the logits on the device for gpu/ops/logprob); sampling reads one row of logits per step.
  *
- * Weights live on the device; the host arrays of a `Transformer` stay the master copy the
- * optimizer updates and checkpoints save, and `load` refreshes the device copy after an update.
- * Gradients accumulate on the device (`zeroGrad`, `backward`) and `readGrads` adds them into host
- * arrays, so the optimizer, clipping and checkpoints are the same code for every device.
+ * Weights live on the device, and so do the gradients (`zeroGrad`, `backward`) and the optimizer
+ * (`ModelRunner.step` runs gpu/ops/adamw here). The host arrays of a `Transformer` are what
+ * checkpoints save: on the CPU backend they are the device weights themselves (`shareHost`), on
+ * WebGPU `store` copies the weights back after an update. `readGrads` is for tests and tools.
  */
 import {
   type AttentionResult,
   add,
   attention,
   attentionBackward,
+  axpy,
+  CpuDevice,
   copyRange,
   type Device,
   embedding,
@@ -30,10 +33,22 @@ import {
   type StableRowsOption,
   swiglu,
   swigluBackward,
-  type Tensor,
+  Tensor,
 } from '../../gpu/index.js';
 import { type ModelConfig, paramShapes } from './config.js';
 import { checkFits, checkTokenId } from './transformer.js';
+
+/**
+ * A training forward of the prefix that several sequences share (the prompt of a GRPO group): its
+ * activations for one backward, the cache its continuations start from, and the gradients they
+ * send back into its keys and values, (1, P, kvHeads, headDim) per layer.
+ */
+export interface SharedPrefix {
+  readonly saved: unknown;
+  readonly cache: DeviceKVCache;
+  readonly dk: Tensor[];
+  readonly dv: Tensor[];
+}
 
 /** Post-RoPE keys and values of every layer on the device: (1, capacity, kvHeads, headDim) each. */
 export class DeviceKVCache {
@@ -87,13 +102,16 @@ interface Block {
 
 interface Saved {
   T: number;
+  /** Position of the first row (the cache held this many rows before: a continuation). */
+  pos0: number;
   ids: Tensor;
   pos: Tensor;
   cache: DeviceKVCache;
   blocks: Block[];
   xL: Tensor;
-  rF: Tensor;
-  hF: Tensor;
+  /** Absent for a shared prefix run without the head (`forwardPrefix`). */
+  rF?: Tensor;
+  hF?: Tensor;
   /** Every tensor the forward allocated (freed after backward). */
   temps: Tensor[];
   /** The cache was made for this pass (freed with it). */
@@ -101,7 +119,10 @@ interface Saved {
 }
 
 export interface DeviceForwardOptions {
-  /** Continue from (and extend) this cache; positions start at cache.len. */
+  /**
+   * Continue from (and extend) this cache; positions start at cache.len. With `train` the cache
+   * is the caller's (a `continuation` of a shared prefix) and is freed by the caller after backward.
+   */
   cache?: DeviceKVCache;
   /** Keep activations for `backward` (training). */
   train?: boolean;
@@ -115,27 +136,45 @@ export class DeviceTransformer {
   private readonly table: Tensor;
   private saved?: Saved;
 
+  /**
+   * `shareHost` (CPU backend only): the device weights ARE the host arrays (no copy), so an update
+   * on the device is at once what checkpoints read. Elsewhere the weights are uploaded copies.
+   */
+  readonly sharesHost: boolean;
+
   constructor(
     readonly dev: Device,
     readonly config: ModelConfig,
     host: ReadonlyMap<string, Float32Array>,
+    opts: { shareHost?: boolean } = {},
   ) {
+    this.sharesHost = opts.shareHost === true && dev instanceof CpuDevice;
     for (const [name, shape] of paramShapes(config)) {
       const w = host.get(name);
       const n = shape.reduce((a, b) => a * b, 1);
       if (!w || w.length !== n) throw new RangeError(`parameter ${name} is missing or has the wrong size (shape [${shape}])`);
-      this.params.set(name, dev.upload(w, shape));
+      this.params.set(name, this.sharesHost ? (dev as CpuDevice).wrap(w, shape) : dev.upload(w, shape));
       this.grads.set(name, dev.alloc(shape));
     }
     this.table = ropeTable(dev, config.maxSeqLen, config.headDim, config.ropeTheta);
   }
 
-  /** Overwrite the device weights from host arrays (after an optimizer step on the host copy). */
+  /** Overwrite the device weights from host arrays (after the host copy changed: a restore). */
   load(host: ReadonlyMap<string, Float32Array>): void {
     for (const [name, t] of this.params) {
       const w = host.get(name);
       if (!w) throw new RangeError(`parameter ${name} is missing`);
+      if (this.sharesHost && (this.dev as CpuDevice).view(t) === w) continue;
       this.dev.write(t, w);
+    }
+  }
+
+  /** Copies the device weights into host arrays of the same names (nothing to do when shared). */
+  async store(into: ReadonlyMap<string, Float32Array>): Promise<void> {
+    for (const [name, t] of this.params) {
+      const h = into.get(name);
+      if (!h || (this.sharesHost && (this.dev as CpuDevice).view(t) === h)) continue;
+      h.set((await this.dev.download(t)) as Float32Array);
     }
   }
 
@@ -167,30 +206,42 @@ export class DeviceTransformer {
 
   /** ids: (T) -> logits (T, V), or (1, V) with `lastOnly`. With `train`, `backward` may follow. */
   async forward(ids: readonly number[], opts: DeviceForwardOptions = {}): Promise<Float32Array> {
-    if (opts.train && opts.cache && opts.cache.len !== 0) throw new RangeError('training forward must start from an empty cache');
-    if (opts.train) this.dropSaved();
-    const { logits, saved } = this.forwardTensors(ids, opts);
+    const logits = this.forwardLogits(ids, opts);
     try {
       const all = (await this.dev.download(logits)) as Float32Array;
       const V = this.config.vocabSize;
       return opts.lastOnly ? all.slice(all.length - V) : all;
     } finally {
-      if (opts.train) this.saved = saved;
-      else {
-        this.dev.free(...saved.temps);
-        if (saved.ownCache) saved.cache.free();
-      }
       this.dev.free(logits);
     }
   }
 
-  /** backward of the last `forward(ids, {train: true})`: dlogits (T, V); accumulates into `grads`. */
-  backward(dlogits: Float32Array): void {
+  /**
+   * ids: (T) -> logits (T, V) left on the device (the caller frees them): the losses' path, where
+   * only per-token values cross to the host. With `train`, `backward` may follow.
+   */
+  forwardLogits(ids: readonly number[], opts: DeviceForwardOptions = {}): Tensor {
+    if (opts.train) this.dropSaved();
+    const { logits, saved } = this.forwardTensors(ids, opts);
+    if (opts.train) this.saved = saved;
+    else {
+      this.dev.free(...saved.temps);
+      if (saved.ownCache) saved.cache.free();
+    }
+    return logits;
+  }
+
+  /**
+   * backward of the last `forward(ids, {train: true})`: dlogits (T, V) from the host or already on
+   * the device; accumulates into `grads`.
+   */
+  backward(dlogits: Float32Array | Tensor, prefix?: SharedPrefix): void {
     const sv = this.saved;
     if (!sv) throw new RangeError('backward needs a preceding forward(ids, {train: true})');
+    if (sv.pos0 > 0 && !prefix) throw new RangeError('the backward of a continuation needs its shared prefix');
     this.saved = undefined;
     try {
-      this.backwardTensors(sv, dlogits);
+      this.backwardTensors(sv, dlogits, prefix);
     } finally {
       this.dev.free(...sv.temps);
       if (sv.ownCache) sv.cache.free();
@@ -202,6 +253,48 @@ export class DeviceTransformer {
     this.dropSaved();
   }
 
+  /**
+   * Training forward of a prefix (P tokens) that several sequences share and whose rows carry no
+   * loss: no head (final norm, logits). Each sequence then runs `continuation(prefix, capacity)`
+   * -> `forwardLogits(rest, {train, cache})` -> `backward(dlogits, prefix)`, which adds its
+   * gradients for the prefix's keys and values into `prefix.dk/dv`; `backwardPrefix` runs the
+   * prefix's own backward once from them. Exactly the gradient of separate passes (up to the
+   * rounding of different product shapes), at the cost of one prefix instead of one per sequence.
+   */
+  forwardPrefix(ids: readonly number[]): SharedPrefix {
+    const { saved } = this.forwardTensors(ids, { train: true }, false);
+    const shape = [1, ids.length, this.config.kvHeads, this.config.headDim];
+    const layers = this.config.layers;
+    return {
+      saved,
+      cache: saved.cache,
+      dk: Array.from({ length: layers }, () => this.dev.alloc(shape)),
+      dv: Array.from({ length: layers }, () => this.dev.alloc(shape)),
+    };
+  }
+
+  /** A cache of `capacity` rows that starts with the prefix's keys and values. */
+  continuation(prefix: SharedPrefix, capacity: number): DeviceKVCache {
+    const c = new DeviceKVCache(this.dev, this.config, capacity);
+    for (let l = 0; l < this.config.layers; l++) {
+      kvCacheWrite(this.dev, c.k[l], prefix.cache.k[l], 0);
+      kvCacheWrite(this.dev, c.v[l], prefix.cache.v[l], 0);
+    }
+    c.len = prefix.cache.len;
+    return c;
+  }
+
+  /** The prefix's backward from its continuations' key/value gradients (`run` false: just free it). */
+  backwardPrefix(prefix: SharedPrefix, run = true): void {
+    const sv = prefix.saved as Saved;
+    try {
+      if (run) this.backwardTensors(sv, null, prefix);
+    } finally {
+      this.dev.free(...sv.temps, ...prefix.dk, ...prefix.dv);
+      sv.cache.free();
+    }
+  }
+
   private dropSaved(): void {
     if (!this.saved) return;
     this.dev.free(...this.saved.temps);
@@ -209,7 +302,7 @@ export class DeviceTransformer {
     this.saved = undefined;
   }
 
-  private forwardTensors(ids: readonly number[], opts: DeviceForwardOptions): { logits: Tensor; saved: Saved } {
+  private forwardTensors(ids: readonly number[], opts: DeviceForwardOptions, withHead = true): { logits: Tensor; saved: Saved } {
     const dev = this.dev;
     const c = this.config;
     const { heads: H, kvHeads: KV, headDim: hd, vocabSize: V } = c;
@@ -253,8 +346,10 @@ export class DeviceTransformer {
     cache.len = pos0 + T;
     // All rows even when sampling wants the last one: onnxruntime's one-row products differ in the
     // last bits from the same row of a larger product, and the recorded runs used the larger one.
+    const saved: Saved = { T, pos0, ids: idsT, pos: posT, cache, blocks, xL: x, temps, ownCache: !opts.cache };
+    if (!withHead) return { logits: x, saved }; // x is kept: the caller frees nothing
     const { hF, rF, logits } = this.head(x, rows, keep);
-    return { logits, saved: { T, ids: idsT, pos: posT, cache, blocks, xL: x, rF, hF, temps, ownCache: !opts.cache } };
+    return { logits, saved: { ...saved, hF, rF } };
   }
 
   /** Layer `l` up to attention: RMSNorm, q/k/v projections, QK-Norm and RoPE of T rows. */
@@ -386,24 +481,34 @@ export class DeviceTransformer {
     return rmsnormBackward(this.dev, x, this.p(name), rstd, dy, this.gr(name)).dx;
   }
 
-  private backwardTensors(sv: Saved, dlogits: Float32Array): void {
+  /**
+   * dlogits null: a shared prefix without head, whose gradient enters only through `prefix.dk/dv`.
+   * A continuation (pos0 > 0) adds the gradients of the prefix's keys/values into `prefix.dk/dv`.
+   */
+  private backwardTensors(sv: Saved, dlogits: Float32Array | Tensor | null, prefix?: SharedPrefix): void {
     const dev = this.dev;
     const c = this.config;
     const { heads: H, kvHeads: KV, headDim: hd, vocabSize: V } = c;
-    const { T } = sv;
-    if (dlogits.length !== T * V) throw new RangeError(`dlogits has ${dlogits.length} values, expected ${T} x ${V}`);
+    const { T, pos0 } = sv;
+    const n = dlogits === null ? T * V : dlogits instanceof Tensor ? dlogits.size : dlogits.length;
+    if (n !== T * V) throw new RangeError(`dlogits has ${n} values, expected ${T} x ${V}`);
+    const w = KV * hd;
     const tmp: Tensor[] = [];
     const keep = <X extends Tensor>(t: X): X => {
       tmp.push(t);
       return t;
     };
     try {
-      const dL = keep(dev.upload(dlogits, [T, V]));
-      // logits = hF emb^T (tied embedding)
-      const emb = this.p('embed_tokens');
-      const g = matmulBackward(dev, sv.hF, emb, dL, { transB: true }, { a: true, b: true }, { db: this.gr('embed_tokens') });
-      const dhF = keep(g.da as Tensor);
-      let dx = keep(this.normBackward(sv.xL, 'norm', sv.rF, dhF));
+      let dx: Tensor;
+      if (dlogits === null || !sv.hF || !sv.rF) dx = keep(dev.alloc([T, c.dim]));
+      else {
+        const dL = dlogits instanceof Tensor ? dlogits.reshape([T, V]) : keep(dev.upload(dlogits, [T, V]));
+        // logits = hF emb^T (tied embedding)
+        const emb = this.p('embed_tokens');
+        const g = matmulBackward(dev, sv.hF, emb, dL, { transB: true }, { a: true, b: true }, { db: this.gr('embed_tokens') });
+        const dhF = keep(g.da as Tensor);
+        dx = keep(this.normBackward(sv.xL, 'norm', sv.rF, dhF));
+      }
       for (let l = c.layers - 1; l >= 0; l--) {
         const pre = `layers.${l}.`;
         const b = sv.blocks[l];
@@ -418,12 +523,27 @@ export class DeviceTransformer {
         const dx1 = keep(add(dev, dx, dn2));
         // --- attention: x1 = x0 + attn Wo
         const dattn = keep(this.linearBackward(b.att.o.reshape([T, H * hd]), `${pre}o_proj`, dx1));
-        const { dq, dk, dv } = attentionBackward(dev, b.qr, sv.cache.k[l], sv.cache.v[l], b.att, dattn.reshape([1, T, H, hd]), {
-          kvLen: T,
+        const att = attentionBackward(dev, b.qr, sv.cache.k[l], sv.cache.v[l], b.att, dattn.reshape([1, T, H, hd]), {
+          kvLen: pos0 + T,
         });
-        keep(dq);
-        keep(dk);
-        keep(dv);
+        const dq = keep(att.dq);
+        let dk = keep(att.dk); // (1, capacity, KV, hd): rows [0, pos0) belong to the shared prefix
+        let dv = keep(att.dv);
+        if (prefix && pos0 > 0) {
+          const own = (d: Tensor, acc: Tensor) => {
+            const head = keep(dev.empty([pos0 * w]));
+            copyRange(dev, d, head, { srcOffset: 0, dstOffset: 0, n: pos0 * w });
+            axpy(dev, acc.reshape([pos0 * w]), head);
+            const mine = keep(dev.empty([T * w]));
+            copyRange(dev, d, mine, { srcOffset: pos0 * w, dstOffset: 0, n: T * w });
+            return mine;
+          };
+          dk = own(dk, prefix.dk[l]);
+          dv = own(dv, prefix.dv[l]);
+        } else if (prefix && dlogits === null) {
+          axpy(dev, dk, prefix.dk[l]);
+          axpy(dev, dv, prefix.dv[l]);
+        }
         const dqn = keep(ropeBackward(dev, dq.reshape([T, H, hd]), sv.pos, this.table)).reshape([T * H, hd]);
         const dkn = keep(ropeBackward(dev, dk.reshape([T, KV, hd]), sv.pos, this.table)).reshape([T * KV, hd]);
         const dqRaw = keep(this.normBackward(b.q, `${pre}q_norm`, b.rq, dqn));

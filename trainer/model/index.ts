@@ -9,7 +9,7 @@ export {
 } from './checkpoint.js';
 export type { ModelConfig, ModelPreset } from './config.js';
 export { flopsPerToken, MODEL_PRESETS, ModelConfigSchema, paramShapes, presetConfig } from './config.js';
-export { type DeviceForwardOptions, DeviceKVCache, DeviceTransformer } from './device-transformer.js';
+export { type DeviceForwardOptions, DeviceKVCache, DeviceTransformer, type SharedPrefix } from './device-transformer.js';
 export { deviceMatmulEngine, useDevice } from './engine.js';
 export type { MatmulEngine } from './kernels.js';
 export { matmulEngine, setMatmulEngine } from './kernels.js';
@@ -21,5 +21,6 @@ export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './safete
 export type { SamplingOptions } from './sample.js';
 export { DEFAULT_SAMPLING, sampleToken } from './sample.js';
 export { commonPrefixLength, sharedPrefixPass } from './shared.js';
+export { sharedPrefixRuns, type TokenGrad } from './token-pass.js';
 export type { ForwardOptions, SavedChunk } from './transformer.js';
 export { KVCache, SequenceTooLongError, Transformer } from './transformer.js';

@@ -1,17 +1,35 @@
 /**
- * Where the built-in model's math runs. A `ModelRunner` pairs the host `Transformer` (the master
- * weights the optimizer updates and checkpoints save) with, when a run has a `gpu/` Device, a
- * `DeviceTransformer` mirror that does every forward, backward and sampling step on that device.
- * SFT, GRPO and the `builtin` policy talk only to the runner, so one code path serves the CPU
- * backend, WebGPU and the plain host loops (kept as the reference the device is tested against).
+ * Where the built-in model's math runs. A `ModelRunner` pairs the host `Transformer` (the weights
+ * checkpoints save) with, when a run has a `gpu/` Device, a `DeviceTransformer` that does every
+ * forward, backward, loss link and optimizer step on that device. SFT, GRPO and the `builtin`
+ * policy talk only to the runner, so one code path serves the CPU backend, WebGPU and the plain
+ * host loops (kept as the reference the device is tested against).
  *
- * The update cycle: `zeroGrad` -> `trainPass` (forward, caller's loss gradient, backward, per
- * sequence) -> `gradients()` (host arrays) -> clip + optimizer on the host -> `paramsUpdated()`.
+ * The update cycle: `zeroGrad` -> `tokenTrainPass` (per sequence: forward, per-token log-probs and
+ * entropy (T) to the caller's loss, its d loss / d logp (T) back, backward) -> `gradNorm` ->
+ * `step` (global-norm clip + AdamW). On a device only token ids, per-token values and the norm
+ * cross to the host; on the CPU backend the device weights and moments are the host arrays
+ * themselves, on WebGPU `step` copies them back for checkpoints.
  */
-import { createDevice, type Device, type DeviceRequest } from '../../gpu/index.js';
+import {
+  type AdamWState,
+  adamwStep,
+  type CpuDevice,
+  createDevice,
+  type Device,
+  type DeviceRequest,
+  gradNormSq,
+  type Tensor,
+  tokenLogprob,
+  tokenLogprobBackward,
+} from '../../gpu/index.js';
+import type { AdamW } from '../optim/adamw.js';
+import { clipGradNorm } from '../optim/clip.js';
 import type { ModelConfig } from './config.js';
 import { type DeviceKVCache, DeviceTransformer } from './device-transformer.js';
+import { logitsGrad, type TokenStats, tokenStats } from './reference/logprob.js';
 import { sharedPrefixPass } from './shared.js';
+import { hostStats, type PrefixRun, rowGrad, sharedPrefixRuns, type TokenGrad, withLeadingZeros } from './token-pass.js';
 import { checkFits, checkTokenId, KVCache, Transformer } from './transformer.js';
 
 /** A cache for incremental decoding on whichever side runs the model. */
@@ -32,6 +50,10 @@ export class ModelRunner {
   readonly decodeStats = { steps: 0, rows: 0 };
   private pending: PendingStep[] = [];
   private flushQueued = false;
+  /** The squared gradient norm `gradNorm` computed on the device, reused by `step`. */
+  private normSq?: Tensor;
+  /** AdamW moments on the device, per optimizer (on the CPU backend: its own arrays, wrapped). */
+  private readonly moments = new Map<AdamW, AdamWState>();
 
   constructor(
     readonly model: Transformer,
@@ -48,7 +70,8 @@ export class ModelRunner {
   static async create(model: Transformer, req: DeviceRequest | 'host' | Device, threads?: number): Promise<ModelRunner> {
     if (req === 'host') return new ModelRunner(model);
     const dev = typeof req === 'string' ? await createDevice(req, { threads }) : req;
-    return new ModelRunner(model, new DeviceTransformer(dev, model.config, model.params), typeof req === 'string');
+    const d = new DeviceTransformer(dev, model.config, model.params, { shareHost: true });
+    return new ModelRunner(model, d, typeof req === 'string');
   }
 
   /** A host-only runner around a bare model (tests, tools that do not care where it runs). */
@@ -81,42 +104,194 @@ export class ModelRunner {
   }
 
   zeroGrad(): void {
-    this.model.zeroGrad();
-    this.device?.zeroGrad();
+    this.dropNorm();
+    if (this.device) this.device.zeroGrad();
+    else this.model.zeroGrad();
   }
 
   /**
-   * For each input, forward -> `lossGrad(i, logits (N_i, V))` -> backward of the returned dlogits
-   * (or nothing for null), accumulating parameter gradients. The host path shares the common
-   * prefix of the inputs (`sharedPrefixPass`); the device path runs them one by one.
+   * For each input (N_i tokens) with its `targets` (N_i; -1: no target): forward, then the
+   * per-token log-prob of the target and the entropy at `temperature` go to `lossGrad(i, stats)`,
+   * whose d loss / d logp (and d loss / d entropy) come back and run backward through the
+   * log-softmax and the model, accumulating parameter gradients (null: this one adds nothing).
+   * On a device the (N_i, V) logits and their gradient never leave it (gpu/ops/logprob).
    */
-  async trainPass(
+  async tokenTrainPass(
     inputs: readonly (readonly number[])[],
-    lossGrad: (i: number, logits: Float32Array) => Float32Array | null,
+    targets: readonly Int32Array[],
+    temperature: number,
+    lossGrad: (i: number, st: TokenStats) => TokenGrad | null,
   ): Promise<void> {
+    this.dropNorm();
     const d = this.device;
+    const V = this.config.vocabSize;
     if (!d) {
-      sharedPrefixPass(this.model, inputs, lossGrad);
+      sharedPrefixPass(this.model, inputs, (i, logits) => {
+        const g = lossGrad(i, tokenStats(logits, V, targets[i], temperature));
+        return g && logitsGrad(logits, V, targets[i], g.dlogp, g.dEntropy, temperature);
+      });
       return;
     }
-    for (let i = 0; i < inputs.length; i++) {
-      const logits = await d.forward(inputs[i], { train: true });
-      const dl = lossGrad(i, logits);
-      if (dl) d.backward(dl);
-      else d.discard();
+    for (const c of sharedPrefixRuns(inputs, targets)) await this.deviceRun(d, c, inputs, targets, temperature, lossGrad);
+  }
+
+  /**
+   * Inputs [c.start, c.end) on the device; with `c.P` > 0 their first P rows (shared, loss-free:
+   * the group's prompt) run forward and backward once for all of them.
+   */
+  private async deviceRun(
+    d: DeviceTransformer,
+    c: PrefixRun,
+    inputs: readonly (readonly number[])[],
+    targets: readonly Int32Array[],
+    temperature: number,
+    lossGrad: (i: number, st: TokenStats) => TokenGrad | null,
+  ): Promise<void> {
+    const dev = d.dev;
+    const prefix = c.P > 0 ? d.forwardPrefix(inputs[c.start].slice(0, c.P)) : undefined;
+    const from = c.P;
+    let any = false;
+    try {
+      for (let i = c.start; i < c.end; i++) {
+        const tg = targets[i].subarray(from); // (T) rows this pass computes
+        const T = tg.length;
+        const cache = prefix && d.continuation(prefix, inputs[i].length);
+        const logits = d.forwardLogits(inputs[i].slice(from), { train: true, cache }); // (T, V)
+        const ids = dev.upload(tg, [T], 'i32');
+        const fw = tokenLogprob(dev, logits, ids, { temperature, targetsOnly: true });
+        const tmp: (Tensor | undefined)[] = [logits, ids, fw.out, fw.lse, fw.entropy];
+        try {
+          const st = hostStats(
+            (await dev.download(fw.out)) as Float32Array,
+            (await dev.download(fw.entropy)) as Float32Array,
+            tg,
+          );
+          const g = lossGrad(i, from ? withLeadingZeros(st, from) : st);
+          if (!g) {
+            d.discard();
+            continue;
+          }
+          const dlogp = dev.upload(rowGrad(g.dlogp, tg, from), [T]);
+          const dEnt = g.dEntropy ? dev.upload(rowGrad(g.dEntropy, tg, from), [T]) : undefined;
+          const dz = tokenLogprobBackward(dev, logits, ids, fw, dlogp, dEnt, { temperature, targetsOnly: true }); // (T, V)
+          tmp.push(dlogp, dEnt, dz);
+          d.backward(dz, prefix);
+          any = true;
+        } finally {
+          dev.free(...tmp);
+          cache?.free();
+        }
+      }
+    } finally {
+      if (prefix) d.backwardPrefix(prefix, any);
     }
   }
 
-  /** The accumulated gradients as host arrays (`grads`), ready for clipping and the optimizer. */
-  async gradients(): Promise<Map<string, Float32Array>> {
-    if (this.device) {
-      this.model.zeroGrad();
-      await this.device.readGrads(this.model.grads);
-    }
-    return this.model.grads;
+  /**
+   * Per-token log-probs and entropy of many sequences (the KL reference over a GRPO batch): the
+   * same passes as `tokenTrainPass`, shared prompts run once, without a backward.
+   */
+  async tokenLogprobsMany(
+    inputs: readonly (readonly number[])[],
+    targets: readonly Int32Array[],
+    temperature = 1,
+  ): Promise<TokenStats[]> {
+    const out: TokenStats[] = [];
+    await this.tokenTrainPass(inputs, targets, temperature, (i, st) => {
+      out[i] = st;
+      return null;
+    });
+    return out;
   }
 
-  /** The host weights changed (optimizer step, restore): refresh the device copy. */
+  /** Per-token log-probs of `targets` (T; -1: none) and entropy at `temperature`, no training state kept. */
+  async tokenLogprobs(ids: readonly number[], targets: Int32Array, temperature = 1): Promise<TokenStats> {
+    const d = this.device;
+    if (!d) return tokenStats(this.model.forward(ids), this.config.vocabSize, targets, temperature);
+    const dev = d.dev;
+    const logits = d.forwardLogits(ids);
+    const tg = dev.upload(targets, [targets.length], 'i32');
+    const fw = tokenLogprob(dev, logits, tg, { temperature, targetsOnly: true });
+    try {
+      return hostStats((await dev.download(fw.out)) as Float32Array, (await dev.download(fw.entropy)) as Float32Array, targets);
+    } finally {
+      dev.free(logits, tg, fw.out, fw.lse, fw.entropy);
+    }
+  }
+
+  /** The global L2 norm of the accumulated gradients (before clipping); one scalar crosses. */
+  async gradNorm(): Promise<number> {
+    const d = this.device;
+    if (!d) return clipGradNorm([...this.model.grads.values()], 0);
+    this.dropNorm();
+    this.normSq = gradNormSq(d.dev, [...d.grads.values()]);
+    return Math.sqrt(((await d.dev.download(this.normSq)) as Float32Array)[0]);
+  }
+
+  /**
+   * One optimizer step from the accumulated gradients: clip them to a global norm of `maxGradNorm`
+   * (0: no clipping), then AdamW at `lr`. On a device this is gpu/ops/adamw over the device
+   * weights; the host arrays (`params`, `opt.m`, `opt.v`) hold the result afterwards either way.
+   */
+  async step(opt: AdamW, lr: number, maxGradNorm: number): Promise<void> {
+    const d = this.device;
+    if (!d) {
+      const grads = [...this.model.grads.values()];
+      clipGradNorm(grads, maxGradNorm);
+      opt.update(this.model.grads, lr);
+      return;
+    }
+    const names = [...d.params.keys()];
+    const st = this.momentsOf(opt, names);
+    st.step = opt.step;
+    const normSq = this.normSq ?? gradNormSq(d.dev, [...d.grads.values()]);
+    this.normSq = undefined;
+    const o = opt.opts;
+    adamwStep(d.dev, [...d.params.values()], [...d.grads.values()], st, {
+      lr,
+      beta1: o.beta1,
+      beta2: o.beta2,
+      eps: o.eps,
+      weightDecay: o.weightDecay,
+      maxGradNorm,
+      decay: names.map((n) => (this.model.shapes.get(n)?.length ?? 1) > 1),
+      normSq,
+    });
+    d.dev.free(normSq);
+    opt.step = st.step;
+    if (d.sharesHost) return;
+    // WebGPU: checkpoints are written synchronously from the host arrays, so they follow every step
+    await d.store(this.model.params);
+    for (let i = 0; i < names.length; i++) {
+      (opt.m.get(names[i]) as Float32Array).set((await d.dev.download(st.m[i])) as Float32Array);
+      (opt.v.get(names[i]) as Float32Array).set((await d.dev.download(st.v[i])) as Float32Array);
+    }
+  }
+
+  /** The device moments of `opt`: its host arrays wrapped on the CPU backend, uploaded copies elsewhere. */
+  private momentsOf(opt: AdamW, names: readonly string[]): AdamWState {
+    let st = this.moments.get(opt);
+    if (st) return st;
+    const d = this.device as DeviceTransformer;
+    const dev = d.dev;
+    const side = (host: Map<string, Float32Array>) =>
+      names.map((n) => {
+        const a = host.get(n);
+        const shape = this.model.shapes.get(n) as number[];
+        if (!a) throw new RangeError(`the optimizer has no moments for parameter ${n}: it belongs to another model`);
+        return d.sharesHost ? (dev as CpuDevice).wrap(a, shape) : dev.upload(a, shape);
+      });
+    st = { m: side(opt.m), v: side(opt.v), step: opt.step };
+    this.moments.set(opt, st);
+    return st;
+  }
+
+  private dropNorm(): void {
+    if (this.normSq) this.device?.dev.free(this.normSq);
+    this.normSq = undefined;
+  }
+
+  /** The host weights changed (a restore): refresh the device copy. */
   paramsUpdated(): void {
     this.device?.load(this.model.params);
   }
@@ -201,11 +376,15 @@ export class ModelRunner {
     const params = new Map<string, Float32Array>();
     for (const [k, v] of this.model.params) params.set(k, Float32Array.from(v));
     const copy = new Transformer(this.model.config, params);
-    return new ModelRunner(copy, this.device ? new DeviceTransformer(this.device.dev, copy.config, copy.params) : undefined);
+    const d = this.device && new DeviceTransformer(this.device.dev, copy.config, copy.params, { shareHost: true });
+    return new ModelRunner(copy, d);
   }
 
   /** Frees the device mirror, and the device if the runner created it (the host model stays usable). */
   dispose(): void {
+    this.dropNorm();
+    for (const st of this.moments.values()) this.device?.dev.free(...st.m, ...st.v);
+    this.moments.clear();
     this.device?.dispose();
     if (this.ownsDevice) this.device?.dev.destroy();
   }

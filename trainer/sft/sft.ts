@@ -8,7 +8,6 @@
  */
 import type { GenerateRequest, GenerateResult, Policy, Trajectory } from '../../agent/types.js';
 import { lossView, type TokenSample } from '../batch.js';
-import { clipGradNorm, logitsGrad, tokenStats } from '../grpo/logits.js';
 import { sftLoss } from '../grpo/loss.js';
 import { refuseNonFiniteUpdate, refuseNonFiniteWeights } from '../grpo/step.js';
 import { ModelRunner, type Transformer } from '../model/index.js';
@@ -97,12 +96,11 @@ export interface SftStepMetrics {
 /** Mean token cross-entropy over mask = 1 positions of a batch (no update). */
 export async function sftEval(m: Transformer | ModelRunner, samples: readonly TokenSample[]): Promise<number> {
   const model = ModelRunner.of(m);
-  const V = model.config.vocabSize;
   let nll = 0;
   let n = 0;
   for (const s of samples) {
     const v = lossView(s, model.config.maxSeqLen);
-    const st = tokenStats(await model.logits(v.inputs), V, v.targets);
+    const st = await model.tokenLogprobs(v.inputs, v.targets);
     for (let t = 0; t < v.mask.length; t++)
       if (v.mask[t]) {
         nll -= st.logp[t];
@@ -120,38 +118,31 @@ export async function sftStep(
   o: SftStepOptions,
 ): Promise<SftStepMetrics> {
   const model = ModelRunner.of(m);
-  const V = model.config.vocabSize;
   const views = samples.map((s) => lossView(s, model.config.maxSeqLen));
   const total = views.reduce((s, v) => s + v.count, 0);
   model.zeroGrad();
   let loss = 0;
   const live = views.filter((v) => v.count > 0);
   let seqTokens = 0;
-  await model.trainPass(
+  await model.tokenTrainPass(
     live.map((v) => v.inputs),
-    (k, logits) => {
+    live.map((v) => v.targets),
+    1,
+    (k, st) => {
       const v = live[k];
-      const st = tokenStats(logits, V, v.targets);
       const r = sftLoss([st.logp], [v.mask]);
       // sftLoss averages over this sequence; rescale to the batch token mean
       const scale = v.count / total;
       loss += r.loss * scale;
       seqTokens += v.inputs.length;
-      return logitsGrad(
-        logits,
-        V,
-        v.targets,
-        r.dlogp[0].map((g) => g * scale),
-      );
+      return { dlogp: r.dlogp[0].map((g) => g * scale) };
     },
   );
-  const grads = await model.gradients();
-  const gradNorm = clipGradNorm([...grads.values()], o.maxGradNorm);
+  const gradNorm = await model.gradNorm();
   if (total > 0) {
     refuseNonFiniteUpdate('SFT update', loss, gradNorm);
-    opt.update(grads, o.lr);
+    await model.step(opt, o.lr, o.maxGradNorm);
     refuseNonFiniteWeights('SFT update', model.params);
-    model.paramsUpdated();
   }
   return { loss, tokens: total, seqTokens, gradNorm };
 }
