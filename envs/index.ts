@@ -54,8 +54,13 @@ const factories: Record<string, (options: Record<string, unknown>) => EnvDefinit
 
 /** The environment `id` built with `options` (the registered instance when there are none). */
 export function buildEnv(id: string, options: Record<string, unknown> = {}): EnvDefinition {
-  if (Object.keys(options).length === 0) return getEnv(id);
-  const factory = factories[id];
-  if (!factory) throw new EnvOptionsError(`Environment "${id}" takes no options (run \`gym envs\` to list environments).`);
-  return factory(options);
+  let def: EnvDefinition;
+  if (Object.keys(options).length === 0) def = getEnv(id);
+  else {
+    const factory = factories[id];
+    if (!factory) throw new EnvOptionsError(`Environment "${id}" takes no options (run \`gym envs\` to list environments).`);
+    def = factory(options);
+  }
+  def.preflight?.();
+  return def;
 }

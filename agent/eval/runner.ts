@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 // envs/index registers the built-in environments, so `runEval({ env: 'code-interp' })` works as a library call.
 import { type EnvDefinition, EnvWorkerPool, getEnv, type Split } from '../../envs/index.js';
 import { mixSeed, Rng } from '../../tools/index.js';
+import { isolatedVmInfo } from '../../tools/sandbox/index.js';
 import { createPolicy } from '../policies/index.js';
 import { type RolloutLimitsInput, resolveLimits, runBatch } from '../rollout/index.js';
 import { readTrajectories, TrajectoryWriter } from '../trajectory/index.js';
@@ -182,8 +183,11 @@ export function collectVersions(env: string, envVersion: string): EvalVersions {
     // reported as unknown
   }
   const packages: Record<string, string> = {};
-  for (const p of ['@modelcontextprotocol/sdk', 'zod', 'xstate', 'isolated-vm', 'chart.js', '@huggingface/jinja'])
+  for (const p of ['@modelcontextprotocol/sdk', 'zod', 'xstate', 'chart.js', '@huggingface/jinja'])
     packages[p] = packageVersion(root, p);
+  // isolated-vm is installed once per Node major under its own name: report the build this Node uses.
+  const ivm = isolatedVmInfo();
+  packages['isolated-vm'] = ivm ? `${ivm.version} (${ivm.pkg})` : 'not installed for this Node';
   return { toolgym, env, envVersion, node: process.version, platform: `${process.platform}-${process.arch}`, packages };
 }
 

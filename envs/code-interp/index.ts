@@ -34,6 +34,7 @@
  * - 1.0.0: run_code on isolated-vm; families compute.bigint, compute.numtheory, compute.dates,
  *   compute.strings, compute.sim, program; JSONL user tasks.
  */
+import { loadIsolatedVm } from '../../tools/sandbox/index.js';
 import { defineToolEnv, type EnvDefinition, type TaskFamily, type TaskPublic } from '../core/index.js';
 import { datesFamily, stringsFamily } from './families/dates-strings.js';
 import { jsonlFamily } from './families/jsonl.js';
@@ -86,6 +87,10 @@ export function createCodeInterpEnv(opts: CodeInterpEnvOptions = {}): EnvDefinit
     systemPrompt,
     createEpisode: (_task, ctx) => createCodeEpisode(ctx.seed, ctx.options),
     disposeEpisode: (ep) => ep.sandbox.dispose(),
+    // The isolated-vm build for the running Node: a missing or mismatched one says which `npm ci` fixes it.
+    preflight: () => {
+      loadIsolatedVm();
+    },
   });
 }
 

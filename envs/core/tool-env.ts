@@ -41,6 +41,8 @@ export interface ToolEnvConfig<E> {
   maxSteps?: number;
   /** Task lookup by id (set by `defineToolEnv`: `findTask` behind a cache). */
   getTask?: (id: string) => Task;
+  /** See `EnvDefinition.preflight`. */
+  preflight?: () => void;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,5 +242,6 @@ export function defineToolEnv<E>(cfg: ToolEnvConfig<E>): EnvDefinition {
     tools: cfg.tools,
     create: (options = {}) => new ToolEnvironment(cfg, options),
     getTask,
+    ...(cfg.preflight ? { preflight: cfg.preflight } : {}),
   };
 }

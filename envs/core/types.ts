@@ -179,6 +179,13 @@ export interface EnvDefinition {
   getTask(id: string): Task;
   /** Documents the environment exposes as MCP resources (`toolgym://...`): corpora, task descriptions. */
   resources?: () => readonly EnvResource[];
+  /**
+   * Checks, before any episode, that what the environment needs on this machine works (a native
+   * build for the running Node, a browser); throws a named error that says what to do. Commands call
+   * it when they build the environment, so a broken install fails at once with that message instead
+   * of as aborted episodes.
+   */
+  preflight?: () => void;
 }
 
 /** One MCP resource of an environment; `read()` is called only when a client reads it. */
