@@ -3,7 +3,7 @@ import { createDevice, type Device } from '../../gpu/index.js';
 import { logitsGrad, tokenStats } from '../../trainer/grpo/logits.js';
 import { ModelConfigSchema } from '../../trainer/model/config.js';
 import { DeviceTransformer } from '../../trainer/model/device-transformer.js';
-import { KVCache, Transformer } from '../../trainer/model/transformer.js';
+import { KVCache, Transformer } from '../../trainer/model/reference/transformer.js';
 import { expectClose, webgpuOrSkip } from '../gpu/harness.js';
 
 const cfg = ModelConfigSchema.parse({

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { logitsGrad, tokenStats } from '../../trainer/grpo/logits.js';
 import { ModelConfigSchema } from '../../trainer/model/config.js';
-import { sharedPrefixPass } from '../../trainer/model/shared.js';
-import { KVCache, Transformer } from '../../trainer/model/transformer.js';
+import { sharedPrefixPass } from '../../trainer/model/reference/shared-prefix.js';
+import { KVCache, Transformer } from '../../trainer/model/reference/transformer.js';
 
 const tiny = ModelConfigSchema.parse({
   vocabSize: 11,

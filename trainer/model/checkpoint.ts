@@ -28,8 +28,8 @@ import { basename, dirname, join } from 'node:path';
 import { AdamW } from '../optim/index.js';
 import { ByteTokenizer } from '../tokenizer/index.js';
 import { type ModelConfig, ModelConfigSchema } from './config.js';
+import { Transformer } from './reference/transformer.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor, SafetensorsError } from './safetensors.js';
-import { Transformer } from './transformer.js';
 
 export const CHECKPOINT_FORMAT = 'toolgym.checkpoint/1';
 

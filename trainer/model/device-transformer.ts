@@ -36,7 +36,7 @@ import {
   Tensor,
 } from '../../gpu/index.js';
 import { type ModelConfig, paramShapes } from './config.js';
-import { checkFits, checkTokenId } from './transformer.js';
+import { checkFits, checkTokenId } from './limits.js';
 
 /**
  * A training forward of the prefix that several sequences share (the prompt of a GRPO group): its

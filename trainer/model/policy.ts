@@ -20,9 +20,9 @@ import type { DeviceRequest } from '../../gpu/index.js';
 import { mixSeed, Rng } from '../../tools/index.js';
 import type { ByteTokenizer } from '../tokenizer/index.js';
 import { type CheckpointMeta, loadCheckpoint } from './checkpoint.js';
+import type { Transformer } from './reference/transformer.js';
 import { type DecodeCache, ModelRunner } from './runner.js';
 import { DEFAULT_SAMPLING, type SamplingOptions, sampleToken } from './sample.js';
-import type { Transformer } from './transformer.js';
 
 export interface BuiltinPolicyOptions {
   sampling?: Partial<SamplingOptions>;
@@ -203,14 +203,14 @@ export class BuiltinPolicy implements Policy {
 }
 
 /**
- * Load `builtin:<dir>` (a checkpoint folder) as a policy running on `device` (default: the host
- * reference loops; `cpu`, `webgpu` or `auto` put the model on a gpu/ Device).
+ * Load `builtin:<dir>` (a checkpoint folder) as a policy running on the gpu/ Device `device`
+ * (`cpu`, the default, `webgpu` or `auto`).
  */
 export async function loadBuiltinPolicy(
   dir: string,
-  opts: BuiltinPolicyOptions & { device?: DeviceRequest | 'host' } = {},
+  opts: BuiltinPolicyOptions & { device?: DeviceRequest } = {},
 ): Promise<{ policy: BuiltinPolicy; meta: CheckpointMeta }> {
   const ck = loadCheckpoint(dir);
-  const runner = await ModelRunner.create(ck.model, opts.device ?? 'host');
+  const runner = await ModelRunner.create(ck.model, opts.device ?? 'cpu');
   return { policy: new BuiltinPolicy(runner, ck.tokenizer, { ...opts, spec: opts.spec ?? `builtin:${dir}` }), meta: ck.meta };
 }

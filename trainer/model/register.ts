@@ -24,8 +24,12 @@ export function registerBuiltinPolicy(): void {
       ),
     );
     const device = o.device === undefined ? requestedDevice() : String(o.device);
-    if (!['cpu', 'webgpu', 'auto', 'host'].includes(device))
-      throw new RangeError(`builtin policy device=${device} is not one of cpu, webgpu, auto, host`);
+    if (device === 'host')
+      throw new RangeError(
+        'builtin policy device=host is gone: the plain-loop model is a test reference now; use device=cpu (the same math on the gpu/ CPU backend)',
+      );
+    if (!['cpu', 'webgpu', 'auto'].includes(device))
+      throw new RangeError(`builtin policy device=${device} is not one of cpu, webgpu, auto`);
     const nested = o.nested === undefined ? 'stop' : String(o.nested);
     if (nested !== 'stop' && nested !== 'continue')
       throw new RangeError(`builtin policy nested=${nested} is not one of stop, continue`);

@@ -27,10 +27,11 @@ import type { AdamW } from '../optim/adamw.js';
 import { clipGradNorm } from '../optim/clip.js';
 import type { ModelConfig } from './config.js';
 import { type DeviceKVCache, DeviceTransformer } from './device-transformer.js';
+import { checkFits, checkTokenId } from './limits.js';
 import { logitsGrad, type TokenStats, tokenStats } from './reference/logprob.js';
-import { sharedPrefixPass } from './shared.js';
+import { sharedPrefixPass } from './reference/shared-prefix.js';
+import { KVCache, Transformer } from './reference/transformer.js';
 import { hostStats, type PrefixRun, rowGrad, sharedPrefixRuns, type TokenGrad, withLeadingZeros } from './token-pass.js';
-import { checkFits, checkTokenId, KVCache, Transformer } from './transformer.js';
 
 /** A cache for incremental decoding on whichever side runs the model. */
 export type DecodeCache = KVCache | DeviceKVCache;

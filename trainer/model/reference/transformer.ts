@@ -1,5 +1,7 @@
 /**
- * The built-in Qwen3-style decoder: token embedding, N blocks of
+ * Host reference of the built-in Qwen3-style decoder, in plain loops (the device model,
+ * `DeviceTransformer`, is checked against it), and the holder of the weights checkpoints save:
+ * token embedding, N blocks of
  * [RMSNorm -> GQA attention with QK-Norm and RoPE -> residual, RMSNorm -> SwiGLU -> residual],
  * a final RMSNorm and logits tied to the embedding. One sequence at a time (batch of 1): the
  * trainer accumulates gradients over sequences, which keeps only one sequence's activations alive.
@@ -8,29 +10,10 @@
  * right below forward and accumulates into `grads`. `KVCache` + `forward(ids, {cache})` is the
  * incremental path the sampler uses.
  */
-import { ContextLengthError } from '../../agent/types.js';
-import { Rng } from '../../tools/index.js';
-import { type ModelConfig, paramShapes } from './config.js';
-import { matmul, matmulABt, matmulAtB, rmsnormBwd, rmsnormFwd, rope, ropeTables, silu, siluGrad } from './kernels.js';
-
-/** A sequence longer than the model's context; a policy's run into it ends the episode `truncated` (`context_length`). */
-export class SequenceTooLongError extends ContextLengthError {
-  override name = 'SequenceTooLongError';
-}
-
-/** Throws unless `total` tokens fit a cache of `capacity` positions and the model's length. */
-export function checkFits(total: number, capacity: number, c: ModelConfig): void {
-  const limit = Math.min(capacity, c.maxSeqLen);
-  if (total > limit)
-    throw new SequenceTooLongError(
-      `sequence of ${total} tokens exceeds the model's limit of ${limit}: lower max tokens or use a preset with a larger maxSeqLen`,
-    );
-}
-
-/** Throws unless `id` is a token id of a vocabulary of `V` ids. */
-export function checkTokenId(id: number, V: number): void {
-  if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new RangeError(`token id ${id} is outside the vocabulary (size ${V})`);
-}
+import { Rng } from '../../../tools/index.js';
+import { type ModelConfig, paramShapes } from '../config.js';
+import { checkFits, checkTokenId } from '../limits.js';
+import { matmul, matmulABt, matmulAtB, rmsnormBwd, rmsnormFwd, rope, ropeTables, silu, siluGrad } from './host-loops.js';
 
 /** Post-RoPE keys and values of every layer for the positions seen so far. */
 export class KVCache {

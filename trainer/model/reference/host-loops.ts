@@ -1,5 +1,5 @@
 /**
- * Host kernels of the built-in decoder, forward and backward side by side. Row-major Float32Array
+ * Host loops of the reference decoder (`transformer.ts` here), forward and backward side by side. Row-major Float32Array
  * buffers; shapes in the comments. Accumulation is in f32 apart from reductions (f64).
  *
  * Matrix products use the i-k-j loop order (contiguous inner loop over the output row) which V8

@@ -3,8 +3,8 @@
  * device's onnxruntime GEMM, synchronously (the device exposes its host arrays); single-row
  * products stay in the loops. Runs on a device proper go through `ModelRunner` instead.
  */
-import { createDevice, type Device, type DeviceRequest, matmul } from '../../gpu/index.js';
-import { type MatmulEngine, setMatmulEngine } from './kernels.js';
+import { createDevice, type Device, type DeviceRequest, matmul } from '../../../gpu/index.js';
+import { type MatmulEngine, setMatmulEngine } from './host-loops.js';
 
 interface HostView {
   view(t: ReturnType<Device['alloc']>): Float32Array | Int32Array;
@@ -27,13 +27,18 @@ export function deviceMatmulEngine(dev: Device): MatmulEngine | undefined {
 }
 
 /**
- * Creates the device a run asked for and routes the model's products to it. Returns what was
+ * Creates a CPU device and routes the host reference's larger products to its GEMM. Returns what was
  * used, for logs: `cpu (onnxruntime)`, or `host loops` when the device gives no synchronous path.
  */
 export async function useDevice(req: DeviceRequest, threads?: number): Promise<{ device?: Device; engine: string }> {
+  // the host loops need synchronous host arrays: only the CPU backend gives them
+  if (req !== 'cpu')
+    throw new RangeError(
+      `the host reference's products run on the CPU backend only (asked for ${req}): run the model on ${req} instead`,
+    );
   let dev: Device;
   try {
-    dev = await createDevice(req === 'webgpu' || req === 'auto' ? 'cpu' : req, { threads });
+    dev = await createDevice(req, { threads });
   } catch {
     setMatmulEngine(undefined);
     return { engine: 'host loops' };
