@@ -83,7 +83,7 @@ export const ENDINGS: readonly EndingRow[] = [
     reason: 'error: env',
     ending: 'aborted',
     fault: 'environment',
-    when: 'a tool call failed at the transport (the server or its worker thread died, the connection closed)',
+    when: "a tool call failed at the transport (the server or its worker thread died, the connection closed), or the environment's own machinery failed inside a tool (EnvFaultError: a sandbox that cannot start; the result carries toolgym/aborted)",
   },
   { reason: 'error: submit', ending: 'aborted', fault: 'environment', when: 'scoring the answer failed (gym_submit)' },
   {

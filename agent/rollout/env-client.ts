@@ -30,6 +30,8 @@ export interface StepMeta {
   step?: number;
   terminated: boolean;
   truncated: boolean;
+  /** The environment's machinery failed (`toolgym/aborted`): the episode is over and no one's doing. */
+  aborted?: boolean;
   reward?: number;
   components?: Record<string, number>;
   correct?: boolean;
@@ -68,6 +70,11 @@ export class EnvProtocolError extends Error {
   override name = 'EnvProtocolError';
 }
 
+/** The environment aborted the episode (`toolgym/aborted`): its own machinery failed during a call. */
+export class EnvAbortedError extends Error {
+  override name = 'EnvAbortedError';
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pure helpers
 
@@ -93,6 +100,7 @@ export function readMeta(result: RawResult): StepMeta {
     step: m[META.step],
     terminated: m[META.terminated] === true,
     truncated: m[META.truncated] === true,
+    ...(m[META.aborted] === true ? { aborted: true } : {}),
     reward: m[META.reward],
     components: m[META.components],
     correct: m[META.correct],

@@ -26,7 +26,7 @@ import {
   type Turn,
 } from '../types.js';
 import { abortReason } from './endings.js';
-import type { EnvClient, Scored, TimerClock, ToolOutcome } from './env-client.js';
+import { type EnvClient, EnvAbortedError, type Scored, type TimerClock, type ToolOutcome } from './env-client.js';
 import type { RolloutLimits } from './limits.js';
 import type { TokenTrack } from './tokens.js';
 import {
@@ -153,6 +153,8 @@ async function callTools(ctx: EpisodeContext, signal: AbortSignal): Promise<Call
   const exchanges = await mapLimit(calls, deps.limits.maxParallelCalls, async (call) => {
     const t0 = deps.now();
     const out: ToolOutcome = await deps.env.call(call.name, call.arguments, deps.limits.toolTimeoutMs, signal);
+    // The environment aborted the episode (its machinery failed): an `error: env` ending, not an observation.
+    if (out.meta.aborted) throw new EnvAbortedError(out.text);
     if (out.meta.truncated) envEnd = 'truncated';
     else if (out.meta.terminated && !envEnd) envEnd = 'terminated';
     if (out.meta.reward !== undefined) {

@@ -86,7 +86,7 @@ export function createCodeInterpEnv(opts: CodeInterpEnvOptions = {}): EnvDefinit
     tools: [runCodeTool],
     systemPrompt,
     createEpisode: (_task, ctx) => createCodeEpisode(ctx.seed, ctx.options),
-    disposeEpisode: (ep) => ep.sandbox.dispose(),
+    disposeEpisode: (ep) => ep.dispose(),
     // The isolated-vm build for the running Node: a missing or mismatched one says which `npm ci` fixes it.
     preflight: () => {
       loadIsolatedVm();

@@ -2,11 +2,33 @@
  * The `run_code` tool and the per-episode state it works on (one JavaScript REPL sandbox).
  */
 import { z } from 'zod';
-import { formatRunResult, JsSandbox, type SandboxLimits } from '../../tools/sandbox/index.js';
+import { formatRunResult, JsSandbox, type SandboxLimits, type SandboxOptions } from '../../tools/sandbox/index.js';
 import type { ToolResult, ToolSpec } from '../core/index.js';
 
-export interface CodeEpisode {
-  sandbox: JsSandbox;
+/**
+ * One episode's REPL. The sandbox (an isolate, about 1.2 MB) is built on the first `run_code`, not
+ * at reset: an episode that never runs code, such as one a client started and abandoned, holds none.
+ * It is built from the episode's seed either way, so its clock and random numbers are the same.
+ */
+export class CodeEpisode {
+  #sandbox?: Promise<JsSandbox>;
+  constructor(readonly options: SandboxOptions) {}
+
+  sandbox(): Promise<JsSandbox> {
+    this.#sandbox ??= JsSandbox.create(this.options);
+    return this.#sandbox;
+  }
+
+  /** Whether the sandbox was built (tests and benchmarks). */
+  get started(): boolean {
+    return this.#sandbox !== undefined;
+  }
+
+  async dispose(): Promise<void> {
+    const pending = this.#sandbox;
+    this.#sandbox = undefined;
+    if (pending) (await pending.catch(() => undefined))?.dispose();
+  }
 }
 
 /** Env options read from `create(options)` / reset options (all optional). */
@@ -35,8 +57,8 @@ export function limitsFromOptions(options: Record<string, unknown>): Partial<San
   return out;
 }
 
-export async function createCodeEpisode(seed: number, options: Record<string, unknown>): Promise<CodeEpisode> {
-  return { sandbox: await JsSandbox.create({ seed, ...limitsFromOptions(options) }) };
+export function createCodeEpisode(seed: number, options: Record<string, unknown>): CodeEpisode {
+  return new CodeEpisode({ seed, ...limitsFromOptions(options) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -66,8 +88,10 @@ export const runCodeTool: ToolSpec<CodeEpisode, { code: z.ZodString }> = {
   async handler(args, episode, ctx): Promise<ToolResult> {
     if (ctx.signal.aborted)
       return { content: [{ type: 'text', text: 'Error: the call was cancelled before the code ran.' }], isError: true };
-    const r = await episode.sandbox.run(args.code);
-    const { text, isError } = formatRunResult(r, episode.sandbox.limits);
+    // A sandbox that cannot start is the environment's fault (SandboxStartError is an env fault): the episode aborts.
+    const sandbox = await episode.sandbox();
+    const r = await sandbox.run(args.code);
+    const { text, isError } = formatRunResult(r, sandbox.limits);
     return isError ? { content: [{ type: 'text', text }], isError: true } : { content: [{ type: 'text', text }] };
   },
 };

@@ -55,6 +55,23 @@ export class EpisodeNotStartedError extends ToolgymError {
   }
 }
 
+/**
+ * The environment's own machinery failed inside a tool (a sandbox that cannot start, a browser that
+ * crashed): not the policy's doing. Thrown from a tool handler it ends the episode `aborted`
+ * (`toolgym/aborted` in `_meta`; masked from training, left out of success rates) instead of
+ * becoming an error result the policy is charged with. Errors from `tools/`, which cannot import this
+ * class, carry the same `envFault` marker.
+ */
+export class EnvFaultError extends ToolgymError {
+  override name = 'EnvFaultError';
+  readonly envFault = true;
+}
+
+/** Whether a tool's error is a fault of the environment's machinery (see `EnvFaultError`). */
+export function isEnvFault(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { envFault?: unknown }).envFault === true;
+}
+
 /** A server option that would be unsafe or cannot work (e.g. a public bind without a token). */
 export class ServerConfigError extends ToolgymError {
   override name = 'ServerConfigError';

@@ -6,7 +6,7 @@
 
 export { extractAnswer } from './answer.js';
 export { conformanceChecks, runCheck } from './check.js';
-export { EnvOptionsError, ServerConfigError } from './errors.js';
+export { EnvFaultError, EnvOptionsError, isEnvFault, ServerConfigError } from './errors.js';
 export { serveHttp } from './http.js';
 export {
   defaultRegistry,

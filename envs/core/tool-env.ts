@@ -5,7 +5,7 @@
  * verdicts), so an environment file only says what is particular to it.
  */
 import { mixSeed } from '../../tools/index.js';
-import { EpisodeNotStartedError, UnknownTaskError } from './errors.js';
+import { EpisodeNotStartedError, isEnvFault, UnknownTaskError } from './errors.js';
 import { checkArgs } from './schema.js';
 import type {
   Action,
@@ -190,7 +190,9 @@ class ToolEnvironment<E> implements Environment {
     try {
       return await tool.handler(checked.args as never, run.episode, { signal, seed: run.seed });
     } catch (err) {
-      // A tool that throws is the tool's failure, reported to the agent; the episode goes on.
+      // The environment's machinery failing is no one's move: the session aborts the episode.
+      if (isEnvFault(err)) throw err;
+      // A tool that throws otherwise is the tool's failure, reported to the agent; the episode goes on.
       return textResult(`Tool \`${tool.name}\` failed: ${(err as Error)?.message ?? String(err)}`, true);
     }
   }

@@ -34,6 +34,8 @@ type ContextParts = Pick<Prepared, 'context' | 'seedFn' | 'capFn' | 'finishFn' |
 /** The harness itself failed to build an isolate (not the user's code): report and retry later. */
 export class SandboxStartError extends Error {
   override name = 'SandboxStartError';
+  /** A fault of the environment's machinery, not of the code it runs (envs/core `isEnvFault`): the episode aborts. */
+  readonly envFault = true;
 }
 
 /** Start of the virtual clock: 2025-01-01T00:00:00Z plus a seed-chosen offset inside that year. */

@@ -92,6 +92,8 @@ const NODE_OF_ABI: Record<string, number> = { 108: 18, 111: 19, 115: 20, 120: 21
 /** No usable isolated-vm for this Node: the message says what to run. */
 export class IsolatedVmUnavailableError extends Error {
   override name = 'IsolatedVmUnavailableError';
+  /** A fault of the install, not of the code a policy runs (envs/core `isEnvFault`): an episode aborts. */
+  readonly envFault = true;
 }
 
 /** The build for `nodeVersion` (e.g. `v24.1.0`), or undefined when this Node is not supported. */

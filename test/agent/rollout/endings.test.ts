@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, SimulatedClock } from 'xstate';
+import { z } from 'zod';
 import type { EnvClient, Scored, ToolOutcome } from '../../../agent/rollout/index.js';
 import { ENDINGS, endingRow, reasonKey, runEpisode } from '../../../agent/rollout/index.js';
 import { resolveLimits } from '../../../agent/rollout/limits.js';
 import { type EpisodeDeps, episodeMachine } from '../../../agent/rollout/machine.js';
 import { ContextLengthError, type Trajectory } from '../../../agent/types.js';
-import { connectInMemory } from '../../../envs/core/index.js';
+import { connectInMemory, defineToolEnv, EnvFaultError } from '../../../envs/core/index.js';
 import { arithEnv } from '../fixtures/arith-env.js';
 import { call, never, ScriptPolicy } from '../fixtures/script-policy.js';
 
@@ -190,6 +191,42 @@ describe('episode endings: who is at fault', () => {
     ]);
     const t = await runEpisode({ env: client, policy: p, taskId: TASK, envId: 'arith' });
     expectRow(t, 'error: env', 'environment');
+  });
+
+  it("error: env: a tool whose environment machinery fails (EnvFaultError) aborts the episode; a tool's own failure does not", async () => {
+    const faulty = defineToolEnv<Record<string, never>>({
+      id: 'arith',
+      version: '1.0.0',
+      description: 'arith whose tools fail',
+      families: arithEnv.families,
+      tools: [
+        {
+          name: 'add',
+          description: 'Add two integers (its sandbox cannot start).',
+          inputSchema: { a: z.number().int().describe('first addend'), b: z.number().int().describe('second addend') },
+          handler: async () => {
+            throw new EnvFaultError('the sandbox could not start');
+          },
+        },
+        {
+          name: 'hang',
+          description: 'Fails on its own terms.',
+          inputSchema: { note: z.string().optional().describe('ignored') },
+          handler: async () => {
+            throw new Error('bad input');
+          },
+        },
+      ],
+      systemPrompt: 's',
+      createEpisode: () => ({}),
+    });
+    const fault = await runEpisode({ env: faulty, policy: new ScriptPolicy([call('add', { a: 1, b: 2 }), '3']), taskId: TASK });
+    expectRow(fault, 'error: env', 'environment');
+    expect(fault.error).toMatch(/sandbox could not start/);
+    const own = await runEpisode({ env: faulty, policy: new ScriptPolicy([call('hang', {}), '65']), taskId: TASK });
+    expectRow(own, 'answer', 'policy');
+    expect(own.turns[0].calls[0]).toMatchObject({ isError: true });
+    expect(own.turns[0].calls[0].result).toMatch(/bad input/);
   });
 
   it('error: submit: scoring that fails is aborted', async () => {

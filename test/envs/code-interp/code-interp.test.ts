@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { codeInterpEnv, normalizeAnswer, programFamily, splitOfPrompt } from '../../../envs/code-interp/index.js';
+import { createCodeEpisode } from '../../../envs/code-interp/tool.js';
 import type { Environment, OracleObservation, StepResult, Task, TaskFamily } from '../../../envs/core/index.js';
 
 // The conformance suite runs over every registered environment in test/envs/registered.test.ts.
@@ -137,6 +138,23 @@ describe('code-interp task families', () => {
 });
 
 describe('code-interp run_code episodes', () => {
+  it('builds no sandbox until the first run_code, and builds it from the seed either way', async () => {
+    const lazy = createCodeEpisode(7, {});
+    expect(lazy.started).toBe(false);
+    const a = await lazy.sandbox();
+    expect(lazy.started).toBe(true);
+    expect(await lazy.sandbox()).toBe(a);
+    const other = createCodeEpisode(7, {});
+    const code = 'console.log(Math.random(), Date.now())';
+    const [x, y] = [await a.run(code), await (await other.sandbox()).run(code)];
+    expect(x.output).toBe(y.output);
+    expect(x.output).toMatch(/^0\.\d+ \d+/);
+    await lazy.dispose();
+    await other.dispose();
+    expect(lazy.started).toBe(false);
+    await createCodeEpisode(1, {}).dispose(); // never started: nothing to free
+  });
+
   it('keeps REPL state across calls in one episode and starts the next episode clean', async () => {
     const e = env();
     await e.reset({ seed: 3 });
