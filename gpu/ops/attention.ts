@@ -6,13 +6,13 @@
  *   s_tj = scale · q_t·k_j;  P = softmax_j(s);  o_t = Σ_j P_tj v_j;  lse_t = log Σ_j exp(s_tj)
  * Backward (dO given; D_t = Σ dO_t·o_t): dP_tj = dO_t·v_j;  dS_tj = P_tj (dP_tj - D_t);
  *   dq_t = scale Σ_j dS_tj k_j;  dk_j = scale Σ_{t,h∈group} dS_tj q_t;  dv_j = Σ_{t,h∈group} P_tj dO_t
- * CPU: onnxruntime graphs (see attention-cpu.ts) — two batched matmuls, not JS loops.
+ * CPU: onnxruntime graphs (see attention-ort.ts) — two batched matmuls, not JS loops.
  * WebGPU: `attention.wgsl`, one thread per query row (online softmax) forward; per query row for
  * dq and per key row for dk/dv backward, so nothing needs atomics.
  */
 import type { Device } from '../device.js';
 import { expectDtype, expectShape, ShapeError, type Tensor } from '../tensor.js';
-import { attentionBackwardOrt, attentionForwardOrt } from './attention-cpu.js';
+import { attentionBackwardOrt, attentionForwardOrt } from './attention-ort.js';
 import { ceilDiv, f32, grid1d, kernel } from './common.js';
 import { copyRange } from './elementwise.js';
 

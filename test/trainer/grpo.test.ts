@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { groupAdvantages, keepInformativeGroups, overlongPenalty, sampleStd } from '../../trainer/grpo/advantages.js';
 import { clipGradNorm, logitsGrad, tokenStats } from '../../trainer/grpo/logits.js';
-import { AGGREGATIONS, clippedSurrogate, k3, policyLoss, sftLoss } from '../../trainer/grpo/loss.js';
+import { AGGREGATIONS, clippedSurrogate, k3, policyLoss } from '../../trainer/grpo/loss.js';
+import { sftLoss } from '../../trainer/sft/sft.js';
 
 describe('group-relative advantages', () => {
   it('normalises by the sample std (n - 1) when scaling is on', () => {

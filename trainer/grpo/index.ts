@@ -2,6 +2,6 @@ export type { AdvantageOptions, OverlongOptions, ScaleRewards } from './advantag
 export { allEqual, groupAdvantages, keepInformativeGroups, mean, overlongPenalty, sampleStd } from './advantages.js';
 export { clipGradNorm, logitsGrad, tokenStats } from './logits.js';
 export type { AggregationContext, LossFn, LossType, PolicyLossInput, PolicyLossOptions, PolicyLossResult } from './loss.js';
-export { AGGREGATIONS, clippedSurrogate, k3, LOSS_TYPES, policyLoss, sftLoss } from './loss.js';
+export { AGGREGATIONS, clippedSurrogate, k3, LOSS_TYPES, policyLoss } from './loss.js';
 export type { GrpoGroup, GrpoStepMetrics, GrpoStepOptions } from './step.js';
 export { frozenReference, grpoStep, NonFiniteError, refuseNonFiniteUpdate, refuseNonFiniteWeights } from './step.js';

@@ -198,20 +198,3 @@ export function policyLoss(input: PolicyLossInput, opts: PolicyLossOptions): Pol
     metrics: { clipFrac: clippedN / n, kl: klSum / n, ratioMean: tokens ? ratioSum / n : 1, tokens },
   };
 }
-
-/** SFT cross-entropy on policy tokens only: sum m * (-logp) / sum m. Returns dlogp too. */
-export function sftLoss(logp: Ragged, mask: Ragged): { loss: number; dlogp: Float64Array[]; tokens: number } {
-  const N = totalMasked(mask);
-  const inv = N > 0 ? 1 / N : 0;
-  let loss = 0;
-  const dlogp = logp.map((lp, i) => {
-    const g = new Float64Array(lp.length);
-    for (let t = 0; t < lp.length; t++) {
-      if (!mask[i][t]) continue;
-      loss -= lp[t] * inv;
-      g[t] = -inv;
-    }
-    return g;
-  });
-  return { loss, dlogp, tokens: N };
-}

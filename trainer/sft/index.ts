@@ -1,2 +1,2 @@
 export type { ColdStartDrop, SftStepMetrics, SftStepOptions } from './sft.js';
-export { coldStartDropReason, filterColdStart, hasRepetition, sftEval, sftStep, TokenizingPolicy } from './sft.js';
+export { coldStartDropReason, filterColdStart, hasRepetition, sftEval, sftLoss, sftStep, TokenizingPolicy } from './sft.js';

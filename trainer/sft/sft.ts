@@ -8,7 +8,6 @@
  */
 import type { GenerateRequest, GenerateResult, Policy, Trajectory } from '../../agent/types.js';
 import { lossView, type TokenSample } from '../batch.js';
-import { sftLoss } from '../grpo/loss.js';
 import { refuseNonFiniteUpdate, refuseNonFiniteWeights } from '../grpo/step.js';
 import { ModelRunner, type Transformer } from '../model/index.js';
 import type { AdamW } from '../optim/index.js';
@@ -77,6 +76,27 @@ export function filterColdStart(ts: readonly Trajectory[]): {
     else kept.push(t);
   }
   return { kept, dropped };
+}
+
+/** SFT cross-entropy on policy tokens only: sum m * (-logp) / sum m, with dlogp. logp, mask: (B)(T_i). */
+export function sftLoss(
+  logp: ArrayLike<number>[],
+  mask: ArrayLike<number>[],
+): { loss: number; dlogp: Float64Array[]; tokens: number } {
+  let N = 0;
+  for (const m of mask) for (let t = 0; t < m.length; t++) N += m[t] ? 1 : 0;
+  const inv = N > 0 ? 1 / N : 0;
+  let loss = 0;
+  const dlogp = logp.map((lp, i) => {
+    const g = new Float64Array(lp.length);
+    for (let t = 0; t < lp.length; t++) {
+      if (!mask[i][t]) continue;
+      loss -= lp[t] * inv;
+      g[t] = -inv;
+    }
+    return g;
+  });
+  return { loss, dlogp, tokens: N };
 }
 
 export interface SftStepOptions {
