@@ -94,6 +94,26 @@ export const METRIC_DEFS: readonly MetricDef[] = [
     definition: 'Share of executed (valid) calls whose tool result has no isError. Counts: ok / executed calls.',
   },
   {
+    id: 'strictCallValidity',
+    label: 'call validity, per failure',
+    group: 'calls',
+    kind: 'rate',
+    ratio: ['validCalls', 'callsOrFailures'],
+    higherIsBetter: true,
+    definition:
+      'Valid calls over valid calls plus every parse or validation failure the rollout counted: a runaway turn of repeated <tool_call> openers counts each opener as a failed call, and a call failing several checks counts each (call validity counts it once). The trainer reports this figure. Counts: valid calls / (valid calls + failures).',
+  },
+  {
+    id: 'cleanEpisodes',
+    label: 'clean episodes',
+    group: 'calls',
+    kind: 'rate',
+    ratio: ['cleanEpisodes', 'episodes'],
+    higherIsBetter: true,
+    definition:
+      'Share of episodes with no parse or validation failure in any turn: how widespread failures are. Counts: clean / episodes.',
+  },
+  {
     id: 'recovery',
     label: 'recovery rate',
     group: 'calls',

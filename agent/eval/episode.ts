@@ -51,6 +51,11 @@ export const COUNTER_NAMES = [
   'aborted',
   // Appended after `aborted` so older records' counter layouts keep their indices.
   'endContextLength',
+  // Valid calls plus the rollout's own failure count (`metrics.invalidCalls`: every parse or
+  // validation failure), and the episodes with none: what the trainer's held-out validity and
+  // clean-episode share divide.
+  'callsOrFailures',
+  'cleanEpisodes',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 export const N_COUNTERS = COUNTER_NAMES.length;
@@ -213,6 +218,7 @@ export function accumulateEpisode(t: Trajectory, acc: Float64Array, offset: numb
   if (t.correct) acc[o + COUNTER.correct] += 1;
   acc[o + COUNTER.rewardSum] += t.reward;
   acc[o + COUNTER.tokens] += t.metrics.completionTokens;
+  if (t.metrics.invalidCalls === 0) acc[o + COUNTER.cleanEpisodes] += 1;
 
   if (t.ending === 'terminated') acc[o + COUNTER.endAnswer] += 1;
   else if (t.reason === 'max_turns') acc[o + COUNTER.endMaxTurns] += 1;
@@ -220,6 +226,8 @@ export function accumulateEpisode(t: Trajectory, acc: Float64Array, offset: numb
   else if (t.reason === 'wall_time') acc[o + COUNTER.endWallTime] += 1;
   else if (t.reason === 'context_length') acc[o + COUNTER.endContextLength] += 1;
   else acc[o + COUNTER.endOtherTruncated] += 1;
+
+  acc[o + COUNTER.callsOrFailures] += t.metrics.invalidCalls;
 
   // Redundancy needs canonical keys only once an episode has a second call: most have one.
   let firstCall: ToolExchange | undefined;
@@ -246,6 +254,7 @@ export function accumulateEpisode(t: Trajectory, acc: Float64Array, offset: numb
     acc[o + COUNTER.namedCalls] += tc.valid + tc.unknownName + tc.schemaInvalid;
     acc[o + COUNTER.knownNameCalls] += tc.valid + tc.schemaInvalid;
     acc[o + COUNTER.validCalls] += tc.valid;
+    acc[o + COUNTER.callsOrFailures] += tc.valid;
     let execFailed = false;
     for (const call of turn.calls) {
       if (call.isError) execFailed = true;

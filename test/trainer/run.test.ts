@@ -3,12 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPolicy } from '../../agent/policies/index.js';
+import type { Trajectory } from '../../agent/types.js';
 import { loadCheckpoint, registerBuiltinPolicy, Transformer } from '../../trainer/model/index.js';
+import { composeReward, RewardConfigSchema } from '../../trainer/rewards.js';
 import {
   evalSampling,
   NonFiniteError,
   RunConfigError,
   RunInterruptedError,
+  RunStateError,
+  readRunState,
   resolveRunConfig,
   train,
 } from '../../trainer/run/index.js';
@@ -75,9 +79,78 @@ describe('run config', () => {
   });
 });
 
+describe('reward composition', () => {
+  /** A one-turn episode with the verifier's `components`. */
+  function scored(correct: boolean, components: Record<string, number>, invalidCalls = 0): Trajectory {
+    return {
+      correct,
+      components,
+      turns: [{ failures: [], finishReason: 'stop' }],
+      metrics: { turns: 1, toolCalls: 1, invalidCalls, completionTokens: 10, wallMs: 1 },
+    } as unknown as Trajectory;
+  }
+
+  it("trains on correctness and shaping by default, logging the environment's other components at weight 0", () => {
+    const c = RewardConfigSchema.parse({});
+    const r = composeReward(scored(false, { tests: 0.75, correct: 0, format: 1 }), c);
+    expect(r.components).toEqual({
+      correct: 0,
+      format: 1,
+      invalid_call: -0,
+      tool_use: 1,
+      length: 0,
+      'env.format': 1,
+      'env.tests': 0.75,
+    });
+    expect(r.total).toBeCloseTo(0.2);
+  });
+
+  it("adds the environment's components at their configured weights, and 0 for one the verifier did not give", () => {
+    const c = RewardConfigSchema.parse({ env: { tests: 0.5, style: 1 } });
+    const partial = composeReward(scored(false, { tests: 0.75, correct: 0 }), c);
+    expect(partial.components['env.style']).toBe(0);
+    expect(partial.total).toBeCloseTo(0.2 + 0.5 * 0.75);
+    const solved = composeReward(scored(true, { tests: 1, correct: 1 }, 2), c);
+    expect(solved.total).toBeCloseTo(1 + 0.2 - 0.5 + 0.5);
+  });
+
+  it('refuses a weight for correctness among the environment weights', () => {
+    expect(() => resolveRunConfig({ flags: { rewards: { env: { correct: 2 } } } })).toThrow(/rewards.correct/);
+  });
+});
+
+describe('run state', () => {
+  it('reads the flat state of older checkpoints into its phase slices', () => {
+    const s = readRunState(
+      {
+        phase: 'grpo',
+        step: 4,
+        state: { sftStoppedAt: 2, sftTokens: 10, taskCursor: 7, flatTasks: ['a'], evalMs: 3, runFiles: { 'metrics.jsonl': 9 } },
+      },
+      'ck',
+    );
+    expect(s).toMatchObject({
+      phase: 'grpo',
+      step: 4,
+      files: { 'metrics.jsonl': 9 },
+      sft: { stoppedAt: 2, tokens: 10, seqTokens: 0 },
+      grpo: { taskCursor: 7, flatTasks: ['a'] },
+      eval: { ms: 3 },
+    });
+  });
+
+  it('refuses a state it cannot read, naming the checkpoint and the field', () => {
+    expect(() => readRunState({ phase: 'distill', step: 1 }, 'runs/x/checkpoints/last')).toThrow(RunStateError);
+    expect(() => readRunState({ phase: 'grpo', step: 1, state: { grpo: { taskCursor: -1 } } }, 'runs/x/last')).toThrow(
+      /runs\/x\/last .*grpo\.taskCursor/,
+    );
+  });
+});
+
 describe('a tiny end-to-end train run', () => {
   it('writes config, metrics, checkpoints, trajectories and a summary, and the checkpoint serves as builtin:', async () => {
-    const cfg = resolveRunConfig({ preset: 'quick', flags: small });
+    // partial credit from the environment's own `near` component, beside the verdict
+    const cfg = resolveRunConfig({ preset: 'quick', flags: { ...small, rewards: { env: { near: 0.5 } } } });
     const { dir, summary } = await train(toyEnv, cfg, { runId: 'full' });
     for (const f of [
       'config.json',
@@ -97,6 +170,13 @@ describe('a tiny end-to-end train run', () => {
     expect(m.filter((r) => r.phase === 'grpo').map((r) => r.step)).toEqual([1, 2]);
     // the episodes of a GRPO step decode together on the device (several rows per batched step)
     for (const r of m.filter((x) => x.phase === 'grpo')) expect(r.decodeBatchRows as number).toBeGreaterThan(1);
+    // every reward component is logged: the verdict, the shaping terms, and the environment's own (`near`, 0
+    // for an episode that never reached the verifier)
+    for (const r of m.filter((x) => x.phase === 'grpo')) {
+      const c = r.components as Record<string, number>;
+      expect(Object.keys(c).sort()).toEqual(['correct', 'env.near', 'format', 'invalid_call', 'length', 'tool_use']);
+      expect(c['env.near']).toBeGreaterThanOrEqual(c.correct);
+    }
     expect(summary.coldStart.kept).toBeGreaterThan(0);
     expect(summary.before.byMode.think?.episodes).toBe(2);
     expect(summary.after.byMode.no_think?.episodes).toBe(2);
@@ -155,7 +235,7 @@ describe('a tiny end-to-end train run', () => {
     const path = join(dir, 'checkpoints', 'last', 'config.json');
     const ck = JSON.parse(readFileSync(path, 'utf8'));
     expect(ck.meta).toMatchObject({ phase: 'sft', step: 2 });
-    ck.meta.state = { ...ck.meta.state, sftStoppedAt: 2 };
+    ck.meta.state.sft = { ...ck.meta.state.sft, stoppedAt: 2 };
     writeFileSync(path, JSON.stringify(ck));
     const { summary } = await train(toyEnv, cfg, { resume: dir });
     const m = lines(join(dir, 'metrics.jsonl'));

@@ -1,3 +1,4 @@
+/** trainer/run: `train` (one run, end to end), its config, state, hooks and held-out evaluation. */
 export { NonFiniteError } from '../grpo/step.js';
 export type { RunConfig, RunConfigInput } from './config.js';
 export {
@@ -10,8 +11,11 @@ export {
   resolveRunConfig,
   SftConfigSchema,
 } from './config.js';
+export { type EvalDecoding, evalSampling, evaluate, summarizeEval } from './evaluate.js';
 export type { RunFiles } from './files.js';
-export type { RunHooks, RunSummary, StepRecord, StepStage } from './run.js';
-export { RunInterruptedError, train } from './run.js';
-export type { EvalResult, ModeEval } from './tasks.js';
-export { type EvalDecoding, evalSampling, evaluate, NoTasksError, selectTasks, summarizeEval } from './tasks.js';
+export { train } from './run.js';
+export type { RunPhase, RunState } from './state.js';
+export { RunStateError, RunStateSchema, readRunState } from './state.js';
+export { NoTasksError, selectTasks } from './tasks.js';
+export type { EvalResult, ModeEval, RunHooks, RunSummary, StepRecord, StepStage } from './types.js';
+export { EvalResultSchema, ModeEvalSchema, RunInterruptedError } from './types.js';

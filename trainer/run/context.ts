@@ -1,0 +1,168 @@
+/**
+ * The run context: what every phase of a run works with (the run folder, config, environment, task
+ * pools, model, tokenizer, optimizer, the runner the model runs on, and the typed run state), and
+ * the few things every phase does the same way: write a metrics record, write a checkpoint, and end
+ * in a stop or a divergence with a message that says how to go on.
+ */
+import { join } from 'node:path';
+import type { EnvDefinition } from '../../envs/core/types.js';
+import { NonFiniteError } from '../grpo/step.js';
+import { type ModelRunner, saveCheckpoint, type Transformer } from '../model/index.js';
+import type { AdamW } from '../optim/index.js';
+import type { ByteTokenizer } from '../tokenizer/index.js';
+import type { RunConfig } from './config.js';
+import { appendJsonLine, commitRunFiles, METRICS_FILE } from './files.js';
+import { type RunPhase, type RunState, runStateMeta } from './state.js';
+import { type RunHooks, RunInterruptedError, type StepRecord } from './types.js';
+
+/** What running episodes needs of a run: enough for the teacher before the model exists. */
+export interface RunInfo {
+  dir: string;
+  cfg: RunConfig;
+  def: EnvDefinition;
+  runId: string;
+  hooks: RunHooks;
+}
+
+/** A phase and a step of it: where a checkpoint stands. */
+export interface RunPoint {
+  phase: RunPhase;
+  step: number;
+}
+
+export class RunContext implements RunInfo {
+  readonly dir: string;
+  readonly cfg: RunConfig;
+  readonly def: EnvDefinition;
+  readonly runId: string;
+  readonly hooks: RunHooks;
+  readonly trainIds: readonly string[];
+  readonly testIds: readonly string[];
+  readonly model: Transformer;
+  readonly tok: ByteTokenizer;
+  readonly opt: AdamW;
+  readonly runner: ModelRunner;
+  /** Saved whole with every checkpoint; the phases read and write their slices of it. */
+  readonly state: RunState;
+  /** Where the run started in this process: the `last` checkpoint it resumed from, or sft 0. */
+  readonly start: RunPoint;
+  /** Whether this process resumed from a checkpoint (its files are the run's so far). */
+  readonly resumed: boolean;
+  /** The `last` checkpoint on disk (what a resume would continue from); none before the first. */
+  committed: RunPoint | undefined;
+  private readonly t0: number;
+  private readonly wallMsBefore: number;
+
+  constructor(o: {
+    info: RunInfo;
+    trainIds: readonly string[];
+    testIds: readonly string[];
+    model: Transformer;
+    tok: ByteTokenizer;
+    opt: AdamW;
+    runner: ModelRunner;
+    state: RunState;
+    resumed: boolean;
+    /** `performance.now()` when this process began the run. */
+    startedAt: number;
+  }) {
+    ({ dir: this.dir, cfg: this.cfg, def: this.def, runId: this.runId, hooks: this.hooks } = o.info);
+    this.trainIds = o.trainIds;
+    this.testIds = o.testIds;
+    this.model = o.model;
+    this.tok = o.tok;
+    this.opt = o.opt;
+    this.runner = o.runner;
+    this.state = o.state;
+    this.resumed = o.resumed;
+    this.start = { phase: o.state.phase, step: o.state.step };
+    this.committed = o.resumed ? this.start : undefined;
+    this.wallMsBefore = o.state.wallMs;
+    this.t0 = o.startedAt;
+  }
+
+  note(text: string): void {
+    this.hooks.onNote?.(text);
+  }
+
+  warn(text: string): void {
+    warnVia(this.hooks, text);
+  }
+
+  get stopRequested(): boolean {
+    return this.hooks.signal?.aborted === true;
+  }
+
+  /** SFT's last step: `sft.steps`, or the step a cold-start probe ended it at. */
+  get sftEnd(): number {
+    return this.state.sft.stoppedAt ?? this.cfg.sft.steps;
+  }
+
+  /** Wall time of the run so far, the processes before this one included. */
+  elapsedMs(): number {
+    return this.wallMsBefore + (performance.now() - this.t0);
+  }
+
+  /** Appends a metrics line and tells the caller. */
+  record(r: StepRecord): void {
+    appendJsonLine(join(this.dir, METRICS_FILE), { time: new Date().toISOString(), ...r });
+    this.hooks.onRecord?.(r);
+  }
+
+  /**
+   * Writes checkpoint `name` standing for `at`, with the run state. `last` commits the steps before
+   * it: the state records the run files' lengths, and a resume continues from `at`.
+   */
+  checkpoint(name: 'last' | 'sft' | 'final', at: RunPoint, withOptimizer: boolean): void {
+    this.state.files = commitRunFiles(this.dir);
+    this.state.wallMs = this.elapsedMs();
+    saveCheckpoint(
+      join(this.dir, 'checkpoints', name),
+      {
+        model: this.model,
+        tokenizer: this.tok,
+        meta: runStateMeta(this.state, at),
+        optimizer: withOptimizer ? this.opt : undefined,
+      },
+      { keepPrevious: name === 'last' },
+    );
+    if (name === 'last') {
+      this.state.phase = at.phase;
+      this.state.step = at.step;
+      this.committed = at;
+    }
+  }
+
+  /** The error a stop request ends the run with, saying what was kept and how to go on. */
+  stopped(): RunInterruptedError {
+    const kept = this.committed;
+    return new RunInterruptedError(
+      kept
+        ? `stopped with ${kept.phase} step ${kept.step} checkpointed; continue with \`gym train --resume ${this.dir}\``
+        : `stopped before the first checkpoint; \`gym train --resume ${this.dir}\` starts it over`,
+    );
+  }
+
+  /** A NonFiniteError of a step, with where it happened and what the run kept; other errors as they are. */
+  diverged(err: unknown, where: string): unknown {
+    if (!(err instanceof NonFiniteError)) return err;
+    const kept = this.committed;
+    const last = kept
+      ? `${join(this.dir, 'checkpoints', 'last')} (${kept.phase} step ${kept.step}) is the last good checkpoint`
+      : 'no checkpoint was written yet';
+    return new NonFiniteError(
+      `${where}: ${err.message}. Training stopped; ${last}: to go on, set a lower rate in ${join(this.dir, 'config.json')} and run \`gym train --resume ${this.dir}\`, or start a new run with a lower --lr`,
+    );
+  }
+}
+
+/** A handled problem: to the caller's `onWarning`, else a process warning. */
+export function warnVia(hooks: RunHooks, text: string): void {
+  if (hooks.onWarning) hooks.onWarning(text);
+  else process.emitWarning(text);
+}
+
+export function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
+}

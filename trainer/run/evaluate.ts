@@ -1,0 +1,123 @@
+/**
+ * Held-out evaluation of a run's model: one seeded episode per task in each mode, scored by
+ * agent/eval's metrics (the evaluator `gym eval` uses), so a run's before/after figures and a
+ * `gym eval` of the same episodes count the same way. The run's evaluations (before and after
+ * training, every `evalEvery` GRPO steps, cold-start probes) write their episodes to
+ * `trajectories/eval-<label>.jsonl`.
+ */
+import { join } from 'node:path';
+import { computeMetrics } from '../../agent/eval/index.js';
+import { runBatch } from '../../agent/rollout/index.js';
+import type { Policy, Trajectory } from '../../agent/types.js';
+import type { EnvDefinition } from '../../envs/core/types.js';
+import { BuiltinPolicy } from '../model/index.js';
+import type { SamplingOptions } from '../model/sample.js';
+import type { RunContext } from './context.js';
+import { rolloutLimits } from './episodes.js';
+import { headlineMode } from './tasks.js';
+import type { EvalResult, ModeEval } from './types.js';
+
+type Mode = 'think' | 'no_think';
+
+/** Decoding of held-out episodes: Qwen3's recommended sampling per mode, or greedy. */
+export type EvalDecoding = 'qwen3' | 'greedy';
+
+/**
+ * The sampling settings of a held-out episode. `qwen3` is the Qwen3 model card's advice: thinking
+ * mode T 0.6, top-p 0.95, top-k 20; non-thinking T 0.7, top-p 0.8, top-k 20 (greedy decoding, the
+ * card says, leads to endless repetitions; at this model size it does, as unclosed tool calls).
+ */
+export function evalSampling(decoding: EvalDecoding, mode: Mode): SamplingOptions {
+  if (decoding === 'greedy') return { temperature: 0, topP: 1, topK: 0 };
+  return mode === 'think' ? { temperature: 0.6, topP: 0.95, topK: 20 } : { temperature: 0.7, topP: 0.8, topK: 20 };
+}
+
+/**
+ * The held-out figures of one mode's episodes, read from agent/eval's metrics (aborted episodes
+ * left out): success (correct / episodes), validity (per failure, `strictCallValidity`), clean
+ * episodes, mode compliance, turns and tokens per episode. A rate with nothing to count is 0 for
+ * success and the means, 1 for the rates of things that could have gone wrong.
+ */
+export function summarizeEval(ts: readonly Trajectory[]): ModeEval {
+  // one episode per task: no pass curve past k = 1, no intervals
+  const m = computeMetrics(ts, { maxK: 1, bootstrap: { samples: 0 }, breakdownSamples: 0 }).overall;
+  const rate = (id: string, empty: number) => {
+    const v = m.metrics[id];
+    return v && v.den > 0 ? v.num / v.den : empty;
+  };
+  return {
+    episodes: m.episodes,
+    success: rate('avgAtK', 0),
+    validity: rate('strictCallValidity', 1),
+    cleanEpisodes: rate('cleanEpisodes', 0),
+    compliance: rate('modeCompliance', 1),
+    meanTurns: rate('turnsPerEpisode', 0),
+    meanTokens: rate('tokensPerEpisode', 0),
+  };
+}
+
+/** One episode per test task in each mode; `policy` may depend on the mode (its decoding does). */
+export async function evaluate(
+  def: EnvDefinition,
+  policy: Policy | ((mode: Mode) => Policy),
+  taskIds: readonly string[],
+  o: {
+    modes: readonly Mode[];
+    headline: Mode;
+    limits: Record<string, unknown>;
+    concurrency: number;
+    runId: string;
+    out?: string;
+  },
+): Promise<EvalResult> {
+  const byMode: EvalResult['byMode'] = {};
+  for (const mode of o.modes) {
+    const { trajectories } = await runBatch({
+      env: def,
+      policy: typeof policy === 'function' ? policy(mode) : policy,
+      tasks: taskIds,
+      groupSize: 1,
+      mode,
+      limits: o.limits,
+      concurrency: o.concurrency,
+      runId: `${o.runId}-eval-${mode}`,
+      out: o.out,
+      progress: false,
+    });
+    byMode[mode] = summarizeEval(trajectories);
+  }
+  const h = byMode[o.headline] ?? Object.values(byMode)[0];
+  return { byMode, success: h?.success ?? 0, validity: h?.validity ?? 1 };
+}
+
+/** A held-out evaluation of the run's model now, labelled in the run's files (`before`, `step20`, `probe50`). */
+export async function evaluateRunModel(
+  ctx: RunContext,
+  taskIds: readonly string[],
+  label: string,
+  modes: readonly Mode[] = ['no_think', 'think'],
+): Promise<EvalResult> {
+  const made: BuiltinPolicy[] = [];
+  const policy = (mode: Mode) => {
+    const p = new BuiltinPolicy(ctx.runner, ctx.tok, {
+      sampling: evalSampling(ctx.cfg.evalDecoding, mode),
+      seed: ctx.cfg.seed,
+      spec: `builtin:${label}`,
+    });
+    made.push(p);
+    return p;
+  };
+  try {
+    return await evaluate(ctx.def, policy, taskIds, {
+      modes,
+      headline: headlineMode(ctx.cfg),
+      limits: rolloutLimits(ctx.cfg),
+      concurrency: ctx.cfg.concurrency,
+      runId: `${ctx.runId}-${label}`,
+      out: join(ctx.dir, 'trajectories', `eval-${label}.jsonl`),
+    });
+  } finally {
+    // cached prefixes hold device memory: release them now rather than at garbage collection
+    for (const p of made) p.resetCache();
+  }
+}

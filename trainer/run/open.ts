@@ -1,0 +1,94 @@
+/**
+ * Opening a run: its folder (new, with the resolved config written, or an existing one whose
+ * config is read back), then its model, tokenizer, optimizer and run state, either restored from
+ * the `last` checkpoint (the run files cut back to what it committed) or made fresh (whatever an
+ * earlier attempt under this id wrote is cleared).
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadLatestCheckpoint, presetConfig, Transformer } from '../model/index.js';
+import { AdamW } from '../optim/index.js';
+import type { ByteTokenizer } from '../tokenizer/index.js';
+import { type RunConfig, RunConfigError, RunConfigSchema } from './config.js';
+import { type RunInfo, warnVia } from './context.js';
+import { buildTokenizer } from './episodes.js';
+import { clearRunFiles, restoreRunFiles, trimMetricsToStep } from './files.js';
+import { initialRunState, type RunState, readRunState } from './state.js';
+
+/** Writes JSON whole: a reader sees the old or the new file (rename is atomic on one filesystem). */
+export function writeJson(path: string, data: unknown): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(data, null, 1)}\n`);
+  renameSync(tmp, path);
+}
+
+/** The run folder and its config: `resume` reads the folder's config back; otherwise a new folder. */
+export function openRunFolder(cfgIn: RunConfig, opts: { resume?: string; runId?: string }): { dir: string; cfg: RunConfig } {
+  let cfg = cfgIn;
+  let dir: string;
+  if (opts.resume) {
+    dir = opts.resume;
+    const p = join(dir, 'config.json');
+    if (!existsSync(p))
+      throw new RunConfigError(`cannot resume ${dir}: it has no config.json (pass a runs/<id> folder written by \`gym train\`)`);
+    const r = RunConfigSchema.safeParse(JSON.parse(readFileSync(p, 'utf8')));
+    if (!r.success) throw new RunConfigError(`cannot resume ${dir}: its config.json is invalid (${r.error.issues[0]?.message})`);
+    cfg = r.data;
+  } else {
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+    dir = join(cfg.out, opts.runId ?? `${cfg.env}-${cfg.model}-${stamp}`);
+    mkdirSync(dir, { recursive: true });
+    writeJson(join(dir, 'config.json'), cfg);
+  }
+  mkdirSync(join(dir, 'trajectories'), { recursive: true });
+  mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+  return { dir, cfg };
+}
+
+export interface RunStart {
+  model: Transformer;
+  tok: ByteTokenizer;
+  opt: AdamW;
+  state: RunState;
+  /** Restored from a checkpoint (false: a fresh start, the run files cleared). */
+  resumed: boolean;
+}
+
+/**
+ * The run's model, tokenizer, optimizer and state: from the `last` checkpoint when resuming (a
+ * damaged one set aside as `last.damaged`, its predecessor used), else fresh, the tokenizer's merges
+ * learned from the train tasks' template text.
+ */
+export async function restoreOrInit(run: RunInfo, trainIds: readonly string[], resume: boolean): Promise<RunStart> {
+  const { dir, cfg } = run;
+  const warn = (text: string) => warnVia(run.hooks, text);
+  const note = (text: string) => run.hooks.onNote?.(text);
+  const lastDir = join(dir, 'checkpoints', 'last');
+  const ck = resume ? loadLatestCheckpoint(lastDir, { withOptimizer: true, onWarning: warn }) : undefined;
+  if (ck) {
+    const state = readRunState(ck.meta, ck.dir);
+    if (ck.dir !== lastDir && existsSync(lastDir)) {
+      // set the damaged one aside: the next save would otherwise rotate it into `last.prev`, over the good one
+      rmSync(`${lastDir}.damaged`, { recursive: true, force: true });
+      renameSync(lastDir, `${lastDir}.damaged`);
+      warn(`moved the damaged checkpoint to ${lastDir}.damaged`);
+    }
+    if (state.files) {
+      const cut = restoreRunFiles(dir, state.files, warn);
+      if (cut.length) note(`dropped what was written after the checkpoint: ${cut.join(', ')}`);
+    } else trimMetricsToStep(dir, state.phase, state.step, warn);
+    note(`resuming ${dir} at ${state.phase} step ${state.step}`);
+    const opt = ck.optimizer ?? new AdamW(ck.model.params, ck.model.shapes);
+    return { model: ck.model, tok: ck.tokenizer, opt, state, resumed: true };
+  }
+  // a new run, or one stopped before its first checkpoint: whatever it wrote is redone
+  if (resume) note(`${dir} has no checkpoint yet: starting it over`);
+  clearRunFiles(dir);
+  // checkpoints of an earlier run under this id must not pass for this one's
+  rmSync(join(dir, 'checkpoints'), { recursive: true, force: true });
+  mkdirSync(join(dir, 'checkpoints'));
+  note('learning the tokenizer merges from template text');
+  const tok = await buildTokenizer(run, trainIds);
+  const model = new Transformer({ ...presetConfig(cfg.model, tok.vocabSize) }, undefined, cfg.seed);
+  return { model, tok, opt: new AdamW(model.params, model.shapes), state: initialRunState(), resumed: false };
+}
