@@ -11,11 +11,8 @@
  * WebGPU `store` copies the weights back after an update. `readGrads` is for tests and tools.
  */
 import {
-  type AttentionResult,
-  add,
   attention,
   attentionBackward,
-  axpy,
   CpuDevice,
   copyRange,
   type Device,
@@ -23,82 +20,17 @@ import {
   embeddingBackward,
   fill,
   kvCacheWrite,
-  matmul,
   matmulBackward,
-  rmsnorm,
   rmsnormBackward,
-  rope,
-  ropeBackward,
   ropeTable,
-  type StableRowsOption,
-  swiglu,
-  swigluBackward,
   Tensor,
 } from '../../gpu/index.js';
 import { type ModelConfig, paramShapes } from './config.js';
+import { attentionInputs, type Block, type BlockWeights, blockBackward, blockOutput, head, type Keep } from './device-block.js';
+import { DeviceKVCache, prefixKeyValueGrads, type SharedPrefix } from './device-cache.js';
 import { checkFits, checkTokenId } from './limits.js';
 
-/**
- * A training forward of the prefix that several sequences share (the prompt of a GRPO group): its
- * activations for one backward, the cache its continuations start from, and the gradients they
- * send back into its keys and values, (1, P, kvHeads, headDim) per layer.
- */
-export interface SharedPrefix {
-  readonly saved: unknown;
-  readonly cache: DeviceKVCache;
-  readonly dk: Tensor[];
-  readonly dv: Tensor[];
-}
-
-/** Post-RoPE keys and values of every layer on the device: (1, capacity, kvHeads, headDim) each. */
-export class DeviceKVCache {
-  readonly k: Tensor[];
-  readonly v: Tensor[];
-  len = 0;
-  constructor(
-    readonly dev: Device,
-    readonly config: ModelConfig,
-    readonly capacity: number,
-  ) {
-    const shape = [1, capacity, config.kvHeads, config.headDim];
-    this.k = Array.from({ length: config.layers }, () => dev.alloc(shape));
-    this.v = Array.from({ length: config.layers }, () => dev.alloc(shape));
-  }
-  /** A copy that can grow independently (one prefix, several continuations). */
-  clone(): DeviceKVCache {
-    const c = new DeviceKVCache(this.dev, this.config, this.capacity);
-    for (let l = 0; l < this.k.length; l++) {
-      kvCacheWrite(this.dev, c.k[l], this.k[l], 0);
-      kvCacheWrite(this.dev, c.v[l], this.v[l], 0);
-    }
-    c.len = this.len;
-    return c;
-  }
-  free(): void {
-    this.dev.free(...this.k, ...this.v);
-  }
-}
-
-type Keep = <X extends Tensor>(t: X) => X;
-
-interface Block {
-  x0: Tensor;
-  r1: Tensor;
-  h1: Tensor;
-  q: Tensor; // (T*H, hd) before QK-norm
-  k: Tensor; // (T*KV, hd)
-  v: Tensor; // (T, KV*hd)
-  rq: Tensor;
-  rk: Tensor;
-  qr: Tensor; // (1, T, H, hd) normed and rotated
-  att: AttentionResult;
-  x1: Tensor;
-  r2: Tensor;
-  h2: Tensor;
-  g: Tensor;
-  u: Tensor;
-  a: Tensor;
-}
+export { DeviceKVCache, type SharedPrefix } from './device-cache.js';
 
 interface Saved {
   T: number;
@@ -130,10 +62,11 @@ export interface DeviceForwardOptions {
   lastOnly?: boolean;
 }
 
-export class DeviceTransformer {
+export class DeviceTransformer implements BlockWeights {
   readonly params = new Map<string, Tensor>();
   readonly grads = new Map<string, Tensor>();
-  private readonly table: Tensor;
+  /** RoPE cos/sin table. */
+  readonly table: Tensor;
   private saved?: Saved;
 
   /**
@@ -192,10 +125,12 @@ export class DeviceTransformer {
     }
   }
 
-  private p(name: string): Tensor {
+  /** Weight `name` (what a block reads). */
+  p(name: string): Tensor {
     return this.params.get(name) as Tensor;
   }
-  private gr(name: string): Tensor {
+  /** Gradient of weight `name`. */
+  gr(name: string): Tensor {
     return this.grads.get(name) as Tensor;
   }
 
@@ -255,7 +190,7 @@ export class DeviceTransformer {
 
   /**
    * Training forward of a prefix (P tokens) that several sequences share and whose rows carry no
-   * loss: no head (final norm, logits). Each sequence then runs `continuation(prefix, capacity)`
+   * loss: no head (final norm, logits). Each sequence then runs `prefix.cache.clone(capacity)`
    * -> `forwardLogits(rest, {train, cache})` -> `backward(dlogits, prefix)`, which adds its
    * gradients for the prefix's keys and values into `prefix.dk/dv`; `backwardPrefix` runs the
    * prefix's own backward once from them. Exactly the gradient of separate passes (up to the
@@ -271,17 +206,6 @@ export class DeviceTransformer {
       dk: Array.from({ length: layers }, () => this.dev.alloc(shape)),
       dv: Array.from({ length: layers }, () => this.dev.alloc(shape)),
     };
-  }
-
-  /** A cache of `capacity` rows that starts with the prefix's keys and values. */
-  continuation(prefix: SharedPrefix, capacity: number): DeviceKVCache {
-    const c = new DeviceKVCache(this.dev, this.config, capacity);
-    for (let l = 0; l < this.config.layers; l++) {
-      kvCacheWrite(this.dev, c.k[l], prefix.cache.k[l], 0);
-      kvCacheWrite(this.dev, c.v[l], prefix.cache.v[l], 0);
-    }
-    c.len = prefix.cache.len;
-    return c;
   }
 
   /** The prefix's backward from its continuations' key/value gradients (`run` false: just free it). */
@@ -333,13 +257,13 @@ export class DeviceTransformer {
     let x = keep(embedding(dev, this.p('embed_tokens'), idsT));
     const blocks: Block[] = [];
     for (let l = 0; l < c.layers; l++) {
-      const a = this.attentionInputs(l, x, posT, T, rows, keep);
+      const a = attentionInputs(this, l, x, posT, T, rows, keep);
       kvCacheWrite(dev, cache.k[l], a.kr.reshape([1, T, KV, hd]), pos0);
       kvCacheWrite(dev, cache.v[l], a.v.reshape([1, T, KV, hd]), pos0);
       const att = attention(dev, a.qr.reshape([1, T, H, hd]), cache.k[l], cache.v[l], { kvLen: pos0 + T });
       keep(att.o);
       keep(att.lse);
-      const m = this.blockOutput(l, x, att.o.reshape([T, H * hd]), rows, keep);
+      const m = blockOutput(this, l, x, att.o.reshape([T, H * hd]), rows, keep);
       blocks.push({ ...a, qr: a.qr.reshape([1, T, H, hd]), att, ...m });
       x = m.x;
     }
@@ -348,54 +272,8 @@ export class DeviceTransformer {
     // last bits from the same row of a larger product, and the recorded runs used the larger one.
     const saved: Saved = { T, pos0, ids: idsT, pos: posT, cache, blocks, xL: x, temps, ownCache: !opts.cache };
     if (!withHead) return { logits: x, saved }; // x is kept: the caller frees nothing
-    const { hF, rF, logits } = this.head(x, rows, keep);
+    const { hF, rF, logits } = head(this, x, rows, keep);
     return { logits, saved: { ...saved, hF, rF } };
-  }
-
-  /** Layer `l` up to attention: RMSNorm, q/k/v projections, QK-Norm and RoPE of T rows. */
-  private attentionInputs(l: number, x0: Tensor, posT: Tensor, T: number, rows: StableRowsOption, keep: Keep) {
-    const dev = this.dev;
-    const { heads: H, kvHeads: KV, headDim: hd, normEps } = this.config;
-    const pre = `layers.${l}.`;
-    const n1 = rmsnorm(dev, x0, this.p(`${pre}input_layernorm`), normEps, rows);
-    const h1 = keep(n1.y);
-    const r1 = keep(n1.rstd);
-    const q = keep(matmul(dev, h1, this.p(`${pre}q_proj`))).reshape([T * H, hd]);
-    const k = keep(matmul(dev, h1, this.p(`${pre}k_proj`))).reshape([T * KV, hd]);
-    const v = keep(matmul(dev, h1, this.p(`${pre}v_proj`)));
-    const nq = rmsnorm(dev, q, this.p(`${pre}q_norm`), normEps, rows);
-    const nk = rmsnorm(dev, k, this.p(`${pre}k_norm`), normEps, rows);
-    keep(nq.y);
-    keep(nk.y);
-    const rq = keep(nq.rstd);
-    const rk = keep(nk.rstd);
-    const qr = keep(rope(dev, nq.y.reshape([T, H, hd]), posT, this.table)); // (T, H, hd)
-    const kr = keep(rope(dev, nk.y.reshape([T, KV, hd]), posT, this.table)); // (T, KV, hd)
-    return { x0, r1, h1, q, k, v, rq, rk, qr, kr };
-  }
-
-  /** Layer `l` after attention: output projection, residual, RMSNorm, SwiGLU MLP, residual. */
-  private blockOutput(l: number, x0: Tensor, attnFlat: Tensor, rows: StableRowsOption, keep: Keep) {
-    const dev = this.dev;
-    const pre = `layers.${l}.`;
-    const o = keep(matmul(dev, attnFlat, this.p(`${pre}o_proj`)));
-    const x1 = keep(add(dev, o, x0));
-    const n2 = rmsnorm(dev, x1, this.p(`${pre}post_attention_layernorm`), this.config.normEps, rows);
-    const h2 = keep(n2.y);
-    const r2 = keep(n2.rstd);
-    const g = keep(matmul(dev, h2, this.p(`${pre}gate_proj`)));
-    const u = keep(matmul(dev, h2, this.p(`${pre}up_proj`)));
-    const a = keep(swiglu(dev, g, u, rows));
-    const down = keep(matmul(dev, a, this.p(`${pre}down_proj`)));
-    return { x1, r2, h2, g, u, a, x: keep(add(dev, down, x1)) };
-  }
-
-  /** Final RMSNorm and the tied logits (T, V); the logits are the caller's to free. */
-  private head(x: Tensor, rows: StableRowsOption, keep: Keep): { hF: Tensor; rF: Tensor; logits: Tensor } {
-    const nF = rmsnorm(this.dev, x, this.p('norm'), this.config.normEps, rows);
-    const hF = keep(nF.y);
-    const rF = keep(nF.rstd);
-    return { hF, rF, logits: matmul(this.dev, hF, this.p('embed_tokens'), { transB: true }) };
   }
 
   /**
@@ -442,7 +320,7 @@ export class DeviceTransformer {
       const qRow = H * hd;
       const kvRow = KV * hd;
       for (let l = 0; l < c.layers; l++) {
-        const a = this.attentionInputs(l, x, posT, R, rows, keep);
+        const a = attentionInputs(this, l, x, posT, R, rows, keep);
         const o = keep(dev.alloc([R, qRow])); // the padding row's attention stays zero (it is discarded)
         const q1 = keep(dev.empty([1, 1, H, hd]));
         for (let b = 0; b < B; b++) {
@@ -455,10 +333,10 @@ export class DeviceTransformer {
           copyRange(dev, att.o, o, { srcOffset: 0, dstOffset: b * qRow, n: qRow });
           dev.free(att.o, att.lse);
         }
-        x = this.blockOutput(l, x, o, rows, keep).x;
+        x = blockOutput(this, l, x, o, rows, keep).x;
       }
       for (const cache of caches) cache.len++;
-      logits = this.head(x, rows, keep).logits;
+      logits = head(this, x, rows, keep).logits;
       const all = (await dev.download(logits)) as Float32Array;
       return all.slice(0, B * V);
     } finally {
@@ -468,31 +346,16 @@ export class DeviceTransformer {
   }
 
   /**
-   * Backward of y = x W for the weight `name`: adds dW into its gradient and returns dx, or adds dx
-   * into `dxInto` (the layers that read the same input) and returns it.
-   */
-  private linearBackward(x: Tensor, name: string, dy: Tensor, dxInto?: Tensor): Tensor {
-    const g = matmulBackward(this.dev, x, this.p(name), dy, {}, { a: true, b: true }, { da: dxInto, db: this.gr(name) });
-    return g.da as Tensor;
-  }
-
-  /** Backward of an RMSNorm with weight `name`: adds dw into its gradient and returns dx. */
-  private normBackward(x: Tensor, name: string, rstd: Tensor, dy: Tensor): Tensor {
-    return rmsnormBackward(this.dev, x, this.p(name), rstd, dy, this.gr(name)).dx;
-  }
-
-  /**
    * dlogits null: a shared prefix without head, whose gradient enters only through `prefix.dk/dv`.
    * A continuation (pos0 > 0) adds the gradients of the prefix's keys/values into `prefix.dk/dv`.
    */
   private backwardTensors(sv: Saved, dlogits: Float32Array | Tensor | null, prefix?: SharedPrefix): void {
     const dev = this.dev;
     const c = this.config;
-    const { heads: H, kvHeads: KV, headDim: hd, vocabSize: V } = c;
+    const V = c.vocabSize;
     const { T, pos0 } = sv;
     const n = dlogits === null ? T * V : dlogits instanceof Tensor ? dlogits.size : dlogits.length;
     if (n !== T * V) throw new RangeError(`dlogits has ${n} values, expected ${T} x ${V}`);
-    const w = KV * hd;
     const tmp: Tensor[] = [];
     const keep = <X extends Tensor>(t: X): X => {
       tmp.push(t);
@@ -507,52 +370,16 @@ export class DeviceTransformer {
         const emb = this.p('embed_tokens');
         const g = matmulBackward(dev, sv.hF, emb, dL, { transB: true }, { a: true, b: true }, { db: this.gr('embed_tokens') });
         const dhF = keep(g.da as Tensor);
-        dx = keep(this.normBackward(sv.xL, 'norm', sv.rF, dhF));
+        dx = keep(rmsnormBackward(dev, sv.xL, this.p('norm'), sv.rF, dhF, this.gr('norm')).dx);
       }
       for (let l = c.layers - 1; l >= 0; l--) {
-        const pre = `layers.${l}.`;
         const b = sv.blocks[l];
-        // --- MLP: x2 = x1 + swiglu(h2 Wg, h2 Wu) Wd
-        const da = keep(this.linearBackward(b.a, `${pre}down_proj`, dx));
-        const { dgate, dup } = swigluBackward(dev, b.g, b.u, da);
-        keep(dgate);
-        keep(dup);
-        const dh2 = keep(this.linearBackward(b.h2, `${pre}gate_proj`, dgate));
-        this.linearBackward(b.h2, `${pre}up_proj`, dup, dh2);
-        const dn2 = keep(this.normBackward(b.x1, `${pre}post_attention_layernorm`, b.r2, dh2));
-        const dx1 = keep(add(dev, dx, dn2));
-        // --- attention: x1 = x0 + attn Wo
-        const dattn = keep(this.linearBackward(b.att.o.reshape([T, H * hd]), `${pre}o_proj`, dx1));
-        const att = attentionBackward(dev, b.qr, sv.cache.k[l], sv.cache.v[l], b.att, dattn.reshape([1, T, H, hd]), {
-          kvLen: pos0 + T,
+        dx = blockBackward(this, l, b, dx, sv.pos, keep, (dO) => {
+          const att = attentionBackward(dev, b.qr, sv.cache.k[l], sv.cache.v[l], b.att, dO, { kvLen: pos0 + T });
+          keep(att.dq);
+          const { dk, dv } = prefixKeyValueGrads(dev, keep(att.dk), keep(att.dv), l, pos0, T, prefix, dlogits === null, keep);
+          return { dq: att.dq, dk, dv };
         });
-        const dq = keep(att.dq);
-        let dk = keep(att.dk); // (1, capacity, KV, hd): rows [0, pos0) belong to the shared prefix
-        let dv = keep(att.dv);
-        if (prefix && pos0 > 0) {
-          const own = (d: Tensor, acc: Tensor) => {
-            const head = keep(dev.empty([pos0 * w]));
-            copyRange(dev, d, head, { srcOffset: 0, dstOffset: 0, n: pos0 * w });
-            axpy(dev, acc.reshape([pos0 * w]), head);
-            const mine = keep(dev.empty([T * w]));
-            copyRange(dev, d, mine, { srcOffset: pos0 * w, dstOffset: 0, n: T * w });
-            return mine;
-          };
-          dk = own(dk, prefix.dk[l]);
-          dv = own(dv, prefix.dv[l]);
-        } else if (prefix && dlogits === null) {
-          axpy(dev, dk, prefix.dk[l]);
-          axpy(dev, dv, prefix.dv[l]);
-        }
-        const dqn = keep(ropeBackward(dev, dq.reshape([T, H, hd]), sv.pos, this.table)).reshape([T * H, hd]);
-        const dkn = keep(ropeBackward(dev, dk.reshape([T, KV, hd]), sv.pos, this.table)).reshape([T * KV, hd]);
-        const dqRaw = keep(this.normBackward(b.q, `${pre}q_norm`, b.rq, dqn));
-        const dkRaw = keep(this.normBackward(b.k, `${pre}k_norm`, b.rk, dkn));
-        const dh1 = keep(this.linearBackward(b.h1, `${pre}q_proj`, dqRaw.reshape([T, H * hd])));
-        this.linearBackward(b.h1, `${pre}k_proj`, dkRaw.reshape([T, KV * hd]), dh1);
-        this.linearBackward(b.h1, `${pre}v_proj`, dv.reshape([T, KV * hd]), dh1);
-        const dn1 = keep(this.normBackward(b.x0, `${pre}input_layernorm`, b.r1, dh1));
-        dx = keep(add(dev, dx1, dn1));
       }
       embeddingBackward(dev, sv.ids, dx, V, this.gr('embed_tokens'));
     } finally {

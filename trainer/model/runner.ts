@@ -156,7 +156,7 @@ export class ModelRunner {
       for (let i = c.start; i < c.end; i++) {
         const tg = targets[i].subarray(from); // (T) rows this pass computes
         const T = tg.length;
-        const cache = prefix && d.continuation(prefix, inputs[i].length);
+        const cache = prefix?.cache.clone(inputs[i].length);
         const logits = d.forwardLogits(inputs[i].slice(from), { train: true, cache }); // (T, V)
         const ids = dev.upload(tg, [T], 'i32');
         const fw = tokenLogprob(dev, logits, ids, { temperature, targetsOnly: true });
