@@ -15,7 +15,7 @@
  *  - length:       DAPO overlong shaping on the episode's completion tokens (0 .. -1)
  */
 import { z } from 'zod';
-import type { Trajectory } from '../agent/types.js';
+import type { Trajectory } from '../agent/index.js';
 import { overlongPenalty } from './grpo/advantages.js';
 
 export const RewardConfigSchema = z

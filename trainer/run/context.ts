@@ -5,7 +5,7 @@
  * in a stop or a divergence with a message that says how to go on.
  */
 import { join } from 'node:path';
-import type { EnvDefinition } from '../../envs/core/types.js';
+import type { EnvDefinition } from '../../envs/core/index.js';
 import { NonFiniteError } from '../grpo/step.js';
 import { type ModelRunner, saveCheckpoint, type Transformer } from '../model/index.js';
 import type { AdamW } from '../optim/index.js';

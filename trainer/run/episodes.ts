@@ -3,9 +3,10 @@
  * tokenizer) and the template text the tokenizer's merges are learned from. Also the episode limits
  * every rollout of a run uses.
  */
+
+import type { Trajectory } from '../../agent/index.js';
 import { OraclePolicy } from '../../agent/policies/index.js';
 import { runBatch } from '../../agent/rollout/index.js';
-import type { Trajectory } from '../../agent/types.js';
 import { TokenizingPolicy } from '../sft/sft.js';
 import { ByteTokenizer } from '../tokenizer/index.js';
 import type { RunConfig } from './config.js';

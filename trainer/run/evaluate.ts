@@ -7,9 +7,9 @@
  */
 import { join } from 'node:path';
 import { computeMetrics } from '../../agent/eval/index.js';
+import type { Policy, Trajectory } from '../../agent/index.js';
 import { runBatch } from '../../agent/rollout/index.js';
-import type { Policy, Trajectory } from '../../agent/types.js';
-import type { EnvDefinition } from '../../envs/core/types.js';
+import type { EnvDefinition } from '../../envs/core/index.js';
 import { BuiltinPolicy } from '../model/index.js';
 import type { SamplingOptions } from '../model/sample.js';
 import type { RunContext } from './context.js';

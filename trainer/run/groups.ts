@@ -4,9 +4,9 @@
  * dynamic sampling where a group carries no signal.
  */
 
+import type { Trajectory } from '../../agent/index.js';
 import { runBatch } from '../../agent/rollout/index.js';
 import type { TrajectoryWriter } from '../../agent/trajectory/index.js';
-import type { Trajectory } from '../../agent/types.js';
 import { mixSeed, Rng } from '../../tools/index.js';
 import { type TokenSample, toSample } from '../batch.js';
 import { allEqual } from '../grpo/advantages.js';

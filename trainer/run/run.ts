@@ -26,7 +26,7 @@
  * and throws RunInterruptedError.
  */
 import { join } from 'node:path';
-import type { EnvDefinition } from '../../envs/core/types.js';
+import type { EnvDefinition } from '../../envs/core/index.js';
 import type { TokenSample } from '../batch.js';
 import { ModelRunner, useDevice } from '../model/index.js';
 import type { RunConfig } from './config.js';

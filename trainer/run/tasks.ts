@@ -2,7 +2,7 @@
  * The task pools of a run: which task ids train, test and the cold-start probes use, deterministic
  * from the config.
  */
-import type { EnvDefinition, Split } from '../../envs/core/types.js';
+import type { EnvDefinition, Split } from '../../envs/core/index.js';
 import { Rng } from '../../tools/index.js';
 import type { RunConfig } from './config.js';
 

@@ -6,7 +6,7 @@
  * Ids: 0..255 bytes, 256.. specials (in SPECIAL_TOKENS order), then one id per merge in rank order.
  * Lossless: decode(encode(s)) === s for every string (merges only ever join bytes).
  */
-import type { Tokenizer } from '../../agent/types.js';
+import type { Tokenizer } from '../../agent/index.js';
 
 export const SPECIAL_TOKENS = [
   '<|endoftext|>',
