@@ -23,11 +23,11 @@ function expectRow(t: Trajectory, reason: string, fault: string): void {
   expect(row?.fault).toBe(fault);
 }
 
-/** The machine against a stand-in env whose tool call reports an env-side ending. */
-async function runAgainst(outcome: ToolOutcome, policy: ScriptPolicy) {
+/** The machine against a stand-in env: a tool call gives `outcome`; `submit` scores 1 or throws. */
+async function runAgainst(outcome: ToolOutcome, policy: ScriptPolicy, submit?: () => Promise<Scored>) {
   const env = {
     call: async () => outcome,
-    submit: async (): Promise<Scored> => ({ reward: 1, components: {}, correct: true, text: 'ok' }),
+    submit: submit ?? (async (): Promise<Scored> => ({ reward: 1, components: {}, correct: true, text: 'ok' })),
   } as unknown as EnvClient;
   const deps: EpisodeDeps = {
     policy,
@@ -230,28 +230,13 @@ describe('episode endings: who is at fault', () => {
   });
 
   it('error: submit: scoring that fails is aborted', async () => {
-    const env = {
-      call: async () => ({ text: '3', isError: false, meta: { terminated: false, truncated: false } }),
-      submit: async () => {
+    const ctx = await runAgainst(
+      { text: '3', isError: false, meta: { terminated: false, truncated: false } },
+      new ScriptPolicy(['3']),
+      async () => {
         throw new Error('gym_submit returned no toolgym/reward');
       },
-    } as unknown as EnvClient;
-    const deps: EpisodeDeps = {
-      policy: new ScriptPolicy(['3']),
-      env,
-      tools: [],
-      limits: resolveLimits({}),
-      clock: new SimulatedClock() as never,
-      defaultThinking: false,
-      seed: 1,
-      episode: { taskId: 't', envId: 'stub', sample: 0 },
-      now: () => 0,
-    };
-    const actor = createActor(episodeMachine, { input: { deps, messages: [{ role: 'user', content: 'go' }] } });
-    const done = new Promise<void>((resolve) => actor.subscribe({ complete: () => resolve() }));
-    actor.start();
-    await done;
-    const ctx = actor.getSnapshot().context;
+    );
     expect(ctx.ending).toBe('aborted');
     expect(reasonKey(ctx.reason)).toBe('error: submit');
     expect(endingRow(ctx.reason)?.fault).toBe('environment');
