@@ -45,8 +45,9 @@ export {
   tokenLogprobBackward,
 } from './ops/logprob.js';
 export { type MatmulGrads, type MatmulOptions, matmul, matmulBackward } from './ops/matmul.js';
-export { type RmsnormResult, rmsnorm, rmsnormBackward } from './ops/rmsnorm.js';
+/** The plain-loop references of RMSNorm and SwiGLU (the host model uses them; one copy of the math). */
+export { type RmsnormResult, rmsnorm, rmsnormBackward, rmsnormBackwardCpu, rmsnormCpu, rmsnormDwCpu } from './ops/rmsnorm.js';
 export { rope, ropeBackward, ropeTable } from './ops/rope.js';
 export { logSoftmax, logSoftmaxBackward, softmax, softmaxBackward } from './ops/softmax.js';
-export { swiglu, swigluBackward } from './ops/swiglu.js';
+export { swiglu, swigluBackward, swigluBackwardCpu, swigluCpu } from './ops/swiglu.js';
 export { type DType, type HostArray, numel, ShapeError, Tensor } from './tensor.js';

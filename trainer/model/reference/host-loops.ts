@@ -1,10 +1,12 @@
 /**
- * Host loops of the reference decoder (`transformer.ts` here), forward and backward side by side. Row-major Float32Array
- * buffers; shapes in the comments. Accumulation is in f32 apart from reductions (f64).
+ * Host loops of the reference decoder (`transformer.ts` here), forward and backward side by side.
+ * Row-major Float32Array buffers; shapes in the comments. RMSNorm and SwiGLU are gpu/ops' own
+ * CPU references (one copy of that math); products and RoPE are plain loops here.
  *
  * Matrix products use the i-k-j loop order (contiguous inner loop over the output row) which V8
- * turns into tight scalar code; these are the CPU references the `gpu/` ops are checked against.
+ * turns into tight scalar code.
  */
+import { rmsnormBackwardCpu, rmsnormCpu, rmsnormDwCpu } from '../../../gpu/index.js';
 
 /**
  * A matrix engine for the larger products: `mm` returns op(A) @ op(B) as a new array, with A stored
@@ -98,23 +100,16 @@ export function matmulABt(
   return dA;
 }
 
-/** y (R,n) = x * rstd * w per row; returns rstd (R). */
+/** y (R,n) = x * rstd * w per row; returns rstd (R). The math is gpu/ops/rmsnorm's reference. */
 export function rmsnormFwd(x: Float32Array, w: Float32Array, R: number, n: number, eps: number, y: Float32Array): Float32Array {
   const rstd = new Float32Array(R);
-  for (let r = 0; r < R; r++) {
-    const o = r * n;
-    let ss = 0;
-    for (let i = 0; i < n; i++) ss += x[o + i] * x[o + i];
-    const rs = 1 / Math.sqrt(ss / n + eps);
-    rstd[r] = rs;
-    for (let i = 0; i < n; i++) y[o + i] = x[o + i] * rs * w[i];
-  }
+  rmsnormCpu(x, w, y, rstd, R, n, eps);
   return rstd;
 }
 
 /**
- * Backward of rmsnorm. g = dy * w; dx = rstd * g - x * rstd^3 * mean(g * x); dw += sum_r dy * x * rstd.
- * Writes dx (R,n) (accumulating when `acc`).
+ * Backward of rmsnorm (gpu/ops/rmsnorm's reference): dx (R,n), written or, with `acc`, added;
+ * dw += sum_r dy * x * rstd.
  */
 export function rmsnormBwd(
   dy: Float32Array,
@@ -127,20 +122,14 @@ export function rmsnormBwd(
   dw: Float32Array,
   acc = false,
 ): void {
-  for (let r = 0; r < R; r++) {
-    const o = r * n;
-    const rs = rstd[r];
-    let dot = 0;
-    for (let i = 0; i < n; i++) {
-      dot += dy[o + i] * w[i] * x[o + i];
-      dw[i] += dy[o + i] * x[o + i] * rs;
-    }
-    const c = (rs * rs * rs * dot) / n;
-    for (let i = 0; i < n; i++) {
-      const v = rs * dy[o + i] * w[i] - x[o + i] * c;
-      dx[o + i] = acc ? dx[o + i] + v : v;
-    }
+  rmsnormDwCpu(x, rstd, dy, dw, R, n);
+  if (!acc) {
+    rmsnormBackwardCpu(x, w, rstd, dy, dx, R, n);
+    return;
   }
+  const d = new Float32Array(R * n);
+  rmsnormBackwardCpu(x, w, rstd, dy, d, R, n);
+  for (let i = 0; i < d.length; i++) dx[i] += d[i];
 }
 
 /** cos/sin tables (maxPos, hd/2) for rotate-half RoPE. */
@@ -188,14 +177,4 @@ export function rope(
       }
     }
   }
-}
-
-export function silu(g: number): number {
-  return g / (1 + Math.exp(-g));
-}
-
-/** d silu(g) / dg = sigma(g) (1 + g (1 - sigma(g))). */
-export function siluGrad(g: number): number {
-  const s = 1 / (1 + Math.exp(-g));
-  return s * (1 + g * (1 - s));
 }

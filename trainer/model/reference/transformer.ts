@@ -10,10 +10,12 @@
  * right below forward and accumulates into `grads`. `KVCache` + `forward(ids, {cache})` is the
  * incremental path the sampler uses.
  */
+
+import { swigluBackwardCpu, swigluCpu } from '../../../gpu/index.js';
 import { Rng } from '../../../tools/index.js';
 import { type ModelConfig, paramShapes } from '../config.js';
 import { checkFits, checkTokenId } from '../limits.js';
-import { matmul, matmulABt, matmulAtB, rmsnormBwd, rmsnormFwd, rope, ropeTables, silu, siluGrad } from './host-loops.js';
+import { matmul, matmulABt, matmulAtB, rmsnormBwd, rmsnormFwd, rope, ropeTables } from './host-loops.js';
 
 /** Post-RoPE keys and values of every layer for the positions seen so far. */
 export class KVCache {
@@ -250,7 +252,7 @@ export class Transformer {
       const gt = matmul(h2, this.p(`${pre}gate_proj`), T, d, F);
       const u = matmul(h2, this.p(`${pre}up_proj`), T, d, F);
       const a = new Float32Array(T * F);
-      for (let i = 0; i < a.length; i++) a[i] = silu(gt[i]) * u[i];
+      swigluCpu(gt, u, a, a.length); // a = silu(g) * u
       const x2 = matmul(a, this.p(`${pre}down_proj`), T, F, d);
       for (let i = 0; i < x2.length; i++) x2[i] += x1[i];
       if (opts.train) blocks.push({ x0, rstd1, h1, q, k, rq, rk, qr, P: P as Float32Array, attn, x1, rstd2, h2, g: gt, u, a });
@@ -299,10 +301,7 @@ export class Transformer {
       const da = matmulABt(dx2, this.p(`${pre}down_proj`), T, F, d);
       const dg = new Float32Array(T * F);
       const du = new Float32Array(T * F);
-      for (let i = 0; i < da.length; i++) {
-        dg[i] = da[i] * b.u[i] * siluGrad(b.g[i]);
-        du[i] = da[i] * silu(b.g[i]);
-      }
+      swigluBackwardCpu(b.g, b.u, da, dg, du, da.length);
       matmulAtB(b.h2, dg, T, d, F, this.gr(`${pre}gate_proj`));
       matmulAtB(b.h2, du, T, d, F, this.gr(`${pre}up_proj`));
       const dh2 = matmulABt(dg, this.p(`${pre}gate_proj`), T, d, F);
