@@ -29,7 +29,7 @@ import { readTrajectories } from '../agent/trajectory/index.js';
 import { codeInterpEnv } from '../envs/code-interp/index.js';
 import { createDevice, matmul } from '../gpu/index.js';
 import { type TokenSample, toSample } from '../trainer/batch.js';
-import { BuiltinPolicy, flopsPerToken, loadCheckpoint, ModelRunner, useDevice } from '../trainer/model/index.js';
+import { BuiltinPolicy, flopsPerToken, loadCheckpoint, ModelRunner } from '../trainer/model/index.js';
 import { AdamW } from '../trainer/optim/index.js';
 import {
   evalSampling,
@@ -94,7 +94,6 @@ type Budget = { kind: 'cpu'; ms: number } | { kind: 'flops'; seqTokens: number }
 async function continuedSft(dir: string, cfg: RunConfig) {
   const ck = loadCheckpoint(join(dir, 'checkpoints', 'sft'), { withOptimizer: true });
   const opt = ck.optimizer ?? new AdamW(ck.model.params, ck.model.shapes);
-  if (cfg.device === 'host') await useDevice('cpu');
   const runner = await ModelRunner.create(ck.model, cfg.device);
   const samples = readTrajectories(join(dir, 'trajectories', 'sft-data.jsonl'))
     .map(toSample)

@@ -54,7 +54,7 @@ export function register(program: Command): void {
     .option('--group-size <n>', 'GRPO group size G', num('group-size'))
     .option('--lr <x>', 'GRPO learning rate', num('lr'))
     .option('--loss <type>', 'loss aggregation: grpo | bnpo | dr_grpo | dapo')
-    .option('--device <kind>', 'where the model runs: cpu | webgpu | auto | host')
+    .option('--device <kind>', 'where the model runs: cpu | webgpu | auto')
     .option('--seed <n>', 'run seed', num('seed'))
     .option('--config <file>', 'JSON run config (unknown keys are an error)')
     .option('--preset <name>', 'run preset: default | quick')

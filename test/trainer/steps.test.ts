@@ -20,6 +20,10 @@ const cfg = ModelConfigSchema.parse({
   ropeTheta: 10000,
   normEps: 1e-6,
 });
+/** The device runner, or for 'host' the plain-loop reference model it is checked against. */
+function runnerOn(m: Transformer, where: 'host' | 'cpu' | 'webgpu'): Promise<ModelRunner> {
+  return where === 'host' ? Promise.resolve(ModelRunner.of(m)) : ModelRunner.create(m, where);
+}
 const prompt = [1, 5, 9, 12, 3, 7, 2, 30, 31, 4];
 
 /** Sum of log-probs of the completion tokens (mask = 1) of a sample under the model. */
@@ -50,7 +54,7 @@ describe('one GRPO step on the real model', () => {
   for (const { loss, where } of cases) {
     it(`raises the log-probability of above-average completions and lowers the others (${loss}, ${where})`, async () => {
       const m = new Transformer(cfg, undefined, 11);
-      const runner = await ModelRunner.create(m, where);
+      const runner = await runnerOn(m, where);
       const completions = [
         [20, 21, 22, 23],
         [24, 25, 26],
@@ -140,7 +144,7 @@ describe('SFT step', () => {
   for (const where of ['host', 'cpu'] as const)
     it(`lowers the loss on mask = 1 tokens and changes the parameters (${where})`, async () => {
       const m = new Transformer(cfg, undefined, 21);
-      const runner = await ModelRunner.create(m, where);
+      const runner = await runnerOn(m, where);
       const samples: TokenSample[] = [
         { tokens: [...prompt, 20, 21, 22, 23], mask: [...prompt.map(() => 0), 1, 1, 1, 1], logprobs: [] },
         { tokens: [...prompt, 24, 25, 26], mask: [...prompt.map(() => 0), 1, 1, 1], logprobs: [] },
@@ -248,7 +252,7 @@ describe('GRPO on the device against the host reference', () => {
   }
   async function step(where: 'host' | 'cpu' | 'webgpu') {
     const m = new Transformer(cfg, undefined, 5);
-    const runner = await ModelRunner.create(m, where);
+    const runner = await runnerOn(m, where);
     const opt = new AdamW(m.params, m.shapes);
     const ref = frozenReference(runner);
     const r = await grpoStep(runner, opt, batch(), opts, ref);

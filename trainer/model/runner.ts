@@ -65,17 +65,17 @@ export class ModelRunner {
 
   /**
    * A runner on the device a run asked for: `cpu` (the gpu/ CPU backend), `webgpu` (any adapter,
-   * software included), `auto` (a hardware WebGPU adapter, else the CPU backend), or `host` (no
-   * device: the host loops). An existing `Device` is used as given.
+   * software included), `auto` (a hardware WebGPU adapter, else the CPU backend). An existing
+   * `Device` is used as given. (The plain host loops are no runtime option: `ModelRunner.of` wraps a
+   * bare reference model for tests.)
    */
-  static async create(model: Transformer, req: DeviceRequest | 'host' | Device, threads?: number): Promise<ModelRunner> {
-    if (req === 'host') return new ModelRunner(model);
+  static async create(model: Transformer, req: DeviceRequest | Device, threads?: number): Promise<ModelRunner> {
     const dev = typeof req === 'string' ? await createDevice(req, { threads }) : req;
     const d = new DeviceTransformer(dev, model.config, model.params, { shareHost: true });
     return new ModelRunner(model, d, typeof req === 'string');
   }
 
-  /** A host-only runner around a bare model (tests, tools that do not care where it runs). */
+  /** A host-only runner around a bare reference model: what the device path is tested against. */
   static of(m: Transformer | ModelRunner): ModelRunner {
     return m instanceof ModelRunner ? m : new ModelRunner(m);
   }

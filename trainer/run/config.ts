@@ -135,10 +135,15 @@ export const RunConfigSchema = z
     env: z.string().default('code-interp').describe('Environment id (run `gym envs` to list).'),
     model: z.enum(['nano', 'micro', 'mini']).default('nano').describe('Built-in model size preset.'),
     device: z
-      .enum(['cpu', 'webgpu', 'auto', 'host'])
+      .enum(['cpu', 'webgpu', 'auto'], {
+        error: (iss) =>
+          iss.input === 'host'
+            ? 'device "host" is gone: the plain-loop model is a test reference now; use "cpu" (the same math on the gpu/ CPU backend)'
+            : 'device must be one of cpu, webgpu, auto',
+      })
       .default('cpu')
       .describe(
-        'Where the model runs: cpu (the gpu/ CPU backend), webgpu (any adapter, software included), auto (a hardware WebGPU adapter, else cpu), host (plain loops: the reference implementation).',
+        'Where the model runs: cpu (the gpu/ CPU backend), webgpu (any adapter, software included), auto (a hardware WebGPU adapter, else cpu).',
       ),
     seed: z.number().int().default(0).describe('Seed of weights, task order and sampling: a run is reproducible.'),
     families: z

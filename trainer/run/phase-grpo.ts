@@ -38,7 +38,10 @@ export function grpoFirstStep(ctx: RunContext): number {
 async function klReference(ctx: RunContext): Promise<ModelRunner | undefined> {
   if (ctx.cfg.grpo.beta <= 0 || grpoFirstStep(ctx) >= ctx.cfg.grpo.steps) return undefined;
   if (ctx.resumed && ctx.start.phase === 'grpo')
-    return ModelRunner.create(loadCheckpoint(join(ctx.dir, 'checkpoints', 'sft')).model, ctx.runner.device?.dev ?? 'host');
+    return ModelRunner.create(
+      loadCheckpoint(join(ctx.dir, 'checkpoints', 'sft')).model,
+      ctx.runner.device?.dev ?? ctx.cfg.device,
+    );
   return frozenReference(ctx.runner);
 }
 

@@ -28,7 +28,7 @@
 import { join } from 'node:path';
 import type { EnvDefinition } from '../../envs/core/index.js';
 import type { TokenSample } from '../batch.js';
-import { ModelRunner, useDevice } from '../model/index.js';
+import { ModelRunner } from '../model/index.js';
 import type { RunConfig } from './config.js';
 import { RunContext, type RunInfo } from './context.js';
 import { openRunFolder, restoreOrInit, writeJson } from './open.js';
@@ -84,7 +84,6 @@ export async function train(
   const info: RunInfo = { dir, cfg, def, runId, hooks };
   const { trainIds, testIds } = runTaskPools(def, cfg);
   const start = await restoreOrInit(info, trainIds, opts.resume !== undefined);
-  if (cfg.device === 'host') await useDevice('cpu');
   const runner = await ModelRunner.create(start.model, cfg.device);
   try {
     const ctx = new RunContext({ info, trainIds, testIds, runner, startedAt, ...start });
