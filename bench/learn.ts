@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { readTrajectories } from '../agent/trajectory/index.js';
 import { codeInterpEnv } from '../envs/code-interp/index.js';
 import { createDevice, matmul } from '../gpu/index.js';
-import { type TokenSample, toSample } from '../trainer/batch.js';
+import { type TokenSample, toSample } from '../trainer/index.js';
 import { BuiltinPolicy, flopsPerToken, loadCheckpoint, ModelRunner } from '../trainer/model/index.js';
 import { AdamW } from '../trainer/optim/index.js';
 import {

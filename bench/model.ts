@@ -15,10 +15,17 @@
  */
 import { parseArgs } from 'node:util';
 import { createDevice, type Device } from '../gpu/index.js';
-import { logitsGrad } from '../trainer/grpo/logits.js';
-import { frozenReference, type GrpoGroup, type GrpoStepOptions, grpoStep } from '../trainer/grpo/step.js';
-import { type ModelPreset, presetConfig } from '../trainer/model/config.js';
-import { type DeviceKVCache, DeviceTransformer, KVCache, ModelRunner, Transformer, useDevice } from '../trainer/model/index.js';
+import { frozenReference, type GrpoGroup, type GrpoStepOptions, grpoStep, logitsGrad } from '../trainer/grpo/index.js';
+import {
+  type DeviceKVCache,
+  DeviceTransformer,
+  KVCache,
+  type ModelPreset,
+  ModelRunner,
+  presetConfig,
+  Transformer,
+  useDevice,
+} from '../trainer/model/index.js';
 import { AdamW } from '../trainer/optim/index.js';
 import { median, round, timeIt } from './stats.js';
 

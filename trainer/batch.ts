@@ -4,7 +4,7 @@
  * N - 1 loss positions whose mask, behaviour log-prob and target are those of token t + 1.
  * Aborted episodes and episodes without tokens never become samples.
  */
-import type { Trajectory } from '../agent/types.js';
+import type { Trajectory } from '../agent/index.js';
 
 export interface TokenSample {
   /** Exact episode tokens: (N). */

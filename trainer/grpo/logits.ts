@@ -4,4 +4,4 @@
  * global-norm gradient clipping of host arrays.
  */
 export { logitsGrad, type TokenStats, tokenStats } from '../model/reference/logprob.js';
-export { clipGradNorm } from '../optim/clip.js';
+export { clipGradNorm } from '../optim/index.js';

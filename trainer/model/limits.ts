@@ -1,5 +1,5 @@
 /** The model's input limits, shared by the device model, the runner and the host reference. */
-import { ContextLengthError } from '../../agent/types.js';
+import { ContextLengthError } from '../../agent/index.js';
 import type { ModelConfig } from './config.js';
 
 /** A sequence longer than the model's context; a policy's run into it ends the episode `truncated` (`context_length`). */

@@ -15,7 +15,7 @@
  * shared prompt once and later turns of an episode only prefill the new tool-response tokens.
  * Sampling randomness comes from (policy seed, episode seed, sample, turn, prompt length).
  */
-import { ContextLengthError, type GenerateRequest, type GenerateResult, type Policy } from '../../agent/types.js';
+import { ContextLengthError, type GenerateRequest, type GenerateResult, type Policy } from '../../agent/index.js';
 import type { DeviceRequest } from '../../gpu/index.js';
 import { mixSeed, Rng } from '../../tools/index.js';
 import type { ByteTokenizer } from '../tokenizer/index.js';

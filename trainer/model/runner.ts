@@ -23,8 +23,7 @@ import {
   tokenLogprob,
   tokenLogprobBackward,
 } from '../../gpu/index.js';
-import type { AdamW } from '../optim/adamw.js';
-import { clipGradNorm } from '../optim/clip.js';
+import { type AdamW, clipGradNorm } from '../optim/index.js';
 import type { ModelConfig } from './config.js';
 import { type DeviceKVCache, DeviceTransformer } from './device-transformer.js';
 import { checkFits, checkTokenId } from './limits.js';

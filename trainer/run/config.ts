@@ -4,7 +4,7 @@
  * are an error at every level.
  */
 import { z } from 'zod';
-import { LOSS_TYPES, type LossType } from '../grpo/loss.js';
+import { LOSS_TYPES, type LossType } from '../grpo/index.js';
 import { RewardConfigSchema } from '../rewards.js';
 
 const LossTypeSchema = z.enum(LOSS_TYPES as [LossType, ...LossType[]]);

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { EnvDefinition } from '../../envs/core/index.js';
-import { NonFiniteError } from '../grpo/step.js';
+import { NonFiniteError } from '../grpo/index.js';
 import { type ModelRunner, saveCheckpoint, type Transformer } from '../model/index.js';
 import type { AdamW } from '../optim/index.js';
 import type { ByteTokenizer } from '../tokenizer/index.js';

@@ -7,7 +7,7 @@
 import type { Trajectory } from '../../agent/index.js';
 import { OraclePolicy } from '../../agent/policies/index.js';
 import { runBatch } from '../../agent/rollout/index.js';
-import { TokenizingPolicy } from '../sft/sft.js';
+import { TokenizingPolicy } from '../sft/index.js';
 import { ByteTokenizer } from '../tokenizer/index.js';
 import type { RunConfig } from './config.js';
 import type { RunInfo } from './context.js';

@@ -1,5 +1,5 @@
 /** trainer/run: `train` (one run, end to end), its config, state, hooks and held-out evaluation. */
-export { NonFiniteError } from '../grpo/step.js';
+export { NonFiniteError } from '../grpo/index.js';
 export type { RunConfig, RunConfigInput } from './config.js';
 export {
   GrpoConfigSchema,

@@ -9,8 +9,7 @@
 import { join } from 'node:path';
 import { TrajectoryWriter } from '../../agent/trajectory/index.js';
 import { mixSeed } from '../../tools/index.js';
-import { mean } from '../grpo/advantages.js';
-import { frozenReference, type GrpoStepMetrics, grpoStep } from '../grpo/step.js';
+import { frozenReference, type GrpoStepMetrics, grpoStep, mean } from '../grpo/index.js';
 import { BuiltinPolicy, loadCheckpoint, ModelRunner } from '../model/index.js';
 import { cpuMsSince, type RunContext } from './context.js';
 import { evaluateRunModel } from './evaluate.js';

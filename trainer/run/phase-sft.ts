@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { readTrajectories, TrajectoryWriter } from '../../agent/trajectory/index.js';
 import { mixSeed, Rng } from '../../tools/index.js';
 import { type TokenSample, toSample } from '../batch.js';
-import { filterColdStart, sftStep } from '../sft/sft.js';
+import { filterColdStart, sftStep } from '../sft/index.js';
 import { RunConfigError } from './config.js';
 import { cpuMsSince, type RunContext } from './context.js';
 import { teacherEpisodes } from './episodes.js';

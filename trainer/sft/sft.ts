@@ -6,9 +6,9 @@
  * exact ids the built-in model would have to sample (the turn's text plus `<|im_end|>`), which is
  * what SFT then trains on. Nothing is re-tokenised after the episode.
  */
-import type { GenerateRequest, GenerateResult, Policy, Trajectory } from '../../agent/types.js';
+import type { GenerateRequest, GenerateResult, Policy, Trajectory } from '../../agent/index.js';
 import { lossView, type TokenSample } from '../batch.js';
-import { refuseNonFiniteUpdate, refuseNonFiniteWeights } from '../grpo/step.js';
+import { refuseNonFiniteUpdate, refuseNonFiniteWeights } from '../grpo/index.js';
 import { ModelRunner, type Transformer } from '../model/index.js';
 import type { AdamW } from '../optim/index.js';
 import type { ByteTokenizer } from '../tokenizer/index.js';
