@@ -26,7 +26,7 @@ import {
   type Turn,
 } from '../types.js';
 import { abortReason } from './endings.js';
-import { type EnvClient, EnvAbortedError, type Scored, type TimerClock, type ToolOutcome } from './env-client.js';
+import { EnvAbortedError, type EnvClient, type Scored, type TimerClock, type ToolOutcome } from './env-client.js';
 import type { RolloutLimits } from './limits.js';
 import type { TokenTrack } from './tokens.js';
 import {

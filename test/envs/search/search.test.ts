@@ -18,7 +18,6 @@ import {
   planOracle,
   type SearchRef,
   scoreAnswer,
-  searchEnv,
   tokenF1,
 } from '../../../envs/search/index.js';
 import { current, previous } from '../../../tools/corpus/index.js';
