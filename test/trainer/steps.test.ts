@@ -256,9 +256,11 @@ describe('GRPO on the device against the host reference', () => {
     const opt = new AdamW(m.params, m.shapes);
     const ref = frozenReference(runner);
     const r = await grpoStep(runner, opt, batch(), opts, ref);
+    const before = m.params.get('embed_tokens')?.slice();
+    await runner.syncHost(); // what a checkpoint does before it reads the host arrays
     ref.dispose();
     runner.dispose();
-    return { r, m, opt };
+    return { r, m, opt, before };
   }
 
   it('splits a batch into one shared-prompt run per group', () => {
@@ -304,13 +306,15 @@ describe('GRPO on the device against the host reference', () => {
     for (const [name, v] of a.opt.v) expect(b.opt.v.get(name)).toEqual(v);
   });
 
-  it('leaves the host weights and moments of a WebGPU step where checkpoints read them', async (ctx) => {
+  it("brings a WebGPU step's weights and moments to the host only when synced, as checkpoints do", async (ctx) => {
     const got = await webgpuOrSkip('a GRPO step on WebGPU');
     if (!got.dev) return ctx.skip(got.reason);
     got.dev.destroy();
     const cpu = await step('cpu');
     const gpu = await step('webgpu');
     expect(gpu.r.loss).toBeCloseTo(cpu.r.loss, 4);
+    // before the sync the host still held the initial weights (nothing came down per step)
+    expect(gpu.before).toEqual(new Transformer(cfg, undefined, 5).params.get('embed_tokens'));
     expect(gpu.opt.step).toBe(1);
     for (const [name, w] of cpu.m.params) {
       const g = gpu.m.params.get(name) as Float32Array;
@@ -321,5 +325,20 @@ describe('GRPO on the device against the host reference', () => {
         expect(Math.abs(v1[i] - v0[i])).toBeLessThan(1e-6);
       }
     }
+  });
+  it('finds a non-finite weight on WebGPU from one scalar, and names the tensor after reading the weights back', async (ctx) => {
+    const got = await webgpuOrSkip('a non-finite weight on WebGPU');
+    if (!got.dev) return ctx.skip(got.reason);
+    got.dev.destroy();
+    const m = new Transformer(cfg, undefined, 5);
+    const runner = await runnerOn(m, 'webgpu');
+    await runner.refuseNonFiniteWeights('check'); // all finite: nothing thrown
+    const d = runner.device as NonNullable<typeof runner.device>;
+    const w = Float32Array.from(m.params.get('norm') as Float32Array);
+    w[1] = Number.POSITIVE_INFINITY;
+    d.dev.write(d.params.get('norm') as NonNullable<ReturnType<typeof d.params.get>>, w);
+    (runner as unknown as { hostStale: boolean }).hostStale = true; // the device moved past the host, as after a step
+    await expect(runner.refuseNonFiniteWeights('GRPO update')).rejects.toThrow(/tensor norm holding Infinity at index 1/);
+    runner.dispose();
   });
 });

@@ -7,33 +7,12 @@
  * > 1 the same batch is reused, the importance ratio taken against the behaviour log-probs.
  */
 import { type LossView, lossView, type TokenSample } from '../batch.js';
-import { ModelRunner, type Transformer } from '../model/index.js';
+import { ModelRunner, refuseNonFiniteUpdate, type Transformer } from '../model/index.js';
 import type { AdamW } from '../optim/index.js';
 import { groupAdvantages, type ScaleRewards } from './advantages.js';
 import { AGGREGATIONS, type LossType, policyLoss } from './loss.js';
 
-/** A step met a NaN or infinite loss, gradient or weight; the message says which and what to do. */
-export class NonFiniteError extends Error {
-  override name = 'NonFiniteError';
-}
-
-/** Throws NonFiniteError before an update that would carry a NaN or infinity into the weights. */
-export function refuseNonFiniteUpdate(what: string, loss: number, gradNorm: number): void {
-  if (Number.isFinite(loss) && Number.isFinite(gradNorm)) return;
-  throw new NonFiniteError(
-    `${what}: the loss is ${loss} and the gradient norm ${gradNorm}; the update was not applied (lower the learning rate or the gradient-norm clip)`,
-  );
-}
-
-/** Throws NonFiniteError, naming the tensor, when an update left a weight NaN or infinite. */
-export function refuseNonFiniteWeights(what: string, params: Map<string, Float32Array>): void {
-  for (const [name, w] of params)
-    for (let i = 0; i < w.length; i++)
-      if (!Number.isFinite(w[i]))
-        throw new NonFiniteError(
-          `${what}: the update left tensor ${name} holding ${w[i]} at index ${i} (lower the learning rate)`,
-        );
-}
+export { NonFiniteError, refuseNonFiniteUpdate, refuseNonFiniteWeights } from '../model/index.js';
 
 export interface GrpoGroup {
   samples: TokenSample[];
@@ -165,7 +144,7 @@ export async function grpoStep(
     if (tokens > 0) {
       refuseNonFiniteUpdate('GRPO update', loss, m.gradNorm);
       await model.step(opt, o.lr, o.maxGradNorm);
-      refuseNonFiniteWeights('GRPO update', model.params);
+      await model.refuseNonFiniteWeights('GRPO update');
     }
     lastEntropyMean = tokens ? entSum / tokens : 0;
     m.loss = loss;

@@ -10,6 +10,7 @@ export {
 export type { ModelConfig, ModelPreset } from './config.js';
 export { flopsPerToken, MODEL_PRESETS, ModelConfigSchema, paramShapes, presetConfig } from './config.js';
 export { type DeviceForwardOptions, DeviceKVCache, DeviceTransformer, type SharedPrefix } from './device-transformer.js';
+export { NonFiniteError, refuseNonFiniteUpdate, refuseNonFiniteWeights } from './finite.js';
 export { checkFits, checkTokenId, SequenceTooLongError } from './limits.js';
 export type { BuiltinPolicyOptions } from './policy.js';
 export { BuiltinPolicy, loadBuiltinPolicy } from './policy.js';

@@ -26,6 +26,7 @@ import {
 import { type AdamW, clipGradNorm } from '../optim/index.js';
 import type { ModelConfig } from './config.js';
 import { type DeviceKVCache, DeviceTransformer } from './device-transformer.js';
+import { refuseNonFiniteWeights } from './finite.js';
 import { checkFits, checkTokenId } from './limits.js';
 import { logitsGrad, type TokenStats, tokenStats } from './reference/logprob.js';
 import { sharedPrefixPass } from './reference/shared-prefix.js';
@@ -54,6 +55,8 @@ export class ModelRunner {
   private normSq?: Tensor;
   /** AdamW moments on the device, per optimizer (on the CPU backend: its own arrays, wrapped). */
   private readonly moments = new Map<AdamW, AdamWState>();
+  /** The device weights moved past the host copies (WebGPU, until `syncHost`). */
+  private hostStale = false;
 
   constructor(
     readonly model: Transformer,
@@ -259,13 +262,44 @@ export class ModelRunner {
     });
     d.dev.free(normSq);
     opt.step = st.step;
-    if (d.sharesHost) return;
-    // WebGPU: checkpoints are written synchronously from the host arrays, so they follow every step
+    // WebGPU: the host copies (what checkpoints save) are brought up to date by `syncHost`, when a
+    // checkpoint or a frozen copy needs them, not after every step.
+    if (!d.sharesHost) this.hostStale = true;
+  }
+
+  /**
+   * Brings the host weights and optimizer moments (what checkpoints save) up to date with the
+   * device. A no-op on the CPU backend, whose device tensors are the host arrays.
+   */
+  async syncHost(): Promise<void> {
+    const d = this.device;
+    if (!d || !this.hostStale) return;
     await d.store(this.model.params);
-    for (let i = 0; i < names.length; i++) {
-      (opt.m.get(names[i]) as Float32Array).set((await d.dev.download(st.m[i])) as Float32Array);
-      (opt.v.get(names[i]) as Float32Array).set((await d.dev.download(st.v[i])) as Float32Array);
+    const names = [...d.params.keys()];
+    for (const [opt, st] of this.moments) {
+      for (let i = 0; i < names.length; i++) {
+        (opt.m.get(names[i]) as Float32Array).set((await d.dev.download(st.m[i])) as Float32Array);
+        (opt.v.get(names[i]) as Float32Array).set((await d.dev.download(st.v[i])) as Float32Array);
+      }
     }
+    this.hostStale = false;
+  }
+
+  /**
+   * Throws NonFiniteError, naming the tensor, when the weights hold a NaN or an infinity. On a
+   * device that does not share the host's memory one scalar (the sum of squared weights) comes
+   * down; only when it is not finite are the weights read back to find the tensor.
+   */
+  async refuseNonFiniteWeights(what: string): Promise<void> {
+    const d = this.device;
+    if (d && !d.sharesHost) {
+      const sq = gradNormSq(d.dev, [...d.params.values()]);
+      const total = ((await d.dev.download(sq)) as Float32Array)[0];
+      d.dev.free(sq);
+      if (Number.isFinite(total)) return;
+      await this.syncHost();
+    }
+    refuseNonFiniteWeights(what, this.model.params);
   }
 
   /** The device moments of `opt`: its host arrays wrapped on the CPU backend, uploaded copies elsewhere. */
@@ -371,8 +405,10 @@ export class ModelRunner {
     if (!(cache instanceof KVCache)) cache.free();
   }
 
-  /** A frozen copy of the current weights on the same device (the KL reference). */
+  /** A frozen copy of the current weights on the same device (the KL reference); after `syncHost` on WebGPU. */
   frozenCopy(): ModelRunner {
+    if (this.hostStale)
+      throw new RangeError('the host weights are behind the device: await runner.syncHost() before frozenCopy()');
     const params = new Map<string, Float32Array>();
     for (const [k, v] of this.model.params) params.set(k, Float32Array.from(v));
     const copy = new Transformer(this.model.config, params);

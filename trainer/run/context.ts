@@ -113,7 +113,8 @@ export class RunContext implements RunInfo {
    * Writes checkpoint `name` standing for `at`, with the run state. `last` commits the steps before
    * it: the state records the run files' lengths, and a resume continues from `at`.
    */
-  checkpoint(name: 'last' | 'sft' | 'final', at: RunPoint, withOptimizer: boolean): void {
+  async checkpoint(name: 'last' | 'sft' | 'final', at: RunPoint, withOptimizer: boolean): Promise<void> {
+    await this.runner.syncHost(); // WebGPU: the host copies follow the device only when saved
     this.state.files = commitRunFiles(this.dir);
     this.state.wallMs = this.elapsedMs();
     saveCheckpoint(

@@ -10,13 +10,13 @@ import { evaluateRunModel } from './evaluate.js';
 export async function evaluateColdStart(ctx: RunContext): Promise<void> {
   if (ctx.state.eval.before) return;
   const t0 = performance.now();
-  ctx.checkpoint('sft', { phase: 'sft', step: ctx.sftEnd }, true);
+  await ctx.checkpoint('sft', { phase: 'sft', step: ctx.sftEnd }, true);
   ctx.note('evaluating the cold-start model on the held-out test split');
   const before = await evaluateRunModel(ctx, ctx.testIds, 'before');
   ctx.state.eval.before = before;
   ctx.state.eval.ms += performance.now() - t0;
   ctx.record({ phase: 'eval', step: 0, success: before.success, validity: before.validity, byMode: before.byMode });
-  ctx.checkpoint('last', { phase: 'grpo', step: 0 }, true);
+  await ctx.checkpoint('last', { phase: 'grpo', step: 0 }, true);
 }
 
 /** Evaluates the trained model, then writes the `final` checkpoint and commits the run as done. */
@@ -29,6 +29,6 @@ export async function evaluateFinal(ctx: RunContext): Promise<void> {
   ctx.state.eval.ms += performance.now() - t0;
   ctx.state.eval.after = after;
   ctx.record({ phase: 'eval', step: steps, success: after.success, validity: after.validity, byMode: after.byMode });
-  ctx.checkpoint('final', { phase: 'done', step: steps }, false);
-  ctx.checkpoint('last', { phase: 'done', step: steps }, true);
+  await ctx.checkpoint('final', { phase: 'done', step: steps }, false);
+  await ctx.checkpoint('last', { phase: 'done', step: steps }, true);
 }

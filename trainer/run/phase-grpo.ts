@@ -41,6 +41,7 @@ async function klReference(ctx: RunContext): Promise<ModelRunner | undefined> {
       loadCheckpoint(join(ctx.dir, 'checkpoints', 'sft')).model,
       ctx.runner.device?.dev ?? ctx.cfg.device,
     );
+  await ctx.runner.syncHost();
   return frozenReference(ctx.runner);
 }
 
@@ -133,7 +134,7 @@ export async function runGrpo(ctx: RunContext): Promise<void> {
       state.grpo.cpuMs = cpuMsBefore + cpuMsSince(c0);
       if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === g.steps || ctx.stopRequested) {
         hooks.onStage?.('checkpoint', 'grpo', s + 1);
-        ctx.checkpoint('last', { phase: 'grpo', step: s + 1 }, true);
+        await ctx.checkpoint('last', { phase: 'grpo', step: s + 1 }, true);
       }
     }
   } finally {

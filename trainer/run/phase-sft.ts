@@ -103,7 +103,7 @@ export async function runSft(ctx: RunContext, samples: readonly TokenSample[]): 
     }
     if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === ctx.sftEnd || ctx.stopRequested) {
       hooks.onStage?.('checkpoint', 'sft', s + 1);
-      ctx.checkpoint('last', { phase: 'sft', step: s + 1 }, true);
+      await ctx.checkpoint('last', { phase: 'sft', step: s + 1 }, true);
     }
   }
   if (ctx.stopRequested) throw ctx.stopped();

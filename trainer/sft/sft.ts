@@ -8,8 +8,7 @@
  */
 import type { GenerateRequest, GenerateResult, Policy, Trajectory } from '../../agent/index.js';
 import { lossView, type TokenSample } from '../batch.js';
-import { refuseNonFiniteUpdate, refuseNonFiniteWeights } from '../grpo/index.js';
-import { ModelRunner, type Transformer } from '../model/index.js';
+import { ModelRunner, refuseNonFiniteUpdate, type Transformer } from '../model/index.js';
 import type { AdamW } from '../optim/index.js';
 import type { ByteTokenizer } from '../tokenizer/index.js';
 
@@ -162,7 +161,7 @@ export async function sftStep(
   if (total > 0) {
     refuseNonFiniteUpdate('SFT update', loss, gradNorm);
     await model.step(opt, o.lr, o.maxGradNorm);
-    refuseNonFiniteWeights('SFT update', model.params);
+    await model.refuseNonFiniteWeights('SFT update');
   }
   return { loss, tokens: total, seqTokens, gradNorm };
 }
