@@ -25,6 +25,7 @@ import {
 } from '../../gpu/index.js';
 import { type AdamW, clipGradNorm } from '../optim/index.js';
 import type { ModelConfig } from './config.js';
+import { DecodeBatcher } from './decode-batcher.js';
 import { type DeviceKVCache, DeviceTransformer } from './device-transformer.js';
 import { refuseNonFiniteWeights } from './finite.js';
 import { checkFits, checkTokenId } from './limits.js';
@@ -36,21 +37,10 @@ import { hostStats, type PrefixRun, rowGrad, sharedPrefixRuns, type TokenGrad, w
 /** A cache for incremental decoding on whichever side runs the model. */
 export type DecodeCache = KVCache | DeviceKVCache;
 
-/** Most rows one batched decoding step takes (the rest wait for the next step). */
-const MAX_BATCH_ROWS = 64;
-
-interface PendingStep {
-  id: number;
-  cache: DeviceKVCache;
-  resolve: (logits: Float32Array) => void;
-  reject: (err: unknown) => void;
-}
-
 export class ModelRunner {
   /** Batched decoding so far: steps run and rows they held (rows / steps = mean batch). */
   readonly decodeStats = { steps: 0, rows: 0 };
-  private pending: PendingStep[] = [];
-  private flushQueued = false;
+  private batcher?: DecodeBatcher;
   /** The squared gradient norm `gradNorm` computed on the device, reused by `step`. */
   private normSq?: Tensor;
   /** AdamW moments on the device, per optimizer (on the CPU backend: its own arrays, wrapped). */
@@ -365,39 +355,8 @@ export class ModelRunner {
     } catch (err) {
       return Promise.reject(err);
     }
-    return new Promise((resolve, reject) => {
-      this.pending.push({ id, cache, resolve, reject });
-      this.queueFlush();
-    });
-  }
-
-  private queueFlush(): void {
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    setImmediate(() => {
-      this.flushQueued = false;
-      void this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    const batch = this.pending.splice(0, MAX_BATCH_ROWS);
-    if (this.pending.length > 0) this.queueFlush();
-    if (batch.length === 0) return;
-    const V = this.config.vocabSize;
-    try {
-      const logits = await (this.device as DeviceTransformer).decodeBatch(
-        batch.map((p) => p.id),
-        batch.map((p) => p.cache),
-      );
-      this.decodeStats.steps++;
-      this.decodeStats.rows += batch.length;
-      batch.forEach((p, b) => {
-        p.resolve(logits.subarray(b * V, (b + 1) * V));
-      });
-    } catch (err) {
-      for (const p of batch) p.reject(err);
-    }
+    this.batcher ??= new DecodeBatcher(this.device, this.config.vocabSize, this.decodeStats);
+    return this.batcher.step(id, cache);
   }
 
   /** Releases a cache's device memory (host caches are left to the garbage collector). */
