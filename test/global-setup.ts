@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,7 +22,8 @@ export default function setup(): void {
       `[global-setup] tsc reported type errors (emitted anyway):\n${out.split('\n').slice(0, 10).join('\n')}\n`,
     );
   }
+  // tsc writes files without the execute bit; `npx gym` runs the bin file itself, so it needs one.
   const gym = join(root, 'dist', 'bin', 'gym.js');
-  if (existsSync(gym)) statSync(gym);
+  if (existsSync(gym)) chmodSync(gym, 0o755);
   process.stdout.write(`[global-setup] built dist/ in ${Date.now() - t0} ms\n`);
 }

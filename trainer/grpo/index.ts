@@ -4,4 +4,11 @@ export { clipGradNorm, logitsGrad, tokenStats } from './logits.js';
 export type { AggregationContext, LossFn, LossType, PolicyLossInput, PolicyLossOptions, PolicyLossResult } from './loss.js';
 export { AGGREGATIONS, clippedSurrogate, k3, LOSS_TYPES, policyLoss } from './loss.js';
 export type { GrpoGroup, GrpoStepMetrics, GrpoStepOptions } from './step.js';
-export { frozenReference, grpoStep, NonFiniteError, refuseNonFiniteUpdate, refuseNonFiniteWeights } from './step.js';
+export {
+  frozenReference,
+  grpoStep,
+  NO_GRPO_UPDATE,
+  NonFiniteError,
+  refuseNonFiniteUpdate,
+  refuseNonFiniteWeights,
+} from './step.js';

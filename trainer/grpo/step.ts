@@ -36,6 +36,19 @@ export interface GrpoStepOptions {
   maxCompletionLen?: number;
 }
 
+/** The metrics of a step that updated nothing (no informative group): every figure 0. */
+export const NO_GRPO_UPDATE: Readonly<GrpoStepMetrics> = {
+  loss: 0,
+  kl: 0,
+  entropy: 0,
+  clipFrac: 0,
+  gradNorm: 0,
+  tokens: 0,
+  seqTokens: 0,
+  sequences: 0,
+  advAbsMean: 0,
+};
+
 export interface GrpoStepMetrics {
   loss: number;
   kl: number;
@@ -85,13 +98,7 @@ export async function grpoStep(
     refLogp = st.map((x) => x.logp);
   }
   const m: GrpoStepMetrics = {
-    loss: 0,
-    kl: 0,
-    entropy: 0,
-    clipFrac: 0,
-    gradNorm: 0,
-    tokens: 0,
-    seqTokens: 0,
+    ...NO_GRPO_UPDATE,
     sequences: views.length,
     advAbsMean: adv.reduce((s, x) => s + Math.abs(x), 0) / Math.max(1, adv.length),
   };

@@ -9,23 +9,11 @@
 import { join } from 'node:path';
 import { TrajectoryWriter } from '../../agent/trajectory/index.js';
 import { mixSeed } from '../../tools/index.js';
-import { frozenReference, type GrpoStepMetrics, grpoStep, mean } from '../grpo/index.js';
+import { frozenReference, grpoStep, mean, NO_GRPO_UPDATE } from '../grpo/index.js';
 import { BuiltinPolicy, loadCheckpoint, ModelRunner } from '../model/index.js';
 import { cpuMsSince, type RunContext } from './context.js';
 import { evaluateRunModel } from './evaluate.js';
 import { meanComponents, sampleGroups } from './groups.js';
-
-const NO_UPDATE: GrpoStepMetrics = {
-  loss: 0,
-  kl: 0,
-  entropy: 0,
-  clipFrac: 0,
-  gradNorm: 0,
-  tokens: 0,
-  seqTokens: 0,
-  sequences: 0,
-  advAbsMean: 0,
-};
 
 /** The first GRPO step this process takes (from 0): where the run resumed, or 0. */
 export function grpoFirstStep(ctx: RunContext): number {
@@ -84,7 +72,7 @@ async function grpoStepOf(ctx: RunContext, s: number, ref: ModelRunner | undefin
       ).catch((err) => {
         throw ctx.diverged(err, `GRPO step ${s + 1}`);
       })
-    : NO_UPDATE;
+    : { ...NO_GRPO_UPDATE };
   const te = performance.now();
   state.grpo.tokens += m.tokens;
   state.grpo.seqTokens += m.seqTokens;
