@@ -15,7 +15,7 @@ import { BuiltinPolicy } from '../model/index.js';
 import type { RunContext } from './context.js';
 import { rolloutLimits } from './episodes.js';
 import { headlineMode } from './tasks.js';
-import type { EvalResult, ModeEval } from './types.js';
+import type { HeldOutResult, ModeEval } from './types.js';
 
 type Mode = 'think' | 'no_think';
 
@@ -69,8 +69,8 @@ export async function evaluate(
     runId: string;
     out?: string;
   },
-): Promise<EvalResult> {
-  const byMode: EvalResult['byMode'] = {};
+): Promise<HeldOutResult> {
+  const byMode: HeldOutResult['byMode'] = {};
   for (const mode of o.modes) {
     const { trajectories } = await runBatch({
       env: def,
@@ -96,7 +96,7 @@ export async function evaluateRunModel(
   taskIds: readonly string[],
   label: string,
   modes: readonly Mode[] = ['no_think', 'think'],
-): Promise<EvalResult> {
+): Promise<HeldOutResult> {
   const made: BuiltinPolicy[] = [];
   const policy = (mode: Mode) => {
     const p = new BuiltinPolicy(ctx.runner, ctx.tok, {

@@ -17,5 +17,5 @@ export { train } from './run.js';
 export type { RunPhase, RunState } from './state.js';
 export { RunStateError, RunStateSchema, readRunState } from './state.js';
 export { NoTasksError, selectTasks } from './tasks.js';
-export type { EvalResult, ModeEval, RunHooks, RunSummary, StepRecord, StepStage } from './types.js';
-export { EvalResultSchema, ModeEvalSchema, RunInterruptedError } from './types.js';
+export type { HeldOutResult, ModeEval, RunHooks, RunSummary, StepRecord, StepStage } from './types.js';
+export { HeldOutResultSchema, ModeEvalSchema, RunInterruptedError } from './types.js';

@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import type { CheckpointMeta } from '../model/index.js';
-import { EvalResultSchema } from './types.js';
+import { HeldOutResultSchema } from './types.js';
 
 /** Where a run is: the phase it is in and the steps of that phase done (`done`: all of them). */
 export const RunPhaseSchema = z.enum(['sft', 'grpo', 'done']);
@@ -43,8 +43,8 @@ export const GrpoStateSchema = z.object({
 });
 
 export const EvalStateSchema = z.object({
-  before: EvalResultSchema.optional().describe('Held-out result of the cold-start model.'),
-  after: EvalResultSchema.optional().describe('Held-out result of the trained model (the run is done).'),
+  before: HeldOutResultSchema.optional().describe('Held-out result of the cold-start model.'),
+  after: HeldOutResultSchema.optional().describe('Held-out result of the trained model (the run is done).'),
   ms: z.number().default(0).describe('Wall time of the before and after evaluations.'),
 });
 

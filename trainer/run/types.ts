@@ -25,12 +25,12 @@ export const ModeEvalSchema = z.object({
 });
 export type ModeEval = z.infer<typeof ModeEvalSchema>;
 
-export const EvalResultSchema = z.object({
+export const HeldOutResultSchema = z.object({
   byMode: z.object({ think: ModeEvalSchema.optional(), no_think: ModeEvalSchema.optional() }),
   success: z.number().describe('Success in the RL mode (the headline figure).'),
   validity: z.number(),
 });
-export type EvalResult = z.infer<typeof EvalResultSchema>;
+export type HeldOutResult = z.infer<typeof HeldOutResultSchema>;
 
 /** Where a step is: what `RunHooks.onStage` reports before each part of it. */
 export type StepStage = 'sample' | 'update' | 'evaluate' | 'checkpoint';
@@ -53,8 +53,8 @@ export interface RunSummary {
   device: string;
   params: number;
   vocabSize: number;
-  before: EvalResult;
-  after: EvalResult;
+  before: HeldOutResult;
+  after: HeldOutResult;
   /** after.success - before.success (absolute, headline mode). */
   improvement: number;
   coldStart: { kept: number; dropped: Record<string, number> };
