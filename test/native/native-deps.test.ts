@@ -1,14 +1,13 @@
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { add, createDevice, type Device } from '../../gpu/index.js';
+import { add } from '../../gpu/index.js';
 import { buildForNode, isolatedVmInfo, loadIsolatedVm } from '../../tools/sandbox/index.js';
+import { webgpuOrSkip } from '../gpu/harness.js';
 
 // Each native dependency loads and computes on the Node running the tests. CI runs the suite on
 // every supported Node, so a build missing for one of them fails there. Only a WebGPU adapter can be
 // genuinely absent from a machine (no Vulkan driver); outside CI that case is skipped with the reason.
-
-const inCi = process.env.CI === 'true';
 
 describe(`native dependencies on Node ${process.version}`, () => {
   it('isolated-vm: the build for this Node loads and runs code in an isolate', async () => {
@@ -63,15 +62,9 @@ describe(`native dependencies on Node ${process.version}`, () => {
     // The package (Dawn's Node bindings, prebuilt) must always load; only the adapter may be absent.
     const mod = await import('webgpu');
     expect(typeof mod.create).toBe('function');
-    let dev: Device;
-    try {
-      dev = await createDevice('webgpu');
-    } catch (err) {
-      const reason = `no WebGPU adapter: ${(err as Error).message}`;
-      if (inCi) throw new Error(`${reason} (CI=true: install Mesa >= 25 lavapipe via .ci/system-deps.sh)`);
-      console.warn(`[native tests] skipping the WebGPU computation: ${reason}`);
-      return ctx.skip(reason);
-    }
+    const got = await webgpuOrSkip('the WebGPU computation'); // fails under CI=true without an adapter
+    if (!got.dev) return ctx.skip(got.reason);
+    const dev = got.dev;
     try {
       const a = dev.upload(new Float32Array([1, 2, 3, 4]), [4]);
       const b = dev.upload(new Float32Array([10, 20, 30, 40]), [4]);
