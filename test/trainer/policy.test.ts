@@ -5,6 +5,7 @@ import { grpoStep } from '../../trainer/grpo/step.js';
 import { BuiltinPolicy, ModelRunner, presetConfig, Transformer } from '../../trainer/model/index.js';
 import { AdamW } from '../../trainer/optim/index.js';
 import { ByteTokenizer } from '../../trainer/tokenizer/index.js';
+import { grpoOptions } from './fixtures/grpo-options.js';
 import { toyEpisode } from './fixtures/toy-env.js';
 
 const tok = new ByteTokenizer();
@@ -228,19 +229,7 @@ describe('builtin policy', () => {
       model,
       new AdamW(model.params, model.shapes),
       [{ samples: [s as TokenSample, shorter], rewards: [-0.5, 0.5] }],
-      {
-        lossType: 'grpo',
-        scaleRewards: 'group',
-        epsLow: 0.2,
-        epsHigh: 0.28,
-        beta: 0,
-        numIterations: 1,
-        maxGradNorm: 1,
-        lr: 1e-2,
-        temperature: 1,
-        entropyCoef: 0,
-        entropyTarget: 0,
-      },
+      grpoOptions({ lr: 1e-2 }),
     );
     expect(r.sequences).toBe(2);
     expect(r.tokens).toBe(12 + 6);

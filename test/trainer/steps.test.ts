@@ -7,6 +7,7 @@ import { ModelConfigSchema, ModelRunner, sharedPrefixRuns, Transformer } from '.
 import { AdamW } from '../../trainer/optim/index.js';
 import { sftEval, sftStep } from '../../trainer/sft/sft.js';
 import { webgpuOrSkip } from '../gpu/harness.js';
+import { grpoOptions } from './fixtures/grpo-options.js';
 
 const cfg = ModelConfigSchema.parse({
   vocabSize: 40,
@@ -66,19 +67,7 @@ describe('one GRPO step on the real model', () => {
       const before = samples.map((s) => seqLogp(m, s));
       const paramsBefore = Float32Array.from(m.params.get('layers.0.q_proj') as Float32Array);
       const opt = new AdamW(m.params, m.shapes);
-      const r = await grpoStep(runner, opt, [{ samples, rewards }], {
-        lossType: loss,
-        scaleRewards: 'group',
-        epsLow: 0.2,
-        epsHigh: 0.28,
-        beta: 0,
-        numIterations: 1,
-        maxGradNorm: 1,
-        lr: 3e-3,
-        temperature: 1,
-        entropyCoef: 0,
-        entropyTarget: 0,
-      });
+      const r = await grpoStep(runner, opt, [{ samples, rewards }], grpoOptions({ lossType: loss }));
       const after = samples.map((s) => seqLogp(m, s));
       expect(r.tokens).toBe(14);
       expect(r.clipFrac).toBe(0);
@@ -95,19 +84,12 @@ describe('one GRPO step on the real model', () => {
     const m = new Transformer(cfg, undefined, 12);
     const samples = [sample(m, [20, 21]), sample(m, [22, 23])];
     const before = Float32Array.from(m.params.get('embed_tokens') as Float32Array);
-    const r = await grpoStep(m, new AdamW(m.params, m.shapes), [{ samples, rewards: [1, 1] }], {
-      lossType: 'dapo',
-      scaleRewards: 'group',
-      epsLow: 0.2,
-      epsHigh: 0.2,
-      beta: 0,
-      numIterations: 1,
-      maxGradNorm: 1,
-      lr: 1e-2,
-      temperature: 1,
-      entropyCoef: 0,
-      entropyTarget: 0,
-    });
+    const r = await grpoStep(
+      m,
+      new AdamW(m.params, m.shapes),
+      [{ samples, rewards: [1, 1] }],
+      grpoOptions({ lossType: 'dapo', epsHigh: 0.2, lr: 1e-2 }),
+    );
     expect(r.tokens).toBe(0);
     expect(m.params.get('embed_tokens')).toEqual(before);
   });
@@ -119,19 +101,7 @@ describe('one GRPO step on the real model', () => {
       m,
       new AdamW(m.params, m.shapes),
       [{ samples, rewards: [1, 0] }],
-      {
-        lossType: 'bnpo',
-        scaleRewards: 'none',
-        epsLow: 0.2,
-        epsHigh: 0.2,
-        beta: 0.05,
-        numIterations: 3,
-        maxGradNorm: 1,
-        lr: 2e-2,
-        temperature: 1,
-        entropyCoef: 0,
-        entropyTarget: 0,
-      },
+      grpoOptions({ lossType: 'bnpo', scaleRewards: 'none', epsHigh: 0.2, beta: 0.05, numIterations: 3, lr: 2e-2 }),
       new Transformer(cfg, m.params),
     );
     // after two updates the policy has moved: the KL to the reference is positive
@@ -193,21 +163,9 @@ describe('non-finite losses and weights', () => {
     const group = { samples: [sample(m, [20, 21]), sample(m, [22, 23])], rewards: [1, 0] };
     (m.params.get('norm') as Float32Array)[0] = Number.NaN;
     const opt = new AdamW(m.params, m.shapes);
-    await expect(
-      grpoStep(m, opt, [group], {
-        lossType: 'dapo',
-        scaleRewards: 'group',
-        epsLow: 0.2,
-        epsHigh: 0.2,
-        beta: 0,
-        numIterations: 1,
-        maxGradNorm: 1,
-        lr: 1e-2,
-        temperature: 1,
-        entropyCoef: 0,
-        entropyTarget: 0,
-      }),
-    ).rejects.toThrow(/GRPO update: the loss is NaN/);
+    await expect(grpoStep(m, opt, [group], grpoOptions({ lossType: 'dapo', epsHigh: 0.2, lr: 1e-2 }))).rejects.toThrow(
+      /GRPO update: the loss is NaN/,
+    );
     expect(opt.step).toBe(0);
   });
 
@@ -222,19 +180,7 @@ describe('non-finite losses and weights', () => {
 });
 
 describe('GRPO on the device against the host reference', () => {
-  const opts = {
-    lossType: 'dapo' as const,
-    scaleRewards: 'group' as const,
-    epsLow: 0.2,
-    epsHigh: 0.28,
-    beta: 0.01,
-    numIterations: 1,
-    maxGradNorm: 0.5,
-    lr: 1e-2,
-    temperature: 0.9,
-    entropyCoef: 0,
-    entropyTarget: 0,
-  };
+  const opts = grpoOptions({ lossType: 'dapo', beta: 0.01, maxGradNorm: 0.5, lr: 1e-2, temperature: 0.9 });
   /** Two groups with different prompts (two shared-prefix runs), behaviour log-probs off-policy. */
   function batch(): GrpoGroup[] {
     return [0, 1].map((g) => {

@@ -15,6 +15,15 @@ export interface TokenStats {
   entropy: Float64Array;
 }
 
+/** log Σ_v exp(z_v / τ) of one row of logits starting at `o` (`inv` = 1/τ), max-shifted for stability. */
+function rowLse(logits: Float32Array, o: number, V: number, inv: number): number {
+  let mx = -Infinity;
+  for (let v = 0; v < V; v++) mx = Math.max(mx, logits[o + v] * inv);
+  let s = 0;
+  for (let v = 0; v < V; v++) s += Math.exp(logits[o + v] * inv - mx);
+  return mx + Math.log(s);
+}
+
 /** logits: (T, V), targets: (T) -> per-row log-prob of the target and entropy. */
 export function tokenStats(logits: Float32Array, V: number, targets: ArrayLike<number>, temperature = 1): TokenStats {
   const T = targets.length;
@@ -25,11 +34,7 @@ export function tokenStats(logits: Float32Array, V: number, targets: ArrayLike<n
     const y = targets[t];
     if (y < 0) continue;
     const o = t * V;
-    let mx = -Infinity;
-    for (let v = 0; v < V; v++) mx = Math.max(mx, logits[o + v] * inv);
-    let s = 0;
-    for (let v = 0; v < V; v++) s += Math.exp(logits[o + v] * inv - mx);
-    const lse = mx + Math.log(s);
+    const lse = rowLse(logits, o, V, inv);
     let h = 0;
     for (let v = 0; v < V; v++) {
       const lp = logits[o + v] * inv - lse;
@@ -63,11 +68,7 @@ export function logitsGrad(
     const ge = dEntropy ? dEntropy[t] : 0;
     if (y < 0 || (gl === 0 && ge === 0)) continue;
     const o = t * V;
-    let mx = -Infinity;
-    for (let v = 0; v < V; v++) mx = Math.max(mx, logits[o + v] * inv);
-    let s = 0;
-    for (let v = 0; v < V; v++) s += Math.exp(logits[o + v] * inv - mx);
-    const lse = mx + Math.log(s);
+    const lse = rowLse(logits, o, V, inv);
     let h = 0;
     for (let v = 0; v < V; v++) {
       lp[v] = logits[o + v] * inv - lse;
