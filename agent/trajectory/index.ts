@@ -1,4 +1,11 @@
 /** agent/trajectory: JSONL trajectories (append-only writer, validating reader) and exporters (verl, TRL). */
 
 export { exportable, toTrl, toVerl } from './export.js';
-export { readTrajectories, serializeTrajectory, streamTrajectories, TrajectoryFileError, TrajectoryWriter } from './io.js';
+export {
+  endsWithNewline,
+  readTrajectories,
+  serializeTrajectory,
+  streamTrajectories,
+  TrajectoryFileError,
+  TrajectoryWriter,
+} from './io.js';

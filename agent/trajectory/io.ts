@@ -133,8 +133,8 @@ export async function* streamTrajectories(path: string, opts: ReadOptions = {}):
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-/** True for an empty file or one whose last byte is a newline. */
-function endsWithNewline(fd: number): boolean {
+/** True for an empty file or one whose last byte is a newline (an append then starts a new line). */
+export function endsWithNewline(fd: number): boolean {
   const size = fstatSync(fd).size;
   if (size === 0) return true;
   const last = Buffer.alloc(1);

@@ -16,7 +16,6 @@ import {
   openSync,
   readdirSync,
   readFileSync,
-  readSync,
   rmSync,
   statSync,
   truncateSync,
@@ -24,6 +23,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { endsWithNewline } from '../../agent/trajectory/index.js';
 
 /** Byte length of each append-only run file, by path relative to the run folder. */
 export type RunFiles = Record<string, number>;
@@ -37,14 +37,6 @@ function appendOnlyFiles(dir: string): string[] {
   const tdir = join(dir, TRAJECTORIES);
   if (existsSync(tdir)) for (const f of readdirSync(tdir).sort()) if (f.endsWith('.jsonl')) out.push(`${TRAJECTORIES}/${f}`);
   return out;
-}
-
-function lastByteIsNewline(fd: number): boolean {
-  const size = fstatSync(fd).size;
-  if (size === 0) return true;
-  const b = Buffer.alloc(1);
-  readSync(fd, b, 0, 1, size - 1);
-  return b[0] === 0x0a;
 }
 
 /** Byte length of every append-only run file, each flushed to the disk first: what a checkpoint commits. */
@@ -110,7 +102,7 @@ export function clearRunFiles(dir: string): void {
 export function appendJsonLine(path: string, value: unknown): void {
   const fd = openSync(path, 'a+');
   try {
-    const line = `${lastByteIsNewline(fd) ? '' : '\n'}${JSON.stringify(value)}\n`;
+    const line = `${endsWithNewline(fd) ? '' : '\n'}${JSON.stringify(value)}\n`;
     const buf = Buffer.from(line, 'utf8');
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
