@@ -15,6 +15,12 @@ export const ModelConfigSchema = z
     maxSeqLen: z.number().int().positive().describe('Longest sequence (RoPE table size and KV-cache capacity).'),
     ropeTheta: z.number().positive().describe('RoPE base frequency.'),
     normEps: z.number().positive().describe('RMSNorm epsilon.'),
+    tiedEmbeddings: z
+      .boolean()
+      .optional()
+      .describe(
+        'Logits from the token embedding (absent: true); false adds an `lm_head` (V, dim), as untied Hugging Face checkpoints have.',
+      ),
   })
   .strict()
   .refine((c) => c.heads % c.kvHeads === 0, { message: 'heads must be a multiple of kvHeads' })
@@ -55,7 +61,13 @@ export function paramShapes(c: ModelConfig): [string, number[]][] {
     );
   }
   out.push(['norm', [c.dim]]);
+  if (c.tiedEmbeddings === false) out.push(['lm_head', [c.vocabSize, c.dim]]);
   return out;
+}
+
+/** The weight the logits are computed from, (V, dim): the embedding when tied, else `lm_head`. */
+export function headWeightName(c: ModelConfig): 'embed_tokens' | 'lm_head' {
+  return c.tiedEmbeddings === false ? 'lm_head' : 'embed_tokens';
 }
 
 /** Matmul FLOPs of one token's forward pass at context length `ctx` (2 per multiply-add). */

@@ -20,7 +20,7 @@ import {
   swigluBackward,
   type Tensor,
 } from '../../gpu/index.js';
-import type { ModelConfig } from './config.js';
+import { headWeightName, type ModelConfig } from './config.js';
 
 export type Keep = <X extends Tensor>(t: X) => X;
 
@@ -99,12 +99,12 @@ export function blockOutput(w: BlockWeights, l: number, x0: Tensor, attnFlat: Te
   return { x1, r2, h2, g, u, a, x: keep(add(dev, down, x1)) };
 }
 
-/** Final RMSNorm and the tied logits (T, V); the logits are the caller's to free. */
+/** Final RMSNorm and the logits (T, V) (tied to the embedding, or `lm_head`); the caller frees the logits. */
 export function head(w: BlockWeights, x: Tensor, rows: StableRowsOption, keep: Keep): { hF: Tensor; rF: Tensor; logits: Tensor } {
   const nF = rmsnorm(w.dev, x, w.p('norm'), w.config.normEps, rows);
   const hF = keep(nF.y);
   const rF = keep(nF.rstd);
-  return { hF, rF, logits: matmul(w.dev, hF, w.p('embed_tokens'), { transB: true }) };
+  return { hF, rF, logits: matmul(w.dev, hF, w.p(headWeightName(w.config)), { transB: true }) };
 }
 
 /**

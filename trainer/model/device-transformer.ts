@@ -25,7 +25,7 @@ import {
   ropeTable,
   Tensor,
 } from '../../gpu/index.js';
-import { type ModelConfig, paramShapes } from './config.js';
+import { headWeightName, type ModelConfig, paramShapes } from './config.js';
 import { attentionInputs, type Block, type BlockWeights, blockBackward, blockOutput, head, type Keep } from './device-block.js';
 import { DeviceKVCache, prefixKeyValueGrads, type SharedPrefix } from './device-cache.js';
 import { checkFits, checkTokenId } from './limits.js';
@@ -79,7 +79,7 @@ export class DeviceTransformer implements BlockWeights {
     readonly dev: Device,
     readonly config: ModelConfig,
     host: ReadonlyMap<string, Float32Array>,
-    opts: { shareHost?: boolean } = {},
+    opts: { shareHost?: boolean; grads?: boolean } = {},
   ) {
     this.sharesHost = opts.shareHost === true && dev instanceof CpuDevice;
     for (const [name, shape] of paramShapes(config)) {
@@ -87,7 +87,7 @@ export class DeviceTransformer implements BlockWeights {
       const n = shape.reduce((a, b) => a * b, 1);
       if (!w || w.length !== n) throw new RangeError(`parameter ${name} is missing or has the wrong size (shape [${shape}])`);
       this.params.set(name, this.sharesHost ? (dev as CpuDevice).wrap(w, shape) : dev.upload(w, shape));
-      this.grads.set(name, dev.alloc(shape));
+      if (opts.grads !== false) this.grads.set(name, dev.alloc(shape));
     }
     this.table = ropeTable(dev, config.maxSeqLen, config.headDim, config.ropeTheta);
   }
@@ -131,7 +131,9 @@ export class DeviceTransformer implements BlockWeights {
   }
   /** Gradient of weight `name`. */
   gr(name: string): Tensor {
-    return this.grads.get(name) as Tensor;
+    const g = this.grads.get(name);
+    if (!g) throw new RangeError(`this model was loaded without gradients (frozen): ${name} has none`);
+    return g;
   }
 
   /** A fresh cache holding up to `capacity` positions (default: the model's limit). */
@@ -366,9 +368,9 @@ export class DeviceTransformer implements BlockWeights {
       if (dlogits === null || !sv.hF || !sv.rF) dx = keep(dev.alloc([T, c.dim]));
       else {
         const dL = dlogits instanceof Tensor ? dlogits.reshape([T, V]) : keep(dev.upload(dlogits, [T, V]));
-        // logits = hF emb^T (tied embedding)
-        const emb = this.p('embed_tokens');
-        const g = matmulBackward(dev, sv.hF, emb, dL, { transB: true }, { a: true, b: true }, { db: this.gr('embed_tokens') });
+        // logits = hF head^T (head: the embedding when tied, else lm_head)
+        const hw = headWeightName(c);
+        const g = matmulBackward(dev, sv.hF, this.p(hw), dL, { transB: true }, { a: true, b: true }, { db: this.gr(hw) });
         const dhF = keep(g.da as Tensor);
         dx = keep(rmsnormBackward(dev, sv.xL, this.p('norm'), sv.rF, dhF, this.gr('norm')).dx);
       }

@@ -63,7 +63,7 @@ export class ModelRunner {
    */
   static async create(model: Transformer, req: DeviceRequest | Device, threads?: number): Promise<ModelRunner> {
     const dev = typeof req === 'string' ? await createDevice(req, { threads }) : req;
-    const d = new DeviceTransformer(dev, model.config, model.params, { shareHost: true });
+    const d = new DeviceTransformer(dev, model.config, model.params, { shareHost: true, grads: model.grads.size > 0 });
     return new ModelRunner(model, d, typeof req === 'string');
   }
 

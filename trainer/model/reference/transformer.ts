@@ -13,7 +13,7 @@
 
 import { swigluBackwardCpu, swigluCpu } from '../../../gpu/index.js';
 import { Rng } from '../../../tools/index.js';
-import { type ModelConfig, paramShapes } from '../config.js';
+import { headWeightName, type ModelConfig, paramShapes } from '../config.js';
 import { checkFits, checkTokenId } from '../limits.js';
 import { matmul, matmulABt, matmulAtB, rmsnormBwd, rmsnormFwd, rope, ropeTables } from './host-loops.js';
 
@@ -97,10 +97,15 @@ export class Transformer {
   private readonly sin: Float32Array;
   private saved?: SavedChunk;
 
+  /**
+   * `grads: false` allocates no gradients (a model loaded to sample or to stay frozen: a large
+   * checkpoint then takes the memory of its weights alone); its backward throws.
+   */
   constructor(
     readonly config: ModelConfig,
     params?: Map<string, Float32Array>,
     seed = 0,
+    opts: { grads?: boolean } = {},
   ) {
     const rng = new Rng(seed);
     const residScale = 1 / Math.sqrt(2 * config.layers);
@@ -119,7 +124,7 @@ export class Transformer {
         }
       }
       this.params.set(name, w);
-      this.grads.set(name, new Float32Array(n));
+      if (opts.grads !== false) this.grads.set(name, new Float32Array(n));
     }
     const t = ropeTables(config.maxSeqLen, config.headDim, config.ropeTheta);
     this.cos = t.cos;
@@ -140,7 +145,9 @@ export class Transformer {
     return this.params.get(name) as Float32Array;
   }
   private gr(name: string): Float32Array {
-    return this.grads.get(name) as Float32Array;
+    const g = this.grads.get(name);
+    if (!g) throw new RangeError(`this model was loaded without gradients (frozen): ${name} has none`);
+    return g;
   }
 
   /** ids: (T) -> logits (T, V), or (1, V) with `lastOnly`. With `train`, `backward` may follow. */
@@ -263,7 +270,7 @@ export class Transformer {
     const xs = opts.lastOnly ? x.subarray((T - 1) * d) : x;
     const hF = new Float32Array(rows * d);
     const rstdF = rmsnormFwd(xs, this.p('norm'), rows, d, c.normEps, hF);
-    const logits = matmulABt(hF, emb, rows, V, d); // (rows, V) = hF (rows, d) @ emb^T
+    const logits = matmulABt(hF, this.p(headWeightName(c)), rows, V, d); // (rows, V) = hF (rows, d) @ head^T
     return { logits, saved: opts.train ? { ids: [...ids], T, pos0, cache, blocks, xL: x, rstdF, hF } : undefined };
   }
 
@@ -283,11 +290,11 @@ export class Transformer {
     const { T, cache, pos0 } = sv;
     const Tk = pos0 + T;
     const w = KV * hd;
-    const emb = this.p('embed_tokens');
     const dEmb = this.gr('embed_tokens');
-    // logits = hF @ emb^T
-    matmulAtB(dlogits, sv.hF, T, V, d, dEmb);
-    const dhF = matmul(dlogits, emb, T, V, d);
+    // logits = hF @ head^T (head: the embedding when tied, else lm_head)
+    const hw = headWeightName(c);
+    matmulAtB(dlogits, sv.hF, T, V, d, this.gr(hw));
+    const dhF = matmul(dlogits, this.p(hw), T, V, d);
     let dx: Float32Array = new Float32Array(T * d);
     rmsnormBwd(dhF, sv.xL, this.p('norm'), sv.rstdF, T, d, dx, this.gr('norm'));
     const scale = 1 / Math.sqrt(hd);
