@@ -8,6 +8,7 @@ import { createSearchEnv, SearchEnvOptionsSchema, searchEnv } from './search/ind
 
 export { codeInterpEnv } from './code-interp/index.js';
 export {
+  checkReplicaId,
   connectInMemory,
   defaultRegistry,
   defineToolEnv,

@@ -3,7 +3,7 @@
  * (`--http HOST:PORT`). Logs go to stderr: on stdio, stdout is the protocol channel.
  */
 import { type Command, Option } from 'commander';
-import { loadEnvModules, ServerConfigError, serveHttp, serveStdio } from '../../envs/index.js';
+import { checkReplicaId, loadEnvModules, ServerConfigError, serveHttp, serveStdio } from '../../envs/index.js';
 import { addEnvOptions, type EnvOptionFlags, envFromFlags } from './env-options.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -20,6 +20,8 @@ interface ServeOptions extends EnvOptionFlags {
   maxBody?: string;
   maxSessions?: string;
   maxSessionsPerClient?: string;
+  maxEpisodes?: string;
+  replicaId?: string;
   /** The earlier spelling of `--task-file`, still accepted. */
   tasks?: string;
 }
@@ -73,6 +75,11 @@ export function register(program: Command): void {
       '--max-sessions-per-client <n>',
       'most live HTTP sessions of one client (remote address); a new one past it gets 429 (default 250; behind a proxy, set it to --max-sessions)',
     )
+    .option(
+      '--replica-id <id>',
+      "this process's replica id, the prefix of every episode handle it mints (<id>.<token>): a load balancer routes on it (default: 8 random characters per process)",
+    )
+    .option('--max-episodes <n>', 'most running episodes; a gym_start past it is answered with an error (default 10000)')
     .addOption(new Option('--tasks <file.jsonl>', 'the earlier spelling of --task-file').hideHelp())
     .action(async (opts: ServeOptions) => {
       const loaded = await loadEnvModules(opts.envModule);
@@ -80,8 +87,10 @@ export function register(program: Command): void {
       if (!id) throw new ServerConfigError('Pass --env <id> (run `gym envs` to list environments).');
       const def = envFromFlags(id, { ...opts, taskFile: opts.taskFile ?? opts.tasks });
       const maxSteps = positive('--max-steps', opts.maxSteps);
+      const replicaId = opts.replicaId === undefined ? undefined : checkReplicaId(opts.replicaId);
+      const maxEpisodes = positiveInt('--max-episodes', opts.maxEpisodes);
       if (!opts.http) {
-        const server = await serveStdio(def, { maxSteps });
+        const server = await serveStdio(def, { maxSteps, replicaId, maxEpisodes });
         await server.closed;
         exitSoon();
         return;
@@ -98,6 +107,8 @@ export function register(program: Command): void {
         maxSessions: positiveInt('--max-sessions', opts.maxSessions),
         maxSessionsPerClient: positiveInt('--max-sessions-per-client', opts.maxSessionsPerClient),
         maxSteps,
+        replicaId,
+        maxEpisodes,
       });
       process.stdout.write(`${server.url}\n`);
       await new Promise<void>((resolve) => {

@@ -30,6 +30,7 @@ import type { AddressInfo } from 'node:net';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { EpisodeTable, scopeOfToken } from './episodes.js';
 import { ServerConfigError } from './errors.js';
 import { createEpisodeServer, type EpisodeServerOptions } from './server.js';
 import type { EnvDefinition } from './types.js';
@@ -66,8 +67,12 @@ export interface HttpServerHandle {
   url: string;
   host: string;
   port: number;
+  /** This process's replica id: the prefix of every episode handle it mints. */
+  replicaId: string;
   /** Open sessions now. */
   sessionCount(): number;
+  /** Episodes running now (over every session and sessionless request). */
+  episodeCount(): number;
   close(): Promise<void>;
 }
 
@@ -254,6 +259,8 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
   const checkHost = loopback || !isWildcardHost(host) || (opts.allowedHosts?.length ?? 0) > 0;
   const allowedOrigins = new Set((opts.allowedOrigins ?? []).map((o) => o.replace(/\/$/, '').toLowerCase()));
   const sessions = new Map<string, Entry>();
+  const table = opts.table ?? new EpisodeTable(def, { ...opts, episodeIdleMs: opts.episodeIdleMs ?? idleTimeoutMs });
+  table.startSweeping();
   // Sessions held per client, counted from the moment an initialize is admitted (so concurrent
   // initializes cannot overshoot the cap) until the session is dropped or its initialize fails.
   const held = new Map<string, number>();
@@ -290,8 +297,8 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
     e.server.close().catch((err: Error) => log(`[toolgym] closing session ${id}: ${err.message}`));
   };
 
-  const newEntry = async (client: string): Promise<Entry> => {
-    const server = createEpisodeServer(def, opts);
+  const newEntry = async (client: string, scope: string): Promise<Entry> => {
+    const server = createEpisodeServer(def, { ...opts, table, scope });
     const entry: Entry = { server, transport: undefined as never, client, held: true, lastActive: Date.now(), inflight: 0 };
     entry.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -307,6 +314,8 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // Which replica answered: a balancer's health checks and an operator's logs read it.
+    res.setHeader('x-gym-replica', table.replicaId);
     const cors: Record<string, string> = {};
     const hostHeader = req.headers.host ?? '';
     if (checkHost && !allowedHosts.has(hostHeader.toLowerCase()) && !allowedHosts.has(hostnameOf(hostHeader))) {
@@ -340,9 +349,11 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
       return;
     }
     for (const [k, v] of Object.entries(cors)) res.setHeader(k, v);
+    let scope = '';
     if (tokenDigest) {
       const auth = req.headers.authorization ?? '';
       const m = /^Bearer\s+(.+)$/i.exec(auth);
+      if (m) scope = scopeOfToken(m[1].trim());
       if (!m || !sameSecret(m[1].trim(), tokenDigest)) {
         jsonRpcError(
           res,
@@ -417,7 +428,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
         }
         hold(client, 1);
         try {
-          entry = await newEntry(client);
+          entry = await newEntry(client, scope);
         } catch (err) {
           hold(client, -1);
           throw err;
@@ -493,14 +504,16 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
   const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${urlHost}:${addr.port}${path}`;
   log(
-    `[toolgym] serving environment "${def.id}" v${def.version} over Streamable HTTP at ${url}${token ? ' (bearer token required)' : ''}`,
+    `[toolgym] serving environment "${def.id}" v${def.version} over Streamable HTTP at ${url} as replica "${table.replicaId}"${token ? ' (bearer token required)' : ''}`,
   );
 
   return {
     url,
     host: addr.address,
     port: addr.port,
+    replicaId: table.replicaId,
     sessionCount: () => sessions.size,
+    episodeCount: () => table.running,
     close: async () => {
       clearInterval(sweeper);
       const closing = [...sessions.values()].map((e) => e.server.close().catch(() => undefined));
@@ -508,6 +521,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
       held.clear();
       admitted = 0;
       await Promise.all(closing);
+      if (!opts.table) await table.close();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();

@@ -6,6 +6,15 @@
 
 export { extractAnswer } from './answer.js';
 export { conformanceChecks, runCheck } from './check.js';
+export {
+  checkReplicaId,
+  EpisodeRouter,
+  EpisodeTable,
+  mintHandle,
+  randomReplicaId,
+  replicaOfHandle,
+  scopeOfToken,
+} from './episodes.js';
 export { EnvFaultError, EnvOptionsError, isEnvFault, ServerConfigError } from './errors.js';
 export { serveHttp } from './http.js';
 export {
@@ -39,6 +48,9 @@ export type {
 } from './types.js';
 export {
   CONTROL,
+  EPISODE_ARG,
+  EPISODE_HEADER,
+  EPISODE_HTTP_HEADER,
   hasControlMarker,
   isCallerError,
   META,
@@ -47,5 +59,6 @@ export {
   StartResultSchema,
   type SubmitArgs,
   type ToolSchemaJson,
+  withoutEpisodeArg,
 } from './wire.js';
 export { EnvWorkerPool } from './worker.js';

@@ -11,27 +11,30 @@ import { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { type CallToolResult, type JSONRPCMessage, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { EpisodeRouter, EpisodeTable, type EpisodeTableOptions } from './episodes.js';
 import { summarizeEnv } from './registry.js';
 import { toolArgsSchema } from './schema.js';
-import { EpisodeSession, type EpisodeSessionOptions, type SessionTool } from './session.js';
+import type { SessionTool } from './session.js';
 import { parseTaskId, toPublic } from './tool-env.js';
 import type { EnvDefinition, EnvResource, TaskPublic } from './types.js';
-import { CONTROL_META, controlTools, WIRE_ERROR } from './wire.js';
+import { CONTROL, CONTROL_META, controlTools, WIRE_ERROR, withEpisodeArg } from './wire.js';
 
-export interface EpisodeServerOptions extends EpisodeSessionOptions {
-  /** Use this session instead of making a new one (the caller then owns it). */
-  session?: EpisodeSession;
+export interface EpisodeServerOptions extends EpisodeTableOptions {
+  /** The episode table to start episodes in (a server process shares one); default: a table of this server's own. */
+  table?: EpisodeTable;
+  /** The bearer-token scope of this connection (`scopeOfToken`). */
+  scope?: string;
   /** Task resources listed per family and split (reading works for every task id). */
   listedTasksPerFamily?: number;
 }
 
-const sessions = new WeakMap<McpServer, EpisodeSession>();
+const routers = new WeakMap<McpServer, EpisodeRouter>();
 
-/** The `EpisodeSession` behind a server made by `createEpisodeServer`. */
-export function episodeSessionOf(server: McpServer): EpisodeSession {
-  const s = sessions.get(server);
-  if (!s) throw new Error('This McpServer was not made by createEpisodeServer: it has no episode session.');
-  return s;
+/** The `EpisodeRouter` behind a server made by `createEpisodeServer` (its table holds the episodes). */
+export function episodeRouterOf(server: McpServer): EpisodeRouter {
+  const r = routers.get(server);
+  if (!r) throw new Error('This McpServer was not made by createEpisodeServer: it has no episode router.');
+  return r;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -65,7 +68,7 @@ function argumentsHint(names: { required: string[]; optional: string[] }): strin
  * is one line saying what to send. Arguments may be left out (MCP makes them optional) only for a
  * tool that requires none. The tool name is checked here and only here on the server path.
  */
-function callOf(params: unknown, session: EpisodeSession, envId: string): { tool: SessionTool; args: Record<string, unknown> } {
+function callOf(params: unknown, router: EpisodeRouter, envId: string): { tool: SessionTool; args: Record<string, unknown> } {
   const name = isPlainObject(params) ? params.name : undefined;
   if (typeof name !== 'string' || name === '') {
     throw new McpError(
@@ -73,7 +76,7 @@ function callOf(params: unknown, session: EpisodeSession, envId: string): { tool
       `tools/call needs "name", the tool to call as a string, got ${jsonKind(name)}: call tools/list to see the tools of environment "${envId}".`,
     );
   }
-  const tool = session.tool(name);
+  const tool = router.tool(name);
   if (!tool) {
     throw new McpError(
       WIRE_ERROR.invalidParams,
@@ -82,7 +85,7 @@ function callOf(params: unknown, session: EpisodeSession, envId: string): { tool
   }
   const args = (params as Record<string, unknown>).arguments;
   if (isPlainObject(args)) return { tool, args };
-  const names = session.argumentNames(tool);
+  const names = router.table.probe.argumentNames(tool);
   if (args === undefined && names.required.length === 0) return { tool, args: {} };
   const why = args === undefined ? 'no "arguments"' : `"arguments" must be a JSON object, got ${jsonKind(args)}`;
   throw new McpError(WIRE_ERROR.invalidParams, `Invalid arguments for tool "${name}": ${why}; send ${argumentsHint(names)}.`);
@@ -200,9 +203,14 @@ function registerEnvResources(server: McpServer, def: EnvDefinition): void {
   );
 }
 
-/** An `McpServer` for ONE session (one episode at a time). Closing the server closes the session. */
+/**
+ * An `McpServer` for ONE connection (an MCP session or stdio): many episodes, each named by the
+ * handle `gym_start` returns, the last one started being current. Closing the server closes the
+ * episodes it started (and its table, when it made its own).
+ */
 export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptions = {}): McpServer {
-  const session = opts.session ?? new EpisodeSession(def, opts);
+  const table = opts.table ?? new EpisodeTable(def, opts);
+  const router = new EpisodeRouter(table, { scope: opts.scope, session: true });
   const server = new McpServer(
     { name: `toolgym-${def.id}`, version: def.version },
     {
@@ -210,7 +218,7 @@ export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptio
       instructions: `toolgym environment "${def.id}" (${def.description}). Call gym_start to begin an episode, use the tools, then gym_submit your final answer to get a reward.`,
     },
   );
-  sessions.set(server, session);
+  routers.set(server, router);
 
   const unused = async (): Promise<CallToolResult> => {
     throw new Error('unreachable: tools/call is routed to the episode session');
@@ -218,14 +226,24 @@ export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptio
   for (const [name, c] of Object.entries(controlTools)) {
     server.registerTool(
       name,
-      { title: c.title, description: c.description, inputSchema: toolArgsSchema(c.inputSchema), _meta: { ...CONTROL_META } },
+      {
+        title: c.title,
+        description: c.description,
+        inputSchema: toolArgsSchema(name === CONTROL.gym_submit ? withEpisodeArg(c.inputSchema) : c.inputSchema),
+        _meta: { ...CONTROL_META },
+      },
       unused,
     );
   }
   for (const t of def.tools) {
     server.registerTool(
       t.name,
-      { title: t.title, description: t.description, inputSchema: toolArgsSchema(t.inputSchema), annotations: t.annotations },
+      {
+        title: t.title,
+        description: t.description,
+        inputSchema: toolArgsSchema(withEpisodeArg(t.inputSchema)),
+        annotations: t.annotations,
+      },
       unused,
     );
   }
@@ -239,8 +257,8 @@ export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptio
   // through Protocol's method: `Server.setRequestHandler` wraps tools/call in the SDK's strict
   // request schema, whose failures reach the client as a validation dump.
   Protocol.prototype.setRequestHandler.call(server.server, LooseCallToolRequestSchema, async (req, extra) => {
-    const { tool, args } = callOf(req.params, session, def.id);
-    return (await session.run(tool, args, extra.signal)) as unknown as CallToolResult;
+    const { tool, args } = callOf(req.params, router, def.id);
+    return (await router.run(tool, args, extra.signal)) as unknown as CallToolResult;
   });
 
   const connect = server.connect.bind(server);
@@ -252,7 +270,8 @@ export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptio
   const prevClose = server.server.onclose;
   server.server.onclose = () => {
     prevClose?.();
-    if (!opts.session) void session.close().catch(() => undefined);
+    router.close();
+    if (!opts.table) void table.close().catch(() => undefined);
   };
   return server;
 }

@@ -39,6 +39,14 @@ export interface EpisodeSessionOptions {
   defaultSplit?: Split;
 }
 
+/** What an `EpisodeTable` tells the session of one episode (not a server option). */
+export interface EpisodeIdentity {
+  /** The episode's handle, reported in every result's `_meta` (`toolgym/handle`). */
+  handle?: string;
+  /** Episodes already started on the same connection: numbers this one and is its default seed. */
+  episodesBefore?: number;
+}
+
 export const DEFAULT_MAX_STEPS = 64;
 export const DEFAULT_MAX_ARG_BYTES = 1_000_000;
 
@@ -87,11 +95,16 @@ export class EpisodeSession {
   #chain: Promise<unknown> = Promise.resolve();
   readonly #tools: Map<string, SessionTool>;
 
+  readonly #handle: string | undefined;
+
   constructor(
     def: EnvDefinition,
     private readonly opts: EpisodeSessionOptions = {},
+    identity: EpisodeIdentity = {},
   ) {
     this.def = def;
+    this.#handle = identity.handle;
+    this.#episodes = identity.episodesBefore ?? 0;
     this.maxSteps = opts.maxSteps ?? DEFAULT_MAX_STEPS;
     this.maxArgBytes = opts.maxArgBytes ?? DEFAULT_MAX_ARG_BYTES;
     this.#tools = new Map<string, SessionTool>([
@@ -140,6 +153,7 @@ export class EpisodeSession {
     if (this.#aborted) m[META.aborted] = true;
     if (this.#task) m[META.taskId] = this.#task.id;
     if (this.#episodes > 0) m[META.episode] = this.#episodes;
+    if (this.#handle) m[META.handle] = this.#handle;
     return m;
   }
 
@@ -299,7 +313,9 @@ export class EpisodeSession {
       ...messages.map((m) => m.content),
       `(task ${t.id}, family ${t.family}, difficulty ${t.difficulty}; when done, call gym_submit with your final answer)`,
     ].join('\n\n');
-    return result(text, this.meta(), { structuredContent: { task: { ...t }, messages } });
+    const structuredContent: Record<string, unknown> = { task: { ...t }, messages };
+    if (this.#handle) structuredContent.episode = this.#handle;
+    return result(text, this.meta(), { structuredContent });
   }
 
   /**

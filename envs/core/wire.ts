@@ -30,6 +30,8 @@ export const META = {
   correct: 'toolgym/correct',
   taskId: 'toolgym/taskId',
   episode: 'toolgym/episode',
+  /** The episode's handle (`<replicaId>.<token>`): what `episode` arguments name. */
+  handle: 'toolgym/handle',
 } as const;
 
 /** Episode state carried by every tool result's `_meta`; the final step adds the reward. */
@@ -46,6 +48,7 @@ export const EpisodeMetaSchema = z.object({
   [META.taskId]: z.string().optional(),
   /** How many episodes this session has started (1 for the first). */
   [META.episode]: z.number().int().min(1).optional(),
+  [META.handle]: z.string().optional(),
 });
 export type EpisodeMeta = z.infer<typeof EpisodeMetaSchema>;
 
@@ -93,7 +96,7 @@ export const controlTools = {
   gym_start: {
     title: 'Start an episode',
     description:
-      'Start a new episode: picks a task by id, or by seed within a split, and returns the task. Call it first; calling it again abandons the current episode and starts a new one.',
+      'Start a new episode: picks a task by id, or by seed within a split, and returns the task and the episode handle (structuredContent.episode). Pass the handle as "episode" to every later call of the episode; on an MCP session it may be left out (the last episode started).',
     inputSchema: {
       seed: z
         .number()
@@ -147,12 +150,64 @@ export const StartedTaskSchema = z.object({
   seed: z.number(),
 });
 
-/** `gym_start`'s `structuredContent`: the task and the opening messages (system prompt, task). */
+/** `gym_start`'s `structuredContent`: the episode handle, the task and the opening messages (system prompt, task). */
 export const StartResultSchema = z.object({
+  /** The episode's handle, to pass as `episode` to every later call of the episode (optional on a 2025 session). */
+  episode: z.string().optional(),
   task: StartedTaskSchema,
   messages: z.array(z.object({ role: z.enum(['system', 'user']), content: z.string() })),
 });
 export type StartResult = z.infer<typeof StartResultSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Episode handles
+
+/** The tool argument naming an episode: every environment tool and `gym_submit` take it. */
+export const EPISODE_ARG = 'episode';
+/** Its `x-mcp-header` name: a 2026-07-28 client mirrors the argument into `Mcp-Param-Episode`. */
+export const EPISODE_HEADER = 'Episode';
+/** The HTTP header a load balancer routes on (lower-cased, as Node reads it). */
+export const EPISODE_HTTP_HEADER = `mcp-param-${EPISODE_HEADER.toLowerCase()}`;
+
+/**
+ * The listed schema of `episode`. Optional: a 2025-11-25 session or stdio may leave it out and act
+ * on the session's current episode; a 2026-07-28 request (no session) must send it.
+ */
+export const EpisodeArgSchema = z
+  .string()
+  .min(1)
+  .optional()
+  .describe('The episode handle gym_start returned; may be left out on an MCP session (the current episode).')
+  .meta({ 'x-mcp-header': EPISODE_HEADER });
+
+const withEpisodeCache = new WeakMap<z.ZodRawShape, z.ZodRawShape>();
+
+/** A tool's argument shape as listed: its own fields plus `episode`. Cached per shape. */
+export function withEpisodeArg(shape: z.ZodRawShape): z.ZodRawShape {
+  let out = withEpisodeCache.get(shape);
+  if (!out) {
+    out = { ...shape, [EPISODE_ARG]: EpisodeArgSchema };
+    withEpisodeCache.set(shape, out);
+  }
+  return out;
+}
+
+/**
+ * A tool's JSON Schema as a policy sees it: `episode` removed (the rollout loop passes it itself),
+ * so prompts and token ids are those of the environment's own tools. Other schemas are returned as is.
+ */
+export function withoutEpisodeArg(schema: Record<string, unknown>): Record<string, unknown> {
+  const props = schema.properties;
+  if (!props || typeof props !== 'object' || !Object.hasOwn(props, EPISODE_ARG)) return schema;
+  const { [EPISODE_ARG]: _drop, ...rest } = props as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...schema, properties: rest };
+  if (Array.isArray(schema.required)) {
+    const required = (schema.required as unknown[]).filter((k) => k !== EPISODE_ARG);
+    if (required.length > 0) out.required = required;
+    else delete out.required;
+  }
+  return out;
+}
 
 // ---------------------------------------------------------------------------------------------
 // A tool as a policy sees it

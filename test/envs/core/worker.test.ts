@@ -37,13 +37,10 @@ describe('environments in worker threads (MCP over MessagePort)', () => {
       const bad = await client.callTool({ name: 'run_code', arguments: { code: 42 } });
       const end = await client.callTool({ name: 'gym_submit', arguments: { answer: '<answer>0</answer>' } });
       await client.close();
-      return {
-        tools,
-        start: text(start),
-        run: text(run),
-        bad: [text(bad), (bad as Result).isError],
-        meta: (end as Result)._meta,
-      };
+      // Handles are random per episode: the same shape, never the same value.
+      const { 'toolgym/handle': handle, ...meta } = (end as Result)._meta ?? {};
+      expect(handle).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/);
+      return { tools, start: text(start), run: text(run), bad: [text(bad), (bad as Result).isError], meta };
     };
     const viaWorker = await play(await p.connect());
     const inMemory = await play(await connectInMemory(codeInterpEnv));
