@@ -10,6 +10,7 @@ import { Command } from 'commander';
 import { registerBuiltinPolicy } from '../trainer/model/index.js';
 import { register as registerEnvs } from './commands/envs.js';
 import { register as registerEval } from './commands/eval.js';
+import { register as registerExport } from './commands/export.js';
 import { register as registerReport } from './commands/report.js';
 import { register as registerRollout } from './commands/rollout.js';
 import { register as registerServe } from './commands/serve.js';
@@ -40,6 +41,7 @@ registerRollout(program);
 registerTrain(program);
 registerEval(program);
 registerReport(program);
+registerExport(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   process.stderr.write(`gym: ${err.message}\n`);
