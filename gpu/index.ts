@@ -33,6 +33,13 @@ export {
 } from './device.js';
 export { type AdamWOptions, type AdamWState, adamwStep, createAdamWState, gradNormSq } from './ops/adamw.js';
 export { type AttentionOptions, type AttentionResult, attention, attentionBackward, kvCacheWrite } from './ops/attention.js';
+export {
+  type DivergenceKind,
+  type DivergenceOptions,
+  type DivergenceResult,
+  divergence,
+  divergenceBackward,
+} from './ops/distill.js';
 export { add, axpy, copyRange, fill, scale } from './ops/elementwise.js';
 export { embedding, embeddingBackward } from './ops/embedding.js';
 export { kl, klBackward } from './ops/kl.js';

@@ -222,6 +222,25 @@ export const CASES: OpCase[] = [
       return dl(dev, { k, da, db });
     },
   },
+  ...(['reverse_kl', 'forward_kl', 'jsd'] as const).map(
+    (kind): OpCase => ({
+      name: `distillation divergence ${kind} over masked rows and its student gradient`,
+      tol: { atol: 2e-5, rtol: 2e-4 },
+      run: async (dev, seed) => {
+        const r = rng(seed);
+        const [N, V] = [5, 263];
+        const a = dev.upload(randn(r, N * V, 3), [N, V]);
+        const b = dev.upload(randn(r, N * V, 3), [N, V]);
+        const mask = dev.upload(Float32Array.from([1, 0, 1, 1, 1]), [N]);
+        const o = { kind, beta: 0.3 };
+        const fw = g.divergence(dev, a, b, mask, o);
+        const dout = randn(r, N);
+        dout[3] = 0; // a masked-in row that takes no gradient
+        const da = g.divergenceBackward(dev, a, b, mask, fw, dev.upload(dout, [N]), o);
+        return dl(dev, { out: fw.out, aux: fw.aux, da });
+      },
+    }),
+  ),
   {
     name: 'adamw steps with global-norm clipping and per-parameter decay',
     tol: { atol: 1e-6, rtol: 1e-4 },

@@ -10,7 +10,7 @@ const kernels = readdirSync(ops)
 describe('WGSL sources', () => {
   it('splice the shared reduction prelude into every kernel that includes it, once', () => {
     const including = kernels.filter((k) => /^\/\/!include reduce$/m.test(readFileSync(new URL(`${k}.wgsl`, ops), 'utf8')));
-    expect(including.sort()).toEqual(['adamw', 'kl', 'logprob', 'rmsnorm', 'softmax']);
+    expect(including.sort()).toEqual(['adamw', 'distill', 'kl', 'logprob', 'rmsnorm', 'softmax']);
     for (const k of including) {
       const src = wgslSource(k);
       expect(src).not.toMatch(/^\/\/!include/m);
