@@ -9,6 +9,7 @@ export { createPolicy, OraclePolicy } from './policies/index.js';
 export { type EpisodeMode, formatSummary, type RolloutLimitsInput, runBatch } from './rollout/index.js';
 export {
   ContextLengthError,
+  type ContextRecord,
   type GenerateRequest,
   type GenerateResult,
   type ParseFailure,

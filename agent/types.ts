@@ -70,6 +70,11 @@ export interface GenerateRequest {
   episode: { taskId: string; envId: string; sample: number };
   /** Valid tool calls of the episode so far with their results, in order (scripted policies read them). */
   history?: ToolExchange[];
+  /**
+   * What the user has said so far, in order: the task prompt first, then each turn of the
+   * environment's scripted user, across contexts (scripted policies of such environments read it).
+   */
+  userTurns?: string[];
   signal: AbortSignal;
 }
 
@@ -177,8 +182,22 @@ export const TurnSchema = z.object({
   budgetHit: z.boolean().optional(),
   generationMs: z.number(),
   completionTokens: z.number().int(),
+  /** Index of the context the turn was generated in (episodes of several contexts); absent means 0. */
+  context: z.number().int().min(1).optional(),
 });
 export type Turn = z.infer<typeof TurnSchema>;
+
+/**
+ * One finished context of an episode of several (a scripted user opened a new one after it): its
+ * conversation and, for token-level policies, its exact tokens, mask and log-probs.
+ */
+export const ContextRecordSchema = z.object({
+  messages: z.array(ChatMessageSchema),
+  tokens: z.array(z.number().int()).optional(),
+  mask: z.array(z.number().int()).optional(),
+  logprobs: z.array(z.number()).optional(),
+});
+export type ContextRecord = z.infer<typeof ContextRecordSchema>;
 
 export const EndingSchema = z.enum(['terminated', 'truncated', 'aborted']);
 export type Ending = z.infer<typeof EndingSchema>;
@@ -200,9 +219,16 @@ export const TrajectorySchema = z.object({
     envVersion: z.string(),
     policy: z.string(),
   }),
+  /** The conversation of the episode's last (for most environments, only) context. */
   messages: z.array(ChatMessageSchema),
   turns: z.array(TurnSchema),
-  /** Token-level policies only: exact episode tokens, mask (1 = policy-sampled) and logprobs (0 where mask is 0). */
+  /**
+   * Episodes of several contexts (an environment's scripted user opened new ones): the earlier
+   * contexts, in order. `messages`, `tokens`, `mask` and `logprobs` are the last one's; every
+   * context shares the episode's reward. Absent for an episode of one context.
+   */
+  contexts: z.array(ContextRecordSchema).optional(),
+  /** Token-level policies only: exact tokens, mask (1 = policy-sampled) and logprobs (0 where mask is 0) of the last context. */
   tokens: z.array(z.number().int()).optional(),
   mask: z.array(z.number().int()).optional(),
   logprobs: z.array(z.number()).optional(),

@@ -159,7 +159,7 @@ export class OraclePolicy implements Policy {
     const family = this.families.get(task.family);
     if (!family) throw new OracleError(`no oracle for family "${task.family}" of task ${task.id}`);
     const history = (req.history ?? []).map(oracleObservation);
-    const action = family.oracle(task, history);
+    const action = family.oracle(task, history, req.userTurns);
     const epSeed = mixSeed(this.seed, req.seed);
     // Recover after an error: a turn that answers an error observation (a parse failure, or a tool
     // that rejected its arguments) is always clean.

@@ -20,6 +20,7 @@ import {
   type SubmitArgs,
   type TaskPublic,
   type ToolSchemaJson,
+  UserTurnResultSchema,
 } from '../../envs/core/index.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -57,6 +58,18 @@ export interface Scored {
   components: Record<string, number>;
   correct: boolean;
   text: string;
+}
+
+/**
+ * The answer was a reply to the environment's scripted user, who answered it: the episode goes on
+ * with these messages (a new context when `newContext`), unless the reply used the last step
+ * (`truncated`).
+ */
+export interface UserTurnOutcome {
+  kind: 'user';
+  messages: ChatMessageLite[];
+  newContext: boolean;
+  truncated: boolean;
 }
 
 /** A scheduler for timeouts: xstate's `Clock` shape, so tests can hand in a `SimulatedClock`. */
@@ -210,10 +223,14 @@ export class EnvClient {
     }
   }
 
-  async submit(answer: string, signal?: AbortSignal): Promise<Scored> {
+  /** Submits the answer: its score, or the scripted user's next turn when the episode goes on. */
+  async submit(answer: string, signal?: AbortSignal): Promise<Scored | UserTurnOutcome> {
     const args: SubmitArgs = { answer };
     const res = (await this.client.callTool({ name: CONTROL.gym_submit, arguments: args }, undefined, { signal })) as RawResult;
     const meta = readMeta(res);
+    const next = meta.terminated || meta.reward !== undefined ? undefined : UserTurnResultSchema.safeParse(res.structuredContent);
+    if (next?.success)
+      return { kind: 'user', messages: next.data.messages, newContext: next.data.newContext, truncated: meta.truncated };
     if (meta.reward === undefined) {
       throw new EnvProtocolError(
         `${CONTROL.gym_submit} returned no ${META.reward} in _meta${res.isError ? `: ${resultText(res)}` : ''}`,

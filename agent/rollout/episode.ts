@@ -271,6 +271,7 @@ function buildTrajectory(
     },
     mode: trajectoryMode(ctx.turns, startMode),
   };
+  if (ctx.contexts.length > 0) traj.contexts = ctx.contexts;
   if (ctx.error !== undefined) traj.error = ctx.error;
   if (ctx.deps.limits.thinkingBudget !== undefined) traj.thinkingBudget = ctx.deps.limits.thinkingBudget;
   if (tokens) Object.assign(traj, tokens.snapshot());

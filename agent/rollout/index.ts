@@ -19,6 +19,7 @@ export {
   EnvClient,
   type Scored,
   type ToolOutcome,
+  type UserTurnOutcome,
 } from './env-client.js';
 export {
   type EpisodeMode,

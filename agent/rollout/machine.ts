@@ -17,6 +17,7 @@ import { assign, fromPromise, setup } from 'xstate';
 import { modeFor, parseAssistant, STOP_THINKING_TEXT, type ThinkingMode } from '../format/index.js';
 import {
   type ChatMessage,
+  type ContextRecord,
   type Ending,
   type GenerateResult,
   isContextLengthError,
@@ -26,7 +27,14 @@ import {
   type Turn,
 } from '../types.js';
 import { abortReason } from './endings.js';
-import { EnvAbortedError, type EnvClient, type Scored, type TimerClock, type ToolOutcome } from './env-client.js';
+import {
+  EnvAbortedError,
+  type EnvClient,
+  type Scored,
+  type TimerClock,
+  type ToolOutcome,
+  type UserTurnOutcome,
+} from './env-client.js';
 import type { RolloutLimits } from './limits.js';
 import type { TokenTrack } from './tokens.js';
 import {
@@ -70,6 +78,12 @@ export interface EpisodeContext {
   turns: Turn[];
   /** Valid calls so far with their results (scripted policies read them). */
   history: ToolExchange[];
+  /** The user's turns so far: the task, then each of the environment's scripted user (all contexts). */
+  userTurns: string[];
+  /** Finished contexts, when the environment's scripted user opened new ones; `messages` is the current one. */
+  contexts: ContextRecord[];
+  /** `turns.length` when the latest user turn arrived: `maxTurns` bounds the turns that answer one user turn. */
+  turnsAtUser: number;
   draft?: Draft;
   parsed?: ParsedLike;
   usedTokens: number;
@@ -130,6 +144,7 @@ async function generateTurn(ctx: EpisodeContext, signal: AbortSignal): Promise<G
     turn: ctx.turns.length,
     episode: deps.episode,
     history: ctx.history,
+    userTurns: ctx.userTurns,
     signal,
   });
   if (deps.tokens) {
@@ -236,14 +251,43 @@ function commitTurn(ctx: EpisodeContext, exchanges: ToolExchange[], answer?: str
     const nextMode = modeFor([...history, ...obs], ctx.deps.defaultThinking);
     ctx.deps.tokens.endTurn(history, obs, nextMode === 'think', d.finishReason === 'stop');
   }
+  const turn = toTurn(d, d.text, parsed, exchanges, answer);
+  if (ctx.contexts.length > 0) turn.context = ctx.contexts.length;
   return {
     messages: [...history, ...obs],
-    turns: [...ctx.turns, toTurn(d, d.text, parsed, exchanges, answer)],
+    turns: [...ctx.turns, turn],
     history: exchanges.length > 0 ? [...ctx.history, ...exchanges] : ctx.history,
     invalidCalls: ctx.invalidCalls + parsed.failures.length,
     draft: undefined,
     parsed: undefined,
   };
+}
+
+/**
+ * The environment's scripted user answered the agent's reply. In the same context the user turn is
+ * appended (and its tokens, after the reply's); a new context closes the current one (its messages
+ * and exact tokens are kept in `contexts`) and starts afresh from the environment's messages, whose
+ * prompt is rendered and tokenised like an episode's first. A scheduled mode is stated as on any
+ * user turn: a flag message in the same context, a `/think` or `/no_think` suffix in a new one.
+ */
+function addUserTurn(ctx: EpisodeContext, next: UserTurnOutcome): Partial<EpisodeContext> {
+  const { deps } = ctx;
+  const msgs: ChatMessage[] = next.messages.map((m) => ({ role: m.role, content: m.content }));
+  const userTurns = [...ctx.userTurns, ...msgs.filter((m) => m.role === 'user').map((m) => m.content)];
+  const common = { userTurns, turnsAtUser: ctx.turns.length };
+  if (next.newContext) {
+    const closed: ContextRecord = { messages: ctx.messages, ...(deps.tokens?.snapshot() ?? {}) };
+    const flag = switchFor(deps, ctx.turns.length, msgs);
+    const last = msgs.findLastIndex((m) => m.role === 'user');
+    if (flag && last >= 0) msgs[last] = { ...msgs[last], content: `${msgs[last].content} ${flag.content}` };
+    deps.tokens?.start(msgs, modeFor(msgs, deps.defaultThinking) === 'think');
+    return { ...common, messages: msgs, contexts: [...ctx.contexts, closed] };
+  }
+  const flag = switchFor(deps, ctx.turns.length, [...ctx.messages, ...msgs]);
+  if (flag) msgs.push(flag);
+  const all = [...ctx.messages, ...msgs];
+  deps.tokens?.endTurn(ctx.messages, msgs, modeFor(all, deps.defaultThinking) === 'think', true);
+  return { ...common, messages: all };
 }
 
 /**
@@ -275,7 +319,7 @@ export const episodeMachine = setup({
   actors: {
     generate: fromPromise<Generated, EpisodeContext>(({ input, signal }) => generateTurn(input, signal)),
     callTools: fromPromise<CallsDone, EpisodeContext>(({ input, signal }) => callTools(input, signal)),
-    submit: fromPromise<Scored, EpisodeContext>(({ input, signal }) =>
+    submit: fromPromise<Scored | UserTurnOutcome, EpisodeContext>(({ input, signal }) =>
       input.deps.env.submit(input.turns[input.turns.length - 1]?.answer ?? '', signal),
     ),
   },
@@ -294,7 +338,7 @@ export const episodeMachine = setup({
     cutAtTurn: ({ context }) => context.draft?.finishReason === 'length',
     isAnswer: ({ context }) => (context.parsed?.calls.length ?? 0) === 0 && (context.parsed?.failures.length ?? 0) === 0,
     hasCalls: ({ context }) => (context.parsed?.calls.length ?? 0) > 0,
-    maxTurns: ({ context }) => context.turns.length >= context.deps.limits.maxTurns,
+    maxTurns: ({ context }) => context.turns.length - context.turnsAtUser >= context.deps.limits.maxTurns,
     tokensSpent: ({ context }) => context.usedTokens >= context.deps.limits.maxTotalTokens,
   },
 }).createMachine({
@@ -304,6 +348,9 @@ export const episodeMachine = setup({
     messages: input.messages,
     turns: [],
     history: [],
+    userTurns: input.messages.filter((m) => m.role === 'user').map((m) => m.content),
+    contexts: [],
+    turnsAtUser: 0,
     usedTokens: 0,
     invalidCalls: 0,
     reason: '',
@@ -425,7 +472,20 @@ export const episodeMachine = setup({
       invoke: {
         src: 'submit',
         input: ({ context }) => context,
-        onDone: { target: 'done', actions: assign({ scored: ({ event }) => event.output, reason: 'answer' }) },
+        onDone: [
+          // The answer was a reply to a scripted user: the user's next turn, and the episode goes on.
+          {
+            guard: ({ event }) => 'kind' in event.output && event.output.truncated,
+            target: 'truncated',
+            actions: assign({ reason: 'env_truncated' }),
+          },
+          {
+            guard: ({ event }) => 'kind' in event.output,
+            target: 'observing',
+            actions: assign(({ context, event }) => addUserTurn(context, event.output as UserTurnOutcome)),
+          },
+          { target: 'done', actions: assign({ scored: ({ event }) => event.output as Scored, reason: 'answer' }) },
+        ],
         onError: {
           target: 'aborted',
           actions: assign({

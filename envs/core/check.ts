@@ -18,7 +18,7 @@ import type {
   TaskFamily,
   ToolResult,
 } from './types.js';
-import { CONTROL, isControlTool, META, readEpisodeMeta } from './wire.js';
+import { CONTROL, isControlTool, META, readEpisodeMeta, UserTurnResultSchema } from './wire.js';
 
 export interface CheckOutcome {
   ok: boolean;
@@ -48,7 +48,8 @@ export interface CheckReport {
 }
 
 const SPLITS: readonly Split[] = ['train', 'test'];
-const ORACLE_STEP_LIMIT = 16;
+/** Steps an oracle may take (tool calls and answers, replies to a scripted user included): the session's default limit. */
+const ORACLE_STEP_LIMIT = 64;
 const SAMPLE = 50;
 
 // ---------------------------------------------------------------------------------------------
@@ -92,6 +93,22 @@ function firstTask(family: TaskFamily<any>, split: Split, index = 0): Task | und
   return family.splitSizes[split] > index ? family.generate(split, index) : undefined;
 }
 
+/** The scripted user's next turn when an answer step did not end the episode, else undefined. */
+function userTurnOf(r: StepResult): string | undefined {
+  if (r.terminated || r.truncated || !r.observation.messages?.length) return undefined;
+  return r.observation.messages.filter((m) => m.role === 'user').at(-1)?.content;
+}
+
+/**
+ * Answers `answer` until the episode ends: an environment with a scripted user takes the first
+ * answers as replies, so a check about the final answer gives it to every user turn.
+ */
+async function answerUntilEnd(env: Environment, answer: string): Promise<StepResult> {
+  let r = await env.step({ kind: 'answer', answer });
+  for (let i = 1; i < ORACLE_STEP_LIMIT && userTurnOf(r) !== undefined; i++) r = await env.step({ kind: 'answer', answer });
+  return r;
+}
+
 async function withEnv<T>(def: EnvDefinition, fn: (env: Environment) => Promise<T>): Promise<T> {
   const env = def.create();
   try {
@@ -110,13 +127,19 @@ async function playOracle(
   await env.reset({ taskId: task.id, seed: task.seed });
   const history: OracleObservation[] = [];
   const results: ToolResult[] = [];
+  const user = [task.prompt];
   let last: StepResult | undefined;
   for (let i = 0; i < ORACLE_STEP_LIMIT; i++) {
-    const act = family.oracle(task, history);
+    const act = family.oracle(task, history, user);
     const action: Action =
       act.kind === 'answer' ? { kind: 'answer', answer: act.answer } : { kind: 'tool_calls', calls: act.calls };
     last = await env.step(action);
-    if (act.kind === 'answer') return { results, last, answered: true };
+    if (act.kind === 'answer') {
+      const next = userTurnOf(last);
+      if (next === undefined) return { results, last, answered: true };
+      user.push(next);
+      continue;
+    }
     const trs = last.observation.toolResults ?? [];
     act.calls.forEach((call, k) => {
       const result = trs[k] ?? { content: [{ type: 'text' as const, text: '' }], isError: true };
@@ -154,11 +177,17 @@ async function playOracleOverMcp(
   try {
     await client.callTool({ name: CONTROL.gym_start, arguments: { taskId: task.id } });
     const history: OracleObservation[] = [];
+    const user = [task.prompt];
     for (let i = 0; i < ORACLE_STEP_LIMIT; i++) {
-      const act = family.oracle(task, history);
+      const act = family.oracle(task, history, user);
       if (act.kind === 'answer') {
         const r = await client.callTool({ name: CONTROL.gym_submit, arguments: { answer: act.answer } });
         const meta = readEpisodeMeta(r._meta);
+        const next = UserTurnResultSchema.safeParse(r.structuredContent);
+        if (next.success && !meta[META.terminated] && !meta[META.truncated]) {
+          user.push(next.data.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
+          continue;
+        }
         return { answered: true, correct: meta[META.correct] === true, detail: JSON.stringify(r.content).slice(0, 200) };
       }
       for (const call of act.calls) {
@@ -364,7 +393,7 @@ export const conformanceChecks: readonly ConformanceCheck[] = [
         if (!task) continue;
         const r = await withEnv(def, async (env) => {
           await env.reset({ taskId: task.id });
-          return env.step({ kind: 'answer', answer: 'toolgym conformance check: a deliberately wrong answer' });
+          return answerUntilEnd(env, 'toolgym conformance check: a deliberately wrong answer');
         });
         if (!r.terminated) problems.push(`${task.id}: an answer did not terminate the episode`);
         if (r.info.verdict?.correct !== false || r.reward >= 1)
@@ -410,7 +439,7 @@ export const conformanceChecks: readonly ConformanceCheck[] = [
           }
         }
         try {
-          const after = await env.step({ kind: 'answer', answer: 'x' });
+          const after = await answerUntilEnd(env, 'x');
           if (!after.terminated) problems.push('an answer after invalid calls did not terminate the episode');
         } catch (err) {
           problems.push(`an answer after invalid calls threw ${(err as Error).message}`);

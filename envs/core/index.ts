@@ -44,6 +44,7 @@ export type {
   TaskPublic,
   ToolResult,
   ToolSpec,
+  UserTurn,
   Verdict,
 } from './types.js';
 export {
@@ -60,5 +61,7 @@ export {
   type SubmitArgs,
   type ToolSchemaJson,
   withoutEpisodeArg,
+  type UserTurnResult,
+  UserTurnResultSchema,
 } from './wire.js';
 export { EnvWorkerPool } from './worker.js';

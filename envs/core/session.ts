@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { checkArgs } from './schema.js';
 import { toPublic } from './tool-env.js';
-import type { EnvDefinition, Environment, Split, TaskPublic, ToolResult, Verdict } from './types.js';
+import type { EnvDefinition, Environment, Observation, Split, TaskPublic, ToolResult, Verdict } from './types.js';
 import {
   CONTROL,
   type ControlToolName,
@@ -22,6 +22,7 @@ import {
   META,
   type StartArgs,
   type SubmitArgs,
+  type UserTurnResult,
 } from './wire.js';
 
 export type SessionResult = ToolResult & { _meta: EpisodeMeta };
@@ -90,6 +91,8 @@ export class EpisodeSession {
   #truncated = false;
   #aborted = false;
   #episodes = 0;
+  /** Index of the current context; a scripted user's `newContext` turn moves it on. */
+  #context = 0;
   #task: TaskPublic | undefined;
   #verdict: Verdict | undefined;
   #chain: Promise<unknown> = Promise.resolve();
@@ -154,6 +157,7 @@ export class EpisodeSession {
     if (this.#task) m[META.taskId] = this.#task.id;
     if (this.#episodes > 0) m[META.episode] = this.#episodes;
     if (this.#handle) m[META.handle] = this.#handle;
+    if (this.#context > 0) m[META.context] = this.#context;
     return m;
   }
 
@@ -304,6 +308,7 @@ export class EpisodeSession {
     this.#episodes++;
     this.#state = 'running';
     this.#step = 0;
+    this.#context = 0;
     this.#terminated = this.#truncated = this.#aborted = false;
     this.#verdict = undefined;
     this.#task = toPublic(reset.info.task);
@@ -355,6 +360,7 @@ export class EpisodeSession {
     try {
       const r = await this.#env!.step({ kind: 'answer', answer: (checked.args as SubmitArgs).answer }, signal);
       this.#step = r.info.step;
+      if (!r.terminated && r.observation.messages?.length) return this.#userTurn(r.observation, r.truncated);
       verdict = r.info.verdict ?? { reward: r.reward, components: { correct: r.reward }, correct: r.reward >= 1 };
     } catch (err) {
       return this.#abort(err);
@@ -377,6 +383,25 @@ export class EpisodeSession {
     };
     if (verdict.detail) structuredContent.detail = verdict.detail;
     return result(text, meta, { structuredContent });
+  }
+
+  /**
+   * The answer was a reply to a scripted user, who answers it: the episode goes on with the user's
+   * next turn (in `structuredContent`, and as text for a plain MCP client). A new context is said in
+   * words too, since a client that only reads text must know its earlier conversation is gone.
+   */
+  #userTurn(obs: Observation, truncated: boolean): SessionResult {
+    const messages = (obs.messages ?? []).map((m) => ({ role: m.role, content: m.content }));
+    if (obs.newContext) this.#context++;
+    const lead = obs.newContext
+      ? `[toolgym] A new session begins (context ${this.#context}): the conversation so far is over and forgotten; only the environment's state (such as a memory store) is kept. Continue from these messages:`
+      : '[toolgym] The user replies:';
+    const body: ToolResult = {
+      content: [{ type: 'text', text: [lead, ...messages.map((m) => m.content)].join('\n\n') }],
+      structuredContent: { messages, newContext: obs.newContext === true, context: this.#context } satisfies UserTurnResult,
+    };
+    if (truncated) this.#truncated = true;
+    return this.#finishStep(body);
   }
 
   #finishStep(out: ToolResult): SessionResult {

@@ -23,6 +23,7 @@ import type {
   ToolCall,
   ToolResult,
   ToolSpec,
+  UserTurn,
 } from './types.js';
 
 export interface ToolEnvConfig<E> {
@@ -37,6 +38,13 @@ export interface ToolEnvConfig<E> {
   createEpisode(task: Task, ctx: { seed: number; options: Record<string, unknown> }): E | Promise<E>;
   /** Frees an episode's state; called on the next reset and on close. */
   disposeEpisode?(episode: E): void | Promise<void>;
+  /**
+   * A scripted user (tau-bench style), called with each answer the agent gives: a `UserTurn`
+   * continues the episode (the answer was a reply in the conversation; `newContext` starts a new
+   * conversation that keeps only the episode state), `undefined` lets the family verify the answer
+   * and end the episode. Without it every answer ends the episode.
+   */
+  user?(task: Task, episode: E, reply: string): UserTurn | undefined | Promise<UserTurn | undefined>;
   /** Env-level step limit (the MCP session has its own); the step reaching it is truncated. */
   maxSteps?: number;
   /** Task lookup by id (set by `defineToolEnv`: `findTask` behind a cache). */
@@ -110,6 +118,8 @@ interface Running<E> {
   step: number;
   ended: boolean;
   info: EpisodeInfo;
+  /** The episode's system message (a new context opens with it again). */
+  system: string;
 }
 
 class ToolEnvironment<E> implements Environment {
@@ -143,8 +153,8 @@ class ToolEnvironment<E> implements Environment {
     const episode = await this.cfg.createEpisode(task, { seed, options: { ...this.options, ...opts.options } });
     const pub = toPublic(task);
     const info: EpisodeInfo = { envId: this.id, envVersion: this.version, task: pub, step: 0 };
-    this.#run = { task, family, episode, seed, step: 0, ended: false, info };
     const system = typeof this.cfg.systemPrompt === 'function' ? this.cfg.systemPrompt(pub) : this.cfg.systemPrompt;
+    this.#run = { task, family, episode, seed, step: 0, ended: false, info, system };
     const messages: ChatMessageLite[] = [
       { role: 'system', content: system },
       { role: 'user', content: task.prompt },
@@ -165,8 +175,15 @@ class ToolEnvironment<E> implements Environment {
     let reward = 0;
     let terminated = false;
     let observation: Observation;
-    if (action.kind === 'answer') {
-      const verdict = await run.family.verify(run.task, action.answer);
+    const next =
+      action.kind === 'answer' && this.cfg.user ? await this.cfg.user(run.task, run.episode, action.answer) : undefined;
+    if (next) {
+      const user: ChatMessageLite = { role: 'user', content: next.content };
+      observation = next.newContext
+        ? { messages: [{ role: 'system', content: run.system }, user], newContext: true }
+        : { messages: [user] };
+    } else if (action.kind === 'answer') {
+      const verdict = await run.family.verify(run.task, action.answer, run.episode);
       reward = verdict.reward;
       terminated = true;
       run.info = { ...run.info, verdict };

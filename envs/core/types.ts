@@ -59,14 +59,22 @@ export type OracleAction =
  * doubles). It sees the task with its reference and the tool results so far, and acts only through
  * real tool calls; its answer must verify.
  */
-export type Oracle<Ref = unknown> = (task: Task<Ref>, history: readonly OracleObservation[]) => OracleAction;
+export type Oracle<Ref = unknown> = (
+  task: Task<Ref>,
+  history: readonly OracleObservation[],
+  /**
+   * What the user has said so far, in order: the task prompt first, then every turn a scripted user
+   * added (`ToolEnvConfig.user`). Oracles of single-prompt environments ignore it.
+   */
+  user?: readonly string[],
+) => OracleAction;
 
 export interface OracleObservation {
   call: ToolCall;
   result: ToolResult;
 }
 
-export interface TaskFamily<Ref = unknown> {
+export interface TaskFamily<Ref = unknown, E = any> {
   /** e.g. `compute.bigint`, `program`, `lookup`, `multihop`. */
   name: string;
   description: string;
@@ -74,7 +82,12 @@ export interface TaskFamily<Ref = unknown> {
   generate(split: Split, index: number): Task<Ref>;
   /** Number of tasks in each split (generators are finite so splits have sizes). */
   splitSizes: Record<Split, number>;
-  verify(task: Task<Ref>, answer: string): Promise<Verdict>;
+  /**
+   * Scores the final answer. `episode` is the environment's episode state, for verifiers that score
+   * more than the answer (a memory store's hygiene, the replies of a scripted dialogue); the
+   * environment passes it, a caller holding only a task and an answer leaves it out.
+   */
+  verify(task: Task<Ref>, answer: string, episode?: E): Promise<Verdict>;
   oracle: Oracle<Ref>;
 }
 
@@ -123,10 +136,26 @@ export interface ChatMessageLite {
 }
 
 export interface Observation {
-  /** On reset: the system instructions (without the tool list: the chat template adds it) and the task. */
+  /**
+   * On reset: the system instructions (without the tool list: the chat template adds it) and the task.
+   * After an answer that does not end the episode: the user's next turn (a scripted user).
+   */
   messages?: ChatMessageLite[];
   /** On a tool step: one result per call, in call order. */
   toolResults?: ToolResult[];
+  /**
+   * With `messages` after an answer: the messages (system prompt and user turn) open a new context.
+   * The earlier turns are dropped; the episode goes on, and only the environment's state (a memory
+   * store) carries over. Absent: the messages continue the current context.
+   */
+  newContext?: boolean;
+}
+
+/** A scripted user's next turn, answering the agent's reply (see `ToolEnvConfig.user`). */
+export interface UserTurn {
+  content: string;
+  /** The turn opens a new context (a new conversation; only the environment's state is kept). */
+  newContext?: boolean;
 }
 
 export interface EpisodeInfo {

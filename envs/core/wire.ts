@@ -32,6 +32,7 @@ export const META = {
   episode: 'toolgym/episode',
   /** The episode's handle (`<replicaId>.<token>`): what `episode` arguments name. */
   handle: 'toolgym/handle',
+  context: 'toolgym/context',
 } as const;
 
 /** Episode state carried by every tool result's `_meta`; the final step adds the reward. */
@@ -49,6 +50,8 @@ export const EpisodeMetaSchema = z.object({
   /** How many episodes this session has started (1 for the first). */
   [META.episode]: z.number().int().min(1).optional(),
   [META.handle]: z.string().optional(),
+  /** Environments with a scripted user: the index of the current context (0 for the first), once a new one began. */
+  [META.context]: z.number().int().min(0).optional(),
 });
 export type EpisodeMeta = z.infer<typeof EpisodeMetaSchema>;
 
@@ -116,7 +119,8 @@ export const controlTools = {
   },
   gym_submit: {
     title: 'Submit the final answer',
-    description: 'Submit the final answer to the current task. Ends the episode and returns the reward.',
+    description:
+      "Submit the final answer to the current task. Ends the episode and returns the reward, unless the environment has a scripted user: then your answer is your reply and the result is the user's next message (which may open a new session) until the last one.",
     inputSchema: {
       answer: z.string().describe('The final answer, exactly as the task asks for it (no explanation).'),
     },
@@ -158,6 +162,19 @@ export const StartResultSchema = z.object({
   messages: z.array(z.object({ role: z.enum(['system', 'user']), content: z.string() })),
 });
 export type StartResult = z.infer<typeof StartResultSchema>;
+
+/**
+ * `gym_submit`'s `structuredContent` when the episode goes on (an environment with a scripted user):
+ * the user's next turn. With `newContext` the messages (system prompt and user turn) open a new
+ * context: a client drops the conversation so far and starts again from them.
+ */
+export const UserTurnResultSchema = z.object({
+  messages: z.array(z.object({ role: z.enum(['system', 'user']), content: z.string() })).min(1),
+  newContext: z.boolean(),
+  /** Index of the context the messages belong to (0 for the first). */
+  context: z.number().int().min(0),
+});
+export type UserTurnResult = z.infer<typeof UserTurnResultSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Episode handles
