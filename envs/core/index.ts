@@ -60,8 +60,8 @@ export {
   StartResultSchema,
   type SubmitArgs,
   type ToolSchemaJson,
-  withoutEpisodeArg,
   type UserTurnResult,
   UserTurnResultSchema,
+  withoutEpisodeArg,
 } from './wire.js';
 export { EnvWorkerPool } from './worker.js';
