@@ -5,6 +5,7 @@
 import { codeInterpEnv, createCodeInterpEnv } from './code-interp/index.js';
 import { defaultRegistry, type EnvDefinition, EnvOptionsError, getEnv } from './core/index.js';
 import { createMemoryEnv, MemoryEnvOptionsSchema, memoryEnv } from './memory/index.js';
+import { createRagEnv, RagEnvOptionsSchema, ragEnv } from './rag/index.js';
 import { createSearchEnv, SearchEnvOptionsSchema, searchEnv } from './search/index.js';
 
 export { codeInterpEnv } from './code-interp/index.js';
@@ -30,7 +31,7 @@ export {
 } from './core/index.js';
 
 /** The environments shipped with toolgym. */
-export const builtinEnvs: readonly EnvDefinition[] = [codeInterpEnv, searchEnv, memoryEnv];
+export const builtinEnvs: readonly EnvDefinition[] = [codeInterpEnv, searchEnv, memoryEnv, ragEnv];
 
 function registerBuiltinEnvs(): void {
   for (const def of builtinEnvs) if (!defaultRegistry.has(def.id)) defaultRegistry.register(def);
@@ -53,6 +54,7 @@ const factories: Record<string, (options: Record<string, unknown>) => EnvDefinit
   },
   search: (o) => createSearchEnv(SearchEnvOptionsSchema.parse(o)),
   memory: (o) => createMemoryEnv(MemoryEnvOptionsSchema.parse(o)),
+  rag: (o) => createRagEnv(RagEnvOptionsSchema.parse(o)),
 };
 
 /** The environment `id` built with `options` (the registered instance when there are none). */

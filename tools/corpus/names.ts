@@ -4,7 +4,7 @@
  */
 import type { Rng } from '../rng.js';
 
-const ONSETS = [
+export const ONSETS = [
   'b',
   'br',
   'c',
@@ -32,11 +32,11 @@ const ONSETS = [
   'w',
   'st',
 ];
-const VOWELS = ['a', 'e', 'i', 'o', 'u', 'ai', 'ei', 'ou', 'ae', 'y'];
-const CODAS = ['', '', '', 'n', 'r', 's', 'l', 'm', 'k', 't', 'nd', 'rt', 'sk', 'x'];
+export const VOWELS = ['a', 'e', 'i', 'o', 'u', 'ai', 'ei', 'ou', 'ae', 'y'];
+export const CODAS = ['', '', '', 'n', 'r', 's', 'l', 'm', 'k', 't', 'nd', 'rt', 'sk', 'x'];
 
-const CITY_SUFFIXES = ['holm', 'vik', 'ra', 'berg', 'mouth', 'ford', 'ova', 'stad', 'grad', 'haven', 'polis', 'mere'];
-const COUNTRY_SUFFIXES = ['ia', 'land', 'ora', 'istan', 'avia', 'eria'];
+export const CITY_SUFFIXES = ['holm', 'vik', 'ra', 'berg', 'mouth', 'ford', 'ova', 'stad', 'grad', 'haven', 'polis', 'mere'];
+export const COUNTRY_SUFFIXES = ['ia', 'land', 'ora', 'istan', 'avia', 'eria'];
 
 export const OCCUPATIONS = [
   'physicist',
@@ -72,7 +72,7 @@ export const ORG_TYPES = [
   'bank',
 ];
 
-const ORG_WORDS: Record<string, string[]> = {
+export const ORG_WORDS: Record<string, string[]> = {
   company: ['Works', 'Industries', 'Dynamics', 'Foundry', 'Systems'],
   university: ['University'],
   institute: ['Institute', 'Academy', 'Laboratory'],
