@@ -4,9 +4,10 @@
  * same way.
  *
  *   --task-file <file.jsonl>  a user's tasks: code-interp {prompt, answer|tests} (only these tasks
- *                             unless --env-opt onlyJsonl=false); search {question, answer} (with --corpus)
- *   --corpus <path>           search: a user's corpus instead of the generated world
- *   --docs <n>                search: documents in the generated world
+ *                             unless --env-opt onlyJsonl=false); search {question, answer} and rag
+ *                             {question, answer, gold} (with --corpus)
+ *   --corpus <path>           search, rag: a user's corpus instead of the generated world
+ *   --docs <n>                search, rag: documents in the generated world
  *   --browser                 search: add browse/click/find (headless Chromium)
  *   --env-opt <key=value>     any option of the environment (repeatable; the value is JSON when it
  *                             parses, else a string); it wins over the shorthand flags above
@@ -35,11 +36,11 @@ export function addEnvOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--task-file <file.jsonl>',
-        'your own tasks: code-interp {prompt, answer|tests} (replaces the built-in families); search {question, answer} with --corpus',
+        'your own tasks: code-interp {prompt, answer|tests} (replaces the built-in families); search {question, answer} and rag {question, answer, gold} with --corpus',
       ),
     )
-    .addOption(new Option('--corpus <path>', "search: a user's corpus (folder of .md/.txt/.html, or .jsonl)"))
-    .addOption(new Option('--docs <n>', 'search: documents in the generated world'))
+    .addOption(new Option('--corpus <path>', "search, rag: a user's corpus (folder of .md/.txt/.html, or .jsonl)"))
+    .addOption(new Option('--docs <n>', 'search, rag: documents in the generated world'))
     .addOption(new Option('--browser', 'search: also serve the corpus as a site and add browse/click/find (headless Chromium)'))
     .addOption(
       new Option('--env-opt <key=value>', 'any environment option (repeatable; JSON values; wins over the flags above)')
