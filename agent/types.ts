@@ -4,8 +4,10 @@
  *
  * Schema first, type derived: the trajectory is a zod schema so a stored file is validated on read.
  */
+
 import { z } from 'zod';
 import type { ToolSchemaJson } from '../envs/core/index.js';
+import type { ChatTemplate } from './format/template.js';
 
 export type { ToolSchemaJson };
 
@@ -120,6 +122,11 @@ export interface Policy {
   readonly spec: string;
   /** Token-level policies return ids and logprobs; the loop then builds the episode's tokens incrementally. */
   readonly tokenizer?: Tokenizer;
+  /**
+   * The chat template a token-level policy was trained with (a model folder's own); the rollout
+   * loop renders its prompts with it. Absent: Qwen3's.
+   */
+  readonly chatTemplate?: ChatTemplate;
   generate(req: GenerateRequest): Promise<GenerateResult>;
   close?(): Promise<void>;
 }

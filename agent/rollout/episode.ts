@@ -52,7 +52,7 @@ export interface EpisodeOptions {
   signal?: AbortSignal;
   /** Scheduler for the wall-time and per-tool timeouts (xstate `Clock`; tests pass a `SimulatedClock`). */
   clock?: TimerClock;
-  /** Chat template for token-level policies (default: Qwen3's). */
+  /** Chat template for token-level policies (default: the policy's own, else Qwen3's). */
   template?: ChatTemplate;
   /** Env id/version for the record when the target does not say (remote servers). */
   envId?: string;
@@ -162,7 +162,9 @@ export async function runEpisode(opts: EpisodeOptions): Promise<Trajectory> {
     let messages: ChatMessage[] = started.messages.map((m) => ({ role: m.role, content: m.content }));
     if (first !== undefined) messages = withSoftSwitch(messages, first);
 
-    const tokens = opts.policy.tokenizer ? await TokenTrack.create(opts.policy.tokenizer, tools, opts.template) : undefined;
+    const tokens = opts.policy.tokenizer
+      ? await TokenTrack.create(opts.policy.tokenizer, tools, opts.template ?? opts.policy.chatTemplate)
+      : undefined;
     tokens?.start(messages, startMode === 'think');
 
     const deps: EpisodeDeps = {

@@ -15,11 +15,12 @@
  * shared prompt once and later turns of an episode only prefill the new tool-response tokens.
  * Sampling randomness comes from (policy seed, episode seed, sample, turn, prompt length).
  */
-import { ContextLengthError, type GenerateRequest, type GenerateResult, type Policy } from '../../agent/index.js';
+import type { ChatTemplate } from '../../agent/format/index.js';
+import { ContextLengthError, type GenerateRequest, type GenerateResult, type Policy, type Tokenizer } from '../../agent/index.js';
 import type { DeviceRequest } from '../../gpu/index.js';
 import { mixSeed, Rng } from '../../tools/index.js';
-import type { ByteTokenizer } from '../tokenizer/index.js';
 import { type CheckpointMeta, loadCheckpoint } from './checkpoint.js';
+import { isHfFolder, loadHfChat, loadHfQwen3, weightBytes } from './hf/index.js';
 import type { Transformer } from './reference/transformer.js';
 import { type DecodeCache, ModelRunner } from './runner.js';
 import { DEFAULT_SAMPLING, type SamplingOptions, sampleToken } from './sample.js';
@@ -32,6 +33,10 @@ export interface BuiltinPolicyOptions {
   spec?: string;
   /** End the turn at a `<tool_call>` sampled inside an open call (default true). */
   stopOnNestedCall?: boolean;
+  /** The model's own chat template (a Hugging Face folder's); absent: Qwen3's. */
+  chatTemplate?: ChatTemplate;
+  /** Further ids that end a turn, besides `<|im_end|>` and `<|endoftext|>` (generation_config's eos). */
+  stopIds?: readonly number[];
 }
 
 interface CacheEntry {
@@ -52,8 +57,10 @@ export class BuiltinPolicy implements Policy {
   /** Tokens generated since creation (throughput figures). */
   generatedTokens = 0;
   private readonly entries: CacheEntry[] = [];
+  readonly chatTemplate?: ChatTemplate;
   private readonly imEnd: number;
   private readonly eot: number;
+  private readonly stops: ReadonlySet<number>;
   private readonly thinkOpen: number;
   private readonly thinkClose: number;
   private readonly callOpen: number;
@@ -65,7 +72,7 @@ export class BuiltinPolicy implements Policy {
 
   constructor(
     model: Transformer | ModelRunner,
-    readonly tokenizer: ByteTokenizer,
+    readonly tokenizer: Tokenizer,
     private readonly opts: BuiltinPolicyOptions = {},
   ) {
     this.model = ModelRunner.of(model);
@@ -77,6 +84,8 @@ export class BuiltinPolicy implements Policy {
     this.thinkClose = tokenizer.specialId('</think>') as number;
     this.callOpen = tokenizer.specialId('<tool_call>') as number;
     this.callClose = tokenizer.specialId('</tool_call>') as number;
+    this.chatTemplate = opts.chatTemplate;
+    this.stops = new Set([this.imEnd, this.eot, ...(opts.stopIds ?? [])]);
   }
 
   /** Forget cached prefixes (call after the weights change). */
@@ -109,11 +118,13 @@ export class BuiltinPolicy implements Policy {
         bestN = n;
       }
     }
-    const cache = best ? best.cache.clone() : this.model.newCache();
+    const full = this.model.config.maxSeqLen;
+    const cache = best ? best.cache.clone(full) : this.model.newCache();
     cache.len = bestN;
     const rest = ids.slice(cache.len);
     const lastLogits = await this.model.decode(rest, cache);
-    this.remember(ids.slice(), cache.clone());
+    // a remembered prefix holds only its own rows (a large model's full-length cache is ~GBs)
+    this.remember(ids.slice(), cache.clone(ids.length));
     return { cache, lastLogits };
   }
 
@@ -166,7 +177,7 @@ export class BuiltinPolicy implements Policy {
         const { id, logp } = sampleToken(logits, this.sampling, rng);
         ids.push(id);
         logprobs.push(logp);
-        if (id === this.imEnd || id === this.eot) {
+        if (this.stops.has(id)) {
           finishReason = 'stop';
           break;
         }
@@ -196,7 +207,7 @@ export class BuiltinPolicy implements Policy {
     }
     if (finishReason === 'length' && windowBound && ids.length >= maxTokens) finishReason = 'context_length';
     this.generatedTokens += ids.length;
-    const endsTurn = finishReason === 'stop' && (ids.at(-1) === this.imEnd || ids.at(-1) === this.eot);
+    const endsTurn = finishReason === 'stop' && this.stops.has(ids.at(-1) as number);
     const textIds = endsTurn ? ids.slice(0, -1) : ids;
     return { text: this.tokenizer.decode(textIds), tokenIds: ids, logprobs, finishReason, completionTokens: ids.length };
   }
@@ -208,9 +219,35 @@ export class BuiltinPolicy implements Policy {
  */
 export async function loadBuiltinPolicy(
   dir: string,
-  opts: BuiltinPolicyOptions & { device?: DeviceRequest } = {},
+  opts: BuiltinPolicyOptions & { device?: DeviceRequest; maxSeqLen?: number; adapter?: string } = {},
 ): Promise<{ policy: BuiltinPolicy; meta: CheckpointMeta }> {
+  if (isHfFolder(dir)) return loadHfPolicy(dir, opts);
+  if (opts.adapter) throw new RangeError('a LoRA adapter applies to a Hugging Face base folder, not to a toolgym checkpoint');
   const ck = loadCheckpoint(dir);
   const runner = await ModelRunner.create(ck.model, opts.device ?? 'cpu');
   return { policy: new BuiltinPolicy(runner, ck.tokenizer, { ...opts, spec: opts.spec ?? `builtin:${dir}` }), meta: ck.meta };
+}
+
+/**
+ * `builtin:<folder>` for a Hugging Face Qwen3 folder: its weights (an adapter merged when given),
+ * its tokenizer and chat template, and the model card's sampling settings (options given win).
+ * Memory: the f32 weights (`weightBytes`), no gradients, plus the KV caches of the turns in flight
+ * and a few remembered prefixes, each sized to what it holds.
+ */
+async function loadHfPolicy(
+  dir: string,
+  opts: BuiltinPolicyOptions & { device?: DeviceRequest; maxSeqLen?: number; adapter?: string },
+): Promise<{ policy: BuiltinPolicy; meta: CheckpointMeta }> {
+  const chat = loadHfChat(dir);
+  const hf = loadHfQwen3(dir, { maxSeqLen: opts.maxSeqLen, adapter: opts.adapter });
+  const runner = await ModelRunner.create(hf.model, opts.device ?? 'cpu');
+  const policy = new BuiltinPolicy(runner, chat.tokenizer, {
+    ...opts,
+    sampling: { ...chat.sampling, ...opts.sampling },
+    chatTemplate: chat.template,
+    stopIds: chat.stopIds,
+    cacheEntries: opts.cacheEntries ?? 4,
+    spec: opts.spec ?? `builtin:${dir}`,
+  });
+  return { policy, meta: { phase: 'hf', step: 0, state: { weightBytes: weightBytes(hf.config) } } };
 }

@@ -1,6 +1,9 @@
 /**
  * Registers the `builtin:` prefix with agent/'s policy registry (agent/ never imports trainer/).
- * `builtin:<checkpoint folder>[#temperature=0.7,topP=0.9,topK=20,seed=1,device=cpu,nested=stop]`; the
+ * `builtin:<checkpoint folder>[#temperature=0.7,topP=0.9,topK=20,seed=1,device=cpu,nested=stop]`,
+ * where the folder is a `gym train` checkpoint or a Hugging Face Qwen3 folder (then also
+ * `context=<tokens>`, the KV-cache length, and `adapter=<PEFT folder>`, merged on load; sampling
+ * defaults to the folder's generation_config.json); the
  * device (cpu | webgpu | auto | host) defaults to `GYM_DEVICE`, else `auto` (a hardware GPU, else cpu);
  * `nested` (stop | continue, default stop) says whether a `<tool_call>` inside an open call ends the turn.
  */
@@ -14,7 +17,7 @@ export function registerBuiltinPolicy(): void {
     const dir = hash < 0 ? rest : rest.slice(0, hash);
     if (!dir) throw new RangeError('builtin policy needs a checkpoint folder: builtin:runs/<id>/checkpoints/final');
     const o = hash < 0 ? {} : parseOptionList(rest.slice(hash + 1));
-    const known = ['temperature', 'topP', 'topK', 'seed', 'device', 'nested'];
+    const known = ['temperature', 'topP', 'topK', 'seed', 'device', 'nested', 'context', 'adapter'];
     const unknown = Object.keys(o).filter((k) => !known.includes(k));
     if (unknown.length > 0) throw new RangeError(`builtin policy option ${unknown.join(', ')} is not one of ${known.join(', ')}`);
     const num = (k: string) => (o[k] === undefined ? undefined : Number(o[k]));
@@ -39,6 +42,8 @@ export function registerBuiltinPolicy(): void {
         seed: num('seed') ?? ctx.seed,
         device: device as 'cpu',
         stopOnNestedCall: nested === 'stop',
+        maxSeqLen: num('context'),
+        adapter: o.adapter === undefined ? undefined : String(o.adapter),
       })
     ).policy;
   });

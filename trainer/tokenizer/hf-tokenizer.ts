@@ -8,11 +8,13 @@
  * (byte-level BPE, no pre-tokenizer split, Qwen3's special tokens as added tokens), so an exported
  * built-in checkpoint tokenizes the same in transformers and vLLM.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Tokenizer as HfTokenizerImpl } from '@huggingface/tokenizers';
 import type { Tokenizer } from '../../agent/index.js';
 import { type ByteTokenizer, SPECIAL_TOKENS, TokenizerFormatError } from './byte-tokenizer.js';
+
+const loaded = new Map<string, HfTokenizer>();
 
 export class HfTokenizer implements Tokenizer {
   readonly name: string;
@@ -29,7 +31,10 @@ export class HfTokenizer implements Tokenizer {
     this.vocabSize = this.inner.get_vocab(true).size;
   }
 
-  /** `tokenizer.json` and (when present) `tokenizer_config.json` of a model folder. */
+  /**
+   * `tokenizer.json` and (when present) `tokenizer_config.json` of a model folder; kept per folder
+   * and file version, since building a 151k vocabulary takes seconds.
+   */
   static fromFolder(dir: string): HfTokenizer {
     const path = join(dir, 'tokenizer.json');
     if (!existsSync(path))
@@ -37,8 +42,13 @@ export class HfTokenizer implements Tokenizer {
         `${dir} has no tokenizer.json: copy it from the model's repository (transformers writes it with tokenizer.save_pretrained)`,
       );
     const cfgPath = join(dir, 'tokenizer_config.json');
+    const key = [path, cfgPath].map((p) => (existsSync(p) ? `${resolve(p)}@${statSync(p).mtimeMs}` : '')).join('|');
+    const hit = loaded.get(key);
+    if (hit) return hit;
     const cfg = existsSync(cfgPath) ? JSON.parse(readFileSync(cfgPath, 'utf8')) : {};
-    return new HfTokenizer(JSON.parse(readFileSync(path, 'utf8')), cfg, `hf:${dir}`);
+    const tok = new HfTokenizer(JSON.parse(readFileSync(path, 'utf8')), cfg, `hf:${dir}`);
+    loaded.set(key, tok);
+    return tok;
   }
 
   encode(text: string): number[] {

@@ -73,9 +73,11 @@ export function exportHf(dir: string, src: HfExportSource): void {
   if ('folder' in src.tokenizer) {
     const from = src.tokenizer.folder;
     for (const f of TOKENIZER_FILES) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(dir, f));
-    const orig = JSON.parse(readFileSync(join(from, 'config.json'), 'utf8')) as HfQwen3Config;
-    eos = [orig.eos_token_id ?? []].flat();
-    pad = orig.pad_token_id ?? undefined;
+    if (existsSync(join(from, 'config.json'))) {
+      const orig = JSON.parse(readFileSync(join(from, 'config.json'), 'utf8')) as HfQwen3Config;
+      eos = [orig.eos_token_id ?? []].flat();
+      pad = orig.pad_token_id ?? undefined;
+    }
   } else {
     const tok = src.tokenizer;
     writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(byteTokenizerJson(tok)));

@@ -31,11 +31,13 @@ export class KVCache {
     this.v = Array.from({ length: config.layers }, () => new Float32Array(capacity * w));
   }
   /** A copy that can grow independently (one prefix, several continuations). */
-  clone(): KVCache {
-    const c = new KVCache(this.config, this.capacity);
+  clone(capacity = this.capacity): KVCache {
+    if (capacity < this.len) throw new RangeError(`a clone of ${capacity} rows cannot hold the ${this.len} cached`);
+    const c = new KVCache(this.config, capacity);
+    const n = this.len * this.config.kvHeads * this.config.headDim; // rows past len are never read
     for (let l = 0; l < this.k.length; l++) {
-      c.k[l].set(this.k[l]);
-      c.v[l].set(this.v[l]);
+      c.k[l].set(this.k[l].subarray(0, n));
+      c.v[l].set(this.v[l].subarray(0, n));
     }
     c.len = this.len;
     return c;
