@@ -27,9 +27,13 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import {
+  createMcpHandler,
+  isLegacyRequest,
+  type McpServer,
+  WebStandardStreamableHTTPServerTransport,
+} from '@modelcontextprotocol/server';
 import { EpisodeTable, scopeOfToken } from './episodes.js';
 import { ServerConfigError } from './errors.js';
 import { createEpisodeServer, type EpisodeServerOptions } from './server.js';
@@ -297,6 +301,18 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
     e.server.close().catch((err: Error) => log(`[toolgym] closing session ${id}: ${err.message}`));
   };
 
+  // 2026-07-28 requests carry no session: the SDK's per-request handler serves each from a fresh
+  // server whose router (sessionless: `episode` required) shares this process's episode table.
+  // 2025-era requests never reach it (they are routed to the sessions below first).
+  const modern = createMcpHandler(
+    ({ authInfo }) => createEpisodeServer(def, { ...opts, table, scope: authInfo?.token ?? '', session: false }),
+    { legacy: 'reject', maxRequestBodySize: maxBodyBytes, onerror: (err) => log(`[toolgym] request error: ${err.message}`) },
+  );
+  const serveModern = async (req: IncomingMessage, res: ServerResponse, url: string, scope: string, body?: unknown) => {
+    const init = { authInfo: { token: scope, clientId: 'toolgym', scopes: [] }, parsedBody: body };
+    await writeWebResponse(await modern.fetch(toWebRequest(req, url), init), res);
+  };
+
   const newEntry = async (client: string, scope: string): Promise<Entry> => {
     const server = createEpisodeServer(def, { ...opts, table, scope });
     const entry: Entry = { server, transport: undefined as never, client, held: true, lastActive: Date.now(), inflight: 0 };
@@ -329,7 +345,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
         return;
       }
       cors['access-control-allow-origin'] = origin;
-      cors['access-control-expose-headers'] = 'mcp-session-id, mcp-protocol-version';
+      cors['access-control-expose-headers'] = 'mcp-session-id, mcp-protocol-version, x-gym-replica';
       cors.vary = 'Origin';
     }
     const reqUrl = req.url ?? '/';
@@ -342,7 +358,8 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
       res.writeHead(204, {
         ...cors,
         'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
-        'access-control-allow-headers': 'content-type, authorization, mcp-session-id, mcp-protocol-version, last-event-id',
+        'access-control-allow-headers':
+          'content-type, authorization, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, mcp-param-episode, last-event-id',
         'access-control-max-age': '600',
       });
       res.end();
@@ -397,6 +414,10 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
         }
       } else {
         const init = Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body);
+        if (!init && !(await isLegacyRequest(toWebRequest(req, base + reqUrl), body))) {
+          await serveModern(req, res, base + reqUrl, scope, body);
+          return;
+        }
         if (!init) {
           jsonRpcError(
             res,
@@ -450,6 +471,10 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
       return;
     }
     if (req.method === 'GET' || req.method === 'DELETE') {
+      if (!sessionId && String(req.headers['mcp-protocol-version'] ?? '') >= '2026') {
+        await serveModern(req, res, base + reqUrl, scope);
+        return;
+      }
       const entry = sessionId ? sessions.get(sessionId) : undefined;
       if (!entry) {
         jsonRpcError(
@@ -516,6 +541,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
     episodeCount: () => table.running,
     close: async () => {
       clearInterval(sweeper);
+      await modern.close().catch(() => undefined);
       const closing = [...sessions.values()].map((e) => e.server.close().catch(() => undefined));
       sessions.clear();
       held.clear();

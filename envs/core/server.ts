@@ -1,16 +1,25 @@
 /**
- * The MCP face of one episode session: `createEpisodeServer(def)` returns an `McpServer` that lists
- * the environment's tools plus the control tools, exposes task descriptions as resources, and routes
- * every `tools/call` to an `EpisodeSession`. `connectInMemory` links a `Client` to one in-process
- * (the rollout loop's default path, so the in-process path is the MCP path too).
+ * The MCP face of the episodes: `createEpisodeServer(def)` returns an `McpServer` (the official v2
+ * SDK's) that lists the environment's tools plus the control tools, exposes task descriptions as
+ * resources, and routes every `tools/call` through an `EpisodeRouter` to the episode its `episode`
+ * argument names. One factory serves both protocol eras: a 2025-11-25 session (in-memory, stdio,
+ * Streamable HTTP with `Mcp-Session-Id`) and a 2026-07-28 request (no session; `server/discover`,
+ * the per-request `_meta` envelope, `Mcp-Method`/`Mcp-Name`/`Mcp-Param-Episode` headers, cacheable
+ * list results, all handled by the SDK). `connectInMemory` links a `Client` to one in-process (the
+ * rollout loop's default path, so the in-process path is the MCP path too).
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { type CallToolResult, type JSONRPCMessage, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
+import type { Transport as ClientTransport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  type CacheHint,
+  type CallToolResult,
+  InMemoryTransport,
+  type JSONRPCMessage,
+  McpServer,
+  ProtocolError,
+  ResourceTemplate,
+  type Transport,
+} from '@modelcontextprotocol/server';
 import { EpisodeRouter, EpisodeTable, type EpisodeTableOptions } from './episodes.js';
 import { summarizeEnv } from './registry.js';
 import { toolArgsSchema } from './schema.js';
@@ -22,8 +31,12 @@ import { CONTROL, CONTROL_META, controlTools, WIRE_ERROR, withEpisodeArg } from 
 export interface EpisodeServerOptions extends EpisodeTableOptions {
   /** The episode table to start episodes in (a server process shares one); default: a table of this server's own. */
   table?: EpisodeTable;
-  /** The bearer-token scope of this connection (`scopeOfToken`). */
+  /** The connection's router (stdio shares one between the SDK's per-connection instances); default: a new one. */
+  router?: EpisodeRouter;
+  /** The bearer-token scope of this connection (`scopeOfToken`), for a router made here. */
   scope?: string;
+  /** Whether the connection is a session (calls may leave `episode` out; default true), for a router made here. */
+  session?: boolean;
   /** Task resources listed per family and split (reading works for every task id). */
   listedTasksPerFamily?: number;
 }
@@ -37,15 +50,20 @@ export function episodeRouterOf(server: McpServer): EpisodeRouter {
   return r;
 }
 
+/**
+ * Cache hints for the 2026-07-28 cacheable results: a process serves one environment whose tools,
+ * resource list and advertisement never change while it runs, and are the same for every caller.
+ */
+const CACHE_HINTS: Partial<Record<'tools/list' | 'resources/list' | 'resources/templates/list' | 'server/discover', CacheHint>> =
+  {
+    'tools/list': { ttlMs: 300_000, cacheScope: 'public' },
+    'resources/list': { ttlMs: 300_000, cacheScope: 'public' },
+    'resources/templates/list': { ttlMs: 300_000, cacheScope: 'public' },
+    'server/discover': { ttlMs: 300_000, cacheScope: 'public' },
+  };
+
 // ---------------------------------------------------------------------------------------------
 // Protocol errors: codes and one-line messages a client can act on
-
-/**
- * A tools/call as the wire may bring it: only the method is checked here. The SDK's own request
- * schema would reject malformed params with a multi-line validation dump as an internal error
- * (-32603); `callOf` answers them with -32602 and one line instead.
- */
-const LooseCallToolRequestSchema = z.object({ method: z.literal('tools/call'), params: z.unknown() });
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -71,14 +89,14 @@ function argumentsHint(names: { required: string[]; optional: string[] }): strin
 function callOf(params: unknown, router: EpisodeRouter, envId: string): { tool: SessionTool; args: Record<string, unknown> } {
   const name = isPlainObject(params) ? params.name : undefined;
   if (typeof name !== 'string' || name === '') {
-    throw new McpError(
+    throw new ProtocolError(
       WIRE_ERROR.invalidParams,
       `tools/call needs "name", the tool to call as a string, got ${jsonKind(name)}: call tools/list to see the tools of environment "${envId}".`,
     );
   }
   const tool = router.tool(name);
   if (!tool) {
-    throw new McpError(
+    throw new ProtocolError(
       WIRE_ERROR.invalidParams,
       `Unknown tool "${name}": call tools/list to see the tools of environment "${envId}".`,
     );
@@ -88,25 +106,52 @@ function callOf(params: unknown, router: EpisodeRouter, envId: string): { tool: 
   const names = router.table.probe.argumentNames(tool);
   if (args === undefined && names.required.length === 0) return { tool, args: {} };
   const why = args === undefined ? 'no "arguments"' : `"arguments" must be a JSON object, got ${jsonKind(args)}`;
-  throw new McpError(WIRE_ERROR.invalidParams, `Invalid arguments for tool "${name}": ${why}; send ${argumentsHint(names)}.`);
+  throw new ProtocolError(
+    WIRE_ERROR.invalidParams,
+    `Invalid arguments for tool "${name}": ${why}; send ${argumentsHint(names)}.`,
+  );
 }
 
 /**
- * The wire carries a JSON-RPC error's message without the SDK's "MCP error <code>: " prefix: the
- * SDK's `McpError` bakes it into `.message`, the SDK serialises that, and a client adds it again
- * ("MCP error -32602: MCP error -32602: ..."). Stripped here, on the way out, for every error this
- * server sends (its own and the SDK's).
+ * The SDK checks a tools/call's params against its wire schema before any handler runs and answers
+ * a malformed one (no tool name, `arguments` that are not an object) with a multi-line validation
+ * dump. `callOf` says the same in one line that names what to send, so malformed calls are answered
+ * here, on the way in, and never reach the SDK: the transport's `onmessage` is wrapped (it is set
+ * by `connect`, so the wrapper is an accessor that wraps whatever the SDK installs).
  */
-function unprefixedError(message: JSONRPCMessage): JSONRPCMessage {
-  if (!('error' in message) || typeof message.error?.message !== 'string') return message;
-  const prefix = `MCP error ${message.error.code}: `;
-  if (!message.error.message.startsWith(prefix)) return message;
-  return { ...message, error: { ...message.error, message: message.error.message.slice(prefix.length) } };
+function answerMalformedCalls(transport: Transport, router: EpisodeRouter, envId: string): void {
+  type OnMessage = NonNullable<Transport['onmessage']>;
+  let inner: OnMessage | undefined;
+  const gated: OnMessage = (message, extra) => {
+    const m = message as { method?: unknown; id?: unknown; params?: unknown };
+    if (m.method === 'tools/call' && (typeof m.id === 'string' || typeof m.id === 'number')) {
+      try {
+        callOf(m.params, router, envId);
+      } catch (err) {
+        if (err instanceof ProtocolError && isMalformedCall(m.params)) {
+          void transport.send({ jsonrpc: '2.0', id: m.id, error: { code: err.code, message: err.message } } as JSONRPCMessage, {
+            relatedRequestId: m.id,
+          });
+          return;
+        }
+      }
+    }
+    inner?.(message, extra);
+  };
+  Object.defineProperty(transport, 'onmessage', {
+    configurable: true,
+    enumerable: true,
+    get: () => (inner ? gated : undefined),
+    set: (fn: OnMessage | undefined) => {
+      inner = fn;
+    },
+  });
 }
 
-function sendUnprefixedErrors(transport: Transport): void {
-  const send = transport.send.bind(transport);
-  transport.send = (message, options) => send(unprefixedError(message), options);
+/** Params the SDK's wire schema refuses: a missing or non-string name, or arguments that are not an object. */
+function isMalformedCall(params: unknown): boolean {
+  if (!isPlainObject(params) || typeof params.name !== 'string') return true;
+  return params.arguments !== undefined && !isPlainObject(params.arguments);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -149,7 +194,7 @@ function registerResources(server: McpServer, def: EnvDefinition, perFamily: num
     async (uri) => {
       const id = uri.href.slice('toolgym://tasks/'.length);
       if (!parseTaskId(id))
-        throw new McpError(
+        throw new ProtocolError(
           WIRE_ERROR.invalidParams,
           `Malformed task URI ${uri.href}: use toolgym://tasks/<env>/<family>/<split>/<index>.`,
         );
@@ -157,7 +202,7 @@ function registerResources(server: McpServer, def: EnvDefinition, perFamily: num
       try {
         task = toPublic(def.getTask(id));
       } catch (err) {
-        throw new McpError(WIRE_ERROR.invalidParams, (err as Error).message);
+        throw new ProtocolError(WIRE_ERROR.invalidParams, (err as Error).message);
       }
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(task, null, 2) }] };
     },
@@ -197,32 +242,38 @@ function registerEnvResources(server: McpServer, def: EnvDefinition): void {
     async (uri) => {
       const r = envResources(def).get(uri.toString());
       if (!r)
-        throw new McpError(WIRE_ERROR.invalidParams, `Resource ${uri.href} not found: call resources/list to see the documents.`);
+        throw new ProtocolError(
+          WIRE_ERROR.invalidParams,
+          `Resource ${uri.href} not found: call resources/list to see the documents.`,
+        );
       return { contents: [{ uri: uri.href, mimeType: r.mimeType, text: r.read() }] };
     },
   );
 }
 
 /**
- * An `McpServer` for ONE connection (an MCP session or stdio): many episodes, each named by the
- * handle `gym_start` returns, the last one started being current. Closing the server closes the
- * episodes it started (and its table, when it made its own).
+ * An `McpServer` for one connection (an MCP session, stdio, or one 2026-07-28 request): many
+ * episodes, each named by the handle `gym_start` returns; on a session the last one started is
+ * current. Closing the server closes the episodes its router started (and its table, when it made
+ * its own).
  */
 export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptions = {}): McpServer {
   const table = opts.table ?? new EpisodeTable(def, opts);
-  const router = new EpisodeRouter(table, { scope: opts.scope, session: true });
+  const router = opts.router ?? new EpisodeRouter(table, { scope: opts.scope, session: opts.session ?? true });
   const server = new McpServer(
     { name: `toolgym-${def.id}`, version: def.version },
     {
       capabilities: { tools: {}, resources: {} },
-      instructions: `toolgym environment "${def.id}" (${def.description}). Call gym_start to begin an episode, use the tools, then gym_submit your final answer to get a reward.`,
+      instructions: `toolgym environment "${def.id}" (${def.description}). Call gym_start to begin an episode (it returns the episode handle), use the tools, then gym_submit your final answer to get a reward.`,
+      cacheHints: CACHE_HINTS,
     },
   );
   routers.set(server, router);
 
   const unused = async (): Promise<CallToolResult> => {
-    throw new Error('unreachable: tools/call is routed to the episode session');
+    throw new Error('unreachable: tools/call is routed to the episode router');
   };
+  // Registration order is the listing order: control tools, then the environment's own, as declared.
   for (const [name, c] of Object.entries(controlTools)) {
     server.registerTool(
       name,
@@ -251,32 +302,34 @@ export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptio
   registerEnvResources(server, def);
 
   // McpServer turns an unknown tool into an isError result and validates arguments with its own
-  // message; the episode session needs both differently (a protocol error for an unknown tool or a
-  // malformed request, an isError naming the field with episode `_meta` for bad argument values),
-  // so tools/call goes straight to the session. tools/list stays McpServer's. The handler is set
-  // through Protocol's method: `Server.setRequestHandler` wraps tools/call in the SDK's strict
-  // request schema, whose failures reach the client as a validation dump.
-  Protocol.prototype.setRequestHandler.call(server.server, LooseCallToolRequestSchema, async (req, extra) => {
+  // message; episodes need both differently (a protocol error for an unknown tool or a malformed
+  // request, an isError naming the field with episode `_meta` for bad argument values), so
+  // tools/call goes straight to the router. tools/list (and the SDK's `Mcp-Param-*` check, which
+  // reads the registered schemas) stay McpServer's.
+  server.server.setRequestHandler('tools/call', async (req, ctx) => {
     const { tool, args } = callOf(req.params, router, def.id);
-    return (await router.run(tool, args, extra.signal)) as unknown as CallToolResult;
+    return (await router.run(tool, args, ctx.mcpReq.signal)) as unknown as CallToolResult;
   });
 
   const connect = server.connect.bind(server);
   server.connect = (transport: Transport) => {
-    sendUnprefixedErrors(transport);
+    answerMalformedCalls(transport, router, def.id);
     return connect(transport);
   };
 
   const prevClose = server.server.onclose;
   server.server.onclose = () => {
     prevClose?.();
-    router.close();
+    if (!opts.router) router.close();
     if (!opts.table) void table.close().catch(() => undefined);
   };
   return server;
 }
 
-/** A `Client` connected to a fresh episode server through the SDK's in-memory transport pair. */
+/**
+ * A `Client` (the 2025-11-25 one the rollout loop uses) connected to a fresh episode server
+ * through the SDK's in-memory transport pair.
+ */
 export async function connectInMemory(
   def: EnvDefinition,
   opts: EpisodeServerOptions & { clientName?: string } = {},
@@ -285,6 +338,7 @@ export async function connectInMemory(
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   const client = new Client({ name: opts.clientName ?? 'toolgym-inmemory', version: '0.1.0' });
-  await client.connect(clientSide);
+  // The v2 transport speaks the same JSON-RPC messages; only the SDKs' type declarations differ.
+  await client.connect(clientSide as unknown as ClientTransport);
   return client;
 }
