@@ -5,6 +5,8 @@
  *  - an MCP `Client` already connected (any transport): reused, never closed by the loop;
  *  - a URL (`http://host:port/mcp`), or `{ url, token }`: a Streamable HTTP session to a remote
  *    `gym serve --http` (bearer token from `token` or `$GYM_TOKEN`);
+ *  - a `ws://host:port/ws` URL (or `{ url, token }`): the `ws` gym protocol of `gym serve --ws`,
+ *    episodes multiplexed on one shared socket (ws-client.ts; the loop opens those itself);
  *  - `{ command, args }`: a stdio `gym serve` child process per episode;
  *  - a function returning a connected `Client`: called once per episode, the client is closed after.
  */
@@ -34,6 +36,18 @@ export class EnvConnectError extends Error {
 
 const CLIENT_INFO = { name: 'toolgym-rollout', version: '0.1.0' };
 
+/** The URL and token of a `ws://` / `wss://` target (the `ws` gym protocol), else undefined. */
+export function wsTargetOf(target: EnvTarget): { url: string; token?: string } | undefined {
+  const remote =
+    target instanceof URL || typeof target === 'string'
+      ? { url: target }
+      : typeof target === 'object' && target !== null && 'url' in target
+        ? target
+        : undefined;
+  if (!remote || !/^wss?:\/\//i.test(String(remote.url))) return undefined;
+  return { url: String(remote.url), token: 'token' in remote ? remote.token : undefined };
+}
+
 export async function connectEnv(target: EnvTarget): Promise<Connection> {
   if (target instanceof Client) return { client: target, owned: false };
   if (typeof target === 'function') return { client: await target(), owned: true };
@@ -42,7 +56,7 @@ export async function connectEnv(target: EnvTarget): Promise<Connection> {
   if (remote) {
     if (typeof remote.url === 'string' && !/^https?:\/\//.test(remote.url)) {
       throw new EnvConnectError(
-        `"${remote.url}" is not an http(s) URL: pass the URL \`gym serve --http\` printed (e.g. http://127.0.0.1:7777/mcp)`,
+        `"${remote.url}" is not an http(s) or ws(s) URL: pass the URL \`gym serve --http\` or \`gym serve --ws\` printed (e.g. http://127.0.0.1:7777/mcp)`,
       );
     }
     const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');

@@ -126,10 +126,22 @@ export function structuredOf(result: RawResult): Record<string, unknown> | undef
   return sc && typeof sc === 'object' && !Array.isArray(sc) ? (sc as Record<string, unknown>) : undefined;
 }
 
+/**
+ * What the loop acts through, whatever carries the episode: MCP (`EnvClient`) or the `ws` gym
+ * protocol (`WsEnvClient`, ws-client.ts).
+ */
+export interface EpisodeEnv {
+  tools(signal?: AbortSignal): Promise<ToolSchemaJson[]>;
+  start(args: StartArgs, signal?: AbortSignal): Promise<StartedEpisode>;
+  call(name: string, args: Record<string, unknown>, timeoutMs: number, signal: AbortSignal): Promise<ToolOutcome>;
+  /** The answer's score, or the scripted user's next turn when the episode goes on. */
+  submit(answer: string, signal?: AbortSignal): Promise<Scored | UserTurnOutcome>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Client wrapper
 
-export class EnvClient {
+export class EnvClient implements EpisodeEnv {
   private toolCache?: ToolSchemaJson[];
 
   constructor(

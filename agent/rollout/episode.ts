@@ -4,16 +4,17 @@
  * failure ends the episode `aborted` with its error, so a batch keeps going.
  */
 import { createActor } from 'xstate';
-import type { Split } from '../../envs/core/index.js';
+import type { EnvDefinition, Split } from '../../envs/core/index.js';
 import { mixSeed } from '../../tools/index.js';
 import type { ChatTemplate, ThinkingMode } from '../format/index.js';
 import type { ChatMessage, Policy, Trajectory, Turn } from '../types.js';
-import { type Connection, connectEnv, type EnvTarget } from './connect.js';
+import { type Connection, connectEnv, type EnvTarget, wsTargetOf } from './connect.js';
 import { abortReason } from './endings.js';
-import { EnvClient, type StartedEpisode, type TimerClock } from './env-client.js';
+import { EnvClient, type EpisodeEnv, type StartedEpisode, type TimerClock } from './env-client.js';
 import { type RolloutLimitsInput, resolveLimits } from './limits.js';
 import { type EpisodeContext, type EpisodeDeps, episodeMachine } from './machine.js';
 import { TokenTrack } from './tokens.js';
+import { openWsEpisodeClient } from './ws-client.js';
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -63,10 +64,17 @@ export interface EpisodeOptions {
   session?: EnvSession;
 }
 
-/** An open MCP session with its tool list cached. */
+/**
+ * An open session with the environment, its tool list cached: an MCP session, or an episode client
+ * on a shared `ws` gym-protocol socket (a `ws://` URL).
+ */
 export interface EnvSession {
-  conn: Connection;
-  env: EnvClient;
+  env: EpisodeEnv;
+  /** The env definition when in-process (lets the oracle look tasks up). */
+  def?: EnvDefinition;
+  /** Name and version the server gave. */
+  server?: { name: string; version: string };
+  close(): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -116,13 +124,27 @@ function trajectoryMode(turns: readonly Turn[], start: 'think' | 'no_think'): Tr
 // Sessions
 
 export async function openSession(target: EnvTarget, clock: TimerClock = realClock): Promise<EnvSession> {
-  const conn = await connectEnv(target);
-  return { conn, env: new EnvClient(conn.client, clock) };
+  const ws = wsTargetOf(target);
+  if (ws) {
+    const { env, close } = await openWsEpisodeClient(ws.url, { token: ws.token, clock });
+    const { id, version } = env.socket.info.env;
+    return { env, server: { name: `toolgym-${id}`, version }, close };
+  }
+  const conn: Connection = await connectEnv(target);
+  return {
+    env: new EnvClient(conn.client, clock),
+    def: conn.def,
+    server: conn.client.getServerVersion(),
+    // A caller's own Client is left open.
+    close: async () => {
+      if (conn.owned) await conn.client.close();
+    },
+  };
 }
 
-/** Closes a session the loop opened (a caller's own Client is left open). */
+/** Closes a session the loop opened. */
 export async function closeSession(s: EnvSession | undefined): Promise<void> {
-  if (s?.conn.owned) await s.conn.client.close().catch(() => {});
+  await s?.close().catch(() => {});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -143,12 +165,11 @@ export async function runEpisode(opts: EpisodeOptions): Promise<Trajectory> {
   };
   try {
     session ??= await openSession(opts.env, clock);
-    const { conn, env } = session;
+    const { env, def, server } = session;
     const tools = await env.tools(opts.signal);
     started = await env.start({ seed: opts.seed, taskId: opts.taskId, split: opts.split }, opts.signal);
-    const server = conn.client.getServerVersion();
-    base.env = conn.def?.id ?? opts.envId ?? started.task.id.split('/')[0] ?? server?.name ?? '';
-    base.envVersion = conn.def?.version ?? server?.version ?? '';
+    base.env = def?.id ?? opts.envId ?? started.task.id.split('/')[0] ?? server?.name ?? '';
+    base.envVersion = def?.version ?? server?.version ?? '';
 
     const seed = opts.seed ?? started.task.seed;
     const schedule = opts.modeSchedule

@@ -29,7 +29,7 @@ import {
 import { abortReason } from './endings.js';
 import {
   EnvAbortedError,
-  type EnvClient,
+  type EpisodeEnv,
   type Scored,
   type TimerClock,
   type ToolOutcome,
@@ -53,7 +53,7 @@ import {
 /** Everything an episode acts through. Mutable collaborators (env session, token track) live here. */
 export interface EpisodeDeps {
   policy: Policy;
-  env: EnvClient;
+  env: EpisodeEnv;
   tools: ToolSchemaJson[];
   limits: RolloutLimits;
   clock: TimerClock;

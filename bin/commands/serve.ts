@@ -1,9 +1,18 @@
 /**
  * `gym serve --env <id>`: serves one environment over MCP, on stdio (default) or Streamable HTTP
- * (`--http HOST:PORT`). Logs go to stderr: on stdio, stdout is the protocol channel.
+ * (`--http HOST:PORT`), and/or over the `ws` gym protocol (`--ws HOST:PORT`). Logs go to stderr: on
+ * stdio, stdout is the protocol channel; a network server prints its URL on stdout, one per line.
  */
 import { type Command, Option } from 'commander';
-import { checkReplicaId, loadEnvModules, ServerConfigError, serveHttp, serveStdio } from '../../envs/index.js';
+import {
+  checkReplicaId,
+  loadEnvModules,
+  randomReplicaId,
+  ServerConfigError,
+  serveHttp,
+  serveStdio,
+  serveWs,
+} from '../../envs/index.js';
 import { addEnvOptions, type EnvOptionFlags, envFromFlags } from './env-options.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -12,6 +21,7 @@ interface ServeOptions extends EnvOptionFlags {
   env?: string;
   envModule: string[];
   http?: string;
+  ws?: string;
   token?: string;
   allowHost: string[];
   allowOrigin: string[];
@@ -27,10 +37,10 @@ interface ServeOptions extends EnvOptionFlags {
 }
 
 /** `HOST:PORT`, `[v6]:PORT`, `:PORT` or `PORT` (host defaults to 127.0.0.1). */
-export function parseHostPort(spec: string): { host: string; port: number } {
+export function parseHostPort(spec: string, flag = '--http'): { host: string; port: number } {
   const t = spec.trim();
   const m = /^\d+$/.test(t) ? [t, undefined, undefined, t] : /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(t);
-  if (!m) throw new ServerConfigError(`--http expects HOST:PORT (e.g. 127.0.0.1:7777), got "${spec}".`);
+  if (!m) throw new ServerConfigError(`${flag} expects HOST:PORT (e.g. 127.0.0.1:7777), got "${spec}".`);
   const port = Number(m[3]);
   if (port > 65535) throw new ServerConfigError(`port ${port} is out of range.`);
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
@@ -64,6 +74,7 @@ export function register(program: Command): void {
     .option('--env <id>', 'environment id (see `gym envs`)')
     .option('--env-module <path>', 'load environments exported by this module first (repeatable)', collect, [])
     .option('--http <host:port>', 'serve Streamable HTTP on HOST:PORT instead of stdio (e.g. 127.0.0.1:7777)')
+    .option('--ws <host:port>', 'also (or instead) serve the ws gym protocol on HOST:PORT (e.g. 127.0.0.1:7778; endpoint /ws)')
     .option('--token <token>', 'bearer token required on every HTTP request (default: $GYM_TOKEN); required off loopback')
     .option('--allow-host <host>', 'also accept this Host header (repeatable)', collect, [])
     .option('--allow-origin <origin>', 'also accept this Origin (repeatable), e.g. http://localhost:6274', collect, [])
@@ -87,34 +98,58 @@ export function register(program: Command): void {
       if (!id) throw new ServerConfigError('Pass --env <id> (run `gym envs` to list environments).');
       const def = envFromFlags(id, { ...opts, taskFile: opts.taskFile ?? opts.tasks });
       const maxSteps = positive('--max-steps', opts.maxSteps);
-      const replicaId = opts.replicaId === undefined ? undefined : checkReplicaId(opts.replicaId);
+      // One replica id for every transport of the process (stdio, HTTP, ws), so handles name it alike.
+      const replicaId = opts.replicaId === undefined ? randomReplicaId() : checkReplicaId(opts.replicaId);
       const maxEpisodes = positiveInt('--max-episodes', opts.maxEpisodes);
-      if (!opts.http) {
+      if (!opts.http && !opts.ws) {
         const server = await serveStdio(def, { maxSteps, replicaId, maxEpisodes });
         await server.closed;
         exitSoon();
         return;
       }
-      const { host, port } = parseHostPort(opts.http);
-      const server = await serveHttp(def, {
-        host,
-        port,
-        token: opts.token ?? process.env.GYM_TOKEN,
-        allowedHosts: opts.allowHost,
-        allowedOrigins: opts.allowOrigin,
-        idleTimeoutMs: (positive('--idle-timeout', opts.idleTimeout) ?? 1800) * 1000,
-        maxBodyBytes: positive('--max-body', opts.maxBody),
-        maxSessions: positiveInt('--max-sessions', opts.maxSessions),
-        maxSessionsPerClient: positiveInt('--max-sessions-per-client', opts.maxSessionsPerClient),
-        maxSteps,
-        replicaId,
-        maxEpisodes,
-      });
-      process.stdout.write(`${server.url}\n`);
+      const token = opts.token ?? process.env.GYM_TOKEN;
+      const closers: Array<() => Promise<void>> = [];
+      if (opts.http) {
+        const { host, port } = parseHostPort(opts.http);
+        const server = await serveHttp(def, {
+          host,
+          port,
+          token,
+          allowedHosts: opts.allowHost,
+          allowedOrigins: opts.allowOrigin,
+          idleTimeoutMs: (positive('--idle-timeout', opts.idleTimeout) ?? 1800) * 1000,
+          maxBodyBytes: positive('--max-body', opts.maxBody),
+          maxSessions: positiveInt('--max-sessions', opts.maxSessions),
+          maxSessionsPerClient: positiveInt('--max-sessions-per-client', opts.maxSessionsPerClient),
+          maxSteps,
+          replicaId,
+          maxEpisodes,
+        });
+        closers.push(() => server.close());
+        process.stdout.write(`${server.url}\n`);
+      }
+      if (opts.ws) {
+        const { host, port } = parseHostPort(opts.ws, '--ws');
+        const server = await serveWs(def, {
+          host,
+          port,
+          token,
+          allowedHosts: opts.allowHost,
+          allowedOrigins: opts.allowOrigin,
+          maxMessageBytes: positiveInt('--max-body', opts.maxBody),
+          maxSteps,
+          replicaId,
+        });
+        closers.push(() => server.close());
+        process.stderr.write(
+          `[toolgym] serving environment "${def.id}" v${def.version} over the ws gym protocol at ${server.url}\n`,
+        );
+        process.stdout.write(`${server.url}\n`);
+      }
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.stderr.write('[toolgym] shutting down\n');
-          void server.close().then(resolve);
+          void Promise.all(closers.map((c) => c())).then(() => resolve());
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);

@@ -317,7 +317,9 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
     const server = createEpisodeServer(def, { ...opts, table, scope });
     const entry: Entry = { server, transport: undefined as never, client, held: true, lastActive: Date.now(), inflight: 0 };
     entry.transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      // `<replicaId>.<uuid>`: a balancer routes a 2025-11-25 session by its prefix, as it routes a
+      // handle, with no table of its own (README, Deployment).
+      sessionIdGenerator: () => `${table.replicaId}.${randomUUID()}`,
       enableJsonResponse: opts.jsonResponse ?? true,
       onsessioninitialized: (id) => {
         sessions.set(id, entry);

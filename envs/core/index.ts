@@ -65,3 +65,20 @@ export {
   withoutEpisodeArg,
 } from './wire.js';
 export { EnvWorkerPool } from './worker.js';
+export { serveWs, type WsOptions, type WsServerHandle } from './ws.js';
+export {
+  WS_PATH,
+  WS_PROTOCOL,
+  type WsAction,
+  type WsCloseResult,
+  type WsErrorCode,
+  type WsErrorResult,
+  type WsInfoResult,
+  type WsRequest,
+  WsRequestSchema,
+  type WsResetResult,
+  type WsResponse,
+  WsResponseSchema,
+  type WsStepResult,
+  wsProtocolJsonSchema,
+} from './ws-protocol.js';
