@@ -260,7 +260,7 @@ describe('serveHttp', () => {
     expect(init.status).toBe(200);
     expect(init.headers['content-type']).toMatch(/^application\/json/);
     expect(Number(init.headers['content-length'])).toBe(Buffer.byteLength(init.body));
-    expect(init.headers['mcp-session-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(init.headers['mcp-session-id']).toMatch(/^[A-Za-z0-9_-]{1,32}\.[0-9a-f-]{36}$/);
     expect(init.json().result.serverInfo.name).toBe('toolgym-arith');
   });
 
