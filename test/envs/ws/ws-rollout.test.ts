@@ -5,6 +5,7 @@ import { createPolicy } from '../../../agent/policies/index.js';
 import { runBatch, runEpisode } from '../../../agent/rollout/index.js';
 import { WsClosedError, WsGymClient, WsRequestError } from '../../../agent/rollout/ws-client.js';
 import { serveWs } from '../../../envs/core/index.js';
+import { getEnv } from '../../../envs/index.js';
 import { arithEnv } from '../../fixtures/arith-env.js';
 import { repoRoot, runGym } from '../../fixtures/gym-cli.js';
 
@@ -36,6 +37,22 @@ describe('rollouts over the ws gym protocol', () => {
       // The same task in-process: the same messages (system prompt with the tool list, task, tool results).
       const local = await runBatch({ env: arithEnv, policy, count: 4, groupSize: 2, concurrency: 4, progress: false });
       expect(trajectories.map((t) => t.messages)).toEqual(local.trajectories.map((t) => t.messages));
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('runs a scripted-user environment (memory: answers bring the next user turn) as it runs in-process', async () => {
+    const memory = getEnv('memory');
+    const server = await serveWs(memory, { port: 0, ...quiet });
+    try {
+      const policy = await createPolicy('oracle', { env: memory });
+      const remote = await runBatch({ env: server.url, policy, count: 3, concurrency: 3, progress: false });
+      const local = await runBatch({ env: memory, policy, count: 3, concurrency: 3, progress: false });
+      expect(remote.summary.successRate).toBe(1);
+      expect(remote.trajectories.map((t) => [t.ending, t.reward, t.messages])).toEqual(
+        local.trajectories.map((t) => [t.ending, t.reward, t.messages]),
+      );
     } finally {
       await server.close();
     }
