@@ -10,11 +10,20 @@
  *   npx tsx bench/learn.ts [--config file.json] [--quick] [--seeds 0,1,2] [--baseline cpu|flops|both|none]
  *   npx tsx bench/learn.ts --from-run <run dir> [--baseline ...]   (baselines of a finished run)
  *   npx tsx bench/learn.ts --baseline curve [--config c.json]   (learning curves at equal compute)
+ *   npx tsx bench/learn.ts --recipe [--seeds 0,1,2,3,4] [--k 16] [--split-tasks 24] [--budgets 0,16,32,64]
+ *       [--out dir] [--config c.json]   (the learning experiment: `learn` preset, arms, splits)
  *
  * `--baseline curve` compares the two learning curves rather than their end points: the run
  * evaluates the held-out split every `evalEvery` GRPO steps (20 unless the config sets it), and the
  * SFT-only baseline, continued from the same cold-start checkpoint, is evaluated each time its
  * training tokens reach GRPO's model compute at one of those steps.
+ *
+ * `--recipe` runs the learning experiment per seed: a run with the `learn` preset (small cold start,
+ * disjoint filtered RL query set, Clip-Cov), then the arms at equal model compute from its cold start
+ * (`runArms`: SFT on the demonstrations and rejection-sampling SFT, each best by validation, and GRPO),
+ * each tested on the in-distribution and out-of-distribution splits with k episodes per task, the GRPO
+ * model's thinking control, and `report.html` in the run folder. The object holds each seed's
+ * `learn.json` figures, the medians over seeds, and the targets.
  *
  * With `--seeds`, the whole measurement (training and baseline) runs once per seed and the object
  * holds each seed's result plus the medians and how many seeds met each target: one seed's held-out
@@ -34,11 +43,16 @@ import { AdamW } from '../trainer/optim/index.js';
 import {
   evalSampling,
   evaluate,
+  type LearnResult,
+  learnEnv,
   type RunConfig,
   type RunSummary,
   resolveRunConfig,
+  runArms,
+  SPLIT_NAMES,
   selectTasks,
   train,
+  writeTrainingReport,
 } from '../trainer/run/index.js';
 import { sftStep } from '../trainer/sft/index.js';
 import type { ByteTokenizer } from '../trainer/tokenizer/index.js';
@@ -52,6 +66,11 @@ const { values: flags } = parseArgs({
     seeds: { type: 'string' },
     'from-run': { type: 'string' },
     baseline: { type: 'string' },
+    recipe: { type: 'boolean' },
+    k: { type: 'string' },
+    'split-tasks': { type: 'string' },
+    budgets: { type: 'string' },
+    out: { type: 'string' },
   },
   strict: true,
 });
@@ -371,7 +390,131 @@ async function measure(seed: number | undefined, limit: { flops: number; device:
   };
 }
 
+/** One seed of the learning experiment: the `learn` recipe's run, then its arms, splits and report. */
+async function recipeSeed(seed: number): Promise<LearnResult & { trainWallSeconds: number; coldStart: number }> {
+  const def = learnEnv();
+  const file = (arg('--config') ? JSON.parse(readFileSync(arg('--config') as string, 'utf8')) : {}) as Record<string, unknown>;
+  const out = flags.out ?? mkdtempSync(join(tmpdir(), 'toolgym-learn-'));
+  const cfg = resolveRunConfig({ preset: 'learn', file, flags: { env: 'code-interp', out, seed } });
+  log(`seed ${seed}: learn recipe into ${out}`);
+  const t0 = performance.now();
+  const { dir, summary } = await train(def, cfg, {
+    runId: `learn-s${seed}`,
+    hooks: {
+      onNote: (s) => log(s),
+      onRecord: (r) => {
+        if (r.phase === 'grpo')
+          log(
+            `grpo ${r.step} reward ${Number(r.reward).toFixed(3)} success ${Number(r.success).toFixed(2)} H ${Number(r.entropy).toFixed(3)} cov ${r.covSelected}`,
+          );
+        else if (r.phase === 'eval') log(`eval ${r.step} (${r.split ?? 'test'}) ${Number(r.success).toFixed(3)}`);
+      },
+    },
+  });
+  const trainWallSeconds = (performance.now() - t0) / 1000;
+  const k = Number(flags.k ?? 16);
+  const result = await runArms(dir, {
+    def,
+    k,
+    splitTasks: Number(flags['split-tasks'] ?? 24),
+    budgets: (flags.budgets ?? '0,16,32,64').split(',').filter(Boolean).map(Number),
+    onNote: (s) => log(s),
+  });
+  writeTrainingReport(dir);
+  return { ...result, trainWallSeconds, coldStart: summary.before.success };
+}
+
+/** The recipe's figures over seeds: per split and arm the median pass@1, and the targets. */
+async function recipeMain(seeds: number[]): Promise<void> {
+  const runs: Awaited<ReturnType<typeof recipeSeed>>[] = [];
+  for (const seed of seeds) runs.push(await recipeSeed(seed));
+  const ood = SPLIT_NAMES.filter((n) => n.startsWith('ood-'));
+  const fig = (
+    r: LearnResult,
+    arm: string,
+    split: string,
+    key: 'passAt1' | 'passHat4' | 'passAt16' | 'callValidity' | 'recovery',
+  ) => {
+    const a = r.arms.find((x) => x.arm === arm);
+    const f = a?.splits[split as keyof typeof a.splits];
+    return f ? f[key].value : Number.NaN;
+  };
+  const mean = (xs: number[]) => {
+    const v = xs.filter(Number.isFinite);
+    return v.length ? v.reduce((a, b) => a + b, 0) / v.length : Number.NaN;
+  };
+  // OOD figure of an arm: the mean pass@1 over the OOD sub-splits that have tasks
+  const oodOf = (r: LearnResult, arm: string) => mean(ood.map((s) => fig(r, arm, s, 'passAt1')));
+  const perSeed = runs.map((r) => {
+    const better = (f: (arm: string) => number) => Math.max(f('sft'), f('rs'));
+    return {
+      seed: r.seed,
+      grpoMinusBetterOodPoints: 100 * (oodOf(r, 'grpo') - better((a) => oodOf(r, a))),
+      grpoMinusBetterIdPoints: 100 * (fig(r, 'grpo', 'id', 'passAt1') - better((a) => fig(r, a, 'id', 'passAt1'))),
+      grpoValidityId: fig(r, 'grpo', 'id', 'callValidity'),
+      compliance: r.thinking?.compliance,
+      budgetCurve: r.thinking?.budgets.map((b) => ({
+        budget: b.budget,
+        success: b.success.value,
+        lo: b.success.lo,
+        hi: b.success.hi,
+      })),
+    };
+  });
+  // the budget curve is non-decreasing within its intervals: each point's upper end >= the best lower end before it
+  const budgetOk = (c: LearnResult['thinking']) =>
+    !c ||
+    c.budgets.every((b, i) =>
+      c.budgets.slice(0, i).every((p) => (b.success.hi ?? b.success.value) >= (p.success.lo ?? p.success.value)),
+    );
+  const table: Record<string, Record<string, Record<string, number>>> = {};
+  for (const split of SPLIT_NAMES.filter((n) => n !== 'val'))
+    for (const arm of ['cold', 'sft', 'rs', 'grpo']) {
+      table[split] ??= {};
+      table[split][arm] = {
+        passAt1: median(runs.map((r) => fig(r, arm, split, 'passAt1'))),
+        passHat4: median(runs.map((r) => fig(r, arm, split, 'passHat4'))),
+        passAt16: median(runs.map((r) => fig(r, arm, split, 'passAt16'))),
+        callValidity: median(runs.map((r) => fig(r, arm, split, 'callValidity'))),
+        recovery: median(runs.map((r) => fig(r, arm, split, 'recovery'))),
+      };
+    }
+  process.stdout.write(
+    `${JSON.stringify({
+      bench: 'learn',
+      recipe: true,
+      seeds,
+      median: {
+        grpoMinusBetterOodPoints: median(perSeed.map((p) => p.grpoMinusBetterOodPoints)),
+        grpoMinusBetterIdPoints: median(perSeed.map((p) => p.grpoMinusBetterIdPoints)),
+        grpoValidityId: median(perSeed.map((p) => p.grpoValidityId)),
+        trainWallSeconds: median(runs.map((r) => r.trainWallSeconds)),
+        coldStart: median(runs.map((r) => r.coldStart)),
+        rlTasks: median(runs.map((r) => r.rlTasks)),
+      },
+      targets: {
+        oodAtLeast5Points: median(perSeed.map((p) => p.grpoMinusBetterOodPoints)) >= 5,
+        idNotBelow: median(perSeed.map((p) => p.grpoMinusBetterIdPoints)) >= 0,
+        validityAtLeast98: perSeed.filter((p) => p.grpoValidityId >= 0.98).length,
+        complianceAtLeast98PerMode: perSeed.filter(
+          (p) => p.compliance && p.compliance.think.value >= 0.98 && p.compliance.no_think.value >= 0.98,
+        ).length,
+        budgetCurveNonDecreasing: runs.filter((r) => budgetOk(r.thinking)).length,
+      },
+      table,
+      perSeed,
+      runs,
+    })}\n`,
+  );
+}
+
 async function main(): Promise<void> {
+  if (flags.recipe) {
+    const seeds = (arg('--seeds') ?? '0').split(',').map((x) => Number(x.trim()));
+    if (seeds.some((x) => !Number.isInteger(x))) throw new Error('--seeds takes comma-separated integers, e.g. --seeds 0,1,2');
+    await recipeMain(seeds);
+    return;
+  }
   const seeds = arg('--seeds')
     ?.split(',')
     .map((x) => Number(x.trim()));

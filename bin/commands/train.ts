@@ -57,7 +57,7 @@ export function register(program: Command): void {
     .option('--device <kind>', 'where the model runs: cpu | webgpu | auto')
     .option('--seed <n>', 'run seed', num('seed'))
     .option('--config <file>', 'JSON run config (unknown keys are an error)')
-    .option('--preset <name>', 'run preset: default | quick')
+    .option('--preset <name>', 'run preset: default | quick | learn (the recipe of bench/learn.ts --recipe)')
     .option('--resume <dir>', 'continue a run folder from its last checkpoint')
     .option('--out <dir>', 'folder for runs/<id>/')
     .option('--no-progress', 'no progress bar')
@@ -138,6 +138,10 @@ export function register(program: Command): void {
                 log(`gym train: held-out success ${fmt(r.success)} (validity ${fmt(r.validity)}) at GRPO step ${r.step}`);
                 return;
               }
+              if (r.phase === 'rl-set') {
+                log(`gym train: RL query set: ${r.kept} of ${r.candidates} candidate tasks kept`);
+                return;
+              }
               if (r.phase === 'probe') {
                 log(`gym train: cold-start probe at SFT step ${r.step}: train-task success ${fmt(r.success)}`);
                 return;
@@ -164,7 +168,7 @@ export function register(program: Command): void {
             `  held-out success: ${pct(summary.before.success)} after cold start -> ${pct(summary.after.success)} after GRPO (${summary.improvement >= 0 ? '+' : ''}${(100 * summary.improvement).toFixed(1)} points)`,
             `  tool-call validity after GRPO: ${pct(summary.after.validity)}`,
             `  wall time ${(summary.wallMs.total / 1000).toFixed(0)} s; ${summary.tokensPerSecond.toFixed(0)} tokens/s through forward+backward`,
-            `  results: ${dir} (summary.json, metrics.jsonl, checkpoints/final, trajectories/)`,
+            `  results: ${dir} (report.html, summary.json, metrics.jsonl, checkpoints/final, trajectories/)`,
             `  try it:  gym eval --env ${summary.env} --policy builtin:${summary.checkpoints.final}`,
             '',
           ].join('\n'),

@@ -10,6 +10,7 @@ import { type LossView, lossView, type TokenSample } from '../batch.js';
 import { ModelRunner, refuseNonFiniteUpdate, type Transformer } from '../model/index.js';
 import type { AdamW } from '../optim/index.js';
 import { groupAdvantages, type ScaleRewards } from './advantages.js';
+import { applyCovControl, covSelect, type EntropyControl } from './entropy.js';
 import { AGGREGATIONS, type LossType, policyLoss } from './loss.js';
 
 export { NonFiniteError, refuseNonFiniteUpdate, refuseNonFiniteWeights } from '../model/index.js';
@@ -34,6 +35,17 @@ export interface GrpoStepOptions {
   entropyTarget: number;
   /** dr_grpo normaliser (tokens); defaults to the batch's longest completion. */
   maxCompletionLen?: number;
+  /** Covariance-based entropy control (`entropy.ts`); default none. */
+  entropyControl?: EntropyControl;
+  /** Share of masked tokens Clip-Cov detaches or KL-Cov penalises. */
+  covFraction?: number;
+  /** Clip-Cov's covariance window. */
+  covLow?: number;
+  covHigh?: number;
+  /** KL-Cov's penalty coefficient. */
+  klCovCoef?: number;
+  /** Seed of Clip-Cov's random choice (the run passes one per step). */
+  covSeed?: number;
 }
 
 /** The metrics of a step that updated nothing (no informative group): every figure 0. */
@@ -47,6 +59,9 @@ export const NO_GRPO_UPDATE: Readonly<GrpoStepMetrics> = {
   seqTokens: 0,
   sequences: 0,
   advAbsMean: 0,
+  covSelected: 0,
+  covSelectedMean: 0,
+  covMax: 0,
 };
 
 export interface GrpoStepMetrics {
@@ -61,6 +76,11 @@ export interface GrpoStepMetrics {
   seqTokens: number;
   sequences: number;
   advAbsMean: number;
+  /** Tokens the entropy control detached (Clip-Cov) or penalised (KL-Cov) in the step. */
+  covSelected: number;
+  /** Mean centred log-prob x advantage covariance of those tokens, and the batch's largest. */
+  covSelectedMean: number;
+  covMax: number;
 }
 
 /** A frozen copy of the weights for the KL term (on the same device as the model). */
@@ -102,6 +122,22 @@ export async function grpoStep(
     sequences: views.length,
     advAbsMean: adv.reduce((s, x) => s + Math.abs(x), 0) / Math.max(1, adv.length),
   };
+  const control = o.entropyControl ?? 'none';
+  const sel = covSelect(
+    views.map((v) => v.oldLogp),
+    masks,
+    adv,
+    {
+      control,
+      fraction: o.covFraction ?? 0,
+      covLow: o.covLow ?? 0,
+      covHigh: o.covHigh ?? Infinity,
+      seed: o.covSeed ?? 0,
+    },
+  );
+  m.covSelected = sel.count;
+  m.covSelectedMean = sel.covSelectedMean;
+  m.covMax = sel.covMax;
   let lastEntropyMean = Infinity; // unknown until the first pass: no bonus before it
   for (let it = 0; it < o.numIterations; it++) {
     model.zeroGrad();
@@ -139,6 +175,8 @@ export async function grpoStep(
           for (let t = 0; t < dEntropy.length; t++) dEntropy[t] = -o.entropyCoef * weights[i][t];
         }
         for (let t = 0; t < v.mask.length; t++) if (v.mask[t]) entSum += st.entropy[t];
+        if (sel.count > 0)
+          loss += applyCovControl(control, sel.selected[i], r.dlogp[0], st.logp, v.oldLogp, weights[i], o.klCovCoef ?? 1);
         loss += r.loss;
         klSum += r.metrics.kl * r.metrics.tokens;
         clipped += r.metrics.clipFrac * r.metrics.tokens;

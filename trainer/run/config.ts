@@ -4,7 +4,7 @@
  * are an error at every level.
  */
 import { z } from 'zod';
-import { LOSS_TYPES, type LossType } from '../grpo/index.js';
+import { ENTROPY_CONTROLS, type EntropyControl, LOSS_TYPES, type LossType } from '../grpo/index.js';
 import { RewardConfigSchema } from '../rewards.js';
 
 const LossTypeSchema = z.enum(LOSS_TYPES as [LossType, ...LossType[]]);
@@ -105,10 +105,62 @@ export const GrpoConfigSchema = z
       .default(0)
       .describe('Entropy bonus coefficient, applied while entropy is below the target.'),
     entropyTarget: z.number().nonnegative().default(0).describe('Entropy (nats) below which the bonus applies.'),
+    entropyControl: z
+      .enum(ENTROPY_CONTROLS as [EntropyControl, ...EntropyControl[]])
+      .default('none')
+      .describe(
+        'Covariance-based entropy control (trainer/grpo/entropy.ts): clip_cov detaches the gradient of a few tokens whose log-prob x advantage covariance is high, kl_cov penalises |logp - old logp| on the top ones (acts only with numIterations > 1); none leaves the loss as it is.',
+      ),
+    covFraction: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.02)
+      .describe(
+        "Share of a step's masked tokens the entropy control acts on (the paper's 2e-4 / 2e-3 assume million-token batches).",
+      ),
+    covLow: z.number().default(0.5).describe('Clip-Cov: lower end of the covariance window tokens are drawn from.'),
+    covHigh: z.number().default(5).describe('Clip-Cov: upper end of the covariance window.'),
+    klCovCoef: z.number().nonnegative().default(1).describe('KL-Cov: coefficient of the |logp - old logp| penalty.'),
     mode: z
       .enum(['think', 'no_think', 'mixed'])
       .default('no_think')
       .describe('Thinking mode of RL episodes (no_think: short sequences on a small CPU budget).'),
+  })
+  .strict();
+
+export const RlConfigSchema = z
+  .object({
+    families: z
+      .string()
+      .default('')
+      .describe(
+        'Families of the RL query set (comma-separated prefixes). Empty: GRPO draws from the cold-start pool (families, maxDifficulty), as before. Set: GRPO draws from train tasks of these families within [minDifficulty, maxDifficulty], none of them a cold-start demonstration or probe task, filtered to those the cold-start model sometimes solves.',
+      ),
+    minDifficulty: z.number().int().min(1).max(5).default(1).describe('Easiest difficulty of the RL query set.'),
+    maxDifficulty: z.number().int().min(1).max(5).default(3).describe('Hardest difficulty of the RL query set.'),
+    candidates: z.number().int().positive().default(192).describe('Train tasks sampled by the filter before it keeps some.'),
+    filterSamples: z
+      .number()
+      .int()
+      .min(1)
+      .default(8)
+      .describe('Episodes per candidate with the cold-start model (GRPO temperature) to decide whether it is learnable.'),
+    keepMin: z.number().int().min(0).default(1).describe('Keep a candidate solved at least this often of filterSamples.'),
+    keepMax: z
+      .number()
+      .int()
+      .min(0)
+      .default(7)
+      .describe('...and at most this often (a task always solved gives equal-reward groups).'),
+    valTasks: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(32)
+      .describe(
+        'With rl.families set: validation tasks (test split, indices 600 on, apart from the test tasks) that the periodic evaluations use instead of the test split, so checkpoint selection never sees a test split. 0: periodic evaluations use the test split.',
+      ),
   })
   .strict();
 
@@ -182,6 +234,7 @@ export const RunConfigSchema = z
     sft: SftConfigSchema.prefault({}).describe('Cold-start SFT.'),
     grpo: GrpoConfigSchema.prefault({}).describe('Reasoning RL.'),
     limits: LimitsConfigSchema.prefault({}).describe('Episode limits of every rollout.'),
+    rl: RlConfigSchema.prefault({}).describe('RL query set apart from the cold start (off unless rl.families is set).'),
     rewards: RewardConfigSchema.prefault({}).describe('Reward composition weights.'),
   })
   .strict();
@@ -195,9 +248,21 @@ export class RunConfigError extends Error {
 
 type Deep = Record<string, unknown>;
 
-/** Presets: a few overrides each. `quick` is for smoke tests and CI. */
+/**
+ * Presets: a few overrides each. `quick` is for smoke tests and CI. `learn` is the recipe of the
+ * learning experiment (bench/learn.ts --recipe): a small cold start on two families at difficulty 1,
+ * an RL query set disjoint from it over three families at difficulty 1-3 filtered to tasks the
+ * cold-start model sometimes solves, Clip-Cov entropy control, validation every 20 GRPO steps.
+ */
 export const RUN_PRESETS: Record<string, Deep> = {
   default: {},
+  learn: {
+    families: 'compute.sim,compute.numtheory',
+    maxDifficulty: 1,
+    evalEvery: 20,
+    grpo: { entropyControl: 'clip_cov' },
+    rl: { families: 'compute.sim,compute.numtheory,compute.bigint', minDifficulty: 1, maxDifficulty: 3 },
+  },
   quick: {
     trainTasks: 16,
     testTasks: 4,

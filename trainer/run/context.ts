@@ -38,6 +38,10 @@ export class RunContext implements RunInfo {
   readonly hooks: RunHooks;
   readonly trainIds: readonly string[];
   readonly testIds: readonly string[];
+  /** Validation tasks of the periodic evaluations (empty: they use the test tasks). */
+  readonly valIds: readonly string[];
+  /** The tasks GRPO draws from: the train pool, or the RL query set once `phase-rl.ts` has built it. */
+  rlIds: readonly string[];
   readonly model: Transformer;
   readonly tok: ByteTokenizer;
   readonly opt: AdamW;
@@ -57,6 +61,7 @@ export class RunContext implements RunInfo {
     info: RunInfo;
     trainIds: readonly string[];
     testIds: readonly string[];
+    valIds?: readonly string[];
     model: Transformer;
     tok: ByteTokenizer;
     opt: AdamW;
@@ -69,6 +74,8 @@ export class RunContext implements RunInfo {
     ({ dir: this.dir, cfg: this.cfg, def: this.def, runId: this.runId, hooks: this.hooks } = o.info);
     this.trainIds = o.trainIds;
     this.testIds = o.testIds;
+    this.valIds = o.valIds ?? [];
+    this.rlIds = o.trainIds;
     this.model = o.model;
     this.tok = o.tok;
     this.opt = o.opt;

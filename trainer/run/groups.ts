@@ -36,7 +36,7 @@ export interface SampledStep {
  */
 function taskPicker(ctx: RunContext) {
   const p = ctx.cfg.grpo.skipZeroVariance;
-  const ids = ctx.trainIds;
+  const ids = ctx.rlIds;
   const g = ctx.state.grpo;
   const flat = new Set(g.flatTasks);
   const save = () => {

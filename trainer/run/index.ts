@@ -1,10 +1,13 @@
 /** trainer/run: `train` (one run, end to end), its config, state, hooks and held-out evaluation. */
 export { NonFiniteError } from '../grpo/index.js';
+export type { ArmName, ArmResult, ArmsOptions, LearnResult, SplitFigures, ThinkingControl } from './arms.js';
+export { ARM_LABELS, evaluateSplits, grpoCompute, runArms, splitFigures, thinkingControl } from './arms.js';
 export type { RunConfig, RunConfigInput } from './config.js';
 export {
   GrpoConfigSchema,
   LimitsConfigSchema,
   mergeConfig,
+  RlConfigSchema,
   RUN_PRESETS,
   RunConfigError,
   RunConfigSchema,
@@ -13,9 +16,13 @@ export {
 } from './config.js';
 export { type EvalDecoding, evalSampling, evaluate, summarizeEval } from './evaluate.js';
 export type { RunFiles } from './files.js';
+export { RL_FILTER_FILE, RL_TASKS_FILE, rlCandidates, selectRlTasks } from './phase-rl.js';
+export { isTrainingRun, readTrainingRun, renderTrainingReport, writeTrainingReport } from './report.js';
 export { train } from './run.js';
+export type { SplitName, Splits } from './splits.js';
+export { FLAKY_ERROR, learnEnv, learnSplits, rewordPrompt, SPLIT_DESCRIPTIONS, SPLIT_NAMES } from './splits.js';
 export type { RunPhase, RunState } from './state.js';
 export { RunStateError, RunStateSchema, readRunState } from './state.js';
-export { NoTasksError, selectTasks } from './tasks.js';
+export { NoTasksError, probeTasks, runTaskPools, selectTasks, VALIDATION_OFFSET } from './tasks.js';
 export type { HeldOutResult, ModeEval, RunHooks, RunSummary, StepRecord, StepStage } from './types.js';
 export { HeldOutResultSchema, ModeEvalSchema, RunInterruptedError } from './types.js';

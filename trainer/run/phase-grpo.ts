@@ -67,6 +67,12 @@ async function grpoStepOf(ctx: RunContext, s: number, ref: ModelRunner | undefin
           entropyCoef: g.entropyCoef,
           entropyTarget: g.entropyTarget,
           maxCompletionLen: cfg.rewards.maxLen,
+          entropyControl: g.entropyControl,
+          covFraction: g.covFraction,
+          covLow: g.covLow,
+          covHigh: g.covHigh,
+          klCovCoef: g.klCovCoef,
+          covSeed: mixSeed(cfg.seed, s, 'cov'),
         },
         ref,
       ).catch((err) => {
@@ -115,8 +121,17 @@ export async function runGrpo(ctx: RunContext): Promise<void> {
       // an evaluation belongs to the step before it: checkpointed with it, redone with it
       if (cfg.evalEvery > 0 && (s + 1) % cfg.evalEvery === 0 && s + 1 < g.steps) {
         hooks.onStage?.('evaluate', 'grpo', s + 1);
-        const e = await evaluateRunModel(ctx, ctx.testIds, `step${s + 1}`);
-        ctx.record({ phase: 'eval', step: s + 1, success: e.success, validity: e.validity, byMode: e.byMode });
+        // with a validation pool (an RL query set), periodic evaluations select checkpoints and never see a test split
+        const val = ctx.valIds.length > 0;
+        const e = await evaluateRunModel(ctx, val ? ctx.valIds : ctx.testIds, `step${s + 1}`);
+        ctx.record({
+          phase: 'eval',
+          step: s + 1,
+          split: val ? 'val' : 'test',
+          success: e.success,
+          validity: e.validity,
+          byMode: e.byMode,
+        });
       }
       state.grpo.ms = msBefore + (performance.now() - t0);
       state.grpo.cpuMs = cpuMsBefore + cpuMsSince(c0);

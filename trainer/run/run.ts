@@ -11,6 +11,8 @@
  *                                    `last.damaged/`)
  *   runs/<id>/trajectories/*.jsonl   cold-start data, GRPO rollouts, evaluation episodes
  *   runs/<id>/summary.json           before/after held-out success, wall time, tokens, throughput
+ *   runs/<id>/report.html            curves of the run (`report.ts`; `gym report` rebuilds and compares)
+ *   runs/<id>/rl-tasks.json          the RL query set, with `rl.families` (`phase-rl.ts`)
  *
  * The run is a sequence of phases over one `RunContext` (`context.ts`): cold start (`phase-sft.ts`),
  * the cold-start evaluation (`phase-eval.ts`), RL (`phase-grpo.ts`), the final evaluation. Each
@@ -34,7 +36,9 @@ import { RunContext, type RunInfo } from './context.js';
 import { openRunFolder, restoreOrInit, writeJson } from './open.js';
 import { evaluateColdStart, evaluateFinal } from './phase-eval.js';
 import { grpoFirstStep, runGrpo } from './phase-grpo.js';
+import { selectRlTasks } from './phase-rl.js';
 import { coldStartSamples, runSft, sftPending } from './phase-sft.js';
+import { writeTrainingReport } from './report.js';
 import { runTaskPools } from './tasks.js';
 import type { RunHooks, RunSummary } from './types.js';
 
@@ -82,22 +86,24 @@ export async function train(
   const runId = dir.split('/').filter(Boolean).pop() as string;
   hooks.onDir?.(dir);
   const info: RunInfo = { dir, cfg, def, runId, hooks };
-  const { trainIds, testIds } = runTaskPools(def, cfg);
+  const { trainIds, testIds, valIds } = runTaskPools(def, cfg);
   const start = await restoreOrInit(info, trainIds, opts.resume !== undefined);
   const runner = await ModelRunner.create(start.model, cfg.device);
   try {
-    const ctx = new RunContext({ info, trainIds, testIds, runner, startedAt, ...start });
+    const ctx = new RunContext({ info, trainIds, testIds, valIds, runner, startedAt, ...start });
     ctx.note(`model runs on: ${runner.where}`);
     const samples: TokenSample[] = sftPending(ctx) ? await coldStartSamples(ctx) : [];
     const sftDone = ctx.start.phase === 'sft' ? ctx.start.step : cfg.sft.steps + grpoFirstStep(ctx);
     hooks.onStart?.(cfg.sft.steps + cfg.grpo.steps, sftDone);
     await runSft(ctx, samples);
     await evaluateColdStart(ctx);
+    await selectRlTasks(ctx);
     await runGrpo(ctx);
     // a run resumed after its `done` checkpoint only rewrites the summary
     await evaluateFinal(ctx);
     const summary = summarize(ctx);
     writeJson(join(dir, 'summary.json'), summary);
+    writeTrainingReport(dir);
     return { dir, summary };
   } finally {
     runner.dispose();

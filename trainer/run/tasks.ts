@@ -17,7 +17,15 @@ export class NoTasksError extends Error {
  */
 export function selectTasks(
   def: EnvDefinition,
-  o: { split: Split; prefix: string; maxDifficulty: number; count: number; seed: number },
+  o: {
+    split: Split;
+    prefix: string;
+    maxDifficulty: number;
+    count: number;
+    seed: number;
+    minDifficulty?: number;
+    offset?: number;
+  },
 ): string[] {
   const prefixes = o.prefix
     .split(',')
@@ -29,7 +37,7 @@ export function selectTasks(
       `environment ${def.id} has no task family starting with "${o.prefix}" (families: ${def.families.map((f) => f.name).join(', ')}): set \`families\` in the run config`,
     );
   const ids: string[] = [];
-  const cursors = fams.map(() => 0);
+  const cursors = fams.map(() => o.offset ?? 0);
   // scan a bounded number of indices so a family without easy tasks cannot loop forever
   const scanLimit = o.count * 40;
   for (let scanned = 0; ids.length < o.count && scanned < scanLimit; ) {
@@ -40,7 +48,7 @@ export function selectTasks(
       const task = fam.generate(o.split, cursors[f]++);
       scanned++;
       progressed = true;
-      if (task.difficulty <= o.maxDifficulty) ids.push(task.id);
+      if (task.difficulty <= o.maxDifficulty && task.difficulty >= (o.minDifficulty ?? 1)) ids.push(task.id);
     }
     if (!progressed) break;
   }
@@ -56,11 +64,31 @@ export function selectTasks(
   return ids;
 }
 
-/** The train and test pools of a run. */
-export function runTaskPools(def: EnvDefinition, cfg: RunConfig): { trainIds: string[]; testIds: string[] } {
+/** Where validation tasks start in each family's test split: past the indices test pools scan. */
+export const VALIDATION_OFFSET = 600;
+
+/**
+ * The train and test pools of a run, and its validation pool (test split from `VALIDATION_OFFSET`
+ * on, RL families and difficulties) when an RL query set is configured.
+ */
+export function runTaskPools(def: EnvDefinition, cfg: RunConfig): { trainIds: string[]; testIds: string[]; valIds: string[] } {
   const pool = (split: Split, count: number, seed: number) =>
     selectTasks(def, { split, prefix: cfg.families, maxDifficulty: cfg.maxDifficulty, count, seed });
-  return { trainIds: pool('train', cfg.trainTasks, cfg.seed), testIds: pool('test', cfg.testTasks, cfg.seed + 1) };
+  const valIds =
+    cfg.rl.families && cfg.rl.valTasks > 0
+      ? selectTasks(def, {
+          split: 'test',
+          prefix: cfg.rl.families,
+          minDifficulty: cfg.rl.minDifficulty,
+          maxDifficulty: cfg.rl.maxDifficulty,
+          count: cfg.rl.valTasks,
+          seed: cfg.seed + 2,
+          offset: VALIDATION_OFFSET,
+        })
+      : [];
+  const testIds = pool('test', cfg.testTasks, cfg.seed + 1);
+  const test = new Set(testIds);
+  return { trainIds: pool('train', cfg.trainTasks, cfg.seed), testIds, valIds: valIds.filter((id) => !test.has(id)) };
 }
 
 /** Train tasks for cold-start probes: after the ones whose oracle episodes are the SFT data. */

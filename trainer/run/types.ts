@@ -39,8 +39,11 @@ export type StepStage = 'sample' | 'update' | 'evaluate' | 'checkpoint';
 export type TrainPhase = 'sft' | 'grpo';
 
 export interface StepRecord {
-  /** `probe`: a cold-start probe on train tasks during SFT (`sft.stopAtSuccess`). */
-  phase: TrainPhase | 'eval' | 'probe';
+  /**
+   * `probe`: a cold-start probe on train tasks during SFT (`sft.stopAtSuccess`); `rl-set`: the RL
+   * query set was built (`phase-rl.ts`).
+   */
+  phase: TrainPhase | 'eval' | 'probe' | 'rl-set';
   step: number;
   [k: string]: unknown;
 }

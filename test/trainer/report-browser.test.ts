@@ -1,0 +1,167 @@
+/**
+ * The training report (runs/<id>/report.html) in real headless Chromium: no console errors, no
+ * network, every chart drawn (training curves, the arms over compute, the split bars, the budget
+ * curve), a comparison of two runs, and `gym report` choosing the training report for a run folder.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../tools/browser/index.js';
+import type { LearnResult, SplitFigures } from '../../trainer/run/index.js';
+import { readTrainingRun, renderTrainingReport, writeTrainingReport } from '../../trainer/run/index.js';
+
+const haveChromium = existsSync(CHROMIUM_PATH);
+if (!haveChromium) {
+  if (process.env.CI === 'true')
+    throw new Error(`chromium is missing at ${CHROMIUM_PATH}: CI must install it (.ci/system-deps.sh)`);
+  console.warn(`skipping training report browser test: no chromium at ${CHROMIUM_PATH}`);
+}
+
+const HOSTILE = '</script><script>window.__pwned = 1</script>';
+
+function figures(p: number): SplitFigures {
+  const r = (v: number) => ({ value: v, lo: Math.max(0, v - 0.1), hi: Math.min(1, v + 0.1) });
+  return {
+    tasks: 8,
+    episodes: 128,
+    passAt1: r(p),
+    passHat4: r(p * p),
+    passAt16: r(Math.min(1, p * 2)),
+    callValidity: r(0.99),
+    recovery: { ...r(0.5), opportunities: 6 },
+    cleanEpisodes: r(0.9),
+  };
+}
+
+/** A run folder as `gym train` and `runArms` write it, with made-up figures. */
+function writeRun(dir: string, skill: number, withLearn: boolean): void {
+  mkdirSync(dir, { recursive: true });
+  const lines: unknown[] = [];
+  for (let s = 1; s <= 30; s++) lines.push({ phase: 'sft', step: s, loss: 3 / s });
+  for (let s = 1; s <= 40; s++)
+    lines.push({
+      phase: 'grpo',
+      step: s,
+      reward: skill * (s / 40),
+      success: skill * (s / 40),
+      entropy: 1 - s / 60,
+      kl: s / 400,
+      covSelected: s % 3,
+      groups: 1 + (s % 4),
+    });
+  for (const s of [0, 10, 20, 30, 40])
+    lines.push({ phase: 'eval', step: s, split: s % 40 ? 'val' : 'test', success: (skill * s) / 50 });
+  writeFileSync(join(dir, 'metrics.jsonl'), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ seed: 0 }));
+  if (!withLearn) return;
+  const arm = (name: 'cold' | 'sft' | 'rs' | 'grpo', p: number) => ({
+    arm: name,
+    curve: [0, 1000, 2000, 3000].map((c, i) => ({ computeSeqTokens: c, grpoStep: i * 10, val: p * (i / 3) })),
+    selected: { computeSeqTokens: 3000, grpoStep: 30, val: p },
+    checkpoint: HOSTILE,
+    splits: Object.fromEntries(
+      ['id', 'ood-harder', 'ood-family', 'ood-reworded', 'ood-flaky'].map((s, i) => [s, figures(p / (1 + i))]),
+    ),
+  });
+  const learn: LearnResult = {
+    format: 'toolgym.learn/1',
+    runDir: dir,
+    seed: 0,
+    k: 16,
+    splits: { id: 8, val: 8, 'ood-harder': 8, 'ood-family': 8, 'ood-reworded': 8, 'ood-flaky': 8 },
+    rlTasks: 40,
+    grpoComputeSeqTokens: 3000,
+    arms: [arm('cold', 0.2), arm('sft', 0.4), arm('rs', 0.45), arm('grpo', 0.5)],
+    thinking: {
+      compliance: { think: { value: 1, lo: 1, hi: 1 }, no_think: { value: 0.97, lo: 0.9, hi: 1 } },
+      budgets: [0, 16, 32, 64].map((b, i) => ({
+        budget: b,
+        success: { value: 0.3 + i * 0.05, lo: 0.2, hi: 0.6 },
+        budgetHit: 0.1,
+      })),
+    },
+    wallSeconds: 1,
+  };
+  writeFileSync(join(dir, 'learn.json'), JSON.stringify(learn));
+}
+
+describe('training report', () => {
+  it('reads a run folder and escapes what it shows', () => {
+    const root = mkdtempSync(join(tmpdir(), 'toolgym-train-report-'));
+    writeRun(join(root, 'a'), 0.8, true);
+    const run = readTrainingRun(join(root, 'a'));
+    expect(run.records.filter((r) => r.phase === 'grpo')).toHaveLength(40);
+    const html = renderTrainingReport([{ ...run, label: HOSTILE }]);
+    expect(html).not.toContain(HOSTILE);
+    expect(html).toContain('id="chart-arms"');
+    expect(() => readTrainingRun(root)).toThrow(/gym train/);
+  });
+});
+
+describe.skipIf(!haveChromium)('training report in headless Chromium', () => {
+  it('draws every chart without errors or network, for one run and for two compared', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'toolgym-train-report-'));
+    writeRun(join(root, 'a'), 0.8, true);
+    writeRun(join(root, 'b'), 0.5, false);
+    const single = writeTrainingReport(join(root, 'a'));
+    const compare = writeTrainingReport(join(root, 'a'), [join(root, 'b')]);
+    expect(readFileSync(compare, 'utf8')).toContain('a vs b');
+    const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS], headless: true });
+    try {
+      for (const file of [single, compare]) {
+        const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+        const errors: string[] = [];
+        const requests: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error') errors.push(m.text());
+        });
+        page.on('pageerror', (e) => errors.push(e.message));
+        page.on('request', (r) => requests.push(r.url()));
+        await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+        const shotDir = join(tmpdir(), 'toolgym-train-screenshots');
+        mkdirSync(shotDir, { recursive: true });
+        await page.screenshot({
+          path: join(shotDir, `${file.endsWith('compare.html') ? 'compare' : 'report'}.png`),
+          fullPage: true,
+        });
+        expect(errors).toEqual([]);
+        expect(requests.filter((u) => !u.startsWith('file:'))).toEqual([]);
+        const charts = [
+          'chart-reward',
+          'chart-success',
+          'chart-entropy',
+          'chart-kl',
+          'chart-cov',
+          'chart-heldout',
+          'chart-sft',
+          'chart-arms',
+          'chart-splits',
+          'chart-budget',
+        ];
+        for (const id of charts) {
+          const inked = await page.evaluate<number>(`(() => {
+            const c = document.getElementById(${JSON.stringify(id)});
+            if (!c || !window.Chart.getChart(c)) return -1;
+            const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let n = 0;
+            for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+            return n;
+          })()`);
+          expect(inked, `${file}: ${id}`).toBeGreaterThan(1000);
+        }
+        // a compared run's lines are drawn beside the first run's
+        const datasets = await page.evaluate<number>(
+          `window.Chart.getChart(document.getElementById('chart-reward')).data.datasets.length`,
+        );
+        expect(datasets).toBe(file === compare ? 2 : 1);
+        expect(await page.locator('table.splits tr').count()).toBe(1 + 5 * 4);
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,242 @@
+/**
+ * `runs/<id>/report.html`: one self-contained page per training run (chart.js inlined as in the
+ * evaluator's report, data inlined, a Content-Security-Policy that forbids any request), or several
+ * runs compared. Curves over GRPO steps: reward, training success, token entropy, KL to the
+ * reference, tokens the entropy control acted on, informative groups, held-out/validation success;
+ * SFT loss over SFT steps. With the arms of the learning experiment (`learn.json`, `arms.ts`):
+ * validation success of each arm over model compute, the per-split table (pass@1, pass^4, pass@16,
+ * call validity, recovery, with bootstrap intervals), and the thinking-control figures and budget curve.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { chartJsSource, scriptJson } from '../../agent/eval/report.js';
+import { escapeHtml } from '../../agent/eval/report-episodes.js';
+import { ARM_LABELS, type ArmName, type LearnResult, type Rate } from './arms.js';
+import { SPLIT_DESCRIPTIONS, SPLIT_NAMES } from './splits.js';
+import type { RunSummary } from './types.js';
+
+export interface TrainingRun {
+  label: string;
+  records: Array<Record<string, unknown> & { phase: string; step: number }>;
+  summary?: RunSummary;
+  learn?: LearnResult;
+  config?: Record<string, unknown>;
+}
+
+/** Whether `dir` is a training run folder (`gym train` output). */
+export function isTrainingRun(dir: string): boolean {
+  return existsSync(join(dir, 'metrics.jsonl')) && existsSync(join(dir, 'config.json'));
+}
+
+/** Reads what the report needs from a run folder (torn lines skipped). */
+export function readTrainingRun(dir: string): TrainingRun {
+  if (!isTrainingRun(dir))
+    throw new Error(
+      `${dir} is not a training run folder (no metrics.jsonl and config.json): pass runs/<id> as written by \`gym train\``,
+    );
+  const records: TrainingRun['records'] = [];
+  for (const line of readFileSync(join(dir, 'metrics.jsonl'), 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      records.push(JSON.parse(line));
+    } catch {
+      // a torn last line of a killed run: left out
+    }
+  }
+  const json = <T>(f: string): T | undefined =>
+    existsSync(join(dir, f)) ? (JSON.parse(readFileSync(join(dir, f), 'utf8')) as T) : undefined;
+  return {
+    label: basename(resolve(dir)),
+    records,
+    summary: json<RunSummary>('summary.json'),
+    learn: json<LearnResult>('learn.json'),
+    config: json<Record<string, unknown>>('config.json'),
+  };
+}
+
+const pct = (v: number | null | undefined) =>
+  v === undefined || v === null || !Number.isFinite(v) ? '—' : `${(100 * v).toFixed(1)}%`;
+
+function rateCell(r: Rate | undefined): string {
+  if (!r || r.value === null || !Number.isFinite(r.value)) return '<td class="num">—</td>';
+  const ci =
+    r.lo !== undefined && r.lo !== null && r.hi !== undefined && r.hi !== null
+      ? ` <span class="ci">[${pct(r.lo)}, ${pct(r.hi)}]</span>`
+      : '';
+  return `<td class="num">${pct(r.value)}${ci}</td>`;
+}
+
+function splitTable(run: TrainingRun): string {
+  const L = run.learn;
+  if (!L) return '';
+  const rows: string[] = [];
+  for (const name of SPLIT_NAMES) {
+    if (name === 'val') continue;
+    for (const a of L.arms) {
+      const f = a.splits[name];
+      if (!f) continue;
+      rows.push(
+        `<tr><td title="${escapeHtml(SPLIT_DESCRIPTIONS[name])}">${escapeHtml(name)}</td><td>${escapeHtml(ARM_LABELS[a.arm as ArmName] ?? a.arm)}</td><td class="num">${f.tasks}</td>${rateCell(f.passAt1)}${rateCell(f.passHat4)}${rateCell(f.passAt16)}${rateCell(f.callValidity)}${rateCell(f.recovery)}<td class="num">${f.recovery.opportunities}</td></tr>`,
+      );
+    }
+  }
+  return `<h3>${escapeHtml(run.label)}: seed ${L.seed}, k=${L.k} episodes per task, ${L.rlTasks} RL tasks, GRPO compute ${L.grpoComputeSeqTokens} sequence tokens</h3>
+<div class="scroll"><table class="splits"><tr><th>split</th><th>arm</th><th>tasks</th><th>pass@1</th><th>pass^4</th><th>pass@16</th><th>call validity</th><th>recovery</th><th>recovery chances</th></tr>${rows.join('')}</table></div>`;
+}
+
+function thinkingTable(run: TrainingRun): string {
+  const T = run.learn?.thinking;
+  if (!T) return '';
+  return `<h3>${escapeHtml(run.label)}</h3><table><tr><th>mode</th><th>compliance</th></tr><tr><td>/think</td>${rateCell(T.compliance.think)}</tr><tr><td>/no_think</td>${rateCell(T.compliance.no_think)}</tr></table>
+<table><tr><th>thinking budget</th><th>success</th><th>budget hit</th></tr>${T.budgets.map((b) => `<tr><td class="num">${b.budget}</td>${rateCell(b.success)}<td class="num">${pct(b.budgetHit)}</td></tr>`).join('')}</table>`;
+}
+
+function summaryLine(run: TrainingRun): string {
+  const s = run.summary;
+  if (!s) return `${escapeHtml(run.label)}: unfinished (${run.records.length} records)`;
+  return `${escapeHtml(run.label)}: ${escapeHtml(s.model)} (${s.params} parameters) on ${escapeHtml(s.env)}, ${s.sftSteps} SFT + ${s.grpoSteps} GRPO steps, held-out success ${pct(s.before.success)} → ${pct(s.after.success)}, call validity ${pct(s.after.validity)}, ${(s.wallMs.total / 1000).toFixed(0)} s`;
+}
+
+/** What the page script draws, per run. */
+function chartData(run: TrainingRun) {
+  const grpo = run.records.filter((r) => r.phase === 'grpo');
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const series = (key: string) => grpo.map((r) => ({ x: r.step, y: num(r[key]) }));
+  return {
+    label: run.label,
+    reward: series('reward'),
+    success: series('success'),
+    entropy: series('entropy'),
+    kl: series('kl'),
+    covSelected: series('covSelected'),
+    groups: series('groups'),
+    sftLoss: run.records.filter((r) => r.phase === 'sft').map((r) => ({ x: r.step, y: num(r.loss) })),
+    heldOut: run.records
+      .filter((r) => r.phase === 'eval')
+      .map((r) => ({ x: r.step, y: num(r.success), split: typeof r.split === 'string' ? r.split : 'test' })),
+    arms: (run.learn?.arms ?? [])
+      .filter((a) => a.curve.length > 1 || a.arm === 'grpo')
+      .map((a) => ({
+        arm: ARM_LABELS[a.arm as ArmName] ?? a.arm,
+        points: a.curve.map((p) => ({ x: p.computeSeqTokens, y: p.val })),
+      })),
+    splits: run.learn
+      ? {
+          names: SPLIT_NAMES.filter((n) => n !== 'val'),
+          arms: run.learn.arms.map((a) => ({
+            arm: ARM_LABELS[a.arm as ArmName] ?? a.arm,
+            passAt1: SPLIT_NAMES.filter((n) => n !== 'val').map((n) => num(a.splits[n]?.passAt1.value)),
+          })),
+        }
+      : null,
+    budget: (run.learn?.thinking?.budgets ?? []).map((b) => ({
+      x: b.budget,
+      y: num(b.success.value),
+      lo: num(b.success.lo),
+      hi: num(b.success.hi),
+    })),
+  };
+}
+
+const PAGE_SCRIPT = `
+(function () {
+  var data = JSON.parse(document.getElementById('report-data').textContent);
+  var colors = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
+  Chart.defaults.animation = false;
+  Chart.defaults.font.family = 'system-ui, sans-serif';
+  function line(id, datasets, xTitle, yTitle, yRange, xType) {
+    var el = document.getElementById(id);
+    if (!el || !datasets.length) return;
+    var y = { title: { display: true, text: yTitle } };
+    if (yRange) { y.min = yRange[0]; y.max = yRange[1]; }
+    new Chart(el, { type: 'line', data: { datasets: datasets }, options: { responsive: false, parsing: false, spanGaps: true,
+      elements: { point: { radius: 1.5 } },
+      scales: { x: { type: xType || 'linear', title: { display: true, text: xTitle } }, y: y } } });
+  }
+  function per(key, name) {
+    return data.runs.map(function (r, i) { return { label: name + ' ' + r.label, borderColor: colors[i % 6], backgroundColor: colors[i % 6], data: r[key] }; });
+  }
+  line('chart-reward', per('reward', 'reward'), 'GRPO step', 'mean reward');
+  line('chart-success', per('success', 'success'), 'GRPO step', 'training success', [0, 1]);
+  line('chart-entropy', per('entropy', 'entropy'), 'GRPO step', 'token entropy (nats)');
+  line('chart-kl', per('kl', 'KL'), 'GRPO step', 'KL to the cold start (k3)');
+  line('chart-cov', per('covSelected', 'tokens').concat(per('groups', 'groups').map(function (d) { d.borderDash = [6, 4]; return d; })), 'GRPO step', 'entropy-control tokens; informative groups (dashed)');
+  line('chart-sft', per('sftLoss', 'loss'), 'SFT step', 'SFT loss');
+  var held = [];
+  data.runs.forEach(function (r, i) {
+    var splits = {};
+    r.heldOut.forEach(function (p) { (splits[p.split] = splits[p.split] || []).push({ x: p.x, y: p.y }); });
+    Object.keys(splits).forEach(function (s, j) {
+      held.push({ label: s + ' ' + r.label, borderColor: colors[i % 6], backgroundColor: colors[i % 6], borderDash: j ? [6, 4] : [], data: splits[s] });
+    });
+  });
+  line('chart-heldout', held, 'GRPO step', 'held-out success (headline mode)', [0, 1]);
+  var arms = [];
+  data.runs.forEach(function (r, i) {
+    r.arms.forEach(function (a, j) {
+      arms.push({ label: a.arm + (data.runs.length > 1 ? ' ' + r.label : ''), borderColor: colors[j % 6], backgroundColor: colors[j % 6],
+        borderDash: i ? [6, 4] : [], data: a.points });
+    });
+  });
+  line('chart-arms', arms, 'model compute (training sequence tokens)', 'validation success', [0, 1]);
+  var sel = document.getElementById('chart-splits');
+  var first = data.runs.filter(function (r) { return r.splits; });
+  if (sel && first.length) {
+    var s = first[0].splits;
+    new Chart(sel, { type: 'bar', data: { labels: s.names, datasets: s.arms.map(function (a, j) {
+      return { label: a.arm, backgroundColor: colors[j % 6], data: a.passAt1 }; }) },
+      options: { responsive: false, scales: { y: { min: 0, max: 1, title: { display: true, text: 'pass@1' } } } } });
+  }
+  var budget = [];
+  data.runs.forEach(function (r, i) {
+    if (!r.budget.length) return;
+    budget.push({ label: 'success ' + r.label, borderColor: colors[i % 6], backgroundColor: colors[i % 6], data: r.budget.map(function (b) { return { x: b.x, y: b.y }; }) });
+    budget.push({ label: 'interval ' + r.label, borderColor: colors[i % 6], borderDash: [2, 3], pointRadius: 0, fill: false,
+      data: r.budget.map(function (b) { return { x: b.x, y: b.lo }; }) });
+    budget.push({ label: '', borderColor: colors[i % 6], borderDash: [2, 3], pointRadius: 0, fill: false,
+      data: r.budget.map(function (b) { return { x: b.x, y: b.hi }; }) });
+  });
+  line('chart-budget', budget, 'thinking budget (tokens)', 'success (think mode)', [0, 1]);
+})();
+`;
+
+const STYLE = `
+body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1300px; padding: 0 16px; color: #222; }
+h1 { font-size: 22px; margin-bottom: 4px; } h2 { margin-top: 32px; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 8px 8px 8px 0; display: inline-table; vertical-align: top; } th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
+td.num { text-align: right; white-space: nowrap; } .ci { color: #777; font-size: 12px; } .note { color: #555; }
+.charts { display: flex; flex-wrap: wrap; gap: 16px; } .scroll { overflow-x: auto; max-width: 100%; }
+`;
+
+/** The whole page for one run, or several compared (each chart overlays them). */
+export function renderTrainingReport(runs: readonly TrainingRun[]): string {
+  if (runs.length === 0) throw new Error('renderTrainingReport needs at least one run');
+  const title = runs.length > 1 ? `toolgym train: ${runs.map((r) => r.label).join(' vs ')}` : `toolgym train: ${runs[0].label}`;
+  const learn = runs.some((r) => r.learn);
+  const thinking = runs.some((r) => r.learn?.thinking);
+  const canvas = (id: string) => `<canvas id="${id}" width="600" height="320"></canvas>`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
+<body>
+<h1>${escapeHtml(title)}</h1>
+<p class="note">${runs.map(summaryLine).join('<br>')}</p>
+<section id="training"><h2>Training</h2><div class="charts">${['chart-reward', 'chart-success', 'chart-entropy', 'chart-kl', 'chart-cov', 'chart-heldout', 'chart-sft'].map(canvas).join('')}</div></section>
+${learn ? `<section id="arms"><h2>Arms at equal model compute</h2><p class="note">Validation success of each arm from the same cold start as model compute grows (GRPO: training passes plus one forward per sampled token; SFT arms: their training tokens). The SFT arms are tested at their best validation point, GRPO at its last.</p><div class="charts">${canvas('chart-arms')}${canvas('chart-splits')}</div>${runs.map(splitTable).join('')}</section>` : ''}
+${thinking ? `<section id="thinking"><h2>Thinking control</h2><div class="charts">${canvas('chart-budget')}<div>${runs.map(thinkingTable).join('')}</div></div></section>` : ''}
+<script id="report-data" type="application/json">${scriptJson({ runs: runs.map(chartData) })}</script>
+<script>${chartJsSource()}</script>
+<script>${PAGE_SCRIPT}</script>
+</body></html>
+`;
+}
+
+/** Writes `<dir>/report.html` (or, with others, a comparison at `out`, default `<dir>/compare.html`). */
+export function writeTrainingReport(dir: string, compare: readonly string[] = [], out?: string): string {
+  const runs = [dir, ...compare].map(readTrainingRun);
+  const path = out ?? join(dir, compare.length ? 'compare.html' : 'report.html');
+  writeFileSync(path, renderTrainingReport(runs));
+  return path;
+}
