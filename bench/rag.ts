@@ -109,7 +109,7 @@ async function main(): Promise<void> {
       const v = await embedder.embed([q.query], 'query');
       embedQueryMs.push(performance.now() - s);
       s = performance.now();
-      check.search(v, 50);
+      await check.search(v, 50);
       searchMs.push(performance.now() - s);
     }
     // Where the corpus embedding goes: the tokenizer alone, over every passage.

@@ -17,7 +17,9 @@ const num = (name: string): number | undefined => {
   return i >= 0 ? Number(argv[i + 1]) : undefined;
 };
 if (!dir) {
-  process.stderr.write('usage: npx tsx scripts/build-rag-test-model.ts <dir> [--dim 128] [--seed N] [--world-seed S --world-docs N]\n');
+  process.stderr.write(
+    'usage: npx tsx scripts/build-rag-test-model.ts <dir> [--dim 128] [--seed N] [--world-seed S --world-docs N]\n',
+  );
   process.exit(2);
 }
 const worldSeed = num('world-seed');

@@ -126,9 +126,12 @@ export class HybridRetriever {
   async semantic(query: string, k: number): Promise<RetrievalHit[]> {
     if (!this.dense) throw new Error('no embedding model: dense retrieval needs one (retrieval is BM25 alone)');
     const q = await this.dense.embedder.embed([query], 'query');
-    return this.dense.index
-      .search(q, k)
-      .map((h, r) => ({ index: h.index, id: (this.chunks[h.index] as Chunk).id, score: h.score, denseRank: r + 1 }));
+    return (await this.dense.index.search(q, k)).map((h, r) => ({
+      index: h.index,
+      id: (this.chunks[h.index] as Chunk).id,
+      score: h.score,
+      denseRank: r + 1,
+    }));
   }
 
   /** The top `k` chunks for `query` in `mode` (default: hybrid when there is an embedder). */

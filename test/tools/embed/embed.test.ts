@@ -16,6 +16,7 @@ import {
   poolRows,
   type TestModelInfo,
 } from '../../../tools/embed/index.js';
+import { Rng } from '../../../tools/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'toolgym-embed-'));
 let info: TestModelInfo;
@@ -113,7 +114,7 @@ describe('corpus vectors and dense search', () => {
     expect(changed.file).not.toBe(first.file);
   });
 
-  it('returns the exact top k by cosine, best first', () => {
+  it('returns the exact top k by cosine, best first', async () => {
     const D = 3;
     const rows = [
       [1, 0, 0],
@@ -123,9 +124,25 @@ describe('corpus vectors and dense search', () => {
       [0.8, 0.6, 0],
     ];
     const index = new DenseIndex(D, new Float32Array(rows.flat()));
-    const hits = index.search(new Float32Array([1, 0, 0]), 3);
+    const hits = await index.search(new Float32Array([1, 0, 0]), 3);
     expect(hits.map((h) => h.index)).toEqual([0, 4, 2]);
     expect(hits[1]?.score).toBeCloseTo(0.8, 6);
-    expect(index.search(new Float32Array([0, 0, 1]), 10)).toHaveLength(5);
+    expect(await index.search(new Float32Array([0, 0, 1]), 10)).toHaveLength(5);
+    expect(index.searchReference(new Float32Array([1, 0, 0]), 3).map((h) => h.index)).toEqual([0, 4, 2]);
+  });
+
+  it('ranks as the plain-loop reference does on real embeddings (onnxruntime Gemm against loops)', async () => {
+    const rng = new Rng(5);
+    const words = ['harbour', 'mayor', 'founded', 'census', 'market', 'bridge', 'director', 'born', 'river', 'museum', 'winner'];
+    const texts = Array.from({ length: 400 }, () => Array.from({ length: 12 }, () => rng.pick(words)).join(' '));
+    const vectors = await model.embed(texts, 'passage');
+    const index = new DenseIndex(model.dim, vectors);
+    const q = await model.embed(['Who is the mayor of the harbour founded by the museum director?'], 'query');
+    const fast = await index.search(q, 20);
+    const ref = index.searchReference(q, 20);
+    expect(fast.map((h) => h.score)).toEqual(ref.map((h) => expect.closeTo(h.score, 5)));
+    // The same rows make the top 10 (float32 products may only reorder rows whose scores tie to rounding).
+    const top = (hs: typeof fast) => new Set(hs.slice(0, 10).map((h) => h.index));
+    if ((ref[9]?.score as number) - (ref[10]?.score as number) > 1e-5) expect(top(fast)).toEqual(top(ref));
   });
 });
