@@ -21,6 +21,7 @@ import {
   type Tensor,
 } from '../../gpu/index.js';
 import { headWeightName, type ModelConfig } from './config.js';
+import type { DeviceLora } from './lora.js';
 
 export type Keep = <X extends Tensor>(t: X) => X;
 
@@ -41,6 +42,9 @@ export interface Block {
   g: Tensor;
   u: Tensor;
   a: Tensor;
+  /** x A (T, r) of each adapted projection (LoRA), by weight name. */
+  loraIn: Map<string, Tensor>;
+  loraOut: Map<string, Tensor>;
 }
 
 /** The model's weights and gradients by name, as a block reads them. */
@@ -51,6 +55,19 @@ export interface BlockWeights {
   readonly table: Tensor;
   p(name: string): Tensor;
   gr(name: string): Tensor;
+  /** Low-rank adapters added to some projections. */
+  readonly lora?: DeviceLora;
+  /** The base weights get no gradient (LoRA training, or a model loaded to sample). */
+  readonly frozenBase?: boolean;
+}
+
+/** y = x W (+ s (x A) B where the weight carries an adapter, whose x A goes into `acts`). */
+function linear(w: BlockWeights, x: Tensor, name: string, keep: Keep, acts: Map<string, Tensor>): Tensor {
+  const y = keep(matmul(w.dev, x, w.p(name)));
+  if (!w.lora?.has(name)) return y;
+  const r = w.lora.forward(x, name, y, keep);
+  acts.set(name, r.xa);
+  return r.y;
 }
 
 /** Layer `l` up to attention: RMSNorm, q/k/v projections, QK-Norm and RoPE of T rows. */
@@ -69,9 +86,10 @@ export function attentionInputs(
   const n1 = rmsnorm(dev, x0, w.p(`${pre}input_layernorm`), normEps, rows);
   const h1 = keep(n1.y);
   const r1 = keep(n1.rstd);
-  const q = keep(matmul(dev, h1, w.p(`${pre}q_proj`))).reshape([T * H, hd]);
-  const k = keep(matmul(dev, h1, w.p(`${pre}k_proj`))).reshape([T * KV, hd]);
-  const v = keep(matmul(dev, h1, w.p(`${pre}v_proj`)));
+  const loraIn = new Map<string, Tensor>();
+  const q = linear(w, h1, `${pre}q_proj`, keep, loraIn).reshape([T * H, hd]);
+  const k = linear(w, h1, `${pre}k_proj`, keep, loraIn).reshape([T * KV, hd]);
+  const v = linear(w, h1, `${pre}v_proj`, keep, loraIn);
   const nq = rmsnorm(dev, q, w.p(`${pre}q_norm`), normEps, rows);
   const nk = rmsnorm(dev, k, w.p(`${pre}k_norm`), normEps, rows);
   keep(nq.y);
@@ -80,23 +98,24 @@ export function attentionInputs(
   const rk = keep(nk.rstd);
   const qr = keep(rope(dev, nq.y.reshape([T, H, hd]), posT, w.table)); // (T, H, hd)
   const kr = keep(rope(dev, nk.y.reshape([T, KV, hd]), posT, w.table)); // (T, KV, hd)
-  return { x0, r1, h1, q, k, v, rq, rk, qr, kr };
+  return { x0, r1, h1, q, k, v, rq, rk, qr, kr, loraIn };
 }
 
 /** Layer `l` after attention: output projection, residual, RMSNorm, SwiGLU MLP, residual. */
 export function blockOutput(w: BlockWeights, l: number, x0: Tensor, attnFlat: Tensor, rows: StableRowsOption, keep: Keep) {
   const dev = w.dev;
   const pre = `layers.${l}.`;
-  const o = keep(matmul(dev, attnFlat, w.p(`${pre}o_proj`)));
+  const loraOut = new Map<string, Tensor>();
+  const o = linear(w, attnFlat, `${pre}o_proj`, keep, loraOut);
   const x1 = keep(add(dev, o, x0));
   const n2 = rmsnorm(dev, x1, w.p(`${pre}post_attention_layernorm`), w.config.normEps, rows);
   const h2 = keep(n2.y);
   const r2 = keep(n2.rstd);
-  const g = keep(matmul(dev, h2, w.p(`${pre}gate_proj`)));
-  const u = keep(matmul(dev, h2, w.p(`${pre}up_proj`)));
+  const g = linear(w, h2, `${pre}gate_proj`, keep, loraOut);
+  const u = linear(w, h2, `${pre}up_proj`, keep, loraOut);
   const a = keep(swiglu(dev, g, u, rows));
-  const down = keep(matmul(dev, a, w.p(`${pre}down_proj`)));
-  return { x1, r2, h2, g, u, a, x: keep(add(dev, down, x1)) };
+  const down = linear(w, a, `${pre}down_proj`, keep, loraOut);
+  return { x1, r2, h2, g, u, a, x: keep(add(dev, down, x1)), loraOut };
 }
 
 /** Final RMSNorm and the logits (T, V) (tied to the embedding, or `lm_head`); the caller frees the logits. */
@@ -108,17 +127,41 @@ export function head(w: BlockWeights, x: Tensor, rows: StableRowsOption, keep: K
 }
 
 /**
- * Backward of y = x W for the weight `name`: adds dW into its gradient and returns dx, or adds dx
- * into `dxInto` (the layers that read the same input) and returns it.
+ * Backward of y = x W (+ its adapter) for the weight `name`: adds dW into its gradient (unless the
+ * base is frozen) and the adapter's dA, dB into theirs, and returns dx, or adds dx into `dxInto`
+ * (the layers that read the same input) and returns it.
  */
-function linearBackward(w: BlockWeights, x: Tensor, name: string, dy: Tensor, dxInto?: Tensor): Tensor {
-  const g = matmulBackward(w.dev, x, w.p(name), dy, {}, { a: true, b: true }, { da: dxInto, db: w.gr(name) });
-  return g.da as Tensor;
+function linearBackward(
+  w: BlockWeights,
+  x: Tensor,
+  name: string,
+  dy: Tensor,
+  keep: Keep,
+  acts: Map<string, Tensor>,
+  dxInto?: Tensor,
+): Tensor {
+  const frozen = w.frozenBase === true;
+  const g = matmulBackward(
+    w.dev,
+    x,
+    w.p(name),
+    dy,
+    {},
+    { a: true, b: !frozen },
+    { da: dxInto, db: frozen ? undefined : w.gr(name) },
+  );
+  const dx = g.da as Tensor;
+  const xa = acts.get(name);
+  if (xa && w.lora) w.lora.backward(x, xa, name, dy, dx, keep);
+  return dx;
 }
 
-/** Backward of an RMSNorm with weight `name`: adds dw into its gradient and returns dx. */
-function normBackward(w: BlockWeights, x: Tensor, name: string, rstd: Tensor, dy: Tensor): Tensor {
-  return rmsnormBackward(w.dev, x, w.p(name), rstd, dy, w.gr(name)).dx;
+/** Backward of an RMSNorm with weight `name`: adds dw into its gradient (unless frozen) and returns dx. */
+function normBackward(w: BlockWeights, x: Tensor, name: string, rstd: Tensor, dy: Tensor, keep: Keep): Tensor {
+  if (!w.frozenBase) return rmsnormBackward(w.dev, x, w.p(name), rstd, dy, w.gr(name)).dx;
+  const r = rmsnormBackward(w.dev, x, w.p(name), rstd, dy);
+  keep(r.dw);
+  return r.dx;
 }
 
 /**
@@ -140,24 +183,24 @@ export function blockBackward(
   const T = dx.dim(0);
   const pre = `layers.${l}.`;
   // --- MLP: x2 = x1 + swiglu(h2 Wg, h2 Wu) Wd
-  const da = keep(linearBackward(w, b.a, `${pre}down_proj`, dx));
+  const da = keep(linearBackward(w, b.a, `${pre}down_proj`, dx, keep, b.loraOut));
   const { dgate, dup } = swigluBackward(dev, b.g, b.u, da);
   keep(dgate);
   keep(dup);
-  const dh2 = keep(linearBackward(w, b.h2, `${pre}gate_proj`, dgate));
-  linearBackward(w, b.h2, `${pre}up_proj`, dup, dh2);
-  const dn2 = keep(normBackward(w, b.x1, `${pre}post_attention_layernorm`, b.r2, dh2));
+  const dh2 = keep(linearBackward(w, b.h2, `${pre}gate_proj`, dgate, keep, b.loraOut));
+  linearBackward(w, b.h2, `${pre}up_proj`, dup, keep, b.loraOut, dh2);
+  const dn2 = keep(normBackward(w, b.x1, `${pre}post_attention_layernorm`, b.r2, dh2, keep));
   const dx1 = keep(add(dev, dx, dn2));
   // --- attention: x1 = x0 + attn Wo
-  const dattn = keep(linearBackward(w, b.att.o.reshape([T, H * hd]), `${pre}o_proj`, dx1));
+  const dattn = keep(linearBackward(w, b.att.o.reshape([T, H * hd]), `${pre}o_proj`, dx1, keep, b.loraOut));
   const { dq, dk, dv } = attn(dattn.reshape([1, T, H, hd])); // dk, dv: (T, KV, hd) of this pass's rows
   const dqn = keep(ropeBackward(dev, dq.reshape([T, H, hd]), pos, w.table)).reshape([T * H, hd]);
   const dkn = keep(ropeBackward(dev, dk.reshape([T, KV, hd]), pos, w.table)).reshape([T * KV, hd]);
-  const dqRaw = keep(normBackward(w, b.q, `${pre}q_norm`, b.rq, dqn));
-  const dkRaw = keep(normBackward(w, b.k, `${pre}k_norm`, b.rk, dkn));
-  const dh1 = keep(linearBackward(w, b.h1, `${pre}q_proj`, dqRaw.reshape([T, H * hd])));
-  linearBackward(w, b.h1, `${pre}k_proj`, dkRaw.reshape([T, KV * hd]), dh1);
-  linearBackward(w, b.h1, `${pre}v_proj`, dv.reshape([T, KV * hd]), dh1);
-  const dn1 = keep(normBackward(w, b.x0, `${pre}input_layernorm`, b.r1, dh1));
+  const dqRaw = keep(normBackward(w, b.q, `${pre}q_norm`, b.rq, dqn, keep));
+  const dkRaw = keep(normBackward(w, b.k, `${pre}k_norm`, b.rk, dkn, keep));
+  const dh1 = keep(linearBackward(w, b.h1, `${pre}q_proj`, dqRaw.reshape([T, H * hd]), keep, b.loraIn));
+  linearBackward(w, b.h1, `${pre}k_proj`, dkRaw.reshape([T, KV * hd]), keep, b.loraIn, dh1);
+  linearBackward(w, b.h1, `${pre}v_proj`, dv.reshape([T, KV * hd]), keep, b.loraIn, dh1);
+  const dn1 = keep(normBackward(w, b.x0, `${pre}input_layernorm`, b.r1, dh1, keep));
   return keep(add(dev, dx1, dn1));
 }

@@ -28,7 +28,9 @@ import {
 import { headWeightName, type ModelConfig, paramShapes } from './config.js';
 import { attentionInputs, type Block, type BlockWeights, blockBackward, blockOutput, head, type Keep } from './device-block.js';
 import { DeviceKVCache, prefixKeyValueGrads, type SharedPrefix } from './device-cache.js';
+import type { LoraAdapter } from './hf/index.js';
 import { checkFits, checkTokenId } from './limits.js';
+import { DeviceLora, type LoraOptions } from './lora.js';
 
 export { DeviceKVCache, type SharedPrefix } from './device-cache.js';
 
@@ -74,6 +76,12 @@ export class DeviceTransformer implements BlockWeights {
    * on the device is at once what checkpoints read. Elsewhere the weights are uploaded copies.
    */
   readonly sharesHost: boolean;
+  /** Low-rank adapters (`attachLora`): then only they train and the base stays frozen. */
+  lora?: DeviceLora;
+  /** The base weights get no gradient (loaded without them, or an adapter trains instead). */
+  get frozenBase(): boolean {
+    return this.grads.size === 0 || this.lora !== undefined;
+  }
 
   constructor(
     readonly dev: Device,
@@ -112,7 +120,41 @@ export class DeviceTransformer implements BlockWeights {
   }
 
   zeroGrad(): void {
-    for (const g of this.grads.values()) fill(this.dev, g, 0);
+    for (const g of this.trainable().grads) fill(this.dev, g, 0);
+  }
+
+  /**
+   * Adds low-rank adapters (new ones, or a PEFT adapter's) to the projections `opts.targets`; from
+   * then on training updates only them. The base gradients, if any, are released.
+   */
+  attachLora(opts: LoraOptions, init: { seed?: number; adapter?: LoraAdapter } = {}): DeviceLora {
+    if (this.lora) throw new RangeError('the model already has an adapter');
+    this.dropSaved();
+    this.dev.free(...this.grads.values());
+    this.grads.clear();
+    this.lora = new DeviceLora(this.dev, this.config, opts, init);
+    return this.lora;
+  }
+
+  /** What an optimizer step updates: the adapter's tensors when one is attached, else every weight. */
+  trainable(): { names: string[]; params: Tensor[]; grads: Tensor[]; shapes: number[][] } {
+    if (this.lora) {
+      const names = [...this.lora.params.keys()];
+      return {
+        names,
+        params: names.map((n) => this.lora?.params.get(n) as Tensor),
+        grads: names.map((n) => this.lora?.grads.get(n) as Tensor),
+        shapes: names.map((n) => this.lora?.shapes.get(n) as number[]),
+      };
+    }
+    if (this.grads.size === 0) throw new RangeError('this model was loaded without gradients: nothing to train');
+    const names = [...this.params.keys()];
+    return {
+      names,
+      params: names.map((n) => this.p(n)),
+      grads: names.map((n) => this.gr(n)),
+      shapes: names.map((n) => [...this.p(n).shape]),
+    };
   }
 
   /** Adds the device gradients into host arrays of the same names. */
@@ -370,9 +412,22 @@ export class DeviceTransformer implements BlockWeights {
         const dL = dlogits instanceof Tensor ? dlogits.reshape([T, V]) : keep(dev.upload(dlogits, [T, V]));
         // logits = hF head^T (head: the embedding when tied, else lm_head)
         const hw = headWeightName(c);
-        const g = matmulBackward(dev, sv.hF, this.p(hw), dL, { transB: true }, { a: true, b: true }, { db: this.gr(hw) });
+        const frozen = this.frozenBase;
+        const g = matmulBackward(
+          dev,
+          sv.hF,
+          this.p(hw),
+          dL,
+          { transB: true },
+          { a: true, b: !frozen },
+          {
+            db: frozen ? undefined : this.gr(hw),
+          },
+        );
         const dhF = keep(g.da as Tensor);
-        dx = keep(rmsnormBackward(dev, sv.xL, this.p('norm'), sv.rF, dhF, this.gr('norm')).dx);
+        const n = rmsnormBackward(dev, sv.xL, this.p('norm'), sv.rF, dhF, frozen ? undefined : this.gr('norm'));
+        if (frozen) keep(n.dw);
+        dx = keep(n.dx);
       }
       for (let l = c.layers - 1; l >= 0; l--) {
         const b = sv.blocks[l];
@@ -383,7 +438,7 @@ export class DeviceTransformer implements BlockWeights {
           return { dq: att.dq, dk, dv };
         });
       }
-      embeddingBackward(dev, sv.ids, dx, V, this.gr('embed_tokens'));
+      if (!this.frozenBase) embeddingBackward(dev, sv.ids, dx, V, this.gr('embed_tokens'));
     } finally {
       dev.free(...tmp);
     }
@@ -392,6 +447,7 @@ export class DeviceTransformer implements BlockWeights {
   /** Release every device tensor the model holds. */
   dispose(): void {
     this.dropSaved();
+    this.lora?.dispose();
     this.dev.free(...this.params.values(), ...this.grads.values(), this.table);
   }
 }

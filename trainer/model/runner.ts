@@ -217,7 +217,7 @@ export class ModelRunner {
     const d = this.device;
     if (!d) return clipGradNorm([...this.model.grads.values()], 0);
     this.dropNorm();
-    this.normSq = gradNormSq(d.dev, [...d.grads.values()]);
+    this.normSq = gradNormSq(d.dev, d.trainable().grads);
     return Math.sqrt(((await d.dev.download(this.normSq)) as Float32Array)[0]);
   }
 
@@ -234,20 +234,21 @@ export class ModelRunner {
       opt.update(this.model.grads, lr);
       return;
     }
-    const names = [...d.params.keys()];
-    const st = this.momentsOf(opt, names);
+    const tr = d.trainable();
+    const names = tr.names;
+    const st = this.momentsOf(opt, names, tr.shapes);
     st.step = opt.step;
-    const normSq = this.normSq ?? gradNormSq(d.dev, [...d.grads.values()]);
+    const normSq = this.normSq ?? gradNormSq(d.dev, tr.grads);
     this.normSq = undefined;
     const o = opt.opts;
-    adamwStep(d.dev, [...d.params.values()], [...d.grads.values()], st, {
+    adamwStep(d.dev, tr.params, tr.grads, st, {
       lr,
       beta1: o.beta1,
       beta2: o.beta2,
       eps: o.eps,
       weightDecay: o.weightDecay,
       maxGradNorm,
-      decay: names.map((n) => (this.model.shapes.get(n)?.length ?? 1) > 1),
+      decay: tr.shapes.map((sh) => sh.length > 1),
       normSq,
     });
     d.dev.free(normSq);
@@ -264,8 +265,9 @@ export class ModelRunner {
   async syncHost(): Promise<void> {
     const d = this.device;
     if (!d || !this.hostStale) return;
-    await d.store(this.model.params);
-    const names = [...d.params.keys()];
+    if (d.lora) await d.lora.store();
+    else await d.store(this.model.params);
+    const names = d.trainable().names;
     for (const [opt, st] of this.moments) {
       for (let i = 0; i < names.length; i++) {
         (opt.m.get(names[i]) as Float32Array).set((await d.dev.download(st.m[i])) as Float32Array);
@@ -282,6 +284,11 @@ export class ModelRunner {
    */
   async refuseNonFiniteWeights(what: string): Promise<void> {
     const d = this.device;
+    if (d?.lora) {
+      await d.lora.store();
+      refuseNonFiniteWeights(what, d.lora.hostParams());
+      return;
+    }
     if (d && !d.sharesHost) {
       const sq = gradNormSq(d.dev, [...d.params.values()]);
       const total = ((await d.dev.download(sq)) as Float32Array)[0];
@@ -293,15 +300,15 @@ export class ModelRunner {
   }
 
   /** The device moments of `opt`: its host arrays wrapped on the CPU backend, uploaded copies elsewhere. */
-  private momentsOf(opt: AdamW, names: readonly string[]): AdamWState {
+  private momentsOf(opt: AdamW, names: readonly string[], shapes: readonly number[][]): AdamWState {
     let st = this.moments.get(opt);
     if (st) return st;
     const d = this.device as DeviceTransformer;
     const dev = d.dev;
     const side = (host: Map<string, Float32Array>) =>
-      names.map((n) => {
+      names.map((n, i) => {
         const a = host.get(n);
-        const shape = this.model.shapes.get(n) as number[];
+        const shape = shapes[i];
         if (!a) throw new RangeError(`the optimizer has no moments for parameter ${n}: it belongs to another model`);
         return d.sharesHost ? (dev as CpuDevice).wrap(a, shape) : dev.upload(a, shape);
       });
