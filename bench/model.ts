@@ -16,6 +16,7 @@
 import { parseArgs } from 'node:util';
 import { createDevice, type Device } from '../gpu/index.js';
 import { frozenReference, type GrpoGroup, type GrpoStepOptions, grpoStep, logitsGrad } from '../trainer/grpo/index.js';
+import { sequencesOf } from '../trainer/index.js';
 import {
   type DeviceKVCache,
   DeviceTransformer,
@@ -68,7 +69,7 @@ async function grpoUpdate(beta: number): Promise<Record<string, unknown>> {
     });
     return { samples, rewards: [1, 0, 1, 0] };
   });
-  const seqTokens = groups.reduce((s, g) => s + g.samples.reduce((a, x) => a + x.tokens.length - 1, 0), 0);
+  const seqTokens = groups.reduce((s, g) => s + g.samples.flatMap(sequencesOf).reduce((a, x) => a + x.tokens.length - 1, 0), 0);
   const o: GrpoStepOptions = {
     lossType: 'dapo',
     scaleRewards: 'group',

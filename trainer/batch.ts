@@ -2,7 +2,8 @@
  * From trajectories to training sequences. The episode's exact tokens are used as sampled (never
  * re-tokenised); position t of the model predicts token t + 1, so a sequence of N tokens gives
  * N - 1 loss positions whose mask, behaviour log-prob and target are those of token t + 1.
- * Aborted episodes and episodes without tokens never become samples.
+ * Aborted episodes and episodes without tokens never become samples. An episode of several contexts
+ * (an environment's scripted user opened new ones) is several sequences that share its reward.
  */
 import type { Trajectory } from '../agent/index.js';
 
@@ -26,10 +27,40 @@ export interface LossView {
   count: number;
 }
 
+/** One episode's training data: its one sequence, or one per context (all sharing its reward). */
+export type EpisodeSample = TokenSample | readonly TokenSample[];
+
+type TokenRecord = Pick<Trajectory, 'tokens' | 'mask' | 'logprobs'>;
+
+function sequenceOf(c: TokenRecord): TokenSample | null {
+  if (!c.tokens || !c.mask || c.tokens.length < 2 || c.mask.length !== c.tokens.length) return null;
+  return { tokens: c.tokens, mask: c.mask, logprobs: c.logprobs ?? c.tokens.map(() => 0) };
+}
+
+/** The sequence of an episode of one context (for an episode of several, see `episodeSamples`). */
 export function toSample(t: Trajectory): TokenSample | null {
-  if (t.ending === 'aborted' || !t.tokens || !t.mask || t.tokens.length < 2) return null;
-  if (t.mask.length !== t.tokens.length) return null;
-  return { tokens: t.tokens, mask: t.mask, logprobs: t.logprobs ?? t.tokens.map(() => 0) };
+  if (t.ending === 'aborted') return null;
+  return sequenceOf(t);
+}
+
+/**
+ * Every context's sequence of an episode, in order (the earlier contexts, then the last one), or
+ * null when the episode never trains (aborted, or a context without exact tokens).
+ */
+export function episodeSamples(t: Trajectory): TokenSample[] | null {
+  if (t.ending === 'aborted') return null;
+  const out: TokenSample[] = [];
+  for (const c of [...(t.contexts ?? []), t]) {
+    const s = sequenceOf(c);
+    if (!s) return null;
+    out.push(s);
+  }
+  return out;
+}
+
+/** An episode sample as its list of sequences. */
+export function sequencesOf(s: EpisodeSample): readonly TokenSample[] {
+  return Array.isArray(s) ? (s as readonly TokenSample[]) : [s as TokenSample];
 }
 
 /** Drop trailing positions past `maxLen` tokens (the model's context); the mask goes with them. */

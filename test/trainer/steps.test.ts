@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TokenSample } from '../../trainer/batch.js';
-import { lossView } from '../../trainer/batch.js';
+import { lossView, sequencesOf } from '../../trainer/batch.js';
 import { tokenStats } from '../../trainer/grpo/logits.js';
 import { frozenReference, type GrpoGroup, grpoStep, NonFiniteError } from '../../trainer/grpo/step.js';
 import { ModelConfigSchema, ModelRunner, sharedPrefixRuns, Transformer } from '../../trainer/model/index.js';
@@ -211,7 +211,7 @@ describe('GRPO on the device against the host reference', () => {
 
   it('splits a batch into one shared-prompt run per group', () => {
     const groups = batch();
-    const views = groups.flatMap((g) => g.samples.map((s) => lossView(s)));
+    const views = groups.flatMap((g) => g.samples.flatMap(sequencesOf).map((s) => lossView(s)));
     const runs = sharedPrefixRuns(
       views.map((v) => v.inputs),
       views.map((v) => v.targets),

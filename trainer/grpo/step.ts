@@ -6,7 +6,7 @@
  * (`ModelRunner`); the loss itself is host code over T values per sequence. With `numIterations`
  * > 1 the same batch is reused, the importance ratio taken against the behaviour log-probs.
  */
-import { type LossView, lossView, type TokenSample } from '../batch.js';
+import { type EpisodeSample, type LossView, lossView, sequencesOf } from '../batch.js';
 import { ModelRunner, refuseNonFiniteUpdate, type Transformer } from '../model/index.js';
 import type { AdamW } from '../optim/index.js';
 import { groupAdvantages, type ScaleRewards } from './advantages.js';
@@ -16,8 +16,48 @@ import { AGGREGATIONS, type LossType, policyLoss } from './loss.js';
 export { NonFiniteError, refuseNonFiniteUpdate, refuseNonFiniteWeights } from '../model/index.js';
 
 export interface GrpoGroup {
-  samples: TokenSample[];
+  /** One per episode: its sequence, or one sequence per context of a multi-context episode. */
+  samples: EpisodeSample[];
+  /** One per episode. */
   rewards: number[];
+}
+
+/**
+ * Per-token weights with each episode as the aggregation's unit: the aggregation sees an episode's
+ * contexts as one sequence (their masks end to end), so `grpo`'s per-sequence mean and `dr_grpo`'s
+ * longest completion count episodes, not contexts; the weights are then cut back per context.
+ */
+function episodeWeights(
+  lossType: LossType,
+  views: readonly LossView[],
+  episodes: readonly number[],
+  maxCompletionLen?: number,
+): Float64Array[] {
+  const masks: Uint8Array[] = [];
+  let k = 0;
+  for (const n of episodes) {
+    const parts = views.slice(k, k + n).map((v) => v.mask);
+    const m = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      m.set(p, at);
+      at += p.length;
+    }
+    masks.push(m);
+    k += n;
+  }
+  const joined = AGGREGATIONS[lossType](masks, { maxCompletionLen });
+  const out: Float64Array[] = [];
+  k = 0;
+  episodes.forEach((n, e) => {
+    let at = 0;
+    for (const v of views.slice(k, k + n)) {
+      out.push(joined[e].slice(at, at + v.mask.length));
+      at += v.mask.length;
+    }
+    k += n;
+  });
+  return out;
 }
 
 export interface GrpoStepOptions {
@@ -99,15 +139,20 @@ export async function grpoStep(
   const ref = refModel ? ModelRunner.of(refModel) : undefined;
   const views: LossView[] = [];
   const adv: number[] = [];
+  /** Sequences per episode, in order: every sequence of an episode takes the episode's advantage. */
+  const episodes: number[] = [];
   for (const g of groups) {
     const a = groupAdvantages(g.rewards, { scale: o.scaleRewards });
     g.samples.forEach((s, i) => {
-      views.push(lossView(s, model.config.maxSeqLen));
-      adv.push(a[i]);
+      const seqs = sequencesOf(s);
+      for (const q of seqs) {
+        views.push(lossView(q, model.config.maxSeqLen));
+        adv.push(a[i]);
+      }
+      episodes.push(seqs.length);
     });
   }
-  const masks = views.map((v) => v.mask);
-  const weights = AGGREGATIONS[o.lossType](masks, { maxCompletionLen: o.maxCompletionLen });
+  const weights = episodeWeights(o.lossType, views, episodes, o.maxCompletionLen);
   let refLogp: Float64Array[] | undefined;
   if (o.beta > 0 && ref) {
     const st = await ref.tokenLogprobsMany(

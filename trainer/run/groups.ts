@@ -8,7 +8,7 @@ import type { Trajectory } from '../../agent/index.js';
 import { runBatch } from '../../agent/rollout/index.js';
 import type { TrajectoryWriter } from '../../agent/trajectory/index.js';
 import { mixSeed, Rng } from '../../tools/index.js';
-import { type TokenSample, toSample } from '../batch.js';
+import { type EpisodeSample, episodeSamples } from '../batch.js';
 import type { GrpoGroup } from '../grpo/index.js';
 import { allEqual } from '../grpo/index.js';
 import type { BuiltinPolicy } from '../model/index.js';
@@ -106,13 +106,14 @@ export async function sampleGroups(
     const byGroup = new Map<string, Trajectory[]>();
     for (const t of trajectories) byGroup.set(t.ids.group, [...(byGroup.get(t.ids.group) ?? []), t]);
     for (const ts of byGroup.values()) {
-      const samples: TokenSample[] = [];
+      const samples: EpisodeSample[] = [];
       const rewards: number[] = [];
       for (const t of ts) {
-        const s = toSample(t);
+        const s = episodeSamples(t);
         if (!s) continue; // aborted or tokenless: never trained on
         const rw = composeReward(t, ctx.cfg.rewards);
-        samples.push(s);
+        // An episode of several contexts is several sequences sharing this one reward.
+        samples.push(s.length === 1 ? s[0] : s);
         rewards.push(rw.total);
         out.rewards.push(rw.total);
         out.correct.push(t.correct ? 1 : 0);

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTrajectories, TrajectoryWriter } from '../../agent/trajectory/index.js';
 import { mixSeed, Rng } from '../../tools/index.js';
-import { type TokenSample, toSample } from '../batch.js';
+import { episodeSamples, type TokenSample } from '../batch.js';
 import { filterColdStart, sftStep } from '../sft/index.js';
 import { RunConfigError } from './config.js';
 import { cpuMsSince, type RunContext } from './context.js';
@@ -26,7 +26,8 @@ export function sftPending(ctx: RunContext): boolean {
 /** The cold-start samples: read back on a resume, else built from oracle episodes and recorded. */
 export async function coldStartSamples(ctx: RunContext): Promise<TokenSample[]> {
   const path = join(ctx.dir, SFT_DATA);
-  const tokens = (ts: ReturnType<typeof readTrajectories>) => ts.map(toSample).filter((s): s is TokenSample => s !== null);
+  // Every context of an episode is a sequence of its own for SFT (the loss is a token mean).
+  const tokens = (ts: ReturnType<typeof readTrajectories>) => ts.flatMap((t) => episodeSamples(t) ?? []);
   let samples: TokenSample[];
   if (ctx.resumed && existsSync(path)) {
     samples = tokens(readTrajectories(path, { onBadLine: (e) => ctx.warn(e.message) }));
