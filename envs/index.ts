@@ -31,6 +31,7 @@ export {
   type TaskFamily,
   textResult,
 } from './core/index.js';
+export { MEMORY_ENV_ID, MEMORY_ENV_VERSION, serveMemoryStdio } from './memory/index.js';
 
 /** The environments shipped with toolgym. */
 export const builtinEnvs: readonly EnvDefinition[] = [codeInterpEnv, searchEnv, memoryEnv, ragEnv];

@@ -7,13 +7,16 @@ import { type Command, Option } from 'commander';
 import {
   checkReplicaId,
   loadEnvModules,
+  MEMORY_ENV_ID,
+  MEMORY_ENV_VERSION,
   randomReplicaId,
   ServerConfigError,
   serveHttp,
+  serveMemoryStdio,
   serveStdio,
   serveWs,
 } from '../../envs/index.js';
-import { addEnvOptions, type EnvOptionFlags, envFromFlags } from './env-options.js';
+import { addEnvOptions, type EnvOptionFlags, envFromFlags, envOptions } from './env-options.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -32,6 +35,7 @@ interface ServeOptions extends EnvOptionFlags {
   maxSessionsPerClient?: string;
   maxEpisodes?: string;
   replicaId?: string;
+  db?: string;
   /** The earlier spelling of `--task-file`, still accepted. */
   tasks?: string;
 }
@@ -91,11 +95,34 @@ export function register(program: Command): void {
       "this process's replica id, the prefix of every episode handle it mints (<id>.<token>): a load balancer routes on it (default: 8 random characters per process)",
     )
     .option('--max-episodes <n>', 'most running episodes; a gym_start past it is answered with an error (default 10000)')
+    .option(
+      '--db <file>',
+      'memory: serve the memory tools over this persistent SQLite store (WAL; survives restarts, shared by concurrent servers) instead of episodes',
+    )
     .addOption(new Option('--tasks <file.jsonl>', 'the earlier spelling of --task-file').hideHelp())
     .action(async (opts: ServeOptions) => {
       const loaded = await loadEnvModules(opts.envModule);
       const id = opts.env ?? (loaded.length === 1 ? loaded[0].id : undefined);
       if (!id) throw new ServerConfigError('Pass --env <id> (run `gym envs` to list environments).');
+      if (opts.db !== undefined) {
+        if (id !== MEMORY_ENV_ID)
+          throw new ServerConfigError(
+            `--db is the memory environment's persistent store: use it with --env memory, not --env ${id}.`,
+          );
+        if (opts.http || opts.ws)
+          throw new ServerConfigError(
+            '--db serves on stdio (one process per agent; several may share the file): drop --http and --ws.',
+          );
+        const capacity = envOptions(id, opts).capacity;
+        const server = await serveMemoryStdio({
+          path: opts.db,
+          capacity: typeof capacity === 'number' ? capacity : undefined,
+          version: MEMORY_ENV_VERSION,
+        });
+        await server.closed;
+        exitSoon();
+        return;
+      }
       const def = envFromFlags(id, { ...opts, taskFile: opts.taskFile ?? opts.tasks });
       const maxSteps = positive('--max-steps', opts.maxSteps);
       // One replica id for every transport of the process (stdio, HTTP, ws), so handles name it alike.

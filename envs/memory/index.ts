@@ -129,5 +129,6 @@ export {
   verdictOf,
 } from './families.js';
 export { ABILITIES, type Ability, generateScenario, knobs, type Scenario, ScenarioSchema, scriptOf } from './scenario.js';
+export { createMemoryServer, type MemoryServerHandle, serveMemoryStdio } from './server.js';
 export { DEFAULT_CAPACITY, MemoryError, MemoryStore, type MemoryStoreOptions, normalizePath } from './store.js';
 export { MEMORY_TOOLS, type MemoryEpisode } from './tools.js';
