@@ -170,7 +170,7 @@ export async function grpoStep(
   const control = o.entropyControl ?? 'none';
   const sel = covSelect(
     views.map((v) => v.oldLogp),
-    masks,
+    views.map((v) => v.mask),
     adv,
     {
       control,
