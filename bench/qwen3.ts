@@ -10,8 +10,9 @@
  *  4. peak memory (max RSS) beside the f32 weights' size.
  * The PyTorch peer (bench/qwen3/torch-peer-h200.json) was measured on a lent H200 machine without
  * Node, so WebGPU on that GPU could not be measured beside it: the JSON says so rather than
- * inventing a figure. Prints one JSON object. `npx tsx bench/qwen3.ts [--quick]` (`--quick`: 2
- * layers, a smoke run).
+ * inventing a figure. Prints one JSON object. `npx tsx bench/qwen3.ts [--quick] [--grpo-lora]`
+ * (`--quick`: 2 layers, a smoke run; `--grpo-lora`: instead, GRPO steps that train a rank-16 LoRA
+ * adapter on every projection of the frozen 0.6B-shaped model: seconds per step and peak memory).
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -20,12 +21,18 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { encodeModel } from '../gpu/cpu/ort.js';
 import { createDevice, matmul } from '../gpu/index.js';
+import { type GrpoGroup, type GrpoStepOptions, grpoStep } from '../trainer/grpo/index.js';
 import { flopsPerToken, ModelConfigSchema, paramShapes } from '../trainer/model/config.js';
 import { DeviceTransformer } from '../trainer/model/device-transformer.js';
-import { weightBytes } from '../trainer/model/hf/index.js';
+import { LINEAR_MODULES, weightBytes } from '../trainer/model/hf/index.js';
+import { ModelRunner, Transformer } from '../trainer/model/index.js';
+import { AdamW } from '../trainer/optim/index.js';
 import { median, round } from './stats.js';
 
-const { values: flags } = parseArgs({ options: { quick: { type: 'boolean' } }, strict: true });
+const { values: flags } = parseArgs({
+  options: { quick: { type: 'boolean' }, 'grpo-lora': { type: 'boolean' } },
+  strict: true,
+});
 const CTX = 1024;
 
 // Qwen3-0.6B's config.json
@@ -90,6 +97,72 @@ async function bandwidth(): Promise<{ ortReduceGBs: number; copyGBs: number }> {
 }
 
 const dev = await createDevice('cpu');
+
+/** GRPO with LoRA: 2 groups x 2 samples, 64-token prompts and 32-token completions, 2 steps. */
+async function grpoLora(): Promise<Record<string, unknown>> {
+  const params = weights();
+  const host = new Transformer(config, params, 0, { grads: false });
+  const m = new DeviceTransformer(dev, config, params, { shareHost: true, grads: false });
+  const lora = m.attachLora({ r: 16, alpha: 32, targets: [...LINEAR_MODULES] }, { seed: 1 });
+  const runner = new ModelRunner(host, m);
+  const opt = new AdamW(lora.hostParams(), lora.shapes);
+  const groups: GrpoGroup[] = [0, 1].map((g) => {
+    const prompt = Array.from({ length: 64 }, (_, i) => (i * 7919 + 13 + g) % config.vocabSize);
+    const samples = [0, 1].map((k) => {
+      const tokens = [...prompt, ...Array.from({ length: 32 }, (_, t) => (t * 131 + k * 7 + g) % config.vocabSize)];
+      return { tokens, mask: tokens.map((_, t) => (t >= prompt.length ? 1 : 0)), logprobs: tokens.map(() => -12) };
+    });
+    return { samples, rewards: [1, 0] };
+  });
+  const o: GrpoStepOptions = {
+    lossType: 'dapo',
+    scaleRewards: 'group',
+    epsLow: 0.2,
+    epsHigh: 0.28,
+    beta: 0,
+    numIterations: 1,
+    maxGradNorm: 1,
+    lr: 1e-4,
+    temperature: 1,
+    entropyCoef: 0,
+    entropyTarget: 0,
+  };
+  const stepS: number[] = [];
+  const loss: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const t0 = performance.now();
+    const r = await grpoStep(runner, opt, groups, o);
+    stepS.push((performance.now() - t0) / 1000);
+    loss.push(r.loss);
+  }
+  let adapterParams = 0;
+  for (const t of lora.params.values()) adapterParams += t.size;
+  const rss = process.resourceUsage().maxRSS * 1024;
+  runner.dispose();
+  return {
+    sequences: 4,
+    seqTokens: 4 * 95,
+    adapter: { r: 16, alpha: 32, targets: 'all 7 projections', params: adapterParams },
+    secondsPerStep: stepS.map((x) => round(x, 1)),
+    loss: loss.map((x) => round(x, 5)),
+    peakRssBytes: rss,
+    within24GB: rss < 24 * 2 ** 30,
+  };
+}
+
+if (flags['grpo-lora']) {
+  console.log(
+    JSON.stringify({
+      bench: 'qwen3',
+      shape: flags.quick ? 'Qwen3-0.6B dims, 2 layers (--quick)' : 'Qwen3-0.6B',
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg().map((x) => round(x, 2)) },
+      weightsBytes: weightBytes(config),
+      grpoLora: await grpoLora(),
+    }),
+  );
+  dev.destroy();
+  process.exit(0);
+}
 
 async function matmulGflops(): Promise<number> {
   const [M, K, N] = [1024, 1024, 3072];
