@@ -4,8 +4,18 @@
  * for their gold); the retriever, which may load a model and embed every chunk, is built on the
  * first retrieval and shared by every episode (read-only).
  */
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Corpus, generateCorpus, loadCorpus } from '../../tools/corpus/index.js';
-import { defaultCacheDir, Embedder, ensureTestModel, type Pooling } from '../../tools/embed/index.js';
+import {
+  defaultCacheDir,
+  Embedder,
+  EmbedModelError,
+  ensureTestModel,
+  modelFileOf,
+  type Pooling,
+} from '../../tools/embed/index.js';
 import { type Chunk, type ChunkOptions, chunkDocs, HybridRetriever, type RetrievalMode } from '../../tools/retrieval/index.js';
 
 export interface RagBackendOptions {
@@ -30,6 +40,7 @@ export class RagBackend {
   readonly byId: Map<string, Chunk>;
   private readonly byDoc = new Map<string, Chunk[]>();
   private built?: Promise<HybridRetriever>;
+  private announced = false;
   /** What retrieval runs, in one sentence (logged when the retriever is built). */
   readonly notice: string;
 
@@ -71,8 +82,24 @@ export class RagBackend {
     return this.built;
   }
 
-  private async build(): Promise<HybridRetriever> {
+  /** Says once, on stderr, what retrieval runs (BM25 alone, or which model): at start, not at the first query. */
+  announce(): void {
+    if (this.announced) return;
+    this.announced = true;
     process.stderr.write(`${this.notice}\n`);
+  }
+
+  /** Throws `EmbedModelError` at once when the model folder lacks its files (checked before any episode). */
+  checkModel(): void {
+    const m = this.options.model;
+    if (m === 'none' || m === 'test') return;
+    modelFileOf(m);
+    if (!existsSync(join(m, 'tokenizer.json')))
+      throw new EmbedModelError(`no tokenizer.json in '${m}': export the model with its fast tokenizer (tokenizer.json)`);
+  }
+
+  private async build(): Promise<HybridRetriever> {
+    this.announce();
     if (!this.dense) return new HybridRetriever(this.chunks, HybridRetriever.bm25Of(this.chunks));
     // The test model knows the generated world's names as words (tools/embed/test-model.ts).
     const dir =

@@ -165,6 +165,12 @@ export function createRagEnv(options: RagEnvOptions = {}): RagEnvDefinition {
     tools: [...RAG_TOOLS],
     systemPrompt: backendOpts.model === 'none' ? SYSTEM_PROMPT + BM25_NOTE : SYSTEM_PROMPT,
     createEpisode: () => ({ backend: backend() }),
+    // Before any episode: a model folder without its files fails now, and the retrieval in use
+    // (BM25 alone without a model) is said on stderr.
+    preflight: () => {
+      backend().checkModel();
+      backend().announce();
+    },
   });
   return { ...def, options: opts, resources: () => resourcesOf(backend().corpus, backend()), backend };
 }

@@ -157,6 +157,8 @@ describe('the rag environment without an embedding model', () => {
     const def = createRagEnv({ model: 'none', cacheDir, docs: 150 });
     const env = def.create();
     try {
+      def.preflight?.();
+      expect(spy.mock.calls.map((c) => String(c[0])).join('')).toMatch(/no embedding model, so retrieval is BM25 alone/);
       const { observation } = await env.reset({ seed: 3 });
       expect(observation.messages?.[0]?.content).toMatch(/BM25 keyword matching alone/);
       const r = await call(env, 'retrieve', { query: 'mayor' });
@@ -219,6 +221,11 @@ describe("the rag environment over a user's corpus", () => {
         await env.close();
       }
     }
+  });
+
+  it('fails before any episode when the model folder has no model, saying what it needs', () => {
+    const def = createRagEnv({ corpus: folder, tasks: questions, cacheDir, model: join(tmp, 'no-model') });
+    expect(() => def.preflight?.()).toThrow(/no model\.onnx in .*no-model/);
   });
 
   it('rejects a questions file whose gold names no chunk or document, naming the line', () => {
