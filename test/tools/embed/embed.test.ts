@@ -2,7 +2,7 @@
  * The embedding path for real: the project's test model is built, loaded by onnxruntime-node and
  * tokenised by @huggingface/tokenizers from its own tokenizer.json.
  */
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +88,22 @@ describe('the test embedding model', () => {
     const mean = new Float32Array(2);
     poolRows(hidden, [[1, 0]], { B: 1, T: 2, D: 2 }, 'mean', mean);
     expect([...mean]).toEqual([expect.closeTo(0.6, 6), expect.closeTo(0.8, 6)]);
+  });
+
+  it('loads the layout Optimum exports (onnx/model.onnx, no config.json) and gives the same vectors', async () => {
+    const optimum = join(dir, 'optimum');
+    cpSync(info.dir, optimum, { recursive: true });
+    mkdirSync(join(optimum, 'onnx'));
+    renameSync(join(optimum, 'model.onnx'), join(optimum, 'onnx', 'model.onnx'));
+    rmSync(join(optimum, 'config.json'));
+    const other = await Embedder.load(optimum);
+    try {
+      expect(other.dim).toBe(64); // found by a probe run, without config.json
+      const text = ['Ilvar Tesk founded Kravik Works.'];
+      expect([...(await other.embed(text, 'passage'))]).toEqual([...(await model.embed(text, 'passage'))]);
+    } finally {
+      await other.close();
+    }
   });
 
   it('says which file is missing when a folder is not a model', async () => {
