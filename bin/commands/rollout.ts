@@ -60,7 +60,10 @@ export function register(program: Command): void {
     .description('Run a policy through an environment and record trajectories (JSONL)')
     .option('--env <id>', 'environment id (see `gym envs`); with --url, used only to look tasks up for the oracle')
     .option('--env-module <path>', 'load environments exported by this module first (repeatable)', collect, [])
-    .option('--url <url>', 'reach a remote `gym serve --http` at this MCP URL instead of running the env in-process')
+    .option(
+      '--url <url>',
+      'reach a remote `gym serve --http` at this MCP URL (or `gym serve --ws` at a ws:// URL) instead of running the env in-process',
+    )
     .option('--policy <spec>', 'oracle, oracle:err=0.2, openai:<baseURL>#<model>, replay:<file.jsonl>, builtin:<ckpt>', 'oracle')
     .option('-n, --tasks <n>', 'number of tasks (groups), picked by seeds --seed, --seed+1, ...', '8')
     .option('-G, --group-size <g>', 'episodes per task (GRPO group size)', '1')
