@@ -301,14 +301,27 @@ export class DeviceTransformer implements BlockWeights {
     let x = keep(embedding(dev, this.p('embed_tokens'), idsT));
     const blocks: Block[] = [];
     for (let l = 0; l < c.layers; l++) {
-      const a = attentionInputs(this, l, x, posT, T, rows, keep);
+      // A pass without backward frees each layer's activations as soon as the layer is done, so a
+      // long prompt holds one layer's worth, not all of them (1k tokens of Qwen3-0.6B: ~3 GB).
+      const layer: Tensor[] = [];
+      const lkeep: Keep = opts.train
+        ? keep
+        : (t) => {
+            layer.push(t);
+            return t;
+          };
+      const a = attentionInputs(this, l, x, posT, T, rows, lkeep);
       kvCacheWrite(dev, cache.k[l], a.kr.reshape([1, T, KV, hd]), pos0);
       kvCacheWrite(dev, cache.v[l], a.v.reshape([1, T, KV, hd]), pos0);
       const att = attention(dev, a.qr.reshape([1, T, H, hd]), cache.k[l], cache.v[l], { kvLen: pos0 + T });
-      keep(att.o);
-      keep(att.lse);
-      const m = blockOutput(this, l, x, att.o.reshape([T, H * hd]), rows, keep);
-      blocks.push({ ...a, qr: a.qr.reshape([1, T, H, hd]), att, ...m });
+      lkeep(att.o);
+      lkeep(att.lse);
+      const m = blockOutput(this, l, x, att.o.reshape([T, H * hd]), rows, lkeep);
+      if (opts.train) blocks.push({ ...a, qr: a.qr.reshape([1, T, H, hd]), att, ...m });
+      else {
+        dev.free(...layer.filter((t) => t !== m.x));
+        keep(m.x);
+      }
       x = m.x;
     }
     cache.len = pos0 + T;
