@@ -44,13 +44,14 @@ export interface HfQwen3Config {
 export interface FromHfOptions {
   /**
    * Longest sequence the engine will run (the KV cache capacity and RoPE table). Default: the
-   * checkpoint's `max_position_embeddings`, capped at 8192, since every cache holds this many
-   * positions of every layer (Qwen3-0.6B: 112 KiB per position, 0.9 GiB at 8192).
+   * checkpoint's `max_position_embeddings`, capped at 4096, since every cache (one per episode in
+   * flight) holds this many positions of every layer (Qwen3-0.6B: 224 KiB per position, 0.9 GiB
+   * at 4096).
    */
   maxSeqLen?: number;
 }
 
-export const DEFAULT_MAX_SEQ_LEN = 8192;
+export const DEFAULT_MAX_SEQ_LEN = 4096;
 
 /** Reads a Qwen3 config; throws HfFormatError naming what is unsupported and what to do. */
 export function fromHfConfig(raw: unknown, where: string, opts: FromHfOptions = {}): ModelConfig {
