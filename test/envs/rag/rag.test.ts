@@ -128,14 +128,16 @@ describe('the rag environment over the generated world', () => {
     const retriever = await b.retriever();
     const world = b.corpus.world;
     if (!world) throw new Error('the generated world is missing');
-    const qs = paraphraseSplit(world, (d) => b.chunksOf(d), 200, 11);
+    const qs = paraphraseSplit(world, (d) => b.chunksOf(d), 400, 3);
     const ranked = async (mode: 'bm25' | 'hybrid' | 'dense') =>
       Promise.all(qs.map(async (q) => (await retriever.retrieve(q.query, 5, mode)).map((h) => h.id)));
     const bm25 = recallAtK(qs, await ranked('bm25'), 5);
     const hybrid = recallAtK(qs, await ranked('hybrid'), 5);
     const dense = recallAtK(qs, await ranked('dense'), 5);
     console.log(`[rag] paraphrase recall@5 over ${qs.length} questions: bm25 ${bm25}, dense ${dense}, hybrid ${hybrid}`);
+    // 0.90 / 0.96 / 0.93 here: a margin of about ten questions, well above rounding-level rank swaps.
     expect(hybrid).toBeGreaterThan(bm25);
+    expect(dense).toBeGreaterThan(bm25);
   });
 
   it('gives every family a task with gold chunks that hold its answer', () => {
