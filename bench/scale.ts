@@ -13,7 +13,9 @@
  * 2. Pipeline: on one replica directly (not through the balancer), `--pipeline` (64) episodes step as
  *    fast as they can (each closed-loop: one step in flight per episode), over the ws gym protocol
  *    (all on ONE socket, pipelined) and over Streamable HTTP (2026-07-28 requests, one keep-alive
- *    connection per episode), interleaved `--reps` times for `--pipeline-seconds` each. Medians.
+ *    connection per episode; and 2025-11-25 sessions, one per episode), interleaved `--reps` times
+ *    for `--pipeline-seconds` each. Medians; the ratio is against the faster HTTP path.
+ *    `--only-pipeline` runs this part alone.
  *
  * Clients speak raw JSON-RPC over node:http keep-alive (and the project's ws client), so the load
  * generator costs little next to the servers on a 2-core machine.
@@ -43,6 +45,7 @@ const THINK_MAX = arg('--think-max', 7500);
 const PIPELINE = arg('--pipeline', 64);
 const PIPELINE_SECONDS = arg('--pipeline-seconds', 4);
 const REPS = arg('--reps', 3);
+const ONLY_PIPELINE = process.argv.includes('--only-pipeline');
 
 const log = (s: string): void => void process.stderr.write(`[scale] ${s}\n`);
 
@@ -275,7 +278,95 @@ async function httpRun(url: string, seconds: number): Promise<number> {
   return rate;
 }
 
+/** A 2025-11-25 session on its own keep-alive connection: initialize, then calls with Mcp-Session-Id. */
+class LegacySession {
+  sid = '';
+  #id = 0;
+  readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  constructor(readonly url: URL) {}
+
+  post(body: Record<string, unknown>): Promise<{ status: number; json: any; sid?: string }> {
+    const data = JSON.stringify({ jsonrpc: '2.0', ...body });
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25',
+      'content-length': Buffer.byteLength(data),
+    };
+    if (this.sid) headers['mcp-session-id'] = this.sid;
+    return new Promise((resolve, reject) => {
+      const req = request(
+        { host: this.url.hostname, port: this.url.port, path: this.url.pathname, method: 'POST', agent: this.agent, headers },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({
+              status: res.statusCode ?? 0,
+              json: text ? JSON.parse(text) : undefined,
+              sid: res.headers['mcp-session-id'] as string,
+            });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(data);
+    });
+  }
+
+  async open(): Promise<void> {
+    const init = await this.post({
+      id: ++this.#id,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench-scale', version: '1' } },
+    });
+    this.sid = init.sid ?? '';
+    await this.post({ method: 'notifications/initialized' });
+  }
+
+  async call(name: string, args: Record<string, unknown>): Promise<boolean> {
+    const r = await this.post({ id: ++this.#id, method: 'tools/call', params: { name, arguments: args } });
+    return r.status === 200 && !r.json?.error && !r.json?.result?.isError;
+  }
+}
+
+async function legacyRun(url: string, seconds: number): Promise<number> {
+  const sessions = Array.from({ length: PIPELINE }, () => new LegacySession(new URL(url)));
+  await Promise.all(sessions.map((s) => s.open()));
+  await Promise.all(sessions.map((s, i) => s.call('gym_start', { seed: i })));
+  let steps = 0;
+  let failed = 0;
+  const end = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    sessions.map(async (s, i) => {
+      while (performance.now() < end) {
+        if (!(await s.call('echo', { message: `m${i}` }))) failed++;
+        steps++;
+      }
+    }),
+  );
+  const rate = steps / ((performance.now() - t0) / 1000);
+  for (const s of sessions) s.agent.destroy();
+  if (failed) throw new Error(`http 2025-11-25: ${failed} steps failed`);
+  return rate;
+}
+
 // ---------------------------------------------------------------------------------------------
+
+/** ws against the faster of the two HTTP paths (sessions or handles), medians over the reps. */
+function pipelineFigures(ws: number[], http: number[], legacy: number[]) {
+  const best = Math.max(median(http), median(legacy));
+  return {
+    episodes: PIPELINE,
+    ws_steps_per_s: Math.round(median(ws)),
+    http_2026_steps_per_s: Math.round(median(http)),
+    http_2025_steps_per_s: Math.round(median(legacy)),
+    ratio: r2(median(ws) / best),
+    reps: { ws: ws.map(Math.round), http_2026: http.map(Math.round), http_2025: legacy.map(Math.round) },
+  };
+}
 
 async function main(): Promise<void> {
   if (!haproxyBinary()) throw new Error('HAProxy is not installed (apt-get install haproxy): bench/scale needs it.');
@@ -292,20 +383,22 @@ async function main(): Promise<void> {
     log(`pipeline: ${PIPELINE} episodes, ws (one socket) vs HTTP (one connection each), ${REPS} x ${PIPELINE_SECONDS} s`);
     const ws: number[] = [];
     const http: number[] = [];
+    const legacy: number[] = [];
     for (let rep = 0; rep < REPS; rep++) {
       ws.push(await wsRun(first.wsUrl as string, PIPELINE_SECONDS));
       http.push(await httpRun(first.url, PIPELINE_SECONDS));
-      log(`rep ${rep}: ws ${Math.round(ws.at(-1) as number)} steps/s, http ${Math.round(http.at(-1) as number)} steps/s`);
+      legacy.push(await legacyRun(first.url, PIPELINE_SECONDS));
+      log(
+        `rep ${rep}: ws ${Math.round(ws.at(-1) as number)}, http 2026-07-28 ${Math.round(http.at(-1) as number)}, http 2025-11-25 ${Math.round(legacy.at(-1) as number)} steps/s`,
+      );
+    }
+    if (ONLY_PIPELINE) {
+      process.stdout.write(`${JSON.stringify(pipelineFigures(ws, http, legacy))}\n`);
+      return;
     }
     log(`scale: ${EPISODES} episodes through HAProxy, ${SECONDS} s of paced load`);
     const s = await scale(lb.url);
-    const pipeline = {
-      episodes: PIPELINE,
-      ws_steps_per_s: Math.round(median(ws)),
-      http_steps_per_s: Math.round(median(http)),
-      ratio: r2(median(ws) / median(http)),
-      reps: { ws: ws.map(Math.round), http: http.map(Math.round) },
-    };
+    const pipeline = pipelineFigures(ws, http, legacy);
     const out = {
       bench: 'scale',
       machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg_1m: r2(loadavg()[0] as number) },
