@@ -3,27 +3,34 @@
  *
  *  - an `EnvDefinition`: a fresh in-memory MCP session per episode (envs/core `connectInMemory`);
  *  - an MCP `Client` already connected (any transport): reused, never closed by the loop;
- *  - a URL (`http://host:port/mcp`), or `{ url, token }`: a Streamable HTTP session to a remote
- *    `gym serve --http` (bearer token from `token` or `$GYM_TOKEN`);
+ *  - a URL (`http://host:port/mcp`), or `{ url, token, revision }`: Streamable HTTP to a remote
+ *    `gym serve --http` (bearer token from `token` or `$GYM_TOKEN`): a 2025-11-25 session by default,
+ *    or with `revision: '2026-07-28'` the v2 SDK's client pinned to that revision (no session; the
+ *    episode handle names each call and rides the `Mcp-Param-Episode` header);
  *  - a `ws://host:port/ws` URL (or `{ url, token }`): the `ws` gym protocol of `gym serve --ws`,
  *    episodes multiplexed on one shared socket (ws-client.ts; the loop opens those itself);
  *  - `{ command, args }`: a stdio `gym serve` child process per episode;
  *  - a function returning a connected `Client`: called once per episode, the client is closed after.
  */
+import { Client as ModernClient } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { connectInMemory, type EnvDefinition, isEnvDefinition } from '../../envs/core/index.js';
 
 export type EnvTarget =
   | EnvDefinition
   | Client
+  | ModernClient
   | URL
   | string
-  | { url: string | URL; token?: string }
+  | { url: string | URL; token?: string; revision?: McpRevision }
   | { command: string; args?: string[]; env?: Record<string, string> }
-  | (() => Promise<Client>);
+  | (() => Promise<Client | ModernClient>);
+
+/** The MCP protocol revisions a remote target can be spoken to in. */
+export type McpRevision = '2025-11-25' | '2026-07-28';
 
 export interface Connection {
-  client: Client;
+  client: Client | ModernClient;
   /** Whether the loop opened this client (and so closes it). */
   owned: boolean;
   /** The env definition when in-process (lets the oracle look tasks up). */
@@ -49,7 +56,7 @@ export function wsTargetOf(target: EnvTarget): { url: string; token?: string } |
 }
 
 export async function connectEnv(target: EnvTarget): Promise<Connection> {
-  if (target instanceof Client) return { client: target, owned: false };
+  if (target instanceof Client || target instanceof ModernClient) return { client: target, owned: false };
   if (typeof target === 'function') return { client: await target(), owned: true };
   if (isEnvDefinition(target)) return { client: await connectInMemory(target), owned: true, def: target };
   const remote = target instanceof URL || typeof target === 'string' ? { url: target } : 'url' in target ? target : undefined;
@@ -59,11 +66,17 @@ export async function connectEnv(target: EnvTarget): Promise<Connection> {
         `"${remote.url}" is not an http(s) or ws(s) URL: pass the URL \`gym serve --http\` or \`gym serve --ws\` printed (e.g. http://127.0.0.1:7777/mcp)`,
       );
     }
-    const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
     const url = remote.url instanceof URL ? remote.url : new URL(remote.url);
     const headers: Record<string, string> = {};
     const token = ('token' in remote ? remote.token : undefined) ?? process.env.GYM_TOKEN;
     if (token) headers.authorization = `Bearer ${token}`;
+    if ('revision' in remote && remote.revision === '2026-07-28') {
+      const { StreamableHTTPClientTransport: ModernTransport } = await import('@modelcontextprotocol/client');
+      const modern = new ModernClient(CLIENT_INFO, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+      await modern.connect(new ModernTransport(url, { requestInit: { headers } }));
+      return { client: modern, owned: true };
+    }
+    const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
     const client = new Client(CLIENT_INFO);
     await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers } }));
     return { client, owned: true };

@@ -7,10 +7,12 @@
  * path serves the in-memory transport, MessagePort workers, stdio and Streamable HTTP; what it
  * reads and sends is envs/core's wire contract.
  */
+import { Client as ModernClient } from '@modelcontextprotocol/client';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   type ChatMessageLite,
   CONTROL,
+  EPISODE_ARG,
   hasControlMarker,
   isCallerError,
   META,
@@ -21,6 +23,7 @@ import {
   type TaskPublic,
   type ToolSchemaJson,
   UserTurnResultSchema,
+  withoutEpisodeArg,
 } from '../../envs/core/index.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -51,6 +54,8 @@ export interface ToolOutcome {
 export interface StartedEpisode {
   task: TaskPublic;
   messages: ChatMessageLite[];
+  /** The episode's handle, which every later call of the episode passes as `episode` (absent from an older server). */
+  episode?: string;
 }
 
 export interface Scored {
@@ -141,13 +146,28 @@ export interface EpisodeEnv {
 // ---------------------------------------------------------------------------------------------
 // Client wrapper
 
+/**
+ * One episode's door (one `EnvClient` per episode; the MCP `Client` under it may be shared by many).
+ * `start` keeps the handle the server minted, and every later call passes it as `episode`: the
+ * policy never sees it, since `tools()` lists each schema without the `episode` property, so prompts
+ * and token ids are those of the environment's own tools.
+ */
 export class EnvClient implements EpisodeEnv {
   private toolCache?: ToolSchemaJson[];
+  #episode: string | undefined;
 
   constructor(
-    readonly client: Client,
+    /** A 2025-11-25 client (`@modelcontextprotocol/sdk`) or the v2 SDK's, which may speak 2026-07-28. */
+    readonly client: Client | ModernClient,
     private readonly clock: TimerClock = globalThis as unknown as TimerClock,
   ) {}
+
+  /** One tools/call through either SDK's client (v1 takes a result schema before the options, v2 does not). */
+  #callTool(params: { name: string; arguments: Record<string, unknown> }, options: { signal?: AbortSignal; timeout?: number }) {
+    return this.client instanceof ModernClient
+      ? this.client.callTool(params, options)
+      : this.client.callTool(params, undefined, options);
+  }
 
   /** Policy-visible tools in OpenAI function format (control tools removed). Cached per client. */
   async tools(signal?: AbortSignal): Promise<ToolSchemaJson[]> {
@@ -160,7 +180,11 @@ export class EnvClient implements EpisodeEnv {
         if (hasControlMarker(t)) continue;
         out.push({
           type: 'function',
-          function: { name: t.name, description: t.description ?? '', parameters: t.inputSchema as Record<string, unknown> },
+          function: {
+            name: t.name,
+            description: t.description ?? '',
+            parameters: policySchema(t.inputSchema as Record<string, unknown>),
+          },
         });
       }
       cursor = page.nextCursor;
@@ -170,9 +194,7 @@ export class EnvClient implements EpisodeEnv {
   }
 
   async start(args: StartArgs, signal?: AbortSignal): Promise<StartedEpisode> {
-    const res = (await this.client.callTool({ name: CONTROL.gym_start, arguments: stripUndefined(args) }, undefined, {
-      signal,
-    })) as RawResult;
+    const res = (await this.#callTool({ name: CONTROL.gym_start, arguments: stripUndefined(args) }, { signal })) as RawResult;
     if (res.isError) throw new EnvProtocolError(`${CONTROL.gym_start} failed: ${resultText(res)}`);
     const started = StartResultSchema.safeParse(res.structuredContent);
     if (!started.success) {
@@ -180,7 +202,18 @@ export class EnvClient implements EpisodeEnv {
         `${CONTROL.gym_start} returned no structuredContent {task, messages}: is the server a toolgym env (\`gym serve\`)?`,
       );
     }
+    this.#episode = started.data.episode;
     return started.data;
+  }
+
+  /** The handle of the episode `start` began (undefined before, or from a server without handles). */
+  get episode(): string | undefined {
+    return this.#episode;
+  }
+
+  /** `args` with this episode's handle added (a policy's own `episode` argument is replaced). */
+  #withEpisode<T extends Record<string, unknown>>(args: T): T {
+    return this.#episode === undefined ? args : { ...args, [EPISODE_ARG]: this.#episode };
   }
 
   /**
@@ -204,10 +237,13 @@ export class EnvClient implements EpisodeEnv {
     });
     try {
       // The SDK's own request timeout runs on the real clock: keep it as a backstop well past ours.
-      const req = this.client.callTool({ name, arguments: args }, undefined, {
-        signal: ctl.signal,
-        timeout: Math.max(60_000, timeoutMs * 2),
-      });
+      const req = this.#callTool(
+        { name, arguments: this.#withEpisode(args) },
+        {
+          signal: ctl.signal,
+          timeout: Math.max(60_000, timeoutMs * 2),
+        },
+      );
       req.catch(() => {}); // settled by the race below; a late rejection after a timeout is expected
       const res = (await Promise.race([req, timeout])) as RawResult;
       const out: ToolOutcome = { text: resultText(res), isError: res.isError === true, meta: readMeta(res) };
@@ -237,8 +273,8 @@ export class EnvClient implements EpisodeEnv {
 
   /** Submits the answer: its score, or the scripted user's next turn when the episode goes on. */
   async submit(answer: string, signal?: AbortSignal): Promise<Scored | UserTurnOutcome> {
-    const args: SubmitArgs = { answer };
-    const res = (await this.client.callTool({ name: CONTROL.gym_submit, arguments: args }, undefined, { signal })) as RawResult;
+    const args = this.#withEpisode<SubmitArgs>({ answer });
+    const res = (await this.#callTool({ name: CONTROL.gym_submit, arguments: args }, { signal })) as RawResult;
     const meta = readMeta(res);
     const next = meta.terminated || meta.reward !== undefined ? undefined : UserTurnResultSchema.safeParse(res.structuredContent);
     if (next?.success)
@@ -255,6 +291,16 @@ export class EnvClient implements EpisodeEnv {
       text: resultText(res),
     };
   }
+}
+
+/**
+ * A listed tool schema as the policy sees it: without `episode` (the loop passes it) and without
+ * `$schema` (which names the SDK's JSON Schema dialect, not the tool): the environment's own
+ * argument schema, the same whichever SDK or protocol revision listed it.
+ */
+export function policySchema(listed: Record<string, unknown>): Record<string, unknown> {
+  const { $schema: _dialect, ...schema } = withoutEpisodeArg(listed);
+  return schema;
 }
 
 function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
