@@ -8,8 +8,13 @@
  * one episode started, then `echo({message})` calls: every call goes through the episode session
  * (argument validation, step accounting, `_meta`).
  *
+ * Protocol revisions: on the same toolgym HTTP server, a 2026-07-28 client (the v2 SDK's, pinned;
+ * no session, the episode handle in every call and in `Mcp-Param-Episode`) against a 2025-11-25
+ * session client (`revisions`, the ratio in the same run).
+ *
  *   npx tsx bench/mcp.ts [--rounds 5] [--calls 300]
- * Prints one JSON object. Target (DESIGN): stdio p50 latency <= 1.2x the reference's.
+ * Prints one JSON object. Targets: stdio p50 latency <= 1.2x the reference's (DESIGN); a 2026-07-28
+ * tool call no slower than a 2025-11-25 one (p50 ratio <= 1).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
@@ -18,6 +23,7 @@ import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernHTTPTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -42,7 +48,9 @@ process.on('warning', (w) => {
 
 interface Target {
   name: string;
-  client: Client;
+  client: Client | ModernClient;
+  /** Arguments added to every call (the episode handle of a sessionless client). */
+  extra?: Record<string, unknown>;
   /** The server process, whose CPU time is read from /proc (load-independent cost per call). */
   pid?: number;
 }
@@ -133,7 +141,7 @@ async function connectHttp(name: string, url: string, child: ChildProcess): Prom
 // Measurement
 
 async function call(t: Target, i: number): Promise<void> {
-  const r = await t.client.callTool({ name: 'echo', arguments: { message: `m${i}` } });
+  const r = await t.client.callTool({ name: 'echo', arguments: { message: `m${i}`, ...t.extra } });
   if (r.isError) throw new Error(`${t.name}: echo failed: ${JSON.stringify(r.content)}`);
 }
 
@@ -237,7 +245,8 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     cleanup.push(() => void tgChild.kill());
-    const tgHttp = await connectHttp('toolgym', await waitForUrl(tgChild), tgChild);
+    const tgUrl = await waitForUrl(tgChild);
+    const tgHttp = await connectHttp('toolgym', tgUrl, tgChild);
     cleanup.push(() => tgHttp.client.close());
     await tgHttp.client.callTool({ name: 'gym_start', arguments: {} });
     const port = await freePort();
@@ -252,6 +261,18 @@ async function main(): Promise<void> {
     cleanup.push(() => refHttp.client.close());
     const http = await compare(tgHttp, refHttp);
 
+    // Same toolgym server, the other protocol revision: no session, the handle names the episode.
+    const modern = new ModernClient({ name: 'bench', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    await modern.connect(new ModernHTTPTransport(new URL(tgUrl)));
+    cleanup.push(() => modern.close());
+    const started = await modern.callTool({ name: 'gym_start', arguments: {} });
+    const episode = (started.structuredContent as { episode?: string } | undefined)?.episode;
+    if (!episode) throw new Error('gym_start over 2026-07-28 returned no episode handle');
+    const revisions = await compare(
+      { name: '2026-07-28', client: modern, extra: { episode }, pid: tgChild.pid },
+      { name: '2025-11-25', client: tgHttp.client, pid: tgChild.pid },
+    );
+
     const out = {
       benchmark: 'mcp',
       peer: '@modelcontextprotocol/server-everything echo tool',
@@ -261,7 +282,10 @@ async function main(): Promise<void> {
       note: 'medians over rounds of per-round p50/p99/mean; reference HTTP answers with SSE streams, toolgym with JSON bodies',
       stdio,
       http,
+      // toolgym = 2026-07-28 (sessionless, handle), reference = 2025-11-25 (session), same server.
+      revisions,
       target: { stdio_p50_ratio_max: 1.2, met: stdio.ratio_p50 <= 1.2 },
+      target_revisions: { modern_over_legacy_p50_ratio_max: 1, met: revisions.ratio_p50 <= 1 },
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } finally {

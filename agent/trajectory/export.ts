@@ -16,6 +16,8 @@
  *     "reward_model": { "style": "rule" },               <- no ground_truth: the reference never leaves the env;
  *                                                           score with the env's verifier (extra_info.task_id)
  *     "extra_info": { index, split, task_id, group, sample, seed, reward, components, correct, ending, policy,
+ *                     tools_kwargs?,                     <- with `tools`: each tool's create_kwargs {task_id}, which
+ *                                                           verl hands the tool's create() (docs/examples/verl)
  *                     tokens?, loss_mask?, logprobs? } } <- exact ids when recorded and `withTokens` is set
  */
 import type { ChatMessage, ToolSchemaJson, Trajectory } from '../types.js';
@@ -56,6 +58,7 @@ export interface VerlRow {
     correct: boolean;
     ending: Trajectory['ending'];
     policy: string;
+    tools_kwargs?: Record<string, { create_kwargs: { task_id: string } }>;
     tokens?: number[];
     loss_mask?: number[];
     logprobs?: number[];
@@ -114,6 +117,11 @@ export function toVerl(t: Trajectory, index: number, opts: ExportOptions & { wit
       policy: t.ids.policy,
     },
   };
+  if (opts.tools?.length) {
+    row.extra_info.tools_kwargs = Object.fromEntries(
+      opts.tools.map((tool) => [tool.function.name, { create_kwargs: { task_id: t.ids.task } }]),
+    );
+  }
   if (opts.withTokens && t.tokens) {
     row.extra_info.tokens = t.tokens;
     if (t.mask) row.extra_info.loss_mask = t.mask;

@@ -11,6 +11,7 @@
  * `EnvClient` over in-memory, MessagePort, stdio and Streamable HTTP; the conformance checker)
  * import these schemas, so a key is spelt in one place.
  */
+import { ProtocolError } from '@modelcontextprotocol/client';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
@@ -258,7 +259,11 @@ export type WireErrorCode = z.infer<typeof WireErrorCodeSchema>;
 /** Codes that blame the request (the tool name or its arguments), not the server: a policy's mistake. */
 export const CallerErrorCodeSchema = z.literal([WIRE_ERROR.invalidParams, WIRE_ERROR.methodNotFound]);
 
-/** Whether `err` is a JSON-RPC error the caller caused by what it sent (answered, not a fault). */
-export function isCallerError(err: unknown): err is McpError {
-  return err instanceof McpError && CallerErrorCodeSchema.safeParse(err.code).success;
+/**
+ * Whether `err` is a JSON-RPC error the caller caused by what it sent (answered, not a fault): a
+ * 2025-11-25 client's `McpError` or the v2 client's `ProtocolError` (whose `instanceof` is by brand,
+ * so it holds across the SDK's packages).
+ */
+export function isCallerError(err: unknown): err is McpError | ProtocolError {
+  return (err instanceof McpError || err instanceof ProtocolError) && CallerErrorCodeSchema.safeParse(err.code).success;
 }
