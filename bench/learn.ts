@@ -11,7 +11,7 @@
  *   npx tsx bench/learn.ts --from-run <run dir> [--baseline ...]   (baselines of a finished run)
  *   npx tsx bench/learn.ts --baseline curve [--config c.json]   (learning curves at equal compute)
  *   npx tsx bench/learn.ts --recipe [--seeds 0,1,2,3,4] [--k 16] [--split-tasks 24] [--budgets 0,16,32,64]
- *       [--out dir] [--config c.json]   (the learning experiment: `learn` preset, arms, splits)
+ *       [--arms cold,sft,rs,grpo] [--out dir] [--config c.json]   (the learning experiment: `learn` preset, arms, splits)
  *
  * `--baseline curve` compares the two learning curves rather than their end points: the run
  * evaluates the held-out split every `evalEvery` GRPO steps (20 unless the config sets it), and the
@@ -41,6 +41,7 @@ import { type TokenSample, toSample } from '../trainer/index.js';
 import { BuiltinPolicy, flopsPerToken, loadCheckpoint, ModelRunner } from '../trainer/model/index.js';
 import { AdamW } from '../trainer/optim/index.js';
 import {
+  type ArmName,
   evalSampling,
   evaluate,
   type LearnResult,
@@ -70,6 +71,7 @@ const { values: flags } = parseArgs({
     k: { type: 'string' },
     'split-tasks': { type: 'string' },
     budgets: { type: 'string' },
+    arms: { type: 'string' },
     out: { type: 'string' },
   },
   strict: true,
@@ -418,6 +420,7 @@ async function recipeSeed(seed: number): Promise<LearnResult & { trainWallSecond
     k,
     splitTasks: Number(flags['split-tasks'] ?? 24),
     budgets: (flags.budgets ?? '0,16,32,64').split(',').filter(Boolean).map(Number),
+    arms: (flags.arms ?? 'cold,sft,rs,grpo').split(',').map((a) => a.trim()) as ArmName[],
     onNote: (s) => log(s),
   });
   writeTrainingReport(dir);
