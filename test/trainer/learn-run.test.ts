@@ -66,5 +66,5 @@ describe('learning experiment', () => {
     expect(existsSync(join(dir, 'learn.json'))).toBe(true);
     expect(existsSync(join(dir, 'arms', 'sft', 'best'))).toBe(true);
     expect(existsSync(join(dir, 'report.html'))).toBe(true);
-  }, 600_000);
+  }, 1_200_000);
 });
