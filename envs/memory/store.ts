@@ -97,8 +97,9 @@ export class MemoryStore {
     upsert: Database.Statement<[string, string]>;
     update: Database.Statement<[string, string]>;
     del: Database.Statement<[string]>;
-    delPrefix: Database.Statement<[string, string]>;
-    list: Database.Statement<[string, string], { path: string; chars: number }>;
+    delPrefix: Database.Statement<[string, string, string]>;
+    list: Database.Statement<[string, string, string], { path: string; chars: number }>;
+    under: Database.Statement<[string, string], { n: number }>;
     all: Database.Statement<[], MemoryFile>;
     total: Database.Statement<[], { n: number | null }>;
     rename: Database.Statement<[string, string]>;
@@ -122,15 +123,21 @@ export class MemoryStore {
         text TEXT NOT NULL
       );
       CREATE VIRTUAL TABLE IF NOT EXISTS files_fts USING fts5(path, text, content='files', content_rowid='id');
+      -- Characters stored, kept by the triggers: the capacity check must not scan every file.
+      CREATE TABLE IF NOT EXISTS usage (id INTEGER PRIMARY KEY CHECK (id = 0), chars INTEGER NOT NULL);
+      INSERT OR IGNORE INTO usage VALUES (0, (SELECT coalesce(sum(length(text)), 0) FROM files));
       CREATE TRIGGER IF NOT EXISTS files_ai AFTER INSERT ON files BEGIN
         INSERT INTO files_fts(rowid, path, text) VALUES (new.id, new.path, new.text);
+        UPDATE usage SET chars = chars + length(new.text) WHERE id = 0;
       END;
       CREATE TRIGGER IF NOT EXISTS files_ad AFTER DELETE ON files BEGIN
         INSERT INTO files_fts(files_fts, rowid, path, text) VALUES ('delete', old.id, old.path, old.text);
+        UPDATE usage SET chars = chars - length(old.text) WHERE id = 0;
       END;
       CREATE TRIGGER IF NOT EXISTS files_au AFTER UPDATE ON files BEGIN
         INSERT INTO files_fts(files_fts, rowid, path, text) VALUES ('delete', old.id, old.path, old.text);
         INSERT INTO files_fts(rowid, path, text) VALUES (new.id, new.path, new.text);
+        UPDATE usage SET chars = chars - length(old.text) + length(new.text) WHERE id = 0;
       END;
     `);
     const db = this.#db;
@@ -139,12 +146,15 @@ export class MemoryStore {
       upsert: db.prepare('INSERT INTO files(path, text) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET text = excluded.text'),
       update: db.prepare('UPDATE files SET text = ? WHERE path = ?'),
       del: db.prepare('DELETE FROM files WHERE path = ?'),
-      delPrefix: db.prepare("DELETE FROM files WHERE path = ? OR path GLOB ? || '/*'"),
+      // A directory's files are the paths in [dir + '/', dir + '0'): '0' follows '/', so the
+      // range is an index scan of exactly the paths under dir.
+      delPrefix: db.prepare('DELETE FROM files WHERE path = ? OR (path >= ? AND path < ?)'),
       list: db.prepare(
-        "SELECT path, length(text) AS chars FROM files WHERE path = ? OR path GLOB ? || '/*' ORDER BY path LIMIT 1000",
+        'SELECT path, length(text) AS chars FROM files WHERE path = ? OR (path >= ? AND path < ?) ORDER BY path LIMIT 1000',
       ),
+      under: db.prepare('SELECT count(*) AS n FROM (SELECT 1 FROM files WHERE path >= ? AND path < ? LIMIT 1)'),
       all: db.prepare('SELECT path, text FROM files ORDER BY path'),
-      total: db.prepare('SELECT sum(length(text)) AS n FROM files'),
+      total: db.prepare('SELECT chars AS n FROM usage WHERE id = 0'),
       rename: db.prepare('UPDATE files SET path = ? WHERE path = ?'),
       search: db.prepare(
         "SELECT f.path AS path, snippet(files_fts, 1, '**', '**', '...', 12) AS snippet, bm25(files_fts) AS score FROM files_fts JOIN files f ON f.id = files_fts.rowid WHERE files_fts MATCH ? ORDER BY score LIMIT ?",
@@ -163,7 +173,7 @@ export class MemoryStore {
   /** Files at or under `dir` (path and size), in path order. */
   list(dir: string = ROOT): Array<{ path: string; chars: number }> {
     const p = normalizePath(dir);
-    return this.#q.list.all(p, escapeGlob(p));
+    return this.#q.list.all(p, `${p}/`, `${p}0`);
   }
 
   /** Every file (for verifiers and tests). */
@@ -233,7 +243,7 @@ export class MemoryStore {
     if (p === ROOT) throw new MemoryError(`${ROOT} is the root directory: create a file under it, e.g. ${ROOT}/notes.md.`);
     return this.#tx(() => {
       const old = this.#q.get.get(p)?.text;
-      if (old === undefined && this.list(p).length > 0)
+      if (old === undefined && this.#isDir(p))
         throw new MemoryError(`${p} is a directory (${this.list(p).length} files under it): choose a file path.`);
       this.#fits(text.length - (old?.length ?? 0), p);
       this.#q.upsert.run(p, text);
@@ -293,7 +303,7 @@ export class MemoryStore {
         this.#db.exec('DELETE FROM files');
         return `Deleted every file under ${ROOT} (${n}).`;
       }
-      const n = this.#q.delPrefix.run(p, escapeGlob(p)).changes;
+      const n = this.#q.delPrefix.run(p, `${p}/`, `${p}0`).changes;
       if (n === 0) throw new MemoryError(`No file or directory ${p}. ${this.existing()}`);
       return `Deleted ${p}${n > 1 ? ` (${n} files)` : ''}.`;
     });
@@ -305,11 +315,16 @@ export class MemoryStore {
     const b = normalizePath(newPath);
     return this.#tx(() => {
       if (this.#q.get.get(a) === undefined) throw new MemoryError(`No file ${a}. ${this.existing()}`);
-      if (b === ROOT || this.#q.get.get(b) !== undefined || this.list(b).length > 0)
+      if (b === ROOT || this.#q.get.get(b) !== undefined || this.#isDir(b))
         throw new MemoryError(`${b} already exists: pick another name, or delete it first. ${this.existing()}`);
       this.#q.rename.run(b, a);
       return `Renamed ${a} to ${b}.`;
     });
+  }
+
+  /** Runs `fn` (store calls) as one transaction: a bulk load commits once instead of per write. */
+  batch<T>(fn: () => T): T {
+    return this.#tx(fn);
   }
 
   close(): void {
@@ -319,6 +334,10 @@ export class MemoryStore {
   }
 
   // -- internals -----------------------------------------------------------------------------
+
+  #isDir(p: string): boolean {
+    return (this.#q.under.get(`${p}/`, `${p}0`)?.n ?? 0) > 0;
+  }
 
   #mustRead(p: string): string {
     const text = this.#q.get.get(p)?.text;
@@ -348,9 +367,4 @@ function linesOf(text: string, needle: string): number[] {
     if (l.includes(needle)) out.push(i + 1);
   });
   return out;
-}
-
-/** A path made literal for GLOB (its `*`, `?` and `[` matched as themselves). */
-function escapeGlob(p: string): string {
-  return p.replace(/[*?[]/g, (c) => `[${c}]`);
 }
