@@ -1,9 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createPolicy, runBatch, type Trajectory } from '../../../agent/index.js';
 import { CONTROL, connectInMemory, META, readEpisodeMeta, UserTurnResultSchema } from '../../../envs/core/index.js';
 import {
   ABILITIES,
   answerFrom,
+  createMemoryEnv,
   generateScenario,
   hygiene,
   memoryEnv,
@@ -168,5 +172,40 @@ describe('memory over plain MCP', () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe('scenarios from a JSONL file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'toolgym-memory-jsonl-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const line = (city: string, retract = false) =>
+    JSON.stringify({
+      sessions: [
+        { date: '2024-03-01', user: 'I live in Porto.', facts: [{ key: 'home city', value: 'Porto' }] },
+        retract
+          ? { user: 'I gave up my flat.', facts: [{ key: 'home city', value: 'Porto', op: 'retract' }] }
+          : { date: '2024-04-02', user: `I moved to ${city}.`, facts: [{ key: 'home city', value: city }] },
+      ],
+      questions: [
+        { question: 'Where do I live?', answer: retract ? null : city, keys: ['home city'] },
+        { question: 'What is my dog called?', answer: null, keys: ["dog's name"] },
+      ],
+    });
+
+  it("plays the user's scenarios, alternating lines into train and test, and the oracle solves them", async () => {
+    const file = join(dir, 'ok.jsonl');
+    writeFileSync(file, `${line('Braga')}\n${line('Faro')}\n\n${line('', true)}\n`);
+    const env = createMemoryEnv({ tasks: file });
+    expect(env.families.map((f) => [f.name, f.splitSizes])).toEqual([['jsonl', { train: 2, test: 1 }]]);
+    const policy = await createPolicy('oracle', { env });
+    const tasks = ['memory/jsonl/train/0', 'memory/jsonl/test/0', 'memory/jsonl/train/1'];
+    const { trajectories } = await runBatch({ env, policy, tasks, progress: false, keep: true });
+    expect(trajectories.map((t) => [t.ids.task, t.correct, t.reward])).toEqual(tasks.map((t) => [t, true, 1]));
+  });
+
+  it('names the line and the field of a bad scenario', () => {
+    const file = join(dir, 'bad.jsonl');
+    writeFileSync(file, `${line('Braga')}\n{"sessions": [], "questions": [{"question": "q", "answer": 1}]}\n`);
+    expect(() => createMemoryEnv({ tasks: file })).toThrow(/bad\.jsonl:2: sessions/);
   });
 });
