@@ -305,12 +305,22 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
   // server whose router (sessionless: `episode` required) shares this process's episode table.
   // 2025-era requests never reach it (they are routed to the sessions below first).
   const modern = createMcpHandler(
-    ({ authInfo }) => createEpisodeServer(def, { ...opts, table, scope: authInfo?.token ?? '', session: false }),
+    ({ authInfo, requestInfo }) =>
+      createEpisodeServer(def, {
+        ...opts,
+        table,
+        scope: authInfo?.token ?? '',
+        session: false,
+        callOnly:
+          requestInfo?.headers.get('mcp-method') === 'tools/call'
+            ? (requestInfo.headers.get('mcp-name') ?? undefined)
+            : undefined,
+      }),
     { legacy: 'reject', maxRequestBodySize: maxBodyBytes, onerror: (err) => log(`[toolgym] request error: ${err.message}`) },
   );
-  const serveModern = async (req: IncomingMessage, res: ServerResponse, url: string, scope: string, body?: unknown) => {
+  const serveModern = async (res: ServerResponse, request: Request, scope: string, body?: unknown) => {
     const init = { authInfo: { token: scope, clientId: 'toolgym', scopes: [] }, parsedBody: body };
-    await writeWebResponse(await modern.fetch(toWebRequest(req, url), init), res);
+    await writeWebResponse(await modern.fetch(request, init), res);
   };
 
   const newEntry = async (client: string, scope: string): Promise<Entry> => {
@@ -416,9 +426,12 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
         }
       } else {
         const init = Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body);
-        if (!init && !(await isLegacyRequest(toWebRequest(req, base + reqUrl), body))) {
-          await serveModern(req, res, base + reqUrl, scope, body);
-          return;
+        if (!init) {
+          const request = toWebRequest(req, base + reqUrl);
+          if (!(await isLegacyRequest(request, body))) {
+            await serveModern(res, request, scope, body);
+            return;
+          }
         }
         if (!init) {
           jsonRpcError(
@@ -474,7 +487,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
     }
     if (req.method === 'GET' || req.method === 'DELETE') {
       if (!sessionId && String(req.headers['mcp-protocol-version'] ?? '') >= '2026') {
-        await serveModern(req, res, base + reqUrl, scope);
+        await serveModern(res, toWebRequest(req, base + reqUrl), scope);
         return;
       }
       const entry = sessionId ? sessions.get(sessionId) : undefined;

@@ -39,6 +39,12 @@ export interface EpisodeServerOptions extends EpisodeTableOptions {
   session?: boolean;
   /** Task resources listed per family and split (reading works for every task id). */
   listedTasksPerFamily?: number;
+  /**
+   * The instance serves one `tools/call` of this tool and nothing else (a 2026-07-28 request whose
+   * `Mcp-Method` and `Mcp-Name` say so; the SDK refuses a body that disagrees with them): only that
+   * tool is registered, no resources, which is most of the cost of a per-request instance.
+   */
+  callOnly?: string;
 }
 
 const routers = new WeakMap<McpServer, EpisodeRouter>();
@@ -274,7 +280,9 @@ export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptio
     throw new Error('unreachable: tools/call is routed to the episode router');
   };
   // Registration order is the listing order: control tools, then the environment's own, as declared.
+  const only = opts.callOnly !== undefined && router.tool(opts.callOnly) ? opts.callOnly : undefined;
   for (const [name, c] of Object.entries(controlTools)) {
+    if (only !== undefined && name !== only) continue;
     server.registerTool(
       name,
       {
@@ -287,6 +295,7 @@ export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptio
     );
   }
   for (const t of def.tools) {
+    if (only !== undefined && t.name !== only) continue;
     server.registerTool(
       t.name,
       {
@@ -298,8 +307,10 @@ export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptio
       unused,
     );
   }
-  registerResources(server, def, opts.listedTasksPerFamily ?? 5);
-  registerEnvResources(server, def);
+  if (only === undefined) {
+    registerResources(server, def, opts.listedTasksPerFamily ?? 5);
+    registerEnvResources(server, def);
+  }
 
   // McpServer turns an unknown tool into an isError result and validates arguments with its own
   // message; episodes need both differently (a protocol error for an unknown tool or a malformed
