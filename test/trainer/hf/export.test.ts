@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createDevice } from '../../../gpu/index.js';
 import { presetConfig } from '../../../trainer/model/config.js';
 import { DeviceTransformer } from '../../../trainer/model/device-transformer.js';
-import { exportHf, loadHfChat, loadHfQwen3 } from '../../../trainer/model/hf/index.js';
+import { exportCheckpointToHf, exportHf, loadHfChat, loadHfQwen3 } from '../../../trainer/model/hf/index.js';
 import { Transformer } from '../../../trainer/model/reference/transformer.js';
 import { openSafetensorsFile } from '../../../trainer/model/safetensors.js';
 import { ByteTokenizer, HfTokenizer } from '../../../trainer/tokenizer/index.js';
@@ -70,6 +70,30 @@ describe('export in the Hugging Face layout', () => {
     expect(await b.forward(ids)).toEqual(await a.forward(ids));
     a.dispose();
     b.dispose();
+    dev.destroy();
+  });
+
+  it('merges a PEFT adapter on export (gym export --adapter)', async () => {
+    const out = join(tmp, 'merged');
+    const r = exportCheckpointToHf(join(FIXTURE, 'untied-f32'), out, { adapter: join(FIXTURE, 'lora') });
+    expect(r.merged).toBe(join(FIXTURE, 'lora'));
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).max_position_embeddings).toBe(512);
+    const st = openSafetensorsFile(join(FIXTURE, 'expected.safetensors'));
+    const ids = Array.from((st.read('input_ids').data as Int32Array).subarray(0, 16));
+    const want = st.read('lora_merged.logits').data as Float32Array;
+    st.close();
+    const back = loadHfQwen3(out);
+    const dev = await createDevice('cpu');
+    const m = new DeviceTransformer(dev, back.config, back.model.params, { grads: false });
+    const got = await m.forward(ids);
+    let d = 0;
+    let mx = 0;
+    for (let i = 0; i < got.length; i++) {
+      d = Math.max(d, Math.abs(got[i] - want[i]));
+      mx = Math.max(mx, Math.abs(want[i]));
+    }
+    expect(d / mx).toBeLessThan(1e-4);
+    m.dispose();
     dev.destroy();
   });
 });

@@ -16,7 +16,7 @@ export interface ExportSummary {
 
 export function exportCheckpointToHf(from: string, to: string, opts: { adapter?: string } = {}): ExportSummary {
   if (isHfFolder(from)) {
-    const src = loadHfQwen3(from, { adapter: opts.adapter, maxSeqLen: undefined });
+    const src = loadHfQwen3(from, { adapter: opts.adapter });
     // keep the source's context length, not the engine's sampling cap
     const maxSeqLen = Number(src.hfConfig.max_position_embeddings);
     exportHf(to, { config: { ...src.config, maxSeqLen }, params: src.model.params, tokenizer: { folder: from } });

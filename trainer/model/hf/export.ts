@@ -90,7 +90,10 @@ export function exportHf(dir: string, src: HfExportSource): void {
   const s = src.sampling;
   const gen: Record<string, unknown> = { eos_token_id: eos.length ? eos : null, pad_token_id: pad ?? null };
   if (s && s.temperature > 0) Object.assign(gen, { do_sample: true, temperature: s.temperature, top_p: s.topP, top_k: s.topK });
-  writeFileSync(join(dir, 'generation_config.json'), `${JSON.stringify(gen, null, 2)}\n`);
+  const fromGen = 'folder' in src.tokenizer ? join(src.tokenizer.folder, 'generation_config.json') : '';
+  // a Hugging Face source keeps its model card's settings
+  if (fromGen && !s && existsSync(fromGen)) copyFileSync(fromGen, join(dir, 'generation_config.json'));
+  else writeFileSync(join(dir, 'generation_config.json'), `${JSON.stringify(gen, null, 2)}\n`);
   // transformers refuses safetensors metadata without format "pt"
   writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(hfTensors(c, src.params), { format: 'pt' }));
 }
