@@ -92,7 +92,13 @@ export function byteTokenizerJson(tok: ByteTokenizer): Record<string, unknown> {
     vocab[u[b]] = b;
     strOf.push(u[b]);
   }
-  for (let i = 0; i < SPECIAL_TOKENS.length; i++) strOf.push(''); // added tokens, not in the BPE vocab
+  // The special tokens are in the BPE vocabulary as well as in added_tokens, at their own ids: the
+  // Rust tokenizers library (transformers) gives an added token whose text is not in the vocabulary a
+  // new id after the vocabulary's last, which would move <|im_start|> and the rest (257..264) to the end.
+  SPECIAL_TOKENS.forEach((content, i) => {
+    vocab[content] = 256 + i;
+    strOf.push('');
+  });
   const merges: [string, string][] = [];
   tok.merges.forEach(([a, b], k) => {
     const s = strOf[a] + strOf[b];

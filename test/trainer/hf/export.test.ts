@@ -56,6 +56,12 @@ describe('export in the Hugging Face layout', () => {
       expect(hf.decode(ids)).toBe(text);
     }
     expect(hf.specialId('<|im_end|>')).toBe(tok.specialId('<|im_end|>'));
+    // The special tokens sit in the BPE vocabulary at their ids too: the Rust tokenizers library
+    // (transformers) moves an added token that is not in it to the end of the vocabulary.
+    const vocab = (JSON.parse(readFileSync(join(out, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } })
+      .model.vocab;
+    for (const s of ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<tool_call>', '</tool_response>'])
+      expect(vocab[s], s).toBe(tok.specialId(s));
 
     const back = loadHfQwen3(out, { maxSeqLen: model.config.maxSeqLen });
     expect(back.config).toEqual({ ...model.config, tiedEmbeddings: true });
