@@ -12,7 +12,7 @@
  * no session, the episode handle in every call and in `Mcp-Param-Episode`) against a 2025-11-25
  * session client (`revisions`, the ratio in the same run).
  *
- *   npx tsx bench/mcp.ts [--rounds 5] [--calls 300]
+ *   npx tsx bench/mcp.ts [--rounds 5] [--calls 300] [--only revisions]
  * Prints one JSON object. Targets: stdio p50 latency <= 1.2x the reference's (DESIGN); a 2026-07-28
  * tool call no slower than a 2025-11-25 one (p50 ratio <= 1).
  */
@@ -38,6 +38,8 @@ const arg = (name: string, dflt: number): number => {
 const ROUNDS = arg('--rounds', 5);
 const CALLS = arg('--calls', 500);
 const CONCURRENCY = 16;
+/** `--only revisions`: measure the two protocol revisions alone (no stdio, no reference server). */
+const ONLY_REVISIONS = process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'revisions';
 // The SDK's HTTP client adds an abort listener per request to one long-lived signal (it caps the
 // signal at 1,500 itself): silence that warning so stderr stays readable; stdout holds the result.
 setMaxListeners(1_000_000);
@@ -233,12 +235,15 @@ async function compare(
 async function main(): Promise<void> {
   const cleanup: Array<() => Promise<void> | void> = [];
   try {
-    const tgStdio = await connectStdio('toolgym', ['--import', 'tsx', fixture, 'echo']);
-    cleanup.push(() => tgStdio.client.close());
-    await tgStdio.client.callTool({ name: 'gym_start', arguments: {} });
-    const refStdio = await connectStdio('reference', [everything, 'stdio']);
-    cleanup.push(() => refStdio.client.close());
-    const stdio = await compare(tgStdio, refStdio);
+    let stdio: Awaited<ReturnType<typeof compare>> | undefined;
+    if (!ONLY_REVISIONS) {
+      const tgStdio = await connectStdio('toolgym', ['--import', 'tsx', fixture, 'echo']);
+      cleanup.push(() => tgStdio.client.close());
+      await tgStdio.client.callTool({ name: 'gym_start', arguments: {} });
+      const refStdio = await connectStdio('reference', [everything, 'stdio']);
+      cleanup.push(() => refStdio.client.close());
+      stdio = await compare(tgStdio, refStdio);
+    }
 
     const tgChild = spawn(process.execPath, ['--import', 'tsx', fixture, 'echo', '--http', '127.0.0.1:0'], {
       cwd: root,
@@ -249,17 +254,20 @@ async function main(): Promise<void> {
     const tgHttp = await connectHttp('toolgym', tgUrl, tgChild);
     cleanup.push(() => tgHttp.client.close());
     await tgHttp.client.callTool({ name: 'gym_start', arguments: {} });
-    const port = await freePort();
-    const refChild = spawn(process.execPath, [everything, 'streamableHttp'], {
-      cwd: root,
-      env: { ...process.env, PORT: String(port) },
-      stdio: 'ignore',
-    });
-    cleanup.push(() => void refChild.kill());
-    await waitForPort(port);
-    const refHttp = await connectHttp('reference', `http://127.0.0.1:${port}/mcp`, refChild);
-    cleanup.push(() => refHttp.client.close());
-    const http = await compare(tgHttp, refHttp);
+    let http: Awaited<ReturnType<typeof compare>> | undefined;
+    if (!ONLY_REVISIONS) {
+      const port = await freePort();
+      const refChild = spawn(process.execPath, [everything, 'streamableHttp'], {
+        cwd: root,
+        env: { ...process.env, PORT: String(port) },
+        stdio: 'ignore',
+      });
+      cleanup.push(() => void refChild.kill());
+      await waitForPort(port);
+      const refHttp = await connectHttp('reference', `http://127.0.0.1:${port}/mcp`, refChild);
+      cleanup.push(() => refHttp.client.close());
+      http = await compare(tgHttp, refHttp);
+    }
 
     // Same toolgym server, the other protocol revision: no session, the handle names the episode.
     const modern = new ModernClient({ name: 'bench', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
@@ -284,7 +292,7 @@ async function main(): Promise<void> {
       http,
       // toolgym = 2026-07-28 (sessionless, handle), reference = 2025-11-25 (session), same server.
       revisions,
-      target: { stdio_p50_ratio_max: 1.2, met: stdio.ratio_p50 <= 1.2 },
+      ...(stdio ? { target: { stdio_p50_ratio_max: 1.2, met: stdio.ratio_p50 <= 1.2 } } : {}),
       target_revisions: { modern_over_legacy_p50_ratio_max: 1, met: revisions.ratio_p50 <= 1 },
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);

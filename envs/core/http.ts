@@ -1,5 +1,9 @@
 /**
- * Streamable HTTP serving: many concurrent MCP sessions, one `EpisodeSession` each.
+ * Streamable HTTP serving, both MCP revisions on one endpoint and one episode table (episodes.ts):
+ * 2025-11-25 clients get sessions (`Mcp-Session-Id`; a call may leave `episode` out), 2026-07-28
+ * requests are sessionless and served by the v2 SDK's `createMcpHandler`, one server instance per
+ * request, each call naming its episode by handle. A request with a session id or an `initialize`
+ * goes to the sessions; any other is classified by the SDK's `isLegacyRequest`.
  *
  * Security follows the MCP transport spec: bind 127.0.0.1 unless told otherwise; check `Host` and
  * `Origin` against allow-lists before anything else (DNS-rebinding protection: a page on evil.com
@@ -7,7 +11,7 @@
  * cap the request body; an optional bearer token, required for any non-loopback bind.
  * The SDK deprecates its in-transport host checks in favour of middleware, so the checks live here.
  *
- * Each session is the SDK's `WebStandardStreamableHTTPServerTransport` (JSON responses by default),
+ * Each session is the v2 SDK's `WebStandardStreamableHTTPServerTransport` (JSON responses by default),
  * fed by a small Node adapter here rather than the SDK's Node wrapper: the wrapper builds a Hono
  * request listener per call, re-reads the body through a web stream and copies native `Response`
  * bodies back chunk by chunk (timers included), which cost more CPU per trivial step than the MCP
