@@ -136,3 +136,21 @@ describe('loading a Hugging Face folder', () => {
     expect(() => loadHfQwen3(join(FIXTURE, 'nowhere'))).toThrow(/no config.json/);
   });
 });
+
+describe('sampling forwards', () => {
+  it('give the last row the same bits as a whole forward, though the head runs on two rows', async () => {
+    const dev = await createDevice('cpu');
+    const { config, model } = loadHfQwen3(join(FIXTURE, 'untied-f32'));
+    const m = new DeviceTransformer(dev, config, model.params, { grads: false });
+    const a = m.newCache(32);
+    const b = m.newCache(32);
+    const V = config.vocabSize;
+    const all = await m.forward(rowsOf(1), { cache: a });
+    const last = await m.forward(rowsOf(1), { cache: b, lastOnly: true });
+    expect(last).toEqual(all.slice(15 * V));
+    a.free();
+    b.free();
+    m.dispose();
+    dev.destroy();
+  });
+});
