@@ -121,6 +121,7 @@ export class WsGymClient {
             msg = (JSON.parse(body) as { error?: { message?: string } }).error?.message ?? body;
           } catch {}
           reject(new WsClosedError(`cannot open ${url}: HTTP ${res.statusCode}${msg ? `: ${msg}` : ''}`));
+          ws.terminate(); // with this listener set, ending the refused handshake is the caller's job
         });
       });
       ws.once('error', onError);

@@ -9,7 +9,8 @@
  * `Origin` against allow-lists before anything else (DNS-rebinding protection: a page on evil.com
  * that rebinds its name to 127.0.0.1 still sends `Host: evil.com` and `Origin: http://evil.com`);
  * cap the request body; an optional bearer token, required for any non-loopback bind.
- * The SDK deprecates its in-transport host checks in favour of middleware, so the checks live here.
+ * The SDK deprecates its in-transport host checks in favour of middleware, so the checks live here
+ * (access.ts: one policy, which the ws transport shares).
  *
  * Each session is the v2 SDK's `WebStandardStreamableHTTPServerTransport` (JSON responses by default),
  * fed by a small Node adapter here rather than the SDK's Node wrapper: the wrapper builds a Hono
@@ -28,7 +29,7 @@
  * every client has the proxy's address; there, set the per-client cap to the total. Only a new
  * session is refused: sessions already open keep working.
  */
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
@@ -38,6 +39,7 @@ import {
   type McpServer,
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
+import { accessPolicy } from './access.js';
 import { EpisodeTable, scopeOfToken } from './episodes.js';
 import { ServerConfigError } from './errors.js';
 import { createEpisodeServer, type EpisodeServerOptions } from './server.js';
@@ -98,39 +100,15 @@ interface Entry {
 export const DEFAULT_MAX_SESSIONS = 1000;
 export const DEFAULT_MAX_SESSIONS_PER_CLIENT = 250;
 
-const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]', '::1'];
+export { hostnameOf, isLoopbackHost } from './access.js';
 
 // ---------------------------------------------------------------------------------------------
 // Pure functions
-
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase();
-  return LOOPBACK_NAMES.includes(h) || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
-
-function isWildcardHost(host: string): boolean {
-  return host === '0.0.0.0' || host === '::' || host === '[::]';
-}
-
-/** `host[:port]` from a Host header: the lower-cased name part (IPv6 keeps its brackets). */
-export function hostnameOf(hostHeader: string): string {
-  const h = hostHeader.trim().toLowerCase();
-  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
-  const colon = h.lastIndexOf(':');
-  return colon >= 0 ? h.slice(0, colon) : h;
-}
 
 /** The client a request comes from: its remote address, an IPv4-mapped IPv6 address as IPv4. */
 export function clientOf(req: IncomingMessage): string {
   const a = req.socket.remoteAddress ?? 'unknown';
   return a.startsWith('::ffff:') ? a.slice('::ffff:'.length) : a;
-}
-
-const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
-
-/** Compares against the token's digest (computed once): constant-time whatever the lengths. */
-function sameSecret(given: string, expectedDigest: Buffer): boolean {
-  return timingSafeEqual(sha256(given), expectedDigest);
 }
 
 function jsonRpcError(
@@ -241,14 +219,9 @@ async function writeWebResponse(r: Response, res: ServerResponse): Promise<void>
 /** Starts a Streamable HTTP MCP server for `def`; resolves once it listens. */
 export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Promise<HttpServerHandle> {
   const host = opts.host ?? '127.0.0.1';
-  const loopback = isLoopbackHost(host);
   const token = opts.token || undefined;
-  const tokenDigest = token ? sha256(token) : undefined;
-  if (!loopback && !token) {
-    throw new ServerConfigError(
-      `Binding ${host} exposes the gym beyond this machine: pass a bearer token (--token or GYM_TOKEN), or bind 127.0.0.1.`,
-    );
-  }
+  // Host and Origin allow-lists and the bearer token: one policy, shared with the ws transport.
+  const access = accessPolicy({ host, token, allowedHosts: opts.allowedHosts, allowedOrigins: opts.allowedOrigins });
   const path = opts.path ?? '/mcp';
   const idleTimeoutMs = opts.idleTimeoutMs ?? 30 * 60_000;
   const maxBodyBytes = opts.maxBodyBytes ?? 4 * 1024 * 1024;
@@ -261,11 +234,6 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
     if (!Number.isInteger(v) || v < 1) throw new ServerConfigError(`${flag} must be a positive integer, got ${v}.`);
   }
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const allowedHosts = new Set([...LOOPBACK_NAMES, ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
-  if (!loopback && !isWildcardHost(host)) allowedHosts.add(host.toLowerCase());
-  // On a wildcard bind with no explicit list the public name is unknown; the token guards instead.
-  const checkHost = loopback || !isWildcardHost(host) || (opts.allowedHosts?.length ?? 0) > 0;
-  const allowedOrigins = new Set((opts.allowedOrigins ?? []).map((o) => o.replace(/\/$/, '').toLowerCase()));
   const sessions = new Map<string, Entry>();
   const table = opts.table ?? new EpisodeTable(def, { ...opts, episodeIdleMs: opts.episodeIdleMs ?? idleTimeoutMs });
   table.startSweeping();
@@ -286,16 +254,6 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
   };
   // Origin of the URLs handed to the transport: the bound address, never the client's Host header.
   let base = 'http://127.0.0.1';
-
-  const originAllowed = (origin: string): boolean => {
-    const o = origin.replace(/\/$/, '').toLowerCase();
-    if (allowedOrigins.has(o) || allowedOrigins.has('*')) return true;
-    try {
-      return isLoopbackHost(new URL(o).hostname);
-    } catch {
-      return false;
-    }
-  };
 
   const drop = (id: string): void => {
     const e = sessions.get(id);
@@ -349,17 +307,13 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
     // Which replica answered: a balancer's health checks and an operator's logs read it.
     res.setHeader('x-gym-replica', table.replicaId);
     const cors: Record<string, string> = {};
-    const hostHeader = req.headers.host ?? '';
-    if (checkHost && !allowedHosts.has(hostHeader.toLowerCase()) && !allowedHosts.has(hostnameOf(hostHeader))) {
-      jsonRpcError(res, 403, WIRE_ERROR.refused, `Forbidden: Host "${hostHeader}" is not allowed (add it with --allow-host).`);
+    const refused = access.checkHost(req.headers.host) ?? access.checkOrigin(req.headers.origin);
+    if (refused) {
+      jsonRpcError(res, refused.status, WIRE_ERROR.refused, refused.message);
       return;
     }
     const origin = req.headers.origin;
     if (origin !== undefined) {
-      if (!originAllowed(origin)) {
-        jsonRpcError(res, 403, WIRE_ERROR.refused, `Forbidden: Origin "${origin}" is not allowed (add it with --allow-origin).`);
-        return;
-      }
       cors['access-control-allow-origin'] = origin;
       cors['access-control-expose-headers'] = 'mcp-session-id, mcp-protocol-version, x-gym-replica';
       cors.vary = 'Origin';
@@ -383,22 +337,14 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
     }
     for (const [k, v] of Object.entries(cors)) res.setHeader(k, v);
     let scope = '';
-    if (tokenDigest) {
-      const auth = req.headers.authorization ?? '';
-      const m = /^Bearer\s+(.+)$/i.exec(auth);
+    const unauthorized = access.checkToken(req.headers.authorization);
+    if (unauthorized) {
+      jsonRpcError(res, unauthorized.status, WIRE_ERROR.refused, unauthorized.message, { 'www-authenticate': 'Bearer' });
+      return;
+    }
+    if (token) {
+      const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
       if (m) scope = scopeOfToken(m[1].trim());
-      if (!m || !sameSecret(m[1].trim(), tokenDigest)) {
-        jsonRpcError(
-          res,
-          401,
-          WIRE_ERROR.refused,
-          'Unauthorized: send "Authorization: Bearer <token>" with the server\'s token.',
-          {
-            'www-authenticate': 'Bearer',
-          },
-        );
-        return;
-      }
     }
     const sid = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(sid) ? sid[0] : sid;
