@@ -4,6 +4,7 @@
  * are an error at every level.
  */
 import { z } from 'zod';
+import { DISTILL_LOSSES, type DistillLossType } from '../distill/index.js';
 import { ENTROPY_CONTROLS, type EntropyControl, LOSS_TYPES, type LossType } from '../grpo/index.js';
 import { RewardConfigSchema } from '../rewards.js';
 
@@ -182,6 +183,51 @@ export const LimitsConfigSchema = z
   })
   .strict();
 
+export const DistillConfigSchema = z
+  .object({
+    teacher: z
+      .string()
+      .optional()
+      .describe(
+        "Teacher checkpoint folder (`gym distill --teacher`; a run folder means its checkpoints/final). Set: the cold start is off-policy distillation (SFT on the teacher's verified episodes) and an on-policy phase follows.",
+      ),
+    student: z
+      .string()
+      .optional()
+      .describe(
+        "Student checkpoint to start from (its tokenizer must be the teacher's); unset: a fresh `model` preset on the teacher's tokenizer.",
+      ),
+    teacherDevice: z
+      .enum(['cpu', 'webgpu', 'auto'])
+      .optional()
+      .describe("Where the teacher runs (default: the run's device); its logits cross through the host."),
+    steps: z.number().int().nonnegative().default(40).describe('On-policy distillation steps (0: off-policy only).'),
+    tasksPerStep: z.number().int().positive().default(4).describe('Train tasks the student plays per on-policy step.'),
+    groupSize: z.number().int().positive().default(4).describe('Student episodes per task per on-policy step.'),
+    lr: z
+      .number()
+      .positive()
+      .default(1e-3)
+      .describe('On-policy learning rate (a dense per-token signal tolerates more than GRPO).'),
+    loss: z
+      .enum(DISTILL_LOSSES as [DistillLossType, ...DistillLossType[]])
+      .default('reverse_kl')
+      .describe(
+        'Per-token loss: reverse_kl (mode-seeking, Qwen3 and Tinker), forward_kl, jsd (with beta), sampled (one-sample reverse-KL estimate).',
+      ),
+    beta: z.number().min(0).max(1).default(0.5).describe("JSD's teacher weight in the mixture (loss jsd only)."),
+    temperature: z
+      .number()
+      .positive()
+      .default(1)
+      .describe('Student sampling temperature: 1 samples the distribution the loss compares with the teacher.'),
+    mode: z
+      .enum(['think', 'no_think', 'mixed'])
+      .default('mixed')
+      .describe('Thinking mode of on-policy episodes: mixed keeps both modes in the student, as the off-policy data does.'),
+  })
+  .strict();
+
 export const RunConfigSchema = z
   .object({
     env: z.string().default('code-interp').describe('Environment id (run `gym envs` to list).'),
@@ -236,6 +282,9 @@ export const RunConfigSchema = z
     limits: LimitsConfigSchema.prefault({}).describe('Episode limits of every rollout.'),
     rl: RlConfigSchema.prefault({}).describe('RL query set apart from the cold start (off unless rl.families is set).'),
     rewards: RewardConfigSchema.prefault({}).describe('Reward composition weights.'),
+    distill: DistillConfigSchema.prefault({}).describe(
+      'Strong-to-weak distillation (`gym distill`; inactive without a teacher).',
+    ),
   })
   .strict();
 
@@ -247,6 +296,12 @@ export class RunConfigError extends Error {
 }
 
 type Deep = Record<string, unknown>;
+
+/**
+ * What `gym distill` changes under the preset: the off-policy phase runs all its SFT steps (no
+ * cold-start probe: the point is to copy the teacher, not to leave room for RL) and no GRPO.
+ */
+export const DISTILL_DEFAULTS: Deep = { sft: { stopAtSuccess: 0 }, grpo: { steps: 0 } };
 
 /**
  * Presets: a few overrides each. `quick` is for smoke tests and CI. `learn` is the recipe of the
@@ -270,6 +325,7 @@ export const RUN_PRESETS: Record<string, Deep> = {
     sft: { episodes: 8, steps: 3, batchSize: 4 },
     grpo: { steps: 2, tasksPerStep: 2, groupSize: 2, maxRefillRounds: 0 },
     limits: { maxTurns: 2, maxTurnTokens: 40, thinkingBudget: 16 },
+    distill: { steps: 2, tasksPerStep: 2, groupSize: 2 },
   },
 };
 
@@ -287,12 +343,13 @@ export function mergeConfig(a: Deep, b: Deep): Deep {
   return out;
 }
 
-/** preset <- file <- flags, validated; throws RunConfigError naming every bad or unknown key. */
-export function resolveRunConfig(layers: { preset?: string; file?: Deep; flags?: Deep }): RunConfig {
+/** preset (<- `gym distill`'s defaults) <- file <- flags, validated; throws RunConfigError naming every bad or unknown key. */
+export function resolveRunConfig(layers: { preset?: string; file?: Deep; flags?: Deep; distill?: boolean }): RunConfig {
   const preset = layers.preset ?? 'default';
   const p = RUN_PRESETS[preset];
   if (!p) throw new RunConfigError(`unknown preset "${preset}": use one of ${Object.keys(RUN_PRESETS).join(', ')}`);
-  const merged = mergeConfig(mergeConfig(p, layers.file ?? {}), layers.flags ?? {});
+  const base = layers.distill ? mergeConfig(p, DISTILL_DEFAULTS) : p;
+  const merged = mergeConfig(mergeConfig(base, layers.file ?? {}), layers.flags ?? {});
   const r = RunConfigSchema.safeParse(merged);
   if (!r.success) {
     const issues = r.error.issues.map(

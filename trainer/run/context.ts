@@ -146,9 +146,14 @@ export class RunContext implements RunInfo {
     const kept = this.committed;
     return new RunInterruptedError(
       kept
-        ? `stopped with ${kept.phase} step ${kept.step} checkpointed; continue with \`gym train --resume ${this.dir}\``
-        : `stopped before the first checkpoint; \`gym train --resume ${this.dir}\` starts it over`,
+        ? `stopped with ${kept.phase} step ${kept.step} checkpointed; continue with \`${this.command} --resume ${this.dir}\``
+        : `stopped before the first checkpoint; \`${this.command} --resume ${this.dir}\` starts it over`,
     );
+  }
+
+  /** The command that resumes this run. */
+  get command(): string {
+    return this.cfg.distill.teacher ? 'gym distill' : 'gym train';
   }
 
   /** A NonFiniteError of a step, with where it happened and what the run kept; other errors as they are. */
@@ -159,7 +164,7 @@ export class RunContext implements RunInfo {
       ? `${join(this.dir, 'checkpoints', 'last')} (${kept.phase} step ${kept.step}) is the last good checkpoint`
       : 'no checkpoint was written yet';
     return new NonFiniteError(
-      `${where}: ${err.message}. Training stopped; ${last}: to go on, set a lower rate in ${join(this.dir, 'config.json')} and run \`gym train --resume ${this.dir}\`, or start a new run with a lower --lr`,
+      `${where}: ${err.message}. Training stopped; ${last}: to go on, set a lower rate in ${join(this.dir, 'config.json')} and run \`${this.command} --resume ${this.dir}\`, or start a new run with a lower --lr`,
     );
   }
 }

@@ -26,6 +26,8 @@ export interface SampledStep {
   components: Array<Record<string, number>>;
   episodes: number;
   genTokens: number;
+  /** Tokens of every episode (prompt, tool output and sampled): what the policy's forward passes ran over. */
+  episodeTokens: number;
 }
 
 /**
@@ -84,7 +86,16 @@ export async function sampleGroups(
 ): Promise<SampledStep> {
   const g = ctx.cfg.grpo;
   const rounds = g.dynamicSampling ? 1 + g.maxRefillRounds : 1;
-  const out: SampledStep = { groups: [], dropped: 0, rewards: [], correct: [], components: [], episodes: 0, genTokens: 0 };
+  const out: SampledStep = {
+    groups: [],
+    dropped: 0,
+    rewards: [],
+    correct: [],
+    components: [],
+    episodes: 0,
+    genTokens: 0,
+    episodeTokens: 0,
+  };
   const before = policy.generatedTokens;
   const picker = taskPicker(ctx);
   for (let r = 0; r < rounds && out.groups.length < g.tasksPerStep; r++) {
@@ -103,6 +114,7 @@ export async function sampleGroups(
     });
     for (const t of trajectories) writer.write(t);
     out.episodes += trajectories.length;
+    for (const t of trajectories) out.episodeTokens += t.tokens?.length ?? 0;
     const byGroup = new Map<string, Trajectory[]>();
     for (const t of trajectories) byGroup.set(t.ids.group, [...(byGroup.get(t.ids.group) ?? []), t]);
     for (const ts of byGroup.values()) {

@@ -4,6 +4,8 @@ export type { ArmName, ArmResult, ArmsOptions, LearnResult, SplitFigures, Thinki
 export { ARM_LABELS, evaluateSplits, grpoCompute, runArms, splitFigures, thinkingControl } from './arms.js';
 export type { RunConfig, RunConfigInput } from './config.js';
 export {
+  DISTILL_DEFAULTS,
+  DistillConfigSchema,
   GrpoConfigSchema,
   LimitsConfigSchema,
   mergeConfig,
@@ -18,11 +20,12 @@ export { type EvalDecoding, evalSampling, evaluate, summarizeEval } from './eval
 export type { RunFiles } from './files.js';
 export { RL_FILTER_FILE, RL_TASKS_FILE, rlCandidates, selectRlTasks } from './phase-rl.js';
 export { isTrainingRun, readTrainingRun, renderTrainingReport, writeTrainingReport } from './report.js';
-export { train } from './run.js';
+export { distill, train } from './run.js';
 export type { SplitName, Splits } from './splits.js';
 export { FLAKY_ERROR, learnEnv, learnSplits, rewordPrompt, SPLIT_DESCRIPTIONS, SPLIT_NAMES } from './splits.js';
 export type { RunPhase, RunState } from './state.js';
 export { RunStateError, RunStateSchema, readRunState } from './state.js';
 export { NoTasksError, probeTasks, runTaskPools, selectTasks, VALIDATION_OFFSET } from './tasks.js';
-export type { HeldOutResult, ModeEval, RunHooks, RunSummary, StepRecord, StepStage } from './types.js';
+export { resolveTeacherDir, TokenizerMismatchError } from './teacher.js';
+export type { HeldOutResult, ModeEval, PhaseCompute, RunCompute, RunHooks, RunSummary, StepRecord, StepStage } from './types.js';
 export { HeldOutResultSchema, ModeEvalSchema, RunInterruptedError } from './types.js';

@@ -59,7 +59,13 @@ export interface RunStart {
  * damaged one set aside as `last.damaged`, its predecessor used), else fresh, the tokenizer's merges
  * learned from the train tasks' template text.
  */
-export async function restoreOrInit(run: RunInfo, trainIds: readonly string[], resume: boolean): Promise<RunStart> {
+export async function restoreOrInit(
+  run: RunInfo,
+  trainIds: readonly string[],
+  resume: boolean,
+  /** A fresh run's model and tokenizer made elsewhere (a distillation student, on its teacher's tokenizer). */
+  fresh?: () => { model: Transformer; tok: ByteTokenizer },
+): Promise<RunStart> {
   const { dir, cfg } = run;
   const warn = (text: string) => warnVia(run.hooks, text);
   const note = (text: string) => run.hooks.onNote?.(text);
@@ -87,6 +93,10 @@ export async function restoreOrInit(run: RunInfo, trainIds: readonly string[], r
   // checkpoints of an earlier run under this id must not pass for this one's
   rmSync(join(dir, 'checkpoints'), { recursive: true, force: true });
   mkdirSync(join(dir, 'checkpoints'));
+  if (fresh) {
+    const { model, tok } = fresh();
+    return { model, tok, opt: new AdamW(model.params, model.shapes), state: initialRunState(), resumed: false };
+  }
   note('learning the tokenizer merges from template text');
   const tok = await buildTokenizer(run, trainIds);
   const model = new Transformer({ ...presetConfig(cfg.model, tok.vocabSize) }, undefined, cfg.seed);

@@ -18,7 +18,7 @@ import { meanComponents, sampleGroups } from './groups.js';
 /** The first GRPO step this process takes (from 0): where the run resumed, or 0. */
 export function grpoFirstStep(ctx: RunContext): number {
   const { phase, step } = ctx.start;
-  return phase === 'grpo' ? step : phase === 'done' ? ctx.cfg.grpo.steps : 0;
+  return phase === 'grpo' ? step : phase === 'done' || phase === 'distill' ? ctx.cfg.grpo.steps : 0;
 }
 
 /** The frozen KL reference (none when beta is 0 or no step is left). */
@@ -82,6 +82,7 @@ async function grpoStepOf(ctx: RunContext, s: number, ref: ModelRunner | undefin
   const te = performance.now();
   state.grpo.tokens += m.tokens;
   state.grpo.seqTokens += m.seqTokens;
+  state.grpo.rolloutTokens += sampled.episodeTokens;
   ctx.record({
     phase: 'grpo',
     step: s + 1,

@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Trajectory } from '../../agent/index.js';
 import { readTrajectories, TrajectoryWriter } from '../../agent/trajectory/index.js';
 import { mixSeed, Rng } from '../../tools/index.js';
 import { episodeSamples, type TokenSample } from '../batch.js';
@@ -23,8 +24,21 @@ export function sftPending(ctx: RunContext): boolean {
   return ctx.state.phase === 'sft' && ctx.sftEnd > ctx.state.step;
 }
 
-/** The cold-start samples: read back on a resume, else built from oracle episodes and recorded. */
-export async function coldStartSamples(ctx: RunContext): Promise<TokenSample[]> {
+/** Who plays the cold-start episodes: the oracle (`teacherEpisodes`) or a distillation run's teacher. */
+export type ColdStartSource = (ctx: RunContext, taskIds: readonly string[], mode: 'think' | 'no_think') => Promise<Trajectory[]>;
+
+const oracleSource: ColdStartSource = (ctx, ids, mode) => teacherEpisodes(ctx, ctx.tok, ids, mode);
+
+/**
+ * The cold-start samples: read back on a resume, else built from the source's episodes (the oracle,
+ * or a distillation teacher: the off-policy data) and recorded. The tokens of the episodes count as
+ * the teacher's forward passes (`state.sft.teacherTokens`; the caller says whether it has any).
+ */
+export async function coldStartSamples(
+  ctx: RunContext,
+  source: ColdStartSource = oracleSource,
+  counts = false,
+): Promise<TokenSample[]> {
   const path = join(ctx.dir, SFT_DATA);
   // Every context of an episode is a sequence of its own for SFT (the loss is a token mean).
   const tokens = (ts: ReturnType<typeof readTrajectories>) => ts.flatMap((t) => episodeSamples(t) ?? []);
@@ -36,10 +50,8 @@ export async function coldStartSamples(ctx: RunContext): Promise<TokenSample[]> 
     const n = Math.min(ctx.cfg.sft.episodes, ctx.trainIds.length);
     const nThink = Math.round(n * ctx.cfg.sft.thinkFraction);
     const ids = ctx.trainIds.slice(0, n);
-    const eps = [
-      ...(await teacherEpisodes(ctx, ctx.tok, ids.slice(0, nThink), 'think')),
-      ...(await teacherEpisodes(ctx, ctx.tok, ids.slice(nThink), 'no_think')),
-    ];
+    const eps = [...(await source(ctx, ids.slice(0, nThink), 'think')), ...(await source(ctx, ids.slice(nThink), 'no_think'))];
+    if (counts) ctx.state.sft.teacherTokens = eps.reduce((s, t) => s + (t.tokens?.length ?? 0), 0);
     const { kept, dropped } = filterColdStart(eps);
     const w = new TrajectoryWriter(path);
     for (const t of kept) w.write(t);
@@ -49,7 +61,9 @@ export async function coldStartSamples(ctx: RunContext): Promise<TokenSample[]> 
   }
   if (samples.length === 0)
     throw new RunConfigError(
-      'no cold-start episode survived the filter (verified-correct, tool call, no repetition): check the env oracle with `gym rollout --policy oracle`',
+      source === oracleSource
+        ? 'no cold-start episode survived the filter (verified-correct, tool call, no repetition): check the env oracle with `gym rollout --policy oracle`'
+        : `none of the teacher's episodes survived the filter (verified-correct, tool call, no repetition; dropped: ${JSON.stringify(ctx.state.sft.coldStart?.dropped ?? {})}): check the teacher with \`gym eval --policy builtin:${ctx.cfg.distill.teacher}\`, or raise sft.episodes`,
     );
   return samples;
 }

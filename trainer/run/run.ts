@@ -15,7 +15,9 @@
  *   runs/<id>/rl-tasks.json          the RL query set, with `rl.families` (`phase-rl.ts`)
  *
  * The run is a sequence of phases over one `RunContext` (`context.ts`): cold start (`phase-sft.ts`),
- * the cold-start evaluation (`phase-eval.ts`), RL (`phase-grpo.ts`), the final evaluation. Each
+ * the cold-start evaluation (`phase-eval.ts`), RL (`phase-grpo.ts`), on-policy distillation when the
+ * run has a teacher (`phase-distill.ts`; its cold start is then the off-policy phase: SFT on the
+ * teacher's verified episodes, `teacher.ts`), the final evaluation. Each
  * phase reads and writes its slice of the typed run state (`state.ts`) and finds from it where to
  * begin, so a phase added later (distillation) is one more call here and one more slice there.
  *
@@ -31,19 +33,22 @@ import { join } from 'node:path';
 import type { EnvDefinition } from '../../envs/core/index.js';
 import type { TokenSample } from '../batch.js';
 import { ModelRunner } from '../model/index.js';
-import type { RunConfig } from './config.js';
+import { runCompute } from './compute.js';
+import { type RunConfig, RunConfigError } from './config.js';
 import { RunContext, type RunInfo } from './context.js';
 import { openRunFolder, restoreOrInit, writeJson } from './open.js';
+import { distillFirstStep, runDistill } from './phase-distill.js';
 import { evaluateColdStart, evaluateFinal } from './phase-eval.js';
 import { grpoFirstStep, runGrpo } from './phase-grpo.js';
 import { selectRlTasks } from './phase-rl.js';
 import { coldStartSamples, runSft, sftPending } from './phase-sft.js';
 import { writeTrainingReport } from './report.js';
 import { runTaskPools } from './tasks.js';
+import { checkSameTokenizer, openTeacher, studentStart, type Teacher, teacherPlays } from './teacher.js';
 import type { RunHooks, RunSummary } from './types.js';
 
 /** The summary of a finished run (`summary.json`). */
-function summarize(ctx: RunContext): RunSummary {
+function summarize(ctx: RunContext, teacher?: Teacher): RunSummary {
   const { cfg, state } = ctx;
   const { before, after } = state.eval;
   if (!before || !after) throw new Error('a run is summarized once both held-out evaluations are in its state');
@@ -72,6 +77,17 @@ function summarize(ctx: RunContext): RunSummary {
     cpuMs: { sft: state.sft.cpuMs ?? 0, grpo: state.grpo.cpuMs },
     tokensPerSecond: (state.sft.seqTokens + state.grpo.seqTokens) / Math.max(1e-3, (sftMs + grpoMs) / 1000),
     checkpoints: { sft: join(ctx.dir, 'checkpoints', 'sft'), final: join(ctx.dir, 'checkpoints', 'final') },
+    compute: runCompute(ctx, teacher?.params ?? 0),
+    ...(teacher && {
+      distill: {
+        teacher: teacher.dir,
+        teacherParams: teacher.params,
+        loss: cfg.distill.loss,
+        steps: cfg.distill.steps,
+        tokens: state.distill.tokens,
+        sequenceTokens: state.distill.seqTokens,
+      },
+    }),
   };
 }
 
@@ -87,25 +103,51 @@ export async function train(
   hooks.onDir?.(dir);
   const info: RunInfo = { dir, cfg, def, runId, hooks };
   const { trainIds, testIds, valIds } = runTaskPools(def, cfg);
-  const start = await restoreOrInit(info, trainIds, opts.resume !== undefined);
-  const runner = await ModelRunner.create(start.model, cfg.device);
+  // a distillation run: the frozen teacher, and the student on its tokenizer
+  const teacher = cfg.distill.teacher ? await openTeacher(cfg) : undefined;
+  let runner: ModelRunner | undefined;
   try {
+    const fresh = teacher && (() => studentStart(cfg, teacher));
+    const start = await restoreOrInit(info, trainIds, opts.resume !== undefined, fresh);
+    if (teacher) checkSameTokenizer(start.tok, teacher, dir);
+    runner = await ModelRunner.create(start.model, cfg.device);
     const ctx = new RunContext({ info, trainIds, testIds, valIds, runner, startedAt, ...start });
     ctx.note(`model runs on: ${runner.where}`);
-    const samples: TokenSample[] = sftPending(ctx) ? await coldStartSamples(ctx) : [];
-    const sftDone = ctx.start.phase === 'sft' ? ctx.start.step : cfg.sft.steps + grpoFirstStep(ctx);
-    hooks.onStart?.(cfg.sft.steps + cfg.grpo.steps, sftDone);
+    if (teacher) ctx.note(`teacher ${teacher.dir} (${teacher.params} parameters) runs on: ${teacher.runner.where}`);
+    const source =
+      teacher && ((c: RunContext, ids: readonly string[], mode: 'think' | 'no_think') => teacherPlays(c, teacher, ids, mode));
+    const samples: TokenSample[] = sftPending(ctx) ? await coldStartSamples(ctx, source, teacher !== undefined) : [];
+    const sftDone =
+      ctx.start.phase === 'sft' ? ctx.start.step : cfg.sft.steps + grpoFirstStep(ctx) + (teacher ? distillFirstStep(ctx) : 0);
+    hooks.onStart?.(cfg.sft.steps + cfg.grpo.steps + (teacher ? cfg.distill.steps : 0), sftDone);
     await runSft(ctx, samples);
     await evaluateColdStart(ctx);
     await selectRlTasks(ctx);
     await runGrpo(ctx);
+    if (teacher) await runDistill(ctx, teacher);
     // a run resumed after its `done` checkpoint only rewrites the summary
     await evaluateFinal(ctx);
-    const summary = summarize(ctx);
+    const summary = summarize(ctx, teacher);
     writeJson(join(dir, 'summary.json'), summary);
     writeTrainingReport(dir);
     return { dir, summary };
   } finally {
-    runner.dispose();
+    runner?.dispose();
+    teacher?.runner.dispose();
   }
+}
+
+/**
+ * A distillation run (`gym distill`): `train` over a config with a teacher. Off-policy phase (SFT on
+ * the teacher's verified episodes in both modes), the held-out evaluation, on-policy distillation,
+ * the final evaluation; the same folder, state, checkpoints, resume and stop semantics as `train`.
+ */
+export async function distill(
+  def: EnvDefinition,
+  cfg: RunConfig,
+  opts: { resume?: string; hooks?: RunHooks; runId?: string } = {},
+): Promise<{ dir: string; summary: RunSummary }> {
+  if (!cfg.distill.teacher && !opts.resume)
+    throw new RunConfigError('distill needs a teacher: set distill.teacher (`gym distill --teacher runs/<id>`)');
+  return train(def, cfg, opts);
 }

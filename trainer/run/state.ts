@@ -13,7 +13,7 @@ import type { CheckpointMeta } from '../model/index.js';
 import { HeldOutResultSchema } from './types.js';
 
 /** Where a run is: the phase it is in and the steps of that phase done (`done`: all of them). */
-export const RunPhaseSchema = z.enum(['sft', 'grpo', 'done']);
+export const RunPhaseSchema = z.enum(['sft', 'grpo', 'distill', 'done']);
 export type RunPhase = z.infer<typeof RunPhaseSchema>;
 
 const ColdStartSchema = z.object({
@@ -26,6 +26,10 @@ export const SftStateSchema = z.object({
   stoppedAt: z.number().int().positive().optional().describe('The SFT step a cold-start probe ended SFT at.'),
   tokens: z.number().default(0).describe('Masked (policy) tokens trained on so far.'),
   seqTokens: z.number().default(0).describe('Tokens through forward + backward so far.'),
+  teacherTokens: z
+    .number()
+    .default(0)
+    .describe("Tokens of the teacher's episodes (its forward passes while it played them; 0 for the scripted oracle)."),
   ms: z.number().optional().describe('Wall time of the phase, once it ended.'),
   cpuMs: z.number().optional().describe('Process CPU time of the phase, once it ended.'),
 });
@@ -35,11 +39,22 @@ export const GrpoStateSchema = z.object({
   seqTokens: z.number().default(0),
   ms: z.number().default(0).describe('Wall time of the GRPO steps so far (rollouts included).'),
   cpuMs: z.number().default(0),
+  rolloutTokens: z.number().default(0).describe("Tokens of the step's episodes (the policy's forward passes while sampling)."),
   taskCursor: z.number().int().nonnegative().default(0).describe("Position in the run's fixed task order."),
   flatTasks: z
     .array(z.string())
     .default([])
     .describe('Tasks whose last group had equal rewards (selective rollouts skip them), sorted.'),
+});
+
+export const DistillStateSchema = z.object({
+  tokens: z.number().default(0).describe('Masked (student-sampled) tokens that carried loss.'),
+  seqTokens: z.number().default(0).describe("Tokens through the student's forward + backward."),
+  teacherTokens: z.number().default(0).describe("Tokens through the teacher's forward (scoring the student's)."),
+  rolloutTokens: z.number().default(0).describe("Tokens of the student's on-policy episodes."),
+  ms: z.number().default(0).describe('Wall time of the on-policy steps so far (rollouts included).'),
+  cpuMs: z.number().default(0),
+  taskCursor: z.number().int().nonnegative().default(0).describe("Position in the run's fixed task order."),
 });
 
 export const EvalStateSchema = z.object({
@@ -58,6 +73,7 @@ export const RunStateSchema = z.object({
   wallMs: z.number().default(0).describe('Wall time of the processes that ran the run, up to the checkpoint.'),
   sft: SftStateSchema.prefault({}),
   grpo: GrpoStateSchema.prefault({}),
+  distill: DistillStateSchema.prefault({}),
   eval: EvalStateSchema.prefault({}),
 });
 export type RunState = z.infer<typeof RunStateSchema>;

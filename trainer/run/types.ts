@@ -36,7 +36,7 @@ export type HeldOutResult = z.infer<typeof HeldOutResultSchema>;
 export type StepStage = 'sample' | 'update' | 'evaluate' | 'checkpoint';
 
 /** A phase that takes optimiser steps. */
-export type TrainPhase = 'sft' | 'grpo';
+export type TrainPhase = 'sft' | 'grpo' | 'distill';
 
 export interface StepRecord {
   /**
@@ -71,6 +71,33 @@ export interface RunSummary {
   /** Sequence tokens through forward + backward per second of SFT + GRPO wall time (rollouts included). */
   tokensPerSecond: number;
   checkpoints: { sft: string; final: string };
+  /** Model FLOPs and wall time per phase (`compute.ts`): what every comparison between runs states as its cost. */
+  compute: RunCompute;
+  /** A distillation run's teacher and on-policy phase (absent in plain `gym train` runs). */
+  distill?: { teacher: string; teacherParams: number; loss: string; steps: number; tokens: number; sequenceTokens: number };
+}
+
+/** One phase's cost: the trained model's FLOPs, frozen models' FLOPs, wall time. */
+export interface PhaseCompute {
+  /**
+   * The student's (the trained model's) FLOPs: 6 P per token through forward + backward, plus 2 P per
+   * token of its sampled episodes (rollouts).
+   */
+  studentFlops: number;
+  /**
+   * Frozen models' forward FLOPs, 2 P' per token: the distillation teacher playing the off-policy
+   * episodes and scoring the student's tokens, or GRPO's KL reference. The scripted oracle costs 0.
+   */
+  teacherFlops: number;
+  wallMs: number;
+}
+
+export interface RunCompute {
+  sft: PhaseCompute;
+  grpo: PhaseCompute;
+  distill: PhaseCompute;
+  /** The three phases together (held-out evaluations are not counted: every arm pays them alike). */
+  total: PhaseCompute;
 }
 
 export interface RunHooks {

@@ -1,0 +1,120 @@
+/**
+ * The on-policy distillation phase: from the run's current step to `distill.steps` (or a stop
+ * request), the student plays `tasksPerStep` x `groupSize` real episodes of train tasks through the
+ * rollout loop (seeded by run seed and step), the frozen teacher scores the student's tokens, and
+ * one update lowers the per-token divergence (trainer/distill). Metrics line per step (the student's
+ * training-time success and reward beside the divergence before the update), checkpoints as GRPO
+ * writes them, and the same stop semantics: a stop request finishes the step under way.
+ */
+import { join } from 'node:path';
+import { runBatch } from '../../agent/rollout/index.js';
+import { TrajectoryWriter } from '../../agent/trajectory/index.js';
+import { mixSeed } from '../../tools/index.js';
+import { type TokenSample, toSample } from '../batch.js';
+import { distillStep } from '../distill/index.js';
+import { mean } from '../grpo/index.js';
+import { BuiltinPolicy } from '../model/index.js';
+import { composeReward } from '../rewards.js';
+import { cpuMsSince, type RunContext } from './context.js';
+import { rolloutLimits } from './episodes.js';
+import { evaluateRunModel } from './evaluate.js';
+import type { Teacher } from './teacher.js';
+
+/** The first on-policy step this process takes (from 0). */
+export function distillFirstStep(ctx: RunContext): number {
+  const { phase, step } = ctx.start;
+  return phase === 'distill' ? step : phase === 'done' ? ctx.cfg.distill.steps : 0;
+}
+
+/** The train tasks of one step, in the run's fixed order (the cursor is run state). */
+function nextTasks(ctx: RunContext): string[] {
+  const d = ctx.state.distill;
+  const ids = ctx.trainIds;
+  return Array.from({ length: ctx.cfg.distill.tasksPerStep }, () => ids[d.taskCursor++ % ids.length]);
+}
+
+/** One on-policy step (`s` from 0): the student plays, the teacher scores, one update, one record. */
+async function distillStepOf(ctx: RunContext, teacher: Teacher, s: number, writer: TrajectoryWriter): Promise<void> {
+  const { cfg, hooks, runner, state } = ctx;
+  const c = cfg.distill;
+  const ts = performance.now();
+  const policy = new BuiltinPolicy(runner, ctx.tok, {
+    sampling: { temperature: c.temperature },
+    seed: mixSeed(cfg.seed, s, 'distill'),
+    spec: `builtin:${ctx.runId}@distill${s}`,
+  });
+  hooks.onStage?.('sample', 'distill', s + 1);
+  const { trajectories } = await runBatch({
+    env: ctx.def,
+    policy,
+    tasks: nextTasks(ctx),
+    groupSize: c.groupSize,
+    mode: c.mode,
+    limits: rolloutLimits(cfg),
+    concurrency: cfg.concurrency,
+    runId: `${ctx.runId}-d${s}`,
+    progress: false,
+    // no stop signal: a stop request lets the step's episodes finish (an aborted one would change the step)
+  }).finally(() => policy.resetCache());
+  for (const t of trajectories) writer.write(t);
+  const samples = trajectories.map(toSample).filter((x): x is TokenSample => x !== null);
+  const rolloutTokens = trajectories.reduce((n, t) => n + (t.tokens?.length ?? 0), 0);
+  const tr = performance.now();
+  hooks.onStage?.('update', 'distill', s + 1);
+  const m = await distillStep(runner, ctx.opt, teacher.runner, samples, {
+    loss: c.loss,
+    beta: c.beta,
+    lr: c.lr,
+    maxGradNorm: cfg.grpo.maxGradNorm,
+  }).catch((err) => {
+    throw ctx.diverged(err, `distillation step ${s + 1}`);
+  });
+  const te = performance.now();
+  state.distill.tokens += m.tokens;
+  state.distill.seqTokens += m.seqTokens;
+  state.distill.teacherTokens += m.teacherTokens;
+  state.distill.rolloutTokens += rolloutTokens;
+  const scored = trajectories.filter((t) => t.ending !== 'aborted');
+  ctx.record({
+    phase: 'distill',
+    step: s + 1,
+    success: mean(scored.map((t) => (t.correct ? 1 : 0))),
+    reward: mean(scored.map((t) => composeReward(t, cfg.rewards).total)),
+    episodes: trajectories.length,
+    ...m,
+    rolloutMs: tr - ts,
+    updateMs: te - tr,
+    tokensPerSecond: m.seqTokens / Math.max(1e-3, (te - tr) / 1000),
+  });
+}
+
+/** On-policy distillation from the run's current step; throws RunInterruptedError after the step a stop request came in. */
+export async function runDistill(ctx: RunContext, teacher: Teacher): Promise<void> {
+  const { cfg, hooks, state } = ctx;
+  const steps = cfg.distill.steps;
+  const first = distillFirstStep(ctx);
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const msBefore = state.distill.ms;
+  const cpuMsBefore = state.distill.cpuMs;
+  const writer = new TrajectoryWriter(join(ctx.dir, 'trajectories', 'distill.jsonl'));
+  try {
+    for (let s = first; s < steps && !ctx.stopRequested; s++) {
+      await distillStepOf(ctx, teacher, s, writer);
+      if (cfg.evalEvery > 0 && (s + 1) % cfg.evalEvery === 0 && s + 1 < steps) {
+        hooks.onStage?.('evaluate', 'distill', s + 1);
+        const e = await evaluateRunModel(ctx, ctx.testIds, `distill${s + 1}`);
+        ctx.record({ phase: 'eval', step: s + 1, success: e.success, validity: e.validity, byMode: e.byMode });
+      }
+      state.distill.ms = msBefore + (performance.now() - t0);
+      state.distill.cpuMs = cpuMsBefore + cpuMsSince(c0);
+      if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === steps || ctx.stopRequested) {
+        hooks.onStage?.('checkpoint', 'distill', s + 1);
+        await ctx.checkpoint('last', { phase: 'distill', step: s + 1 }, true);
+      }
+    }
+  } finally {
+    writer.close();
+  }
+  if (ctx.stopRequested && first < steps) throw ctx.stopped();
+}
