@@ -52,7 +52,7 @@ function studentFlags(student: string | undefined): Record<string, unknown> {
     throw new RunConfigError(
       `--student ${student}: neither a preset (${Object.keys(MODEL_PRESETS).join(', ')}) nor a folder: pass a preset or runs/<id>[/checkpoints/<name>]`,
     );
-  return { distill: { student: resolveTeacherDir(student) } };
+  return { init: resolveTeacherDir(student) };
 }
 
 export function register(program: Command): void {
@@ -86,7 +86,6 @@ export function register(program: Command): void {
       const file = o.config ? (JSON.parse(readFileSync(o.config, 'utf8')) as Record<string, unknown>) : undefined;
       const student = studentFlags(o.student);
       const d: Record<string, unknown> = {
-        ...(student.distill as Record<string, unknown> | undefined),
         teacher: o.teacher === undefined ? undefined : resolveTeacherDir(o.teacher),
         teacherDevice: o.teacherDevice,
         steps: o.steps,
@@ -97,6 +96,7 @@ export function register(program: Command): void {
       const flags: Record<string, unknown> = {
         env: o.env,
         model: student.model,
+        init: student.init,
         device: o.device,
         seed: o.seed,
         out: o.out,

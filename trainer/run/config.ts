@@ -191,12 +191,6 @@ export const DistillConfigSchema = z
       .describe(
         "Teacher checkpoint folder (`gym distill --teacher`; a run folder means its checkpoints/final). Set: the cold start is off-policy distillation (SFT on the teacher's verified episodes) and an on-policy phase follows.",
       ),
-    student: z
-      .string()
-      .optional()
-      .describe(
-        "Student checkpoint to start from (its tokenizer must be the teacher's); unset: a fresh `model` preset on the teacher's tokenizer.",
-      ),
     teacherDevice: z
       .enum(['cpu', 'webgpu', 'auto'])
       .optional()
@@ -244,6 +238,18 @@ export const RunConfigSchema = z
         'Where the model runs: cpu (the gpu/ CPU backend), webgpu (any adapter, software included), auto (a hardware WebGPU adapter, else cpu).',
       ),
     seed: z.number().int().default(0).describe('Seed of weights, task order and sampling: a run is reproducible.'),
+    init: z
+      .string()
+      .optional()
+      .describe(
+        "Start from this checkpoint's weights and tokenizer instead of a fresh `model` preset (`gym distill --student <checkpoint>`; with a teacher its tokenizer must be the teacher's).",
+      ),
+    tokenizer: z
+      .string()
+      .optional()
+      .describe(
+        "A fresh model's tokenizer from this checkpoint instead of merges learned here: runs to be compared or distilled share one (a distillation run takes its teacher's).",
+      ),
     families: z
       .string()
       .default('compute.sim')

@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadLatestCheckpoint, presetConfig, Transformer } from '../model/index.js';
+import { loadCheckpoint, loadLatestCheckpoint, presetConfig, Transformer } from '../model/index.js';
 import { AdamW } from '../optim/index.js';
 import type { ByteTokenizer } from '../tokenizer/index.js';
 import { type RunConfig, RunConfigError, RunConfigSchema } from './config.js';
@@ -45,6 +45,29 @@ export function openRunFolder(cfgIn: RunConfig, opts: { resume?: string; runId?:
   return { dir, cfg };
 }
 
+/**
+ * A new run's model and tokenizer: the `init` checkpoint's, or a fresh `model` preset on the
+ * teacher's tokenizer, the `tokenizer` checkpoint's, or merges learned from the train tasks'
+ * template text.
+ */
+async function freshModel(
+  run: RunInfo,
+  trainIds: readonly string[],
+  teacherTok?: ByteTokenizer,
+): Promise<{ model: Transformer; tok: ByteTokenizer }> {
+  const { cfg } = run;
+  if (cfg.init) {
+    const ck = loadCheckpoint(cfg.init);
+    return { model: ck.model, tok: ck.tokenizer };
+  }
+  let tok = teacherTok ?? (cfg.tokenizer ? loadCheckpoint(cfg.tokenizer).tokenizer : undefined);
+  if (!tok) {
+    run.hooks.onNote?.('learning the tokenizer merges from template text');
+    tok = await buildTokenizer(run, trainIds);
+  }
+  return { model: new Transformer({ ...presetConfig(cfg.model, tok.vocabSize) }, undefined, cfg.seed), tok };
+}
+
 export interface RunStart {
   model: Transformer;
   tok: ByteTokenizer;
@@ -63,10 +86,10 @@ export async function restoreOrInit(
   run: RunInfo,
   trainIds: readonly string[],
   resume: boolean,
-  /** A fresh run's model and tokenizer made elsewhere (a distillation student, on its teacher's tokenizer). */
-  fresh?: () => { model: Transformer; tok: ByteTokenizer },
+  /** A distillation run's teacher tokenizer: a fresh student takes it. */
+  teacherTok?: ByteTokenizer,
 ): Promise<RunStart> {
-  const { dir, cfg } = run;
+  const { dir } = run;
   const warn = (text: string) => warnVia(run.hooks, text);
   const note = (text: string) => run.hooks.onNote?.(text);
   const lastDir = join(dir, 'checkpoints', 'last');
@@ -93,12 +116,6 @@ export async function restoreOrInit(
   // checkpoints of an earlier run under this id must not pass for this one's
   rmSync(join(dir, 'checkpoints'), { recursive: true, force: true });
   mkdirSync(join(dir, 'checkpoints'));
-  if (fresh) {
-    const { model, tok } = fresh();
-    return { model, tok, opt: new AdamW(model.params, model.shapes), state: initialRunState(), resumed: false };
-  }
-  note('learning the tokenizer merges from template text');
-  const tok = await buildTokenizer(run, trainIds);
-  const model = new Transformer({ ...presetConfig(cfg.model, tok.vocabSize) }, undefined, cfg.seed);
+  const { model, tok } = await freshModel(run, trainIds, teacherTok);
   return { model, tok, opt: new AdamW(model.params, model.shapes), state: initialRunState(), resumed: false };
 }

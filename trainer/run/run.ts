@@ -44,7 +44,7 @@ import { selectRlTasks } from './phase-rl.js';
 import { coldStartSamples, runSft, sftPending } from './phase-sft.js';
 import { writeTrainingReport } from './report.js';
 import { runTaskPools } from './tasks.js';
-import { checkSameTokenizer, openTeacher, studentStart, type Teacher, teacherPlays } from './teacher.js';
+import { checkSameTokenizer, openTeacher, type Teacher, teacherPlays } from './teacher.js';
 import type { RunHooks, RunSummary } from './types.js';
 
 /** The summary of a finished run (`summary.json`). */
@@ -107,9 +107,8 @@ export async function train(
   const teacher = cfg.distill.teacher ? await openTeacher(cfg) : undefined;
   let runner: ModelRunner | undefined;
   try {
-    const fresh = teacher && (() => studentStart(cfg, teacher));
-    const start = await restoreOrInit(info, trainIds, opts.resume !== undefined, fresh);
-    if (teacher) checkSameTokenizer(start.tok, teacher, dir);
+    const start = await restoreOrInit(info, trainIds, opts.resume !== undefined, teacher?.tok);
+    if (teacher) checkSameTokenizer(start.tok, teacher, cfg.init ?? dir);
     runner = await ModelRunner.create(start.model, cfg.device);
     const ctx = new RunContext({ info, trainIds, testIds, valIds, runner, startedAt, ...start });
     ctx.note(`model runs on: ${runner.where}`);

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { Trajectory } from '../../agent/index.js';
 import { runBatch } from '../../agent/rollout/index.js';
 import { mixSeed } from '../../tools/index.js';
-import { BuiltinPolicy, CheckpointError, loadCheckpoint, ModelRunner, presetConfig, Transformer } from '../model/index.js';
+import { BuiltinPolicy, CheckpointError, loadCheckpoint, ModelRunner } from '../model/index.js';
 import type { ByteTokenizer } from '../tokenizer/index.js';
 import { type RunConfig, RunConfigError } from './config.js';
 import type { RunInfo } from './context.js';
@@ -57,16 +57,6 @@ export async function openTeacher(cfg: RunConfig): Promise<Teacher> {
   const ck = loadCheckpoint(dir);
   const runner = await ModelRunner.create(ck.model, cfg.distill.teacherDevice ?? cfg.device);
   return { dir, runner, tok: ck.tokenizer, params: ck.model.numParams };
-}
-
-/** The student before its first step: its checkpoint (tokenizer checked) or a fresh preset on the teacher's tokenizer. */
-export function studentStart(cfg: RunConfig, teacher: Teacher): { model: Transformer; tok: ByteTokenizer } {
-  const path = cfg.distill.student;
-  if (!path)
-    return { model: new Transformer(presetConfig(cfg.model, teacher.tok.vocabSize), undefined, cfg.seed), tok: teacher.tok };
-  const ck = loadCheckpoint(path);
-  checkSameTokenizer(ck.tokenizer, teacher, path);
-  return { model: ck.model, tok: ck.tokenizer };
 }
 
 /**

@@ -153,9 +153,7 @@ describe('distill refuses', () => {
     const m = new Transformer(presetConfig('nano', tok.vocabSize));
     const path = join(root, 'other-student');
     saveCheckpoint(path, { model: m, tokenizer: tok, meta: { phase: 'done', step: 0 } });
-    await expect(
-      distill(toyEnv, distillConfig({ distill: { teacher: join(teacherDir, 'checkpoints', 'final'), student: path } })),
-    ).rejects.toThrow(TokenizerMismatchError);
+    await expect(distill(toyEnv, distillConfig({ init: path }))).rejects.toThrow(TokenizerMismatchError);
   });
 
   it('a run without a teacher', async () => {
