@@ -140,7 +140,7 @@ describe('run state', () => {
   });
 
   it('refuses a state it cannot read, naming the checkpoint and the field', () => {
-    expect(() => readRunState({ phase: 'distill', step: 1 }, 'runs/x/checkpoints/last')).toThrow(RunStateError);
+    expect(() => readRunState({ phase: 'dpo', step: 1 }, 'runs/x/checkpoints/last')).toThrow(RunStateError);
     expect(() => readRunState({ phase: 'grpo', step: 1, state: { grpo: { taskCursor: -1 } } }, 'runs/x/last')).toThrow(
       /runs\/x\/last .*grpo\.taskCursor/,
     );
