@@ -114,7 +114,7 @@ export async function sampleGroups(
     });
     for (const t of trajectories) writer.write(t);
     out.episodes += trajectories.length;
-    for (const t of trajectories) out.episodeTokens += t.tokens?.length ?? 0;
+    for (const t of trajectories) for (const c of [...(t.contexts ?? []), t]) out.episodeTokens += c.tokens?.length ?? 0;
     const byGroup = new Map<string, Trajectory[]>();
     for (const t of trajectories) byGroup.set(t.ids.group, [...(byGroup.get(t.ids.group) ?? []), t]);
     for (const ts of byGroup.values()) {

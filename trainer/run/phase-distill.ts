@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { runBatch } from '../../agent/rollout/index.js';
 import { TrajectoryWriter } from '../../agent/trajectory/index.js';
 import { mixSeed } from '../../tools/index.js';
-import { type TokenSample, toSample } from '../batch.js';
+import { episodeSamples, type TokenSample } from '../batch.js';
 import { distillStep } from '../distill/index.js';
 import { mean } from '../grpo/index.js';
 import { BuiltinPolicy } from '../model/index.js';
@@ -57,8 +57,12 @@ async function distillStepOf(ctx: RunContext, teacher: Teacher, s: number, write
     // no stop signal: a stop request lets the step's episodes finish (an aborted one would change the step)
   }).finally(() => policy.resetCache());
   for (const t of trajectories) writer.write(t);
-  const samples = trajectories.map(toSample).filter((x): x is TokenSample => x !== null);
-  const rolloutTokens = trajectories.reduce((n, t) => n + (t.tokens?.length ?? 0), 0);
+  // every context of an episode is one sequence (an episode with a scripted user may start new contexts)
+  const samples: TokenSample[] = trajectories.flatMap((t) => episodeSamples(t) ?? []);
+  const rolloutTokens = trajectories.reduce(
+    (n, t) => n + [...(t.contexts ?? []), t].reduce((m, c) => m + (c.tokens?.length ?? 0), 0),
+    0,
+  );
   const tr = performance.now();
   hooks.onStage?.('update', 'distill', s + 1);
   const m = await distillStep(runner, ctx.opt, teacher.runner, samples, {
