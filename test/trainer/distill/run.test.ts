@@ -60,7 +60,7 @@ beforeAll(async () => {
   // the distillation run's off-policy phase plays those same first 4 train tasks in the same modes.
   const cfg = resolveRunConfig({
     preset: 'quick',
-    flags: { ...small, model: 'nano', sft: { episodes: 4, steps: 80, lr: 1e-2, stopAtSuccess: 0 }, grpo: { steps: 0 } },
+    flags: { ...small, model: 'nano', sft: { episodes: 4, steps: 160, lr: 1e-2, stopAtSuccess: 0 }, grpo: { steps: 0 } },
   });
   const r = await train(toyEnv, cfg, { runId: 'teacher' });
   teacherDir = r.dir;
