@@ -2,13 +2,13 @@
  * envs: the environment core and the built-in environments. Importing this module registers the
  * built-ins in the default registry (idempotent), so `getEnv('code-interp')` works after it.
  */
-import { codeInterpEnv, createCodeInterpEnv } from './code-interp/index.js';
+import { codeInterpEnv, codeInterpPyEnv, createCodeInterpEnv, createCodeInterpPyEnv } from './code-interp/index.js';
 import { defaultRegistry, type EnvDefinition, EnvOptionsError, getEnv } from './core/index.js';
 import { createMemoryEnv, MemoryEnvOptionsSchema, memoryEnv } from './memory/index.js';
 import { createRagEnv, RagEnvOptionsSchema, ragEnv } from './rag/index.js';
 import { createSearchEnv, SearchEnvOptionsSchema, searchEnv } from './search/index.js';
 
-export { codeInterpEnv } from './code-interp/index.js';
+export { codeInterpEnv, codeInterpPyEnv } from './code-interp/index.js';
 export {
   checkReplicaId,
   connectInMemory,
@@ -34,7 +34,7 @@ export {
 export { MEMORY_ENV_ID, MEMORY_ENV_VERSION, serveMemoryStdio } from './memory/index.js';
 
 /** The environments shipped with toolgym. */
-export const builtinEnvs: readonly EnvDefinition[] = [codeInterpEnv, searchEnv, memoryEnv, ragEnv];
+export const builtinEnvs: readonly EnvDefinition[] = [codeInterpEnv, codeInterpPyEnv, searchEnv, memoryEnv, ragEnv];
 
 function registerBuiltinEnvs(): void {
   for (const def of builtinEnvs) if (!defaultRegistry.has(def.id)) defaultRegistry.register(def);
@@ -54,6 +54,20 @@ const factories: Record<string, (options: Record<string, unknown>) => EnvDefinit
     }
     const files = jsonl === undefined ? [] : Array.isArray(jsonl) ? jsonl.map(String) : [String(jsonl)];
     return createCodeInterpEnv({ jsonl: files, onlyJsonl: onlyJsonl === true });
+  },
+  'code-interp-py': (o) => {
+    const { jsonl, onlyJsonl, wheels, ...rest } = o;
+    if (Object.keys(rest).length > 0) {
+      throw new EnvOptionsError(
+        `code-interp-py takes the options jsonl, onlyJsonl, wheels; unknown: ${Object.keys(rest).join(', ')}.`,
+      );
+    }
+    const files = jsonl === undefined ? [] : Array.isArray(jsonl) ? jsonl.map(String) : [String(jsonl)];
+    return createCodeInterpPyEnv({
+      jsonl: files,
+      onlyJsonl: onlyJsonl === true,
+      ...(wheels !== undefined ? { wheels: String(wheels) } : {}),
+    });
   },
   search: (o) => createSearchEnv(SearchEnvOptionsSchema.parse(o)),
   memory: (o) => createMemoryEnv(MemoryEnvOptionsSchema.parse(o)),

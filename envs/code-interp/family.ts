@@ -4,10 +4,18 @@
  * its oracle (one real `run_code` call, then the printed value as the answer).
  */
 import { hashString, mixSeed, Rng } from '../../tools/index.js';
+import type { CodeLanguage } from '../../tools/sandbox/index.js';
 import type { Difficulty, Oracle, OracleAction, Split, Task, TaskFamily, ToolResult, Verdict } from '../core/index.js';
 import { type AnswerKind, answerWellFormed, normalizeAnswer } from './answer.js';
 
 export const ENV_ID = 'code-interp';
+export const PY_ENV_ID = 'code-interp-py';
+
+/** The sandbox tool of each language's environment. */
+export const CODE_TOOL: Record<CodeLanguage, string> = { javascript: 'run_code', python: 'run_python' };
+
+/** The environment id of each language (task ids start with it). */
+export const ENV_OF: Record<CodeLanguage, string> = { javascript: ENV_ID, python: PY_ENV_ID };
 
 /** What a compute generator returns for one draw. */
 export interface ComputeDraw {
@@ -16,6 +24,8 @@ export interface ComputeDraw {
   answer: string;
   /** The oracle's program: prints the answer (one line where possible). */
   program: string;
+  /** The same program in Python (for the Python environment's twin of the family). */
+  python?: string;
   /** Overrides the family's answer kind for this draw (a family may mix integer and word answers). */
   kind?: AnswerKind;
 }
@@ -72,8 +82,8 @@ export function drawInSplit<T extends { prompt: string }>(
   );
 }
 
-export function taskIdOf(family: string, split: Split, index: number): string {
-  return `${ENV_ID}/${family}/${split}/${index}`;
+export function taskIdOf(family: string, split: Split, index: number, language: CodeLanguage = 'javascript'): string {
+  return `${ENV_OF[language]}/${family}/${split}/${index}`;
 }
 
 export function checkIndex(family: string, sizes: Record<Split, number>, split: Split, index: number): void {
@@ -91,24 +101,38 @@ export function verdictOf(correct: boolean, format: boolean, detail: string): Ve
 }
 
 /** Oracle for compute tasks: run the program once, then answer with the last line it printed. */
-export const computeOracle: Oracle<ComputeRef> = (task, history): OracleAction => {
-  if (history.length === 0) {
-    return {
-      kind: 'tool_calls',
-      calls: [{ name: 'run_code', arguments: { code: task.reference.program } }],
-      thought: 'Compute it exactly with code.',
-    };
-  }
-  const last = history[history.length - 1];
-  const lines = resultText(last.result).trim().split('\n');
-  return { kind: 'answer', answer: lines[lines.length - 1].trim(), thought: 'The program printed the answer.' };
-};
+export function computeOracleFor(language: CodeLanguage): Oracle<ComputeRef> {
+  return (task, history): OracleAction => {
+    if (history.length === 0) {
+      return {
+        kind: 'tool_calls',
+        calls: [{ name: CODE_TOOL[language], arguments: { code: task.reference.program } }],
+        thought: 'Compute it exactly with code.',
+      };
+    }
+    const last = history[history.length - 1];
+    const lines = resultText(last.result).trim().split('\n');
+    return { kind: 'answer', answer: lines[lines.length - 1].trim(), thought: 'The program printed the answer.' };
+  };
+}
+
+export const computeOracle: Oracle<ComputeRef> = computeOracleFor('javascript');
 
 // ---------------------------------------------------------------------------------------------
 // Factory
 
-export function computeFamily(spec: ComputeSpec): TaskFamily<ComputeRef> {
+/**
+ * A compute family. With `language: 'python'` the tasks (prompts, answers, splits) are the same and
+ * the oracle runs each draw's `python` program through `run_python`; task ids name the Python env.
+ */
+export function computeFamily(spec: ComputeSpec, opts: { language?: CodeLanguage } = {}): TaskFamily<ComputeRef> {
   const sizes = spec.splitSizes ?? DEFAULT_SPLIT_SIZES;
+  const language = opts.language ?? 'javascript';
+  const programOf = (d: ComputeDraw): string => {
+    if (language === 'javascript') return d.program;
+    if (d.python === undefined) throw new Error(`family ${spec.name}: a draw has no Python program`);
+    return d.python;
+  };
   return {
     name: spec.name,
     description: spec.description,
@@ -118,13 +142,13 @@ export function computeFamily(spec: ComputeSpec): TaskFamily<ComputeRef> {
       const difficulty = difficultyOf(index);
       const { draw, seed } = drawInSplit(spec.name, split, index, (rng) => spec.levels[difficulty](rng));
       return {
-        id: taskIdOf(spec.name, split, index),
+        id: taskIdOf(spec.name, split, index, language),
         family: spec.name,
         split,
         difficulty,
         prompt: draw.prompt,
         seed,
-        reference: { answer: draw.answer, kind: draw.kind ?? spec.kind, program: draw.program },
+        reference: { answer: draw.answer, kind: draw.kind ?? spec.kind, program: programOf(draw) },
       };
     },
     async verify(task: Task<ComputeRef>, answer: string): Promise<Verdict> {
@@ -138,7 +162,7 @@ export function computeFamily(spec: ComputeSpec): TaskFamily<ComputeRef> {
           : `Incorrect: the answer should be ${shapeHint(task.reference.kind)}.`;
       return verdictOf(correct, format, detail);
     },
-    oracle: computeOracle,
+    oracle: computeOracleFor(language),
   };
 }
 

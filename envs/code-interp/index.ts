@@ -98,7 +98,20 @@ export const codeInterpEnv: EnvDefinition = createCodeInterpEnv();
 
 export { type AnswerKind, answerWellFormed, normalizeAnswer } from './answer.js';
 export { type JsonlRef, JsonlTaskError } from './families/jsonl.js';
+export { bigintPyFamily, numtheoryPyFamily } from './families/math.js';
 export type { ProgramRef } from './families/program.js';
-export { type ComputeDraw, type ComputeRef, computeFamily, drawInSplit, splitOfPrompt } from './family.js';
+export { PY_PROGRAM_TEMPLATES, programPyFamily, pyCallText, pyLiteral } from './families/program-py.js';
+export { CODE_TOOL, type ComputeDraw, type ComputeRef, computeFamily, drawInSplit, PY_ENV_ID, splitOfPrompt } from './family.js';
+export {
+  builtinPyFamilies,
+  CODE_INTERP_PY_VERSION,
+  type CodeInterpPyEnvOptions,
+  codeInterpPyEnv,
+  createCodeInterpPyEnv,
+  PyCodeEpisode,
+  pySystemPrompt,
+  runPythonDescription,
+  runPythonTool,
+} from './python.js';
 export { type CodeEpisode, type CodeInterpOptions, RUN_CODE_DESCRIPTION, runCodeTool } from './tool.js';
 export { bigintFamily, datesFamily, jsonlFamily, numtheoryFamily, programFamily, simFamily, stringsFamily };

@@ -1,20 +1,38 @@
 /**
- * Hidden tests for program answers: load the candidate code into a FRESH sandbox (nothing from the
- * episode's REPL), then evaluate each test call and compare its canonical encoding, made inside the
+ * Hidden tests for program answers, JavaScript or Python: load the candidate code into a FRESH
+ * sandbox (nothing from the episode's REPL; for Python, an interpreter reset to its baseline image), then evaluate each test call and compare its canonical encoding, made inside the
  * isolate by a function captured before the candidate ran (so patching built-ins cannot forge it),
  * with the expected value's encoding made on the host.
  */
 
 import type { IsolatePool } from './pool.js';
+import type { PyWorkerPool } from './python/pool.js';
+import { PySandbox } from './python/sandbox.js';
 import { type EvalResult, JsSandbox } from './sandbox.js';
-import type { HiddenTest, TestOutcome, TestReport } from './types.js';
+import type { HiddenTest, RunResult, TestOutcome, TestReport } from './types.js';
+
+/** The language of the candidate code and of the tests' expressions. */
+export type CodeLanguage = 'javascript' | 'python';
 
 export interface HiddenTestOptions {
   seed?: number;
   /** Time limit for loading the code and for each test, ms. */
   timeoutMs?: number;
+  /** Memory limit of the fresh sandbox, MiB (default 64 for JavaScript, 256 for Python). */
   memoryLimitMb?: number;
+  /** `javascript` (default): a fresh isolate; `python`: a fresh Pyodide interpreter. */
+  language?: CodeLanguage;
   pool?: IsolatePool;
+  /** Where Python interpreters come from (the process-wide pool by default). */
+  pyPool?: PyWorkerPool;
+}
+
+/** What the runner needs of a sandbox; both `JsSandbox` and `PySandbox` provide it. */
+interface CheckSandbox {
+  run(code: string): Promise<RunResult>;
+  evaluate(expr: string): Promise<EvalResult>;
+  evaluateAll(exprs: readonly string[]): Promise<EvalResult[] | undefined>;
+  dispose(): void;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -73,6 +91,13 @@ export function stripCodeFence(text: string): string {
   return text.trim();
 }
 
+/** The line of an error that says what happened (a Python traceback ends with it, a JavaScript one starts with it). */
+function lastLine(error: string): string {
+  const lines = error.split('\n').filter((l) => l.trim() !== '');
+  if (lines.length === 0) return error;
+  return /^Traceback|^\s+File /.test(lines[0]) ? lines[lines.length - 1].trim() : lines[0];
+}
+
 function testName(t: HiddenTest): string {
   if (t.name) return t.name;
   return 'call' in t ? t.call : t.assert;
@@ -115,7 +140,9 @@ function outcomeOf(t: HiddenTest, r: EvalResult): TestOutcome {
         ? 'ran past the time limit'
         : r.status === 'oom'
           ? 'ran out of memory'
-          : `threw ${(r.error ?? '').replace(/^Uncaught /, '').split('\n')[0]}`;
+          : r.status === 'killed' || r.status === 'crashed'
+            ? 'stopped the sandbox'
+            : `threw ${(r.error ?? '').replace(/^Uncaught /, '').split('\n')[0]}`;
     return { name, passed: false, message: msg };
   }
   const passed = 'call' in t ? r.encoded === encodeValue(t.expected) : r.encoded === 'b1';
@@ -140,14 +167,22 @@ function report(tests: readonly HiddenTest[], r: TestOutcome[] | { loadError: st
 async function withLoaded<T>(
   code: string,
   opts: HiddenTestOptions,
-  check: (sb: JsSandbox) => Promise<T>,
+  check: (sb: CheckSandbox) => Promise<T>,
 ): Promise<T | { loadError: string }> {
-  const sb = await JsSandbox.create({
-    seed: opts.seed ?? 0,
-    timeoutMs: opts.timeoutMs ?? 1000,
-    memoryLimitMb: opts.memoryLimitMb ?? 64,
-    pool: opts.pool,
-  });
+  const sb: CheckSandbox =
+    opts.language === 'python'
+      ? await PySandbox.create({
+          seed: opts.seed ?? 0,
+          timeoutMs: opts.timeoutMs ?? 1000,
+          memoryLimitMb: opts.memoryLimitMb ?? 256,
+          pool: opts.pyPool,
+        })
+      : await JsSandbox.create({
+          seed: opts.seed ?? 0,
+          timeoutMs: opts.timeoutMs ?? 1000,
+          memoryLimitMb: opts.memoryLimitMb ?? 64,
+          pool: opts.pool,
+        });
   try {
     const load = await sb.run(code);
     if (load.status !== 'ok') {
@@ -156,7 +191,7 @@ async function withLoaded<T>(
           ? 'loading the code ran past the time limit'
           : load.status === 'oom'
             ? 'loading the code ran out of memory'
-            : (load.error ?? load.status).split('\n')[0];
+            : lastLine(load.error ?? load.status);
       return { loadError: why };
     }
     return await check(sb);

@@ -153,6 +153,12 @@ export function formatRunResult(
         `Error: the code ran past the ${limits.timeoutMs} ms time limit inside a call that cannot be interrupted (one long built-in such as JSON.parse of a huge string, a sort or a typed-array fill, or a getter on a thrown error), so the sandbox was stopped and its state was reset. Variables and functions from earlier calls are gone: define them again, and work on smaller inputs.`,
       );
       break;
+    case 'crashed':
+      isError = true;
+      parts.push(
+        `Error: the sandbox crashed (${r.error ?? 'its runtime failed'}); it was replaced and its state was reset. Variables and functions from earlier calls are gone: define them again.`,
+      );
+      break;
     case 'pending':
       isError = true;
       parts.push(

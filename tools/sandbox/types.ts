@@ -25,6 +25,7 @@ export type RunStatus =
   | 'timeout' // past the time limit: stopped, the state is kept
   | 'oom' // past the memory limit: the isolate was discarded and replaced by a fresh one
   | 'killed' // still running past the time limit plus a fifth (inside a built-in V8 cannot interrupt, or outside a timed call): the watchdog replaced the isolate
+  | 'crashed' // the interpreter's thread died on its own (Python sandbox): replaced by a fresh one, state lost
   | 'pending' // the last value was a promise that never settled
   | 'rejected'; // input refused before running (too long, sandbox closed)
 

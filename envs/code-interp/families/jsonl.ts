@@ -1,10 +1,14 @@
 /**
- * `jsonlFamily(path)`: user tasks from a JSONL file, one task per line:
+ * `jsonlFamily(path, {language})`: user tasks from a JSONL file, one task per line:
  *   {"prompt": "...", "answer": "42"}                         exact answer (trimmed, case-sensitive
  *                                                            unless "ignoreCase": true; numbers may use
  *                                                            thousands separators)
  *   {"prompt": "...", "tests": [{"call": "f(2)", "expected": 4} | {"assert": "f(1) === 1"}],
  *    "solution": "function f(x) { return x * x; }"}          hidden tests; `solution` feeds the oracle
+ *   {"language": "python", "prompt": "...", "tests": [{"call": "f(2)", "expected": 4} | {"assert": "f(1) == 1"}],
+ *    "solution": "def f(x):\n    return x * x"}             a Python task (tests are Python expressions)
+ * `language` ("javascript" by default, or "python") says which sandbox the line's code, tests and
+ * oracle use: code-interp takes a file's JavaScript lines and code-interp-py its Python lines.
  * Optional fields: "id" (ignored: for your own bookkeeping), "difficulty"
  * (1-5, default 3), "split" ("train" | "test"; default: one line in five goes to test, by prompt hash).
  * A malformed line is an error naming the file and line, raised when the family is built.
@@ -13,10 +17,10 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { hashString } from '../../../tools/index.js';
-import type { HiddenTest } from '../../../tools/sandbox/index.js';
+import type { CodeLanguage, HiddenTest } from '../../../tools/sandbox/index.js';
 import type { Difficulty, Oracle, OracleAction, Split, Task, TaskFamily, Verdict } from '../../core/index.js';
 import { normalizeAnswer } from '../answer.js';
-import { resultText, taskIdOf, verdictOf } from '../family.js';
+import { CODE_TOOL, ENV_OF, resultText, taskIdOf, verdictOf } from '../family.js';
 import { programOracle, verifyProgram } from './program.js';
 
 export type JsonlRef =
@@ -43,6 +47,7 @@ const LineSchema = z
     difficulty: z.number().int().min(1).max(5).optional(),
     split: z.enum(['train', 'test']).optional(),
     id: z.string().optional(),
+    language: z.enum(['javascript', 'python']).optional(),
   })
   .strict()
   .refine((l) => (l.answer === undefined) !== (l.tests === undefined), { message: 'give exactly one of "answer" or "tests"' });
@@ -96,14 +101,22 @@ export function jsonlFamilyName(path: string): string {
 // ---------------------------------------------------------------------------------------------
 // The family
 
-export function jsonlFamily(path: string, opts: { name?: string } = {}): TaskFamily<JsonlRef> {
+export function jsonlFamily(path: string, opts: { name?: string; language?: CodeLanguage } = {}): TaskFamily<JsonlRef> {
+  const language = opts.language ?? 'javascript';
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new JsonlTaskError(`cannot read task file ${path}: ${(err as Error).message}. Check the path.`);
   }
-  const lines = parseTaskLines(text, path);
+  const all = parseTaskLines(text, path);
+  const lines = all.filter((l) => (l.language ?? 'javascript') === language);
+  if (lines.length === 0) {
+    const other: CodeLanguage = language === 'python' ? 'javascript' : 'python';
+    throw new JsonlTaskError(
+      `${path}: no ${language} tasks (its ${all.length} line${all.length === 1 ? ' is' : 's are'} ${other}; run them with --env ${ENV_OF[other]}, or add "language": "${language}" to a line).`,
+    );
+  }
   const name = opts.name ?? jsonlFamilyName(path);
   const bySplit: Record<Split, Line[]> = { train: [], test: [] };
   for (const l of lines) bySplit[splitOf(l)].push(l);
@@ -112,7 +125,7 @@ export function jsonlFamily(path: string, opts: { name?: string } = {}): TaskFam
   if (bySplit.train.length === 0) bySplit.train = bySplit.test;
   if (bySplit.test.length === 0) bySplit.test = bySplit.train;
 
-  const programOr = programOracle<{ solution?: string; tests: HiddenTest[] }>();
+  const programOr = programOracle<{ solution?: string; tests: HiddenTest[] }>(language);
   const oracle: Oracle<JsonlRef> = (task, history): OracleAction => {
     const ref = task.reference;
     if (ref.tests) return programOr(task as Task<{ solution?: string; tests: HiddenTest[] }>, history);
@@ -120,7 +133,12 @@ export function jsonlFamily(path: string, opts: { name?: string } = {}): TaskFam
     if (history.length === 0)
       return {
         kind: 'tool_calls',
-        calls: [{ name: 'run_code', arguments: { code: `console.log(${JSON.stringify(ref.answer)})` } }],
+        calls: [
+          {
+            name: CODE_TOOL[language],
+            arguments: { code: `${language === 'python' ? 'print' : 'console.log'}(${JSON.stringify(ref.answer)})` },
+          },
+        ],
       };
     return { kind: 'answer', answer: resultText(history[history.length - 1].result).trim() };
   };
@@ -136,7 +154,7 @@ export function jsonlFamily(path: string, opts: { name?: string } = {}): TaskFam
         ? { tests: l.tests as HiddenTest[], solution: l.solution }
         : { answer: String(l.answer), ignoreCase: l.ignoreCase ?? false };
       return {
-        id: taskIdOf(name, split, index),
+        id: taskIdOf(name, split, index, language),
         family: name,
         split,
         difficulty: (l.difficulty ?? 3) as Difficulty,
@@ -147,7 +165,7 @@ export function jsonlFamily(path: string, opts: { name?: string } = {}): TaskFam
     },
     async verify(task: Task<JsonlRef>, answer: string): Promise<Verdict> {
       const ref = task.reference;
-      if (ref.tests) return verifyProgram(answer, ref.tests, task.seed);
+      if (ref.tests) return verifyProgram(answer, ref.tests, task.seed, language);
       const exp = /^[+-]?[\d,_ ]+n?$/.test(ref.answer.trim())
         ? normalizeAnswer(ref.answer, { kind: 'integer' })
         : normalizeAnswer(ref.answer, { kind: 'text' });

@@ -100,6 +100,9 @@ function fibonacci(n: number): bigint {
 }
 
 const GCD_FN = 'let g=(a,b)=>b?g(b,a%b):a;';
+/** Python: `s = sieve(n)` leaves s[i] == 1 exactly for the primes below n (slice assignment keeps it fast). */
+const PY_SIEVE =
+  'def sieve(n):\n    s = bytearray([1]) * n\n    s[0:2] = bytes(min(n, 2))\n    for i in range(2, int(n ** 0.5) + 1):\n        if s[i]:\n            s[i * i::i] = bytes(len(range(i * i, n, i)))\n    return s\ns = sieve';
 
 // ---------------------------------------------------------------------------------------------
 // compute.bigint
@@ -112,6 +115,7 @@ const bigintLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
       prompt: `Compute ${a} * ${b}.`,
       answer: (BigInt(a) * BigInt(b)).toString(),
       program: `console.log((${a}n * ${b}n).toString())`,
+      python: `print(${a} * ${b})`,
     };
   },
   2: (rng) => {
@@ -121,6 +125,7 @@ const bigintLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
       prompt: `Compute ${b}^${e}.`,
       answer: (BigInt(b) ** BigInt(e)).toString(),
       program: `console.log((${b}n ** ${e}n).toString())`,
+      python: `print(${b} ** ${e})`,
     };
   },
   3: (rng) => {
@@ -131,6 +136,7 @@ const bigintLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
       prompt: `Compute ${b}^${e} mod ${m}.`,
       answer: (BigInt(b) ** BigInt(e) % BigInt(m)).toString(),
       program: `console.log((${b}n ** ${e}n % ${m}n).toString())`,
+      python: `print(${b} ** ${e} % ${m})`,
     };
   },
   4: (rng) => {
@@ -139,6 +145,7 @@ const bigintLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
       prompt: `What is the sum of the digits of ${n}! (${n} factorial)?`,
       answer: String(digitSum(factorial(n).toString())),
       program: `let f=1n;for(let i=2n;i<=${n}n;i++)f*=i;console.log([...f.toString()].reduce((s,d)=>s+Number(d),0))`,
+      python: `import math\nprint(sum(int(d) for d in str(math.factorial(${n}))))`,
     };
   },
   5: (rng) => {
@@ -150,6 +157,7 @@ const bigintLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
         prompt: `Compute ${b}^${e} mod ${m}.`,
         answer: modPow(BigInt(b), BigInt(e), BigInt(m)).toString(),
         program: `let r=1n,b=${b}n%${m}n,e=${e}n;while(e>0n){if(e&1n)r=r*b%${m}n;b=b*b%${m}n;e>>=1n}console.log(r.toString())`,
+        python: `print(pow(${b}, ${e}, ${m}))`,
       };
     }
     const n = rng.int(500, 5000);
@@ -157,16 +165,21 @@ const bigintLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
       prompt: `How many decimal digits does the Fibonacci number F(${n}) have, where F(1) = F(2) = 1?`,
       answer: String(fibonacci(n).toString().length),
       program: `let a=0n,b=1n;for(let i=0;i<${n};i++)[a,b]=[b,a+b];console.log(a.toString().length)`,
+      python: `a, b = 0, 1\nfor _ in range(${n}):\n    a, b = b, a + b\nprint(len(str(a)))`,
     };
   },
 };
 
-export const bigintFamily = computeFamily({
+const bigintSpec = {
   name: 'compute.bigint',
   description: 'Exact big-integer arithmetic: products, powers, modular powers, factorial digit sums, Fibonacci sizes.',
   kind: 'integer',
   levels: bigintLevels,
-});
+} as const;
+
+export const bigintFamily = computeFamily(bigintSpec);
+/** The same tasks for the Python sandbox (the oracle runs the draws' Python programs). */
+export const bigintPyFamily = computeFamily(bigintSpec, { language: 'python' });
 
 // ---------------------------------------------------------------------------------------------
 // compute.numtheory
@@ -176,7 +189,12 @@ const numtheoryLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
     const g = rng.int(2, 999);
     const a = g * rng.int(2, 999);
     const b = g * rng.int(2, 999);
-    return { prompt: `Compute gcd(${a}, ${b}).`, answer: String(gcd(a, b)), program: `${GCD_FN}console.log(g(${a},${b}))` };
+    return {
+      prompt: `Compute gcd(${a}, ${b}).`,
+      answer: String(gcd(a, b)),
+      program: `${GCD_FN}console.log(g(${a},${b}))`,
+      python: `import math\nprint(math.gcd(${a}, ${b}))`,
+    };
   },
   2: (rng) => {
     const a = rng.int(2, 99_999);
@@ -185,6 +203,7 @@ const numtheoryLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
       prompt: `Compute lcm(${a}, ${b}).`,
       answer: String((a / gcd(a, b)) * b),
       program: `${GCD_FN}console.log(${a}/g(${a},${b})*${b})`,
+      python: `import math\nprint(math.lcm(${a}, ${b}))`,
     };
   },
   3: (rng) => {
@@ -193,6 +212,7 @@ const numtheoryLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
       prompt: `How many prime numbers are less than ${n}?`,
       answer: String(primesBelowCount(n)),
       program: `let n=${n},s=new Uint8Array(n),c=0;for(let i=2;i<n;i++)if(!s[i]){c++;for(let j=i*i;j<n;j+=i)s[j]=1}console.log(c)`,
+      python: `${PY_SIEVE}(${n})\nprint(sum(s))`,
     };
   },
   4: (rng) => {
@@ -201,6 +221,7 @@ const numtheoryLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
       prompt: `Compute Euler's totient function of ${n}, the count of integers from 1 to ${n} that are coprime to ${n}.`,
       answer: String(totient(n)),
       program: `let n=${n},r=n;for(let p=2;p*p<=n;p++)if(n%p===0){while(n%p===0)n/=p;r-=r/p}if(n>1)r-=r/n;console.log(r)`,
+      python: `n = r = ${n}\np = 2\nwhile p * p <= n:\n    if n % p == 0:\n        while n % p == 0:\n            n //= p\n        r -= r // p\n    p += 1\nif n > 1:\n    r -= r // n\nprint(r)`,
     };
   },
   5: (rng) => {
@@ -210,6 +231,7 @@ const numtheoryLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
         prompt: `What is the ${ordinal(k)} prime number?`,
         answer: String(nthPrime(k)),
         program: `let N=300000,s=new Uint8Array(N),c=0;for(let i=2;i<N;i++)if(!s[i]){if(++c===${k}){console.log(i);break}for(let j=i*i;j<N;j+=i)s[j]=1}`,
+        python: `${PY_SIEVE}(300000)\nprint([i for i in range(300000) if s[i]][${k - 1}])`,
       };
     }
     const n = rng.int(100_000, 2_000_000);
@@ -217,13 +239,18 @@ const numtheoryLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
       prompt: `What is the sum of all prime numbers less than ${n}?`,
       answer: String(primesBelowSum(n)),
       program: `let n=${n},s=new Uint8Array(n),t=0;for(let i=2;i<n;i++)if(!s[i]){t+=i;for(let j=i*i;j<n;j+=i)s[j]=1}console.log(t)`,
+      python: `import itertools\n${PY_SIEVE}(${n})\nprint(sum(itertools.compress(range(len(s)), s)))`,
     };
   },
 };
 
-export const numtheoryFamily = computeFamily({
+const numtheorySpec = {
   name: 'compute.numtheory',
   description: 'Number theory with exact answers: gcd, lcm, prime counts, totients, n-th primes, prime sums.',
   kind: 'integer',
   levels: numtheoryLevels,
-});
+} as const;
+
+export const numtheoryFamily = computeFamily(numtheorySpec);
+/** The same tasks for the Python sandbox. */
+export const numtheoryPyFamily = computeFamily(numtheorySpec, { language: 'python' });

@@ -3,9 +3,9 @@
  * it into a fresh sandbox (never the episode's REPL) and runs hidden tests. Reward = fraction of tests
  * passed; `correct` only when every test passes.
  */
-import { type HiddenTest, runHiddenTests, stripCodeFence } from '../../../tools/sandbox/index.js';
+import { type CodeLanguage, type HiddenTest, runHiddenTests, stripCodeFence } from '../../../tools/sandbox/index.js';
 import type { Oracle, OracleAction, Split, Task, TaskFamily, Verdict } from '../../core/index.js';
-import { checkIndex, DEFAULT_SPLIT_SIZES, difficultyOf, drawInSplit, taskIdOf } from '../family.js';
+import { CODE_TOOL, checkIndex, DEFAULT_SPLIT_SIZES, difficultyOf, drawInSplit, taskIdOf } from '../family.js';
 import { PROGRAM_TEMPLATES } from './program-templates.js';
 
 export interface ProgramRef {
@@ -50,25 +50,34 @@ export function programVerdict(
   return { reward: frac, components: { tests: frac, correct: correct ? 1 : 0, format: loadError ? 0 : 1 }, correct, detail };
 }
 
-/** Runs hidden tests on an answer and turns the report into a verdict. */
-export async function verifyProgram(answer: string, tests: HiddenTest[], seed: number): Promise<Verdict> {
+/** Runs hidden tests on an answer (in a fresh sandbox of `language`) and turns the report into a verdict. */
+export async function verifyProgram(
+  answer: string,
+  tests: HiddenTest[],
+  seed: number,
+  language: CodeLanguage = 'javascript',
+): Promise<Verdict> {
   const code = codeFromAnswer(answer);
   if (!code) return programVerdict(0, tests.length, 'the answer was empty', undefined);
-  const report = await runHiddenTests(code, tests, { seed });
+  const report = await runHiddenTests(code, tests, { seed, language });
   const fail = report.outcomes.find((o) => !o.passed);
   return programVerdict(report.passed, report.total, report.loadError, fail?.message);
 }
 
 /** Oracle: try the reference solution once in the sandbox on the first test, then submit it. */
-export function programOracle<R extends { solution?: string; tests: HiddenTest[] }>(): Oracle<R> {
+export function programOracle<R extends { solution?: string; tests: HiddenTest[] }>(
+  language: CodeLanguage = 'javascript',
+): Oracle<R> {
   return (task, history): OracleAction => {
     const solution = task.reference.solution ?? '';
     if (history.length === 0) {
       const t = task.reference.tests[0];
-      const probe = t ? ('call' in t ? t.call : t.assert) : 'undefined';
+      const probe = t ? ('call' in t ? t.call : t.assert) : language === 'python' ? 'None' : 'undefined';
+      const code =
+        language === 'python' ? `${solution}\nprint(repr(${probe}))` : `${solution}\nconsole.log(JSON.stringify(${probe}))`;
       return {
         kind: 'tool_calls',
-        calls: [{ name: 'run_code', arguments: { code: `${solution}\nconsole.log(JSON.stringify(${probe}))` } }],
+        calls: [{ name: CODE_TOOL[language], arguments: { code } }],
         thought: 'Define the function and try it on one input.',
       };
     }
