@@ -16,6 +16,13 @@
  * Python is not a security boundary by itself: the worker thread, its wasm import wrappers and the
  * file-system guard are what a determined escape would meet next.
  */
+/** The standard library every interpreter has imported before its memory snapshot (see pool.ts). */
+export const PRELOAD_SOURCE = `
+import sys, builtins, ast, linecache, traceback, random, time, io, json, gc
+import math, re, collections, itertools, functools, fractions, decimal, datetime, statistics
+import heapq, bisect, string, operator, textwrap, typing, dataclasses, copy, calendar, enum, unicodedata
+`;
+
 export const HARNESS_SOURCE = String.raw`
 import sys, builtins, ast, linecache, traceback, random, time, io, json, gc
 import math, re, collections, itertools, functools, fractions, decimal, datetime, statistics

@@ -57,6 +57,13 @@ function workerEntry(): { entry: string | URL; eval: boolean } {
   };
 }
 
+/**
+ * The process's Pyodide snapshot: the first worker makes it, later ones start from it. It holds only
+ * the interpreter after start-up and the preloaded standard library (no episode, no harness), and
+ * is shared read-only between threads.
+ */
+const processSnapshot: { buffer?: SharedArrayBuffer; making: boolean } = { making: false };
+
 // ---------------------------------------------------------------------------------------------
 // One interpreter thread
 
@@ -74,11 +81,20 @@ export class PyWorker {
   #pending: { resolve: (r: PyResponse) => void; reject: (e: Error) => void } | undefined;
 
   constructor(memoryLimitMb: number, opts: Pick<PyPoolOptions, 'wheelsDir' | 'workerHeapMb'>) {
+    const snapshot = processSnapshot.buffer;
+    const makeSnapshot = snapshot === undefined && !processSnapshot.making;
+    if (makeSnapshot) processSnapshot.making = true;
     this.memoryLimitMb = memoryLimitMb;
     const sab = new SharedArrayBuffer(4);
     this.interrupt = new Int32Array(sab);
     const { entry, eval: isEval } = workerEntry();
-    const data: PyWorkerData = { interrupt: sab, memoryLimitMb, ...(opts.wheelsDir ? { wheelsDir: opts.wheelsDir } : {}) };
+    const data: PyWorkerData = {
+      interrupt: sab,
+      memoryLimitMb,
+      ...(opts.wheelsDir ? { wheelsDir: opts.wheelsDir } : {}),
+      ...(snapshot ? { snapshot } : {}),
+      ...(makeSnapshot ? { makeSnapshot } : {}),
+    };
     this.#worker = new Worker(entry, {
       eval: isEval,
       workerData: data,
@@ -91,6 +107,10 @@ export class PyWorker {
     this.#worker.stderr.resume();
     this.ready = new Promise<void>((resolve, reject) => {
       const onStart = (m: PyStartMessage): void => {
+        if (m.type === 'snapshot') {
+          processSnapshot.buffer = m.snapshot;
+          return;
+        }
         if (m.type === 'ready') {
           this.baselineBytes = m.baselineBytes;
           this.loadMs = m.loadMs;
@@ -99,6 +119,7 @@ export class PyWorker {
           this.#worker.unref();
           resolve();
         } else {
+          if (makeSnapshot && !processSnapshot.buffer) processSnapshot.making = false;
           this.#die(new PyWorkerDiedError(`the Python interpreter could not start: ${m.error}`, false));
           reject(new SandboxStartError(`could not start a Python interpreter: ${m.error.split('\n')[0]}`));
         }
