@@ -76,20 +76,23 @@ const isMultiple: ProgramTemplate = (rng) => {
 
 const digitPower: ProgramTemplate = (rng) => {
   const p = rng.int(1, 4);
+  const impl = (n: number): number => [...String(n)].reduce((s, d) => s + Number(d) ** p, 0);
+  const ex = rng.int(10, 99_999);
   return {
     fn: 'digit_power_sum',
-    prompt: `Write a Python function \`digit_power_sum(n)\` that returns the sum of the ${p}${p === 1 ? 'st' : p === 2 ? 'nd' : p === 3 ? 'rd' : 'th'} powers of the decimal digits of the non-negative integer n.`,
+    prompt: `Write a Python function \`digit_power_sum(n)\` that returns the sum of the ${p}${p === 1 ? 'st' : p === 2 ? 'nd' : p === 3 ? 'rd' : 'th'} powers of the decimal digits of the non-negative integer n, e.g. digit_power_sum(${ex}) == ${impl(ex)}.`,
     solution: `def digit_power_sum(n):\n    return sum(int(d) ** ${p} for d in str(n))`,
     inputs: [[0], [7], [10], ...ints(rng, 5, 0, 10_000_000).map((x) => [x])],
-    impl: (n: number) => [...String(n)].reduce((s, d) => s + Number(d) ** p, 0),
+    impl,
   };
 };
 
 const rotate: ProgramTemplate = (rng) => {
   const k = rng.int(1, 9);
+  const ex = ints(rng, rng.int(k + 1, k + 4), 0, 9);
   return {
     fn: 'rotate_left',
-    prompt: `Write a Python function \`rotate_left(xs)\` that returns a new list: the list xs rotated left by ${k} positions (the first element moves to the end ${k} times; an empty list stays empty).`,
+    prompt: `Write a Python function \`rotate_left(xs)\` that returns a new list: the list xs rotated left by ${k} positions (the first element moves to the end ${k} times; an empty list stays empty), e.g. rotate_left(${pyLiteral(ex)}) == ${pyLiteral([...ex.slice(k % ex.length), ...ex.slice(0, k % ex.length)])}.`,
     solution: `def rotate_left(xs):\n    if not xs:\n        return []\n    k = ${k} % len(xs)\n    return xs[k:] + xs[:k]`,
     inputs: [[[]], [[1]], [[1, 2, 3]], ...many(4, () => [ints(rng, rng.int(1, 12), -50, 50)])],
     impl: (xs: number[]) => (xs.length === 0 ? [] : [...xs.slice(k % xs.length), ...xs.slice(0, k % xs.length)]),
@@ -97,10 +100,11 @@ const rotate: ProgramTemplate = (rng) => {
 };
 
 const chunk: ProgramTemplate = (rng) => {
-  const size = rng.int(2, 5);
+  const size = rng.int(2, 7);
+  const ex = ints(rng, rng.int(size + 1, 2 * size + 1), 0, 9);
   return {
     fn: 'chunk',
-    prompt: `Write a Python function \`chunk(xs)\` that splits the list xs into consecutive lists of ${size} elements (the last one may be shorter) and returns the list of them.`,
+    prompt: `Write a Python function \`chunk(xs)\` that splits the list xs into consecutive lists of ${size} elements (the last one may be shorter) and returns the list of them, e.g. chunk(${pyLiteral(ex)}) has ${Math.ceil(ex.length / size)} lists.`,
     solution: `def chunk(xs):\n    return [xs[i:i + ${size}] for i in range(0, len(xs), ${size})]`,
     inputs: [[[]], [[1]], ...many(5, () => [ints(rng, rng.int(1, 17), 0, 99)])],
     impl: (xs: number[]) => {
@@ -112,8 +116,8 @@ const chunk: ProgramTemplate = (rng) => {
 };
 
 const label: ProgramTemplate = (rng) => {
-  const a = rng.int(2, 5);
-  const b = rng.int(a + 1, 9);
+  const a = rng.int(2, 9);
+  const b = rng.int(a + 1, 15);
   return {
     fn: 'label',
     prompt: `Write a Python function \`label(n)\` that returns "ab" if n is divisible by both ${a} and ${b}, "a" if only by ${a}, "b" if only by ${b}, and otherwise the string of n.`,
@@ -125,8 +129,7 @@ const label: ProgramTemplate = (rng) => {
 
 const runLength: ProgramTemplate = (rng) => ({
   fn: 'run_length',
-  prompt:
-    'Write a Python function `run_length(s)` that returns the run-length encoding of the string s as a list of [character, count] pairs, e.g. run_length("aab") == [["a", 2], ["b", 1]].',
+  prompt: `Write a Python function \`run_length(s)\` that returns the run-length encoding of the string s as a list of [character, count] pairs, e.g. run_length("${word(rng, 4, 9, 'xyz')}") starts with the pair for its first run and run_length("aab") == [["a", 2], ["b", 1]].`,
   solution:
     'def run_length(s):\n    out = []\n    for c in s:\n        if out and out[-1][0] == c:\n            out[-1][1] += 1\n        else:\n            out.append([c, 1])\n    return out',
   inputs: [[''], ['a'], ['aab'], ...many(4, () => [word(rng, 1, 20, 'abc')])],
@@ -145,7 +148,7 @@ const wordCounts: ProgramTemplate = (rng) => {
   const min = rng.int(1, 3);
   return {
     fn: 'word_counts',
-    prompt: `Write a Python function \`word_counts(text)\` that returns a dict from each lowercase word of text (words are separated by spaces; ignore empty ones) to its number of occurrences, keeping only words that occur at least ${min} time${min === 1 ? '' : 's'}.`,
+    prompt: `Write a Python function \`word_counts(text)\` that returns a dict from each lowercase word of text (words are separated by spaces; ignore empty ones) to its number of occurrences, keeping only words that occur at least ${min} time${min === 1 ? '' : 's'}; for example "${many(rng.int(2, 5), () => word(rng, 2, 4, 'pqrs')).join(' ')}" is a valid text.`,
     solution: `def word_counts(text):\n    counts = {}\n    for w in text.lower().split(' '):\n        if w:\n            counts[w] = counts.get(w, 0) + 1\n    return {w: c for w, c in counts.items() if c >= ${min}}`,
     inputs: [
       [''],
