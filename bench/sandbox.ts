@@ -1,8 +1,11 @@
 /**
  * Sandbox benchmark: `run_code` latency (trivial code and ~10 ms of compute), episode reset cost,
- * and how long calls that sit inside one long native built-in take to answer under a 2 s limit.
+ * and how long calls that sit inside one long native built-in take to answer under a 2 s limit;
+ * then the same for Python (`python`: `run_python` through code-interp-py, episode reset, interpreter
+ * start-up, recovery from a crashed interpreter) beside its peer, a `python3 -c` subprocess per call
+ * as SkyRL and many verl recipes run code.
  *
- *   npx tsx bench/sandbox.ts [--iters 2000] [--only latency|native] [--native-reps 3]
+ *   npx tsx bench/sandbox.ts [--iters 2000] [--only latency|native|python] [--native-reps 3] [--py-iters 1000]
  *
  * Prints one JSON object. Figures in milliseconds. Targets (from the project issues): trivial
  * run_code p50 <= 2 ms and p99 <= 10 ms; a native call answers within 1.5x the time limit.
@@ -16,10 +19,11 @@
  * CPU the process spent after the answer until it went quiet: a built-in that V8 cannot interrupt
  * keeps its (abandoned) isolate's thread busy after the sandbox has answered and moved on.
  */
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import vm from 'node:vm';
-import { codeInterpEnv } from '../envs/code-interp/index.js';
-import { IsolatePool, JsSandbox, sharedPool } from '../tools/sandbox/index.js';
+import { codeInterpEnv, codeInterpPyEnv } from '../envs/code-interp/index.js';
+import { IsolatePool, JsSandbox, PySandbox, PyWorkerPool, sharedPool, sharedPyPool } from '../tools/sandbox/index.js';
 import { median, round } from './stats.js';
 
 interface Stats {
@@ -140,8 +144,106 @@ async function nativeCalls(reps: number): Promise<Record<string, unknown>> {
   return { limit_ms: NATIVE_LIMIT_MS, reps, target_ratio_le: 1.5, cases: out };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Python
+
+/**
+ * Python figures. `run_python` goes through code-interp-py's step() like `run_code` above; an
+ * episode reset is `reset()` plus the first `run_python` (the new episode's interpreter is taken from
+ * the pool and restored to its baseline image on that call); start-up times are per worker thread
+ * (cold: the process's first, which also makes the Pyodide snapshot; then from the snapshot);
+ * `crash_recovery_ms` is from the death of a crashed interpreter (`os.abort()`) to a fresh one
+ * reset and serving the episode, with a spare started. The peer starts `python3 -c` per call.
+ */
+async function python(iters: number): Promise<Record<string, unknown>> {
+  const starts = new PyWorkerPool({ size: 0 });
+  let t0 = performance.now();
+  const cold = await starts.take(256);
+  const coldMs = performance.now() - t0;
+  const snapshotStarts: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    t0 = performance.now();
+    const w = await starts.take(256);
+    snapshotStarts.push(performance.now() - t0);
+    w.terminate('retired');
+  }
+  cold.terminate('retired');
+  starts.close();
+
+  await sharedPyPool().warm(256);
+  const env = codeInterpPyEnv.create();
+  await env.reset({ seed: 1 });
+  const call = (code: string) => env.step({ kind: 'tool_calls', calls: [{ name: 'run_python', arguments: { code } }] });
+  await time(100, () => call('1 + 1'));
+  const trivial = await time(iters, () => call('1 + 1'));
+  const printing = await time(iters, (i) => call(`print("n =", ${i})`));
+  const compute = await time(Math.max(20, Math.floor(iters / 20)), () => call('sum(i * i % 1000003 for i in range(100000))'));
+  const resets = await time(Math.max(50, Math.floor(iters / 10)), async (i) => {
+    await env.reset({ seed: i });
+    await call('1 + 1');
+  });
+  await env.close();
+
+  const bare = await PySandbox.create({});
+  await time(100, () => bare.run('1 + 1'));
+  const bareTrivial = await time(iters, () => bare.run('1 + 1'));
+  bare.dispose();
+
+  const recoveries: number[] = [];
+  const crashTotals: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    await sharedPyPool().warm(256);
+    const sb = await PySandbox.create({ timeoutMs: 30_000 });
+    t0 = performance.now();
+    const r = await sb.run('import os\nos.abort()');
+    crashTotals.push(performance.now() - t0);
+    if (r.status !== 'crashed' || (await sb.run('1 + 1')).value !== '2') throw new Error(`crash case ended ${r.status}`);
+    recoveries.push(sb.lastReplaceMs ?? Number.NaN);
+    sb.dispose();
+  }
+
+  const peerIters = Math.max(20, Math.floor(iters / 10));
+  const peer = await time(peerIters, () => {
+    const r = spawnSync('python3', ['-c', 'print(1 + 1)'], { encoding: 'utf8' });
+    if (r.stdout.trim() !== '2') throw new Error(`python3 -c answered ${JSON.stringify(r.stdout)} ${r.stderr}`);
+  });
+  const version = spawnSync('python3', ['--version'], { encoding: 'utf8' }).stdout.trim();
+
+  const t = stats(trivial);
+  const peerStats = stats(peer);
+  const reset = stats(resets);
+  const recovery = stats(recoveries);
+  return {
+    iters,
+    run_python_trivial_ms: t,
+    run_python_print_ms: stats(printing),
+    run_python_sum_100k_ms: stats(compute),
+    episode_reset_ms: reset,
+    sandbox_trivial_ms: stats(bareTrivial),
+    worker_start_cold_ms: Math.round(coldMs),
+    worker_start_from_snapshot_ms: stats(snapshotStarts),
+    crash_call_total_ms: stats(crashTotals),
+    crash_recovery_ms: recovery,
+    peer_python3_c_trivial_ms: { ...peerStats, python: version },
+    ratio_peer_python3_c_p50_vs_run_python_p50: Math.round((peerStats.p50 / Math.max(t.p50, 1e-6)) * 10) / 10,
+    targets: {
+      trivial_p50_le_5ms: t.p50 <= 5,
+      trivial_p99_le_20ms: t.p99 <= 20,
+      episode_reset_p50_le_50ms: reset.p50 <= 50,
+      crash_recovered_le_1s: recovery.p50 <= 1000,
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const only = argString('--only', 'all');
+  if (only === 'python') {
+    const py = await python(argNumber('--py-iters', 1000));
+    process.stdout.write(
+      `${JSON.stringify({ bench: 'sandbox', node: process.version, cpus: os.cpus().length, loadavg1: Math.round(os.loadavg()[0] * 100) / 100, python: py }, null, 2)}\n`,
+    );
+    process.exit(0);
+  }
   const native = only === 'latency' ? undefined : await nativeCalls(argNumber('--native-reps', 3));
   if (only === 'native') {
     process.stdout.write(
@@ -245,8 +347,11 @@ async function main(): Promise<void> {
     ratio_run_code_trivial_p50_vs_node_vm: Math.round((trivialStats.p50 / Math.max(peerStats.p50, 1e-6)) * 10) / 10,
     targets: { trivial_p50_le_2ms: trivialStats.p50 <= 2, trivial_p99_le_10ms: trivialStats.p99 <= 10 },
     ...(native ? { native_calls: native } : {}),
+    python: await python(argNumber('--py-iters', 1000)),
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  // Idle interpreter threads are unref'd, but the shared pool's spares would finish starting first.
+  process.exit(0);
 }
 
 main().catch((err) => {

@@ -13,4 +13,5 @@ describe('the registered environments', () => {
   });
 });
 
-for (const def of listEnvs()) describeOracleCli(def);
+// Generous per-case time: each case spawns the CLI, and code-interp-py's starts Pyodide interpreters.
+for (const def of listEnvs()) describeOracleCli(def, { timeout: 300_000 });

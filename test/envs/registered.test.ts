@@ -14,4 +14,6 @@ describe('the registry', () => {
   });
 });
 
-for (const def of listEnvs()) describeConformance(def);
+// Generous per-check time: an environment may start its runtime on the first check (code-interp-py
+// starts a Pyodide interpreter, seconds of CPU on a busy machine).
+for (const def of listEnvs()) describeConformance(def, { timeout: 180_000 });

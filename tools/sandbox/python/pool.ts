@@ -62,7 +62,16 @@ function workerEntry(): { entry: string | URL; eval: boolean } {
  * the interpreter after start-up and the preloaded standard library (no episode, no harness), and
  * is shared read-only between threads.
  */
-const processSnapshot: { buffer?: SharedArrayBuffer; making: boolean } = { making: false };
+const processSnapshot: { buffer?: SharedArrayBuffer; making: boolean; done: Promise<void>; settle: () => void } = {
+  making: false,
+  done: Promise.resolve(),
+  settle: () => undefined,
+};
+
+/** Resolves once no snapshot is being made: a worker started then begins from it (or cold, if making it failed). */
+function snapshotSettled(): Promise<void> {
+  return processSnapshot.making && !processSnapshot.buffer ? processSnapshot.done : Promise.resolve();
+}
 
 // ---------------------------------------------------------------------------------------------
 // One interpreter thread
@@ -83,7 +92,18 @@ export class PyWorker {
   constructor(memoryLimitMb: number, opts: Pick<PyPoolOptions, 'wheelsDir' | 'workerHeapMb'>) {
     const snapshot = processSnapshot.buffer;
     const makeSnapshot = snapshot === undefined && !processSnapshot.making;
-    if (makeSnapshot) processSnapshot.making = true;
+    if (makeSnapshot) {
+      processSnapshot.making = true;
+      processSnapshot.done = new Promise<void>((r) => {
+        processSnapshot.settle = r;
+      });
+    }
+    /** The maker failed before its snapshot: later workers start cold (and one of them makes it). */
+    const makerFailed = (): void => {
+      if (!makeSnapshot || processSnapshot.buffer) return;
+      processSnapshot.making = false;
+      processSnapshot.settle();
+    };
     this.memoryLimitMb = memoryLimitMb;
     const sab = new SharedArrayBuffer(4);
     this.interrupt = new Int32Array(sab);
@@ -109,6 +129,7 @@ export class PyWorker {
       const onStart = (m: PyStartMessage): void => {
         if (m.type === 'snapshot') {
           processSnapshot.buffer = m.snapshot;
+          processSnapshot.settle();
           return;
         }
         if (m.type === 'ready') {
@@ -119,18 +140,20 @@ export class PyWorker {
           this.#worker.unref();
           resolve();
         } else {
-          if (makeSnapshot && !processSnapshot.buffer) processSnapshot.making = false;
+          makerFailed();
           this.#die(new PyWorkerDiedError(`the Python interpreter could not start: ${m.error}`, false));
           reject(new SandboxStartError(`could not start a Python interpreter: ${m.error.split('\n')[0]}`));
         }
       };
       this.#worker.on('message', onStart);
       this.#worker.once('error', (err: Error & { code?: string }) => {
+        makerFailed();
         const oom = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
         this.#die(new PyWorkerDiedError(`the Python interpreter's thread failed: ${err.message}`, oom));
         reject(new SandboxStartError(`could not start a Python interpreter: ${err.message}`));
       });
       this.#worker.once('exit', (code) => {
+        makerFailed();
         this.#die(new PyWorkerDiedError(`the Python interpreter's thread exited (code ${code})`, false));
         reject(new SandboxStartError(`the Python interpreter's thread exited while starting (code ${code})`));
       });
@@ -197,6 +220,7 @@ export class PyWorkerPool {
   readonly maxIdle: number;
   readonly #opts: Pick<PyPoolOptions, 'wheelsDir' | 'workerHeapMb'>;
   readonly #idle = new Map<number, PyWorker[]>();
+  readonly #refilling = new Set<number>();
   #closed = false;
   /** Workers started by this pool (tests and benchmarks). */
   started = 0;
@@ -219,7 +243,11 @@ export class PyWorkerPool {
         break;
       }
     }
-    w ??= this.#spawn(memoryLimitMb);
+    if (!w) {
+      // While the process's snapshot is being made, wait for it: a start from it costs a seventh of a cold one.
+      await snapshotSettled();
+      w = this.#spawn(memoryLimitMb);
+    }
     this.#refill(memoryLimitMb);
     w.hold(true);
     try {
@@ -244,7 +272,8 @@ export class PyWorkerPool {
 
   /** Starts the spare interpreters now and waits for them (e.g. at server start). */
   async warm(memoryLimitMb: number): Promise<void> {
-    this.#refill(memoryLimitMb);
+    await snapshotSettled();
+    this.#fill(memoryLimitMb);
     await Promise.all((this.#idle.get(memoryLimitMb) ?? []).map((w) => w.ready.catch(() => undefined)));
   }
 
@@ -270,7 +299,17 @@ export class PyWorkerPool {
     return new PyWorker(memoryLimitMb, this.#opts);
   }
 
+  /** Tops the spares up in the background, after the process's snapshot exists. */
   #refill(memoryLimitMb: number): void {
+    if (this.#closed || this.#refilling.has(memoryLimitMb)) return;
+    this.#refilling.add(memoryLimitMb);
+    void snapshotSettled().then(() => {
+      this.#refilling.delete(memoryLimitMb);
+      this.#fill(memoryLimitMb);
+    });
+  }
+
+  #fill(memoryLimitMb: number): void {
     if (this.#closed) return;
     const list = this.#idle.get(memoryLimitMb) ?? [];
     this.#idle.set(memoryLimitMb, list);

@@ -113,6 +113,7 @@ export class PySandbox {
   #w: PyWorker | undefined;
   #closed = false;
   #resets = 0;
+  #lastReplaceMs: number | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #inFlight = 0;
   /** No run was cut short: the interpreter may go back to the pool. */
@@ -143,6 +144,11 @@ export class PySandbox {
 
   get disposed(): boolean {
     return this.#closed;
+  }
+
+  /** How long the last replacement of a lost interpreter took, ms (death noticed -> fresh interpreter reset). */
+  get lastReplaceMs(): number | undefined {
+    return this.#lastReplaceMs;
   }
 
   /** Runs one cell. Never throws for anything the code does; runs are queued one at a time. */
@@ -205,11 +211,13 @@ export class PySandbox {
   /** Replaces the interpreter after its state was lost; a failure leaves the sandbox closed for runs. */
   async #replace(old: PyWorker | undefined, reason: string): Promise<void> {
     this.#resets++;
+    const t0 = performance.now();
     if (old && !old.dead) old.terminate(reason);
     this.#w = undefined;
     if (this.#closed) return;
     try {
       this.#w = await this.#fresh();
+      this.#lastReplaceMs = performance.now() - t0;
     } catch {
       // #w stays undefined: later runs report that the interpreter could not be restarted.
     }
