@@ -231,7 +231,7 @@ const numtheoryLevels: Record<1 | 2 | 3 | 4 | 5, (rng: Rng) => ComputeDraw> = {
         prompt: `What is the ${ordinal(k)} prime number?`,
         answer: String(nthPrime(k)),
         program: `let N=300000,s=new Uint8Array(N),c=0;for(let i=2;i<N;i++)if(!s[i]){if(++c===${k}){console.log(i);break}for(let j=i*i;j<N;j+=i)s[j]=1}`,
-        python: `${PY_SIEVE}(300000)\nprint([i for i in range(300000) if s[i]][${k - 1}])`,
+        python: `import itertools\n${PY_SIEVE}(300000)\nprint(list(itertools.compress(range(300000), s))[${k - 1}])`,
       };
     }
     const n = rng.int(100_000, 2_000_000);

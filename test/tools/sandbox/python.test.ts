@@ -3,6 +3,10 @@
  * virtual clock, output capture, and hidden tests in a fresh interpreter. One pool serves the file,
  * so interpreters are started once and reset between sandboxes, as in a server.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   clockStartFor,
@@ -189,5 +193,40 @@ describe('Python hidden tests', () => {
       const r = await sb.evaluateAll(values.map(([e]) => e));
       expect(r?.map((x) => x.encoded)).toEqual(values.map(([, v]) => encodeValue(v)));
     });
+  });
+});
+
+describe('a wheels folder', () => {
+  it('loads every wheel of the folder into each interpreter before its baseline', { timeout: 180_000 }, async (ctx) => {
+    // A pure-Python wheel made with the host's python3 (zipfile), as a user would bring one.
+    const dir = mkdtempSync(join(tmpdir(), 'toolgym-wheels-'));
+    const make = [
+      'import sys, zipfile',
+      'with zipfile.ZipFile(sys.argv[1], "w") as z:',
+      '    z.writestr("toolgym_probe/__init__.py", "ANSWER = 42\\n")',
+      '    z.writestr("toolgym_probe-1.0.dist-info/METADATA", "Metadata-Version: 2.1\\nName: toolgym-probe\\nVersion: 1.0\\n")',
+      '    z.writestr("toolgym_probe-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\\nGenerator: toolgym-test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")',
+      '    z.writestr("toolgym_probe-1.0.dist-info/RECORD", "")',
+    ].join('\n');
+    const r = spawnSync('python3', ['-c', make, join(dir, 'toolgym_probe-1.0-py3-none-any.whl')], { encoding: 'utf8' });
+    if (r.error || r.status !== 0) {
+      if (process.env.CI === 'true')
+        throw new Error(`python3 is needed to build the test wheel: ${r.error?.message ?? r.stderr}`);
+      console.warn('[python wheels] skipped: no python3 to build the test wheel');
+      ctx.skip();
+      return;
+    }
+    const wheels = new PyWorkerPool({ size: 0, wheelsDir: dir });
+    try {
+      const sb = await PySandbox.create({ pool: wheels });
+      expect((await sb.run('import toolgym_probe\ntoolgym_probe.ANSWER')).value).toBe('42');
+      sb.dispose();
+      // The standard-library pool does not have it.
+      const plain = await PySandbox.create({ pool });
+      expect((await plain.run('import toolgym_probe')).error).toMatch(/ModuleNotFoundError/);
+      plain.dispose();
+    } finally {
+      wheels.close();
+    }
   });
 });
