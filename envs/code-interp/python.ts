@@ -52,14 +52,7 @@
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
-import {
-  formatPyResult,
-  PY_DEFAULT_LIMITS,
-  PySandbox,
-  type PySandboxOptions,
-  PyWorkerPool,
-  SandboxStartError,
-} from '../../tools/sandbox/index.js';
+import { formatPyResult, PySandbox, type PySandboxOptions, PyWorkerPool, SandboxStartError } from '../../tools/sandbox/index.js';
 import {
   defineToolEnv,
   type EnvDefinition,
@@ -209,5 +202,3 @@ export function createCodeInterpPyEnv(opts: CodeInterpPyEnvOptions = {}): EnvDef
 }
 
 export const codeInterpPyEnv: EnvDefinition = createCodeInterpPyEnv();
-
-export { PY_DEFAULT_LIMITS };

@@ -119,12 +119,7 @@ export class PyWorker {
       eval: isEval,
       workerData: data,
       resourceLimits: { maxOldGenerationSizeMb: opts.workerHeapMb, maxYoungGenerationSizeMb: 32 },
-      stdout: true,
-      stderr: true,
     });
-    // The thread's own stdout/stderr are never the agent's output (that is captured in Python).
-    this.#worker.stdout.resume();
-    this.#worker.stderr.resume();
     this.ready = new Promise<void>((resolve, reject) => {
       const onStart = (m: PyStartMessage): void => {
         if (m.type === 'snapshot') {
@@ -322,6 +317,6 @@ let shared: PyWorkerPool | undefined;
 
 /** The process-wide pool every Python sandbox uses unless given another. */
 export function sharedPyPool(): PyWorkerPool {
-  shared ??= new PyWorkerPool({ ...(process.env.TOOLGYM_PY_WHEELS ? { wheelsDir: process.env.TOOLGYM_PY_WHEELS } : {}) });
+  shared ??= new PyWorkerPool();
   return shared;
 }

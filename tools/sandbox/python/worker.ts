@@ -201,7 +201,8 @@ function guardFs(FS: any, PATH_FS: any): void {
     return open.call(FS, path, flags, mode);
   };
   for (const name of ['mknod', 'mkdir', 'unlink', 'rmdir', 'chmod', 'lchmod', 'chown', 'lchown', 'truncate', 'utime']) {
-    const f = FS[name] as Fn;
+    const f = FS[name] as Fn | undefined;
+    if (typeof f !== 'function') continue;
     FS[name] = (path: unknown, ...rest: unknown[]) => {
       check(path);
       return f.call(FS, path, ...rest);
