@@ -192,8 +192,9 @@ async function python(iters: number): Promise<Record<string, unknown>> {
   const recoveries: number[] = [];
   const crashTotals: number[] = [];
   for (let i = 0; i < 3; i++) {
-    await sharedPyPool().warm(256);
     const sb = await PySandbox.create({ timeoutMs: 30_000 });
+    // The sandbox took the pool's spare; wait for its replacement, as a server between episodes would.
+    await sharedPyPool().warm(256);
     t0 = performance.now();
     const r = await sb.run('import os\nos.abort()');
     crashTotals.push(performance.now() - t0);
@@ -239,10 +240,12 @@ async function main(): Promise<void> {
   const only = argString('--only', 'all');
   if (only === 'python') {
     const py = await python(argNumber('--py-iters', 1000));
+    // Exit once written: the shared pool's spares would otherwise finish starting first.
     process.stdout.write(
       `${JSON.stringify({ bench: 'sandbox', node: process.version, cpus: os.cpus().length, loadavg1: Math.round(os.loadavg()[0] * 100) / 100, python: py }, null, 2)}\n`,
+      () => process.exit(0),
     );
-    process.exit(0);
+    return;
   }
   const native = only === 'latency' ? undefined : await nativeCalls(argNumber('--native-reps', 3));
   if (only === 'native') {
@@ -349,9 +352,8 @@ async function main(): Promise<void> {
     ...(native ? { native_calls: native } : {}),
     python: await python(argNumber('--py-iters', 1000)),
   };
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  // Idle interpreter threads are unref'd, but the shared pool's spares would finish starting first.
-  process.exit(0);
+  // Exit once written: the shared pool's spares would otherwise finish starting first.
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`, () => process.exit(0));
 }
 
 main().catch((err) => {

@@ -269,7 +269,11 @@ export class PyWorkerPool {
   async warm(memoryLimitMb: number): Promise<void> {
     await snapshotSettled();
     this.#fill(memoryLimitMb);
-    await Promise.all((this.#idle.get(memoryLimitMb) ?? []).map((w) => w.ready.catch(() => undefined)));
+    // Spares never keep the process alive on their own; the caller waiting for them does.
+    const list = [...(this.#idle.get(memoryLimitMb) ?? [])];
+    for (const w of list) w.hold(true);
+    await Promise.all(list.map((w) => w.ready.catch(() => undefined)));
+    for (const w of list) w.hold(false);
   }
 
   /** Interpreters waiting (started or starting) for a memory limit. */
