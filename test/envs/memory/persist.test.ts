@@ -27,7 +27,7 @@ async function serve(db: string): Promise<{ client: Client; transport: StdioClie
 
 const text = (r: unknown): string => ((r as { content: Array<{ text: string }> }).content ?? []).map((c) => c.text).join('\n');
 
-describe('gym serve --env memory --db', () => {
+describe('gym serve --env memory --db', { timeout: 180_000 }, () => {
   it('lists only the memory tools and keeps what was written across a restart', async () => {
     const db = join(dir, 'restart.db');
     const a = await serve(db);
