@@ -16,15 +16,7 @@ import {
 } from '../../../envs/core/index.js';
 import type { SessionResult } from '../../../envs/core/session.js';
 import { arithEnv, sum3 } from '../../fixtures/arith-env.js';
-import { httpClient } from './http-helpers.js';
-
-type Result = { content: Array<{ text?: string }>; isError?: boolean; structuredContent?: any; _meta?: Record<string, unknown> };
-const text = (r: unknown): string => (r as Result).content.map((c) => c.text ?? '').join('\n');
-const sumOf = (prompt: string): number =>
-  prompt
-    .match(/\d+/g)!
-    .map(Number)
-    .reduce((a, b) => a + b, 0);
+import { httpClient, type Result, sumOf, text } from './http-helpers.js';
 
 const quiet = { log: () => undefined };
 let server: HttpServerHandle | undefined;

@@ -60,3 +60,18 @@ export async function httpClient(
   await client.connect(transport);
   return { client, transport };
 }
+
+/** A tool result as these tests read it. */
+export type Result = {
+  content: Array<{ text?: string }>;
+  isError?: boolean;
+  structuredContent?: any;
+  _meta?: Record<string, unknown>;
+};
+export const text = (r: unknown): string => (r as Result).content.map((c) => c.text ?? '').join('\n');
+/** The sum of the numbers in an arithmetic task prompt (the oracle answer). */
+export const sumOf = (prompt: string): number =>
+  prompt
+    .match(/\d+/g)!
+    .map(Number)
+    .reduce((a, b) => a + b, 0);

@@ -3,20 +3,13 @@
  * `serveHttp` with no session, naming each episode by handle; a 2025-11-25 client on the same
  * server keeps its session.
  */
+
 import { Client as ModernClient, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HttpServerHandle } from '../../../envs/core/http.js';
 import { serveHttp } from '../../../envs/core/index.js';
 import { arithEnv } from '../../fixtures/arith-env.js';
-import { httpClient, raw } from './http-helpers.js';
-
-type Result = { content: Array<{ text?: string }>; isError?: boolean; structuredContent?: any; _meta?: Record<string, unknown> };
-const text = (r: unknown): string => (r as Result).content.map((c) => c.text ?? '').join('\n');
-const sumOf = (prompt: string): number =>
-  prompt
-    .match(/\d+/g)!
-    .map(Number)
-    .reduce((a, b) => a + b, 0);
+import { httpClient, type Result, raw, sumOf, text } from './http-helpers.js';
 
 const quiet = { log: () => undefined };
 let server: HttpServerHandle | undefined;

@@ -6,6 +6,7 @@
  *
  * Needs HAProxy: skipped with a printed reason where it is missing, a failure under CI=true.
  */
+
 import { join } from 'node:path';
 import { Client as ModernClient, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,20 +16,13 @@ import type { Policy } from '../../../agent/types.js';
 import { arithEnv } from '../../fixtures/arith-env.js';
 import { repoRoot } from '../../fixtures/gym-cli.js';
 import { type Balancer, haproxyBinary, type ReplicaProcess, startBalancer, startReplicas } from '../../fixtures/replicas.js';
+import { type Result, sumOf, text } from '../core/http-helpers.js';
 
 const haproxy = haproxyBinary();
 const ci = process.env.CI === 'true';
 if (!haproxy && !ci) {
   process.stdout.write('[skip] test/envs/scale: HAProxy is not installed (apt-get install haproxy); CI installs it.\n');
 }
-
-type Result = { content: Array<{ text?: string }>; isError?: boolean; structuredContent?: any; _meta?: Record<string, unknown> };
-const text = (r: unknown): string => (r as Result).content.map((c) => c.text ?? '').join('\n');
-const sumOf = (prompt: string): number =>
-  prompt
-    .match(/\d+/g)!
-    .map(Number)
-    .reduce((a, b) => a + b, 0);
 
 /** The oracle, held at its first turn until `open()`: every episode has started (and holds a session) by then. */
 function gated(inner: Policy): { policy: Policy; waiting: () => number; open: () => void } {
