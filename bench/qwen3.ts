@@ -5,8 +5,9 @@
  *     512 MiB copy; the larger is the bound;
  *  2. matmul GFLOP/s: the CPU backend's product at a 1k-token projection shape (1024 x 1024 x 3072);
  *  3. prefill of a 1,024-token prompt (tokens/s) beside the matmul bound (its forward FLOPs at that
- *     GFLOP/s), and decoding at 1k context (tokens/s, the builtin policy's `decodeBatch` path)
- *     beside the bandwidth bound (f32 weights plus the KV cache read once per token);
+ *     GFLOP/s), and decoding at 1k context (tokens/s, the builtin policy's `decodeBatch` path, one
+ *     row alone and a padded batch of one, interleaved) beside the bandwidth bound (f32 weights
+ *     plus the KV cache read once per token);
  *  4. peak memory (max RSS) beside the f32 weights' size.
  * The PyTorch peer (bench/qwen3/torch-peer-h200.json) was measured on a lent H200 machine without
  * Node, so WebGPU on that GPU could not be measured beside it: the JSON says so rather than
@@ -199,11 +200,17 @@ const cache = model.newCache();
 let t = performance.now();
 await model.forward(ids(CTX), { cache, lastOnly: true });
 const prefillS = (performance.now() - t) / 1000;
+// Both decoding paths, interleaved step by step on the same cache: one row alone (what a run
+// with --concurrency 1 uses: onnxruntime's matrix-vector path) and a batch of one padded to two
+// rows (what concurrent episodes use, so a row's bits never depend on the batch).
 const decodeMs: number[] = [];
+const paddedMs: number[] = [];
 for (let i = 0; i < (flags.quick ? 4 : 8); i++) {
-  t = performance.now();
-  await model.decodeBatch([(i * 31) % config.vocabSize], [cache]);
-  decodeMs.push(performance.now() - t);
+  for (const pad of [false, true]) {
+    t = performance.now();
+    await model.decodeBatch([(i * 31) % config.vocabSize], [cache], { padRows: pad });
+    (pad ? paddedMs : decodeMs).push(performance.now() - t);
+  }
 }
 const rssPeak = process.resourceUsage().maxRSS * 1024;
 
@@ -250,6 +257,13 @@ console.log(
         bytesPerToken: wBytes + kvBytes,
         bandwidthBoundTokensPerS: round(decodeBoundTps, 2),
         ofBound: round(decodeTps / decodeBoundTps, 3),
+        path: 'one row alone (ModelRunner.decodeRows single: --concurrency 1)',
+        paddedBatchOfOne: {
+          tokensPerS: round(1000 / median(paddedMs), 2),
+          msPerToken: round(median(paddedMs), 1),
+          ofBound: round(1000 / median(paddedMs) / decodeBoundTps, 3),
+          path: 'batched decoding, a batch of one padded to two rows (concurrent episodes)',
+        },
       },
       memory: {
         weightsBytes: wBytes,

@@ -251,7 +251,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalResult> {
     throw new EvalConfigError(`the worker pool serves "${opts.envWorkers.env.id}", not "${def.id}"`);
   const taskIds = selectTasks(def, split, opts.tasks, seed);
   const ownPolicy = typeof opts.policy === 'string';
-  const policy = typeof opts.policy === 'string' ? await createPolicy(opts.policy, { env: def, seed }) : opts.policy;
+  const policy = typeof opts.policy === 'string' ? await createPolicy(opts.policy, { env: def, seed, concurrency }) : opts.policy;
   const settings: EvalSettings = {
     env: def.id,
     policy: policy.spec,

@@ -13,6 +13,8 @@ export interface PolicyContext {
   tokenizer?: Tokenizer;
   /** Seed for policies that sample or inject faults. */
   seed?: number;
+  /** Episodes the caller runs at once (a local model decodes one sequence faster than a batch row). */
+  concurrency?: number;
   /** Extra options a factory may read (e.g. `apiKey`, `timeoutMs`). */
   options?: Record<string, unknown>;
 }

@@ -114,6 +114,7 @@ export function register(program: Command): void {
       const policy = await createPolicy(opts.policy, {
         env: def,
         seed,
+        concurrency: int('--concurrency', opts.concurrency),
         tokenizer: opts.exactTokens ? qwen3Tokenizer() : undefined,
       });
       const runId = opts.runId ?? (opts.out ? opts.out.replace(/^.*\//, '').replace(/\.jsonl$/, '') : 'rollout');

@@ -91,9 +91,18 @@ function forwardGraph(Hkv: number, G: number, hd: number): GraphSpec {
     ],
     nodes: [
       ...f.fold('Q', 'q'),
-      { op: 'Transpose', inputs: ['K'], outputs: ['kt'], attrs: { perm: [0, 2, 3, 1] } },
+      // K and V move to (B, Hkv, L, hd) by whole rows of hd values; the scores take K transposed
+      // inside the GEMM. An element-wise transpose of K to (B, Hkv, hd, L) cost 3-4x the whole
+      // graph when decoding one row against a 1k-token cache.
+      { op: 'Transpose', inputs: ['K'], outputs: ['kh'], attrs: { perm: [0, 2, 1, 3] } },
       { op: 'Transpose', inputs: ['V'], outputs: ['vh'], attrs: { perm: [0, 2, 1, 3] } },
-      { op: 'MatMul', inputs: ['q', 'kt'], outputs: ['s0'] },
+      {
+        op: 'FusedMatMul',
+        domain: 'com.microsoft',
+        inputs: ['q', 'kh'],
+        outputs: ['s0'],
+        attrs: { transA: 0, transB: 1, alpha: { f: 1 } },
+      },
       { op: 'Mul', inputs: ['s0', 'SC'], outputs: ['s1'] },
       { op: 'Add', inputs: ['s1', 'MASK'], outputs: ['s'] },
       { op: 'Softmax', inputs: ['s'], outputs: ['p'], attrs: { axis: -1 } },
@@ -128,16 +137,28 @@ function backwardGraph(Hkv: number, G: number, hd: number): GraphSpec {
       ...f.fold('Q', 'q'),
       ...f.fold('O', 'o'),
       ...f.fold('DO', 'do'),
-      { op: 'Transpose', inputs: ['K'], outputs: ['kt'], attrs: { perm: [0, 2, 3, 1] } },
+      // whole-row transposes only, as in the forward graph
       { op: 'Transpose', inputs: ['K'], outputs: ['kh'], attrs: { perm: [0, 2, 1, 3] } },
-      { op: 'Transpose', inputs: ['V'], outputs: ['vt'], attrs: { perm: [0, 2, 3, 1] } },
-      { op: 'MatMul', inputs: ['q', 'kt'], outputs: ['s0'] },
+      { op: 'Transpose', inputs: ['V'], outputs: ['vh'], attrs: { perm: [0, 2, 1, 3] } },
+      {
+        op: 'FusedMatMul',
+        domain: 'com.microsoft',
+        inputs: ['q', 'kh'],
+        outputs: ['s0'],
+        attrs: { transA: 0, transB: 1, alpha: { f: 1 } },
+      },
       { op: 'Mul', inputs: ['s0', 'SC'], outputs: ['s1'] },
       { op: 'Add', inputs: ['s1', 'MASK'], outputs: ['s'] },
       { op: 'Reshape', inputs: ['LSE', 'l4'], outputs: ['lse'] },
       { op: 'Sub', inputs: ['s', 'lse'], outputs: ['sl'] },
       { op: 'Exp', inputs: ['sl'], outputs: ['p'] },
-      { op: 'MatMul', inputs: ['do', 'vt'], outputs: ['dp'] },
+      {
+        op: 'FusedMatMul',
+        domain: 'com.microsoft',
+        inputs: ['do', 'vh'],
+        outputs: ['dp'],
+        attrs: { transA: 0, transB: 1, alpha: { f: 1 } },
+      },
       { op: 'Mul', inputs: ['do', 'o'], outputs: ['doo'] },
       { op: 'ReduceSum', inputs: ['doo', 'ax'], outputs: ['d'], attrs: { keepdims: 1 } },
       { op: 'Sub', inputs: ['dp', 'd'], outputs: ['dpd'] },

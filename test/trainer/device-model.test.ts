@@ -2,8 +2,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createDevice, type Device } from '../../gpu/index.js';
 import { logitsGrad, tokenStats } from '../../trainer/grpo/logits.js';
 import { ModelConfigSchema } from '../../trainer/model/config.js';
-import { DeviceTransformer } from '../../trainer/model/device-transformer.js';
+import { type DeviceKVCache, DeviceTransformer } from '../../trainer/model/device-transformer.js';
 import { KVCache, Transformer } from '../../trainer/model/reference/transformer.js';
+import { ModelRunner } from '../../trainer/model/runner.js';
 import { expectClose, webgpuOrSkip } from '../gpu/harness.js';
 
 const cfg = ModelConfigSchema.parse({
@@ -166,6 +167,44 @@ for (const { kind, get } of devices) {
       for (const c of [...together, ...alone, ...reordered]) c.free();
       m.dispose();
     });
+
+    it.skipIf(!dev)(
+      "decodes one row alone (the runner's single mode) like the host, with the same bits however steps interleave",
+      async () => {
+        const host = hostModel(8);
+        const m = new DeviceTransformer(dev as Device, cfg, host.params);
+        const runner = new ModelRunner(host, m);
+        runner.decodeRows = 'single';
+        const V = cfg.vocabSize;
+        const prefixes = [ids.slice(0, 6), ids.slice(2, 9)];
+        const next = [12, 7];
+        const prefilled = async () => {
+          const out = [];
+          for (const p of prefixes) {
+            const c = m.newCache();
+            await m.forward(p, { cache: c, lastOnly: true });
+            out.push(c);
+          }
+          return out;
+        };
+        // two sequences' steps in flight at once, then each alone, in the other order
+        const both = await prefilled();
+        const together = await Promise.all(next.map((id, b) => runner.decodeStep(id, both[b] as DeviceKVCache)));
+        const apart = await prefilled();
+        const second = await runner.decodeStep(next[1], apart[1] as DeviceKVCache);
+        const first = await runner.decodeStep(next[0], apart[0] as DeviceKVCache);
+        expect(first).toEqual(together[0]);
+        expect(second).toEqual(together[1]);
+        for (const [b, row] of together.entries()) {
+          const want = host.forward([...prefixes[b], next[b]]).subarray(prefixes[b].length * V);
+          expectClose(`row ${b}`, row, want, tol);
+        }
+        // each step ran alone: no batch held two rows
+        expect(runner.decodeStats.rows).toBe(runner.decodeStats.steps);
+        for (const c of [...both, ...apart]) c.free();
+        m.dispose();
+      },
+    );
 
     it.skipIf(!dev)('refuses out-of-range ids and over-long sequences with clear errors', async () => {
       const m = new DeviceTransformer(dev as Device, cfg, hostModel(6).params);

@@ -37,6 +37,8 @@ export interface BuiltinPolicyOptions {
   chatTemplate?: ChatTemplate;
   /** Further ids that end a turn, besides `<|im_end|>` and `<|endoftext|>` (generation_config's eos). */
   stopIds?: readonly number[];
+  /** How one-token steps run (`ModelRunner.decodeRows`); absent: the runner's setting. */
+  decodeRows?: 'batched' | 'single';
 }
 
 interface CacheEntry {
@@ -76,6 +78,7 @@ export class BuiltinPolicy implements Policy {
     private readonly opts: BuiltinPolicyOptions = {},
   ) {
     this.model = ModelRunner.of(model);
+    if (opts.decodeRows) this.model.decodeRows = opts.decodeRows;
     this.spec = opts.spec ?? 'builtin:memory';
     this.sampling = { ...DEFAULT_SAMPLING, ...opts.sampling };
     this.imEnd = tokenizer.specialId('<|im_end|>') as number;

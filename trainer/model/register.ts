@@ -5,7 +5,9 @@
  * `context=<tokens>`, the KV-cache length, and `adapter=<PEFT folder>`, merged on load; sampling
  * defaults to the folder's generation_config.json); the
  * device (cpu | webgpu | auto | host) defaults to `GYM_DEVICE`, else `auto` (a hardware GPU, else cpu);
- * `nested` (stop | continue, default stop) says whether a `<tool_call>` inside an open call ends the turn.
+ * `nested` (stop | continue, default stop) says whether a `<tool_call>` inside an open call ends the turn;
+ * `decode` (single | batched) says how one-token steps run (`ModelRunner.decodeRows`): the default is
+ * `single` when the caller runs one episode at a time (`--concurrency 1`), else `batched`.
  */
 import { parseOptionList, registerPolicyFactory } from '../../agent/policies/index.js';
 import { requestedDevice } from '../../gpu/index.js';
@@ -17,7 +19,7 @@ export function registerBuiltinPolicy(): void {
     const dir = hash < 0 ? rest : rest.slice(0, hash);
     if (!dir) throw new RangeError('builtin policy needs a checkpoint folder: builtin:runs/<id>/checkpoints/final');
     const o = hash < 0 ? {} : parseOptionList(rest.slice(hash + 1));
-    const known = ['temperature', 'topP', 'topK', 'seed', 'device', 'nested', 'context', 'adapter'];
+    const known = ['temperature', 'topP', 'topK', 'seed', 'device', 'nested', 'context', 'adapter', 'decode'];
     const unknown = Object.keys(o).filter((k) => !known.includes(k));
     if (unknown.length > 0) throw new RangeError(`builtin policy option ${unknown.join(', ')} is not one of ${known.join(', ')}`);
     const num = (k: string) => (o[k] === undefined ? undefined : Number(o[k]));
@@ -36,8 +38,12 @@ export function registerBuiltinPolicy(): void {
     const nested = o.nested === undefined ? 'stop' : String(o.nested);
     if (nested !== 'stop' && nested !== 'continue')
       throw new RangeError(`builtin policy nested=${nested} is not one of stop, continue`);
+    const decode = o.decode === undefined ? (ctx.concurrency === 1 ? 'single' : 'batched') : String(o.decode);
+    if (decode !== 'single' && decode !== 'batched')
+      throw new RangeError(`builtin policy decode=${decode} is not one of single, batched`);
     return (
       await loadBuiltinPolicy(dir, {
+        decodeRows: decode,
         sampling,
         seed: num('seed') ?? ctx.seed,
         device: device as 'cpu',
