@@ -13,7 +13,7 @@ import { loadEnvModules } from '../../envs/index.js';
 import { MODEL_PRESETS, registerBuiltinPolicy } from '../../trainer/model/index.js';
 import { distill, RunConfigError, resolveRunConfig, resolveTeacherDir } from '../../trainer/run/index.js';
 import { addEnvOptions, type EnvOptionFlags, envFromFlags } from './env-options.js';
-import { computeLines, flops, runWithProgress } from './run-progress.js';
+import { computeLines, flops, loraFlags, loraLines, runWithProgress } from './run-progress.js';
 
 interface DistillFlags extends EnvOptionFlags {
   env?: string;
@@ -33,6 +33,9 @@ interface DistillFlags extends EnvOptionFlags {
   out?: string;
   progress?: boolean;
   envModule: string[];
+  loraRank?: number;
+  loraAlpha?: number;
+  loraTargets?: string;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -76,6 +79,16 @@ export function register(program: Command): void {
     .option('--preset <name>', 'run preset: default | quick')
     .option('--resume <dir>', 'continue a run folder from its last checkpoint')
     .option('--out <dir>', 'folder for runs/<id>/')
+    .option(
+      '--lora-rank <r>',
+      'train rank-r LoRA adapters on the frozen weights instead of every weight (0: full fine-tuning)',
+      num('lora-rank'),
+    )
+    .option('--lora-alpha <a>', 'LoRA alpha: the adapter is scaled by alpha / r (default 2 r)', num('lora-alpha'))
+    .option(
+      '--lora-targets <list>',
+      'projections that get adapters (default q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)',
+    )
     .option('--no-progress', 'no progress bar')
     .option('--env-module <path>', 'also load environments exported by this module (repeatable)', collect, [])
     .action(async (o: DistillFlags) => {
@@ -103,9 +116,11 @@ export function register(program: Command): void {
         distill: d,
       };
       if (o.offPolicySteps !== undefined) flags.sft = { steps: o.offPolicySteps };
+      const lora = loraFlags(o);
+      if (lora) flags.lora = lora;
       const cfg = resolveRunConfig({ preset: o.preset, file, flags, distill: true });
       const def = envFromFlags(cfg.env, o);
-      const out = await runWithProgress('distill', o, (hooks) => distill(def, cfg, { resume: o.resume, hooks }));
+      const out = await runWithProgress('distill', o, (hooks) => distill(def, cfg, { resume: o.resume, hooks, lora }));
       if (!out) return;
       const { dir, summary } = out;
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -122,6 +137,7 @@ export function register(program: Command): void {
           ...computeLines(summary),
           `  results: ${dir} (summary.json, metrics.jsonl, checkpoints/final, trajectories/)`,
           `  try it:  gym eval --env ${summary.env} --policy builtin:${summary.checkpoints.final}`,
+          ...loraLines(summary),
           '',
         ].join('\n'),
       );

@@ -141,3 +141,25 @@ export function computeLines(s: RunSummary): string[] {
     phase('total', c.total),
   ];
 }
+
+/** The `lora` part of a run config from `--lora-rank`, `--lora-alpha`, `--lora-targets` (undefined: none given). */
+export function loraFlags(o: {
+  loraRank?: number;
+  loraAlpha?: number;
+  loraTargets?: string;
+}): { rank?: number; alpha?: number; targets?: string } | undefined {
+  const lora = { rank: o.loraRank, alpha: o.loraAlpha, targets: o.loraTargets };
+  return Object.values(lora).some((v) => v !== undefined)
+    ? Object.fromEntries(Object.entries(lora).filter(([, v]) => v !== undefined))
+    : undefined;
+}
+
+/** A LoRA run's lines of the printed summary: the adapter folder and how to load it. */
+export function loraLines(s: RunSummary): string[] {
+  const l = s.lora;
+  if (!l) return [];
+  return [
+    `  LoRA adapter (rank ${l.rank}, alpha ${l.alpha}, ${l.trainableParams} trainable parameters; PEFT format): ${l.adapter}`,
+    `    on its base ${l.base}: builtin:${l.base}#adapter=${l.adapter}; merged weights: gym export ${s.checkpoints.final} <out>`,
+  ];
+}

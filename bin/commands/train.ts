@@ -10,7 +10,7 @@ import { loadEnvModules } from '../../envs/index.js';
 import { registerBuiltinPolicy } from '../../trainer/model/index.js';
 import { RunConfigError, resolveRunConfig, train } from '../../trainer/run/index.js';
 import { addEnvOptions, type EnvOptionFlags, envFromFlags } from './env-options.js';
-import { computeLines, runWithProgress } from './run-progress.js';
+import { computeLines, loraFlags, loraLines, runWithProgress } from './run-progress.js';
 
 interface TrainFlags extends EnvOptionFlags {
   env?: string;
@@ -28,6 +28,9 @@ interface TrainFlags extends EnvOptionFlags {
   out?: string;
   progress?: boolean;
   envModule: string[];
+  loraRank?: number;
+  loraAlpha?: number;
+  loraTargets?: string;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -56,6 +59,16 @@ export function register(program: Command): void {
     .option('--preset <name>', 'run preset: default | quick | learn (the recipe of bench/learn.ts --recipe)')
     .option('--resume <dir>', 'continue a run folder from its last checkpoint')
     .option('--out <dir>', 'folder for runs/<id>/')
+    .option(
+      '--lora-rank <r>',
+      'train rank-r LoRA adapters on the frozen weights instead of every weight (0: full fine-tuning)',
+      num('lora-rank'),
+    )
+    .option('--lora-alpha <a>', 'LoRA alpha: the adapter is scaled by alpha / r (default 2 r)', num('lora-alpha'))
+    .option(
+      '--lora-targets <list>',
+      'projections that get adapters (default q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)',
+    )
     .option('--no-progress', 'no progress bar')
     .option('--env-module <path>', 'also load environments exported by this module (repeatable)', collect, [])
     .action(async (o: TrainFlags) => {
@@ -66,6 +79,8 @@ export function register(program: Command): void {
       const grpo: Record<string, unknown> = { steps: o.steps, groupSize: o.groupSize, lr: o.lr, loss: o.loss };
       if (Object.values(grpo).some((v) => v !== undefined)) flags.grpo = grpo;
       if (o.sftSteps !== undefined) flags.sft = { steps: o.sftSteps };
+      const lora = loraFlags(o);
+      if (lora) flags.lora = lora;
       let cfg = resolveRunConfig({ preset: o.preset, file, flags });
       const def = envFromFlags(cfg.env, o);
       if (o.taskFile !== undefined) {
@@ -74,7 +89,7 @@ export function register(program: Command): void {
         const own = { families: def.families.map((f) => f.name).join(','), maxDifficulty: 5 };
         cfg = resolveRunConfig({ preset: o.preset, file, flags: { ...own, ...file, ...flags } });
       }
-      const out = await runWithProgress('train', o, (hooks) => train(def, cfg, { resume: o.resume, hooks }));
+      const out = await runWithProgress('train', o, (hooks) => train(def, cfg, { resume: o.resume, hooks, lora }));
       if (!out) return;
       const { dir, summary } = out;
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -87,6 +102,7 @@ export function register(program: Command): void {
           ...computeLines(summary),
           `  results: ${dir} (report.html, summary.json, metrics.jsonl, checkpoints/final, trajectories/)`,
           `  try it:  gym eval --env ${summary.env} --policy builtin:${summary.checkpoints.final}`,
+          ...loraLines(summary),
           '',
         ].join('\n'),
       );

@@ -3,6 +3,13 @@
  * (AdamW moments, for `--resume`), and `config.json` (format version, model config, tokenizer,
  * training state, and the byte size + hash of each tensor file).
  *
+ * A LoRA checkpoint (a run with `lora.rank` > 0) holds no `model.safetensors`: it holds the adapter
+ * as a PEFT folder (`adapter/adapter_config.json`, `adapter/adapter_model.safetensors`), the
+ * optimizer moments of the adapter's tensors, and in `config.json` the base checkpoint it adapts
+ * (`lora.base`: a path relative to the checkpoint when the base is inside the same run folder,
+ * else absolute) with the identity of the base's tensor files (`lora.baseId`), checked on load.
+ * Loading it loads the base and merges the adapter (`merge: false` keeps them apart, for a resume).
+ *
  * The folder is replaced as a whole: the new version is written aside (`<dir>.tmp-<pid>/`), each
  * file and the folder fsynced, then renamed into place, so a reader (or a process killed at any
  * point) sees the old folder or the new one, never a mix. With `keepPrevious` the version it replaces
@@ -24,10 +31,11 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { AdamW } from '../optim/index.js';
 import { ByteTokenizer } from '../tokenizer/index.js';
 import { type ModelConfig, ModelConfigSchema } from './config.js';
+import { type LoraAdapter, loadPeftAdapter, mergeAdapter, peftAdapterFiles } from './hf/peft.js';
 import { Transformer } from './reference/transformer.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor, SafetensorsError } from './safetensors.js';
 
@@ -51,19 +59,67 @@ interface ConfigJson {
   tokenizer: unknown;
   meta: CheckpointMeta;
   files: Record<string, { bytes: number; sha256: string }>;
+  /** A LoRA checkpoint's base (relative to the checkpoint folder, or absolute) and its identity. */
+  lora?: { base: string; baseId: string };
 }
+
+/** Where a LoRA checkpoint keeps its adapter (a PEFT folder). */
+export const ADAPTER_DIR = 'adapter';
 
 export interface Checkpoint {
   model: Transformer;
   tokenizer: ByteTokenizer;
   meta: CheckpointMeta;
-  /** Restored moments, when the checkpoint holds them and an optimizer was asked for. */
+  /**
+   * Restored moments, when the checkpoint holds them and an optimizer was asked for (a LoRA
+   * checkpoint's are over `loraHostParams(adapter)`: the adapter's tensors, not the model's).
+   */
   optimizer?: AdamW;
+  /** A LoRA checkpoint's base folder (resolved) and adapter; `model` is the base, merged unless `merge: false`. */
+  lora?: { base: string; adapter: LoraAdapter };
 }
 
 /** Where `saveCheckpoint(dir, ..., { keepPrevious: true })` keeps the version it replaced. */
 export function previousCheckpointDir(dir: string): string {
   return `${dir}.prev`;
+}
+
+/**
+ * The identity of a checkpoint's tensors: the hash of the sizes and hashes its config.json records
+ * (cheap: no tensor file is read), so a LoRA checkpoint notices a base that was replaced.
+ */
+export function checkpointId(dir: string): string {
+  const cfgPath = join(dir, 'config.json');
+  if (!existsSync(cfgPath))
+    throw new CheckpointError(`no checkpoint at ${dir} (config.json missing): a LoRA run's base must be a toolgym checkpoint`);
+  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Partial<ConfigJson>;
+  return createHash('sha256')
+    .update(JSON.stringify({ files: cfg.files, lora: cfg.lora }))
+    .digest('hex');
+}
+
+/**
+ * The adapter's tensors in the built-in (in, out) layout under the names the device's LoRA trains
+ * (`layers.0.q_proj.lora_A` (in, r), `...lora_B` (r, out)): what a LoRA checkpoint's moments cover.
+ */
+export function loraHostParams(adapter: LoraAdapter): { params: Map<string, Float32Array>; shapes: Map<string, number[]> } {
+  const params = new Map<string, Float32Array>();
+  const shapes = new Map<string, number[]>();
+  const r = adapter.r;
+  for (const [name, p] of adapter.layers) {
+    params.set(`${name}.lora_A`, transposeRows(p.A, r, p.inDim));
+    shapes.set(`${name}.lora_A`, [p.inDim, r]);
+    params.set(`${name}.lora_B`, transposeRows(p.B, p.outDim, r));
+    shapes.set(`${name}.lora_B`, [r, p.outDim]);
+  }
+  return { params, shapes };
+}
+
+/** (rows, cols) -> (cols, rows). */
+function transposeRows(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j];
+  return out;
 }
 
 /** Writes a file and flushes it to the disk before returning. */
@@ -113,10 +169,18 @@ function tensorMap(params: Map<string, Float32Array>, shapes: Map<string, number
  */
 export function saveCheckpoint(
   dir: string,
-  ck: { model: Transformer; tokenizer: ByteTokenizer; meta: CheckpointMeta; optimizer?: AdamW },
+  ck: {
+    model: Transformer;
+    tokenizer: ByteTokenizer;
+    meta: CheckpointMeta;
+    optimizer?: AdamW;
+    /** A LoRA run's adapter and base checkpoint folder: then the adapter is saved, not the weights. */
+    lora?: { adapter: LoraAdapter; base: string };
+  },
   opts: { keepPrevious?: boolean } = {},
 ): void {
-  for (const [name, w] of ck.model.params) {
+  const saved = ck.lora ? loraHostParams(ck.lora.adapter).params : ck.model.params;
+  for (const [name, w] of saved) {
     const i = firstNonFinite(w);
     if (i >= 0)
       throw new CheckpointError(
@@ -132,9 +196,25 @@ export function saveCheckpoint(
   const tmp = join(parent, `${base}.tmp-${process.pid}`);
   mkdirSync(tmp);
   const files: ConfigJson['files'] = {};
-  const weights = encodeSafetensors(tensorMap(ck.model.params, ck.model.shapes), { format: CHECKPOINT_FORMAT });
-  writeDurable(join(tmp, 'model.safetensors'), weights);
-  files['model.safetensors'] = { bytes: weights.length, sha256: sha256(weights) };
+  let lora: ConfigJson['lora'];
+  if (ck.lora) {
+    const baseAbs = resolve(ck.lora.base);
+    const rel = relative(resolve(dir), baseAbs);
+    // inside the same run folder: relative, so the run folder can move as a whole
+    const base = rel.split('/').filter((p) => p === '..').length <= 2 ? rel : baseAbs;
+    lora = { base, baseId: checkpointId(baseAbs) };
+    mkdirSync(join(tmp, ADAPTER_DIR));
+    for (const [file, data] of Object.entries(peftAdapterFiles(ck.lora.adapter, ck.lora.base))) {
+      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      writeDurable(join(tmp, ADAPTER_DIR, file), bytes);
+      files[`${ADAPTER_DIR}/${file}`] = { bytes: bytes.length, sha256: sha256(bytes) };
+    }
+    fsyncDir(join(tmp, ADAPTER_DIR));
+  } else {
+    const weights = encodeSafetensors(tensorMap(ck.model.params, ck.model.shapes), { format: CHECKPOINT_FORMAT });
+    writeDurable(join(tmp, 'model.safetensors'), weights);
+    files['model.safetensors'] = { bytes: weights.length, sha256: sha256(weights) };
+  }
   if (ck.optimizer) {
     const o = ck.optimizer;
     const t = new Map<string, NamedTensor>();
@@ -150,6 +230,7 @@ export function saveCheckpoint(
     tokenizer: ck.tokenizer.toJSON(),
     meta: ck.meta,
     files,
+    ...(lora && { lora }),
   };
   writeDurable(join(tmp, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
   fsyncDir(tmp);
@@ -187,8 +268,68 @@ function refuseNonFinite(dir: string, file: string, name: string, data: Float32A
     );
 }
 
+/** AdamW over `params` with the moments of the checkpoint's optimizer.safetensors. */
+function readMoments(dir: string, cfg: ConfigJson, params: Map<string, Float32Array>, shapes: Map<string, number[]>): AdamW {
+  const { tensors, metadata } = decodeSafetensors(readChecked(dir, 'optimizer.safetensors', cfg), `${dir}/optimizer.safetensors`);
+  const o = new AdamW(params, shapes);
+  for (const name of params.keys()) {
+    const m = tensors.get(`m.${name}`);
+    const v = tensors.get(`v.${name}`);
+    if (!m || !v)
+      throw new CheckpointError(`checkpoint ${dir}: optimizer state lacks ${name}: the file does not belong to this model`);
+    refuseNonFinite(dir, 'optimizer.safetensors', `m.${name}`, m.data);
+    refuseNonFinite(dir, 'optimizer.safetensors', `v.${name}`, v.data);
+    (o.m.get(name) as Float32Array).set(m.data);
+    (o.v.get(name) as Float32Array).set(v.data);
+  }
+  o.step = Number(metadata.step ?? 0);
+  return o;
+}
+
+/** A LoRA checkpoint: its adapter (checked), its base (loaded, checked to be the one it was trained on), merged unless asked not to. */
+function loadLoraCheckpoint(
+  dir: string,
+  cfg: ConfigJson,
+  tokenizer: ByteTokenizer,
+  lora: NonNullable<ConfigJson['lora']>,
+  opts: LoadOptions,
+): Checkpoint {
+  const base = isAbsolute(lora.base) ? lora.base : resolve(dir, lora.base);
+  for (const f of Object.keys(cfg.files)) if (f.startsWith(`${ADAPTER_DIR}/`)) readChecked(dir, f, cfg);
+  let adapter: LoraAdapter;
+  try {
+    adapter = loadPeftAdapter(join(dir, ADAPTER_DIR));
+  } catch (err) {
+    throw new CheckpointError(`checkpoint ${dir}: ${(err as Error).message}`);
+  }
+  const host = loraHostParams(adapter);
+  for (const [name, w] of host.params) refuseNonFinite(dir, `${ADAPTER_DIR}/adapter_model.safetensors`, name, w);
+  if (!existsSync(join(base, 'config.json')))
+    throw new CheckpointError(
+      `checkpoint ${dir} is a LoRA adapter on the base checkpoint ${base}, which is missing: put the base back there (a LoRA checkpoint does not copy the base weights)`,
+    );
+  if (checkpointId(base) !== lora.baseId)
+    throw new CheckpointError(
+      `checkpoint ${dir} is a LoRA adapter on ${base}, whose weights changed since it was trained: an adapter only applies to its own base; restore that base`,
+    );
+  const b = loadCheckpoint(base, { grads: opts.grads });
+  if (opts.merge !== false) mergeAdapter(b.model.params, adapter);
+  const out: Checkpoint = { model: b.model, tokenizer, meta: cfg.meta, lora: { base, adapter } };
+  if (opts.withOptimizer && cfg.files['optimizer.safetensors']) out.optimizer = readMoments(dir, cfg, host.params, host.shapes);
+  return out;
+}
+
+export interface LoadOptions {
+  /** Restore AdamW moments too (when the checkpoint holds them). */
+  withOptimizer?: boolean;
+  /** Allocate weight gradients (default true; false for a model that stays frozen: a LoRA base, a teacher). */
+  grads?: boolean;
+  /** A LoRA checkpoint: merge the adapter into the base's weights (default true). */
+  merge?: boolean;
+}
+
 /** Load a checkpoint folder; with `withOptimizer`, restore AdamW moments too (when present). */
-export function loadCheckpoint(dir: string, opts: { withOptimizer?: boolean } = {}): Checkpoint {
+export function loadCheckpoint(dir: string, opts: LoadOptions = {}): Checkpoint {
   const cfgPath = join(dir, 'config.json');
   if (!existsSync(cfgPath))
     throw new CheckpointError(
@@ -221,6 +362,7 @@ export function loadCheckpoint(dir: string, opts: { withOptimizer?: boolean } = 
     throw new CheckpointError(
       `checkpoint ${dir}: tokenizer has ${tokenizer.vocabSize} ids but the model expects ${mc.data.vocabSize}: config.json is inconsistent`,
     );
+  if (cfg.lora) return loadLoraCheckpoint(dir, cfg, tokenizer, cfg.lora, opts);
   let model: Transformer;
   try {
     const { tensors } = decodeSafetensors(readChecked(dir, 'model.safetensors', cfg), `${dir}/model.safetensors`);
@@ -229,7 +371,7 @@ export function loadCheckpoint(dir: string, opts: { withOptimizer?: boolean } = 
       refuseNonFinite(dir, 'model.safetensors', name, t.data);
       params.set(name, t.data as Float32Array);
     }
-    model = new Transformer(mc.data, params);
+    model = new Transformer(mc.data, params, 0, { grads: opts.grads });
   } catch (err) {
     if (err instanceof CheckpointError) throw err;
     if (err instanceof SafetensorsError || err instanceof RangeError)
@@ -237,25 +379,7 @@ export function loadCheckpoint(dir: string, opts: { withOptimizer?: boolean } = 
     throw err;
   }
   const out: Checkpoint = { model, tokenizer, meta: cfg.meta };
-  if (opts.withOptimizer && cfg.files['optimizer.safetensors']) {
-    const { tensors, metadata } = decodeSafetensors(
-      readChecked(dir, 'optimizer.safetensors', cfg),
-      `${dir}/optimizer.safetensors`,
-    );
-    const o = new AdamW(model.params, model.shapes);
-    for (const name of model.params.keys()) {
-      const m = tensors.get(`m.${name}`);
-      const v = tensors.get(`v.${name}`);
-      if (!m || !v)
-        throw new CheckpointError(`checkpoint ${dir}: optimizer state lacks ${name}: the file does not belong to this model`);
-      refuseNonFinite(dir, 'optimizer.safetensors', `m.${name}`, m.data);
-      refuseNonFinite(dir, 'optimizer.safetensors', `v.${name}`, v.data);
-      (o.m.get(name) as Float32Array).set(m.data);
-      (o.v.get(name) as Float32Array).set(v.data);
-    }
-    o.step = Number(metadata.step ?? 0);
-    out.optimizer = o;
-  }
+  if (opts.withOptimizer && cfg.files['optimizer.safetensors']) out.optimizer = readMoments(dir, cfg, model.params, model.shapes);
   return out;
 }
 
@@ -266,7 +390,7 @@ export function loadCheckpoint(dir: string, opts: { withOptimizer?: boolean } = 
  */
 export function loadLatestCheckpoint(
   dir: string,
-  opts: { withOptimizer?: boolean; onWarning?: (text: string) => void } = {},
+  opts: LoadOptions & { onWarning?: (text: string) => void } = {},
 ): (Checkpoint & { dir: string }) | undefined {
   const prev = previousCheckpointDir(dir);
   let why: string;

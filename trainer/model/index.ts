@@ -1,9 +1,12 @@
-export type { Checkpoint, CheckpointMeta } from './checkpoint.js';
+export type { Checkpoint, CheckpointMeta, LoadOptions } from './checkpoint.js';
 export {
+  ADAPTER_DIR,
   CHECKPOINT_FORMAT,
   CheckpointError,
+  checkpointId,
   loadCheckpoint,
   loadLatestCheckpoint,
+  loraHostParams,
   previousCheckpointDir,
   saveCheckpoint,
 } from './checkpoint.js';
@@ -12,6 +15,7 @@ export { flopsPerToken, MODEL_PRESETS, ModelConfigSchema, paramShapes, presetCon
 export { type DeviceForwardOptions, DeviceKVCache, DeviceTransformer, type SharedPrefix } from './device-transformer.js';
 export { NonFiniteError, refuseNonFiniteUpdate, refuseNonFiniteWeights } from './finite.js';
 export { checkFits, checkTokenId, SequenceTooLongError } from './limits.js';
+export { DeviceLora, type LoraOptions, loraDims } from './lora.js';
 export type { BuiltinPolicyOptions } from './policy.js';
 export { BuiltinPolicy, loadBuiltinPolicy } from './policy.js';
 export type { MatmulEngine } from './reference/host-loops.js';

@@ -25,7 +25,7 @@ export interface LoraOptions {
 }
 
 /** (in, out) of a linear module. */
-function dimsOf(c: ModelConfig, m: LinearModule): [number, number] {
+export function loraDims(c: ModelConfig, m: LinearModule): [number, number] {
   const q = c.heads * c.headDim;
   const kv = c.kvHeads * c.headDim;
   const table: Record<LinearModule, [number, number]> = {
@@ -61,7 +61,7 @@ export class DeviceLora {
     for (let l = 0; l < config.layers; l++)
       for (const m of opts.targets) {
         const name = `layers.${l}.${m}`;
-        const [inDim, outDim] = dimsOf(config, m);
+        const [inDim, outDim] = loraDims(config, m);
         let A: Float32Array;
         let B: Float32Array;
         const given = init.adapter?.layers.get(name);

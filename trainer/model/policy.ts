@@ -20,7 +20,7 @@ import { ContextLengthError, type GenerateRequest, type GenerateResult, type Pol
 import type { DeviceRequest } from '../../gpu/index.js';
 import { mixSeed, Rng } from '../../tools/index.js';
 import { type CheckpointMeta, loadCheckpoint } from './checkpoint.js';
-import { isHfFolder, loadHfChat, loadHfQwen3, weightBytes } from './hf/index.js';
+import { isHfFolder, loadHfChat, loadHfQwen3, loadPeftAdapter, mergeAdapter, weightBytes } from './hf/index.js';
 import type { Transformer } from './reference/transformer.js';
 import { type DecodeCache, ModelRunner } from './runner.js';
 import { DEFAULT_SAMPLING, type SamplingOptions, sampleToken } from './sample.js';
@@ -225,8 +225,9 @@ export async function loadBuiltinPolicy(
   opts: BuiltinPolicyOptions & { device?: DeviceRequest; maxSeqLen?: number; adapter?: string } = {},
 ): Promise<{ policy: BuiltinPolicy; meta: CheckpointMeta }> {
   if (isHfFolder(dir)) return loadHfPolicy(dir, opts);
-  if (opts.adapter) throw new RangeError('a LoRA adapter applies to a Hugging Face base folder, not to a toolgym checkpoint');
   const ck = loadCheckpoint(dir);
+  // an adapter trained by a LoRA run on this checkpoint (`gym train --lora-rank`)
+  if (opts.adapter) mergeAdapter(ck.model.params, loadPeftAdapter(opts.adapter));
   const runner = await ModelRunner.create(ck.model, opts.device ?? 'cpu');
   return { policy: new BuiltinPolicy(runner, ck.tokenizer, { ...opts, spec: opts.spec ?? `builtin:${dir}` }), meta: ck.meta };
 }

@@ -385,10 +385,21 @@ export class ModelRunner {
     if (!(cache instanceof KVCache)) cache.free();
   }
 
-  /** A frozen copy of the current weights on the same device (the KL reference); after `syncHost` on WebGPU. */
+  /**
+   * A frozen copy of the current weights on the same device (the KL reference); after `syncHost` on
+   * WebGPU. With an adapter the copy shares the frozen base's host arrays (on the CPU backend no
+   * weight is copied at all; WebGPU uploads the base once more) and freezes a copy of the adapter.
+   */
   frozenCopy(): ModelRunner {
     if (this.hostStale)
       throw new RangeError('the host weights are behind the device: await runner.syncHost() before frozenCopy()');
+    const lora = this.device?.lora;
+    if (this.device && lora) {
+      const base = new Transformer(this.model.config, this.model.params, 0, { grads: false });
+      const d = new DeviceTransformer(this.device.dev, base.config, base.params, { shareHost: true, grads: false });
+      d.attachLora(lora.opts, { adapter: lora.toPeft() });
+      return new ModelRunner(base, d);
+    }
     const params = new Map<string, Float32Array>();
     for (const [k, v] of this.model.params) params.set(k, Float32Array.from(v));
     const copy = new Transformer(this.model.config, params);

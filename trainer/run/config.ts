@@ -222,6 +222,44 @@ export const DistillConfigSchema = z
   })
   .strict();
 
+/** PEFT's names of the seven projections of a Qwen3 block (what `lora.targets` lists). */
+export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+
+export const LoraConfigSchema = z
+  .object({
+    rank: z
+      .number()
+      .int({ error: 'lora.rank must be a whole number (0: full fine-tuning, else the adapter rank r, e.g. 8)' })
+      .nonnegative({ error: 'lora.rank must be 0 (full fine-tuning) or a positive rank r, e.g. 8' })
+      .default(0)
+      .describe(
+        'Rank r of low-rank adapters trained beside frozen base weights (PEFT LoRA); 0 trains every weight. With r > 0 only the adapter and its optimizer moments take memory beyond the base.',
+      ),
+    alpha: z
+      .number()
+      .positive({ error: 'lora.alpha must be positive (the adapter scale is alpha / r)' })
+      .optional()
+      .describe('LoRA alpha: the adapter is scaled by alpha / r. Default 2 r (scale 2), a common choice with PEFT.'),
+    targets: z
+      .string()
+      .default(LORA_TARGETS.join(','))
+      .describe(`Projections that get an adapter in every layer, comma-separated PEFT names (${LORA_TARGETS.join(', ')}).`),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    const bad = v.targets
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => !(LORA_TARGETS as readonly string[]).includes(t));
+    if (bad.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets'],
+        message: `${bad.map((t) => JSON.stringify(t)).join(', ')} ${bad.length === 1 ? 'is not a projection' : 'are not projections'} of the model: LoRA targets are ${LORA_TARGETS.join(', ')}`,
+      });
+  });
+export type LoraConfig = z.infer<typeof LoraConfigSchema>;
+
 export const RunConfigSchema = z
   .object({
     env: z.string().default('code-interp').describe('Environment id (run `gym envs` to list).'),
@@ -288,6 +326,7 @@ export const RunConfigSchema = z
     limits: LimitsConfigSchema.prefault({}).describe('Episode limits of every rollout.'),
     rl: RlConfigSchema.prefault({}).describe('RL query set apart from the cold start (off unless rl.families is set).'),
     rewards: RewardConfigSchema.prefault({}).describe('Reward composition weights.'),
+    lora: LoraConfigSchema.prefault({}).describe('Low-rank adapters instead of full fine-tuning (off with rank 0).'),
     distill: DistillConfigSchema.prefault({}).describe(
       'Strong-to-weak distillation (`gym distill`; inactive without a teacher).',
     ),

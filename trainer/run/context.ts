@@ -52,6 +52,8 @@ export class RunContext implements RunInfo {
   readonly start: RunPoint;
   /** Whether this process resumed from a checkpoint (its files are the run's so far). */
   readonly resumed: boolean;
+  /** A LoRA run's base checkpoint folder (its checkpoints hold the adapter and refer to it). */
+  readonly loraBase: string | undefined;
   /** The `last` checkpoint on disk (what a resume would continue from); none before the first. */
   committed: RunPoint | undefined;
   private readonly t0: number;
@@ -68,6 +70,7 @@ export class RunContext implements RunInfo {
     runner: ModelRunner;
     state: RunState;
     resumed: boolean;
+    loraBase?: string;
     /** `performance.now()` when this process began the run. */
     startedAt: number;
   }) {
@@ -82,6 +85,7 @@ export class RunContext implements RunInfo {
     this.runner = o.runner;
     this.state = o.state;
     this.resumed = o.resumed;
+    this.loraBase = o.loraBase;
     this.start = { phase: o.state.phase, step: o.state.step };
     this.committed = o.resumed ? this.start : undefined;
     this.wallMsBefore = o.state.wallMs;
@@ -124,6 +128,7 @@ export class RunContext implements RunInfo {
     await this.runner.syncHost(); // WebGPU: the host copies follow the device only when saved
     this.state.files = commitRunFiles(this.dir);
     this.state.wallMs = this.elapsedMs();
+    const lora = this.runner.device?.lora;
     saveCheckpoint(
       join(this.dir, 'checkpoints', name),
       {
@@ -131,6 +136,7 @@ export class RunContext implements RunInfo {
         tokenizer: this.tok,
         meta: runStateMeta(this.state, at),
         optimizer: withOptimizer ? this.opt : undefined,
+        lora: this.loraBase && lora ? { adapter: lora.toPeft(), base: this.loraBase } : undefined,
       },
       { keepPrevious: name === 'last' },
     );

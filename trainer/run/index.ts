@@ -2,12 +2,14 @@
 export { NonFiniteError } from '../grpo/index.js';
 export type { ArmName, ArmResult, ArmsOptions, LearnResult, SplitFigures, ThinkingControl } from './arms.js';
 export { ARM_LABELS, evaluateSplits, grpoCompute, runArms, splitFigures, thinkingControl } from './arms.js';
-export type { RunConfig, RunConfigInput } from './config.js';
+export type { LoraConfig, RunConfig, RunConfigInput } from './config.js';
 export {
   DISTILL_DEFAULTS,
   DistillConfigSchema,
   GrpoConfigSchema,
   LimitsConfigSchema,
+  LORA_TARGETS,
+  LoraConfigSchema,
   mergeConfig,
   RlConfigSchema,
   RUN_PRESETS,

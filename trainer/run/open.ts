@@ -6,13 +6,14 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCheckpoint, loadLatestCheckpoint, presetConfig, Transformer } from '../model/index.js';
+import { loadCheckpoint, loadLatestCheckpoint, presetConfig, saveCheckpoint, Transformer } from '../model/index.js';
 import { AdamW } from '../optim/index.js';
 import type { ByteTokenizer } from '../tokenizer/index.js';
-import { type RunConfig, RunConfigError, RunConfigSchema } from './config.js';
+import { type LoraConfig, type RunConfig, RunConfigError, RunConfigSchema } from './config.js';
 import { type RunInfo, warnVia } from './context.js';
 import { buildTokenizer } from './episodes.js';
 import { clearRunFiles, restoreRunFiles, trimMetricsToStep } from './files.js';
+import { checkResumeLoraFlags, type LoraStart } from './lora.js';
 import { initialRunState, type RunState, readRunState } from './state.js';
 
 /** Writes JSON whole: a reader sees the old or the new file (rename is atomic on one filesystem). */
@@ -23,7 +24,11 @@ export function writeJson(path: string, data: unknown): void {
 }
 
 /** The run folder and its config: `resume` reads the folder's config back; otherwise a new folder. */
-export function openRunFolder(cfgIn: RunConfig, opts: { resume?: string; runId?: string }): { dir: string; cfg: RunConfig } {
+export function openRunFolder(
+  cfgIn: RunConfig,
+  /** `lora`: the --lora-* flags given with --resume, which must be the run's own. */
+  opts: { resume?: string; runId?: string; lora?: Partial<LoraConfig> },
+): { dir: string; cfg: RunConfig } {
   let cfg = cfgIn;
   let dir: string;
   if (opts.resume) {
@@ -34,6 +39,7 @@ export function openRunFolder(cfgIn: RunConfig, opts: { resume?: string; runId?:
     const r = RunConfigSchema.safeParse(JSON.parse(readFileSync(p, 'utf8')));
     if (!r.success) throw new RunConfigError(`cannot resume ${dir}: its config.json is invalid (${r.error.issues[0]?.message})`);
     cfg = r.data;
+    checkResumeLoraFlags(cfg.lora, opts.lora, dir);
   } else {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
     dir = join(cfg.out, opts.runId ?? `${cfg.env}-${cfg.model}-${stamp}`);
@@ -54,24 +60,34 @@ async function freshModel(
   run: RunInfo,
   trainIds: readonly string[],
   teacherTok?: ByteTokenizer,
-): Promise<{ model: Transformer; tok: ByteTokenizer }> {
+): Promise<{ model: Transformer; tok: ByteTokenizer; base?: string }> {
   const { cfg } = run;
+  // a LoRA run's base stays frozen: no weight gradients (the memory a large base cannot spare)
+  const lora = cfg.lora.rank > 0;
   if (cfg.init) {
-    const ck = loadCheckpoint(cfg.init);
-    return { model: ck.model, tok: ck.tokenizer };
+    const ck = loadCheckpoint(cfg.init, { grads: !lora });
+    return { model: ck.model, tok: ck.tokenizer, ...(lora && { base: cfg.init }) };
   }
   let tok = teacherTok ?? (cfg.tokenizer ? loadCheckpoint(cfg.tokenizer).tokenizer : undefined);
   if (!tok) {
     run.hooks.onNote?.('learning the tokenizer merges from template text');
     tok = await buildTokenizer(run, trainIds);
   }
-  return { model: new Transformer({ ...presetConfig(cfg.model, tok.vocabSize) }, undefined, cfg.seed), tok };
+  const model = new Transformer({ ...presetConfig(cfg.model, tok.vocabSize) }, undefined, cfg.seed, { grads: !lora });
+  if (!lora) return { model, tok };
+  // the preset's seeded weights, once: every checkpoint of the run refers to them
+  const base = join(run.dir, 'checkpoints', 'base');
+  saveCheckpoint(base, { model, tokenizer: tok, meta: { phase: 'base', step: 0 } });
+  return { model, tok, base };
 }
 
 export interface RunStart {
   model: Transformer;
   tok: ByteTokenizer;
-  opt: AdamW;
+  /** The optimizer over every weight (undefined in a LoRA run: `attachRunLora` makes the adapter's). */
+  opt?: AdamW;
+  /** A LoRA run's base folder, and on a resume its saved adapter and moments. */
+  lora?: LoraStart;
   state: RunState;
   /** Restored from a checkpoint (false: a fresh start, the run files cleared). */
   resumed: boolean;
@@ -93,9 +109,18 @@ export async function restoreOrInit(
   const warn = (text: string) => warnVia(run.hooks, text);
   const note = (text: string) => run.hooks.onNote?.(text);
   const lastDir = join(dir, 'checkpoints', 'last');
-  const ck = resume ? loadLatestCheckpoint(lastDir, { withOptimizer: true, onWarning: warn }) : undefined;
+  const lora = run.cfg.lora.rank > 0;
+  const ck = resume
+    ? loadLatestCheckpoint(lastDir, { withOptimizer: true, onWarning: warn, merge: false, grads: !lora })
+    : undefined;
   if (ck) {
     const state = readRunState(ck.meta, ck.dir);
+    if (lora !== (ck.lora !== undefined))
+      throw new RunConfigError(
+        lora
+          ? `cannot resume ${dir} with LoRA (lora.rank ${run.cfg.lora.rank}): its checkpoint ${ck.dir} holds full weights; set lora.rank back to 0 in ${join(dir, 'config.json')}`
+          : `cannot resume ${dir} without LoRA: its checkpoint ${ck.dir} holds a LoRA adapter; restore lora in ${join(dir, 'config.json')}`,
+      );
     if (ck.dir !== lastDir && existsSync(lastDir)) {
       // set the damaged one aside: the next save would otherwise rotate it into `last.prev`, over the good one
       rmSync(`${lastDir}.damaged`, { recursive: true, force: true });
@@ -107,6 +132,14 @@ export async function restoreOrInit(
       if (cut.length) note(`dropped what was written after the checkpoint: ${cut.join(', ')}`);
     } else trimMetricsToStep(dir, state.phase, state.step, warn);
     note(`resuming ${dir} at ${state.phase} step ${state.step}`);
+    if (ck.lora)
+      return {
+        model: ck.model,
+        tok: ck.tokenizer,
+        lora: { base: ck.lora.base, adapter: ck.lora.adapter, moments: ck.optimizer },
+        state,
+        resumed: true,
+      };
     const opt = ck.optimizer ?? new AdamW(ck.model.params, ck.model.shapes);
     return { model: ck.model, tok: ck.tokenizer, opt, state, resumed: true };
   }
@@ -116,6 +149,7 @@ export async function restoreOrInit(
   // checkpoints of an earlier run under this id must not pass for this one's
   rmSync(join(dir, 'checkpoints'), { recursive: true, force: true });
   mkdirSync(join(dir, 'checkpoints'));
-  const { model, tok } = await freshModel(run, trainIds, teacherTok);
+  const { model, tok, base } = await freshModel(run, trainIds, teacherTok);
+  if (base) return { model, tok, lora: { base }, state: initialRunState(), resumed: false };
   return { model, tok, opt: new AdamW(model.params, model.shapes), state: initialRunState(), resumed: false };
 }

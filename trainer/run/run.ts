@@ -32,10 +32,11 @@
 import { join } from 'node:path';
 import type { EnvDefinition } from '../../envs/core/index.js';
 import type { TokenSample } from '../batch.js';
-import { ModelRunner } from '../model/index.js';
+import { ADAPTER_DIR, ModelRunner } from '../model/index.js';
 import { runCompute } from './compute.js';
-import { type RunConfig, RunConfigError } from './config.js';
+import { type LoraConfig, type RunConfig, RunConfigError } from './config.js';
 import { RunContext, type RunInfo } from './context.js';
+import { attachRunLora, describeLora } from './lora.js';
 import { openRunFolder, restoreOrInit, writeJson } from './open.js';
 import { distillFirstStep, runDistill } from './phase-distill.js';
 import { evaluateColdStart, evaluateFinal } from './phase-eval.js';
@@ -46,6 +47,10 @@ import { writeTrainingReport } from './report.js';
 import { runTaskPools } from './tasks.js';
 import { checkSameTokenizer, openTeacher, type Teacher, teacherPlays } from './teacher.js';
 import type { RunHooks, RunSummary } from './types.js';
+
+/** Number of values in tensors of these shapes. */
+const trainableOf = (shapes: ReadonlyMap<string, number[]>): number =>
+  [...shapes.values()].reduce((s, sh) => s + sh.reduce((a, b) => a * b, 1), 0);
 
 /** The summary of a finished run (`summary.json`). */
 function summarize(ctx: RunContext, teacher?: Teacher): RunSummary {
@@ -78,6 +83,17 @@ function summarize(ctx: RunContext, teacher?: Teacher): RunSummary {
     tokensPerSecond: (state.sft.seqTokens + state.grpo.seqTokens) / Math.max(1e-3, (sftMs + grpoMs) / 1000),
     checkpoints: { sft: join(ctx.dir, 'checkpoints', 'sft'), final: join(ctx.dir, 'checkpoints', 'final') },
     compute: runCompute(ctx, teacher?.params ?? 0),
+    ...(ctx.loraBase &&
+      ctx.runner.device?.lora && {
+        lora: {
+          rank: ctx.runner.device.lora.opts.r,
+          alpha: ctx.runner.device.lora.opts.alpha,
+          targets: [...ctx.runner.device.lora.opts.targets],
+          trainableParams: trainableOf(ctx.runner.device.lora.shapes),
+          base: ctx.loraBase,
+          adapter: join(ctx.dir, 'checkpoints', 'final', ADAPTER_DIR),
+        },
+      }),
     ...(teacher && {
       distill: {
         teacher: teacher.dir,
@@ -94,7 +110,7 @@ function summarize(ctx: RunContext, teacher?: Teacher): RunSummary {
 export async function train(
   def: EnvDefinition,
   cfgIn: RunConfig,
-  opts: { resume?: string; hooks?: RunHooks; runId?: string } = {},
+  opts: { resume?: string; hooks?: RunHooks; runId?: string; lora?: Partial<LoraConfig> } = {},
 ): Promise<{ dir: string; summary: RunSummary }> {
   const startedAt = performance.now();
   const hooks = opts.hooks ?? {};
@@ -110,8 +126,16 @@ export async function train(
     const start = await restoreOrInit(info, trainIds, opts.resume !== undefined, teacher?.tok);
     if (teacher) checkSameTokenizer(start.tok, teacher, cfg.init ?? dir);
     runner = await ModelRunner.create(start.model, cfg.device);
-    const ctx = new RunContext({ info, trainIds, testIds, valIds, runner, startedAt, ...start });
+    const opt = start.lora ? attachRunLora(runner, cfg, start.lora, join(dir, 'checkpoints', 'last')) : start.opt;
+    if (!opt) throw new Error('a run starts with an optimizer');
+    const loraBase = start.lora?.base;
+    const ctx = new RunContext({ info, trainIds, testIds, valIds, runner, startedAt, ...start, opt, loraBase });
     ctx.note(`model runs on: ${runner.where}`);
+    const lora = runner.device?.lora;
+    if (lora)
+      ctx.note(
+        `LoRA ${describeLora(lora.opts)}: ${trainableOf(lora.shapes)} trainable parameters beside the frozen base ${loraBase}`,
+      );
     if (teacher) ctx.note(`teacher ${teacher.dir} (${teacher.params} parameters) runs on: ${teacher.runner.where}`);
     const source =
       teacher && ((c: RunContext, ids: readonly string[], mode: 'think' | 'no_think') => teacherPlays(c, teacher, ids, mode));
@@ -144,7 +168,7 @@ export async function train(
 export async function distill(
   def: EnvDefinition,
   cfg: RunConfig,
-  opts: { resume?: string; hooks?: RunHooks; runId?: string } = {},
+  opts: { resume?: string; hooks?: RunHooks; runId?: string; lora?: Partial<LoraConfig> } = {},
 ): Promise<{ dir: string; summary: RunSummary }> {
   if (!cfg.distill.teacher && !opts.resume)
     throw new RunConfigError('distill needs a teacher: set distill.teacher (`gym distill --teacher runs/<id>`)');

@@ -54,7 +54,7 @@ export interface Teacher {
 export async function openTeacher(cfg: RunConfig): Promise<Teacher> {
   const dir = cfg.distill.teacher;
   if (!dir) throw new RunConfigError('a distillation run needs a teacher (distill.teacher, `gym distill --teacher`)');
-  const ck = loadCheckpoint(dir);
+  const ck = loadCheckpoint(dir, { grads: false }); // frozen: no gradients
   const runner = await ModelRunner.create(ck.model, cfg.distill.teacherDevice ?? cfg.device);
   return { dir, runner, tok: ck.tokenizer, params: ck.model.numParams };
 }

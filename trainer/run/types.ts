@@ -75,6 +75,11 @@ export interface RunSummary {
   compute: RunCompute;
   /** A distillation run's teacher and on-policy phase (absent in plain `gym train` runs). */
   distill?: { teacher: string; teacherParams: number; loss: string; steps: number; tokens: number; sequenceTokens: number };
+  /**
+   * A LoRA run's adapter: its settings, trainable parameter count, the base checkpoint it adapts and
+   * the final adapter folder (PEFT's layout: `builtin:<base>#adapter=<adapter>` loads the pair).
+   */
+  lora?: { rank: number; alpha: number; targets: string[]; trainableParams: number; base: string; adapter: string };
 }
 
 /** One phase's cost: the trained model's FLOPs, frozen models' FLOPs, wall time. */

@@ -111,16 +111,20 @@ export function mergeAdapter(params: Map<string, Float32Array>, adapter: LoraAda
   }
 }
 
-/** Writes `adapter` as a PEFT folder (`base` names the base model for `base_model_name_or_path`). */
-export function savePeftAdapter(dir: string, adapter: LoraAdapter, base: string | null = null): void {
-  mkdirSync(dir, { recursive: true });
+/**
+ * The two files of a PEFT folder for `adapter` (`base` names the base model for
+ * `base_model_name_or_path`): what `savePeftAdapter` writes, and what a checkpoint writes durably.
+ */
+export function peftAdapterFiles(
+  adapter: LoraAdapter,
+  base: string | null = null,
+): { 'adapter_model.safetensors': Uint8Array; 'adapter_config.json': string } {
   const tensors = new Map<string, NamedTensor>();
   for (const [name, p] of [...adapter.layers].sort(([a], [b]) => a.localeCompare(b))) {
     const mod = `${PREFIX}${hfModuleOf(name).module}`;
     tensors.set(`${mod}.lora_A.weight`, { dtype: 'F32', shape: [adapter.r, p.inDim], data: p.A });
     tensors.set(`${mod}.lora_B.weight`, { dtype: 'F32', shape: [p.outDim, adapter.r], data: p.B });
   }
-  writeFileSync(join(dir, 'adapter_model.safetensors'), encodeSafetensors(tensors, { format: 'pt' }));
   const config = {
     base_model_name_or_path: base,
     bias: 'none',
@@ -139,5 +143,14 @@ export function savePeftAdapter(dir: string, adapter: LoraAdapter, base: string 
     use_dora: false,
     use_rslora: adapter.rslora,
   };
-  writeFileSync(join(dir, 'adapter_config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  return {
+    'adapter_model.safetensors': encodeSafetensors(tensors, { format: 'pt' }),
+    'adapter_config.json': `${JSON.stringify(config, null, 2)}\n`,
+  };
+}
+
+/** Writes `adapter` as a PEFT folder (`base` names the base model for `base_model_name_or_path`). */
+export function savePeftAdapter(dir: string, adapter: LoraAdapter, base: string | null = null): void {
+  mkdirSync(dir, { recursive: true });
+  for (const [file, data] of Object.entries(peftAdapterFiles(adapter, base))) writeFileSync(join(dir, file), data);
 }
