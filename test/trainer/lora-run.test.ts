@@ -1,0 +1,289 @@
+/**
+ * LoRA runs end to end on the toy environment: `gym train --lora-rank 4` (the real CLI) trains an
+ * adapter beside frozen base weights and saves it in PEFT's format; a stopped LoRA run resumes bit
+ * for bit; `gym distill --lora-rank` trains the student's adapter; `gym export` merges the adapter.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDevice } from '../../gpu/index.js';
+import { exportCheckpointToHf, loadHfQwen3, loadPeftAdapter } from '../../trainer/model/hf/index.js';
+import {
+  CheckpointError,
+  DeviceTransformer,
+  loadBuiltinPolicy,
+  loadCheckpoint,
+  presetConfig,
+  saveCheckpoint,
+  Transformer,
+} from '../../trainer/model/index.js';
+import { openSafetensorsFile } from '../../trainer/model/safetensors.js';
+import { distill, type RunConfig, RunInterruptedError, resolveRunConfig, train } from '../../trainer/run/index.js';
+import { jsonLines } from './fixtures/run-snapshot.js';
+import { toyEnv } from './fixtures/toy-env.js';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = mkdtempSync(join(tmpdir(), 'toolgym-lora-run-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** SFT and GRPO with a KL reference, a few steps each. */
+function loraConfig(out: string, over: Record<string, unknown> = {}): RunConfig {
+  return resolveRunConfig({
+    preset: 'quick',
+    flags: {
+      env: 'toy',
+      families: 'compute.',
+      out,
+      merges: 48,
+      testTasks: 2,
+      limits: { maxTurns: 2, maxTurnTokens: 20, thinkingBudget: 8 },
+      checkpointEvery: 2,
+      sft: { steps: 3, lr: 1e-2 },
+      grpo: { steps: 2, beta: 0.05 },
+      ...over,
+    },
+  });
+}
+
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+function relErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < got.length; i++) {
+    d = Math.max(d, Math.abs(got[i] - ref[i]));
+    m = Math.max(m, Math.abs(ref[i]));
+  }
+  return d / m;
+}
+
+let cliDir: string;
+let cliOut: string;
+beforeAll(() => {
+  const file = join(root, 'cli.json');
+  writeFileSync(file, JSON.stringify(loraConfig(join(root, 'cli'))));
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(repo, 'bin', 'gym.ts'),
+      'train',
+      '--config',
+      file,
+      '--env-module',
+      join('test', 'trainer', 'fixtures', 'toy-env.ts'),
+      '--lora-rank',
+      '4',
+      '--no-progress',
+    ],
+    { cwd: repo, encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`gym train --lora-rank 4 failed (${r.status}): ${r.stderr}`);
+  cliOut = r.stdout;
+  cliDir = (cliOut.match(/results: (\S+)/) as RegExpMatchArray)[1];
+}, 300_000);
+
+describe('gym train --lora-rank 4', () => {
+  it('records the LoRA settings in the run config, alpha defaulting to 2 r, all seven projections', () => {
+    const cfg = JSON.parse(readFileSync(join(cliDir, 'config.json'), 'utf8'));
+    expect(cfg.lora).toEqual({ rank: 4, targets: 'q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj' });
+    const summary = JSON.parse(readFileSync(join(cliDir, 'summary.json'), 'utf8'));
+    expect(summary.lora).toMatchObject({ rank: 4, alpha: 8, base: join(cliDir, 'checkpoints', 'base') });
+    // 2 layers x (A + B) over 7 projections of nano (dim 64, q 64, kv 32, ffn 176)
+    const perLayer = 4 * (64 + 64) * 2 + 4 * (64 + 32) * 2 + 4 * (64 + 176) * 3;
+    expect(summary.lora.trainableParams).toBe(2 * perLayer);
+  });
+
+  it('prints the adapter folder and how to load it', () => {
+    const adapter = join(cliDir, 'checkpoints', 'final', 'adapter');
+    expect(cliOut).toContain(`LoRA adapter (rank 4, alpha 8`);
+    expect(cliOut).toContain(adapter);
+    expect(cliOut).toContain(`builtin:${join(cliDir, 'checkpoints', 'base')}#adapter=${adapter}`);
+  });
+
+  it('leaves the base weights bit-identical: the seeded preset, written once, no weights in the run checkpoints', () => {
+    const base = loadCheckpoint(join(cliDir, 'checkpoints', 'base'));
+    const fresh = new Transformer(presetConfig('nano', base.tokenizer.vocabSize), undefined, 0);
+    for (const [k, v] of fresh.params) expect(base.model.params.get(k), k).toEqual(v);
+    for (const name of ['last', 'sft', 'final']) {
+      expect(existsSync(join(cliDir, 'checkpoints', name, 'model.safetensors')), name).toBe(false);
+      expect(existsSync(join(cliDir, 'checkpoints', name, 'adapter', 'adapter_model.safetensors')), name).toBe(true);
+    }
+  });
+
+  it("saves the adapter under PEFT's tensor names and config, trained away from its zero start", () => {
+    const dir = join(cliDir, 'checkpoints', 'final', 'adapter');
+    const cfg = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ peft_type: 'LORA', r: 4, lora_alpha: 8, task_type: 'CAUSAL_LM', use_rslora: false });
+    const st = openSafetensorsFile(join(dir, 'adapter_model.safetensors'));
+    const names = [...st.tensors.keys()];
+    expect(names).toHaveLength(2 * 2 * 7);
+    expect(names).toContain('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight');
+    expect(names).toContain('base_model.model.model.layers.1.mlp.down_proj.lora_B.weight');
+    const b = st.read('base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight');
+    expect(b.shape).toEqual([64, 4]);
+    // PEFT starts B at zero: training moved it
+    expect(Math.max(...Array.from(b.data as Float32Array, Math.abs))).toBeGreaterThan(0);
+    st.close();
+    // the SFT checkpoint's adapter differs from the final one: GRPO trained it further
+    expect(sha(join(cliDir, 'checkpoints', 'sft', 'adapter', 'adapter_model.safetensors'))).not.toBe(
+      sha(join(dir, 'adapter_model.safetensors')),
+    );
+  });
+
+  it('loads back as builtin:<base>#adapter=<adapter> with the logits of the base with the adapter attached', async () => {
+    const base = join(cliDir, 'checkpoints', 'base');
+    const adapterDir = join(cliDir, 'checkpoints', 'final', 'adapter');
+    const ids = [1, 5, 9, 40, 120, 7, 3, 260];
+    const dev = await createDevice('cpu');
+    const ck = loadCheckpoint(base, { grads: false });
+    const m = new DeviceTransformer(dev, ck.model.config, ck.model.params, { shareHost: true, grads: false });
+    const a = loadPeftAdapter(adapterDir);
+    m.attachLora({ r: a.r, alpha: a.alpha, targets: a.targets }, { adapter: a });
+    const attached = await m.forward(ids);
+    const { policy } = await loadBuiltinPolicy(base, { adapter: adapterDir, device: 'cpu' });
+    const merged = await policy.model.logits(ids);
+    expect(relErr(merged, attached)).toBeLessThan(1e-5);
+    // and the final checkpoint itself loads merged (what gym eval --policy builtin:<final> runs)
+    const fin = loadCheckpoint(join(cliDir, 'checkpoints', 'final'));
+    expect(relErr(fin.model.forward(ids), attached)).toBeLessThan(1e-5);
+    // the adapter changed the model
+    const plain = new DeviceTransformer(dev, ck.model.config, ck.model.params, { shareHost: true, grads: false });
+    expect(relErr(await plain.forward(ids), attached)).toBeGreaterThan(1e-3);
+    m.dispose();
+    plain.dispose();
+    policy.model.dispose();
+    dev.destroy();
+  });
+
+  it('gym export writes the merged weights (HF layout), or with --no-merge the adapter alone', async () => {
+    const merged = join(root, 'export-merged');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'bin', 'gym.ts'), 'export', cliDir, merged], {
+      cwd: repo,
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/LoRA adapter merged into its base/);
+    const hf = loadHfQwen3(merged);
+    const fin = loadCheckpoint(join(cliDir, 'checkpoints', 'final'));
+    const ids = [2, 4, 6, 8, 10, 12];
+    expect(relErr(hf.model.forward(ids), fin.model.forward(ids))).toBeLessThan(1e-6);
+    const only = join(root, 'export-adapter');
+    const s = exportCheckpointToHf(cliDir, only, { noMerge: true });
+    expect(s.lora?.adapterOnly).toBe(true);
+    expect(sha(join(only, 'adapter_model.safetensors'))).toBe(
+      sha(join(cliDir, 'checkpoints', 'final', 'adapter', 'adapter_model.safetensors')),
+    );
+    expect(existsSync(join(only, 'model.safetensors'))).toBe(false);
+  });
+});
+
+/** What must match between an uninterrupted LoRA run and a stopped-then-resumed one. */
+function loraSnapshot(dir: string): Record<string, unknown> {
+  const f = (name: string, file: string) => sha(join(dir, 'checkpoints', name, file));
+  return {
+    base: f('base', 'model.safetensors'),
+    adapter: ['sft', 'last', 'final'].map((n) => f(n, 'adapter/adapter_model.safetensors')),
+    optimizer: f('last', 'optimizer.safetensors'),
+    metrics: jsonLines(join(dir, 'metrics.jsonl')).map((r) =>
+      Object.fromEntries(
+        Object.entries(r).filter(
+          ([k]) => !['time', 'tokensPerSecond', 'rolloutMs', 'updateMs', 'sampledTokensPerSecond', 'decodeBatchRows'].includes(k),
+        ),
+      ),
+    ),
+  };
+}
+
+describe('a stopped LoRA run', () => {
+  it('resumes from its last checkpoint (adapter and its moments) to the same adapter, moments and metrics', async () => {
+    const { dir: straight } = await train(toyEnv, loraConfig(join(root, 'straight'), { lora: { rank: 2 } }), { runId: 'r' });
+    const cfg = loraConfig(join(root, 'stopped'), { lora: { rank: 2 } });
+    const ac = new AbortController();
+    await expect(
+      train(toyEnv, cfg, {
+        runId: 'r',
+        hooks: { signal: ac.signal, onRecord: (r) => r.phase === 'grpo' && r.step === 1 && ac.abort() },
+      }),
+    ).rejects.toThrow(RunInterruptedError);
+    const dir = join(root, 'stopped', 'r');
+    await expect(train(toyEnv, cfg, { resume: dir, lora: { rank: 8 } })).rejects.toThrow(
+      /cannot resume .* with lora.rank 8: the run was started with rank 2/,
+    );
+    await train(toyEnv, cfg, { resume: dir, lora: { rank: 2 } });
+    const [a, b] = [loraSnapshot(dir), loraSnapshot(straight)];
+    for (const k of Object.keys(b)) expect(a[k], k).toEqual(b[k]);
+  }, 300_000);
+});
+
+describe('gym distill --lora-rank', () => {
+  it('trains an adapter on the student; the teacher (a LoRA checkpoint, loaded merged) is unchanged', async () => {
+    const teacher = join(cliDir, 'checkpoints', 'final');
+    const before = sha(join(teacher, 'adapter', 'adapter_model.safetensors'));
+    const cfg = resolveRunConfig({
+      preset: 'quick',
+      distill: true,
+      flags: {
+        env: 'toy',
+        families: 'compute.',
+        out: join(root, 'distill'),
+        model: 'nano',
+        testTasks: 2,
+        limits: { maxTurns: 2, maxTurnTokens: 20, thinkingBudget: 8 },
+        // on-policy only: the student plays, the teacher scores its tokens (this teacher is barely trained)
+        sft: { steps: 0 },
+        distill: { teacher, steps: 2, tasksPerStep: 2, groupSize: 2 },
+        lora: { rank: 4, alpha: 4, targets: 'q_proj,v_proj' },
+      },
+    });
+    const { dir, summary } = await distill(toyEnv, cfg, { runId: 'd' });
+    expect(summary.lora).toMatchObject({ rank: 4, alpha: 4, targets: ['q_proj', 'v_proj'] });
+    expect(jsonLines(join(dir, 'metrics.jsonl')).filter((r) => r.phase === 'distill')).toHaveLength(2);
+    const a = loadPeftAdapter(join(dir, 'checkpoints', 'final', 'adapter'));
+    expect([...a.layers.keys()].sort()).toEqual(['layers.0.q_proj', 'layers.0.v_proj', 'layers.1.q_proj', 'layers.1.v_proj']);
+    expect(Math.max(...Array.from(a.layers.get('layers.1.v_proj')?.B ?? [], Math.abs))).toBeGreaterThan(0);
+    expect(sha(join(teacher, 'adapter', 'adapter_model.safetensors'))).toBe(before);
+  }, 300_000);
+});
+
+describe('LoRA refuses', () => {
+  it('an invalid rank, alpha or target name, naming the field and the valid projections', () => {
+    expect(() => resolveRunConfig({ flags: { lora: { rank: -1 } } })).toThrow(/lora.rank/);
+    expect(() => resolveRunConfig({ flags: { lora: { rank: 1.5 } } })).toThrow(/lora.rank must be a whole number/);
+    expect(() => resolveRunConfig({ flags: { lora: { rank: 4, alpha: 0 } } })).toThrow(/lora.alpha/);
+    expect(() => resolveRunConfig({ flags: { lora: { rank: 4, targets: 'q_proj,qkv_proj' } } })).toThrow(
+      /"qkv_proj" is not a projection of the model: LoRA targets are q_proj, k_proj/,
+    );
+  });
+
+  it('a rank the model cannot take (not below the smallest side of an adapted projection)', async () => {
+    const cfg = loraConfig(join(root, 'too-big'), { lora: { rank: 32, targets: 'k_proj' } });
+    await expect(train(toyEnv, cfg, { runId: 'x' })).rejects.toThrow(
+      /--lora-rank 32 is not below 32, the smaller side of k_proj/,
+    );
+  });
+
+  it('--no-merge on a checkpoint without an adapter', () => {
+    const full = join(root, 'full');
+    const base = join(cliDir, 'checkpoints', 'base');
+    expect(() => exportCheckpointToHf(base, full, { noMerge: true })).toThrow(CheckpointError);
+    expect(() => exportCheckpointToHf(base, full, { noMerge: true })).toThrow(/holds full weights/);
+  });
+
+  it('a LoRA checkpoint whose base changed since', () => {
+    const copy = join(root, 'moved-base');
+    // a run folder whose base was replaced by other weights
+    rmSync(copy, { recursive: true, force: true });
+    spawnSync('cp', ['-r', cliDir, copy]);
+    const base = join(copy, 'checkpoints', 'base');
+    const ck = loadCheckpoint(base);
+    ck.model.params.get('norm')?.fill(2);
+    saveCheckpoint(base, { model: ck.model, tokenizer: ck.tokenizer, meta: ck.meta });
+    expect(() => loadCheckpoint(join(copy, 'checkpoints', 'final'))).toThrow(/whose weights changed since it was trained/);
+  });
+});
