@@ -1,6 +1,7 @@
 /**
  * `gym distill --teacher <run or checkpoint> --student <preset or checkpoint> --env <id> [--steps N]
  * [--off-policy-steps N] [--loss reverse_kl|forward_kl|jsd|sampled] [--beta B] [--lr X]
+ * [--decoding qwen3|full] [--temperature T] [--top-k K] [--top-p P]
  * [--device cpu] [--teacher-device cpu] [--config file.json] [--preset quick] [--resume runs/<id>]`:
  * strong-to-weak distillation of the built-in model. Off-policy phase (SFT on the teacher's verified
  * episodes in /think and /no_think), then on-policy (the student plays, the frozen teacher scores its
@@ -24,6 +25,10 @@ interface DistillFlags extends EnvOptionFlags {
   loss?: string;
   beta?: number;
   lr?: number;
+  decoding?: string;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
   device?: string;
   teacherDevice?: string;
   seed?: number;
@@ -72,6 +77,10 @@ export function register(program: Command): void {
     .option('--loss <type>', 'per-token loss: reverse_kl | forward_kl | jsd | sampled')
     .option('--beta <b>', "JSD's teacher weight in the mixture", num('beta'))
     .option('--lr <x>', 'on-policy learning rate', num('lr'))
+    .option('--decoding <kind>', "student's on-policy sampling: qwen3 (the evaluation's, per mode) | full (T 1, untruncated)")
+    .option('--temperature <t>', 'student sampling temperature, both modes (overrides --decoding)', num('temperature'))
+    .option('--top-k <k>', 'student sampling top-k, both modes, 0 off (overrides --decoding)', num('top-k'))
+    .option('--top-p <p>', 'student sampling top-p, both modes, 1 off (overrides --decoding)', num('top-p'))
     .option('--device <kind>', 'where the student runs: cpu | webgpu | auto')
     .option('--teacher-device <kind>', "where the teacher runs (default: the student's device)")
     .option('--seed <n>', 'run seed', num('seed'))
@@ -105,6 +114,10 @@ export function register(program: Command): void {
         loss: o.loss,
         beta: o.beta,
         lr: o.lr,
+        decoding: o.decoding,
+        temperature: o.temperature,
+        topK: o.topK,
+        topP: o.topP,
       };
       const flags: Record<string, unknown> = {
         env: o.env,

@@ -11,7 +11,11 @@
  *                         trained as a policy gradient with the per-token advantage A_t = -r_t
  *                         (Tinker's on-policy distillation): l_t = r_t.detach() * log S(x_t)
  *
- * Loss = Σ_t w_t D_t with w_t = m_t / Σ m over the batch (mean over masked positions). The three
+ * Loss = Σ_t w_t D_t with w_t = m_t / Σ m over the batch (mean over masked positions). S and T are
+ * the models' full-vocabulary distributions at temperature 1, whatever the student sampled with: the
+ * run samples on-policy episodes with the evaluation's truncated settings (T 0.7-0.6, top-k 20,
+ * top-p 0.8-0.95) by default, so the prefixes come from a sharper distribution than the one the loss
+ * moves, as in GKD, the Qwen3 report and Tinker (docs/design-notes.md, Distillation). The three
  * full-vocabulary divergences run on the device (gpu/ops/distill) over the (T, V) logits; the
  * sampled estimate needs only the two per-token log-probs and is host code over T values.
  */

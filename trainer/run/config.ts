@@ -201,8 +201,10 @@ export const DistillConfigSchema = z
     lr: z
       .number()
       .positive()
-      .default(1e-3)
-      .describe('On-policy learning rate (a dense per-token signal tolerates more than GRPO).'),
+      .default(3e-4)
+      .describe(
+        "On-policy learning rate: a tenth of the off-policy (SFT) phase's, as in the Tinker cookbook's recipe (SFT 1e-3, on-policy 1e-4 with LoRA); 1e-3 broke a distilled nano student in bench/distill.",
+      ),
     loss: z
       .enum(DISTILL_LOSSES as [DistillLossType, ...DistillLossType[]])
       .default('reverse_kl')
@@ -210,11 +212,20 @@ export const DistillConfigSchema = z
         'Per-token loss: reverse_kl (mode-seeking, Qwen3 and Tinker), forward_kl, jsd (with beta), sampled (one-sample reverse-KL estimate).',
       ),
     beta: z.number().min(0).max(1).default(0.5).describe("JSD's teacher weight in the mixture (loss jsd only)."),
-    temperature: z
+    decoding: z
+      .enum(['qwen3', 'full'])
+      .default('qwen3')
+      .describe(
+        "How the student samples its on-policy episodes: qwen3 as the held-out evaluation does (the model card's settings per turn's mode: no_think T 0.7, top-p 0.8, top-k 20; think T 0.6, top-p 0.95, top-k 20); full samples the untruncated distribution at T 1. Either way the loss compares the student's full-vocabulary distribution at T 1 with the teacher's.",
+      ),
+    temperature: z.number().positive().optional().describe('Student sampling temperature for both modes (overrides decoding).'),
+    topK: z
       .number()
-      .positive()
-      .default(1)
-      .describe('Student sampling temperature: 1 samples the distribution the loss compares with the teacher.'),
+      .int()
+      .nonnegative()
+      .optional()
+      .describe('Student sampling top-k for both modes, 0 off (overrides decoding).'),
+    topP: z.number().gt(0).max(1).optional().describe('Student sampling top-p for both modes, 1 off (overrides decoding).'),
     mode: z
       .enum(['think', 'no_think', 'mixed'])
       .default('mixed')

@@ -1,7 +1,7 @@
 /**
  * The on-policy distillation phase: from the run's current step to `distill.steps` (or a stop
  * request), the student plays `tasksPerStep` x `groupSize` real episodes of train tasks through the
- * rollout loop (seeded by run seed and step), the frozen teacher scores the student's tokens, and
+ * rollout loop (seeded by run seed and step, sampled as `distillSampling` says), the frozen teacher scores the student's tokens, and
  * one update lowers the per-token divergence (trainer/distill). Metrics line per step (the student's
  * training-time success and reward beside the divergence before the update), checkpoints as GRPO
  * writes them, and the same stop semantics: a stop request finishes the step under way.
@@ -13,12 +13,33 @@ import { mixSeed } from '../../tools/index.js';
 import { episodeSamples, type TokenSample } from '../batch.js';
 import { distillStep } from '../distill/index.js';
 import { mean } from '../grpo/index.js';
-import { BuiltinPolicy } from '../model/index.js';
+import { BuiltinPolicy, type BuiltinPolicyOptions, type SamplingOptions } from '../model/index.js';
 import { composeReward } from '../rewards.js';
+import type { RunConfig } from './config.js';
 import { cpuMsSince, type RunContext } from './context.js';
 import { rolloutLimits } from './episodes.js';
-import { evaluateRunModel } from './evaluate.js';
+import { evalSampling, evaluateRunModel } from './evaluate.js';
 import type { Teacher } from './teacher.js';
+
+/**
+ * How the student samples its on-policy episodes: `qwen3` as the held-out evaluation samples (per
+ * turn's mode), `full` the untruncated distribution at T 1; `temperature`, `topK`, `topP` override
+ * both modes. Only the prefixes come from this: the loss compares the student's full-vocabulary
+ * distribution at T 1 with the teacher's at every sampled position (trainer/distill/loss.ts).
+ */
+export function distillSampling(c: RunConfig['distill']): Pick<BuiltinPolicyOptions, 'sampling' | 'samplingByMode'> {
+  const over: Partial<SamplingOptions> = {};
+  if (c.temperature !== undefined) over.temperature = c.temperature;
+  if (c.topK !== undefined) over.topK = c.topK;
+  if (c.topP !== undefined) over.topP = c.topP;
+  if (c.decoding === 'full') return { sampling: { temperature: 1, topK: 0, topP: 1, ...over } };
+  return {
+    samplingByMode: {
+      think: { ...evalSampling('qwen3', 'think'), ...over },
+      no_think: { ...evalSampling('qwen3', 'no_think'), ...over },
+    },
+  };
+}
 
 /** The first on-policy step this process takes (from 0). */
 export function distillFirstStep(ctx: RunContext): number {
@@ -39,7 +60,7 @@ async function distillStepOf(ctx: RunContext, teacher: Teacher, s: number, write
   const c = cfg.distill;
   const ts = performance.now();
   const policy = new BuiltinPolicy(runner, ctx.tok, {
-    sampling: { temperature: c.temperature },
+    ...distillSampling(c),
     seed: mixSeed(cfg.seed, s, 'distill'),
     spec: `builtin:${ctx.runId}@distill${s}`,
   });

@@ -8,15 +8,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBatch } from '../../../agent/rollout/index.js';
 import { readTrajectories } from '../../../agent/trajectory/index.js';
-import { loadCheckpoint, presetConfig, saveCheckpoint, Transformer } from '../../../trainer/model/index.js';
+import {
+  BuiltinPolicy,
+  loadCheckpoint,
+  ModelRunner,
+  presetConfig,
+  type SamplingOptions,
+  saveCheckpoint,
+  Transformer,
+} from '../../../trainer/model/index.js';
 import {
   distill,
+  evalSampling,
   type RunConfig,
   RunConfigError,
   RunInterruptedError,
   type RunSummary,
   resolveRunConfig,
+  summarizeEval,
   TokenizerMismatchError,
   train,
 } from '../../../trainer/run/index.js';
@@ -144,6 +155,80 @@ describe('distill', () => {
     await distill(toyEnv, cfg, { resume: stopped });
     const [a, b] = [runSnapshot(stopped), runSnapshot(dir)];
     for (const k of Object.keys(b)) expect(a[k], k).toEqual(b[k]);
+  }, 300_000);
+});
+
+/**
+ * A checkpoint's figures on fixed tasks: success over `group` seeded episodes per task and mode with
+ * the evaluation's sampling, and the strict call validity of greedy no_think episodes.
+ */
+async function figures(ck: string, taskIds: readonly string[], group: number) {
+  const { model, tokenizer } = loadCheckpoint(ck);
+  const runner = await ModelRunner.create(model, 'cpu');
+  const play = async (mode: 'think' | 'no_think', sampling: SamplingOptions, groupSize: number) => {
+    const policy = new BuiltinPolicy(runner, tokenizer, { sampling, seed: 3 });
+    try {
+      const { trajectories } = await runBatch({
+        env: toyEnv,
+        policy,
+        tasks: [...taskIds],
+        groupSize,
+        mode,
+        limits: { ...small.limits, maxTotalTokens: small.limits.maxTurns * small.limits.maxTurnTokens },
+        concurrency: 4,
+        runId: 'figures',
+        progress: false,
+      });
+      return summarizeEval(trajectories);
+    } finally {
+      policy.resetCache();
+    }
+  };
+  try {
+    const think = await play('think', evalSampling('qwen3', 'think'), group);
+    const noThink = await play('no_think', evalSampling('qwen3', 'no_think'), group);
+    const greedy = await play('no_think', evalSampling('greedy', 'no_think'), 1);
+    return { success: (think.success + noThink.success) / 2, greedyValidity: greedy.validity };
+  } finally {
+    runner.dispose();
+  }
+}
+
+describe('on-policy distillation from a student that already solves tasks', () => {
+  // bench/distill's failure: on-policy steps at T 1, untruncated, lr 1e-3 took a distilled student
+  // from 84% to 0%. With the defaults (the evaluation's sampling per mode, lr 3e-4) a few steps must
+  // not undo what the off-policy phase taught. The old settings (decoding full, lr 1e-3) fail this
+  // test: success 0.5 -> 0 and greedy call validity 1 -> 0 on the same seeds.
+  it('keeps its success on the tasks it learned and its greedy calls valid', async () => {
+    // off-policy only: the student copies the teacher's verified episodes of the first train tasks
+    const off = await distill(
+      toyEnv,
+      distillConfig({
+        seed: 2,
+        sft: { episodes: 4, steps: 60, lr: 1e-2 },
+        distill: { teacher: join(teacherDir, 'checkpoints', 'final'), steps: 0 },
+      }),
+      { runId: 'off-only' },
+    );
+    const learned = [...new Set(readTrajectories(join(off.dir, 'trajectories', 'sft-data.jsonl')).map((t) => t.ids.task))];
+    expect(learned.length).toBeGreaterThan(0);
+    const before = await figures(off.summary.checkpoints.final, learned, 4);
+    expect(before.success).toBeGreaterThanOrEqual(0.5); // a student that solves tasks
+    const on = await distill(
+      toyEnv,
+      distillConfig({
+        seed: 2,
+        init: off.summary.checkpoints.final,
+        sft: { steps: 0 },
+        distill: { teacher: join(teacherDir, 'checkpoints', 'final'), steps: 4, tasksPerStep: 2, groupSize: 4 },
+      }),
+      { runId: 'on-policy' },
+    );
+    const steps = jsonLines(join(on.dir, 'metrics.jsonl')).filter((r) => r.phase === 'distill');
+    expect(steps).toHaveLength(4);
+    const after = await figures(on.summary.checkpoints.final, learned, 4);
+    expect(after.success).toBeGreaterThanOrEqual(before.success - 0.125);
+    expect(after.greedyValidity).toBeGreaterThanOrEqual(before.greedyValidity - 0.125);
   }, 300_000);
 });
 
