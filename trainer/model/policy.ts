@@ -27,8 +27,6 @@ import { DEFAULT_SAMPLING, type SamplingOptions, sampleToken } from './sample.js
 
 export interface BuiltinPolicyOptions {
   sampling?: Partial<SamplingOptions>;
-  /** Per-turn overrides of `sampling` by the turn's mode (a mixed-mode episode samples each turn as its mode asks). */
-  samplingByMode?: { think?: Partial<SamplingOptions>; no_think?: Partial<SamplingOptions> };
   seed?: number;
   /** Prefix caches kept (each holds maxSeqLen keys and values per layer). */
   cacheEntries?: number;
@@ -58,8 +56,6 @@ function sharedLength(a: readonly number[], b: readonly number[]): number {
 export class BuiltinPolicy implements Policy {
   readonly spec: string;
   readonly sampling: SamplingOptions;
-  /** The sampling of thinking-mode and non-thinking turns (`sampling` with `samplingByMode`'s overrides). */
-  private readonly modeSampling: { think: SamplingOptions; no_think: SamplingOptions };
   /** Tokens generated since creation (throughput figures). */
   generatedTokens = 0;
   private readonly entries: CacheEntry[] = [];
@@ -85,10 +81,6 @@ export class BuiltinPolicy implements Policy {
     if (opts.decodeRows) this.model.decodeRows = opts.decodeRows;
     this.spec = opts.spec ?? 'builtin:memory';
     this.sampling = { ...DEFAULT_SAMPLING, ...opts.sampling };
-    this.modeSampling = {
-      think: { ...this.sampling, ...opts.samplingByMode?.think },
-      no_think: { ...this.sampling, ...opts.samplingByMode?.no_think },
-    };
     this.imEnd = tokenizer.specialId('<|im_end|>') as number;
     this.eot = tokenizer.specialId('<|endoftext|>') as number;
     this.thinkOpen = tokenizer.specialId('<think>') as number;
@@ -174,7 +166,6 @@ export class BuiltinPolicy implements Policy {
       }
     }
     const stopOnNested = this.opts.stopOnNestedCall ?? true;
-    const sampling = this.modeSampling[req.enableThinking ? 'think' : 'no_think'];
     const { cache, lastLogits } = await this.prefill([...prompt]);
     let logits = lastLogits;
     const ids: number[] = [];
@@ -186,7 +177,7 @@ export class BuiltinPolicy implements Policy {
     try {
       while (ids.length < maxTokens) {
         if (req.signal.aborted) break;
-        const { id, logp } = sampleToken(logits, sampling, rng);
+        const { id, logp } = sampleToken(logits, this.sampling, rng);
         ids.push(id);
         logprobs.push(logp);
         if (this.stops.has(id)) {

@@ -7,19 +7,23 @@
  * writes them, and the same stop semantics: a stop request finishes the step under way.
  */
 import { join } from 'node:path';
+import type { GenerateRequest, GenerateResult, Policy } from '../../agent/index.js';
 import { runBatch } from '../../agent/rollout/index.js';
 import { TrajectoryWriter } from '../../agent/trajectory/index.js';
 import { mixSeed } from '../../tools/index.js';
 import { episodeSamples, type TokenSample } from '../batch.js';
 import { distillStep } from '../distill/index.js';
 import { mean } from '../grpo/index.js';
-import { BuiltinPolicy, type BuiltinPolicyOptions, type SamplingOptions } from '../model/index.js';
+import { BuiltinPolicy, type ModelRunner, type SamplingOptions } from '../model/index.js';
 import { composeReward } from '../rewards.js';
+import type { ByteTokenizer } from '../tokenizer/index.js';
 import type { RunConfig } from './config.js';
 import { cpuMsSince, type RunContext } from './context.js';
 import { rolloutLimits } from './episodes.js';
 import { evalSampling, evaluateRunModel } from './evaluate.js';
 import type { Teacher } from './teacher.js';
+
+type Mode = 'think' | 'no_think';
 
 /**
  * How the student samples its on-policy episodes: `qwen3` as the held-out evaluation samples (per
@@ -27,18 +31,39 @@ import type { Teacher } from './teacher.js';
  * both modes. Only the prefixes come from this: the loss compares the student's full-vocabulary
  * distribution at T 1 with the teacher's at every sampled position (trainer/distill/loss.ts).
  */
-export function distillSampling(c: RunConfig['distill']): Pick<BuiltinPolicyOptions, 'sampling' | 'samplingByMode'> {
+export function distillSampling(c: RunConfig['distill']): Record<Mode, SamplingOptions> {
   const over: Partial<SamplingOptions> = {};
   if (c.temperature !== undefined) over.temperature = c.temperature;
   if (c.topK !== undefined) over.topK = c.topK;
   if (c.topP !== undefined) over.topP = c.topP;
-  if (c.decoding === 'full') return { sampling: { temperature: 1, topK: 0, topP: 1, ...over } };
-  return {
-    samplingByMode: {
-      think: { ...evalSampling('qwen3', 'think'), ...over },
-      no_think: { ...evalSampling('qwen3', 'no_think'), ...over },
-    },
-  };
+  const of = (mode: Mode): SamplingOptions =>
+    c.decoding === 'full' ? { temperature: 1, topK: 0, topP: 1, ...over } : { ...evalSampling('qwen3', mode), ...over };
+  return { think: of('think'), no_think: of('no_think') };
+}
+
+/**
+ * The student as a policy that samples each turn with its mode's settings (a mixed-mode episode
+ * switches mode between turns): one builtin policy per mode over the same weights and seed.
+ */
+class ModeSampledPolicy implements Policy {
+  readonly spec: string;
+  private readonly byMode: Record<Mode, BuiltinPolicy>;
+  constructor(
+    runner: ModelRunner,
+    readonly tokenizer: ByteTokenizer,
+    sampling: Record<Mode, SamplingOptions>,
+    o: { seed: number; spec: string },
+  ) {
+    this.spec = o.spec;
+    const make = (m: Mode) => new BuiltinPolicy(runner, tokenizer, { sampling: sampling[m], seed: o.seed, spec: o.spec });
+    this.byMode = { think: make('think'), no_think: make('no_think') };
+  }
+  generate(req: GenerateRequest): Promise<GenerateResult> {
+    return this.byMode[req.enableThinking ? 'think' : 'no_think'].generate(req);
+  }
+  resetCache(): void {
+    for (const p of Object.values(this.byMode)) p.resetCache();
+  }
 }
 
 /** The first on-policy step this process takes (from 0). */
@@ -59,8 +84,7 @@ async function distillStepOf(ctx: RunContext, teacher: Teacher, s: number, write
   const { cfg, hooks, runner, state } = ctx;
   const c = cfg.distill;
   const ts = performance.now();
-  const policy = new BuiltinPolicy(runner, ctx.tok, {
-    ...distillSampling(c),
+  const policy = new ModeSampledPolicy(runner, ctx.tok, distillSampling(c), {
     seed: mixSeed(cfg.seed, s, 'distill'),
     spec: `builtin:${ctx.runId}@distill${s}`,
   });
