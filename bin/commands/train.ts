@@ -4,10 +4,11 @@
  * cold-start SFT then GRPO on the built-in model, with a progress bar, checkpoints, metrics and a
  * summary in runs/<id>/.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadEnvModules } from '../../envs/index.js';
-import { registerBuiltinPolicy } from '../../trainer/model/index.js';
+import { MODEL_PRESETS, registerBuiltinPolicy } from '../../trainer/model/index.js';
 import { RunConfigError, resolveRunConfig, train } from '../../trainer/run/index.js';
 import { addEnvOptions, type EnvOptionFlags, envFromFlags } from './env-options.js';
 import { computeLines, loraFlags, loraLines, runWithProgress } from './run-progress.js';
@@ -42,12 +43,27 @@ function num(name: string) {
   };
 }
 
+/** `--model`: a preset, or `[builtin:]<folder>` (a Hugging Face Qwen3 folder or a checkpoint) to start from. */
+function modelFlags(model: string | undefined): Record<string, unknown> {
+  if (model === undefined) return {};
+  if (model in MODEL_PRESETS) return { model };
+  const dir = model.startsWith('builtin:') ? model.slice('builtin:'.length).split('#')[0] : model;
+  if (!existsSync(join(dir, 'config.json')))
+    throw new RunConfigError(
+      `--model ${model}: neither a preset (${Object.keys(MODEL_PRESETS).join(', ')}) nor a model folder with a config.json: pass a preset, builtin:/path/to/Qwen3-folder or runs/<id>/checkpoints/<name>`,
+    );
+  return { init: dir };
+}
+
 export function register(program: Command): void {
   const trainCmd = program
     .command('train')
     .description('Train the built-in model: cold-start SFT on oracle traces, then GRPO; writes runs/<id>/')
     .option('--env <id>', 'environment id', undefined)
-    .option('--model <preset>', 'model size: nano | micro | mini')
+    .option(
+      '--model <preset|folder>',
+      'model size: nano | micro | mini, or a checkpoint to start from: builtin:<Hugging Face Qwen3 folder> (with --lora-rank) or runs/<id>/checkpoints/<name>',
+    )
     .option('--steps <n>', 'GRPO steps', num('steps'))
     .option('--sft-steps <n>', 'cold-start SFT steps', num('sft-steps'))
     .option('--group-size <n>', 'GRPO group size G', num('group-size'))
@@ -75,7 +91,7 @@ export function register(program: Command): void {
       await loadEnvModules(o.envModule);
       registerBuiltinPolicy();
       const file = o.config ? (JSON.parse(readFileSync(o.config, 'utf8')) as Record<string, unknown>) : undefined;
-      const flags: Record<string, unknown> = { env: o.env, model: o.model, device: o.device, seed: o.seed, out: o.out };
+      const flags: Record<string, unknown> = { env: o.env, ...modelFlags(o.model), device: o.device, seed: o.seed, out: o.out };
       const grpo: Record<string, unknown> = { steps: o.steps, groupSize: o.groupSize, lr: o.lr, loss: o.loss };
       if (Object.values(grpo).some((v) => v !== undefined)) flags.grpo = grpo;
       if (o.sftSteps !== undefined) flags.sft = { steps: o.sftSteps };

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDevice } from '../../gpu/index.js';
-import { exportCheckpointToHf, loadHfQwen3, loadPeftAdapter } from '../../trainer/model/hf/index.js';
+import { exportCheckpointToHf, exportHf, loadHfQwen3, loadPeftAdapter } from '../../trainer/model/hf/index.js';
 import {
   CheckpointError,
   DeviceTransformer,
@@ -249,6 +249,66 @@ describe('gym distill --lora-rank', () => {
     expect(Math.max(...Array.from(a.layers.get('layers.1.v_proj')?.B ?? [], Math.abs))).toBeGreaterThan(0);
     expect(sha(join(teacher, 'adapter', 'adapter_model.safetensors'))).toBe(before);
   }, 300_000);
+});
+
+describe('gym train --model builtin:<Hugging Face folder> --lora-rank', () => {
+  it("trains an adapter on the folder's frozen weights with its own tokenizer, and the checkpoint loads as builtin:", async () => {
+    // a Hugging Face Qwen3 folder with a tokenizer.json: the CLI run's base, exported
+    const hfDir = join(root, 'hf-base');
+    const base = loadCheckpoint(join(cliDir, 'checkpoints', 'base'));
+    exportHf(hfDir, { config: base.model.config, params: base.model.params, tokenizer: base.tokenizer });
+    const weights = sha(join(hfDir, 'model.safetensors'));
+    const file = join(root, 'hf.json');
+    writeFileSync(file, JSON.stringify(loraConfig(join(root, 'hf'), { grpo: { steps: 1 } })));
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(repo, 'bin', 'gym.ts'),
+        'train',
+        '--config',
+        file,
+        '--env-module',
+        join('test', 'trainer', 'fixtures', 'toy-env.ts'),
+        '--model',
+        `builtin:${hfDir}`,
+        '--lora-rank',
+        '2',
+        '--lora-targets',
+        'q_proj,down_proj',
+        '--no-progress',
+      ],
+      { cwd: repo, encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const dir = (r.stdout.match(/results: (\S+)/) as RegExpMatchArray)[1];
+    const final = join(dir, 'checkpoints', 'final');
+    const cfg = JSON.parse(readFileSync(join(final, 'config.json'), 'utf8'));
+    expect(cfg.lora.base).toBe(hfDir);
+    expect(cfg.tokenizer).toBeNull();
+    expect(existsSync(join(dir, 'checkpoints', 'base'))).toBe(false);
+    expect(sha(join(hfDir, 'model.safetensors'))).toBe(weights);
+    const adapter = join(final, 'adapter');
+    expect(r.stdout).toContain(`builtin:${hfDir}#adapter=${adapter}`);
+    const ids = [1, 5, 9, 40, 120, 7];
+    const a = await loadBuiltinPolicy(final, { device: 'cpu' });
+    const b = await loadBuiltinPolicy(hfDir, { adapter, device: 'cpu' });
+    const c = await loadBuiltinPolicy(hfDir, { device: 'cpu' });
+    const la = await a.policy.model.logits(ids);
+    expect(relErr(la, await b.policy.model.logits(ids))).toBeLessThan(1e-6);
+    expect(relErr(la, await c.policy.model.logits(ids))).toBeGreaterThan(1e-4);
+    for (const p of [a, b, c]) p.policy.model.dispose();
+    // merged export takes the folder's tokenizer files
+    const out = join(root, 'hf-merged');
+    exportCheckpointToHf(dir, out);
+    expect(readFileSync(join(out, 'tokenizer.json'), 'utf8')).toBe(readFileSync(join(hfDir, 'tokenizer.json'), 'utf8'));
+  }, 300_000);
+
+  it('refuses to train every weight of a Hugging Face folder', async () => {
+    const cfg = loraConfig(join(root, 'hf-full'), { init: join(root, 'hf-base') });
+    await expect(train(toyEnv, cfg, { runId: 'x' })).rejects.toThrow(/a run trains LoRA adapters on it \(add --lora-rank/);
+  });
 });
 
 describe('LoRA refuses', () => {

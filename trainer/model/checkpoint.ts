@@ -9,6 +9,8 @@
  * (`lora.base`: a path relative to the checkpoint when the base is inside the same run folder,
  * else absolute) with the identity of the base's tensor files (`lora.baseId`), checked on load.
  * Loading it loads the base and merges the adapter (`merge: false` keeps them apart, for a resume).
+ * The base may also be a Hugging Face Qwen3 folder; the checkpoint then stores no tokenizer of its
+ * own (`tokenizer: null`) and takes the folder's.
  *
  * The folder is replaced as a whole: the new version is written aside (`<dir>.tmp-<pid>/`), each
  * file and the folder fsynced, then renamed into place, so a reader (or a process killed at any
@@ -29,12 +31,14 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { AdamW } from '../optim/index.js';
-import { ByteTokenizer } from '../tokenizer/index.js';
+import { ByteTokenizer, HfTokenizer } from '../tokenizer/index.js';
 import { type ModelConfig, ModelConfigSchema } from './config.js';
+import { isHfFolder, loadHfQwen3 } from './hf/load.js';
 import { type LoraAdapter, loadPeftAdapter, mergeAdapter, peftAdapterFiles } from './hf/peft.js';
 import { Transformer } from './reference/transformer.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor, SafetensorsError } from './safetensors.js';
@@ -66,9 +70,12 @@ interface ConfigJson {
 /** Where a LoRA checkpoint keeps its adapter (a PEFT folder). */
 export const ADAPTER_DIR = 'adapter';
 
-export interface Checkpoint {
+/** A checkpoint's tokenizer: the built-in one, or a Hugging Face folder's (a LoRA run on that folder). */
+export type CheckpointTokenizer = ByteTokenizer | HfTokenizer;
+
+export interface Checkpoint<T extends CheckpointTokenizer = ByteTokenizer> {
   model: Transformer;
-  tokenizer: ByteTokenizer;
+  tokenizer: T;
   meta: CheckpointMeta;
   /**
    * Restored moments, when the checkpoint holds them and an optimizer was asked for (a LoRA
@@ -90,6 +97,13 @@ export function previousCheckpointDir(dir: string): string {
  */
 export function checkpointId(dir: string): string {
   const cfgPath = join(dir, 'config.json');
+  if (isHfFolder(dir)) {
+    // a Hugging Face folder: its config and the names and sizes of its weight files
+    const h = createHash('sha256').update(readFileSync(cfgPath));
+    for (const f of readdirSync(dir).sort())
+      if (f.endsWith('.safetensors') || f === 'model.safetensors.index.json') h.update(`${f}:${statSync(join(dir, f)).size}\n`);
+    return h.digest('hex');
+  }
   if (!existsSync(cfgPath))
     throw new CheckpointError(`no checkpoint at ${dir} (config.json missing): a LoRA run's base must be a toolgym checkpoint`);
   const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Partial<ConfigJson>;
@@ -171,7 +185,7 @@ export function saveCheckpoint(
   dir: string,
   ck: {
     model: Transformer;
-    tokenizer: ByteTokenizer;
+    tokenizer: CheckpointTokenizer;
     meta: CheckpointMeta;
     optimizer?: AdamW;
     /** A LoRA run's adapter and base checkpoint folder: then the adapter is saved, not the weights. */
@@ -179,6 +193,10 @@ export function saveCheckpoint(
   },
   opts: { keepPrevious?: boolean } = {},
 ): void {
+  if (ck.tokenizer instanceof HfTokenizer && !ck.lora)
+    throw new CheckpointError(
+      `cannot write ${dir}: a model with a Hugging Face folder's tokenizer is saved as a LoRA adapter on that folder only`,
+    );
   const saved = ck.lora ? loraHostParams(ck.lora.adapter).params : ck.model.params;
   for (const [name, w] of saved) {
     const i = firstNonFinite(w);
@@ -227,7 +245,8 @@ export function saveCheckpoint(
   const cfg: ConfigJson = {
     format: CHECKPOINT_FORMAT,
     model: ck.model.config,
-    tokenizer: ck.tokenizer.toJSON(),
+    // a LoRA checkpoint on a Hugging Face folder takes the folder's tokenizer
+    tokenizer: ck.tokenizer instanceof HfTokenizer ? null : ck.tokenizer.toJSON(),
     meta: ck.meta,
     files,
     ...(lora && { lora }),
@@ -290,10 +309,9 @@ function readMoments(dir: string, cfg: ConfigJson, params: Map<string, Float32Ar
 function loadLoraCheckpoint(
   dir: string,
   cfg: ConfigJson,
-  tokenizer: ByteTokenizer,
   lora: NonNullable<ConfigJson['lora']>,
   opts: LoadOptions,
-): Checkpoint {
+): Checkpoint<CheckpointTokenizer> {
   const base = isAbsolute(lora.base) ? lora.base : resolve(dir, lora.base);
   for (const f of Object.keys(cfg.files)) if (f.startsWith(`${ADAPTER_DIR}/`)) readChecked(dir, f, cfg);
   let adapter: LoraAdapter;
@@ -306,15 +324,22 @@ function loadLoraCheckpoint(
   for (const [name, w] of host.params) refuseNonFinite(dir, `${ADAPTER_DIR}/adapter_model.safetensors`, name, w);
   if (!existsSync(join(base, 'config.json')))
     throw new CheckpointError(
-      `checkpoint ${dir} is a LoRA adapter on the base checkpoint ${base}, which is missing: put the base back there (a LoRA checkpoint does not copy the base weights)`,
+      `checkpoint ${dir} is a LoRA adapter on the base ${base}, which is missing: put the base back there (a LoRA checkpoint does not copy the base weights)`,
     );
   if (checkpointId(base) !== lora.baseId)
     throw new CheckpointError(
       `checkpoint ${dir} is a LoRA adapter on ${base}, whose weights changed since it was trained: an adapter only applies to its own base; restore that base`,
     );
-  const b = loadCheckpoint(base, { grads: opts.grads });
+  const b = isHfFolder(base)
+    ? { model: loadHfQwen3(base, { grads: opts.grads }).model, tokenizer: HfTokenizer.fromFolder(base) }
+    : loadAnyCheckpoint(base, { grads: opts.grads });
   if (opts.merge !== false) mergeAdapter(b.model.params, adapter);
-  const out: Checkpoint = { model: b.model, tokenizer, meta: cfg.meta, lora: { base, adapter } };
+  const out: Checkpoint<CheckpointTokenizer> = {
+    model: b.model,
+    tokenizer: b.tokenizer,
+    meta: cfg.meta,
+    lora: { base, adapter },
+  };
   if (opts.withOptimizer && cfg.files['optimizer.safetensors']) out.optimizer = readMoments(dir, cfg, host.params, host.shapes);
   return out;
 }
@@ -328,8 +353,22 @@ export interface LoadOptions {
   merge?: boolean;
 }
 
-/** Load a checkpoint folder; with `withOptimizer`, restore AdamW moments too (when present). */
+/**
+ * Load a checkpoint folder with the built-in tokenizer; with `withOptimizer`, restore AdamW moments
+ * too (when present). A LoRA checkpoint on a Hugging Face folder is refused here (`loadAnyCheckpoint`
+ * loads it, with the folder's tokenizer).
+ */
 export function loadCheckpoint(dir: string, opts: LoadOptions = {}): Checkpoint {
+  const ck = loadAnyCheckpoint(dir, opts);
+  if (ck.tokenizer instanceof HfTokenizer)
+    throw new CheckpointError(
+      `checkpoint ${dir} is a LoRA adapter on the Hugging Face folder ${ck.lora?.base}, with that folder's tokenizer: use it as builtin:${dir}, or write it merged with gym export`,
+    );
+  return ck as Checkpoint;
+}
+
+/** `loadCheckpoint` that also takes a LoRA checkpoint on a Hugging Face folder (then with that folder's tokenizer). */
+export function loadAnyCheckpoint(dir: string, opts: LoadOptions = {}): Checkpoint<CheckpointTokenizer> {
   const cfgPath = join(dir, 'config.json');
   if (!existsSync(cfgPath))
     throw new CheckpointError(
@@ -352,6 +391,7 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): Checkpoint 
     throw new CheckpointError(
       `checkpoint ${dir}: model config is invalid (${mc.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`,
     );
+  if (cfg.lora) return loadLoraCheckpoint(dir, cfg, cfg.lora, opts);
   let tokenizer: ByteTokenizer;
   try {
     tokenizer = ByteTokenizer.fromJSON(cfg.tokenizer);
@@ -362,7 +402,6 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): Checkpoint 
     throw new CheckpointError(
       `checkpoint ${dir}: tokenizer has ${tokenizer.vocabSize} ids but the model expects ${mc.data.vocabSize}: config.json is inconsistent`,
     );
-  if (cfg.lora) return loadLoraCheckpoint(dir, cfg, tokenizer, cfg.lora, opts);
   let model: Transformer;
   try {
     const { tensors } = decodeSafetensors(readChecked(dir, 'model.safetensors', cfg), `${dir}/model.safetensors`);
@@ -391,12 +430,12 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): Checkpoint 
 export function loadLatestCheckpoint(
   dir: string,
   opts: LoadOptions & { onWarning?: (text: string) => void } = {},
-): (Checkpoint & { dir: string }) | undefined {
+): (Checkpoint<CheckpointTokenizer> & { dir: string }) | undefined {
   const prev = previousCheckpointDir(dir);
   let why: string;
   if (existsSync(dir)) {
     try {
-      return { ...loadCheckpoint(dir, opts), dir };
+      return { ...loadAnyCheckpoint(dir, opts), dir };
     } catch (err) {
       if (!(err instanceof CheckpointError)) throw err;
       if (!existsSync(prev))
@@ -405,9 +444,9 @@ export function loadLatestCheckpoint(
     }
   } else if (existsSync(prev)) why = `checkpoint ${dir} is missing (its replacement was interrupted)`;
   else return undefined;
-  let ck: Checkpoint;
+  let ck: Checkpoint<CheckpointTokenizer>;
   try {
-    ck = loadCheckpoint(prev, opts);
+    ck = loadAnyCheckpoint(prev, opts);
   } catch (err) {
     if (!(err instanceof CheckpointError)) throw err;
     throw new CheckpointError(`${why}; the checkpoint before it is damaged too: ${err.message}`);

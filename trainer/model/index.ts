@@ -1,9 +1,10 @@
-export type { Checkpoint, CheckpointMeta, LoadOptions } from './checkpoint.js';
+export type { Checkpoint, CheckpointMeta, CheckpointTokenizer, LoadOptions } from './checkpoint.js';
 export {
   ADAPTER_DIR,
   CHECKPOINT_FORMAT,
   CheckpointError,
   checkpointId,
+  loadAnyCheckpoint,
   loadCheckpoint,
   loadLatestCheckpoint,
   loraHostParams,

@@ -19,7 +19,7 @@ import type { ChatTemplate } from '../../agent/format/index.js';
 import { ContextLengthError, type GenerateRequest, type GenerateResult, type Policy, type Tokenizer } from '../../agent/index.js';
 import type { DeviceRequest } from '../../gpu/index.js';
 import { mixSeed, Rng } from '../../tools/index.js';
-import { type CheckpointMeta, loadCheckpoint } from './checkpoint.js';
+import { type CheckpointMeta, loadAnyCheckpoint } from './checkpoint.js';
 import { isHfFolder, loadHfChat, loadHfQwen3, loadPeftAdapter, mergeAdapter, weightBytes } from './hf/index.js';
 import type { Transformer } from './reference/transformer.js';
 import { type DecodeCache, ModelRunner } from './runner.js';
@@ -225,7 +225,13 @@ export async function loadBuiltinPolicy(
   opts: BuiltinPolicyOptions & { device?: DeviceRequest; maxSeqLen?: number; adapter?: string } = {},
 ): Promise<{ policy: BuiltinPolicy; meta: CheckpointMeta }> {
   if (isHfFolder(dir)) return loadHfPolicy(dir, opts);
-  const ck = loadCheckpoint(dir);
+  const ck = loadAnyCheckpoint(dir);
+  // a LoRA run's checkpoint on a Hugging Face folder: the folder's tokenizer, template and sampling
+  if (ck.lora && isHfFolder(ck.lora.base)) {
+    if (opts.adapter) mergeAdapter(ck.model.params, loadPeftAdapter(opts.adapter));
+    const out = await loadHfPolicy(ck.lora.base, { ...opts, adapter: undefined, spec: opts.spec ?? `builtin:${dir}` }, ck.model);
+    return { policy: out.policy, meta: ck.meta };
+  }
   // an adapter trained by a LoRA run on this checkpoint (`gym train --lora-rank`)
   if (opts.adapter) mergeAdapter(ck.model.params, loadPeftAdapter(opts.adapter));
   const runner = await ModelRunner.create(ck.model, opts.device ?? 'cpu');
@@ -241,10 +247,12 @@ export async function loadBuiltinPolicy(
 async function loadHfPolicy(
   dir: string,
   opts: BuiltinPolicyOptions & { device?: DeviceRequest; maxSeqLen?: number; adapter?: string },
+  /** The folder's weights already loaded (a LoRA checkpoint's, merged). */
+  model?: Transformer,
 ): Promise<{ policy: BuiltinPolicy; meta: CheckpointMeta }> {
   const chat = loadHfChat(dir);
-  const hf = loadHfQwen3(dir, { maxSeqLen: opts.maxSeqLen, adapter: opts.adapter });
-  const runner = await ModelRunner.create(hf.model, opts.device ?? 'cpu');
+  const m = model ?? loadHfQwen3(dir, { maxSeqLen: opts.maxSeqLen, adapter: opts.adapter }).model;
+  const runner = await ModelRunner.create(m, opts.device ?? 'cpu');
   const policy = new BuiltinPolicy(runner, chat.tokenizer, {
     ...opts,
     sampling: { ...chat.sampling, ...opts.sampling },
@@ -253,5 +261,5 @@ async function loadHfPolicy(
     cacheEntries: opts.cacheEntries ?? 4,
     spec: opts.spec ?? `builtin:${dir}`,
   });
-  return { policy, meta: { phase: 'hf', step: 0, state: { weightBytes: weightBytes(hf.config) } } };
+  return { policy, meta: { phase: 'hf', step: 0, state: { weightBytes: weightBytes(m.config) } } };
 }

@@ -7,9 +7,8 @@
 import { join } from 'node:path';
 import type { EnvDefinition } from '../../envs/core/index.js';
 import { NonFiniteError } from '../grpo/index.js';
-import { type ModelRunner, saveCheckpoint, type Transformer } from '../model/index.js';
+import { type CheckpointTokenizer, type ModelRunner, saveCheckpoint, type Transformer } from '../model/index.js';
 import type { AdamW } from '../optim/index.js';
-import type { ByteTokenizer } from '../tokenizer/index.js';
 import type { RunConfig } from './config.js';
 import { appendJsonLine, commitRunFiles, METRICS_FILE } from './files.js';
 import { type RunPhase, type RunState, runStateMeta } from './state.js';
@@ -43,7 +42,7 @@ export class RunContext implements RunInfo {
   /** The tasks GRPO draws from: the train pool, or the RL query set once `phase-rl.ts` has built it. */
   rlIds: readonly string[];
   readonly model: Transformer;
-  readonly tok: ByteTokenizer;
+  readonly tok: CheckpointTokenizer;
   readonly opt: AdamW;
   readonly runner: ModelRunner;
   /** Saved whole with every checkpoint; the phases read and write their slices of it. */
@@ -65,7 +64,7 @@ export class RunContext implements RunInfo {
     testIds: readonly string[];
     valIds?: readonly string[];
     model: Transformer;
-    tok: ByteTokenizer;
+    tok: CheckpointTokenizer;
     opt: AdamW;
     runner: ModelRunner;
     state: RunState;

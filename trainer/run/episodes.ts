@@ -4,7 +4,7 @@
  * every rollout of a run uses.
  */
 
-import type { Trajectory } from '../../agent/index.js';
+import type { Tokenizer, Trajectory } from '../../agent/index.js';
 import { OraclePolicy } from '../../agent/policies/index.js';
 import { runBatch } from '../../agent/rollout/index.js';
 import { TokenizingPolicy } from '../sft/index.js';
@@ -25,7 +25,7 @@ export function rolloutLimits(cfg: RunConfig): Record<string, unknown> {
 /** Oracle episodes (text-level teacher) recorded through `tok`, in the given mode. */
 export async function teacherEpisodes(
   run: RunInfo,
-  tok: ByteTokenizer,
+  tok: Tokenizer,
   taskIds: readonly string[],
   mode: 'think' | 'no_think',
 ): Promise<Trajectory[]> {

@@ -6,9 +6,18 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCheckpoint, loadLatestCheckpoint, presetConfig, saveCheckpoint, Transformer } from '../model/index.js';
+import { isHfFolder, loadHfQwen3 } from '../model/hf/index.js';
+import {
+  type CheckpointTokenizer,
+  loadAnyCheckpoint,
+  loadCheckpoint,
+  loadLatestCheckpoint,
+  presetConfig,
+  saveCheckpoint,
+  Transformer,
+} from '../model/index.js';
 import { AdamW } from '../optim/index.js';
-import type { ByteTokenizer } from '../tokenizer/index.js';
+import { type ByteTokenizer, HfTokenizer } from '../tokenizer/index.js';
 import { type LoraConfig, type RunConfig, RunConfigError, RunConfigSchema } from './config.js';
 import { type RunInfo, warnVia } from './context.js';
 import { buildTokenizer } from './episodes.js';
@@ -60,15 +69,24 @@ async function freshModel(
   run: RunInfo,
   trainIds: readonly string[],
   teacherTok?: ByteTokenizer,
-): Promise<{ model: Transformer; tok: ByteTokenizer; base?: string }> {
+): Promise<{ model: Transformer; tok: CheckpointTokenizer; base?: string }> {
   const { cfg } = run;
   // a LoRA run's base stays frozen: no weight gradients (the memory a large base cannot spare)
   const lora = cfg.lora.rank > 0;
+  if (cfg.init && isHfFolder(cfg.init)) {
+    if (!lora)
+      throw new RunConfigError(
+        `${cfg.init} is a Hugging Face folder: a run trains LoRA adapters on it (add --lora-rank 8, say); training every weight of it is not supported`,
+      );
+    // its own tokenizer (tokenizer.json); episodes render with Qwen3's chat template
+    const tok = HfTokenizer.fromFolder(cfg.init);
+    return { model: loadHfQwen3(cfg.init, { grads: false }).model, tok, base: cfg.init };
+  }
   if (cfg.init) {
-    const ck = loadCheckpoint(cfg.init, { grads: !lora });
+    const ck = loadAnyCheckpoint(cfg.init, { grads: !lora });
     return { model: ck.model, tok: ck.tokenizer, ...(lora && { base: cfg.init }) };
   }
-  let tok = teacherTok ?? (cfg.tokenizer ? loadCheckpoint(cfg.tokenizer).tokenizer : undefined);
+  let tok: ByteTokenizer | undefined = teacherTok ?? (cfg.tokenizer ? loadCheckpoint(cfg.tokenizer).tokenizer : undefined);
   if (!tok) {
     run.hooks.onNote?.('learning the tokenizer merges from template text');
     tok = await buildTokenizer(run, trainIds);
@@ -83,7 +101,7 @@ async function freshModel(
 
 export interface RunStart {
   model: Transformer;
-  tok: ByteTokenizer;
+  tok: CheckpointTokenizer;
   /** The optimizer over every weight (undefined in a LoRA run: `attachRunLora` makes the adapter's). */
   opt?: AdamW;
   /** A LoRA run's base folder, and on a resume its saved adapter and moments. */

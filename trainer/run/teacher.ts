@@ -8,8 +8,8 @@ import { join, resolve } from 'node:path';
 import type { Trajectory } from '../../agent/index.js';
 import { runBatch } from '../../agent/rollout/index.js';
 import { mixSeed } from '../../tools/index.js';
-import { BuiltinPolicy, CheckpointError, loadCheckpoint, ModelRunner } from '../model/index.js';
-import type { ByteTokenizer } from '../tokenizer/index.js';
+import { BuiltinPolicy, CheckpointError, type CheckpointTokenizer, loadCheckpoint, ModelRunner } from '../model/index.js';
+import { ByteTokenizer } from '../tokenizer/index.js';
 import { type RunConfig, RunConfigError } from './config.js';
 import type { RunInfo } from './context.js';
 import { rolloutLimits } from './episodes.js';
@@ -31,12 +31,13 @@ export function resolveTeacherDir(path: string): string {
   );
 }
 
-function sameTokenizer(a: ByteTokenizer, b: ByteTokenizer): boolean {
+function sameTokenizer(a: CheckpointTokenizer, b: ByteTokenizer): boolean {
+  if (!(a instanceof ByteTokenizer)) return false;
   return a.vocabSize === b.vocabSize && JSON.stringify(a.toJSON()) === JSON.stringify(b.toJSON());
 }
 
 /** Throws TokenizerMismatchError unless the student's tokenizer is the teacher's. */
-export function checkSameTokenizer(student: ByteTokenizer, teacher: Teacher, studentWhere: string): void {
+export function checkSameTokenizer(student: CheckpointTokenizer, teacher: Teacher, studentWhere: string): void {
   if (!sameTokenizer(student, teacher.tok))
     throw new TokenizerMismatchError(
       `the student ${studentWhere} and the teacher ${teacher.dir} have different tokenizers (${student.vocabSize} and ${teacher.tok.vocabSize} ids, or other merges): distillation compares their distributions id by id, so start the student from a preset (--student nano) or from a checkpoint trained with the teacher's tokenizer`,

@@ -6,18 +6,17 @@
  * exact ids the built-in model would have to sample (the turn's text plus `<|im_end|>`), which is
  * what SFT then trains on. Nothing is re-tokenised after the episode.
  */
-import type { GenerateRequest, GenerateResult, Policy, Trajectory } from '../../agent/index.js';
+import type { GenerateRequest, GenerateResult, Policy, Tokenizer, Trajectory } from '../../agent/index.js';
 import { lossView, type TokenSample } from '../batch.js';
 import { ModelRunner, refuseNonFiniteUpdate, type Transformer } from '../model/index.js';
 import type { AdamW } from '../optim/index.js';
-import type { ByteTokenizer } from '../tokenizer/index.js';
 
 /** A text-level teacher seen through the built-in tokenizer (behaviour log-probs recorded as 0). */
 export class TokenizingPolicy implements Policy {
   readonly spec: string;
   constructor(
     private readonly inner: Policy,
-    readonly tokenizer: ByteTokenizer,
+    readonly tokenizer: Tokenizer,
   ) {
     this.spec = inner.spec;
   }

@@ -6,7 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CheckpointError, loadCheckpoint } from '../checkpoint.js';
+import { HfTokenizer } from '../../tokenizer/index.js';
+import { CheckpointError, loadAnyCheckpoint } from '../checkpoint.js';
 import { exportHf } from './export.js';
 import { isHfFolder, loadHfQwen3 } from './load.js';
 import { loadPeftAdapter, mergeAdapter, savePeftAdapter } from './peft.js';
@@ -41,7 +42,7 @@ export function exportCheckpointToHf(
     return { from: fromIn, to, params: src.model.numParams, merged: opts.adapter };
   }
   const from = checkpointOf(fromIn);
-  const ck = loadCheckpoint(from, { grads: false, merge: !opts.noMerge });
+  const ck = loadAnyCheckpoint(from, { grads: false, merge: !opts.noMerge });
   if (opts.noMerge) {
     if (!ck.lora)
       throw new CheckpointError(
@@ -52,7 +53,9 @@ export function exportCheckpointToHf(
     return { from, to, params, lora: { base: ck.lora.base, adapterOnly: true } };
   }
   if (opts.adapter) mergeAdapter(ck.model.params, loadPeftAdapter(opts.adapter));
-  exportHf(to, { config: ck.model.config, params: ck.model.params, tokenizer: ck.tokenizer });
+  // a LoRA run on a Hugging Face folder: that folder's tokenizer files
+  const tokenizer = ck.tokenizer instanceof HfTokenizer ? { folder: ck.lora?.base as string } : ck.tokenizer;
+  exportHf(to, { config: ck.model.config, params: ck.model.params, tokenizer });
   return {
     from,
     to,
