@@ -14,9 +14,8 @@ import { mixSeed } from '../../tools/index.js';
 import { episodeSamples, type TokenSample } from '../batch.js';
 import { distillStep } from '../distill/index.js';
 import { mean } from '../grpo/index.js';
-import { BuiltinPolicy, type ModelRunner, type SamplingOptions } from '../model/index.js';
+import { BuiltinPolicy, type CheckpointTokenizer, type ModelRunner, type SamplingOptions } from '../model/index.js';
 import { composeReward } from '../rewards.js';
-import type { ByteTokenizer } from '../tokenizer/index.js';
 import type { RunConfig } from './config.js';
 import { cpuMsSince, type RunContext } from './context.js';
 import { rolloutLimits } from './episodes.js';
@@ -50,7 +49,7 @@ class ModeSampledPolicy implements Policy {
   private readonly byMode: Record<Mode, BuiltinPolicy>;
   constructor(
     runner: ModelRunner,
-    readonly tokenizer: ByteTokenizer,
+    readonly tokenizer: CheckpointTokenizer,
     sampling: Record<Mode, SamplingOptions>,
     o: { seed: number; spec: string },
   ) {
