@@ -23,6 +23,7 @@ import {
 } from '../../trainer/model/index.js';
 import { openSafetensorsFile } from '../../trainer/model/safetensors.js';
 import { distill, type RunConfig, RunInterruptedError, resolveRunConfig, train } from '../../trainer/run/index.js';
+import { webgpuOrSkip } from '../gpu/harness.js';
 import { jsonLines } from './fixtures/run-snapshot.js';
 import { toyEnv } from './fixtures/toy-env.js';
 
@@ -218,6 +219,31 @@ describe('a stopped LoRA run', () => {
     await train(toyEnv, cfg, { resume: dir, lora: { rank: 2 } });
     const [a, b] = [loraSnapshot(dir), loraSnapshot(straight)];
     for (const k of Object.keys(b)) expect(a[k], k).toEqual(b[k]);
+  }, 300_000);
+});
+
+describe('a LoRA run on WebGPU', () => {
+  it('trains the adapter on the device and saves it and its moments (software adapters included)', async (ctx) => {
+    const gpu = await webgpuOrSkip('the WebGPU LoRA run');
+    if (!gpu.dev) return ctx.skip();
+    gpu.dev.destroy();
+    const cfg = loraConfig(join(root, 'webgpu'), {
+      device: 'webgpu',
+      sft: { steps: 2, lr: 1e-2 },
+      grpo: { steps: 1, beta: 0.05 },
+      checkpointEvery: 1,
+      lora: { rank: 2 },
+    });
+    const { dir } = await train(toyEnv, cfg, { runId: 'w' });
+    const sft = jsonLines(join(dir, 'metrics.jsonl')).filter((r) => r.phase === 'sft');
+    for (const r of sft) expect(r.gradNorm as number).toBeGreaterThan(0);
+    // the device's updates reached the saved adapter and moments (B starts at zero, so do the moments)
+    const a = loadPeftAdapter(join(dir, 'checkpoints', 'sft', 'adapter'));
+    expect(Math.max(...Array.from(a.layers.get('layers.0.q_proj')?.B ?? [], Math.abs))).toBeGreaterThan(0);
+    const st = openSafetensorsFile(join(dir, 'checkpoints', 'last', 'optimizer.safetensors'));
+    const v = st.read('v.layers.1.down_proj.lora_B').data as Float32Array;
+    st.close();
+    expect(Math.max(...v)).toBeGreaterThan(0);
   }, 300_000);
 });
 
