@@ -56,6 +56,8 @@ function num(name: string) {
 function studentFlags(student: string | undefined): Record<string, unknown> {
   if (student === undefined) return {};
   if (student in MODEL_PRESETS) return { model: student };
+  // `builtin:<folder>`, as a policy spec names it
+  if (student.startsWith('builtin:')) student = student.slice('builtin:'.length).split('#')[0];
   if (!existsSync(student))
     throw new RunConfigError(
       `--student ${student}: neither a preset (${Object.keys(MODEL_PRESETS).join(', ')}) nor a folder: pass a preset or runs/<id>[/checkpoints/<name>]`,
@@ -70,7 +72,10 @@ export function register(program: Command): void {
       "Distill a teacher into the built-in student: SFT on the teacher's episodes, then on-policy KL; writes runs/<id>/",
     )
     .option('--teacher <dir>', 'teacher: a finished run folder (runs/<id>) or a checkpoint folder')
-    .option('--student <preset|dir>', 'student: a model preset (nano | micro | mini) or a checkpoint with the same tokenizer')
+    .option(
+      '--student <preset|dir>',
+      "student: a model preset (nano | micro | mini), or a checkpoint or Hugging Face folder (with --lora-rank) with the teacher's tokenizer",
+    )
     .option('--env <id>', 'environment id', undefined)
     .option('--steps <n>', 'on-policy distillation steps', num('steps'))
     .option('--off-policy-steps <n>', "SFT steps on the teacher's episodes", num('off-policy-steps'))

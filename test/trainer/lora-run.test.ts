@@ -92,7 +92,7 @@ beforeAll(() => {
 describe('gym train --lora-rank 4', () => {
   it('records the LoRA settings in the run config, alpha defaulting to 2 r, all seven projections', () => {
     const cfg = JSON.parse(readFileSync(join(cliDir, 'config.json'), 'utf8'));
-    expect(cfg.lora).toEqual({ rank: 4, targets: 'q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj' });
+    expect(cfg.lora).toEqual({ rank: 4, alpha: 8, targets: 'q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj' });
     const summary = JSON.parse(readFileSync(join(cliDir, 'summary.json'), 'utf8'));
     expect(summary.lora).toMatchObject({ rank: 4, alpha: 8, base: join(cliDir, 'checkpoints', 'base') });
     // 2 layers x (A + B) over 7 projections of nano (dim 64, q 64, kv 32, ffn 176)

@@ -414,5 +414,7 @@ export function resolveRunConfig(layers: { preset?: string; file?: Deep; flags?:
     );
     throw new RunConfigError(`invalid run config: ${issues.join('; ')}`);
   }
+  // the run's config.json states the adapter scale it trains with
+  if (r.data.lora.rank > 0) r.data.lora.alpha ??= 2 * r.data.lora.rank;
   return r.data;
 }

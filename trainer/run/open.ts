@@ -84,6 +84,10 @@ async function freshModel(
   }
   if (cfg.init) {
     const ck = loadAnyCheckpoint(cfg.init, { grads: !lora });
+    if (!lora && ck.tokenizer instanceof HfTokenizer)
+      throw new RunConfigError(
+        `${cfg.init} is a LoRA adapter on a Hugging Face folder: a run trains LoRA adapters on it (add --lora-rank 8, say); training every weight of it is not supported`,
+      );
     return { model: ck.model, tok: ck.tokenizer, ...(lora && { base: cfg.init }) };
   }
   let tok: ByteTokenizer | undefined = teacherTok ?? (cfg.tokenizer ? loadCheckpoint(cfg.tokenizer).tokenizer : undefined);
