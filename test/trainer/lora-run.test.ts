@@ -220,6 +220,31 @@ describe('a stopped LoRA run', () => {
     const [a, b] = [loraSnapshot(dir), loraSnapshot(straight)];
     for (const k of Object.keys(b)) expect(a[k], k).toEqual(b[k]);
   }, 300_000);
+
+  it('killed with SIGKILL between the renames of its checkpoint, falls back to the one before and still ends the same', async () => {
+    const cfg = loraConfig(join(root, 'killed'), { lora: { rank: 2 } });
+    const plan = { op: 'rename', file: join('checkpoints', 'last'), nth: 3 };
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(repo, 'test', 'trainer', 'fixtures', 'train-child.ts'),
+        JSON.stringify(cfg),
+        'r',
+        JSON.stringify(plan),
+      ],
+      { cwd: repo, encoding: 'utf8' },
+    );
+    expect(child.signal, child.stderr).toBe('SIGKILL');
+    const dir = join(root, 'killed', 'r');
+    expect(existsSync(join(dir, 'checkpoints', 'last'))).toBe(false);
+    const warnings: string[] = [];
+    await train(toyEnv, cfg, { resume: dir, hooks: { onWarning: (w) => warnings.push(w) } });
+    expect(warnings.join('\n')).toMatch(/using the checkpoint before it/);
+    const [a, b] = [loraSnapshot(dir), loraSnapshot(join(root, 'straight', 'r'))];
+    for (const k of Object.keys(b)) expect(a[k], k).toEqual(b[k]);
+  }, 300_000);
 });
 
 describe('a LoRA run on WebGPU', () => {
