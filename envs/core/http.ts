@@ -42,7 +42,7 @@ import {
 import { accessPolicy } from './access.js';
 import { EpisodeTable, scopeOfToken } from './episodes.js';
 import { ServerConfigError } from './errors.js';
-import { createEpisodeServer, type EpisodeServerOptions } from './server.js';
+import { createEpisodeServer, type EpisodeServerOptions, sessionlessServers } from './server.js';
 import type { EnvDefinition } from './types.js';
 import { WIRE_ERROR, type WireErrorCode } from './wire.js';
 
@@ -125,6 +125,30 @@ function jsonRpcError(
   const body = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } });
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
+}
+
+/**
+ * The first protocol revision without sessions: an `MCP-Protocol-Version` header at or after it
+ * names the per-request era (the SDK compares revisions as date strings, as here).
+ */
+const FIRST_SESSIONLESS_REVISION = '2026-07-28';
+
+/** An `initialize` request: the method is checked first, so other bodies skip the schema parse. */
+function isInitialize(body: unknown): boolean {
+  return (body as { method?: unknown } | null)?.method === 'initialize' && isInitializeRequest(body);
+}
+
+/**
+ * Whether a POST is one the SDK's classification never routes to its 2025 era: a single message
+ * (not a batch) whose `MCP-Protocol-Version` header names 2026-07-28 or later is either served on
+ * the 2026-07-28 path or rejected by it (`isLegacyRequest`'s documented rule: a modern header
+ * without the `_meta` envelope, or with a body that disagrees, is the modern path's to answer).
+ * Such requests (every call of a 2026-07-28 client) go straight to the handler, which classifies
+ * the request itself; asking `isLegacyRequest` too classified it twice. Anything else still asks it.
+ */
+function namesModernRevision(req: IncomingMessage, body: unknown): boolean {
+  const v = req.headers['mcp-protocol-version'];
+  return typeof v === 'string' && v.trim() >= FIRST_SESSIONLESS_REVISION && !Array.isArray(body);
 }
 
 class BodyTooLarge extends Error {}
@@ -263,23 +287,16 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
     e.server.close().catch((err: Error) => log(`[toolgym] closing session ${id}: ${err.message}`));
   };
 
-  // 2026-07-28 requests carry no session: the SDK's per-request handler serves each from a fresh
-  // server whose router (sessionless: `episode` required) shares this process's episode table.
-  // 2025-era requests never reach it (they are routed to the sessions below first).
-  const modern = createMcpHandler(
-    ({ authInfo, requestInfo }) =>
-      createEpisodeServer(def, {
-        ...opts,
-        table,
-        scope: authInfo?.token ?? '',
-        session: false,
-        callOnly:
-          requestInfo?.headers.get('mcp-method') === 'tools/call'
-            ? (requestInfo.headers.get('mcp-name') ?? undefined)
-            : undefined,
-      }),
-    { legacy: 'reject', maxRequestBodySize: maxBodyBytes, onerror: (err) => log(`[toolgym] request error: ${err.message}`) },
-  );
+  // 2026-07-28 requests carry no session: the SDK's per-request handler serves each on an instance
+  // of its own, taken from a pool of idle ones (sessionlessServers) whose router (sessionless:
+  // `episode` required) shares this process's episode table. 2025-era requests never reach it
+  // (they are routed to the sessions below first).
+  const sessionless = sessionlessServers(def, { ...opts, table });
+  const modern = createMcpHandler(sessionless.factory, {
+    legacy: 'reject',
+    maxRequestBodySize: maxBodyBytes,
+    onerror: (err) => log(`[toolgym] request error: ${err.message}`),
+  });
   const serveModern = async (res: ServerResponse, request: Request, scope: string, body?: unknown) => {
     const init = { authInfo: { token: scope, clientId: 'toolgym', scopes: [] }, parsedBody: body };
     await writeWebResponse(await modern.fetch(request, init), res);
@@ -375,10 +392,10 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
           return;
         }
       } else {
-        const init = Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body);
+        const init = Array.isArray(body) ? body.some(isInitialize) : isInitialize(body);
         if (!init) {
           const request = toWebRequest(req, base + reqUrl);
-          if (!(await isLegacyRequest(request, body))) {
+          if (namesModernRevision(req, body) || !(await isLegacyRequest(request, body))) {
             await serveModern(res, request, scope, body);
             return;
           }
@@ -436,7 +453,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
       return;
     }
     if (req.method === 'GET' || req.method === 'DELETE') {
-      if (!sessionId && String(req.headers['mcp-protocol-version'] ?? '') >= '2026') {
+      if (!sessionId && String(req.headers['mcp-protocol-version'] ?? '').trim() >= FIRST_SESSIONLESS_REVISION) {
         await serveModern(res, toWebRequest(req, base + reqUrl), scope);
         return;
       }
@@ -506,6 +523,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
     episodeCount: () => table.running,
     close: async () => {
       clearInterval(sweeper);
+      sessionless.close();
       await modern.close().catch(() => undefined);
       const closing = [...sessions.values()].map((e) => e.server.close().catch(() => undefined));
       sessions.clear();

@@ -16,10 +16,13 @@ import {
   InMemoryTransport,
   type JSONRPCMessage,
   McpServer,
+  type McpServerFactory,
   ProtocolError,
   ResourceTemplate,
+  type StandardSchemaWithJSON,
   type Transport,
 } from '@modelcontextprotocol/server';
+import type { z } from 'zod';
 import { EpisodeRouter, EpisodeTable, type EpisodeTableOptions } from './episodes.js';
 import { summarizeEnv } from './registry.js';
 import { toolArgsSchema } from './schema.js';
@@ -39,12 +42,6 @@ export interface EpisodeServerOptions extends EpisodeTableOptions {
   session?: boolean;
   /** Task resources listed per family and split (reading works for every task id). */
   listedTasksPerFamily?: number;
-  /**
-   * The instance serves one `tools/call` of this tool and nothing else (a 2026-07-28 request whose
-   * `Mcp-Method` and `Mcp-Name` say so; the SDK refuses a body that disagrees with them): only that
-   * tool is registered, no resources, which is most of the cost of a per-request instance.
-   */
-  callOnly?: string;
 }
 
 const routers = new WeakMap<McpServer, EpisodeRouter>();
@@ -67,6 +64,37 @@ const CACHE_HINTS: Partial<Record<'tools/list' | 'resources/list' | 'resources/t
     'resources/templates/list': { ttlMs: 300_000, cacheScope: 'public' },
     'server/discover': { ttlMs: 300_000, cacheScope: 'public' },
   };
+
+const registeredSchemas = new WeakMap<z.ZodRawShape, StandardSchemaWithJSON>();
+
+/**
+ * The schema a tool is registered with: zod's (validation unchanged) with its JSON Schema converted
+ * once per process. The SDK converts a registered schema on each instance that needs it (tools/list,
+ * and the `Mcp-Param-*` check of every 2026-07-28 tools/call), and a 2026-07-28 request gets a fresh
+ * instance, so without this every call paid for a zod-to-JSON-Schema conversion (~0.1 ms, a tenth
+ * of the call). The converted object is shared and never mutated (the SDK copies it).
+ */
+function registeredSchema(shape: z.ZodRawShape): StandardSchemaWithJSON {
+  let schema = registeredSchemas.get(shape);
+  if (!schema) {
+    const std = toolArgsSchema(shape)['~standard'];
+    const memo = new Map<string, Record<string, unknown>>();
+    const once =
+      (io: 'input' | 'output') =>
+      (opts: { target: string }): Record<string, unknown> => {
+        const key = `${io} ${opts.target}`;
+        let json = memo.get(key);
+        if (!json) {
+          json = std.jsonSchema[io](opts);
+          memo.set(key, json);
+        }
+        return json;
+      };
+    schema = { '~standard': { ...std, jsonSchema: { input: once('input'), output: once('output') } } };
+    registeredSchemas.set(shape, schema);
+  }
+  return schema;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Protocol errors: codes and one-line messages a client can act on
@@ -280,37 +308,32 @@ export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptio
     throw new Error('unreachable: tools/call is routed to the episode router');
   };
   // Registration order is the listing order: control tools, then the environment's own, as declared.
-  const only = opts.callOnly !== undefined && router.tool(opts.callOnly) ? opts.callOnly : undefined;
   for (const [name, c] of Object.entries(controlTools)) {
-    if (only !== undefined && name !== only) continue;
     server.registerTool(
       name,
       {
         title: c.title,
         description: c.description,
-        inputSchema: toolArgsSchema(name === CONTROL.gym_submit ? withEpisodeArg(c.inputSchema) : c.inputSchema),
+        inputSchema: registeredSchema(name === CONTROL.gym_submit ? withEpisodeArg(c.inputSchema) : c.inputSchema),
         _meta: { ...CONTROL_META },
       },
       unused,
     );
   }
   for (const t of def.tools) {
-    if (only !== undefined && t.name !== only) continue;
     server.registerTool(
       t.name,
       {
         title: t.title,
         description: t.description,
-        inputSchema: toolArgsSchema(withEpisodeArg(t.inputSchema)),
+        inputSchema: registeredSchema(withEpisodeArg(t.inputSchema)),
         annotations: t.annotations,
       },
       unused,
     );
   }
-  if (only === undefined) {
-    registerResources(server, def, opts.listedTasksPerFamily ?? 5);
-    registerEnvResources(server, def);
-  }
+  registerResources(server, def, opts.listedTasksPerFamily ?? 5);
+  registerEnvResources(server, def);
 
   // McpServer turns an unknown tool into an isError result and validates arguments with its own
   // message; episodes need both differently (a protocol error for an unknown tool or a malformed
@@ -335,6 +358,58 @@ export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptio
     if (!opts.table) void table.close().catch(() => undefined);
   };
   return server;
+}
+
+/** How many idle instances `sessionlessServers` keeps per scope by default. */
+export const DEFAULT_IDLE_SESSIONLESS_SERVERS = 64;
+
+/**
+ * The server factory for the SDK's `createMcpHandler` (2026-07-28 requests: no session, each request
+ * served by an instance of its own): instances are reused, one request at a time, rather than built
+ * per request. Building one (an `McpServer`, its protocol handlers, every tool and resource
+ * registered) and dropping it after one call cost more CPU than the call itself; a 2025-11-25
+ * session pays for it once.
+ *
+ * Reuse is the SDK's own contract: the handler connects the instance it is given to a fresh
+ * single-exchange transport and refuses only an instance still connected to another exchange
+ * (`assertNotServing`), and `Server.connect` takes a new transport once the previous one closed,
+ * re-binding the protocol revision each time. So an instance is taken from the idle list when the
+ * handler asks for one (never handed to two requests at once) and put back when its exchange's
+ * transport closes; one that was never connected (a request refused before dispatch) is simply
+ * dropped. Per-request state lives in the request: the handler sets the revision and the client's
+ * `_meta` identity on the instance before each exchange, and the router is sessionless (no current
+ * episode; each call names its episode by handle), one per bearer-token scope.
+ */
+export function sessionlessServers(
+  def: EnvDefinition,
+  opts: EpisodeServerOptions & { table: EpisodeTable; maxIdle?: number },
+): { factory: McpServerFactory; close(): void } {
+  const maxIdle = opts.maxIdle ?? DEFAULT_IDLE_SESSIONLESS_SERVERS;
+  const idle = new Map<string, McpServer[]>();
+  let closed = false;
+  const build = (scope: string): McpServer => {
+    const server = createEpisodeServer(def, { ...opts, scope, session: false });
+    const closeEpisodes = server.server.onclose;
+    server.server.onclose = () => {
+      closeEpisodes?.();
+      const list = idle.get(scope) ?? [];
+      if (!closed && server.server.transport === undefined && list.length < maxIdle) {
+        list.push(server);
+        idle.set(scope, list);
+      }
+    };
+    return server;
+  };
+  return {
+    factory: ({ authInfo }) => {
+      const scope = authInfo?.token ?? '';
+      return idle.get(scope)?.pop() ?? build(scope);
+    },
+    close: () => {
+      closed = true;
+      idle.clear();
+    },
+  };
 }
 
 /**

@@ -5,9 +5,12 @@
  */
 
 import { Client as ModernClient, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { createMcpHandler, type McpServer } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EpisodeTable } from '../../../envs/core/episodes.js';
 import type { HttpServerHandle } from '../../../envs/core/http.js';
 import { serveHttp } from '../../../envs/core/index.js';
+import { sessionlessServers } from '../../../envs/core/server.js';
 import { arithEnv } from '../../fixtures/arith-env.js';
 import { httpClient, type Result, raw, sumOf, text } from './http-helpers.js';
 
@@ -121,5 +124,64 @@ describe('protocol revision 2026-07-28', () => {
     expect(server.sessionCount()).toBe(1);
     await legacy.client.close();
     await modern.close();
+  });
+
+  it('reuses server instances across requests, never one for two requests at once, and keeps bearer-token scopes apart', async () => {
+    const table = new EpisodeTable(arithEnv, { replicaId: 'p1' });
+    const pool = sessionlessServers(arithEnv, { table });
+    const built = new Set<McpServer>();
+    const handler = createMcpHandler(
+      (ctx) => {
+        const s = pool.factory(ctx) as McpServer;
+        built.add(s);
+        return s;
+      },
+      { legacy: 'reject' },
+    );
+    const envelope = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': {},
+    };
+    let id = 0;
+    const call = async (scope: string, name: string, args: Record<string, unknown>): Promise<Result> => {
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/call',
+        'mcp-name': name,
+      };
+      if (typeof args.episode === 'string') headers['mcp-param-episode'] = args.episode;
+      const body = { jsonrpc: '2.0', id: ++id, method: 'tools/call', params: { name, arguments: args, _meta: envelope } };
+      const res = await handler.fetch(new Request('http://127.0.0.1/mcp', { method: 'POST', headers }), {
+        parsedBody: body,
+        authInfo: { token: scope, clientId: 'test', scopes: [] },
+      });
+      const json = await res.json();
+      expect(json.error).toBeUndefined();
+      return json.result;
+    };
+    const start = await call('A', 'gym_start', { seed: 1 });
+    const episode: string = start.structuredContent.episode;
+    for (let i = 0; i < 5; i++) expect(text(await call('A', 'add', { a: i, b: 1, episode }))).toBe(`${i} + 1 = ${i + 1}`);
+    // One scope, one request at a time: one instance served them all.
+    expect(built.size).toBe(1);
+    // Concurrent requests each get an instance of their own (the SDK refuses one that is still serving).
+    const second: string = (await call('A', 'gym_start', { seed: 2 })).structuredContent.episode;
+    const together = await Promise.all(Array.from({ length: 8 }, (_, i) => call('A', 'add', { a: i, b: 2, episode: second })));
+    expect(together.map(text)).toEqual(Array.from({ length: 8 }, (_, i) => `${i} + 2 = ${i + 2}`));
+    const afterBurst = built.size;
+    expect(afterBurst).toBeLessThanOrEqual(8);
+    for (let i = 0; i < 5; i++) await call('A', 'add', { a: 1, b: 1, episode });
+    expect(built.size).toBe(afterBurst);
+    // Another bearer token is served by instances of its own scope: the episode is unknown there.
+    const other = await call('B', 'add', { a: 1, b: 1, episode });
+    expect(other.isError).toBe(true);
+    expect(text(other)).toMatch(/Unknown episode/);
+    expect(built.size).toBe(afterBurst + 1);
+    expect(text(await call('A', 'add', { a: 3, b: 4, episode }))).toBe('3 + 4 = 7');
+    pool.close();
+    await handler.close();
+    await table.close();
   });
 });
