@@ -6,7 +6,16 @@
 
 export { qwen3Tokenizer } from './format/index.js';
 export { createPolicy, OraclePolicy } from './policies/index.js';
-export { type EpisodeMode, formatSummary, type RolloutLimitsInput, runBatch } from './rollout/index.js';
+export {
+  DEFAULT_MCP_REVISION,
+  type EnvTarget,
+  type EpisodeMode,
+  formatSummary,
+  MCP_REVISIONS,
+  type McpRevision,
+  type RolloutLimitsInput,
+  runBatch,
+} from './rollout/index.js';
 export {
   ContextLengthError,
   type ContextRecord,

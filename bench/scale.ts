@@ -14,8 +14,10 @@
  *    fast as they can (each closed-loop: one step in flight per episode), over the ws gym protocol
  *    (all on ONE socket, pipelined) and over Streamable HTTP (2026-07-28 requests, one keep-alive
  *    connection per episode; and 2025-11-25 sessions, one per episode), interleaved `--reps` times
- *    for `--pipeline-seconds` each. Medians; the ratio is against the faster HTTP path.
- *    `--only-pipeline` runs this part alone.
+ *    for `--pipeline-seconds` each. Medians; the ratio is against the faster HTTP path. The same run
+ *    sets the two HTTP revisions side by side: steps/s, the replica's CPU per step (from /proc), and
+ *    per-rep cost ratios 2026-07-28 / 2025-11-25 (their median). `--only-pipeline` runs this part
+ *    alone (with `--replicas 1` it starts one replica).
  *
  * Clients speak raw JSON-RPC over node:http keep-alive (and the project's ws client), so the load
  * generator costs little next to the servers on a 2-core machine.
@@ -23,8 +25,10 @@
  *   npm run build && npx tsx bench/scale.ts [--episodes 5000] [--replicas 4] [--seconds 30]
  *       [--think-min 2500] [--think-max 7500] [--pipeline 64] [--pipeline-seconds 4] [--reps 3]
  * Prints one JSON object. Targets (issue 22): >= 5,000 concurrent episodes across 4 replicas, p99 <= 100 ms,
- * nothing lost; ws pipelined steps/s >= 2x HTTP's.
+ * nothing lost; a 2026-07-28 client's tool call no slower than a 2025-11-25 client's (cost ratio <= 1);
+ * ws pipelined steps/s >= 2x HTTP's.
  */
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +69,32 @@ function median(xs: readonly number[]): number {
 }
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/** User+system CPU seconds of a process so far (Linux /proc; NaN elsewhere): the replica's own work. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** One timed run of the pipeline part: steps per second, and the serving replica's CPU per step. */
+interface PipelineRun {
+  rate: number;
+  cpuMs: number;
+}
+
+/** Runs `loop` (the stepping, setup already done) and measures it against the replica `pid`. */
+async function measured(pid: number | undefined, loop: () => Promise<number>): Promise<PipelineRun> {
+  const c0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  const steps = await loop();
+  const seconds = (performance.now() - t0) / 1000;
+  return { rate: steps / seconds, cpuMs: ((cpuSeconds(pid) - c0) * 1000) / steps };
+}
 
 // ---------------------------------------------------------------------------------------------
 // A raw 2026-07-28 MCP client: one JSON-RPC request per POST, the handle in Mcp-Param-Episode
@@ -227,55 +257,57 @@ async function scale(lbUrl: string): Promise<Record<string, unknown>> {
 // ---------------------------------------------------------------------------------------------
 // 2. ws pipelined against HTTP, one replica
 
-async function wsRun(url: string, seconds: number): Promise<number> {
+async function wsRun(url: string, seconds: number, pid: number | undefined): Promise<PipelineRun> {
   const client = await WsGymClient.connect(url, { maxInflight: PIPELINE });
   const eps = await Promise.all(Array.from({ length: PIPELINE }, (_, i) => client.reset({ seed: i })));
-  let steps = 0;
   let failed = 0;
-  const end = performance.now() + seconds * 1000;
-  const t0 = performance.now();
-  await Promise.all(
-    eps.map(async (e, i) => {
-      while (performance.now() < end) {
-        const r = await client.step(e.episode, {
-          kind: 'tool_calls',
-          calls: [{ name: 'echo', arguments: { message: `m${i}` } }],
-        });
-        if (r.aborted || r.observation.toolResults?.[0]?.isError) failed++;
-        steps++;
-      }
-    }),
-  );
-  const rate = steps / ((performance.now() - t0) / 1000);
+  const run = await measured(pid, async () => {
+    let steps = 0;
+    const end = performance.now() + seconds * 1000;
+    await Promise.all(
+      eps.map(async (e, i) => {
+        while (performance.now() < end) {
+          const r = await client.step(e.episode, {
+            kind: 'tool_calls',
+            calls: [{ name: 'echo', arguments: { message: `m${i}` } }],
+          });
+          if (r.aborted || r.observation.toolResults?.[0]?.isError) failed++;
+          steps++;
+        }
+      }),
+    );
+    return steps;
+  });
   await Promise.all(eps.map((e) => client.closeEpisode(e.episode)));
   client.close();
   if (failed) throw new Error(`ws: ${failed} steps failed`);
-  return rate;
+  return run;
 }
 
-async function httpRun(url: string, seconds: number): Promise<number> {
+async function httpRun(url: string, seconds: number, pid: number | undefined): Promise<PipelineRun> {
   const agent = new Agent({ keepAlive: true, maxSockets: PIPELINE });
   const mcp = new Modern(new URL(url), agent);
   const starts = await Promise.all(Array.from({ length: PIPELINE }, (_, i) => mcp.call('gym_start', { seed: i })));
   const handles = starts.map((s) => s.result?.structuredContent?.episode as string);
-  let steps = 0;
   let failed = 0;
-  const end = performance.now() + seconds * 1000;
-  const t0 = performance.now();
-  await Promise.all(
-    handles.map(async (episode, i) => {
-      while (performance.now() < end) {
-        const r = await mcp.call('echo', { message: `m${i}`, episode });
-        if (!r.ok) failed++;
-        steps++;
-      }
-    }),
-  );
-  const rate = steps / ((performance.now() - t0) / 1000);
+  const run = await measured(pid, async () => {
+    let steps = 0;
+    const end = performance.now() + seconds * 1000;
+    await Promise.all(
+      handles.map(async (episode, i) => {
+        while (performance.now() < end) {
+          const r = await mcp.call('echo', { message: `m${i}`, episode });
+          if (!r.ok) failed++;
+          steps++;
+        }
+      }),
+    );
+    return steps;
+  });
   await Promise.all(handles.map((episode) => mcp.call('gym_submit', { answer: 'x', episode })));
   agent.destroy();
   if (failed) throw new Error(`http: ${failed} steps failed`);
-  return rate;
+  return run;
 }
 
 /** A 2025-11-25 session on its own keep-alive connection: initialize, then calls with Mcp-Session-Id. */
@@ -331,40 +363,59 @@ class LegacySession {
   }
 }
 
-async function legacyRun(url: string, seconds: number): Promise<number> {
+async function legacyRun(url: string, seconds: number, pid: number | undefined): Promise<PipelineRun> {
   const sessions = Array.from({ length: PIPELINE }, () => new LegacySession(new URL(url)));
   await Promise.all(sessions.map((s) => s.open()));
   await Promise.all(sessions.map((s, i) => s.call('gym_start', { seed: i })));
-  let steps = 0;
   let failed = 0;
-  const end = performance.now() + seconds * 1000;
-  const t0 = performance.now();
-  await Promise.all(
-    sessions.map(async (s, i) => {
-      while (performance.now() < end) {
-        if (!(await s.call('echo', { message: `m${i}` }))) failed++;
-        steps++;
-      }
-    }),
-  );
-  const rate = steps / ((performance.now() - t0) / 1000);
+  const run = await measured(pid, async () => {
+    let steps = 0;
+    const end = performance.now() + seconds * 1000;
+    await Promise.all(
+      sessions.map(async (s, i) => {
+        while (performance.now() < end) {
+          if (!(await s.call('echo', { message: `m${i}` }))) failed++;
+          steps++;
+        }
+      }),
+    );
+    return steps;
+  });
   for (const s of sessions) s.agent.destroy();
   if (failed) throw new Error(`http 2025-11-25: ${failed} steps failed`);
-  return rate;
+  return run;
 }
 
 // ---------------------------------------------------------------------------------------------
 
-/** ws against the faster of the two HTTP paths (sessions or handles), medians over the reps. */
-function pipelineFigures(ws: number[], http: number[], legacy: number[]) {
-  const best = Math.max(median(http), median(legacy));
+/**
+ * ws against the faster of the two HTTP paths (sessions or handles), and the 2026-07-28 path
+ * against the 2025-11-25 one: medians over the interleaved reps. A cost ratio is taken per rep (the
+ * two paths ran seconds apart, under the same load) and its median reported: wall = 2025-11-25
+ * steps/s over 2026-07-28 steps/s, cpu = the replica's CPU per 2026-07-28 step over its CPU per
+ * 2025-11-25 step. Either <= 1 means a 2026-07-28 call costs no more.
+ */
+function pipelineFigures(ws: PipelineRun[], http: PipelineRun[], legacy: PipelineRun[]) {
+  const rate = (xs: PipelineRun[]) => median(xs.map((x) => x.rate));
+  const cpu = (xs: PipelineRun[]) => median(xs.map((x) => x.cpuMs));
+  const best = Math.max(rate(http), rate(legacy));
+  const wallRatio = median(http.map((h, i) => (legacy[i] as PipelineRun).rate / h.rate));
+  const cpuRatio = median(http.map((h, i) => h.cpuMs / (legacy[i] as PipelineRun).cpuMs));
   return {
     episodes: PIPELINE,
-    ws_steps_per_s: Math.round(median(ws)),
-    http_2026_steps_per_s: Math.round(median(http)),
-    http_2025_steps_per_s: Math.round(median(legacy)),
-    ratio: r2(median(ws) / best),
-    reps: { ws: ws.map(Math.round), http_2026: http.map(Math.round), http_2025: legacy.map(Math.round) },
+    ws_steps_per_s: Math.round(rate(ws)),
+    http_2026_steps_per_s: Math.round(rate(http)),
+    http_2025_steps_per_s: Math.round(rate(legacy)),
+    ratio: r2(rate(ws) / best),
+    cpu_ms_per_step: { ws: r3(cpu(ws)), http_2026: r3(cpu(http)), http_2025: r3(cpu(legacy)) },
+    cost_2026_over_2025: { wall: r2(wallRatio), cpu: r2(cpuRatio) },
+    reps: {
+      ws: ws.map((x) => Math.round(x.rate)),
+      http_2026: http.map((x) => Math.round(x.rate)),
+      http_2025: legacy.map((x) => Math.round(x.rate)),
+      cpu_ms_http_2026: http.map((x) => r3(x.cpuMs)),
+      cpu_ms_http_2025: legacy.map((x) => r3(x.cpuMs)),
+    },
   };
 }
 
@@ -381,19 +432,42 @@ async function main(): Promise<void> {
   try {
     const first = replicas[0] as ReplicaProcess;
     log(`pipeline: ${PIPELINE} episodes, ws (one socket) vs HTTP (one connection each), ${REPS} x ${PIPELINE_SECONDS} s`);
-    const ws: number[] = [];
-    const http: number[] = [];
-    const legacy: number[] = [];
+    const ws: PipelineRun[] = [];
+    const http: PipelineRun[] = [];
+    const legacy: PipelineRun[] = [];
+    const pid = first.child.pid;
+    // A short unrecorded round first: the replica's JIT warms up on every path before any rep counts.
+    await wsRun(first.wsUrl as string, 1, pid);
+    await httpRun(first.url, 1, pid);
+    await legacyRun(first.url, 1, pid);
     for (let rep = 0; rep < REPS; rep++) {
-      ws.push(await wsRun(first.wsUrl as string, PIPELINE_SECONDS));
-      http.push(await httpRun(first.url, PIPELINE_SECONDS));
-      legacy.push(await legacyRun(first.url, PIPELINE_SECONDS));
+      ws.push(await wsRun(first.wsUrl as string, PIPELINE_SECONDS, pid));
+      // The two HTTP paths alternate which goes first, so neither always follows the ws run.
+      if (rep % 2 === 0) {
+        http.push(await httpRun(first.url, PIPELINE_SECONDS, pid));
+        legacy.push(await legacyRun(first.url, PIPELINE_SECONDS, pid));
+      } else {
+        legacy.push(await legacyRun(first.url, PIPELINE_SECONDS, pid));
+        http.push(await httpRun(first.url, PIPELINE_SECONDS, pid));
+      }
+      const [w, h, l] = [ws.at(-1), http.at(-1), legacy.at(-1)] as PipelineRun[];
       log(
-        `rep ${rep}: ws ${Math.round(ws.at(-1) as number)}, http 2026-07-28 ${Math.round(http.at(-1) as number)}, http 2025-11-25 ${Math.round(legacy.at(-1) as number)} steps/s`,
+        `rep ${rep}: ws ${Math.round(w.rate)}, http 2026-07-28 ${Math.round(h.rate)} (${r3(h.cpuMs)} ms CPU/step), http 2025-11-25 ${Math.round(l.rate)} (${r3(l.cpuMs)} ms CPU/step) steps/s`,
       );
     }
     if (ONLY_PIPELINE) {
-      process.stdout.write(`${JSON.stringify(pipelineFigures(ws, http, legacy))}\n`);
+      const pipeline = pipelineFigures(ws, http, legacy);
+      const out = {
+        bench: 'scale (pipeline part)',
+        machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg_1m: r2(loadavg()[0] as number) },
+        node: process.version,
+        pipeline,
+        targets: {
+          ws_ge_2x_http: pipeline.ratio >= 2,
+          http_2026_no_slower_than_2025: pipeline.cost_2026_over_2025.wall <= 1,
+        },
+      };
+      process.stdout.write(`${JSON.stringify(out)}\n`);
       return;
     }
     log(`scale: ${EPISODES} episodes through HAProxy, ${SECONDS} s of paced load`);
@@ -410,6 +484,7 @@ async function main(): Promise<void> {
         episodes_5000_p99_le_100ms_nothing_lost:
           (s.open_episodes as number) >= 5000 && (s.p99_ms as number) <= 100 && s.lost === 0 && REPLICAS >= 4,
         ws_ge_2x_http: pipeline.ratio >= 2,
+        http_2026_no_slower_than_2025: pipeline.cost_2026_over_2025.wall <= 1,
       },
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -14,7 +14,7 @@ import { type EnvDefinition, EnvWorkerPool, getEnv, type Split } from '../../env
 import { mixSeed, Rng } from '../../tools/index.js';
 import { isolatedVmInfo } from '../../tools/sandbox/index.js';
 import { createPolicy } from '../policies/index.js';
-import { type RolloutLimitsInput, resolveLimits, runBatch } from '../rollout/index.js';
+import { type EnvTarget, type RolloutLimitsInput, resolveLimits, runBatch } from '../rollout/index.js';
 import { readTrajectories, TrajectoryWriter } from '../trajectory/index.js';
 import type { Policy, Trajectory } from '../types.js';
 import { computeMetrics, type EvalMetrics } from './metrics.js';
@@ -49,6 +49,12 @@ export interface EvalOptions {
    * A started `EnvWorkerPool` is used as is (and left open), so several evaluations share warm workers.
    */
   envWorkers?: number | EnvWorkerPool;
+  /**
+   * Reach the environment here instead of running it in-process (`gym serve --http`'s URL, or
+   * `{ url, token, revision }` to pick the MCP revision; a `ws://` URL for `gym serve --ws`). `env`
+   * still names it: the task draw and the oracle read the definition.
+   */
+  remote?: EnvTarget;
   /** Env modules the workers load before building `env` (what `--env-module` loaded here). */
   envModules?: readonly string[];
   /** The options `env` was built with (recorded so the rerun command builds the same environment). */
@@ -247,6 +253,8 @@ export async function runEval(opts: EvalOptions): Promise<EvalResult> {
   // included) so a rerun does not depend on the defaults of a later version.
   const { thinkingBudget: _ignored, ...limits } = resolveLimits({ ...opts.limits, thinkingBudget: undefined });
   const concurrency = opts.concurrency ?? 8;
+  if (opts.remote !== undefined && opts.envWorkers !== undefined)
+    throw new EvalConfigError('envWorkers runs the environment locally: pass either remote or envWorkers, not both');
   if (opts.envWorkers instanceof EnvWorkerPool && opts.envWorkers.env.id && opts.envWorkers.env.id !== def.id)
     throw new EvalConfigError(`the worker pool serves "${opts.envWorkers.env.id}", not "${def.id}"`);
   const taskIds = selectTasks(def, split, opts.tasks, seed);
@@ -286,7 +294,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalResult> {
     t0 = performance.now();
     for (const budget of budgets.length ? budgets : [undefined]) {
       const res = await runBatch({
-        env: pool ? () => pool.connect() : def,
+        env: pool ? () => pool.connect() : (opts.remote ?? def),
         policy,
         tasks: taskIds,
         split,

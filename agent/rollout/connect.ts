@@ -26,8 +26,13 @@ export type EnvTarget =
   | { command: string; args?: string[]; env?: Record<string, string> }
   | (() => Promise<Client | ModernClient>);
 
-/** The MCP protocol revisions a remote target can be spoken to in. */
-export type McpRevision = '2025-11-25' | '2026-07-28';
+/**
+ * The MCP protocol revisions a remote http(s) target can be spoken to in. The default is the one
+ * the loop's 2025-era client (`@modelcontextprotocol/sdk`) negotiates: 2025-11-25, a session.
+ */
+export const MCP_REVISIONS = ['2025-11-25', '2026-07-28'] as const;
+export type McpRevision = (typeof MCP_REVISIONS)[number];
+export const DEFAULT_MCP_REVISION: McpRevision = '2025-11-25';
 
 export interface Connection {
   client: Client | ModernClient;

@@ -14,6 +14,7 @@ export {
   planEpisodes,
   runBatch,
 } from './batch.js';
+export { DEFAULT_MCP_REVISION, type EnvTarget, MCP_REVISIONS, type McpRevision } from './connect.js';
 export { ENDINGS, endingRow, type Fault, reasonKey } from './endings.js';
 export {
   EnvClient,

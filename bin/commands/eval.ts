@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { type EvalMode, EvalModeSchema, type EvalResult, replayEval, runEval } from '../../agent/eval/index.js';
 import { buildEnv, EnvWorkerPool, loadEnvModules } from '../../envs/index.js';
 import { addEnvOptions, type EnvOptionFlags, envOptions } from './env-options.js';
+import { addRevisionOption, type RemoteFlags, remoteTarget } from './remote.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -63,7 +64,7 @@ function summaryLines(res: EvalResult): string {
   return `${lines.join('\n')}\n`;
 }
 
-interface EvalFlags extends EnvOptionFlags {
+interface EvalFlags extends EnvOptionFlags, RemoteFlags {
   env?: string;
   policy: string;
   k: number;
@@ -88,7 +89,11 @@ export function register(program: Command): void {
   const evaluate = program
     .command('eval')
     .description('Run every task k times and report tool-call stability: pass@k, pass^k, validity, recovery, mode compliance')
-    .option('--env <id>', 'environment id (see `gym envs`)')
+    .option('--env <id>', 'environment id (see `gym envs`); with --url, it names the served environment (task draw, oracle)')
+    .option(
+      '--url <url>',
+      'reach a remote `gym serve --http` at this MCP URL (or `gym serve --ws` at a ws:// URL) instead of running the env in-process',
+    )
     .option('--policy <spec>', 'policy spec: oracle, oracle:err=0.2, openai:http://host/v1#model, builtin:<ckpt>', 'oracle')
     .option('-k, --k <n>', 'trials per task (per budget)', int('-k'), 4)
     .option('--split <split>', 'task split: train or test', 'test')
@@ -135,6 +140,9 @@ export function register(program: Command): void {
         }
       }
       if (flags.maxTurns !== undefined) limits.maxTurns = flags.maxTurns;
+      const remote = remoteTarget(flags);
+      if (remote && flags.envWorkers)
+        throw new Error('--env-workers runs the environment locally: drop --url, or drop --env-workers');
       const options = envOptions(flags.env, flags);
       const def = buildEnv(flags.env, options);
       // Workers build their own environment from the id, the modules and the same options.
@@ -152,6 +160,7 @@ export function register(program: Command): void {
         seed: flags.seed,
         concurrency: flags.concurrency,
         envWorkers: workers,
+        remote,
         envModules: flags.envModule,
         envOptions: options,
         limits,
@@ -162,5 +171,6 @@ export function register(program: Command): void {
       }).finally(() => workers?.close());
       process.stdout.write(summaryLines(res));
     });
+  addRevisionOption(evaluate);
   addEnvOptions(evaluate);
 }

@@ -14,13 +14,13 @@ import {
 } from '../../agent/index.js';
 import { buildEnv, type EnvDefinition, EnvWorkerPool, loadEnvModules, type Split } from '../../envs/index.js';
 import { addEnvOptions, type EnvOptionFlags, envOptions } from './env-options.js';
+import { addRevisionOption, type RemoteFlags, remoteTarget } from './remote.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-interface RolloutCliOptions extends EnvOptionFlags {
+interface RolloutCliOptions extends EnvOptionFlags, RemoteFlags {
   env?: string;
   envModule: string[];
-  url?: string;
   policy: string;
   tasks: string;
   groupSize: string;
@@ -95,6 +95,7 @@ export function register(program: Command): void {
         throw new RolloutCliError(`--mode must be think, no_think or mixed, got "${opts.mode}"`);
       if (opts.split !== 'train' && opts.split !== 'test')
         throw new RolloutCliError(`--split must be train or test, got "${opts.split}"`);
+      const remote = remoteTarget(opts);
 
       const limits: RolloutLimitsInput = {};
       const maxTurns = int('--max-turns', opts.maxTurns);
@@ -132,7 +133,7 @@ export function register(program: Command): void {
           }).start();
         const pool = workers;
         const { summary } = await runBatch({
-          env: pool ? () => pool.connect() : (opts.url ?? (def as EnvDefinition)),
+          env: pool ? () => pool.connect() : (remote ?? (def as EnvDefinition)),
           policy,
           tasks: opts.task.length > 0 ? opts.task : undefined,
           count: int('--tasks', opts.tasks, 0),
@@ -157,5 +158,6 @@ export function register(program: Command): void {
         await workers?.close();
       }
     });
+  addRevisionOption(rollout);
   addEnvOptions(rollout);
 }
