@@ -157,7 +157,7 @@ describe('protocol revision 2026-07-28', () => {
         parsedBody: body,
         authInfo: { token: scope, clientId: 'test', scopes: [] },
       });
-      const json = await res.json();
+      const json = (await res.json()) as { error?: unknown; result: Result };
       expect(json.error).toBeUndefined();
       return json.result;
     };
