@@ -1,9 +1,11 @@
 /**
  * Streamable HTTP serving, both MCP revisions on one endpoint and one episode table (episodes.ts):
  * 2025-11-25 clients get sessions (`Mcp-Session-Id`; a call may leave `episode` out), 2026-07-28
- * requests are sessionless and served by the v2 SDK's `createMcpHandler`, one server instance per
- * request, each call naming its episode by handle. A request with a session id or an `initialize`
- * goes to the sessions; any other is classified by the SDK's `isLegacyRequest`.
+ * requests are sessionless and served by the v2 SDK's `createMcpHandler`, each on a server instance
+ * of its own (reused from an idle pool: server.ts `sessionlessServers`), each call naming its episode
+ * by handle. A request with a session id or an `initialize` goes to the sessions; one whose
+ * `MCP-Protocol-Version` header names 2026-07-28 or later to the handler; any other is classified by
+ * the SDK's `isLegacyRequest`.
  *
  * Security follows the MCP transport spec: bind 127.0.0.1 unless told otherwise; check `Host` and
  * `Origin` against allow-lists before anything else (DNS-rebinding protection: a page on evil.com

@@ -5,8 +5,9 @@
  * argument names. One factory serves both protocol eras: a 2025-11-25 session (in-memory, stdio,
  * Streamable HTTP with `Mcp-Session-Id`) and a 2026-07-28 request (no session; `server/discover`,
  * the per-request `_meta` envelope, `Mcp-Method`/`Mcp-Name`/`Mcp-Param-Episode` headers, cacheable
- * list results, all handled by the SDK). `connectInMemory` links a `Client` to one in-process (the
- * rollout loop's default path, so the in-process path is the MCP path too).
+ * list results, all handled by the SDK; `sessionlessServers` hands the SDK's per-request handler
+ * pooled instances). `connectInMemory` links a `Client` to one in-process (the rollout loop's default
+ * path, so the in-process path is the MCP path too).
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport as ClientTransport } from '@modelcontextprotocol/sdk/shared/transport.js';
