@@ -24,6 +24,7 @@
  *
  *   npm run build && npx tsx bench/scale.ts [--episodes 5000] [--replicas 4] [--seconds 30]
  *       [--think-min 2500] [--think-max 7500] [--pipeline 64] [--pipeline-seconds 4] [--reps 3]
+ *       [--warmup-seconds 4]
  * Prints one JSON object. Targets (issue 22): >= 5,000 concurrent episodes across 4 replicas, p99 <= 100 ms,
  * nothing lost; a 2026-07-28 client's tool call no slower than a 2025-11-25 client's (cost ratio <= 1);
  * ws pipelined steps/s >= 2x HTTP's.
@@ -49,6 +50,7 @@ const THINK_MAX = arg('--think-max', 7500);
 const PIPELINE = arg('--pipeline', 64);
 const PIPELINE_SECONDS = arg('--pipeline-seconds', 4);
 const REPS = arg('--reps', 3);
+const WARMUP_SECONDS = arg('--warmup-seconds', 4);
 const ONLY_PIPELINE = process.argv.includes('--only-pipeline');
 
 const log = (s: string): void => void process.stderr.write(`[scale] ${s}\n`);
@@ -436,10 +438,11 @@ async function main(): Promise<void> {
     const http: PipelineRun[] = [];
     const legacy: PipelineRun[] = [];
     const pid = first.child.pid;
-    // A short unrecorded round first: the replica's JIT warms up on every path before any rep counts.
-    await wsRun(first.wsUrl as string, 1, pid);
-    await httpRun(first.url, 1, pid);
-    await legacyRun(first.url, 1, pid);
+    // An unrecorded round first: the replica's JIT (and, for 2026-07-28, its pool of server
+    // instances) warms up on every path before any rep counts.
+    await wsRun(first.wsUrl as string, WARMUP_SECONDS, pid);
+    await httpRun(first.url, WARMUP_SECONDS, pid);
+    await legacyRun(first.url, WARMUP_SECONDS, pid);
     for (let rep = 0; rep < REPS; rep++) {
       ws.push(await wsRun(first.wsUrl as string, PIPELINE_SECONDS, pid));
       // The two HTTP paths alternate which goes first, so neither always follows the ws run.
