@@ -13,16 +13,27 @@
  *
  * For each arm: held-out success per mode (the run's own before/after evaluation: one episode per
  * test task and mode, Qwen3's sampling), mode compliance per mode, pass@k over `--pass-tasks` test
- * tasks x k samples (no_think), and compute from the runs' summaries (student + teacher model FLOPs
- * of the arm's own phases: the cold start is common to all arms and the teacher's training is paid
- * once; held-out evaluations are not counted), plus wall time. (c)'s compute includes (b)'s.
+ * tasks x k samples (no_think), out-of-distribution success (trainer/run/splits.ts, the learning
+ * experiment's splits: compute.sim at difficulties 2-5, the compute families no arm trained on, the
+ * in-distribution tasks reworded, and with a tool whose first call fails; `--ood-tasks` tasks each,
+ * one no_think episode per task), and compute from the runs' summaries (student + teacher model
+ * FLOPs of the arm's own phases: the cold start is common to all arms and the teacher's training is
+ * paid once; held-out evaluations are not counted), plus wall time. (c)'s compute includes (b)'s.
+ *
+ * Curves: every arm's run evaluates the held-out set every `--eval-every` steps of its phase (GRPO,
+ * off-policy SFT, on-policy), so each arm has success against compute, and the bench reports the
+ * compute at which each arm first reaches (a)'s final held-out success. The compute at an
+ * intermediate step is the phase's FLOPs in proportion to the tokens trained so far (exact for SFT's
+ * and the teacher's scoring, which are per token; a rollout's tokens are taken as proportional to
+ * the tokens trained on them); (b)'s teacher FLOPs (its episodes) are all paid before step 1.
  *
  *   npx tsx bench/distill.ts [--seeds 0,1,2,3,4] [--quick] [--cache .bench-cache/distill]
  *     [--teacher-grpo-steps 60] [--grpo-steps 60] [--off-policy-steps 100] [--on-policy-steps 20]
- *     [--test-tasks 64] [--pass-tasks 16] [--k 16] [--plot out.svg]
+ *     [--on-policy-lr X] [--eval-every 10] [--test-tasks 64] [--pass-tasks 16] [--k 16]
+ *     [--ood-tasks 16] [--plot out.svg]
  *
  * Prints one JSON object on stdout (per seed, medians, targets); progress on stderr. `--plot` writes
- * an SVG of held-out success against total FLOPs (log scale) for every arm and seed.
+ * an SVG of held-out success against total FLOPs (log scale): each arm's curve, every seed.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,9 +47,13 @@ import { BuiltinPolicy, loadCheckpoint, ModelRunner } from '../trainer/model/ind
 import {
   distill,
   evalSampling,
+  evaluateSplits,
+  learnEnv,
+  learnSplits,
   type RunConfig,
   type RunSummary,
   resolveRunConfig,
+  type SplitName,
   selectTasks,
   train,
 } from '../trainer/run/index.js';
@@ -53,6 +68,9 @@ const { values: flags } = parseArgs({
     'grpo-steps': { type: 'string' },
     'off-policy-steps': { type: 'string' },
     'on-policy-steps': { type: 'string' },
+    'on-policy-lr': { type: 'string' },
+    'eval-every': { type: 'string' },
+    'ood-tasks': { type: 'string' },
     'test-tasks': { type: 'string' },
     'pass-tasks': { type: 'string' },
     k: { type: 'string' },
@@ -76,7 +94,14 @@ const S = {
   testTasks: int('test-tasks', quick ? 4 : 64),
   passTasks: int('pass-tasks', quick ? 2 : 16),
   k: int('k', quick ? 2 : 16),
+  evalEvery: int('eval-every', quick ? 1 : 10),
+  oodTasks: int('ood-tasks', quick ? 2 : 16),
+  onPolicyLr: flags['on-policy-lr'] === undefined ? undefined : Number(flags['on-policy-lr']),
 };
+if (S.onPolicyLr !== undefined && !(S.onPolicyLr > 0))
+  throw new Error(`--on-policy-lr ${flags['on-policy-lr']}: want a positive number`);
+const OOD_SPLITS = ['ood-harder', 'ood-family', 'ood-reworded', 'ood-flaky'] as const satisfies readonly SplitName[];
+const oodEnv = learnEnv();
 const seeds = (flags.seeds as string).split(',').map((s) => Number(s.trim()));
 const log = (s: string) => process.stderr.write(`[distill] ${s}\n`);
 const preset = quick ? 'quick' : 'default';
@@ -149,11 +174,87 @@ async function passAtK(ckDir: string, cfg: RunConfig): Promise<number> {
   }
 }
 
+/** Success (pass@1, one no_think episode per task) of a checkpoint on the out-of-distribution splits. */
+async function oodSuccess(ckDir: string, cfg: RunConfig, label: string): Promise<Record<string, number>> {
+  // the splits of a run whose RL query set is its own training set (compute.sim at its difficulties)
+  const rlCfg = { ...cfg, rl: { ...cfg.rl, families: cfg.families, minDifficulty: 1, maxDifficulty: cfg.maxDifficulty } };
+  const all = learnSplits(oodEnv, rlCfg, { tasks: S.oodTasks });
+  const splits = Object.fromEntries(OOD_SPLITS.map((n) => [n, all[n]]));
+  const ck = loadCheckpoint(ckDir);
+  const runner = await ModelRunner.create(ck.model, cfg.device);
+  try {
+    const f = await evaluateSplits(oodEnv, runner, ck.tokenizer, cfg, splits, {
+      k: 1,
+      runId: `ood-${label}`,
+      bootstrapSamples: 0,
+    });
+    const out: Record<string, number> = {};
+    for (const n of OOD_SPLITS) if (f[n]) out[n] = f[n].passAt1.value;
+    out.mean = OOD_SPLITS.reduce((a, n) => a + (out[n] ?? 0), 0) / OOD_SPLITS.length;
+    return out;
+  } finally {
+    runner.dispose();
+  }
+}
+
+interface CurvePoint {
+  /** Phase step of the evaluation (0: before the phase). */
+  step: number;
+  totalFlops: number;
+  success: number;
+}
+
+/**
+ * The held-out curve of one run's training phase (`sft`, `grpo` or `distill`): its `eval` records
+ * against the FLOPs spent by then. `base` is compute paid before the phase (for (c), (b)'s), `upfront`
+ * teacher FLOPs paid before its first step (the off-policy episodes).
+ */
+function curve(
+  dir: string,
+  s: RunSummary,
+  phase: 'sft' | 'grpo' | 'distill',
+  o: { base?: number; upfront?: number } = {},
+): CurvePoint[] {
+  const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const steps = rows.filter((r) => r.phase === phase);
+  const total = (k: string) => steps.reduce((a, r) => a + Number(r[k] ?? 0), 0);
+  const upTo = (k: string, step: number) =>
+    steps.filter((r) => Number(r.step) <= step).reduce((a, r) => a + Number(r[k] ?? 0), 0);
+  const c = s.compute[phase];
+  const upfront = o.upfront ?? 0;
+  const seqAll = Math.max(1, total('seqTokens'));
+  const teachAll = Math.max(1, total('teacherTokens'));
+  const at = (step: number) =>
+    (o.base ?? 0) +
+    (c.studentFlops * upTo('seqTokens', step)) / seqAll +
+    upfront +
+    (phase === 'distill' ? (c.teacherFlops * upTo('teacherTokens', step)) / teachAll : 0);
+  // evaluations in order; the last one with a given step wins (a distill run evaluates its start twice: before and after an empty phase)
+  // the off-policy phase's last evaluation is the distill run's `before`/`after`, recorded at on-policy step 0
+  const last = steps.reduce((m, r) => Math.max(m, Number(r.step)), 0);
+  const byStep = new Map<number, number>();
+  for (const r of rows)
+    if (r.phase === 'eval') byStep.set(phase === 'sft' && Number(r.step) === 0 ? last : Number(r.step), Number(r.success));
+  return [...byStep].sort((a, b) => a[0] - b[0]).map(([step, success]) => ({ step, totalFlops: at(step), success }));
+}
+
+/** The first point of a curve at or above `target` success (its compute), or null. */
+function firstReach(points: readonly CurvePoint[], target: number): number | null {
+  return points.find((p) => p.success >= target)?.totalFlops ?? null;
+}
+
 interface Arm {
   success: number;
   successByMode: { think?: number; no_think?: number };
   compliance: { think?: number; no_think?: number };
   passAtK: number;
+  ood: Record<string, number>;
+  curve: CurvePoint[];
+  /** Total FLOPs at which the arm's curve first reaches (a)'s final held-out success (null: never). */
+  flopsToReachA: number | null;
   studentFlops: number;
   teacherFlops: number;
   totalFlops: number;
@@ -161,13 +262,21 @@ interface Arm {
   final: string;
 }
 
-function arm(s: RunSummary, compute: { studentFlops: number; teacherFlops: number; wallMs: number }, pass: number): Arm {
+function arm(
+  s: RunSummary,
+  compute: { studentFlops: number; teacherFlops: number; wallMs: number },
+  pass: number,
+  ood: Record<string, number>,
+  points: CurvePoint[],
+): Omit<Arm, 'flopsToReachA'> {
   const m = s.after.byMode;
   return {
     success: s.after.success,
     successByMode: { think: m.think?.success, no_think: m.no_think?.success },
     compliance: { think: m.think?.compliance, no_think: m.no_think?.compliance },
     passAtK: pass,
+    ood,
+    curve: points,
     ...compute,
     totalFlops: compute.studentFlops + compute.teacherFlops,
     final: s.checkpoints.final,
@@ -177,7 +286,7 @@ function arm(s: RunSummary, compute: { studentFlops: number; teacherFlops: numbe
 async function oneSeed(seed: number, teacherDir: string) {
   const out = join(work, `seed${seed}`);
   const T = join(teacherDir, 'checkpoints', 'final');
-  const common = { env: 'code-interp', model: 'nano', seed, out, testTasks: S.testTasks };
+  const common = { env: 'code-interp', model: 'nano', seed, out, testTasks: S.testTasks, evalEvery: S.evalEvery };
   log(`seed ${seed}: student cold start (nano, oracle SFT on the teacher's tokenizer)`);
   const cold = await train(codeInterpEnv, resolveRunConfig({ preset, flags: { ...common, tokenizer: T, grpo: { steps: 0 } } }), {
     runId: 'cold',
@@ -198,7 +307,12 @@ async function oneSeed(seed: number, teacherDir: string) {
   const cfgC = resolveRunConfig({
     preset,
     distill: true,
-    flags: { ...common, init: b.summary.checkpoints.final, sft: { steps: 0 }, distill: { teacher: T, steps: S.onPolicy } },
+    flags: {
+      ...common,
+      init: b.summary.checkpoints.final,
+      sft: { steps: 0 },
+      distill: { teacher: T, steps: S.onPolicy, ...(S.onPolicyLr !== undefined ? { lr: S.onPolicyLr } : {}) },
+    },
   });
   const c = await distill(codeInterpEnv, cfgC, { runId: 'c-onpolicy', hooks: hooks(`s${seed} c`) });
   log(`seed ${seed}: pass@${S.k}`);
@@ -208,11 +322,23 @@ async function oneSeed(seed: number, teacherDir: string) {
     b: await passAtK(b.summary.checkpoints.final, cfgA),
     c: await passAtK(c.summary.checkpoints.final, cfgA),
   };
+  log(`seed ${seed}: out-of-distribution splits`);
+  const ood = {
+    cold: await oodSuccess(S0, cfgA, `cold${seed}`),
+    a: await oodSuccess(a.summary.checkpoints.final, cfgA, `a${seed}`),
+    b: await oodSuccess(b.summary.checkpoints.final, cfgA, `b${seed}`),
+    c: await oodSuccess(c.summary.checkpoints.final, cfgA, `c${seed}`),
+  };
   const bc = b.summary.compute.total;
   const cc = c.summary.compute.total;
-  const arms = {
-    a: arm(a.summary, a.summary.compute.total, pass.a),
-    b: arm(b.summary, bc, pass.b),
+  const bTotal = bc.studentFlops + bc.teacherFlops;
+  const partial = {
+    a: arm(a.summary, a.summary.compute.total, pass.a, ood.a, curve(a.dir, a.summary, 'grpo')),
+    b: arm(b.summary, bc, pass.b, ood.b, [
+      // the cold start, once the teacher's episodes are paid for
+      { step: 0, totalFlops: b.summary.compute.sft.teacherFlops, success: cold.summary.after.success },
+      ...curve(b.dir, b.summary, 'sft', { upfront: b.summary.compute.sft.teacherFlops }),
+    ]),
     c: arm(
       c.summary,
       {
@@ -221,7 +347,15 @@ async function oneSeed(seed: number, teacherDir: string) {
         wallMs: bc.wallMs + cc.wallMs,
       },
       pass.c,
+      ood.c,
+      curve(c.dir, c.summary, 'distill', { base: bTotal }),
     ),
+  };
+  const target = partial.a.success;
+  const arms = {
+    a: { ...partial.a, flopsToReachA: firstReach(partial.a.curve, target) },
+    b: { ...partial.b, flopsToReachA: firstReach(partial.b.curve, target) },
+    c: { ...partial.c, flopsToReachA: firstReach(partial.c.curve, target) },
   };
   const coldM = cold.summary.after.byMode;
   return {
@@ -230,6 +364,7 @@ async function oneSeed(seed: number, teacherDir: string) {
       success: cold.summary.after.success,
       compliance: { think: coldM.think?.compliance, no_think: coldM.no_think?.compliance },
       passAtK: pass.cold,
+      ood: ood.cold,
       studentFlops: cold.summary.compute.total.studentFlops,
     },
     arms,
@@ -237,19 +372,28 @@ async function oneSeed(seed: number, teacherDir: string) {
       successPoints: 100 * (arms.c.success - arms.a.success),
       computeRatio: arms.c.totalFlops / arms.a.totalFlops,
       passAtKPoints: 100 * (arms.c.passAtK - arms.a.passAtK),
-      reachesAAtTenth: arms.c.success >= arms.a.success && arms.c.totalFlops <= arms.a.totalFlops / 10,
+      reachesAAtTenth: arms.c.flopsToReachA !== null && arms.c.flopsToReachA <= arms.a.totalFlops / 10,
+      /** (c)'s FLOPs where its curve first reaches (a)'s final success, over (a)'s total (null: never). */
+      reachRatio: arms.c.flopsToReachA === null ? null : arms.c.flopsToReachA / arms.a.totalFlops,
+      /** The same for (b) alone. */
+      bReachRatio: arms.b.flopsToReachA === null ? null : arms.b.flopsToReachA / arms.a.totalFlops,
     },
   };
 }
 
 type SeedResult = Awaited<ReturnType<typeof oneSeed>>;
 
-/** Held-out success against total FLOPs (log x), one marker per arm and seed. */
+/** Held-out success against total FLOPs (log x): each arm's curve per seed, its final point marked. */
 function plot(results: SeedResult[], file: string): void {
-  const pts = results.flatMap((r) =>
-    (['a', 'b', 'c'] as const).map((k) => ({ k, x: Math.log10(Math.max(1, r.arms[k].totalFlops)), y: r.arms[k].success })),
+  const arms = ['a', 'b', 'c'] as const;
+  // log scale: points at zero compute (an arm's start) are left out
+  const lines = results.flatMap((r) =>
+    arms.map((k) => ({
+      k,
+      pts: r.arms[k].curve.filter((p) => p.totalFlops > 0).map((p) => ({ x: Math.log10(p.totalFlops), y: p.success })),
+    })),
   );
-  const xs = pts.map((p) => p.x);
+  const xs = lines.flatMap((l) => l.pts.map((p) => p.x));
   const [x0, x1] = [Math.floor(Math.min(...xs)), Math.ceil(Math.max(...xs))];
   const W = 560;
   const H = 360;
@@ -267,8 +411,13 @@ function plot(results: SeedResult[], file: string): void {
     ...[0, 0.25, 0.5, 0.75, 1].map((y) => `<text x="54" y="${py(y) + 4}" text-anchor="end">${Math.round(100 * y)}%</text>`),
     `<text x="${(W + 30) / 2}" y="${H - 6}" text-anchor="middle">model FLOPs (student + teacher), log scale</text>`,
     `<text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle">held-out success</text>`,
-    ...pts.map((p) => `<circle cx="${px(p.x)}" cy="${py(p.y)}" r="5" fill="${color[p.k]}"/>`),
-    ...(['a', 'b', 'c'] as const).map(
+    ...lines.flatMap((l) => [
+      `<polyline fill="none" stroke="${color[l.k]}" stroke-width="1.5" points="${l.pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ')}"/>`,
+      ...l.pts.map(
+        (p, i) => `<circle cx="${px(p.x)}" cy="${py(p.y)}" r="${i === l.pts.length - 1 ? 5 : 2.5}" fill="${color[l.k]}"/>`,
+      ),
+    ]),
+    ...arms.map(
       (k, i) =>
         `<circle cx="${W - 150}" cy="${40 + 18 * i}" r="5" fill="${color[k]}"/><text x="${W - 140}" y="${44 + 18 * i}">${label[k]}</text>`,
     ),
@@ -309,10 +458,14 @@ async function main() {
             c: med((r) => r.arms.c.totalFlops),
           },
           cComputeOverA: med((r) => r.cVsA.computeRatio),
+          cReachComputeOverA: med((r) => r.cVsA.reachRatio ?? Number.POSITIVE_INFINITY),
+          bReachComputeOverA: med((r) => r.cVsA.bReachRatio ?? Number.POSITIVE_INFINITY),
+          ood: Object.fromEntries((['a', 'b', 'c'] as const).map((k) => [k, med((r) => r.arms[k].ood.mean)])),
           cMinusASuccessPoints: med((r) => r.cVsA.successPoints),
         },
         targets: {
-          cReachesAAtTenthCompute: med((r) => r.cVsA.successPoints) >= 0 && med((r) => r.cVsA.computeRatio) <= 0.1,
+          // on the curves: the compute at which (c) first reaches (a)'s final success, over (a)'s total
+          cReachesAAtTenthCompute: med((r) => r.cVsA.reachRatio ?? Number.POSITIVE_INFINITY) <= 0.1,
           cPassAtKAtLeastA: med((r) => r.cVsA.passAtKPoints) >= 0,
           cModeCompliance98: modes.every((m) => results.every((r) => (r.arms.c.compliance[m] ?? 0) >= 0.98)),
         },

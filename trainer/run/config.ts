@@ -323,7 +323,9 @@ export const RunConfigSchema = z
       .int()
       .nonnegative()
       .default(0)
-      .describe('Evaluate on the test split every N GRPO steps (0: only before and after).'),
+      .describe(
+        'Evaluate on the test split every N GRPO steps, and every N off-policy and on-policy steps of `gym distill` (0: only before and after).',
+      ),
     evalDecoding: z
       .enum(['qwen3', 'greedy'])
       .default('qwen3')

@@ -116,6 +116,12 @@ export async function runSft(ctx: RunContext, samples: readonly TokenSample[]): 
         ctx.note(`cold start ends at SFT step ${s + 1}: probe success ${p.success.toFixed(3)} >= ${cfg.sft.stopAtSuccess}`);
       }
     }
+    // the off-policy phase of a distillation is a training phase of its own: held-out points on its curve too
+    if (cfg.distill.teacher && cfg.evalEvery > 0 && (s + 1) % cfg.evalEvery === 0 && s + 1 < ctx.sftEnd) {
+      hooks.onStage?.('evaluate', 'sft', s + 1);
+      const e = await evaluateRunModel(ctx, ctx.testIds, `sft${s + 1}`);
+      ctx.record({ phase: 'eval', step: s + 1, success: e.success, validity: e.validity, byMode: e.byMode });
+    }
     if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === ctx.sftEnd || ctx.stopRequested) {
       hooks.onStage?.('checkpoint', 'sft', s + 1);
       await ctx.checkpoint('last', { phase: 'sft', step: s + 1 }, true);
