@@ -232,12 +232,15 @@ function curve(
     (c.studentFlops * upTo('seqTokens', step)) / seqAll +
     upfront +
     (phase === 'distill' ? (c.teacherFlops * upTo('teacherTokens', step)) / teachAll : 0);
-  // evaluations in order; the last one with a given step wins (a distill run evaluates its start twice: before and after an empty phase)
-  // the off-policy phase's last evaluation is the distill run's `before`/`after`, recorded at on-policy step 0
+  // a run's last evaluation is its `after` (recorded at the GRPO step: 0 in a distill run); the
+  // others sit at their phase step, except that a distill run's `before` (step 0) follows its off-policy phase
   const last = steps.reduce((m, r) => Math.max(m, Number(r.step)), 0);
+  const evals = rows.filter((r) => r.phase === 'eval');
   const byStep = new Map<number, number>();
-  for (const r of rows)
-    if (r.phase === 'eval') byStep.set(phase === 'sft' && Number(r.step) === 0 ? last : Number(r.step), Number(r.success));
+  evals.forEach((r, i) => {
+    const step = i === evals.length - 1 || (phase === 'sft' && Number(r.step) === 0) ? last : Number(r.step);
+    byStep.set(step, Number(r.success));
+  });
   return [...byStep].sort((a, b) => a[0] - b[0]).map(([step, success]) => ({ step, totalFlops: at(step), success }));
 }
 
