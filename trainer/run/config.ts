@@ -227,9 +227,11 @@ export const DistillConfigSchema = z
       .describe('Student sampling top-k for both modes, 0 off (overrides decoding).'),
     topP: z.number().gt(0).max(1).optional().describe('Student sampling top-p for both modes, 1 off (overrides decoding).'),
     mode: z
-      .enum(['think', 'no_think', 'mixed'])
-      .default('mixed')
-      .describe('Thinking mode of on-policy episodes: mixed keeps both modes in the student, as the off-policy data does.'),
+      .enum(['both', 'think', 'no_think', 'mixed'])
+      .default('both')
+      .describe(
+        "Thinking mode of on-policy episodes: both splits each step's tasks between think and no_think episodes as the off-policy data does (sft.thinkFraction), rendered as it and the evaluation are; mixed switches mode between turns with /think and /no_think soft switches, a format the off-policy data never shows.",
+      ),
   })
   .strict();
 

@@ -7,8 +7,8 @@
  * writes them, and the same stop semantics: a stop request finishes the step under way.
  */
 import { join } from 'node:path';
-import type { GenerateRequest, GenerateResult, Policy } from '../../agent/index.js';
-import { runBatch } from '../../agent/rollout/index.js';
+import type { GenerateRequest, GenerateResult, Policy, Trajectory } from '../../agent/index.js';
+import { type EpisodeMode, runBatch } from '../../agent/rollout/index.js';
 import { TrajectoryWriter } from '../../agent/trajectory/index.js';
 import { mixSeed } from '../../tools/index.js';
 import { episodeSamples, type TokenSample } from '../batch.js';
@@ -88,18 +88,33 @@ async function distillStepOf(ctx: RunContext, teacher: Teacher, s: number, write
     spec: `builtin:${ctx.runId}@distill${s}`,
   });
   hooks.onStage?.('sample', 'distill', s + 1);
-  const { trajectories } = await runBatch({
-    env: ctx.def,
-    policy,
-    tasks: nextTasks(ctx),
-    groupSize: c.groupSize,
-    mode: c.mode,
-    limits: rolloutLimits(cfg),
-    concurrency: cfg.concurrency,
-    runId: `${ctx.runId}-d${s}`,
-    progress: false,
-    // no stop signal: a stop request lets the step's episodes finish (an aborted one would change the step)
-  }).finally(() => policy.resetCache());
+  const tasks = nextTasks(ctx);
+  const batch = (mode: EpisodeMode, ids: string[], runId: string) =>
+    ids.length === 0
+      ? Promise.resolve({ trajectories: [] as Trajectory[] })
+      : runBatch({
+          env: ctx.def,
+          policy,
+          tasks: ids,
+          groupSize: c.groupSize,
+          mode,
+          limits: rolloutLimits(cfg),
+          concurrency: cfg.concurrency,
+          runId,
+          progress: false,
+          // no stop signal: a stop request lets the step's episodes finish (an aborted one would change the step)
+        });
+  const trajectories: Trajectory[] = [];
+  try {
+    if (c.mode === 'both') {
+      // as the off-policy data: the first share of the tasks in think mode, the rest in no_think
+      const nThink = Math.round(tasks.length * cfg.sft.thinkFraction);
+      trajectories.push(...(await batch('think', tasks.slice(0, nThink), `${ctx.runId}-d${s}-think`)).trajectories);
+      trajectories.push(...(await batch('no_think', tasks.slice(nThink), `${ctx.runId}-d${s}-no_think`)).trajectories);
+    } else trajectories.push(...(await batch(c.mode, tasks, `${ctx.runId}-d${s}`)).trajectories);
+  } finally {
+    policy.resetCache();
+  }
   for (const t of trajectories) writer.write(t);
   // every context of an episode is one sequence (an episode with a scripted user may start new contexts)
   const samples: TokenSample[] = trajectories.flatMap((t) => episodeSamples(t) ?? []);
