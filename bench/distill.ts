@@ -29,7 +29,7 @@
  *
  *   npx tsx bench/distill.ts [--seeds 0,1,2,3,4] [--quick] [--cache .bench-cache/distill]
  *     [--teacher-grpo-steps 60] [--grpo-steps 60] [--off-policy-steps 100] [--on-policy-steps 20]
- *     [--on-policy-lr X] [--eval-every 10] [--test-tasks 64] [--pass-tasks 16] [--k 16]
+ *     [--on-policy-lr X] [--on-policy-decoding qwen3|full] [--on-policy-mode both|mixed|think|no_think] [--eval-every 10] [--test-tasks 64] [--pass-tasks 16] [--k 16]
  *     [--ood-tasks 16] [--plot out.svg]
  *
  * Prints one JSON object on stdout (per seed, medians, targets); progress on stderr. `--plot` writes
@@ -69,6 +69,8 @@ const { values: flags } = parseArgs({
     'off-policy-steps': { type: 'string' },
     'on-policy-steps': { type: 'string' },
     'on-policy-lr': { type: 'string' },
+    'on-policy-decoding': { type: 'string' },
+    'on-policy-mode': { type: 'string' },
     'eval-every': { type: 'string' },
     'ood-tasks': { type: 'string' },
     'test-tasks': { type: 'string' },
@@ -97,6 +99,8 @@ const S = {
   evalEvery: int('eval-every', quick ? 1 : 10),
   oodTasks: int('ood-tasks', quick ? 2 : 16),
   onPolicyLr: flags['on-policy-lr'] === undefined ? undefined : Number(flags['on-policy-lr']),
+  onPolicyDecoding: flags['on-policy-decoding'],
+  onPolicyMode: flags['on-policy-mode'],
 };
 if (S.onPolicyLr !== undefined && !(S.onPolicyLr > 0))
   throw new Error(`--on-policy-lr ${flags['on-policy-lr']}: want a positive number`);
@@ -314,7 +318,13 @@ async function oneSeed(seed: number, teacherDir: string) {
       ...common,
       init: b.summary.checkpoints.final,
       sft: { steps: 0 },
-      distill: { teacher: T, steps: S.onPolicy, ...(S.onPolicyLr !== undefined ? { lr: S.onPolicyLr } : {}) },
+      distill: {
+        teacher: T,
+        steps: S.onPolicy,
+        lr: S.onPolicyLr,
+        decoding: S.onPolicyDecoding,
+        mode: S.onPolicyMode,
+      },
     },
   });
   const c = await distill(codeInterpEnv, cfgC, { runId: 'c-onpolicy', hooks: hooks(`s${seed} c`) });
