@@ -195,10 +195,11 @@ async function figures(ck: string, taskIds: readonly string[], group: number) {
 }
 
 describe('on-policy distillation from a student that already solves tasks', () => {
-  // bench/distill's failure: on-policy steps at T 1, untruncated, lr 1e-3 took a distilled student
-  // from 84% to 0%. With the defaults (the evaluation's sampling per mode, lr 3e-4) a few steps must
-  // not undo what the off-policy phase taught. The old settings (decoding full, lr 1e-3) fail this
-  // test: success 0.5 -> 0 and greedy call validity 1 -> 0 on the same seeds.
+  // bench/distill's failure: on-policy steps in mixed mode (soft switches the off-policy data never
+  // shows), at T 1 untruncated, lr 1e-3, took a distilled student from 84% to 0%. With the defaults
+  // (mode both, the evaluation's sampling per mode, lr 3e-4) a few steps must not undo what the
+  // off-policy phase taught. The old settings fail this test on the same seeds (success 0.5 -> 0,
+  // greedy call validity 1 -> 0); here any one of the three changes alone passes it.
   it('keeps its success on the tasks it learned and its greedy calls valid', async () => {
     // off-policy only: the student copies the teacher's verified episodes of the first train tasks
     const off = await distill(
