@@ -285,7 +285,7 @@ export class WsEnvClient implements EpisodeEnv {
     try {
       const r = await Promise.race([req, timeout, aborted]);
       if (r === 'timeout') {
-        // The server goes on with the call (a step is not cancellable); its later answer is dropped.
+        // The server goes on with the call (this client does not send the protocol's `cancel`); its later answer is dropped.
         return {
           text: `Error: tool \`${name}\` did not finish within ${timeoutMs} ms and was cancelled. Try a smaller input or a faster approach.`,
           isError: true,

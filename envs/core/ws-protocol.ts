@@ -84,11 +84,20 @@ export const CloseRequestSchema = z
   .object({ id: RequestIdSchema, op: z.literal('close'), episode: EpisodeHandleSchema })
   .strict();
 
+export const CancelRequestSchema = z
+  .object({
+    id: RequestIdSchema,
+    op: z.literal('cancel'),
+    target: RequestIdSchema.describe('The id of a tool-call step of this socket, in flight or waiting its turn.'),
+  })
+  .strict();
+
 export const WsRequestSchema = z.discriminatedUnion('op', [
   InfoRequestSchema,
   ResetRequestSchema,
   StepRequestSchema,
   CloseRequestSchema,
+  CancelRequestSchema,
 ]);
 export type WsRequest = z.infer<typeof WsRequestSchema>;
 export type WsOp = WsRequest['op'];
@@ -172,6 +181,12 @@ export const StepResultSchema = z.object({
       .optional()
       .describe("With `observation.messages`: the user's turn starts a new context (earlier turns are dropped)."),
     context: z.number().int().min(0).optional().describe('With `observation.messages`: the index of its context.'),
+    cancelled: z
+      .boolean()
+      .optional()
+      .describe(
+        'The client cancelled the step: the call running then is answered as cancelled (its tool may still finish on the server) and later calls were not run.',
+      ),
   }),
 });
 
@@ -180,6 +195,18 @@ export const CloseResultSchema = z.object({
   ok: z.literal(true),
   op: z.literal('close'),
   episode: EpisodeHandleSchema,
+});
+
+export const CancelResultSchema = z.object({
+  id: RequestIdSchema,
+  ok: z.literal(true),
+  op: z.literal('cancel'),
+  target: RequestIdSchema,
+  cancelled: z
+    .boolean()
+    .describe(
+      'Whether the target was a tool-call step still in flight (its answer then says `info.cancelled`); false for an id that finished, never was, or is not a tool-call step.',
+    ),
 });
 
 /** What an `ok: false` answer's `error.code` can be. */
@@ -204,7 +231,7 @@ export type WsErrorCode = z.infer<typeof WsErrorCodeSchema>;
 export const ErrorResultSchema = z.object({
   id: RequestIdSchema.nullable().describe('The request id, or null when the frame had none that could be read.'),
   ok: z.literal(false),
-  op: z.enum(['info', 'reset', 'step', 'close']).optional(),
+  op: z.enum(['info', 'reset', 'step', 'close', 'cancel']).optional(),
   episode: EpisodeHandleSchema.optional(),
   error: z.object({ code: WsErrorCodeSchema, message: z.string().describe('One line that says what to do.') }),
 });
@@ -214,9 +241,11 @@ export const WsResponseSchema = z.union([
   ResetResultSchema,
   StepResultSchema,
   CloseResultSchema,
+  CancelResultSchema,
   ErrorResultSchema,
 ]);
 export type WsResponse = z.infer<typeof WsResponseSchema>;
+export type WsCancelResult = z.infer<typeof CancelResultSchema>;
 export type WsInfoResult = z.infer<typeof InfoResultSchema>;
 export type WsResetResult = z.infer<typeof ResetResultSchema>;
 export type WsStepResult = z.infer<typeof StepResultSchema>;

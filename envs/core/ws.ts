@@ -147,6 +147,8 @@ class Connection {
   readonly #episodes = new Map<string, Episode>();
   /** Ids of the requests read and not yet answered (running or queued). */
   readonly #inflight = new Set<string | number>();
+  /** The tool-call steps read and not yet answered, by request id: what a `cancel` aborts. */
+  readonly #cancellable = new Map<string | number, AbortController>();
   /**
    * Requests read while `maxInflight` were running. Pausing the socket stops further reads, but the
    * frames of a chunk already read still arrive; they wait here (at most one socket read's worth).
@@ -195,12 +197,12 @@ class Connection {
     const parsed = WsRequestSchema.safeParse(raw);
     if (!parsed.success) {
       const op = (raw as { op?: unknown } | null)?.op;
-      const known = op === 'info' || op === 'reset' || op === 'step' || op === 'close';
+      const known = op === 'info' || op === 'reset' || op === 'step' || op === 'close' || op === 'cancel';
       this.#send(
         fail(
           idOf(raw),
           'bad_request',
-          `Bad request: ${firstIssue(parsed.error)}${known ? '' : ' (op is one of info, reset, step, close)'}; see docs/ws-protocol.schema.json.`,
+          `Bad request: ${firstIssue(parsed.error)}${known ? '' : ' (op is one of info, reset, step, close, cancel)'}; see docs/ws-protocol.schema.json.`,
           known ? (op as WsOp) : undefined,
         ),
       );
@@ -213,7 +215,15 @@ class Connection {
       );
       return;
     }
+    if (req.op === 'cancel') {
+      // Answered at once, ahead of any queue: it must reach a step that is running or waiting.
+      const target = this.#cancellable.get(req.target);
+      target?.abort();
+      this.#send({ id: req.id, ok: true, op: 'cancel', target: req.target, cancelled: target !== undefined });
+      return;
+    }
     this.#inflight.add(req.id);
+    if (req.op === 'step' && req.action.kind === 'tool_calls') this.#cancellable.set(req.id, new AbortController());
     if (this.#running >= this.opts.maxInflight) this.#queued.push(req);
     else this.#start(req);
     this.#throttle();
@@ -229,6 +239,7 @@ class Connection {
       .then((res) => {
         this.#running--;
         this.#inflight.delete(req.id);
+        this.#cancellable.delete(req.id);
         this.#send(res);
         const next = this.#queued.shift();
         if (next) this.#start(next);
@@ -263,6 +274,8 @@ class Connection {
         return Promise.resolve({ id: req.id, ...this.info() } as WsInfoResult);
       case 'reset':
         return this.#reset(req);
+      case 'cancel':
+        throw new Error('unreachable: cancel is answered on arrival');
       case 'step':
       case 'close': {
         const ep = this.#episodes.get(req.episode);
@@ -278,7 +291,9 @@ class Connection {
           );
         }
         const run =
-          req.op === 'step' ? () => this.#step(req.id, req.episode, ep, req.action) : () => this.#close(req.id, req.episode, ep);
+          req.op === 'step'
+            ? () => this.#step(req.id, req.episode, ep, req.action, this.#cancellable.get(req.id)?.signal)
+            : () => this.#close(req.id, req.episode, ep);
         const p = ep.chain.then(run, run);
         ep.chain = p.catch(() => undefined);
         return p;
@@ -320,7 +335,7 @@ class Connection {
     return res;
   }
 
-  async #step(id: WsStepResult['id'], episode: string, ep: Episode, action: WsAction): Promise<WsResponse> {
+  async #step(id: WsStepResult['id'], episode: string, ep: Episode, action: WsAction, signal?: AbortSignal): Promise<WsResponse> {
     if (ep.over) {
       return fail(id, 'episode_over', `Episode "${episode}" has ended: reset a new episode.`, 'step', episode);
     }
@@ -335,6 +350,10 @@ class Connection {
           toolResults.push(errorText(`Not run: the episode ended before \`${call.name}\`.`));
           continue;
         }
+        if (signal?.aborted) {
+          toolResults.push(errorText(`Not run: the step was cancelled before \`${call.name}\`.`));
+          continue;
+        }
         if (isControlTool(call.name)) {
           // Episode control is the protocol's own (reset, the answer action): not a tool a step calls.
           toolResults.push(
@@ -344,7 +363,7 @@ class Connection {
           );
           continue;
         }
-        last = await s.call(call.name, call.arguments);
+        last = await s.call(call.name, call.arguments, signal);
         toolResults.push(toolResultOf(last));
         const m = readEpisodeMeta(last._meta);
         if (m[META.terminated] || m[META.truncated] || m[META.aborted]) ep.over = true;
@@ -367,6 +386,7 @@ class Connection {
       aborted,
       info: { step: m[META.step] ?? s.step },
     };
+    if (signal?.aborted) res.info.cancelled = true;
     if (m[META.components]) res.info.components = m[META.components];
     if (m[META.correct] !== undefined) res.info.correct = m[META.correct];
     const detail = s.verdict?.detail;
