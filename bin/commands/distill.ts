@@ -14,7 +14,7 @@ import { loadEnvModules } from '../../envs/index.js';
 import { MODEL_PRESETS, registerBuiltinPolicy } from '../../trainer/model/index.js';
 import { distill, RunConfigError, resolveRunConfig, resolveTeacherDir } from '../../trainer/run/index.js';
 import { addEnvOptions, type EnvOptionFlags, envFromFlags } from './env-options.js';
-import { computeLines, flops, loraFlags, loraLines, runWithProgress } from './run-progress.js';
+import { computeLines, flops, loraFlags, loraLines, loraOptions, num, runWithProgress } from './run-progress.js';
 
 interface DistillFlags extends EnvOptionFlags {
   env?: string;
@@ -44,13 +44,6 @@ interface DistillFlags extends EnvOptionFlags {
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-function num(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n)) throw new RunConfigError(`--${name} must be a number, got "${v}"`);
-    return n;
-  };
-}
 
 /** `--student`: a preset name, or a checkpoint folder (a run folder means its checkpoints/final). */
 function studentFlags(student: string | undefined): Record<string, unknown> {
@@ -66,43 +59,35 @@ function studentFlags(student: string | undefined): Record<string, unknown> {
 }
 
 export function register(program: Command): void {
-  const cmd = program
-    .command('distill')
-    .description(
-      "Distill a teacher into the built-in student: SFT on the teacher's episodes, then on-policy KL; writes runs/<id>/",
-    )
-    .option('--teacher <dir>', 'teacher: a finished run folder (runs/<id>) or a checkpoint folder')
-    .option(
-      '--student <preset|dir>',
-      "student: a model preset (nano | micro | mini), or a checkpoint or Hugging Face folder (with --lora-rank) with the teacher's tokenizer",
-    )
-    .option('--env <id>', 'environment id', undefined)
-    .option('--steps <n>', 'on-policy distillation steps', num('steps'))
-    .option('--off-policy-steps <n>', "SFT steps on the teacher's episodes", num('off-policy-steps'))
-    .option('--loss <type>', 'per-token loss: reverse_kl | forward_kl | jsd | sampled')
-    .option('--beta <b>', "JSD's teacher weight in the mixture", num('beta'))
-    .option('--lr <x>', 'on-policy learning rate', num('lr'))
-    .option('--decoding <kind>', "student's on-policy sampling: qwen3 (the evaluation's, per mode) | full (T 1, untruncated)")
-    .option('--temperature <t>', 'student sampling temperature, both modes (overrides --decoding)', num('temperature'))
-    .option('--top-k <k>', 'student sampling top-k, both modes, 0 off (overrides --decoding)', num('top-k'))
-    .option('--top-p <p>', 'student sampling top-p, both modes, 1 off (overrides --decoding)', num('top-p'))
-    .option('--device <kind>', 'where the student runs: cpu | webgpu | auto')
-    .option('--teacher-device <kind>', "where the teacher runs (default: the student's device)")
-    .option('--seed <n>', 'run seed', num('seed'))
-    .option('--config <file>', 'JSON run config (unknown keys are an error)')
-    .option('--preset <name>', 'run preset: default | quick')
-    .option('--resume <dir>', 'continue a run folder from its last checkpoint')
-    .option('--out <dir>', 'folder for runs/<id>/')
-    .option(
-      '--lora-rank <r>',
-      'train rank-r LoRA adapters on the frozen weights instead of every weight (0: full fine-tuning)',
-      num('lora-rank'),
-    )
-    .option('--lora-alpha <a>', 'LoRA alpha: the adapter is scaled by alpha / r (default 2 r)', num('lora-alpha'))
-    .option(
-      '--lora-targets <list>',
-      'projections that get adapters (default q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)',
-    )
+  const cmd = loraOptions(
+    program
+      .command('distill')
+      .description(
+        "Distill a teacher into the built-in student: SFT on the teacher's episodes, then on-policy KL; writes runs/<id>/",
+      )
+      .option('--teacher <dir>', 'teacher: a finished run folder (runs/<id>) or a checkpoint folder')
+      .option(
+        '--student <preset|dir>',
+        "student: a model preset (nano | micro | mini), or a checkpoint or Hugging Face folder (with --lora-rank) with the teacher's tokenizer",
+      )
+      .option('--env <id>', 'environment id', undefined)
+      .option('--steps <n>', 'on-policy distillation steps', num('steps'))
+      .option('--off-policy-steps <n>', "SFT steps on the teacher's episodes", num('off-policy-steps'))
+      .option('--loss <type>', 'per-token loss: reverse_kl | forward_kl | jsd | sampled')
+      .option('--beta <b>', "JSD's teacher weight in the mixture", num('beta'))
+      .option('--lr <x>', 'on-policy learning rate', num('lr'))
+      .option('--decoding <kind>', "student's on-policy sampling: qwen3 (the evaluation's, per mode) | full (T 1, untruncated)")
+      .option('--temperature <t>', 'student sampling temperature, both modes (overrides --decoding)', num('temperature'))
+      .option('--top-k <k>', 'student sampling top-k, both modes, 0 off (overrides --decoding)', num('top-k'))
+      .option('--top-p <p>', 'student sampling top-p, both modes, 1 off (overrides --decoding)', num('top-p'))
+      .option('--device <kind>', 'where the student runs: cpu | webgpu | auto')
+      .option('--teacher-device <kind>', "where the teacher runs (default: the student's device)")
+      .option('--seed <n>', 'run seed', num('seed'))
+      .option('--config <file>', 'JSON run config (unknown keys are an error)')
+      .option('--preset <name>', 'run preset: default | quick')
+      .option('--resume <dir>', 'continue a run folder from its last checkpoint')
+      .option('--out <dir>', 'folder for runs/<id>/'),
+  )
     .option('--no-progress', 'no progress bar')
     .option('--env-module <path>', 'also load environments exported by this module (repeatable)', collect, [])
     .action(async (o: DistillFlags) => {

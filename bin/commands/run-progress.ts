@@ -5,7 +5,8 @@
  * folder holds only whole steps). The run itself is trainer/run's.
  */
 import cliProgress from 'cli-progress';
-import { type RunHooks, RunInterruptedError, type RunSummary, type StepRecord } from '../../trainer/run/index.js';
+import type { Command } from 'commander';
+import { RunConfigError, type RunHooks, RunInterruptedError, type RunSummary, type StepRecord } from '../../trainer/run/index.js';
 
 export function fmt(x: unknown, digits = 3): string {
   return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '-';
@@ -140,6 +141,30 @@ export function computeLines(s: RunSummary): string[] {
     ...(c.distill.studentFlops > 0 ? [phase('distill', c.distill)] : []),
     phase('total', c.total),
   ];
+}
+
+/** Commander's parser for a numeric flag: a clear error naming the flag. */
+export function num(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new RunConfigError(`--${name} must be a number, got "${v}"`);
+    return n;
+  };
+}
+
+/** The flags that choose LoRA training (`loraFlags` reads them back). */
+export function loraOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--lora-rank <r>',
+      'train rank-r LoRA adapters on the frozen weights instead of every weight (0: full fine-tuning)',
+      num('lora-rank'),
+    )
+    .option('--lora-alpha <a>', 'LoRA alpha: the adapter is scaled by alpha / r (default 2 r)', num('lora-alpha'))
+    .option(
+      '--lora-targets <list>',
+      'projections that get adapters (default q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)',
+    );
 }
 
 /** The `lora` part of a run config from `--lora-rank`, `--lora-alpha`, `--lora-targets` (undefined: none given). */

@@ -11,7 +11,7 @@ import { loadEnvModules } from '../../envs/index.js';
 import { MODEL_PRESETS, registerBuiltinPolicy } from '../../trainer/model/index.js';
 import { RunConfigError, resolveRunConfig, train } from '../../trainer/run/index.js';
 import { addEnvOptions, type EnvOptionFlags, envFromFlags } from './env-options.js';
-import { computeLines, loraFlags, loraLines, runWithProgress } from './run-progress.js';
+import { computeLines, loraFlags, loraLines, loraOptions, num, runWithProgress } from './run-progress.js';
 
 interface TrainFlags extends EnvOptionFlags {
   env?: string;
@@ -35,13 +35,6 @@ interface TrainFlags extends EnvOptionFlags {
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-function num(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n)) throw new RunConfigError(`--${name} must be a number, got "${v}"`);
-    return n;
-  };
-}
 
 /** `--model`: a preset, or `[builtin:]<folder>` (a Hugging Face Qwen3 folder or a checkpoint) to start from. */
 function modelFlags(model: string | undefined): Record<string, unknown> {
@@ -56,35 +49,27 @@ function modelFlags(model: string | undefined): Record<string, unknown> {
 }
 
 export function register(program: Command): void {
-  const trainCmd = program
-    .command('train')
-    .description('Train the built-in model: cold-start SFT on oracle traces, then GRPO; writes runs/<id>/')
-    .option('--env <id>', 'environment id', undefined)
-    .option(
-      '--model <preset|folder>',
-      'model size: nano | micro | mini, or a checkpoint to start from: builtin:<Hugging Face Qwen3 folder> (with --lora-rank) or runs/<id>/checkpoints/<name>',
-    )
-    .option('--steps <n>', 'GRPO steps', num('steps'))
-    .option('--sft-steps <n>', 'cold-start SFT steps', num('sft-steps'))
-    .option('--group-size <n>', 'GRPO group size G', num('group-size'))
-    .option('--lr <x>', 'GRPO learning rate', num('lr'))
-    .option('--loss <type>', 'loss aggregation: grpo | bnpo | dr_grpo | dapo')
-    .option('--device <kind>', 'where the model runs: cpu | webgpu | auto')
-    .option('--seed <n>', 'run seed', num('seed'))
-    .option('--config <file>', 'JSON run config (unknown keys are an error)')
-    .option('--preset <name>', 'run preset: default | quick | learn (the recipe of bench/learn.ts --recipe)')
-    .option('--resume <dir>', 'continue a run folder from its last checkpoint')
-    .option('--out <dir>', 'folder for runs/<id>/')
-    .option(
-      '--lora-rank <r>',
-      'train rank-r LoRA adapters on the frozen weights instead of every weight (0: full fine-tuning)',
-      num('lora-rank'),
-    )
-    .option('--lora-alpha <a>', 'LoRA alpha: the adapter is scaled by alpha / r (default 2 r)', num('lora-alpha'))
-    .option(
-      '--lora-targets <list>',
-      'projections that get adapters (default q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)',
-    )
+  const trainCmd = loraOptions(
+    program
+      .command('train')
+      .description('Train the built-in model: cold-start SFT on oracle traces, then GRPO; writes runs/<id>/')
+      .option('--env <id>', 'environment id', undefined)
+      .option(
+        '--model <preset|folder>',
+        'model size: nano | micro | mini, or a checkpoint to start from: builtin:<Hugging Face Qwen3 folder> (with --lora-rank) or runs/<id>/checkpoints/<name>',
+      )
+      .option('--steps <n>', 'GRPO steps', num('steps'))
+      .option('--sft-steps <n>', 'cold-start SFT steps', num('sft-steps'))
+      .option('--group-size <n>', 'GRPO group size G', num('group-size'))
+      .option('--lr <x>', 'GRPO learning rate', num('lr'))
+      .option('--loss <type>', 'loss aggregation: grpo | bnpo | dr_grpo | dapo')
+      .option('--device <kind>', 'where the model runs: cpu | webgpu | auto')
+      .option('--seed <n>', 'run seed', num('seed'))
+      .option('--config <file>', 'JSON run config (unknown keys are an error)')
+      .option('--preset <name>', 'run preset: default | quick | learn (the recipe of bench/learn.ts --recipe)')
+      .option('--resume <dir>', 'continue a run folder from its last checkpoint')
+      .option('--out <dir>', 'folder for runs/<id>/'),
+  )
     .option('--no-progress', 'no progress bar')
     .option('--env-module <path>', 'also load environments exported by this module (repeatable)', collect, [])
     .action(async (o: TrainFlags) => {

@@ -74,6 +74,25 @@ function folds(
   };
 }
 
+/**
+ * K and V moved to (B, Hkv, L, hd) by whole rows of hd values (`kh`, `vh`), and the raw scores
+ * `s0` = q kh^T with K transposed inside the GEMM. An element-wise transpose of K to (B, Hkv, hd, L)
+ * cost 3-4x the whole graph when decoding one row against a 1k-token cache.
+ */
+function rawScores(): NodeSpec[] {
+  return [
+    { op: 'Transpose', inputs: ['K'], outputs: ['kh'], attrs: { perm: [0, 2, 1, 3] } },
+    { op: 'Transpose', inputs: ['V'], outputs: ['vh'], attrs: { perm: [0, 2, 1, 3] } },
+    {
+      op: 'FusedMatMul',
+      domain: 'com.microsoft',
+      inputs: ['q', 'kh'],
+      outputs: ['s0'],
+      attrs: { transA: 0, transB: 1, alpha: { f: 1 } },
+    },
+  ];
+}
+
 function forwardGraph(Hkv: number, G: number, hd: number): GraphSpec {
   const f = folds(Hkv, G, hd);
   return {
@@ -91,18 +110,7 @@ function forwardGraph(Hkv: number, G: number, hd: number): GraphSpec {
     ],
     nodes: [
       ...f.fold('Q', 'q'),
-      // K and V move to (B, Hkv, L, hd) by whole rows of hd values; the scores take K transposed
-      // inside the GEMM. An element-wise transpose of K to (B, Hkv, hd, L) cost 3-4x the whole
-      // graph when decoding one row against a 1k-token cache.
-      { op: 'Transpose', inputs: ['K'], outputs: ['kh'], attrs: { perm: [0, 2, 1, 3] } },
-      { op: 'Transpose', inputs: ['V'], outputs: ['vh'], attrs: { perm: [0, 2, 1, 3] } },
-      {
-        op: 'FusedMatMul',
-        domain: 'com.microsoft',
-        inputs: ['q', 'kh'],
-        outputs: ['s0'],
-        attrs: { transA: 0, transB: 1, alpha: { f: 1 } },
-      },
+      ...rawScores(),
       { op: 'Mul', inputs: ['s0', 'SC'], outputs: ['s1'] },
       { op: 'Add', inputs: ['s1', 'MASK'], outputs: ['s'] },
       { op: 'Softmax', inputs: ['s'], outputs: ['p'], attrs: { axis: -1 } },
@@ -137,16 +145,7 @@ function backwardGraph(Hkv: number, G: number, hd: number): GraphSpec {
       ...f.fold('Q', 'q'),
       ...f.fold('O', 'o'),
       ...f.fold('DO', 'do'),
-      // whole-row transposes only, as in the forward graph
-      { op: 'Transpose', inputs: ['K'], outputs: ['kh'], attrs: { perm: [0, 2, 1, 3] } },
-      { op: 'Transpose', inputs: ['V'], outputs: ['vh'], attrs: { perm: [0, 2, 1, 3] } },
-      {
-        op: 'FusedMatMul',
-        domain: 'com.microsoft',
-        inputs: ['q', 'kh'],
-        outputs: ['s0'],
-        attrs: { transA: 0, transB: 1, alpha: { f: 1 } },
-      },
+      ...rawScores(),
       { op: 'Mul', inputs: ['s0', 'SC'], outputs: ['s1'] },
       { op: 'Add', inputs: ['s1', 'MASK'], outputs: ['s'] },
       { op: 'Reshape', inputs: ['LSE', 'l4'], outputs: ['lse'] },
