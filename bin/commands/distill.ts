@@ -13,10 +13,20 @@ import type { Command } from 'commander';
 import { loadEnvModules } from '../../envs/index.js';
 import { MODEL_PRESETS, registerBuiltinPolicy } from '../../trainer/model/index.js';
 import { distill, RunConfigError, resolveRunConfig, resolveTeacherDir } from '../../trainer/run/index.js';
-import { addEnvOptions, type EnvOptionFlags, envFromFlags } from './env-options.js';
-import { computeLines, flops, loraFlags, loraLines, loraOptions, num, runWithProgress } from './run-progress.js';
+import { addEnvOptions, envFromFlags } from './env-options.js';
+import {
+  collect,
+  computeLines,
+  flops,
+  loraFlags,
+  loraLines,
+  loraOptions,
+  num,
+  type RunFlags,
+  runWithProgress,
+} from './run-progress.js';
 
-interface DistillFlags extends EnvOptionFlags {
+interface DistillFlags extends RunFlags {
   env?: string;
   teacher?: string;
   student?: string;
@@ -29,21 +39,8 @@ interface DistillFlags extends EnvOptionFlags {
   temperature?: number;
   topK?: number;
   topP?: number;
-  device?: string;
   teacherDevice?: string;
-  seed?: number;
-  config?: string;
-  preset?: string;
-  resume?: string;
-  out?: string;
-  progress?: boolean;
-  envModule: string[];
-  loraRank?: number;
-  loraAlpha?: number;
-  loraTargets?: string;
 }
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** `--student`: a preset name, or a checkpoint folder (a run folder means its checkpoints/final). */
 function studentFlags(student: string | undefined): Record<string, unknown> {

@@ -7,6 +7,7 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { RunConfigError, type RunHooks, RunInterruptedError, type RunSummary, type StepRecord } from '../../trainer/run/index.js';
+import type { EnvOptionFlags } from './env-options.js';
 
 export function fmt(x: unknown, digits = 3): string {
   return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '-';
@@ -142,6 +143,24 @@ export function computeLines(s: RunSummary): string[] {
     phase('total', c.total),
   ];
 }
+
+/** The flags `gym train` and `gym distill` both take (besides the environment's). */
+export interface RunFlags extends EnvOptionFlags {
+  device?: string;
+  seed?: number;
+  config?: string;
+  preset?: string;
+  resume?: string;
+  out?: string;
+  progress?: boolean;
+  envModule: string[];
+  loraRank?: number;
+  loraAlpha?: number;
+  loraTargets?: string;
+}
+
+/** Commander's collector for a repeatable flag. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** Commander's parser for a numeric flag: a clear error naming the flag. */
 export function num(name: string) {

@@ -10,10 +10,10 @@ import type { Command } from 'commander';
 import { loadEnvModules } from '../../envs/index.js';
 import { MODEL_PRESETS, registerBuiltinPolicy } from '../../trainer/model/index.js';
 import { RunConfigError, resolveRunConfig, train } from '../../trainer/run/index.js';
-import { addEnvOptions, type EnvOptionFlags, envFromFlags } from './env-options.js';
-import { computeLines, loraFlags, loraLines, loraOptions, num, runWithProgress } from './run-progress.js';
+import { addEnvOptions, envFromFlags } from './env-options.js';
+import { collect, computeLines, loraFlags, loraLines, loraOptions, num, type RunFlags, runWithProgress } from './run-progress.js';
 
-interface TrainFlags extends EnvOptionFlags {
+interface TrainFlags extends RunFlags {
   env?: string;
   model?: string;
   steps?: number;
@@ -21,20 +21,7 @@ interface TrainFlags extends EnvOptionFlags {
   groupSize?: number;
   lr?: number;
   loss?: string;
-  device?: string;
-  seed?: number;
-  config?: string;
-  preset?: string;
-  resume?: string;
-  out?: string;
-  progress?: boolean;
-  envModule: string[];
-  loraRank?: number;
-  loraAlpha?: number;
-  loraTargets?: string;
 }
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** `--model`: a preset, or `[builtin:]<folder>` (a Hugging Face Qwen3 folder or a checkpoint) to start from. */
 function modelFlags(model: string | undefined): Record<string, unknown> {

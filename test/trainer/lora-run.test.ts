@@ -24,7 +24,7 @@ import {
 import { openSafetensorsFile } from '../../trainer/model/safetensors.js';
 import { distill, type RunConfig, RunInterruptedError, resolveRunConfig, train } from '../../trainer/run/index.js';
 import { webgpuOrSkip } from '../gpu/harness.js';
-import { jsonLines } from './fixtures/run-snapshot.js';
+import { jsonLines, untimedMetrics } from './fixtures/run-snapshot.js';
 import { toyEnv } from './fixtures/toy-env.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -191,13 +191,7 @@ function loraSnapshot(dir: string): Record<string, unknown> {
     base: f('base', 'model.safetensors'),
     adapter: ['sft', 'last', 'final'].map((n) => f(n, 'adapter/adapter_model.safetensors')),
     optimizer: f('last', 'optimizer.safetensors'),
-    metrics: jsonLines(join(dir, 'metrics.jsonl')).map((r) =>
-      Object.fromEntries(
-        Object.entries(r).filter(
-          ([k]) => !['time', 'tokensPerSecond', 'rolloutMs', 'updateMs', 'sampledTokensPerSecond', 'decodeBatchRows'].includes(k),
-        ),
-      ),
-    ),
+    metrics: untimedMetrics(join(dir, 'metrics.jsonl')),
   };
 }
 

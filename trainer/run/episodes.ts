@@ -4,7 +4,7 @@
  * every rollout of a run uses.
  */
 
-import type { Tokenizer, Trajectory } from '../../agent/index.js';
+import type { Policy, Tokenizer, Trajectory } from '../../agent/index.js';
 import { OraclePolicy } from '../../agent/policies/index.js';
 import { runBatch } from '../../agent/rollout/index.js';
 import { TokenizingPolicy } from '../sft/index.js';
@@ -30,7 +30,16 @@ export async function teacherEpisodes(
   mode: 'think' | 'no_think',
 ): Promise<Trajectory[]> {
   if (taskIds.length === 0) return [];
-  const policy = new TokenizingPolicy(new OraclePolicy(run.def, { seed: run.cfg.seed }), tok);
+  return demonstrations(run, new TokenizingPolicy(new OraclePolicy(run.def, { seed: run.cfg.seed }), tok), taskIds, mode);
+}
+
+/** One episode per task in one mode by a teacher (the oracle, or a teacher model): demonstrations. */
+export async function demonstrations(
+  run: RunInfo,
+  policy: Policy,
+  taskIds: readonly string[],
+  mode: 'think' | 'no_think',
+): Promise<Trajectory[]> {
   const { trajectories } = await runBatch({
     env: run.def,
     policy,

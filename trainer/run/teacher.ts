@@ -6,13 +6,12 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Trajectory } from '../../agent/index.js';
-import { runBatch } from '../../agent/rollout/index.js';
 import { mixSeed } from '../../tools/index.js';
 import { BuiltinPolicy, CheckpointError, type CheckpointTokenizer, loadCheckpoint, ModelRunner } from '../model/index.js';
 import { ByteTokenizer } from '../tokenizer/index.js';
 import { type RunConfig, RunConfigError } from './config.js';
 import type { RunInfo } from './context.js';
-import { rolloutLimits } from './episodes.js';
+import { demonstrations } from './episodes.js';
 import { evalSampling } from './evaluate.js';
 
 /** Teacher and student tokenizers differ: distillation compares their distributions id by id. */
@@ -77,18 +76,7 @@ export async function teacherPlays(
     spec: `builtin:${teacher.dir}`,
   });
   try {
-    const { trajectories } = await runBatch({
-      env: run.def,
-      policy,
-      tasks: taskIds,
-      groupSize: 1,
-      mode,
-      limits: rolloutLimits(run.cfg),
-      concurrency: run.cfg.concurrency,
-      runId: `${run.runId}-teacher-${mode}`,
-      progress: false,
-    });
-    return trajectories;
+    return await demonstrations(run, policy, taskIds, mode);
   } finally {
     policy.resetCache();
   }
