@@ -9,7 +9,9 @@
  *    episode handle names each call and rides the `Mcp-Param-Episode` header);
  *  - a `ws://host:port/ws` URL (or `{ url, token }`): the `ws` gym protocol of `gym serve --ws`,
  *    episodes multiplexed on one shared socket (ws-client.ts; the loop opens those itself);
- *  - `{ command, args }`: a stdio `gym serve` child process per episode;
+ *  - `{ command, args, revision }`: a stdio `gym serve` child process per episode, spoken to as a
+ *    2025-11-25 session by default, or with `revision: '2026-07-28'` by the v2 SDK's client pinned
+ *    to that revision (no initialize; each call names its episode by handle);
  *  - a function returning a connected `Client`: called once per episode, the client is closed after.
  */
 import { Client as ModernClient } from '@modelcontextprotocol/client';
@@ -23,11 +25,11 @@ export type EnvTarget =
   | URL
   | string
   | { url: string | URL; token?: string; revision?: McpRevision }
-  | { command: string; args?: string[]; env?: Record<string, string> }
+  | { command: string; args?: string[]; env?: Record<string, string>; revision?: McpRevision }
   | (() => Promise<Client | ModernClient>);
 
 /**
- * The MCP protocol revisions a remote http(s) target can be spoken to in. The default is the one
+ * The MCP protocol revisions a remote http(s) or stdio target can be spoken to in. The default is the one
  * the loop's 2025-era client (`@modelcontextprotocol/sdk`) negotiates: 2025-11-25, a session.
  */
 export const MCP_REVISIONS = ['2025-11-25', '2026-07-28'] as const;
@@ -87,11 +89,20 @@ export async function connectEnv(target: EnvTarget): Promise<Connection> {
     return { client, owned: true };
   }
   if (typeof target === 'object' && target !== null && 'command' in target) {
+    const params = { command: target.command, args: target.args ?? [], env: target.env, stderr: 'inherit' as const };
+    if (target.revision === '2026-07-28') {
+      const { StdioClientTransport: ModernStdio } = await import('@modelcontextprotocol/client/stdio');
+      // The v2 client probes a server with `server/discover` before it pins a revision. On the SDK's
+      // own stdio transport it spawns a throwaway sibling process for the probe; a subclass probes
+      // in place (documented on `versionNegotiation`), so one `gym serve` process per episode, not two.
+      class InPlaceProbeStdio extends ModernStdio {}
+      const modern = new ModernClient(CLIENT_INFO, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+      await modern.connect(new InPlaceProbeStdio(params));
+      return { client: modern, owned: true };
+    }
     const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
     const client = new Client(CLIENT_INFO);
-    await client.connect(
-      new StdioClientTransport({ command: target.command, args: target.args ?? [], env: target.env, stderr: 'inherit' }),
-    );
+    await client.connect(new StdioClientTransport(params));
     return { client, owned: true };
   }
   throw new EnvConnectError(

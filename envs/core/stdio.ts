@@ -2,18 +2,26 @@
  * stdio serving: newline-delimited JSON-RPC on stdin/stdout. stdout is the protocol channel, so
  * logs go to stderr.
  *
+ * Both protocol revisions are served, one per connection: the SDK's `serveStdio` reads the opening
+ * exchange (an `initialize`, or a request without the 2026-07-28 `_meta` envelope, is a 2025-11-25
+ * session; a `server/discover` or an enveloped request is 2026-07-28), asks the factory for one
+ * instance of that era and pins it for the life of the connection. A 2025-11-25 connection is a
+ * session (calls may leave `episode` out and act on the episode last started); a 2026-07-28 one
+ * names every episode by handle, as over HTTP. Both share one episode table per process.
+ *
  * The SDK's `StdioServerTransport` drops a malformed line without answering (and closes on an
  * oversized buffer); the MCP spec wants a JSON-RPC error back and the server to keep serving, so
- * this file has its own small line transport.
+ * this file has its own small line transport, handed to `serveStdio` as its wire.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { deserializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
+import { serveStdio as serveStdioEras } from '@modelcontextprotocol/server/stdio';
+import { EpisodeTable } from './episodes.js';
 import { createEpisodeServer, type EpisodeServerOptions } from './server.js';
 import type { EnvDefinition } from './types.js';
 import { WIRE_ERROR } from './wire.js';
 
-export interface StdioOptions extends EpisodeServerOptions {
+export interface StdioOptions extends Omit<EpisodeServerOptions, 'router' | 'session' | 'scope'> {
   stdin?: Readable;
   stdout?: Writable;
   /** Longest accepted line; a longer one is answered with an error and skipped. */
@@ -52,6 +60,11 @@ export class LineTransport implements Transport {
   #size = 0;
   #skipping = false;
   #closed = false;
+  #resolveClosed!: () => void;
+  /** Settles once the transport has closed (stdin ended, a read error, or `close()`). */
+  readonly closed = new Promise<void>((resolve) => {
+    this.#resolveClosed = resolve;
+  });
 
   constructor(
     private readonly input: Readable,
@@ -103,7 +116,7 @@ export class LineTransport implements Transport {
     if (skipped || text.trim() === '') return;
     let msg: JSONRPCMessage;
     try {
-      msg = JSONRPCMessageSchema.parse(JSON.parse(text));
+      msg = deserializeMessage(text);
     } catch {
       void this.send(malformedReply(text));
       return;
@@ -135,11 +148,18 @@ export class LineTransport implements Transport {
     this.input.off('data', this.#onData);
     this.input.off('end', this.#onEnd);
     this.input.off('error', this.#onError);
-    this.onclose?.();
+    try {
+      this.onclose?.();
+    } finally {
+      this.#resolveClosed();
+    }
   }
 }
 
-/** Serves one episode session over stdio until stdin ends or `close()` is called. */
+/**
+ * Serves the environment over stdio until stdin ends or `close()` is called: one connection, a
+ * 2025-11-25 session or 2026-07-28 requests, whichever the client opens with.
+ */
 export async function serveStdio(
   def: EnvDefinition,
   opts: StdioOptions = {},
@@ -149,20 +169,25 @@ export async function serveStdio(
     // corrupt it, so console output goes to stderr for the life of the process.
     for (const k of ['log', 'info', 'debug'] as const) console[k] = (...a: unknown[]) => console.error(...a);
   }
-  const server = createEpisodeServer(def, opts);
-  const transport = new LineTransport(opts.stdin ?? process.stdin, opts.stdout ?? process.stdout, opts.maxLineBytes);
-  let resolveClosed!: () => void;
-  const closed = new Promise<void>((r) => {
-    resolveClosed = r;
-  });
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  await server.connect(transport);
-  const prev = server.server.onclose;
-  server.server.onclose = () => {
-    prev?.();
-    resolveClosed();
+  const table = opts.table ?? new EpisodeTable(def, opts);
+  const transport = new LineTransport(opts.stdin ?? process.stdin, opts.stdout ?? process.stdout, opts.maxLineBytes);
+  // The factory is asked once per era the opening needs: a 2026-07-28 `server/discover` gets a probe
+  // instance that the next request pins (or that a 2025-11-25 `initialize` after it replaces). A
+  // 2025-11-25 instance's router is a session; a 2026-07-28 one's is not (every call names its episode).
+  const handle = serveStdioEras(({ era }) => createEpisodeServer(def, { ...opts, table, session: era === 'legacy' }), {
+    transport,
+    onerror: (err) => log(`[toolgym] stdio error: ${err.message}`),
+  });
+  const closed = transport.closed.then(async () => {
+    if (!opts.table) await table.close().catch(() => undefined);
+  });
+  log(`[toolgym] serving environment "${def.id}" v${def.version} over stdio (MCP 2025-11-25 and 2026-07-28)`);
+  return {
+    close: async () => {
+      await handle.close();
+      await closed;
+    },
+    closed,
   };
-  server.server.onerror = (err) => log(`[toolgym] stdio error: ${err.message}`);
-  log(`[toolgym] serving environment "${def.id}" v${def.version} over stdio`);
-  return { close: () => server.close(), closed };
 }
