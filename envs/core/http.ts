@@ -44,6 +44,7 @@ import {
 import { accessPolicy } from './access.js';
 import { EpisodeTable, scopeOfToken } from './episodes.js';
 import { ServerConfigError } from './errors.js';
+import { createModernCallLane, MODERN_REVISION } from './modern-call.js';
 import { createEpisodeServer, type EpisodeServerOptions, sessionlessServers } from './server.js';
 import type { EnvDefinition } from './types.js';
 import { WIRE_ERROR, type WireErrorCode } from './wire.js';
@@ -69,6 +70,12 @@ export interface HttpOptions extends EpisodeServerOptions {
   maxSessionsPerClient?: number;
   /** Endpoint path (default `/mcp`). */
   path?: string;
+  /**
+   * Serve well-formed 2026-07-28 tools/call requests on the lane in modern-call.ts (default true).
+   * false sends them through the SDK's per-request handler like every other 2026-07-28 request:
+   * the same answers at a higher cost per call (the tests compare the two; bench/scale measures them).
+   */
+  modernCallLane?: boolean;
   /** Answer POSTs with plain JSON instead of an SSE stream (default true: cheaper per call). */
   jsonResponse?: boolean;
   log?: (line: string) => void;
@@ -133,7 +140,7 @@ function jsonRpcError(
  * The first protocol revision without sessions: an `MCP-Protocol-Version` header at or after it
  * names the per-request era (the SDK compares revisions as date strings, as here).
  */
-const FIRST_SESSIONLESS_REVISION = '2026-07-28';
+const FIRST_SESSIONLESS_REVISION = MODERN_REVISION;
 
 /** An `initialize` request: the method is checked first, so other bodies skip the schema parse. */
 function isInitialize(body: unknown): boolean {
@@ -299,6 +306,9 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
     maxRequestBodySize: maxBodyBytes,
     onerror: (err) => log(`[toolgym] request error: ${err.message}`),
   });
+  // The well-formed 2026-07-28 tools/call (every step of a 2026-07-28 client) skips the SDK's
+  // per-request instance and transport (modern-call.ts); anything else still goes to `modern`.
+  const lane = createModernCallLane(def, { ...opts, table });
   const serveModern = async (res: ServerResponse, request: Request, scope: string, body?: unknown) => {
     const init = { authInfo: { token: scope, clientId: 'toolgym', scopes: [] }, parsedBody: body };
     await writeWebResponse(await modern.fetch(request, init), res);
@@ -394,6 +404,14 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
           return;
         }
       } else {
+        const call = opts.modernCallLane === false ? undefined : lane.accept(req.headers, body);
+        if (call) {
+          const answer = await lane.serve(call, scope);
+          if (answer.status !== 200) log(`[toolgym] request error: ${answer.body}`);
+          res.writeHead(answer.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer.body) });
+          res.end(answer.body);
+          return;
+        }
         const init = Array.isArray(body) ? body.some(isInitialize) : isInitialize(body);
         if (!init) {
           const request = toWebRequest(req, base + reqUrl);
@@ -525,6 +543,7 @@ export async function serveHttp(def: EnvDefinition, opts: HttpOptions = {}): Pro
     episodeCount: () => table.running,
     close: async () => {
       clearInterval(sweeper);
+      lane.close();
       sessionless.close();
       await modern.close().catch(() => undefined);
       const closing = [...sessions.values()].map((e) => e.server.close().catch(() => undefined));

@@ -286,6 +286,16 @@ function registerEnvResources(server: McpServer, def: EnvDefinition): void {
   );
 }
 
+/** The server's identity (`serverInfo`): the same on every path and both revisions. */
+export function serverIdentity(def: EnvDefinition): { name: string; version: string } {
+  return { name: `toolgym-${def.id}`, version: def.version };
+}
+
+/** Every tool an episode server lists, in listing order: the control tools, then the environment's own. */
+export function listedToolNames(def: EnvDefinition): string[] {
+  return [...Object.keys(controlTools), ...def.tools.map((t) => t.name)];
+}
+
 /**
  * An `McpServer` for one connection (an MCP session, stdio, or one 2026-07-28 request): many
  * episodes, each named by the handle `gym_start` returns; on a session the last one started is
@@ -295,14 +305,11 @@ function registerEnvResources(server: McpServer, def: EnvDefinition): void {
 export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptions = {}): McpServer {
   const table = opts.table ?? new EpisodeTable(def, opts);
   const router = opts.router ?? new EpisodeRouter(table, { scope: opts.scope, session: opts.session ?? true });
-  const server = new McpServer(
-    { name: `toolgym-${def.id}`, version: def.version },
-    {
-      capabilities: { tools: {}, resources: {} },
-      instructions: `toolgym environment "${def.id}" (${def.description}). Call gym_start to begin an episode (it returns the episode handle), use the tools, then gym_submit your final answer to get a reward.`,
-      cacheHints: CACHE_HINTS,
-    },
-  );
+  const server = new McpServer(serverIdentity(def), {
+    capabilities: { tools: {}, resources: {} },
+    instructions: `toolgym environment "${def.id}" (${def.description}). Call gym_start to begin an episode (it returns the episode handle), use the tools, then gym_submit your final answer to get a reward.`,
+    cacheHints: CACHE_HINTS,
+  });
   routers.set(server, router);
 
   const unused = async (): Promise<CallToolResult> => {
