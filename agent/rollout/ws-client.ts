@@ -7,6 +7,13 @@
  * Back-pressure: at most `maxInflight` requests are on the wire at once (the server's own limit, read
  * from `info`, unless a lower one is given); later ones wait here, in order, for a free slot.
  *
+ * Cancelling: a request given an `AbortSignal` that aborts while it is on the wire gets the protocol's
+ * `cancel` (sent at once, outside the slots: the server answers it on arrival), and still resolves
+ * with the server's answer (a tool-call step's says `info.cancelled: true`); one that aborts before it
+ * was sent is never sent. `WsEnvClient` cancels the step of a tool call that timed out, or whose
+ * episode the caller aborted, so the server stops the call and the episode's next step is not held
+ * behind it.
+ *
  * `openWsSession` shares one socket per (url, token) among the sessions of a process: a batch of
  * episodes runs as many episodes multiplexed on one connection, which is what the protocol is for.
  */
@@ -16,6 +23,7 @@ import {
   type ToolSchemaJson,
   WS_PROTOCOL,
   type WsAction,
+  type WsCancelResult,
   type WsCloseResult,
   type WsErrorCode,
   type WsInfoResult,
@@ -57,6 +65,9 @@ export class WsClosedError extends Error {
 }
 
 type Pending = { resolve: (r: unknown) => void; reject: (e: Error) => void };
+
+/** How long a timed-out call waits for its cancelled step's answer (normally back at once) before giving up on it. */
+export const CANCEL_ANSWER_GRACE_MS = 5_000;
 type Outgoing = DistributiveOmit<WsRequest, 'id'>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -84,6 +95,8 @@ export function stepMeta(r: WsStepResult): StepMeta {
 
 export class WsGymClient {
   readonly #pending = new Map<number, Pending>();
+  /** Ids of the `cancel` requests in #pending: they take no slot. */
+  readonly #cancels = new Set<number>();
   readonly #waiting: Array<() => void> = [];
   #nextId = 1;
   #closed: WsClosedError | undefined;
@@ -158,17 +171,56 @@ export class WsGymClient {
   /**
    * Sends one request and resolves with its answer (`ok: true`), or rejects with `WsRequestError`
    * (`ok: false`) or `WsClosedError`. Waits for a slot when `maxInflight` requests are on the wire.
+   * When `signal` aborts: before the request was sent, it is not sent and rejects with the signal's
+   * reason; after, the server is sent a `cancel` for it and the answer is still awaited (a cancelled
+   * tool-call step answers at once, with `info.cancelled: true`).
    */
-  async request<R>(msg: Outgoing): Promise<R> {
+  async request<R>(msg: Outgoing, opts: { signal?: AbortSignal } = {}): Promise<R> {
+    const { signal } = opts;
     if (this.#closed) throw this.#closed;
-    if (this.#pending.size >= this.#limit) await new Promise<void>((go) => this.#waiting.push(go));
+    if (this.#pending.size - this.#cancels.size >= this.#limit) await new Promise<void>((go) => this.#waiting.push(go));
     if (this.#closed) throw this.#closed;
+    if (signal?.aborted) {
+      this.#waiting.shift()?.(); // the slot this request was given goes to the next one
+      throw signal.reason ?? new Error('aborted');
+    }
     const id = this.#nextId++;
+    const onAbort = (): void => void this.cancel(id).catch(() => undefined);
     return new Promise<R>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
-      this.ws.send(JSON.stringify({ ...msg, id }), (err) => {
-        if (err) this.#settle(id)?.reject(new WsClosedError(`sending to ${this.#where()} failed: ${err.message}`));
+      const done = (): void => signal?.removeEventListener('abort', onAbort);
+      this.#pending.set(id, {
+        resolve: (r) => {
+          done();
+          resolve(r as R);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
       });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#send(id, { ...msg, id });
+    });
+  }
+
+  /**
+   * Asks the server to stop request `target` (a tool-call step of this socket still in flight):
+   * sent at once, taking no slot. Resolves with whether there was something to cancel; the target
+   * then answers as usual, a step with `info.cancelled: true`.
+   */
+  cancel(target: number | string): Promise<WsCancelResult> {
+    if (this.#closed) return Promise.reject(this.#closed);
+    const id = this.#nextId++;
+    return new Promise<WsCancelResult>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
+      this.#cancels.add(id);
+      this.#send(id, { op: 'cancel', target, id });
+    });
+  }
+
+  #send(id: number, frame: WsRequest): void {
+    this.ws.send(JSON.stringify(frame), (err) => {
+      if (err) this.#settle(id)?.reject(new WsClosedError(`sending to ${this.#where()} failed: ${err.message}`));
     });
   }
 
@@ -180,8 +232,9 @@ export class WsGymClient {
     return this.request<WsResetResult>(msg);
   }
 
-  step(episode: string, action: WsAction): Promise<WsStepResult> {
-    return this.request<WsStepResult>({ op: 'step', episode, action });
+  /** One step; a tool-call step whose `signal` aborts on the wire is cancelled (see `request`). */
+  step(episode: string, action: WsAction, opts: { signal?: AbortSignal } = {}): Promise<WsStepResult> {
+    return this.request<WsStepResult>({ op: 'step', episode, action }, opts);
   }
 
   closeEpisode(episode: string): Promise<WsCloseResult> {
@@ -201,7 +254,7 @@ export class WsGymClient {
     const p = this.#pending.get(id);
     if (!p) return undefined;
     this.#pending.delete(id);
-    this.#waiting.shift()?.();
+    if (!this.#cancels.delete(id)) this.#waiting.shift()?.(); // an answered cancel frees no slot
     return p;
   }
 
@@ -233,6 +286,7 @@ export class WsGymClient {
     this.#closed = err;
     const pending = [...this.#pending.values()];
     this.#pending.clear();
+    this.#cancels.clear();
     for (const p of pending) p.reject(err);
     for (const go of this.#waiting.splice(0)) go();
   }
@@ -268,28 +322,42 @@ export class WsEnvClient implements EpisodeEnv {
     return { task: r.info.task as StartedEpisode['task'], messages: r.observation.messages };
   }
 
+  /**
+   * Calls one tool as a one-call step. On timeout the step is cancelled on the server (its tool call
+   * is aborted and the episode's next step is not held behind it) and its answer, which comes at
+   * once, gives the episode state of the timed-out outcome; when the caller aborts, the step is
+   * cancelled and the abort thrown. Either way the step's answer settles its request: nothing leaks.
+   */
   async call(name: string, args: Record<string, unknown>, timeoutMs: number, signal: AbortSignal): Promise<ToolOutcome> {
     if (signal.aborted) throw signal.reason ?? new Error('aborted');
     const episode = this.#current();
-    let timer: unknown;
+    const cancel = new AbortController();
+    const timers: unknown[] = [];
+    const after = (ms: number): Promise<'timeout'> =>
+      new Promise((resolve) => {
+        timers.push(this.clock.setTimeout(() => resolve('timeout'), ms));
+      });
     let onAbort: (() => void) | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = this.clock.setTimeout(() => resolve('timeout'), timeoutMs);
-    });
     const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason ?? new Error('aborted'));
+      onAbort = () => {
+        cancel.abort(signal.reason);
+        reject(signal.reason ?? new Error('aborted'));
+      };
       signal.addEventListener('abort', onAbort, { once: true });
     });
-    const req = this.socket.step(episode, { kind: 'tool_calls', calls: [{ name, arguments: args }] });
-    req.catch(() => {}); // settled by the race below; an answer after a timeout is dropped
+    const req = this.socket.step(episode, { kind: 'tool_calls', calls: [{ name, arguments: args }] }, { signal: cancel.signal });
+    req.catch(() => {}); // settled by the races below
     try {
-      const r = await Promise.race([req, timeout, aborted]);
+      const r = await Promise.race([req, after(timeoutMs), aborted]);
       if (r === 'timeout') {
-        // The server goes on with the call (this client does not send the protocol's `cancel`); its later answer is dropped.
+        cancel.abort(new Error(`tool ${name} timed out`));
+        // The cancelled step answers at once; its state (a step that used the last one is truncated)
+        // is the episode's. A server that does not answer in the grace leaves the state unknown.
+        const late = await Promise.race([req.catch(() => undefined), after(CANCEL_ANSWER_GRACE_MS), aborted]);
         return {
           text: `Error: tool \`${name}\` did not finish within ${timeoutMs} ms and was cancelled. Try a smaller input or a faster approach.`,
           isError: true,
-          meta: { terminated: false, truncated: false },
+          meta: late && late !== 'timeout' ? stepMeta(late) : { terminated: false, truncated: false },
           timedOut: true,
         };
       }
@@ -302,7 +370,7 @@ export class WsEnvClient implements EpisodeEnv {
       if (result?.structuredContent) out.structuredContent = result.structuredContent;
       return out;
     } finally {
-      this.clock.clearTimeout(timer);
+      for (const t of timers) this.clock.clearTimeout(t);
       if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }

@@ -70,6 +70,7 @@ export {
   WS_PATH,
   WS_PROTOCOL,
   type WsAction,
+  type WsCancelResult,
   type WsCloseResult,
   type WsErrorCode,
   type WsErrorResult,

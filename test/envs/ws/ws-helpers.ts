@@ -102,18 +102,32 @@ const fault: ToolSpec<null, Record<string, never>> = {
   },
 };
 
-/** A tool that holds its call for `ms` and counts how many run at once (for the back-pressure test). */
-export const concurrency = { now: 0, max: 0 };
+/**
+ * A tool that holds its call for `ms` and counts how many run at once (for the back-pressure test),
+ * and how many stopped early because their call was aborted (a cancel reached the tool).
+ */
+export const concurrency = { now: 0, max: 0, aborted: 0 };
 const hold: ToolSpec<null, { ms: z.ZodNumber }> = {
   name: 'hold',
   description: 'Wait, then answer.',
   inputSchema: { ms: z.number().describe('How long to wait, in ms.') },
-  handler: async ({ ms }) => {
+  handler: async ({ ms }, _episode, { signal }) => {
     concurrency.now++;
     concurrency.max = Math.max(concurrency.max, concurrency.now);
-    await new Promise((r) => setTimeout(r, ms));
+    const stopped = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+        { once: true },
+      );
+    });
     concurrency.now--;
-    return textResult('held');
+    if (stopped) concurrency.aborted++;
+    return textResult(stopped ? 'stopped' : 'held');
   },
 };
 
