@@ -175,10 +175,15 @@ export async function serveStdio(
   // The factory is asked once per era the opening needs: a 2026-07-28 `server/discover` gets a probe
   // instance that the next request pins (or that a 2025-11-25 `initialize` after it replaces). A
   // 2025-11-25 instance's router is a session; a 2026-07-28 one's is not (every call names its episode).
-  const handle = serveStdioEras(({ era }) => createEpisodeServer(def, { ...opts, table, session: era === 'legacy' }), {
-    transport,
-    onerror: (err) => log(`[toolgym] stdio error: ${err.message}`),
-  });
+  const onerror = (err: Error): void => log(`[toolgym] stdio error: ${err.message}`);
+  const handle = serveStdioEras(
+    ({ era }) => {
+      const server = createEpisodeServer(def, { ...opts, table, session: era === 'legacy' });
+      server.server.onerror = onerror;
+      return server;
+    },
+    { transport, onerror },
+  );
   const closed = transport.closed.then(async () => {
     if (!opts.table) await table.close().catch(() => undefined);
   });
