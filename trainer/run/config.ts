@@ -124,9 +124,11 @@ export const GrpoConfigSchema = z
     covHigh: z.number().default(5).describe('Clip-Cov: upper end of the covariance window.'),
     klCovCoef: z.number().nonnegative().default(1).describe('KL-Cov: coefficient of the |logp - old logp| penalty.'),
     mode: z
-      .enum(['think', 'no_think', 'mixed'])
+      .enum(['think', 'no_think', 'both', 'mixed'])
       .default('no_think')
-      .describe('Thinking mode of RL episodes (no_think: short sequences on a small CPU budget).'),
+      .describe(
+        "Thinking mode of RL episodes. no_think: short sequences on a small CPU budget. both: each step's tasks split between think and no_think groups as the cold-start data is (sft.thinkFraction), so RL keeps both modes in practice (trained in no_think only, think-mode compliance decays). mixed: /think and /no_think soft switches between turns.",
+      ),
   })
   .strict();
 

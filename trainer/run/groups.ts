@@ -64,6 +64,27 @@ function taskPicker(ctx: RunContext) {
   };
 }
 
+/**
+ * The step's tasks by thinking mode: all in the configured mode, or for `both` the first
+ * `thinkFraction` of them in think mode (at least one when there are two or more tasks and the
+ * fraction is above 0) and the rest in no_think, as the cold-start data splits its episodes.
+ * `suffix` keeps the parts' run ids (and so their group ids) apart.
+ */
+export function modeParts(
+  mode: 'think' | 'no_think' | 'both' | 'mixed',
+  tasks: readonly string[],
+  thinkFraction: number,
+): Array<{ mode: 'think' | 'no_think' | 'mixed'; tasks: string[]; suffix: string }> {
+  if (mode !== 'both') return [{ mode, tasks: [...tasks], suffix: '' }];
+  let nThink = Math.round(tasks.length * thinkFraction);
+  if (thinkFraction > 0 && nThink === 0 && tasks.length >= 2) nThink = 1;
+  if (thinkFraction < 1 && nThink === tasks.length && tasks.length >= 2) nThink = tasks.length - 1;
+  return [
+    { mode: 'think' as const, tasks: tasks.slice(0, nThink), suffix: '-think' },
+    { mode: 'no_think' as const, tasks: tasks.slice(nThink), suffix: '-no_think' },
+  ].filter((p) => p.tasks.length > 0);
+}
+
 /** Mean of each component over the episodes (a component an episode lacks counts 0 for it). */
 export function meanComponents(components: ReadonlyArray<Record<string, number>>): Record<string, number> {
   const keys: string[] = [];
@@ -100,18 +121,22 @@ export async function sampleGroups(
   const picker = taskPicker(ctx);
   for (let r = 0; r < rounds && out.groups.length < g.tasksPerStep; r++) {
     const tasks = picker.next(g.tasksPerStep - out.groups.length, step, r);
-    const { trajectories } = await runBatch({
-      env: ctx.def,
-      policy,
-      tasks,
-      groupSize: g.groupSize,
-      mode: g.mode,
-      limits: rolloutLimits(ctx.cfg),
-      concurrency: ctx.cfg.concurrency,
-      runId: `${ctx.runId}-s${step}r${r}`,
-      progress: false,
-      // no stop signal: a stop request lets the step's episodes finish (an aborted one would change the step)
-    });
+    const trajectories: Trajectory[] = [];
+    for (const part of modeParts(g.mode, tasks, ctx.cfg.sft.thinkFraction)) {
+      const batch = await runBatch({
+        env: ctx.def,
+        policy,
+        tasks: part.tasks,
+        groupSize: g.groupSize,
+        mode: part.mode,
+        limits: rolloutLimits(ctx.cfg),
+        concurrency: ctx.cfg.concurrency,
+        runId: `${ctx.runId}-s${step}r${r}${part.suffix}`,
+        progress: false,
+        // no stop signal: a stop request lets the step's episodes finish (an aborted one would change the step)
+      });
+      trajectories.push(...batch.trajectories);
+    }
     for (const t of trajectories) writer.write(t);
     out.episodes += trajectories.length;
     for (const t of trajectories) for (const c of [...(t.contexts ?? []), t]) out.episodeTokens += c.tokens?.length ?? 0;

@@ -81,7 +81,8 @@ export async function selectRlTasks(ctx: RunContext): Promise<RlTaskSet | undefi
       policy,
       tasks: candidates,
       groupSize: cfg.rl.filterSamples,
-      mode: cfg.grpo.mode,
+      // the filter asks whether the cold-start model can solve a task: in the headline mode under `both`
+      mode: cfg.grpo.mode === 'both' ? 'no_think' : cfg.grpo.mode,
       limits: rolloutLimits(cfg),
       concurrency: cfg.concurrency,
       runId: `${ctx.runId}-rlfilter`,
