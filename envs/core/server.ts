@@ -105,6 +105,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 function jsonKind(v: unknown): string {
+  if (v === undefined) return 'none';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   return `a ${typeof v}`;
@@ -150,25 +151,41 @@ function callOf(params: unknown, router: EpisodeRouter, envId: string): { tool: 
 /**
  * The SDK checks a tools/call's params against its wire schema before any handler runs and answers
  * a malformed one (no tool name, `arguments` that are not an object) with a multi-line validation
- * dump. `callOf` says the same in one line that names what to send, so malformed calls are answered
- * here, on the way in, and never reach the SDK: the transport's `onmessage` is wrapped (it is set
- * by `connect`, so the wrapper is an accessor that wraps whatever the SDK installs).
+ * dump (and a resources/read without a string `uri` with the same dump as -32603, an internal
+ * error). `callOf` says the same in one line that names what to send, so malformed calls (and
+ * reads without a uri, as -32602) are answered here, on the way in, and never reach the SDK: the
+ * transport's `onmessage` is wrapped (it is set by `connect`, so the wrapper is an accessor that
+ * wraps whatever the SDK installs).
  */
 function answerMalformedCalls(transport: Transport, router: EpisodeRouter, envId: string): void {
   type OnMessage = NonNullable<Transport['onmessage']>;
   let inner: OnMessage | undefined;
+  const refuse = (id: string | number, message: string): void => {
+    void transport.send({ jsonrpc: '2.0', id, error: { code: WIRE_ERROR.invalidParams, message } } as JSONRPCMessage, {
+      relatedRequestId: id,
+    });
+  };
   const gated: OnMessage = (message, extra) => {
     const m = message as { method?: unknown; id?: unknown; params?: unknown };
-    if (m.method === 'tools/call' && (typeof m.id === 'string' || typeof m.id === 'number')) {
+    const id = typeof m.id === 'string' || typeof m.id === 'number' ? m.id : undefined;
+    if (m.method === 'tools/call' && id !== undefined) {
       try {
         callOf(m.params, router, envId);
       } catch (err) {
         if (err instanceof ProtocolError && isMalformedCall(m.params)) {
-          void transport.send({ jsonrpc: '2.0', id: m.id, error: { code: err.code, message: err.message } } as JSONRPCMessage, {
-            relatedRequestId: m.id,
-          });
+          refuse(id, err.message);
           return;
         }
+      }
+    }
+    if (m.method === 'resources/read' && id !== undefined) {
+      const uri = isPlainObject(m.params) ? m.params.uri : undefined;
+      if (typeof uri !== 'string') {
+        refuse(
+          id,
+          `resources/read needs "uri", the resource to read as a string, got ${jsonKind(uri)}: call resources/list to see the resources.`,
+        );
+        return;
       }
     }
     inner?.(message, extra);

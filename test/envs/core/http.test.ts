@@ -254,6 +254,22 @@ describe('serveHttp', () => {
     });
   });
 
+  it('answers a resources/read without a string uri as -32602 in one line, and reads on', async () => {
+    server = await serveHttp(arithEnv, { port: 0, ...quiet });
+    const init = await raw(server.url, { body: INIT });
+    const headers = { 'mcp-session-id': init.headers['mcp-session-id'] as string, 'mcp-protocol-version': '2025-06-18' };
+    const read = (params: unknown) =>
+      raw(server!.url, { body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'resources/read', params }), headers });
+    expect((await read({})).json().error).toEqual({
+      code: -32602,
+      message:
+        'resources/read needs "uri", the resource to read as a string, got none: call resources/list to see the resources.',
+    });
+    expect((await read({ uri: 5 })).json().error.message).toMatch(/^resources\/read needs "uri".*got a number/);
+    const ok = (await read({ uri: 'toolgym://env' })).json();
+    expect(JSON.parse(ok.result.contents[0].text).id).toBe('arith');
+  });
+
   it('answers a POST with one JSON body carrying its Content-Length and the session id', async () => {
     server = await serveHttp(arithEnv, { port: 0, ...quiet });
     const init = await raw(server.url, { body: INIT });
