@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import { loadEnvModules } from '../../envs/index.js';
 import { MODEL_PRESETS, registerBuiltinPolicy } from '../../trainer/model/index.js';
 import { distill, RunConfigError, resolveRunConfig, resolveTeacherDir } from '../../trainer/run/index.js';
-import { addEnvOptions, envFromFlags } from './env-options.js';
+import { addEnvOptions, runEnvironment } from './env-options.js';
 import {
   collect,
   computeLines,
@@ -118,8 +118,8 @@ export function register(program: Command): void {
       if (o.offPolicySteps !== undefined) flags.sft = { steps: o.offPolicySteps };
       const lora = loraFlags(o);
       if (lora) flags.lora = lora;
-      const cfg = resolveRunConfig({ preset: o.preset, file, flags, distill: true });
-      const def = envFromFlags(cfg.env, o);
+      const { def, options } = runEnvironment(o, resolveRunConfig({ preset: o.preset, file, flags, distill: true }).env);
+      const cfg = resolveRunConfig({ preset: o.preset, file, flags: { ...flags, envOptions: options }, distill: true });
       const out = await runWithProgress('distill', o, (hooks) => distill(def, cfg, { resume: o.resume, hooks, lora }));
       if (!out) return;
       const { dir, summary } = out;

@@ -12,6 +12,8 @@
  *   --env-opt <key=value>     any option of the environment (repeatable; the value is JSON when it
  *                             parses, else a string); it wins over the shorthand flags above
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { type Command, Option } from 'commander';
 import { buildEnv, type EnvDefinition } from '../../envs/index.js';
 
@@ -89,4 +91,49 @@ export function envOptions(id: string, flags: EnvOptionFlags): Record<string, un
 /** Environment `id` built with the shared flags (the registered instance when none is given). */
 export function envFromFlags(id: string, flags: EnvOptionFlags): EnvDefinition {
   return buildEnv(id, envOptions(id, flags));
+}
+
+/**
+ * The environment of `gym train` / `gym distill`: a new run's from its flags (its options go into
+ * the run's config, `envOptions`); a resumed run's from its config.json, so `--resume` alone meets
+ * the environment the run was trained on. Flags given with `--resume` must name the same
+ * environment and options (a run changing environment halfway would be two runs in one folder).
+ */
+export function runEnvironment(
+  flags: EnvOptionFlags & { env?: string; resume?: string },
+  cfgEnv: string,
+): { def: EnvDefinition; env: string; options: Record<string, unknown> } {
+  const recorded = flags.resume ? recordedEnv(flags.resume) : undefined;
+  if (!recorded) {
+    const options = envOptions(cfgEnv, flags);
+    return { def: buildEnv(cfgEnv, options), env: cfgEnv, options };
+  }
+  if (flags.env !== undefined && flags.env !== recorded.env)
+    throw new EnvFlagError(
+      `${flags.resume} is a run on environment "${recorded.env}", not "${flags.env}": resume it without --env, or start a new run for "${flags.env}".`,
+    );
+  const given = envOptions(recorded.env, flags);
+  const options = recorded.options ?? given;
+  if (Object.keys(given).length > 0 && !isDeepStrictEqual(given, options))
+    throw new EnvFlagError(
+      `${flags.resume} was trained with environment options ${JSON.stringify(options)}, not ${JSON.stringify(given)}: resume it without environment flags (they are read from its config.json).`,
+    );
+  return { def: buildEnv(recorded.env, options), env: recorded.env, options };
+}
+
+/** The environment id and options a run folder's config.json records (options undefined for runs that predate them). */
+function recordedEnv(dir: string): { env: string; options?: Record<string, unknown> } | undefined {
+  const p = `${dir}/config.json`;
+  if (!existsSync(p)) return undefined; // the run loop says what is wrong with the folder
+  try {
+    const j = JSON.parse(readFileSync(p, 'utf8')) as { env?: unknown; envOptions?: unknown };
+    if (typeof j.env !== 'string') return undefined;
+    const options =
+      j.envOptions && typeof j.envOptions === 'object' && !Array.isArray(j.envOptions)
+        ? (j.envOptions as Record<string, unknown>)
+        : undefined;
+    return { env: j.env, options };
+  } catch {
+    return undefined;
+  }
 }

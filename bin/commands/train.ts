@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { loadEnvModules } from '../../envs/index.js';
 import { MODEL_PRESETS, registerBuiltinPolicy } from '../../trainer/model/index.js';
 import { RunConfigError, resolveRunConfig, train } from '../../trainer/run/index.js';
-import { addEnvOptions, envFromFlags } from './env-options.js';
+import { addEnvOptions, runEnvironment } from './env-options.js';
 import { collect, computeLines, loraFlags, loraLines, loraOptions, num, type RunFlags, runWithProgress } from './run-progress.js';
 
 interface TrainFlags extends RunFlags {
@@ -70,7 +70,9 @@ export function register(program: Command): void {
       const lora = loraFlags(o);
       if (lora) flags.lora = lora;
       let cfg = resolveRunConfig({ preset: o.preset, file, flags });
-      const def = envFromFlags(cfg.env, o);
+      const { def, options } = runEnvironment(o, cfg.env);
+      flags.envOptions = options;
+      cfg = resolveRunConfig({ preset: o.preset, file, flags });
       if (o.taskFile !== undefined) {
         // A user's task file is what to train on: every family the environment now has (the file's),
         // at any difficulty, unless the config file chose otherwise.

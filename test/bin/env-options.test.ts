@@ -3,14 +3,14 @@
  * (`serve`, `rollout`, `eval`, `train`) through the same flags and the same parser. Each command is
  * run as a user runs it: the built CLI in its own process.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readTrajectories } from '../../agent/trajectory/index.js';
-import { EnvFlagError, envOptions, parseEnvOptPairs } from '../../bin/commands/env-options.js';
+import { EnvFlagError, envOptions, parseEnvOptPairs, runEnvironment } from '../../bin/commands/env-options.js';
 import { buildEnv } from '../../envs/index.js';
 import { repoRoot, runGym } from '../fixtures/gym-cli.js';
 
@@ -51,6 +51,31 @@ describe('the shared environment flags', () => {
   it('lets --env-opt override a shorthand flag and rejects a --docs that is not a positive integer', () => {
     expect(envOptions('search', { envOpt: ['docs=500'], docs: '200' })).toEqual({ docs: 500 });
     expect(() => envOptions('search', { envOpt: [], docs: 'many' })).toThrow(/--docs must be a positive integer/);
+  });
+
+  it("builds a resumed run's environment from its config.json, and refuses flags that disagree", () => {
+    const run = join(dir, 'recorded');
+    mkdirSync(run, { recursive: true });
+    writeFileSync(
+      join(run, 'config.json'),
+      JSON.stringify({ env: 'code-interp', envOptions: { jsonl: taskFile, onlyJsonl: true } }),
+    );
+    const r = runEnvironment({ envOpt: [], resume: run }, 'search');
+    expect(r.env).toBe('code-interp');
+    expect(r.options).toEqual({ jsonl: taskFile, onlyJsonl: true });
+    expect(r.def.families.map((f) => f.name)).toEqual(['jsonl.mine']);
+    // the same options again are fine; others, or another environment, are refused
+    expect(runEnvironment({ envOpt: [], taskFile, resume: run }, 'code-interp').env).toBe('code-interp');
+    expect(() => runEnvironment({ envOpt: ['onlyJsonl=false'], resume: run }, 'code-interp')).toThrow(EnvFlagError);
+    expect(() => runEnvironment({ envOpt: [], env: 'search', resume: run }, 'search')).toThrow(/not "search"/);
+    // a run that predates recorded options takes the flags given
+    writeFileSync(join(run, 'config.json'), JSON.stringify({ env: 'code-interp' }));
+    expect(runEnvironment({ envOpt: [], taskFile, resume: run }, 'code-interp').options).toEqual({
+      jsonl: taskFile,
+      onlyJsonl: true,
+    });
+    // a new run: the flags
+    expect(runEnvironment({ envOpt: ['docs=40'] }, 'search').options).toEqual({ docs: 40 });
   });
 
   it('refuses a search task file without its corpus, saying to add one', () => {
@@ -121,6 +146,18 @@ describe('a user task file on every command', { timeout: 120_000 }, () => {
         f,
       ).toEqual([]);
     }
+    // The run records its environment options, and a resume reads them back instead of the flags.
+    const runDir = join(out, run as string);
+    const cfg = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8'));
+    expect(cfg.envOptions).toEqual({ jsonl: taskFile, onlyJsonl: true });
+    const resumed = await runGym(['train', '--resume', runDir, '--preset', 'quick']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const otherEnv = await runGym(['train', '--resume', runDir, '--env', 'search']);
+    expect(otherEnv.code).toBe(1);
+    expect(otherEnv.stderr).toMatch(/is a run on environment "code-interp", not "search": resume it without --env/);
+    const otherTasks = await runGym(['train', '--resume', runDir, '--env-opt', 'onlyJsonl=false']);
+    expect(otherTasks.code).toBe(1);
+    expect(otherTasks.stderr).toMatch(/was trained with environment options .*resume it without environment flags/);
   });
 
   it.each([

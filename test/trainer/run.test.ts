@@ -291,6 +291,19 @@ describe('a tiny end-to-end train run', () => {
     expect(summary.grpoSteps).toBe(3);
   });
 
+  it("refuses an environment other than the run's, before a new run writes anything and when resuming", async () => {
+    const cfg = resolveRunConfig({ preset: 'quick', flags: { ...small, env: 'code-interp' } });
+    await expect(train(toyEnv, cfg, { runId: 'wrong-env' })).rejects.toThrow(
+      /the run config names environment "code-interp", but the environment given is "toy"/,
+    );
+    expect(existsSync(join(root, 'wrong-env'))).toBe(false);
+    const dir = await trainUntil(resolveRunConfig({ preset: 'quick', flags: { ...small } }), 'env-resume', 'sft', 1);
+    const other = { ...toyEnv, id: 'toy-2' };
+    await expect(train(other, cfg, { resume: dir })).rejects.toThrow(
+      /is a run on environment "toy", but the environment given is "toy-2"/,
+    );
+  });
+
   it('a resumed run picks the same tasks and samples the same episodes as an uninterrupted one (skip state restored)', async () => {
     // checkpointEvery 1 and always skipping tasks whose last group was equal: the picks depend on run state.
     const flags = { ...small, checkpointEvery: 1, grpo: { steps: 3, skipZeroVariance: 1, maxRefillRounds: 1 } };

@@ -278,6 +278,12 @@ export type LoraConfig = z.infer<typeof LoraConfigSchema>;
 export const RunConfigSchema = z
   .object({
     env: z.string().default('code-interp').describe('Environment id (run `gym envs` to list).'),
+    envOptions: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe(
+        "The environment's options as the run built it (--task-file, --corpus, --docs, --browser, --env-opt): recorded so a resumed run meets the same environment.",
+      ),
     model: z.enum(['nano', 'micro', 'mini']).default('nano').describe('Built-in model size preset.'),
     device: z
       .enum(['cpu', 'webgpu', 'auto'], {

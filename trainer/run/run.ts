@@ -114,7 +114,13 @@ export async function train(
 ): Promise<{ dir: string; summary: RunSummary }> {
   const startedAt = performance.now();
   const hooks = opts.hooks ?? {};
+  if (!opts.resume && def.id !== cfgIn.env)
+    throw new RunConfigError(`the run config names environment "${cfgIn.env}", but the environment given is "${def.id}"`);
   const { dir, cfg } = openRunFolder(cfgIn, opts);
+  if (def.id !== cfg.env)
+    throw new RunConfigError(
+      `${dir} is a run on environment "${cfg.env}", but the environment given is "${def.id}": pass the run's own environment (\`gym train --resume\` reads it from the run's config.json).`,
+    );
   const runId = dir.split('/').filter(Boolean).pop() as string;
   hooks.onDir?.(dir);
   const info: RunInfo = { dir, cfg, def, runId, hooks };
