@@ -13,6 +13,7 @@
  *                             parses, else a string); it wins over the shorthand flags above
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { type Command, Option } from 'commander';
 import { buildEnv, type EnvDefinition } from '../../envs/index.js';
@@ -123,7 +124,7 @@ export function runEnvironment(
 
 /** The environment id and options a run folder's config.json records (options undefined for runs that predate them). */
 function recordedEnv(dir: string): { env: string; options?: Record<string, unknown> } | undefined {
-  const p = `${dir}/config.json`;
+  const p = join(dir, 'config.json');
   if (!existsSync(p)) return undefined; // the run loop says what is wrong with the folder
   try {
     const j = JSON.parse(readFileSync(p, 'utf8')) as { env?: unknown; envOptions?: unknown };

@@ -69,10 +69,9 @@ export function register(program: Command): void {
       if (o.sftSteps !== undefined) flags.sft = { steps: o.sftSteps };
       const lora = loraFlags(o);
       if (lora) flags.lora = lora;
-      let cfg = resolveRunConfig({ preset: o.preset, file, flags });
-      const { def, options } = runEnvironment(o, cfg.env);
+      const { def, options } = runEnvironment(o, resolveRunConfig({ preset: o.preset, file, flags }).env);
       flags.envOptions = options;
-      cfg = resolveRunConfig({ preset: o.preset, file, flags });
+      let cfg = resolveRunConfig({ preset: o.preset, file, flags });
       if (o.taskFile !== undefined) {
         // A user's task file is what to train on: every family the environment now has (the file's),
         // at any difficulty, unless the config file chose otherwise.

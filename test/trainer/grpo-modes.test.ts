@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { codeInterpEnv } from '../../envs/code-interp/index.js';
-import { modeParts } from '../../trainer/run/groups.js';
 import { resolveRunConfig, train } from '../../trainer/run/index.js';
+import { modeParts } from '../../trainer/run/tasks.js';
 
 const root = mkdtempSync(join(tmpdir(), 'toolgym-grpo-modes-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

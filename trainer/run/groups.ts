@@ -15,6 +15,7 @@ import type { BuiltinPolicy } from '../model/index.js';
 import { composeReward } from '../rewards.js';
 import type { RunContext } from './context.js';
 import { rolloutLimits } from './episodes.js';
+import { modeParts } from './tasks.js';
 
 export interface SampledStep {
   groups: GrpoGroup[];
@@ -62,27 +63,6 @@ function taskPicker(ctx: RunContext) {
       save();
     },
   };
-}
-
-/**
- * The step's tasks by thinking mode: all in the configured mode, or for `both` the first
- * `thinkFraction` of them in think mode (at least one when there are two or more tasks and the
- * fraction is above 0) and the rest in no_think, as the cold-start data splits its episodes.
- * `suffix` keeps the parts' run ids (and so their group ids) apart.
- */
-export function modeParts(
-  mode: 'think' | 'no_think' | 'both' | 'mixed',
-  tasks: readonly string[],
-  thinkFraction: number,
-): Array<{ mode: 'think' | 'no_think' | 'mixed'; tasks: string[]; suffix: string }> {
-  if (mode !== 'both') return [{ mode, tasks: [...tasks], suffix: '' }];
-  let nThink = Math.round(tasks.length * thinkFraction);
-  if (thinkFraction > 0 && nThink === 0 && tasks.length >= 2) nThink = 1;
-  if (thinkFraction < 1 && nThink === tasks.length && tasks.length >= 2) nThink = tasks.length - 1;
-  return [
-    { mode: 'think' as const, tasks: tasks.slice(0, nThink), suffix: '-think' },
-    { mode: 'no_think' as const, tasks: tasks.slice(nThink), suffix: '-no_think' },
-  ].filter((p) => p.tasks.length > 0);
 }
 
 /** Mean of each component over the episodes (a component an episode lacks counts 0 for it). */

@@ -20,6 +20,7 @@ import type { RunConfig } from './config.js';
 import { cpuMsSince, type RunContext } from './context.js';
 import { rolloutLimits } from './episodes.js';
 import { evalSampling, evaluateRunModel } from './evaluate.js';
+import { modeParts } from './tasks.js';
 import type { Teacher } from './teacher.js';
 
 type Mode = 'think' | 'no_think';
@@ -106,12 +107,9 @@ async function distillStepOf(ctx: RunContext, teacher: Teacher, s: number, write
         });
   const trajectories: Trajectory[] = [];
   try {
-    if (c.mode === 'both') {
-      // as the off-policy data: the first share of the tasks in think mode, the rest in no_think
-      const nThink = Math.round(tasks.length * cfg.sft.thinkFraction);
-      trajectories.push(...(await batch('think', tasks.slice(0, nThink), `${ctx.runId}-d${s}-think`)).trajectories);
-      trajectories.push(...(await batch('no_think', tasks.slice(nThink), `${ctx.runId}-d${s}-no_think`)).trajectories);
-    } else trajectories.push(...(await batch(c.mode, tasks, `${ctx.runId}-d${s}`)).trajectories);
+    // under `both`, as the off-policy data: the first share of the tasks in think mode, the rest in no_think
+    for (const part of modeParts(c.mode, tasks, cfg.sft.thinkFraction))
+      trajectories.push(...(await batch(part.mode, part.tasks, `${ctx.runId}-d${s}${part.suffix}`)).trajectories);
   } finally {
     policy.resetCache();
   }

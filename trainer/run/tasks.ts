@@ -101,3 +101,24 @@ export function probeTasks(cfg: RunConfig, trainIds: readonly string[]): string[
 export function headlineMode(cfg: RunConfig): 'think' | 'no_think' {
   return cfg.grpo.mode === 'think' ? 'think' : 'no_think';
 }
+
+/**
+ * A step's tasks by thinking mode (GRPO's and on-policy distillation's): all in the configured mode, or for `both` the first
+ * `thinkFraction` of them in think mode (at least one when there are two or more tasks and the
+ * fraction is above 0) and the rest in no_think, as the cold-start data splits its episodes.
+ * `suffix` keeps the parts' run ids (and so their group ids) apart.
+ */
+export function modeParts(
+  mode: 'think' | 'no_think' | 'both' | 'mixed',
+  tasks: readonly string[],
+  thinkFraction: number,
+): Array<{ mode: 'think' | 'no_think' | 'mixed'; tasks: string[]; suffix: string }> {
+  if (mode !== 'both') return [{ mode, tasks: [...tasks], suffix: '' }];
+  let nThink = Math.round(tasks.length * thinkFraction);
+  if (thinkFraction > 0 && nThink === 0 && tasks.length >= 2) nThink = 1;
+  if (thinkFraction < 1 && nThink === tasks.length && tasks.length >= 2) nThink = tasks.length - 1;
+  return [
+    { mode: 'think' as const, tasks: tasks.slice(0, nThink), suffix: '-think' },
+    { mode: 'no_think' as const, tasks: tasks.slice(nThink), suffix: '-no_think' },
+  ].filter((p) => p.tasks.length > 0);
+}
