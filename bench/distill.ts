@@ -30,13 +30,16 @@
  *   npx tsx bench/distill.ts [--seeds 0,1,2,3,4] [--quick] [--cache .bench-cache/distill]
  *     [--teacher-grpo-steps 60] [--grpo-steps 60] [--off-policy-steps 100] [--on-policy-steps 20]
  *     [--on-policy-lr X] [--on-policy-decoding qwen3|full] [--on-policy-mode both|mixed|think|no_think] [--eval-every 10] [--test-tasks 64] [--pass-tasks 16] [--k 16]
- *     [--ood-tasks 16] [--plot out.svg]
+ *     [--ood-tasks 16] [--out dir]
  *
- * Prints one JSON object on stdout (per seed, medians, targets); progress on stderr. `--plot` writes
- * an SVG of held-out success against total FLOPs (log scale): each arm's curve, every seed.
+ * Prints one JSON object on stdout (per seed, medians, targets); progress on stderr. The runs go to
+ * `--out` (default a fresh temporary folder): `seed<N>/{cold,a-grpo,b-offpolicy,c-onpolicy}-seed<N>`. Each
+ * seed's (c) run holds `distill-arms.json` (trainer/run/distill-arms.ts) and a `report.html` that
+ * draws every arm's held-out success against compute on one plot; `<out>/report.html` compares all
+ * seeds' (c) runs, every arm of every seed on that plot.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -45,17 +48,24 @@ import { runBatch } from '../agent/rollout/index.js';
 import { codeInterpEnv } from '../envs/code-interp/index.js';
 import { BuiltinPolicy, loadCheckpoint, ModelRunner } from '../trainer/model/index.js';
 import {
+  compareDistillArms,
+  type DistillArm,
+  type DistillArmsResult,
+  type DistillCurvePoint,
   distill,
   evalSampling,
   evaluateSplits,
   learnEnv,
   learnSplits,
+  phaseCurve,
   type RunConfig,
   type RunSummary,
   resolveRunConfig,
   type SplitName,
   selectTasks,
   train,
+  writeDistillArms,
+  writeTrainingReport,
 } from '../trainer/run/index.js';
 import { median } from './stats.js';
 
@@ -76,7 +86,7 @@ const { values: flags } = parseArgs({
     'test-tasks': { type: 'string' },
     'pass-tasks': { type: 'string' },
     k: { type: 'string' },
-    plot: { type: 'string' },
+    out: { type: 'string' },
   },
   strict: true,
 });
@@ -109,7 +119,7 @@ const oodEnv = learnEnv();
 const seeds = (flags.seeds as string).split(',').map((s) => Number(s.trim()));
 const log = (s: string) => process.stderr.write(`[distill] ${s}\n`);
 const preset = quick ? 'quick' : 'default';
-const work = mkdtempSync(join(tmpdir(), 'toolgym-bench-distill-'));
+const out = resolve(flags.out ?? mkdtempSync(join(tmpdir(), 'toolgym-bench-distill-')));
 
 function hooks(tag: string) {
   return {
@@ -124,8 +134,13 @@ function hooks(tag: string) {
   };
 }
 
-/** The teacher: micro, cold-start SFT + GRPO, cached by its config. */
+/**
+ * The teacher: micro, cold-start SFT + GRPO, cached by its config. Always the default preset, even
+ * with `--quick`: the quick preset's cold start is too short for a teacher whose episodes survive the
+ * off-policy filter, and arm (b) has nothing to learn from without them.
+ */
 async function teacher(): Promise<{ dir: string; summary: RunSummary }> {
+  const preset = 'default';
   const flagsT = { env: 'code-interp', model: 'micro', seed: 1000, testTasks: S.testTasks, grpo: { steps: S.teacherGrpo } };
   const key = createHash('sha256').update(JSON.stringify({ preset, flagsT })).digest('hex').slice(0, 12);
   const cache = resolve(flags.cache as string);
@@ -201,81 +216,13 @@ async function oodSuccess(ckDir: string, cfg: RunConfig, label: string): Promise
   }
 }
 
-interface CurvePoint {
-  /** Phase step of the evaluation (0: before the phase). */
-  step: number;
-  totalFlops: number;
-  success: number;
-}
-
-/**
- * The held-out curve of one run's training phase (`sft`, `grpo` or `distill`): its `eval` records
- * against the FLOPs spent by then. `base` is compute paid before the phase (for (c), (b)'s), `upfront`
- * teacher FLOPs paid before its first step (the off-policy episodes).
- */
-function curve(
-  dir: string,
-  s: RunSummary,
-  phase: 'sft' | 'grpo' | 'distill',
-  o: { base?: number; upfront?: number } = {},
-): CurvePoint[] {
-  const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const steps = rows.filter((r) => r.phase === phase);
-  const total = (k: string) => steps.reduce((a, r) => a + Number(r[k] ?? 0), 0);
-  const upTo = (k: string, step: number) =>
-    steps.filter((r) => Number(r.step) <= step).reduce((a, r) => a + Number(r[k] ?? 0), 0);
-  const c = s.compute[phase];
-  const upfront = o.upfront ?? 0;
-  const seqAll = Math.max(1, total('seqTokens'));
-  const teachAll = Math.max(1, total('teacherTokens'));
-  const at = (step: number) =>
-    (o.base ?? 0) +
-    (c.studentFlops * upTo('seqTokens', step)) / seqAll +
-    upfront +
-    (phase === 'distill' ? (c.teacherFlops * upTo('teacherTokens', step)) / teachAll : 0);
-  // a run's last evaluation is its `after` (recorded at the GRPO step: 0 in a distill run); the
-  // others sit at their phase step, except that a distill run's `before` (step 0) follows its off-policy phase
-  const last = steps.reduce((m, r) => Math.max(m, Number(r.step)), 0);
-  const evals = rows.filter((r) => r.phase === 'eval');
-  const byStep = new Map<number, number>();
-  evals.forEach((r, i) => {
-    const step = i === evals.length - 1 || (phase === 'sft' && Number(r.step) === 0) ? last : Number(r.step);
-    byStep.set(step, Number(r.success));
-  });
-  return [...byStep].sort((a, b) => a[0] - b[0]).map(([step, success]) => ({ step, totalFlops: at(step), success }));
-}
-
-/** The first point of a curve at or above `target` success (its compute), or null. */
-function firstReach(points: readonly CurvePoint[], target: number): number | null {
-  return points.find((p) => p.success >= target)?.totalFlops ?? null;
-}
-
-interface Arm {
-  success: number;
-  successByMode: { think?: number; no_think?: number };
-  compliance: { think?: number; no_think?: number };
-  passAtK: number;
-  ood: Record<string, number>;
-  curve: CurvePoint[];
-  /** Total FLOPs at which the arm's curve first reaches (a)'s final held-out success (null: never). */
-  flopsToReachA: number | null;
-  studentFlops: number;
-  teacherFlops: number;
-  totalFlops: number;
-  wallMs: number;
-  final: string;
-}
-
 function arm(
   s: RunSummary,
   compute: { studentFlops: number; teacherFlops: number; wallMs: number },
   pass: number,
   ood: Record<string, number>,
-  points: CurvePoint[],
-): Omit<Arm, 'flopsToReachA'> {
+  points: DistillCurvePoint[],
+): Omit<DistillArm, 'flopsToReachA'> {
   const m = s.after.byMode;
   return {
     success: s.after.success,
@@ -290,26 +237,26 @@ function arm(
   };
 }
 
-async function oneSeed(seed: number, teacherDir: string) {
-  const out = join(work, `seed${seed}`);
-  const T = join(teacherDir, 'checkpoints', 'final');
-  const common = { env: 'code-interp', model: 'nano', seed, out, testTasks: S.testTasks, evalEvery: S.evalEvery };
+async function oneSeed(seed: number, t: { dir: string; summary: RunSummary }) {
+  const dir = join(out, `seed${seed}`);
+  const T = join(t.dir, 'checkpoints', 'final');
+  const common = { env: 'code-interp', model: 'nano', seed, out: dir, testTasks: S.testTasks, evalEvery: S.evalEvery };
   log(`seed ${seed}: student cold start (nano, oracle SFT on the teacher's tokenizer)`);
   const cold = await train(codeInterpEnv, resolveRunConfig({ preset, flags: { ...common, tokenizer: T, grpo: { steps: 0 } } }), {
-    runId: 'cold',
+    runId: `cold-seed${seed}`,
     hooks: hooks(`s${seed} cold`),
   });
   const S0 = cold.summary.checkpoints.final;
   const cfgA = resolveRunConfig({ preset, flags: { ...common, init: S0, sft: { steps: 0 }, grpo: { steps: S.grpo } } });
   log(`seed ${seed}: (a) GRPO ${S.grpo} steps`);
-  const a = await train(codeInterpEnv, cfgA, { runId: 'a-grpo', hooks: hooks(`s${seed} a`) });
+  const a = await train(codeInterpEnv, cfgA, { runId: `a-grpo-seed${seed}`, hooks: hooks(`s${seed} a`) });
   log(`seed ${seed}: (b) off-policy distillation, ${S.offPolicy} SFT steps on the teacher's episodes`);
   const cfgB = resolveRunConfig({
     preset,
     distill: true,
     flags: { ...common, init: S0, sft: { steps: S.offPolicy }, distill: { teacher: T, steps: 0 } },
   });
-  const b = await distill(codeInterpEnv, cfgB, { runId: 'b-offpolicy', hooks: hooks(`s${seed} b`) });
+  const b = await distill(codeInterpEnv, cfgB, { runId: `b-offpolicy-seed${seed}`, hooks: hooks(`s${seed} b`) });
   log(`seed ${seed}: (c) then on-policy distillation, ${S.onPolicy} steps`);
   const cfgC = resolveRunConfig({
     preset,
@@ -327,7 +274,7 @@ async function oneSeed(seed: number, teacherDir: string) {
       },
     },
   });
-  const c = await distill(codeInterpEnv, cfgC, { runId: 'c-onpolicy', hooks: hooks(`s${seed} c`) });
+  const c = await distill(codeInterpEnv, cfgC, { runId: `c-onpolicy-seed${seed}`, hooks: hooks(`s${seed} c`) });
   log(`seed ${seed}: pass@${S.k}`);
   const pass = {
     cold: await passAtK(S0, cfgA),
@@ -346,11 +293,11 @@ async function oneSeed(seed: number, teacherDir: string) {
   const cc = c.summary.compute.total;
   const bTotal = bc.studentFlops + bc.teacherFlops;
   const partial = {
-    a: arm(a.summary, a.summary.compute.total, pass.a, ood.a, curve(a.dir, a.summary, 'grpo')),
+    a: arm(a.summary, a.summary.compute.total, pass.a, ood.a, phaseCurve(a.dir, a.summary, 'grpo')),
     b: arm(b.summary, bc, pass.b, ood.b, [
       // the cold start, once the teacher's episodes are paid for
       { step: 0, totalFlops: b.summary.compute.sft.teacherFlops, success: cold.summary.after.success },
-      ...curve(b.dir, b.summary, 'sft', { upfront: b.summary.compute.sft.teacherFlops }),
+      ...phaseCurve(b.dir, b.summary, 'sft', { upfront: b.summary.compute.sft.teacherFlops }),
     ]),
     c: arm(
       c.summary,
@@ -361,18 +308,15 @@ async function oneSeed(seed: number, teacherDir: string) {
       },
       pass.c,
       ood.c,
-      curve(c.dir, c.summary, 'distill', { base: bTotal }),
+      phaseCurve(c.dir, c.summary, 'distill', { base: bTotal }),
     ),
   };
-  const target = partial.a.success;
-  const arms = {
-    a: { ...partial.a, flopsToReachA: firstReach(partial.a.curve, target) },
-    b: { ...partial.b, flopsToReachA: firstReach(partial.b.curve, target) },
-    c: { ...partial.c, flopsToReachA: firstReach(partial.c.curve, target) },
-  };
   const coldM = cold.summary.after.byMode;
-  return {
+  const result: DistillArmsResult = {
+    format: 'toolgym.distill-arms/1',
     seed,
+    k: S.k,
+    teacher: { dir: t.dir, params: t.summary.params, success: t.summary.after.success },
     coldStart: {
       success: cold.summary.after.success,
       compliance: { think: coldM.think?.compliance, no_think: coldM.no_think?.compliance },
@@ -380,71 +324,29 @@ async function oneSeed(seed: number, teacherDir: string) {
       ood: ood.cold,
       studentFlops: cold.summary.compute.total.studentFlops,
     },
-    arms,
-    cVsA: {
-      successPoints: 100 * (arms.c.success - arms.a.success),
-      computeRatio: arms.c.totalFlops / arms.a.totalFlops,
-      passAtKPoints: 100 * (arms.c.passAtK - arms.a.passAtK),
-      reachesAAtTenth: arms.c.flopsToReachA !== null && arms.c.flopsToReachA <= arms.a.totalFlops / 10,
-      /** (c)'s FLOPs where its curve first reaches (a)'s final success, over (a)'s total (null: never). */
-      reachRatio: arms.c.flopsToReachA === null ? null : arms.c.flopsToReachA / arms.a.totalFlops,
-      /** The same for (b) alone. */
-      bReachRatio: arms.b.flopsToReachA === null ? null : arms.b.flopsToReachA / arms.a.totalFlops,
-    },
+    ...compareDistillArms(partial),
   };
+  // (c)'s run report draws every arm against compute
+  writeDistillArms(c.dir, result);
+  writeTrainingReport(c.dir);
+  log(`seed ${seed}: report ${join(c.dir, 'report.html')}`);
+  return { ...result, runDir: c.dir };
 }
 
 type SeedResult = Awaited<ReturnType<typeof oneSeed>>;
-
-/** Held-out success against total FLOPs (log x): each arm's curve per seed, its final point marked. */
-function plot(results: SeedResult[], file: string): void {
-  const arms = ['a', 'b', 'c'] as const;
-  // log scale: points at zero compute (an arm's start) are left out
-  const lines = results.flatMap((r) =>
-    arms.map((k) => ({
-      k,
-      pts: r.arms[k].curve.filter((p) => p.totalFlops > 0).map((p) => ({ x: Math.log10(p.totalFlops), y: p.success })),
-    })),
-  );
-  const xs = lines.flatMap((l) => l.pts.map((p) => p.x));
-  const [x0, x1] = [Math.floor(Math.min(...xs)), Math.ceil(Math.max(...xs))];
-  const W = 560;
-  const H = 360;
-  const px = (x: number) => 60 + ((x - x0) / Math.max(1e-9, x1 - x0)) * (W - 90);
-  const py = (y: number) => H - 40 - y * (H - 70);
-  const color = { a: '#d62728', b: '#1f77b4', c: '#2ca02c' };
-  const label = { a: '(a) GRPO', b: '(b) off-policy', c: '(c) off + on-policy' };
-  const svg = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
-    `<line x1="60" y1="${H - 40}" x2="${W - 30}" y2="${H - 40}" stroke="black"/><line x1="60" y1="30" x2="60" y2="${H - 40}" stroke="black"/>`,
-    ...Array.from(
-      { length: x1 - x0 + 1 },
-      (_, i) => `<text x="${px(x0 + i)}" y="${H - 22}" text-anchor="middle">1e${x0 + i}</text>`,
-    ),
-    ...[0, 0.25, 0.5, 0.75, 1].map((y) => `<text x="54" y="${py(y) + 4}" text-anchor="end">${Math.round(100 * y)}%</text>`),
-    `<text x="${(W + 30) / 2}" y="${H - 6}" text-anchor="middle">model FLOPs (student + teacher), log scale</text>`,
-    `<text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle">held-out success</text>`,
-    ...lines.flatMap((l) => [
-      `<polyline fill="none" stroke="${color[l.k]}" stroke-width="1.5" points="${l.pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ')}"/>`,
-      ...l.pts.map(
-        (p, i) => `<circle cx="${px(p.x)}" cy="${py(p.y)}" r="${i === l.pts.length - 1 ? 5 : 2.5}" fill="${color[l.k]}"/>`,
-      ),
-    ]),
-    ...arms.map(
-      (k, i) =>
-        `<circle cx="${W - 150}" cy="${40 + 18 * i}" r="5" fill="${color[k]}"/><text x="${W - 140}" y="${44 + 18 * i}">${label[k]}</text>`,
-    ),
-    '</svg>',
-  ];
-  writeFileSync(file, `${svg.join('\n')}\n`);
-}
 
 async function main() {
   const t = await teacher();
   log(`teacher held-out success ${t.summary.after.success.toFixed(3)}`);
   const results: SeedResult[] = [];
-  for (const seed of seeds) results.push(await oneSeed(seed, t.dir));
-  if (flags.plot) plot(results, flags.plot);
+  for (const seed of seeds) results.push(await oneSeed(seed, t));
+  // every seed's arms on one plot: the seeds' (c) runs compared
+  const report = writeTrainingReport(
+    results[0].runDir,
+    results.slice(1).map((r) => r.runDir),
+    join(out, 'report.html'),
+  );
+  log(`report of all seeds: ${report}`);
   const med = (f: (r: SeedResult) => number) => median(results.map(f));
   const modes = ['think', 'no_think'] as const;
   process.stdout.write(
@@ -460,6 +362,7 @@ async function main() {
           byMode: t.summary.after.byMode,
           trainFlops: t.summary.compute.total,
         },
+        report,
         seeds: results,
         median: {
           coldStart: med((r) => r.coldStart.success),
@@ -472,6 +375,7 @@ async function main() {
           },
           cComputeOverA: med((r) => r.cVsA.computeRatio),
           cReachComputeOverA: med((r) => r.cVsA.reachRatio ?? Number.POSITIVE_INFINITY),
+          cSustainedReachComputeOverA: med((r) => r.cVsA.sustainedReachRatio ?? Number.POSITIVE_INFINITY),
           bReachComputeOverA: med((r) => r.cVsA.bReachRatio ?? Number.POSITIVE_INFINITY),
           ood: Object.fromEntries((['a', 'b', 'c'] as const).map((k) => [k, med((r) => r.arms[k].ood.mean)])),
           cMinusASuccessPoints: med((r) => r.cVsA.successPoints),

@@ -10,8 +10,14 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../tools/browser/index.js';
-import type { LearnResult, SplitFigures } from '../../trainer/run/index.js';
-import { readTrainingRun, renderTrainingReport, writeTrainingReport } from '../../trainer/run/index.js';
+import type { DistillArmsResult, LearnResult, SplitFigures } from '../../trainer/run/index.js';
+import {
+  compareDistillArms,
+  readTrainingRun,
+  renderTrainingReport,
+  writeDistillArms,
+  writeTrainingReport,
+} from '../../trainer/run/index.js';
 
 const haveChromium = existsSync(CHROMIUM_PATH);
 if (!haveChromium) {
@@ -88,6 +94,59 @@ function writeRun(dir: string, skill: number, withLearn: boolean): void {
   writeFileSync(join(dir, 'learn.json'), JSON.stringify(learn));
 }
 
+/** A distillation run's folder as bench/distill leaves (c)'s: on-policy steps and every arm's curve. */
+function writeDistillRun(dir: string, seed: number, reach: number): void {
+  mkdirSync(dir, { recursive: true });
+  const lines: unknown[] = [];
+  for (let s = 1; s <= 10; s++) lines.push({ phase: 'sft', step: s, loss: 2 / s });
+  for (let s = 1; s <= 12; s++)
+    lines.push({ phase: 'distill', step: s, reward: s / 12, success: s / 12, entropy: 0.5, divergence: 1 / s });
+  for (const s of [0, 4, 8, 0]) lines.push({ phase: 'eval', step: s, split: 'test', success: 0.3 + s / 20 });
+  writeFileSync(join(dir, 'metrics.jsonl'), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ seed }));
+  const A = 1e12;
+  const arm = (totalFlops: number, curve: Array<[number, number]>) => ({
+    success: curve[curve.length - 1][1],
+    successByMode: { think: 0.5, no_think: 0.5 },
+    compliance: { think: 0.99, no_think: 0.97 },
+    passAtK: 0.75,
+    ood: { mean: 0 },
+    curve: curve.map(([f, y], i) => ({ step: i, totalFlops: f, success: y })),
+    flopsToReachA: null,
+    studentFlops: totalFlops * 0.8,
+    teacherFlops: totalFlops * 0.2,
+    totalFlops,
+    wallMs: 1000,
+    final: HOSTILE,
+  });
+  const result: DistillArmsResult = {
+    format: 'toolgym.distill-arms/1',
+    seed,
+    k: 16,
+    teacher: { dir: HOSTILE, params: 500_000, success: 0.9 },
+    coldStart: { success: 0.2, compliance: {}, passAtK: 0.5, ood: { mean: 0 }, studentFlops: 1e10 },
+    ...compareDistillArms({
+      a: arm(A, [
+        [0, 0.2],
+        [A / 4, 0.3],
+        [A / 2, 0.4],
+        [A, 0.5],
+      ]),
+      b: arm(A / 20, [
+        [A / 100, 0.2],
+        [A / 40, 0.3],
+        [A / 20, 0.45],
+      ]),
+      c: arm(A / 5, [
+        [A / 20, 0.45],
+        [A * reach, 0.5],
+        [A / 5, 0.6],
+      ]),
+    }),
+  };
+  writeDistillArms(dir, result);
+}
+
 describe('training report', () => {
   it('reads a run folder and escapes what it shows', () => {
     const root = mkdtempSync(join(tmpdir(), 'toolgym-train-report-'));
@@ -98,6 +157,29 @@ describe('training report', () => {
     expect(html).not.toContain(HOSTILE);
     expect(html).toContain('id="chart-arms"');
     expect(() => readTrainingRun(root)).toThrow(/gym train/);
+  });
+
+  it('shows a distillation run’s arms against compute, and says when (c) misses a tenth of (a)’s compute', () => {
+    const root = mkdtempSync(join(tmpdir(), 'toolgym-train-report-'));
+    writeDistillRun(join(root, 'within'), 0, 0.08);
+    writeDistillRun(join(root, 'past'), 1, 0.12);
+    const within = renderTrainingReport([readTrainingRun(join(root, 'within'))]);
+    expect(within).toContain('id="chart-distill-arms"');
+    expect(within).toContain('id="chart-divergence"');
+    expect(within).not.toContain(HOSTILE);
+    expect(within).toContain('0.080×');
+    expect(within).toMatch(/reaches \(a\)'s final success within a tenth/);
+    const past = renderTrainingReport([readTrainingRun(join(root, 'past'))]);
+    expect(past).toContain('0.120×');
+    expect(past).toMatch(/<strong>not<\/strong> within a tenth/);
+    // a plain training run has neither section
+    writeRun(join(root, 'plain'), 0.5, false);
+    const plain = renderTrainingReport([readTrainingRun(join(root, 'plain'))]);
+    expect(plain).not.toContain('id="chart-distill-arms"');
+    expect(plain).not.toContain('id="chart-divergence"');
+    // a damaged result file is named, with what to do
+    writeFileSync(join(root, 'past', 'distill-arms.json'), '{"format": "toolgym.distill-ar');
+    expect(() => readTrainingRun(join(root, 'past'))).toThrow(/distill-arms\.json is not valid JSON.*move it aside/);
   });
 });
 
@@ -158,6 +240,60 @@ describe.skipIf(!haveChromium)('training report in headless Chromium', () => {
         );
         expect(datasets).toBe(file === compare ? 2 : 1);
         expect(await page.locator('table.splits tr').count()).toBe(1 + 5 * 4);
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
+  it('draws a distillation run’s arms against compute on a log axis, alone and with another seed', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'toolgym-train-report-'));
+    writeDistillRun(join(root, 's0'), 0, 0.08);
+    writeDistillRun(join(root, 's1'), 1, 0.12);
+    const single = writeTrainingReport(join(root, 's0'));
+    const compare = writeTrainingReport(join(root, 's0'), [join(root, 's1')]);
+    const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS], headless: true });
+    try {
+      for (const file of [single, compare]) {
+        const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+        const errors: string[] = [];
+        const requests: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error') errors.push(m.text());
+        });
+        page.on('pageerror', (e) => errors.push(e.message));
+        page.on('request', (r) => requests.push(r.url()));
+        await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+        expect(errors).toEqual([]);
+        expect(requests.filter((u) => !u.startsWith('file:'))).toEqual([]);
+        for (const id of ['chart-distill-arms', 'chart-divergence', 'chart-heldout', 'chart-sft']) {
+          const inked = await page.evaluate<number>(`(() => {
+            const c = document.getElementById(${JSON.stringify(id)});
+            if (!c || !window.Chart.getChart(c)) return -1;
+            const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let n = 0;
+            for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+            return n;
+          })()`);
+          expect(inked, `${file}: ${id}`).toBeGreaterThan(1000);
+        }
+        const chart = await page.evaluate<{ x: string; labels: string[]; points: number }>(`(() => {
+          const ch = window.Chart.getChart(document.getElementById('chart-distill-arms'));
+          return { x: ch.scales.x.type, labels: ch.data.datasets.map((d) => d.label),
+            points: ch.data.datasets.reduce((n, d) => n + d.data.length, 0) };
+        })()`);
+        expect(chart.x).toBe('logarithmic');
+        if (file === single) {
+          // three arms (a's zero-compute start left off the log axis), (a)'s success and a tenth of its compute
+          expect(chart.labels).toHaveLength(5);
+          expect(chart.points).toBe(3 + 3 + 3 + 2 + 2);
+          expect(chart.labels.slice(3)).toEqual(["(a)'s final success", "a tenth of (a)'s compute"]);
+        } else {
+          expect(chart.labels).toHaveLength(6);
+          expect(chart.labels.filter((l) => l.endsWith(' s1'))).toHaveLength(3);
+        }
+        expect(await page.locator('table.distill-arms tr').count()).toBe(file === single ? 4 : 8);
         await page.close();
       }
     } finally {

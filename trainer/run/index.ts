@@ -18,6 +18,17 @@ export {
   resolveRunConfig,
   SftConfigSchema,
 } from './config.js';
+export type { DistillArm, DistillArmName, DistillArmsResult, DistillCurvePoint } from './distill-arms.js';
+export {
+  compareDistillArms,
+  DISTILL_ARM_LABELS,
+  DISTILL_ARM_NAMES,
+  DISTILL_ARMS_FILE,
+  firstReach,
+  phaseCurve,
+  sustainedReach,
+  writeDistillArms,
+} from './distill-arms.js';
 export { type EvalDecoding, evalSampling, evaluate, summarizeEval } from './evaluate.js';
 export type { RunFiles } from './files.js';
 export { RL_FILTER_FILE, RL_TASKS_FILE, rlCandidates, selectRlTasks } from './phase-rl.js';

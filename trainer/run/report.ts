@@ -6,12 +6,16 @@
  * SFT loss over SFT steps. With the arms of the learning experiment (`learn.json`, `arms.ts`):
  * validation success of each arm over model compute, the per-split table (pass@1, pass^4, pass@16,
  * call validity, recovery, with bootstrap intervals), and the thinking-control figures and budget curve.
+ * A distillation run's on-policy steps are drawn as its RL steps, with the divergence to the teacher;
+ * with the arms of the distillation experiment (`distill-arms.json`, `distill-arms.ts`): held-out
+ * success of every arm against model FLOPs (student + teacher) on one plot, and their table.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { chartJsSource, scriptJson } from '../../agent/eval/report.js';
 import { escapeHtml } from '../../agent/eval/report-episodes.js';
 import { ARM_LABELS, type ArmName, type LearnResult, type Rate } from './arms.js';
+import { DISTILL_ARM_LABELS, DISTILL_ARM_NAMES, DISTILL_ARMS_FILE, type DistillArmsResult } from './distill-arms.js';
 import { SPLIT_DESCRIPTIONS, SPLIT_NAMES } from './splits.js';
 import type { RunSummary } from './types.js';
 
@@ -20,6 +24,7 @@ export interface TrainingRun {
   records: Array<Record<string, unknown> & { phase: string; step: number }>;
   summary?: RunSummary;
   learn?: LearnResult;
+  distillArms?: DistillArmsResult;
   config?: Record<string, unknown>;
 }
 
@@ -43,13 +48,22 @@ export function readTrainingRun(dir: string): TrainingRun {
       // a torn last line of a killed run: left out
     }
   }
-  const json = <T>(f: string): T | undefined =>
-    existsSync(join(dir, f)) ? (JSON.parse(readFileSync(join(dir, f), 'utf8')) as T) : undefined;
+  const json = <T>(f: string): T | undefined => {
+    if (!existsSync(join(dir, f))) return undefined;
+    try {
+      return JSON.parse(readFileSync(join(dir, f), 'utf8')) as T;
+    } catch (err) {
+      throw new Error(
+        `${join(dir, f)} is not valid JSON (${(err as Error).message}): the file is damaged; move it aside to report without it, or rerun what wrote it`,
+      );
+    }
+  };
   return {
     label: basename(resolve(dir)),
     records,
     summary: json<RunSummary>('summary.json'),
     learn: json<LearnResult>('learn.json'),
+    distillArms: json<DistillArmsResult>(DISTILL_ARMS_FILE),
     config: json<Record<string, unknown>>('config.json'),
   };
 }
@@ -91,15 +105,38 @@ function thinkingTable(run: TrainingRun): string {
 <table><tr><th>thinking budget</th><th>success</th><th>budget hit</th></tr>${T.budgets.map((b) => `<tr><td class="num">${b.budget}</td>${rateCell(b.success)}<td class="num">${pct(b.budgetHit)}</td></tr>`).join('')}</table>`;
 }
 
+const flops = (v: number | null | undefined) =>
+  v === undefined || v === null || !Number.isFinite(v) ? '—' : v.toExponential(2).replace('e+', 'e');
+const ratio = (v: number | null | undefined) =>
+  v === undefined || v === null || !Number.isFinite(v) ? 'never' : `${v.toFixed(3)}×`;
+
+function distillArmsTable(run: TrainingRun): string {
+  const D = run.distillArms;
+  if (!D) return '';
+  const A = D.arms.a.totalFlops;
+  const rows = DISTILL_ARM_NAMES.map((k) => {
+    const a = D.arms[k];
+    return `<tr><td>${escapeHtml(DISTILL_ARM_LABELS[k])}</td><td class="num">${pct(a.success)}</td><td class="num">${pct(a.compliance.think)}</td><td class="num">${pct(a.compliance.no_think)}</td><td class="num">${pct(a.passAtK)}</td><td class="num">${pct(a.ood.mean)}</td><td class="num">${flops(a.studentFlops)}</td><td class="num">${flops(a.teacherFlops)}</td><td class="num">${ratio(a.totalFlops / A)}</td><td class="num">${ratio(a.flopsToReachA === null ? null : a.flopsToReachA / A)}</td></tr>`;
+  });
+  const c = D.cVsA;
+  return `<h3>${escapeHtml(run.label)}: seed ${D.seed}; cold start ${pct(D.coldStart.success)}; teacher ${D.teacher.params} parameters, ${pct(D.teacher.success)}</h3>
+<div class="scroll"><table class="distill-arms"><tr><th>arm</th><th>held-out success</th><th>/think compliance</th><th>/no_think compliance</th><th>pass@${D.k}</th><th>out of distribution</th><th>student FLOPs</th><th>teacher FLOPs</th><th>compute, × (a)'s</th><th>first reaches (a)'s success at, × (a)'s compute</th></tr>${rows.join('')}</table></div>
+<p class="note">(c) − (a): ${(c.successPoints >= 0 ? '+' : '') + c.successPoints.toFixed(1)} points held-out, ${(c.passAtKPoints >= 0 ? '+' : '') + c.passAtKPoints.toFixed(1)} points pass@${D.k}; (c) reaches (a)'s final success ${c.reachesAAtTenth ? 'within' : '<strong>not</strong> within'} a tenth of (a)'s compute (${c.reachRatio === null ? 'it never does' : `first at ${ratio(c.reachRatio)} (a)'s compute, and for good ${c.sustainedReachRatio === null ? 'nowhere' : `from ${ratio(c.sustainedReachRatio)}`}`}).</p>`;
+}
+
 function summaryLine(run: TrainingRun): string {
   const s = run.summary;
   if (!s) return `${escapeHtml(run.label)}: unfinished (${run.records.length} records)`;
-  return `${escapeHtml(run.label)}: ${escapeHtml(s.model)} (${s.params} parameters) on ${escapeHtml(s.env)}, ${s.sftSteps} SFT + ${s.grpoSteps} GRPO steps, held-out success ${pct(s.before.success)} → ${pct(s.after.success)}, call validity ${pct(s.after.validity)}, ${(s.wallMs.total / 1000).toFixed(0)} s`;
+  const steps = s.distill
+    ? `${s.sftSteps} off-policy + ${s.distill.steps} on-policy distillation steps from ${escapeHtml(s.distill.teacher)} (${s.distill.teacherParams} parameters, ${escapeHtml(s.distill.loss)})`
+    : `${s.sftSteps} SFT + ${s.grpoSteps} GRPO steps`;
+  return `${escapeHtml(run.label)}: ${escapeHtml(s.model)} (${s.params} parameters) on ${escapeHtml(s.env)}, ${steps}, held-out success ${pct(s.before.success)} → ${pct(s.after.success)}, call validity ${pct(s.after.validity)}, ${(s.wallMs.total / 1000).toFixed(0)} s`;
 }
 
 /** What the page script draws, per run. */
 function chartData(run: TrainingRun) {
-  const grpo = run.records.filter((r) => r.phase === 'grpo');
+  // a distillation run's on-policy steps are its RL steps
+  const grpo = run.records.filter((r) => r.phase === 'grpo' || r.phase === 'distill');
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   const series = (key: string) => grpo.map((r) => ({ x: r.step, y: num(r[key]) }));
   return {
@@ -110,6 +147,7 @@ function chartData(run: TrainingRun) {
     kl: series('kl'),
     covSelected: series('covSelected'),
     groups: series('groups'),
+    divergence: series('divergence'),
     sftLoss: run.records.filter((r) => r.phase === 'sft').map((r) => ({ x: r.step, y: num(r.loss) })),
     heldOut: run.records
       .filter((r) => r.phase === 'eval')
@@ -127,6 +165,19 @@ function chartData(run: TrainingRun) {
             arm: ARM_LABELS[a.arm as ArmName] ?? a.arm,
             passAt1: SPLIT_NAMES.filter((n) => n !== 'val').map((n) => num(a.splits[n]?.passAt1.value)),
           })),
+        }
+      : null,
+    distillArms: run.distillArms
+      ? {
+          arms: DISTILL_ARM_NAMES.map((k) => ({
+            arm: DISTILL_ARM_LABELS[k],
+            // a log axis: points at zero compute (an arm's start before anything is paid) are left out
+            points: run.distillArms?.arms[k].curve
+              .filter((p) => p.totalFlops > 0)
+              .map((p) => ({ x: p.totalFlops, y: p.success })),
+          })),
+          target: run.distillArms.arms.a.success,
+          tenth: run.distillArms.arms.a.totalFlops / 10,
         }
       : null,
     budget: (run.learn?.thinking?.budgets ?? []).map((b) => ({
@@ -149,18 +200,26 @@ const PAGE_SCRIPT = `
     if (!el || !datasets.length) return;
     var y = { title: { display: true, text: yTitle } };
     if (yRange) { y.min = yRange[0]; y.max = yRange[1]; }
+    var x = { type: xType || 'linear', title: { display: true, text: xTitle } };
+    // a log axis: 1e9, 2e9, 5e9, ... rather than every digit
+    if (xType === 'logarithmic') x.ticks = { autoSkip: false, maxRotation: 0, callback: function (v) {
+      var e = Math.floor(Math.log10(v) + 1e-9), m = v / Math.pow(10, e);
+      return [1, 2, 5].some(function (k) { return Math.abs(m - k) < 1e-6; }) ? Math.round(m) + 'e' + e : '';
+    } };
     new Chart(el, { type: 'line', data: { datasets: datasets }, options: { responsive: false, parsing: false, spanGaps: true,
       elements: { point: { radius: 1.5 } },
-      scales: { x: { type: xType || 'linear', title: { display: true, text: xTitle } }, y: y } } });
+      scales: { x: x, y: y } } });
   }
   function per(key, name) {
     return data.runs.map(function (r, i) { return { label: name + ' ' + r.label, borderColor: colors[i % 6], backgroundColor: colors[i % 6], data: r[key] }; });
   }
-  line('chart-reward', per('reward', 'reward'), 'GRPO step', 'mean reward');
-  line('chart-success', per('success', 'success'), 'GRPO step', 'training success', [0, 1]);
-  line('chart-entropy', per('entropy', 'entropy'), 'GRPO step', 'token entropy (nats)');
-  line('chart-kl', per('kl', 'KL'), 'GRPO step', 'KL to the cold start (k3)');
-  line('chart-cov', per('covSelected', 'tokens').concat(per('groups', 'groups').map(function (d) { d.borderDash = [6, 4]; return d; })), 'GRPO step', 'entropy-control tokens; informative groups (dashed)');
+  var step = data.rlStep;
+  line('chart-reward', per('reward', 'reward'), step, 'mean reward');
+  line('chart-success', per('success', 'success'), step, 'training success', [0, 1]);
+  line('chart-entropy', per('entropy', 'entropy'), step, 'token entropy (nats)');
+  line('chart-kl', per('kl', 'KL'), step, 'KL to the cold start (k3)');
+  line('chart-divergence', per('divergence', 'divergence'), 'on-policy distillation step', 'divergence to the teacher (per token)');
+  line('chart-cov', per('covSelected', 'tokens').concat(per('groups', 'groups').map(function (d) { d.borderDash = [6, 4]; return d; })), step, 'entropy-control tokens; informative groups (dashed)');
   line('chart-sft', per('sftLoss', 'loss'), 'SFT step', 'SFT loss');
   var held = [];
   data.runs.forEach(function (r, i) {
@@ -170,7 +229,24 @@ const PAGE_SCRIPT = `
       held.push({ label: s + ' ' + r.label, borderColor: colors[i % 6], backgroundColor: colors[i % 6], borderDash: j ? [6, 4] : [], data: splits[s] });
     });
   });
-  line('chart-heldout', held, 'GRPO step', 'held-out success (headline mode)', [0, 1]);
+  line('chart-heldout', held, step, 'held-out success (headline mode)', [0, 1]);
+  var withArms = data.runs.filter(function (r) { return r.distillArms; });
+  var armColors = ['#d62728', '#1f77b4', '#2ca02c'];
+  var darms = [];
+  withArms.forEach(function (r) {
+    r.distillArms.arms.forEach(function (a, j) {
+      darms.push({ label: a.arm + (withArms.length > 1 ? ' ' + r.label : ''), borderColor: armColors[j], backgroundColor: armColors[j],
+        borderWidth: withArms.length > 1 ? 1 : 2, data: a.points });
+    });
+  });
+  if (withArms.length === 1) {
+    var d = withArms[0].distillArms;
+    var xs = [].concat.apply([], d.arms.map(function (a) { return a.points.map(function (p) { return p.x; }); })).concat([d.tenth]);
+    var lo = Math.min.apply(null, xs), hi = Math.max.apply(null, xs);
+    darms.push({ label: "(a)'s final success", borderColor: '#777', borderDash: [6, 4], pointRadius: 0, data: [{ x: lo, y: d.target }, { x: hi, y: d.target }] });
+    darms.push({ label: "a tenth of (a)'s compute", borderColor: '#000', borderDash: [2, 3], pointRadius: 0, data: [{ x: d.tenth, y: 0 }, { x: d.tenth, y: 1 }] });
+  }
+  line('chart-distill-arms', darms, 'model FLOPs, student + teacher (log scale)', 'held-out success', [0, 1], 'logarithmic');
   var arms = [];
   data.runs.forEach(function (r, i) {
     r.arms.forEach(function (a, j) {
@@ -214,7 +290,14 @@ export function renderTrainingReport(runs: readonly TrainingRun[]): string {
   const title = runs.length > 1 ? `toolgym train: ${runs.map((r) => r.label).join(' vs ')}` : `toolgym train: ${runs[0].label}`;
   const learn = runs.some((r) => r.learn);
   const thinking = runs.some((r) => r.learn?.thinking);
-  const canvas = (id: string) => `<canvas id="${id}" width="600" height="320"></canvas>`;
+  const distilled = runs.some((r) => r.records.some((x) => x.phase === 'distill'));
+  const distillArms = runs.some((r) => r.distillArms);
+  const rlStep = distilled
+    ? runs.some((r) => r.records.some((x) => x.phase === 'grpo'))
+      ? 'GRPO or on-policy distillation step'
+      : 'on-policy distillation step'
+    : 'GRPO step';
+  const canvas = (id: string, width = 600, height = 320) => `<canvas id="${id}" width="${width}" height="${height}"></canvas>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
@@ -223,10 +306,11 @@ export function renderTrainingReport(runs: readonly TrainingRun[]): string {
 <body>
 <h1>${escapeHtml(title)}</h1>
 <p class="note">${runs.map(summaryLine).join('<br>')}</p>
-<section id="training"><h2>Training</h2><div class="charts">${['chart-reward', 'chart-success', 'chart-entropy', 'chart-kl', 'chart-cov', 'chart-heldout', 'chart-sft'].map(canvas).join('')}</div></section>
+<section id="training"><h2>Training</h2><div class="charts">${['chart-reward', 'chart-success', 'chart-entropy', 'chart-kl', ...(distilled ? ['chart-divergence'] : []), 'chart-cov', 'chart-heldout', 'chart-sft'].map(canvas).join('')}</div></section>
+${distillArms ? `<section id="distill-arms"><h2>Distillation arms against compute</h2><p class="note">Held-out success of each arm from the same student cold start as model FLOPs (student + teacher) grow: (a) GRPO on the student, (b) SFT on the teacher's verified episodes in both modes, (c) (b) then on-policy distillation (its curve starts where (b)'s ends). The teacher's own training is paid once and not counted; held-out evaluations are not counted.</p><div class="charts">${canvas('chart-distill-arms', 960, 480)}</div>${runs.map(distillArmsTable).join('')}</section>` : ''}
 ${learn ? `<section id="arms"><h2>Arms at equal model compute</h2><p class="note">Validation success of each arm from the same cold start as model compute grows (GRPO: training passes plus one forward per sampled token; SFT arms: their training tokens). The SFT arms are tested at their best validation point, GRPO at its last.</p><div class="charts">${canvas('chart-arms')}${canvas('chart-splits')}</div>${runs.map(splitTable).join('')}</section>` : ''}
 ${thinking ? `<section id="thinking"><h2>Thinking control</h2><div class="charts">${canvas('chart-budget')}<div>${runs.map(thinkingTable).join('')}</div></div></section>` : ''}
-<script id="report-data" type="application/json">${scriptJson({ runs: runs.map(chartData) })}</script>
+<script id="report-data" type="application/json">${scriptJson({ runs: runs.map(chartData), rlStep })}</script>
 <script>${chartJsSource()}</script>
 <script>${PAGE_SCRIPT}</script>
 </body></html>

@@ -1,0 +1,151 @@
+/**
+ * The distillation experiment's arms against compute (trainer/run/distill-arms.ts): a phase's curve
+ * places each held-out evaluation at the FLOPs spent by then (hand-computed here), the first reach of
+ * (a)'s success, and (c) against (a).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  compareDistillArms,
+  type DistillArm,
+  type DistillCurvePoint,
+  firstReach,
+  phaseCurve,
+  type RunSummary,
+  sustainedReach,
+} from '../../trainer/run/index.js';
+
+function runDir(lines: unknown[], torn = false): string {
+  const dir = mkdtempSync(join(tmpdir(), 'toolgym-distill-arms-'));
+  writeFileSync(
+    join(dir, 'metrics.jsonl'),
+    `${lines.map((l) => JSON.stringify(l)).join('\n')}\n${torn ? '{"phase":"distill","step":9,"seqT' : ''}`,
+  );
+  return dir;
+}
+
+const phase = (studentFlops: number, teacherFlops: number) => ({ studentFlops, teacherFlops, wallMs: 1 });
+const summary = (c: Partial<RunSummary['compute']>) =>
+  ({
+    compute: { sft: phase(0, 0), grpo: phase(0, 0), distill: phase(0, 0), total: phase(0, 0), ...c },
+  }) as unknown as RunSummary;
+
+describe('phaseCurve', () => {
+  it('places a distillation run’s evaluations at the student and teacher FLOPs spent by their step', () => {
+    // four on-policy steps of 100, 100, 200, 400 sequence tokens and 10, 10, 20, 40 teacher tokens;
+    // evaluations before (step 0), at step 2, and the run's `after` (recorded at step 0, placed last)
+    const dir = runDir(
+      [
+        { phase: 'eval', step: 0, success: 0.25 },
+        { phase: 'distill', step: 1, seqTokens: 100, teacherTokens: 10 },
+        { phase: 'distill', step: 2, seqTokens: 100, teacherTokens: 10 },
+        { phase: 'eval', step: 2, success: 0.5 },
+        { phase: 'distill', step: 3, seqTokens: 200, teacherTokens: 20 },
+        { phase: 'distill', step: 4, seqTokens: 400, teacherTokens: 40 },
+        { phase: 'eval', step: 0, success: 0.75 },
+      ],
+      true,
+    );
+    const s = summary({ distill: phase(8000, 1600) });
+    const pts = phaseCurve(dir, s, 'distill', { base: 1000 });
+    // step 2: 200/800 of the student's 8000 and 20/80 of the teacher's 1600, after (b)'s 1000
+    expect(pts).toEqual([
+      { step: 0, totalFlops: 1000, success: 0.25 },
+      { step: 2, totalFlops: 1000 + 2000 + 400, success: 0.5 },
+      { step: 4, totalFlops: 1000 + 8000 + 1600, success: 0.75 },
+    ]);
+  });
+
+  it('counts the teacher’s episodes before an off-policy phase’s first step, and its cold-start evaluation at the phase’s end', () => {
+    // an off-policy run: SFT steps, then `before` (step 0: after SFT) and `after`
+    const dir = runDir([
+      { phase: 'sft', step: 1, seqTokens: 50 },
+      { phase: 'eval', step: 1, success: 0.1 },
+      { phase: 'sft', step: 2, seqTokens: 150 },
+      { phase: 'eval', step: 0, success: 0.3 },
+      { phase: 'eval', step: 0, success: 0.3 },
+    ]);
+    const pts = phaseCurve(dir, summary({ sft: phase(400, 0) }), 'sft', { upfront: 500 });
+    expect(pts).toEqual([
+      { step: 1, totalFlops: 500 + 100, success: 0.1 },
+      { step: 2, totalFlops: 500 + 400, success: 0.3 },
+    ]);
+  });
+});
+
+describe('compareDistillArms', () => {
+  const arm = (totalFlops: number, success: number, curve: DistillCurvePoint[], passAtK = 0.5) =>
+    ({
+      success,
+      successByMode: {},
+      compliance: {},
+      passAtK,
+      ood: { mean: 0 },
+      curve,
+      studentFlops: totalFlops,
+      teacherFlops: 0,
+      totalFlops,
+      wallMs: 1,
+      final: '',
+    }) satisfies Omit<DistillArm, 'flopsToReachA'>;
+  const a = arm(1000, 0.5, [
+    { step: 0, totalFlops: 0, success: 0.2 },
+    { step: 10, totalFlops: 1000, success: 0.5 },
+  ]);
+
+  it('finds the first point at or above a target', () => {
+    expect(firstReach(a.curve, 0.5)).toBe(1000);
+    expect(firstReach(a.curve, 0.2)).toBe(0);
+    expect(firstReach(a.curve, 0.51)).toBeNull();
+  });
+
+  it('finds where a curve reaches a target for good', () => {
+    const noisy: DistillCurvePoint[] = [0.2, 0.5, 0.4, 0.5, 0.6].map((y, i) => ({ step: i, totalFlops: 10 * i, success: y }));
+    expect(firstReach(noisy, 0.5)).toBe(10);
+    expect(sustainedReach(noisy, 0.5)).toBe(30);
+    expect(sustainedReach(noisy, 0.65)).toBeNull();
+    expect(sustainedReach([], 0)).toBeNull();
+  });
+
+  it('says whether (c) reaches (a)’s final success within a tenth of its compute', () => {
+    const b = arm(80, 0.4, [{ step: 5, totalFlops: 80, success: 0.4 }]);
+    const within = compareDistillArms({
+      a,
+      b,
+      c: arm(
+        300,
+        0.6,
+        [
+          { step: 0, totalFlops: 80, success: 0.4 },
+          { step: 2, totalFlops: 100, success: 0.5 },
+          { step: 4, totalFlops: 300, success: 0.6 },
+        ],
+        0.625,
+      ),
+    });
+    expect(within.cVsA.reachRatio).toBeCloseTo(0.1, 12);
+    expect(within.cVsA.reachesAAtTenth).toBe(true);
+    expect(within.cVsA.bReachRatio).toBeNull();
+    expect(within.cVsA.computeRatio).toBeCloseTo(0.3, 12);
+    expect(within.cVsA.successPoints).toBeCloseTo(10, 9);
+    expect(within.cVsA.passAtKPoints).toBeCloseTo(12.5, 9);
+    expect(within.arms.a.flopsToReachA).toBe(1000);
+    expect(within.cVsA.sustainedReachRatio).toBeCloseTo(0.1, 12);
+
+    const past = compareDistillArms({
+      a,
+      b,
+      c: arm(300, 0.6, [
+        { step: 0, totalFlops: 80, success: 0.4 },
+        { step: 2, totalFlops: 101, success: 0.5 },
+      ]),
+    });
+    expect(past.cVsA.reachRatio).toBeCloseTo(0.101, 12);
+    expect(past.cVsA.reachesAAtTenth).toBe(false);
+    const never = compareDistillArms({ a, b, c: arm(300, 0.45, [{ step: 0, totalFlops: 80, success: 0.45 }]) });
+    expect(never.cVsA.reachRatio).toBeNull();
+    expect(never.cVsA.reachesAAtTenth).toBe(false);
+  });
+});
