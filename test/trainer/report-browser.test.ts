@@ -39,6 +39,7 @@ function figures(p: number): SplitFigures {
     callValidity: r(0.99),
     recovery: { ...r(0.5), opportunities: 6 },
     cleanEpisodes: r(0.9),
+    failureKinds: { schema_missing_required: 0, unclosed_tag: 10, invalid_json: 12 },
   };
 }
 
@@ -156,6 +157,9 @@ describe('training report', () => {
     const html = renderTrainingReport([{ ...run, label: HOSTILE }]);
     expect(html).not.toContain(HOSTILE);
     expect(html).toContain('id="chart-arms"');
+    // why call validity is what it is: failures by kind, most common first, kinds never seen left out
+    expect(html).toContain('<td>invalid_json 12, unclosed_tag 10</td>');
+    expect(html).not.toContain('schema_missing_required');
     expect(() => readTrainingRun(root)).toThrow(/gym train/);
   });
 

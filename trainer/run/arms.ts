@@ -61,6 +61,11 @@ export interface SplitFigures {
   callValidity: Rate;
   recovery: Rate & { opportunities: number };
   cleanEpisodes: Rate;
+  /**
+   * Parse and validation failures by kind (`invalid_json`, `unclosed_tag`, `schema_*`, ...): why call
+   * validity is what it is. Absent in results written before it was recorded.
+   */
+  failureKinds?: Record<string, number>;
 }
 
 export interface CurvePoint {
@@ -121,7 +126,8 @@ const rate = (m: { value: number; lo?: number; hi?: number } | undefined): Rate 
 
 /** The figures of one split's episodes (k per task). */
 export function splitFigures(ts: readonly Trajectory[], k: number, bootstrapSamples = 1000, seed = 0): SplitFigures {
-  const s = computeMetrics(ts, { maxK: k, bootstrap: { samples: bootstrapSamples, seed }, breakdownSamples: 0 }).overall;
+  const m = computeMetrics(ts, { maxK: k, bootstrap: { samples: bootstrapSamples, seed }, breakdownSamples: 0 });
+  const s = m.overall;
   const at = (kk: number) => s.passCurve.find((p) => p.k === kk);
   return {
     tasks: s.units,
@@ -132,6 +138,7 @@ export function splitFigures(ts: readonly Trajectory[], k: number, bootstrapSamp
     callValidity: rate(s.metrics.strictCallValidity),
     recovery: { ...rate(s.metrics.recovery), opportunities: s.metrics.recovery?.den ?? 0 },
     cleanEpisodes: rate(s.metrics.cleanEpisodes),
+    failureKinds: m.failureKinds,
   };
 }
 

@@ -80,6 +80,15 @@ function rateCell(r: Rate | undefined): string {
   return `<td class="num">${pct(r.value)}${ci}</td>`;
 }
 
+function failureCell(kinds: Record<string, number> | undefined): string {
+  if (!kinds) return '—';
+  const parts = Object.entries(kinds)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${escapeHtml(k)} ${n}`);
+  return parts.length ? parts.join(', ') : 'none';
+}
+
 function splitTable(run: TrainingRun): string {
   const L = run.learn;
   if (!L) return '';
@@ -90,12 +99,12 @@ function splitTable(run: TrainingRun): string {
       const f = a.splits[name];
       if (!f) continue;
       rows.push(
-        `<tr><td title="${escapeHtml(SPLIT_DESCRIPTIONS[name])}">${escapeHtml(name)}</td><td>${escapeHtml(ARM_LABELS[a.arm as ArmName] ?? a.arm)}</td><td class="num">${f.tasks}</td>${rateCell(f.passAt1)}${rateCell(f.passHat4)}${rateCell(f.passAt16)}${rateCell(f.callValidity)}${rateCell(f.recovery)}<td class="num">${f.recovery.opportunities}</td></tr>`,
+        `<tr><td title="${escapeHtml(SPLIT_DESCRIPTIONS[name])}">${escapeHtml(name)}</td><td>${escapeHtml(ARM_LABELS[a.arm as ArmName] ?? a.arm)}</td><td class="num">${f.tasks}</td>${rateCell(f.passAt1)}${rateCell(f.passHat4)}${rateCell(f.passAt16)}${rateCell(f.callValidity)}${rateCell(f.recovery)}<td class="num">${f.recovery.opportunities}</td><td>${failureCell(f.failureKinds)}</td></tr>`,
       );
     }
   }
   return `<h3>${escapeHtml(run.label)}: seed ${L.seed}, k=${L.k} episodes per task, ${L.rlTasks} RL tasks, GRPO compute ${L.grpoComputeSeqTokens} sequence tokens</h3>
-<div class="scroll"><table class="splits"><tr><th>split</th><th>arm</th><th>tasks</th><th>pass@1</th><th>pass^4</th><th>pass@16</th><th>call validity</th><th>recovery</th><th>recovery chances</th></tr>${rows.join('')}</table></div>`;
+<div class="scroll"><table class="splits"><tr><th>split</th><th>arm</th><th>tasks</th><th>pass@1</th><th>pass^4</th><th>pass@16</th><th>call validity</th><th>recovery</th><th>recovery chances</th><th>call failures by kind</th></tr>${rows.join('')}</table></div>`;
 }
 
 function thinkingTable(run: TrainingRun): string {
