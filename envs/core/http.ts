@@ -42,9 +42,10 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import { accessPolicy } from './access.js';
+import { MODERN_REVISION } from './call-lane.js';
 import { EpisodeTable, scopeOfToken } from './episodes.js';
 import { ServerConfigError } from './errors.js';
-import { createModernCallLane, MODERN_REVISION } from './modern-call.js';
+import { createModernCallLane } from './modern-call.js';
 import { createEpisodeServer, type EpisodeServerOptions, sessionlessServers } from './server.js';
 import type { EnvDefinition } from './types.js';
 import { WIRE_ERROR, type WireErrorCode } from './wire.js';

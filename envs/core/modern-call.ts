@@ -26,44 +26,17 @@
  * up as a failing test, not as drift.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import {
-  CLIENT_CAPABILITIES_META_KEY,
-  CLIENT_INFO_META_KEY,
-  classifyInboundRequest,
-  isJsonContentType,
-  PROTOCOL_VERSION_META_KEY,
-  SERVER_INFO_META_KEY,
-} from '@modelcontextprotocol/server';
+import { classifyInboundRequest, isJsonContentType } from '@modelcontextprotocol/server';
+import { isLaneEnvelope, isPlainObject, type LaneCall, MODERN_REVISION, modernResult, wellFormedCall } from './call-lane.js';
 import { EpisodeRouter, type EpisodeTable } from './episodes.js';
 import { createEpisodeServer, type EpisodeServerOptions, listedToolNames, serverIdentity } from './server.js';
 import type { SessionTool } from './session.js';
 import type { EnvDefinition } from './types.js';
 import { EPISODE_ARG, EPISODE_HEADER, EPISODE_HTTP_HEADER, WIRE_ERROR } from './wire.js';
 
-/** The revision this lane serves. */
-export const MODERN_REVISION = '2026-07-28';
-
-/** A `tools/call` the lane accepted: what `serve` runs. */
-export interface LaneCall {
-  id: string | number;
-  tool: SessionTool;
-  args: Record<string, unknown>;
-}
-
-const BODY_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
 const PARAM_KEYS = new Set(['name', 'arguments', '_meta']);
-const ENVELOPE_KEYS = new Set([PROTOCOL_VERSION_META_KEY, CLIENT_INFO_META_KEY, CLIENT_CAPABILITIES_META_KEY]);
 /** A header value in the SDK's Base64 form (`=?base64?...?=`): the SDK decodes it; the lane leaves it to the SDK. */
 const BASE64_SENTINEL = '=?base64?';
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function hasOnlyKeys(o: Record<string, unknown>, allowed: ReadonlySet<string>): boolean {
-  for (const k in o) if (!allowed.has(k)) return false;
-  return true;
-}
 
 /** One header's value as the SDK reads it (`Headers.get` trims surrounding white space); undefined when absent or repeated. */
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -135,14 +108,9 @@ export class ModernCallLane {
 
   /** The call, when `body` with `headers` is a request this lane serves; undefined sends it to the SDK's handler. */
   accept(headers: IncomingHttpHeaders, body: unknown): LaneCall | undefined {
-    if (!isPlainObject(body) || body.method !== 'tools/call' || !hasOnlyKeys(body, BODY_KEYS)) return undefined;
-    const id = body.id;
-    if (typeof id !== 'string' && !(typeof id === 'number' && Number.isSafeInteger(id))) return undefined;
-    const params = body.params;
-    if (!isPlainObject(params) || !hasOnlyKeys(params, PARAM_KEYS)) return undefined;
-    const { name, arguments: args, _meta: envelope } = params;
-    if (typeof name !== 'string' || !isPlainObject(args) || !isPlainObject(envelope)) return undefined;
-    if (envelope[PROTOCOL_VERSION_META_KEY] !== MODERN_REVISION || !hasOnlyKeys(envelope, ENVELOPE_KEYS)) return undefined;
+    const call = wellFormedCall(body, PARAM_KEYS);
+    if (!call || !isLaneEnvelope(call.params._meta)) return undefined;
+    const { id, name, args } = call;
     const known = this.#tools.get(name);
     if (!known) return undefined;
     if (!isJsonContentType(header(headers, 'content-type') ?? null)) return undefined;
@@ -177,12 +145,7 @@ export class ModernCallLane {
     }
     try {
       const r = await router.run(call.tool, call.args, this.#closing.signal);
-      const result = {
-        ...r,
-        _meta: { ...r._meta, [SERVER_INFO_META_KEY]: this.#serverInfo },
-        resultType: 'complete',
-      };
-      return { status: 200, body: JSON.stringify({ result, jsonrpc: '2.0', id: call.id }) };
+      return { status: 200, body: JSON.stringify({ result: modernResult(r, this.#serverInfo), jsonrpc: '2.0', id: call.id }) };
     } catch (err) {
       const error = { code: WIRE_ERROR.internal, message: `Internal error: ${(err as Error).message}` };
       return { status: 500, body: JSON.stringify({ jsonrpc: '2.0', id: call.id, error }) };

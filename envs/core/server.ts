@@ -43,6 +43,8 @@ export interface EpisodeServerOptions extends EpisodeTableOptions {
   session?: boolean;
   /** Task resources listed per family and split (reading works for every task id). */
   listedTasksPerFamily?: number;
+  /** Told of each message the transport delivers to this server (stdio's tool-call lane learns the pinned era from it). */
+  onInbound?: (message: JSONRPCMessage) => void;
 }
 
 const routers = new WeakMap<McpServer, EpisodeRouter>();
@@ -157,7 +159,12 @@ function callOf(params: unknown, router: EpisodeRouter, envId: string): { tool: 
  * transport's `onmessage` is wrapped (it is set by `connect`, so the wrapper is an accessor that
  * wraps whatever the SDK installs).
  */
-function answerMalformedCalls(transport: Transport, router: EpisodeRouter, envId: string): void {
+function answerMalformedCalls(
+  transport: Transport,
+  router: EpisodeRouter,
+  envId: string,
+  onInbound?: (message: JSONRPCMessage) => void,
+): void {
   type OnMessage = NonNullable<Transport['onmessage']>;
   let inner: OnMessage | undefined;
   const refuse = (id: string | number, message: string): void => {
@@ -166,6 +173,7 @@ function answerMalformedCalls(transport: Transport, router: EpisodeRouter, envId
     });
   };
   const gated: OnMessage = (message, extra) => {
+    onInbound?.(message);
     const m = message as { method?: unknown; id?: unknown; params?: unknown };
     const id = typeof m.id === 'string' || typeof m.id === 'number' ? m.id : undefined;
     if (m.method === 'tools/call' && id !== undefined) {
@@ -372,7 +380,7 @@ export function createEpisodeServer(def: EnvDefinition, opts: EpisodeServerOptio
 
   const connect = server.connect.bind(server);
   server.connect = (transport: Transport) => {
-    answerMalformedCalls(transport, router, def.id);
+    answerMalformedCalls(transport, router, def.id, opts.onInbound);
     return connect(transport);
   };
 

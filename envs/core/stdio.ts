@@ -12,21 +12,39 @@
  * The SDK's `StdioServerTransport` drops a malformed line without answering (and closes on an
  * oversized buffer); the MCP spec wants a JSON-RPC error back and the server to keep serving, so
  * this file has its own small line transport, handed to `serveStdio` as its wire.
+ *
+ * Once the SDK has pinned the connection's era, a well-formed `tools/call` is answered by the
+ * tool-call lane in stdio-call.ts, in front of the SDK (`callLane`, on by default); every other
+ * message goes to the SDK as before.
  */
 import type { Readable, Writable } from 'node:stream';
-import { deserializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
+import { type JSONRPCMessage, parseJSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
 import { serveStdio as serveStdioEras } from '@modelcontextprotocol/server/stdio';
 import { EpisodeTable } from './episodes.js';
-import { createEpisodeServer, type EpisodeServerOptions } from './server.js';
+import { createEpisodeServer, type EpisodeServerOptions, episodeRouterOf, serverIdentity } from './server.js';
+import { StdioCallLane } from './stdio-call.js';
 import type { EnvDefinition } from './types.js';
 import { WIRE_ERROR } from './wire.js';
 
-export interface StdioOptions extends Omit<EpisodeServerOptions, 'router' | 'session' | 'scope'> {
+export interface StdioOptions extends Omit<EpisodeServerOptions, 'router' | 'session' | 'scope' | 'onInbound'> {
   stdin?: Readable;
   stdout?: Writable;
   /** Longest accepted line; a longer one is answered with an error and skipped. */
   maxLineBytes?: number;
   log?: (line: string) => void;
+  /**
+   * Answer well-formed `tools/call` requests of an established connection on the lane in
+   * stdio-call.ts rather than through the SDK (default true; the differential test turns it off).
+   */
+  callLane?: boolean;
+}
+
+/** A fast path in front of the SDK, consulted by the line transport for each line. */
+export interface LineLane {
+  /** Answers a parsed line itself (true), or leaves it to the SDK (false). */
+  take(body: unknown): boolean;
+  /** Sees each valid message on its way to the SDK. */
+  passing(message: JSONRPCMessage): void;
 }
 
 /** The JSON-RPC error reply for a line that is not a valid message (id echoed when it can be read). */
@@ -61,6 +79,8 @@ export class LineTransport implements Transport {
   #skipping = false;
   #closed = false;
   #resolveClosed!: () => void;
+  /** Consulted before the SDK for each line (stdio-call.ts's tool-call lane). */
+  lane?: LineLane;
   /** Settles once the transport has closed (stdin ended, a read error, or `close()`). */
   readonly closed = new Promise<void>((resolve) => {
     this.#resolveClosed = resolve;
@@ -114,14 +134,27 @@ export class LineTransport implements Transport {
     this.#size = 0;
     this.#skipping = false;
     if (skipped || text.trim() === '') return;
+    let body: unknown;
     let msg: JSONRPCMessage;
     try {
-      msg = deserializeMessage(text);
+      body = JSON.parse(text);
     } catch {
       void this.send(malformedReply(text));
       return;
     }
     try {
+      if (this.lane?.take(body)) return;
+    } catch (err) {
+      this.onerror?.(err as Error);
+    }
+    try {
+      msg = parseJSONRPCMessage(body);
+    } catch {
+      void this.send(malformedReply(text));
+      return;
+    }
+    try {
+      this.lane?.passing(msg);
       this.onmessage?.(msg);
     } catch (err) {
       this.onerror?.(err as Error);
@@ -163,7 +196,7 @@ export class LineTransport implements Transport {
 export async function serveStdio(
   def: EnvDefinition,
   opts: StdioOptions = {},
-): Promise<{ close(): Promise<void>; closed: Promise<void> }> {
+): Promise<{ close(): Promise<void>; closed: Promise<void>; lane?: StdioCallLane }> {
   if (!opts.stdout) {
     // stdout now carries the protocol: a stray console.log from an environment or a library would
     // corrupt it, so console output goes to stderr for the life of the process.
@@ -172,19 +205,25 @@ export async function serveStdio(
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const table = opts.table ?? new EpisodeTable(def, opts);
   const transport = new LineTransport(opts.stdin ?? process.stdin, opts.stdout ?? process.stdout, opts.maxLineBytes);
+  const lane = opts.callLane === false ? undefined : new StdioCallLane((m) => transport.send(m), serverIdentity(def));
+  transport.lane = lane;
   // The factory is asked once per era the opening needs: a 2026-07-28 `server/discover` gets a probe
   // instance that the next request pins (or that a 2025-11-25 `initialize` after it replaces). A
   // 2025-11-25 instance's router is a session; a 2026-07-28 one's is not (every call names its episode).
   const onerror = (err: Error): void => log(`[toolgym] stdio error: ${err.message}`);
   const handle = serveStdioEras(
     ({ era }) => {
-      const server = createEpisodeServer(def, { ...opts, table, session: era === 'legacy' });
+      // The lane learns from what the SDK delivers to this instance whether the SDK pinned it.
+      const onInbound = lane && ((m: JSONRPCMessage) => lane.observe(era, router, m));
+      const server = createEpisodeServer(def, { ...opts, table, session: era === 'legacy', onInbound });
+      const router = episodeRouterOf(server);
       server.server.onerror = onerror;
       return server;
     },
     { transport, onerror },
   );
   const closed = transport.closed.then(async () => {
+    lane?.close();
     if (!opts.table) await table.close().catch(() => undefined);
   });
   log(`[toolgym] serving environment "${def.id}" v${def.version} over stdio (MCP 2025-11-25 and 2026-07-28)`);
@@ -194,5 +233,6 @@ export async function serveStdio(
       await closed;
     },
     closed,
+    lane,
   };
 }
