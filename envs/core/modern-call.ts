@@ -21,9 +21,10 @@
  * mismatches, unsupported revisions, malformed envelopes) and every other method. What the lane
  * answers is what the SDK's handler answers for the same request: the router's result with
  * `resultType: "complete"` and the server's identity in `_meta`
- * (`io.modelcontextprotocol/serverInfo`), as HTTP 200 JSON. test/envs/modern-call.test.ts sends the
- * same requests down both paths and compares the answers, so a change in the SDK's encoding shows
- * up as a failing test, not as drift.
+ * (`io.modelcontextprotocol/serverInfo`), as HTTP 200 JSON. test/envs/core/modern-call.test.ts sends
+ * the same requests down both paths and compares the answers, so a change in the SDK's encoding shows
+ * up as a failing test, not as drift. The request shape, the envelope screen and the result encoding
+ * are shared with the stdio lane (call-lane.ts).
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { classifyInboundRequest, isJsonContentType } from '@modelcontextprotocol/server';

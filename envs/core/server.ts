@@ -157,7 +157,7 @@ function callOf(params: unknown, router: EpisodeRouter, envId: string): { tool: 
  * error). `callOf` says the same in one line that names what to send, so malformed calls (and
  * reads without a uri, as -32602) are answered here, on the way in, and never reach the SDK: the
  * transport's `onmessage` is wrapped (it is set by `connect`, so the wrapper is an accessor that
- * wraps whatever the SDK installs).
+ * wraps whatever the SDK installs). The same wrapper tells `onInbound` of every message delivered.
  */
 function answerMalformedCalls(
   transport: Transport,

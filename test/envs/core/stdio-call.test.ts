@@ -6,6 +6,7 @@
  * SDK (the opening exchange, protocol errors, other shapes, malformed lines) go through the same
  * comparison, so the SDK's answers stay the reference for both.
  */
+import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import { Client as ModernClient } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -31,14 +32,7 @@ async function lineServer(callLane: boolean) {
   const stdin = new PassThrough();
   const stdout = new PassThrough();
   const lines: any[] = [];
-  let buf = '';
-  stdout.on('data', (c: Buffer) => {
-    buf += c.toString('utf8');
-    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-      lines.push(JSON.parse(buf.slice(0, nl)));
-      buf = buf.slice(nl + 1);
-    }
-  });
+  createInterface({ input: stdout }).on('line', (l) => lines.push(JSON.parse(l)));
   const handle = await serveStdio(arithEnv, { stdin, stdout, callLane, replicaId: REPLICA, log: () => undefined });
   let sync_ = 0;
   return {
