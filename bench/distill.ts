@@ -126,7 +126,7 @@ function hooks(tag: string) {
     onNote: (s: string) => log(`${tag}: ${s}`),
     onRecord: (r: Record<string, unknown>) => {
       if (r.phase === 'eval') log(`${tag}: held-out ${Number(r.success).toFixed(3)} at step ${r.step}`);
-      else if (typeof r.step === 'number' && r.step % 10 === 0)
+      else if (['sft', 'grpo', 'distill'].includes(String(r.phase)) && typeof r.step === 'number' && r.step % 10 === 0)
         log(
           `${tag}: ${r.phase} ${r.step} ${r.phase === 'distill' ? `D ${Number(r.divergence).toFixed(4)}` : r.phase === 'grpo' ? `success ${Number(r.success).toFixed(2)}` : `loss ${Number(r.loss).toFixed(3)}`}`,
         );
