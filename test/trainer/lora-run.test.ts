@@ -98,6 +98,12 @@ describe('gym train --lora-rank 4', () => {
     // 2 layers x (A + B) over 7 projections of nano (dim 64, q 64, kv 32, ffn 176)
     const perLayer = 4 * (64 + 64) * 2 + 4 * (64 + 32) * 2 + 4 * (64 + 176) * 3;
     expect(summary.lora.trainableParams).toBe(2 * perLayer);
+    // compute: forward and the backward's input gradients through base + adapters (4 (P + Pa)),
+    // weight gradients for the adapters only (2 Pa); 6 (P + Pa) would charge the frozen base's
+    const P = summary.params;
+    const Pa = summary.lora.trainableParams;
+    expect(summary.compute.sft.studentFlops).toBe((4 * P + 6 * Pa) * summary.tokensTrained.sftSequence);
+    expect(summary.compute.sft.studentFlops).toBeLessThan(6 * P * summary.tokensTrained.sftSequence);
   });
 
   it('prints the adapter folder and how to load it', () => {

@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import type { EnvDefinition } from '../../envs/core/index.js';
 import type { TokenSample } from '../batch.js';
 import { ADAPTER_DIR, ModelRunner } from '../model/index.js';
-import { runCompute } from './compute.js';
+import { runCompute, trainableOf } from './compute.js';
 import { type LoraConfig, type RunConfig, RunConfigError } from './config.js';
 import { RunContext, type RunInfo } from './context.js';
 import { attachRunLora, describeLora } from './lora.js';
@@ -47,10 +47,6 @@ import { writeTrainingReport } from './report.js';
 import { runTaskPools } from './tasks.js';
 import { checkSameTokenizer, openTeacher, type Teacher, teacherPlays } from './teacher.js';
 import type { RunHooks, RunSummary } from './types.js';
-
-/** Number of values in tensors of these shapes. */
-const trainableOf = (shapes: ReadonlyMap<string, number[]>): number =>
-  [...shapes.values()].reduce((s, sh) => s + sh.reduce((a, b) => a * b, 1), 0);
 
 /** The summary of a finished run (`summary.json`). */
 function summarize(ctx: RunContext, teacher?: Teacher): RunSummary {
