@@ -28,7 +28,7 @@
  * the tokens trained on them); (b)'s teacher FLOPs (its episodes) are all paid before step 1.
  *
  *   npx tsx bench/distill.ts [--seeds 0,1,2,3,4] [--quick] [--cache .bench-cache/distill]
- *     [--teacher-grpo-steps 60] [--grpo-steps 60] [--off-policy-steps 100] [--on-policy-steps 20]
+ *     [--teacher-grpo-steps 60] [--grpo-steps 60] [--off-policy-steps 100] [--off-policy-warmup 0] [--on-policy-steps 20]
  *     [--on-policy-lr X] [--on-policy-decoding qwen3|full] [--on-policy-mode both|mixed|think|no_think] [--eval-every 10] [--test-tasks 64] [--pass-tasks 16] [--k 16]
  *     [--ood-tasks 16] [--out dir]
  *
@@ -79,6 +79,7 @@ const { values: flags } = parseArgs({
     'off-policy-steps': { type: 'string' },
     'on-policy-steps': { type: 'string' },
     'on-policy-lr': { type: 'string' },
+    'off-policy-warmup': { type: 'string' },
     'on-policy-decoding': { type: 'string' },
     'on-policy-mode': { type: 'string' },
     'eval-every': { type: 'string' },
@@ -102,6 +103,7 @@ const S = {
   teacherGrpo: int('teacher-grpo-steps', quick ? 2 : 60),
   grpo: int('grpo-steps', quick ? 2 : 60),
   offPolicy: int('off-policy-steps', quick ? 3 : 100),
+  offPolicyWarmup: int('off-policy-warmup', 0),
   onPolicy: int('on-policy-steps', quick ? 2 : 20),
   testTasks: int('test-tasks', quick ? 4 : 64),
   passTasks: int('pass-tasks', quick ? 2 : 16),
@@ -254,7 +256,12 @@ async function oneSeed(seed: number, t: { dir: string; summary: RunSummary }) {
   const cfgB = resolveRunConfig({
     preset,
     distill: true,
-    flags: { ...common, init: S0, sft: { steps: S.offPolicy }, distill: { teacher: T, steps: 0 } },
+    flags: {
+      ...common,
+      init: S0,
+      sft: { steps: S.offPolicy, warmupSteps: S.offPolicyWarmup },
+      distill: { teacher: T, steps: 0 },
+    },
   });
   const b = await distill(codeInterpEnv, cfgB, { runId: `b-offpolicy-seed${seed}`, hooks: hooks(`s${seed} b`) });
   log(`seed ${seed}: (c) then on-policy distillation, ${S.onPolicy} steps`);

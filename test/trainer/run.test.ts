@@ -245,6 +245,27 @@ describe('a tiny end-to-end train run', () => {
     expect(JSON.parse(readFileSync(join(dir, 'checkpoints', 'sft', 'config.json'), 'utf8')).meta.step).toBe(2);
   });
 
+  it('warms the SFT rate up over sft.warmupSteps, and a run resumed mid-warmup goes on where it was', async () => {
+    const flags = { ...small, sft: { steps: 4, lr: 0.006, warmupSteps: 3, stopAtSuccess: 0 }, grpo: { steps: 0 } };
+    const cfg = resolveRunConfig({ preset: 'quick', flags });
+    const dir = await trainUntil(cfg, 'warmup', 'sft', 2);
+    await train(toyEnv, cfg, { resume: dir });
+    const lr = lines(join(dir, 'metrics.jsonl'))
+      .filter((r) => r.phase === 'sft')
+      .map((r) => r.lr as number);
+    expect(lr).toHaveLength(4);
+    for (const [i, v] of [0.002, 0.004, 0.006, 0.006].entries()) expect(lr[i]).toBeCloseTo(v, 12);
+    // without warmup every step takes the full rate
+    const plain = resolveRunConfig({ preset: 'quick', flags: { ...flags, sft: { ...flags.sft, warmupSteps: 0 } } });
+    const { dir: d2 } = await train(toyEnv, plain, { runId: 'no-warmup' });
+    expect(
+      lines(join(d2, 'metrics.jsonl'))
+        .filter((r) => r.phase === 'sft')
+        .map((r) => r.lr),
+    ).toEqual([0.006, 0.006, 0.006, 0.006]);
+    expect(() => resolveRunConfig({ flags: { sft: { warmupSteps: -1 } } })).toThrow(/sft.warmupSteps/);
+  });
+
   it('trains end to end with the model on WebGPU (software adapters included)', async (ctx) => {
     const gpu = await webgpuOrSkip('the WebGPU training run');
     if (!gpu.dev) return ctx.skip();

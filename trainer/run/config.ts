@@ -28,6 +28,14 @@ export const SftConfigSchema = z
       .describe('Most SFT optimiser steps over the filtered cold-start set (a probe usually ends SFT earlier: `stopAtSuccess`).'),
     batchSize: z.number().int().positive().default(8).describe('Sequences per SFT step.'),
     lr: z.number().positive().default(3e-3).describe('SFT learning rate (a tiny model tolerates a large one).'),
+    warmupSteps: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe(
+        'SFT steps over which the learning rate rises linearly to `lr` (step k of N at k/N of it): a fresh optimiser on an already trained model (`init`, a distillation student) takes full-size steps from the first, and knocks it back before it learns the new data',
+      ),
     thinkFraction: z
       .number()
       .min(0)

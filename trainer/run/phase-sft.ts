@@ -93,7 +93,8 @@ export async function runSft(ctx: RunContext, samples: readonly TokenSample[]): 
       (_, i) => samples[order[(s * cfg.sft.batchSize + i) % order.length]],
     );
     hooks.onStage?.('update', 'sft', s + 1);
-    const m = await sftStep(ctx.runner, ctx.opt, batch, { lr: cfg.sft.lr, maxGradNorm: cfg.grpo.maxGradNorm }).catch((err) => {
+    const lr = cfg.sft.lr * Math.min(1, (s + 1) / Math.max(1, cfg.sft.warmupSteps));
+    const m = await sftStep(ctx.runner, ctx.opt, batch, { lr, maxGradNorm: cfg.grpo.maxGradNorm }).catch((err) => {
       throw ctx.diverged(err, `SFT step ${s + 1}`);
     });
     state.sft.tokens += m.tokens;
@@ -102,6 +103,7 @@ export async function runSft(ctx: RunContext, samples: readonly TokenSample[]): 
       phase: 'sft',
       step: s + 1,
       loss: m.loss,
+      lr,
       gradNorm: m.gradNorm,
       tokens: m.tokens,
       seqTokens: m.seqTokens,
