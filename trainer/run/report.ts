@@ -204,7 +204,7 @@ const PAGE_SCRIPT = `
   var colors = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
   Chart.defaults.animation = false;
   Chart.defaults.font.family = 'system-ui, sans-serif';
-  function line(id, datasets, xTitle, yTitle, yRange, xType) {
+  function line(id, datasets, xTitle, yTitle, yRange, xType, legendFilter) {
     var el = document.getElementById(id);
     if (!el || !datasets.length) return;
     var y = { title: { display: true, text: yTitle } };
@@ -215,8 +215,9 @@ const PAGE_SCRIPT = `
       var e = Math.floor(Math.log10(v) + 1e-9), m = v / Math.pow(10, e);
       return [1, 2, 5].some(function (k) { return Math.abs(m - k) < 1e-6; }) ? Math.round(m) + 'e' + e : '';
     } };
+    var plugins = legendFilter ? { legend: { labels: { filter: legendFilter } } } : {};
     new Chart(el, { type: 'line', data: { datasets: datasets }, options: { responsive: false, parsing: false, spanGaps: true,
-      elements: { point: { radius: 1.5 } },
+      elements: { point: { radius: 1.5 } }, plugins: plugins,
       scales: { x: x, y: y } } });
   }
   function per(key, name) {
@@ -242,10 +243,11 @@ const PAGE_SCRIPT = `
   var withArms = data.runs.filter(function (r) { return r.distillArms; });
   var armColors = ['#d62728', '#1f77b4', '#2ca02c'];
   var darms = [];
-  withArms.forEach(function (r) {
+  withArms.forEach(function (r, i) {
     r.distillArms.arms.forEach(function (a, j) {
+      // several runs (seeds): one line per arm and run, the legend naming each arm once
       darms.push({ label: a.arm + (withArms.length > 1 ? ' ' + r.label : ''), borderColor: armColors[j], backgroundColor: armColors[j],
-        borderWidth: withArms.length > 1 ? 1 : 2, data: a.points });
+        borderWidth: withArms.length > 1 ? 1 : 2, data: a.points, armLegend: i === 0 });
     });
   });
   if (withArms.length === 1) {
@@ -255,7 +257,12 @@ const PAGE_SCRIPT = `
     darms.push({ label: "(a)'s final success", borderColor: '#777', borderDash: [6, 4], pointRadius: 0, data: [{ x: lo, y: d.target }, { x: hi, y: d.target }] });
     darms.push({ label: "a tenth of (a)'s compute", borderColor: '#000', borderDash: [2, 3], pointRadius: 0, data: [{ x: d.tenth, y: 0 }, { x: d.tenth, y: 1 }] });
   }
-  line('chart-distill-arms', darms, 'model FLOPs, student + teacher (log scale)', 'held-out success', [0, 1], 'logarithmic');
+  line('chart-distill-arms', darms, 'model FLOPs, student + teacher (log scale)', 'held-out success' + (withArms.length > 1 ? ' (one line per arm and run)' : ''),
+    [0, 1], 'logarithmic', function (item, chart) {
+      var d = chart.datasets[item.datasetIndex];
+      if (withArms.length > 1 && d.armLegend) item.text = withArms[0].distillArms.arms[item.datasetIndex].arm;
+      return d.armLegend !== false;
+    });
   var arms = [];
   data.runs.forEach(function (r, i) {
     r.arms.forEach(function (a, j) {
