@@ -147,5 +147,26 @@ describe('compareDistillArms', () => {
     const never = compareDistillArms({ a, b, c: arm(300, 0.45, [{ step: 0, totalFlops: 80, success: 0.45 }]) });
     expect(never.cVsA.reachRatio).toBeNull();
     expect(never.cVsA.reachesAAtTenth).toBe(false);
+    expect(never.cVsA.runReachRatio).toBeNull();
+
+    // (c)'s run counts its off-policy checkpoints ((b)'s curve): a blip there is a first reach, and
+    // the run stays above only from its on-policy step 2
+    const early = arm(80, 0.4, [
+      { step: 2, totalFlops: 30, success: 0.5 },
+      { step: 4, totalFlops: 80, success: 0.4 },
+    ]);
+    const run = compareDistillArms({
+      a,
+      b: early,
+      c: arm(300, 0.6, [
+        { step: 0, totalFlops: 80, success: 0.4 },
+        { step: 2, totalFlops: 120, success: 0.55 },
+        { step: 4, totalFlops: 300, success: 0.6 },
+      ]),
+    });
+    expect(run.cVsA.runReachRatio).toBeCloseTo(0.03, 12);
+    expect(run.cVsA.runSustainedReachRatio).toBeCloseTo(0.12, 12);
+    expect(run.cVsA.reachRatio).toBeCloseTo(0.12, 12);
+    expect(run.cVsA.bReachRatio).toBeCloseTo(0.03, 12);
   });
 });

@@ -172,7 +172,8 @@ describe('training report', () => {
     expect(within).toContain('id="chart-divergence"');
     expect(within).not.toContain(HOSTILE);
     expect(within).toContain('0.080×');
-    expect(within).toMatch(/reaches \(a\)'s final success within a tenth/);
+    expect(within).toMatch(/on-policy curve reaches \(a\)'s final success within a tenth/);
+    expect(within).toMatch(/counting its off-policy checkpoints, first at 0\.080× \(a\)'s compute/);
     const past = renderTrainingReport([readTrainingRun(join(root, 'past'))]);
     expect(past).toContain('0.120×');
     expect(past).toMatch(/<strong>not<\/strong> within a tenth/);

@@ -78,6 +78,13 @@ export interface DistillArmsResult {
     bReachRatio: number | null;
     /** (c)'s FLOPs from which its curve stays at or above (a)'s final success, over (a)'s total (null: never). */
     sustainedReachRatio: number | null;
+    /**
+     * The same two readings on (c)'s whole run: its off-policy checkpoints ((b)'s curve, the same run
+     * up to there) then its on-policy curve. First reach, and from where it stays (null: never;
+     * absent in results written before they were recorded).
+     */
+    runReachRatio?: number | null;
+    runSustainedReachRatio?: number | null;
   };
 }
 
@@ -142,7 +149,7 @@ export function sustainedReach(points: readonly DistillCurvePoint[], target: num
   return from;
 }
 
-/** Fills in each arm's first reach of (a)'s final success, and (c) against (a). */
+/** Fills in each arm's first reach of (a)'s final success, and (c) (which continues (b)) against (a). */
 export function compareDistillArms(
   arms: Record<DistillArmName, Omit<DistillArm, 'flopsToReachA'>>,
 ): Pick<DistillArmsResult, 'arms' | 'cVsA'> {
@@ -151,6 +158,8 @@ export function compareDistillArms(
     DISTILL_ARM_NAMES.map((k) => [k, { ...arms[k], flopsToReachA: firstReach(arms[k].curve, target) }]),
   ) as Record<DistillArmName, DistillArm>;
   const ratio = (f: number | null) => (f === null ? null : f / full.a.totalFlops);
+  // (c) continues (b): its whole run is (b)'s curve, then its own from where (b)'s ends
+  const run = [...full.b.curve, ...full.c.curve];
   return {
     arms: full,
     cVsA: {
@@ -161,6 +170,8 @@ export function compareDistillArms(
       reachRatio: ratio(full.c.flopsToReachA),
       bReachRatio: ratio(full.b.flopsToReachA),
       sustainedReachRatio: ratio(sustainedReach(full.c.curve, target)),
+      runReachRatio: ratio(firstReach(run, target)),
+      runSustainedReachRatio: ratio(sustainedReach(run, target)),
     },
   };
 }

@@ -119,6 +119,12 @@ const flops = (v: number | null | undefined) =>
 const ratio = (v: number | null | undefined) =>
   v === undefined || v === null || !Number.isFinite(v) ? 'never' : `${v.toFixed(3)}×`;
 
+/** "first at X (a)'s compute, and for good from Y" for a first and a sustained reach. */
+function reach(first: number | null, sustained: number | null): string {
+  if (first === null) return 'it never does';
+  return `first at ${ratio(first)} (a)'s compute, and for good ${sustained === null ? 'nowhere' : `from ${ratio(sustained)}`}`;
+}
+
 function distillArmsTable(run: TrainingRun): string {
   const D = run.distillArms;
   if (!D) return '';
@@ -130,7 +136,7 @@ function distillArmsTable(run: TrainingRun): string {
   const c = D.cVsA;
   return `<h3>${escapeHtml(run.label)}: seed ${D.seed}; cold start ${pct(D.coldStart.success)}; teacher ${D.teacher.params} parameters, ${pct(D.teacher.success)}</h3>
 <div class="scroll"><table class="distill-arms"><tr><th>arm</th><th>held-out success</th><th>/think compliance</th><th>/no_think compliance</th><th>pass@${D.k}</th><th>out of distribution</th><th>student FLOPs</th><th>teacher FLOPs</th><th>compute, × (a)'s</th><th>first reaches (a)'s success at, × (a)'s compute</th></tr>${rows.join('')}</table></div>
-<p class="note">(c) − (a): ${(c.successPoints >= 0 ? '+' : '') + c.successPoints.toFixed(1)} points held-out, ${(c.passAtKPoints >= 0 ? '+' : '') + c.passAtKPoints.toFixed(1)} points pass@${D.k}; (c) reaches (a)'s final success ${c.reachesAAtTenth ? 'within' : '<strong>not</strong> within'} a tenth of (a)'s compute (${c.reachRatio === null ? 'it never does' : `first at ${ratio(c.reachRatio)} (a)'s compute, and for good ${c.sustainedReachRatio === null ? 'nowhere' : `from ${ratio(c.sustainedReachRatio)}`}`}).</p>`;
+<p class="note">(c) − (a): ${(c.successPoints >= 0 ? '+' : '') + c.successPoints.toFixed(1)} points held-out, ${(c.passAtKPoints >= 0 ? '+' : '') + c.passAtKPoints.toFixed(1)} points pass@${D.k}; (c)'s on-policy curve reaches (a)'s final success ${c.reachesAAtTenth ? 'within' : '<strong>not</strong> within'} a tenth of (a)'s compute (${reach(c.reachRatio, c.sustainedReachRatio)})${c.runReachRatio === undefined ? '' : `; counting its off-policy checkpoints, ${reach(c.runReachRatio, c.runSustainedReachRatio ?? null)}`}.</p>`;
 }
 
 function summaryLine(run: TrainingRun): string {
