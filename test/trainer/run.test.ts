@@ -264,6 +264,9 @@ describe('a tiny end-to-end train run', () => {
         .map((r) => r.lr),
     ).toEqual([0.006, 0.006, 0.006, 0.006]);
     expect(() => resolveRunConfig({ flags: { sft: { warmupSteps: -1 } } })).toThrow(/sft.warmupSteps/);
+    // gym train's cold start starts from scratch; gym distill's off-policy phase usually from a trained student
+    expect(resolveRunConfig({}).sft.warmupSteps).toBe(0);
+    expect(resolveRunConfig({ distill: true }).sft.warmupSteps).toBe(5);
   });
 
   it('trains end to end with the model on WebGPU (software adapters included)', async (ctx) => {

@@ -375,9 +375,11 @@ type Deep = Record<string, unknown>;
 
 /**
  * What `gym distill` changes under the preset: the off-policy phase runs all its SFT steps (no
- * cold-start probe: the point is to copy the teacher, not to leave room for RL) and no GRPO.
+ * cold-start probe: the point is to copy the teacher, not to leave room for RL), its rate warms up
+ * over the first 5 (a trained student otherwise takes full-size steps from a fresh optimiser and
+ * loses much of what it knew first: bench/README.md, distill), and no GRPO.
  */
-export const DISTILL_DEFAULTS: Deep = { sft: { stopAtSuccess: 0 }, grpo: { steps: 0 } };
+export const DISTILL_DEFAULTS: Deep = { sft: { stopAtSuccess: 0, warmupSteps: 5 }, grpo: { steps: 0 } };
 
 /**
  * Presets: a few overrides each. `quick` is for smoke tests and CI. `learn` is the recipe of the
