@@ -55,6 +55,7 @@ import {
   distill,
   evalSampling,
   evaluateSplits,
+  headlineMode,
   learnEnv,
   learnSplits,
   phaseCurve,
@@ -64,6 +65,7 @@ import {
   type SplitName,
   selectTasks,
   train,
+  wilsonInterval,
   writeDistillArms,
   writeTrainingReport,
 } from '../trainer/run/index.js';
@@ -219,6 +221,7 @@ async function oodSuccess(ckDir: string, cfg: RunConfig, label: string): Promise
 }
 
 function arm(
+  headline: 'think' | 'no_think',
   s: RunSummary,
   compute: { studentFlops: number; teacherFlops: number; wallMs: number },
   pass: number,
@@ -226,8 +229,10 @@ function arm(
   points: DistillCurvePoint[],
 ): Omit<DistillArm, 'flopsToReachA'> {
   const m = s.after.byMode;
+  const episodes = m[headline]?.episodes ?? 0;
   return {
     success: s.after.success,
+    successInterval: wilsonInterval(s.after.success, episodes),
     successByMode: { think: m.think?.success, no_think: m.no_think?.success },
     compliance: { think: m.think?.compliance, no_think: m.no_think?.compliance },
     passAtK: pass,
@@ -299,14 +304,17 @@ async function oneSeed(seed: number, t: { dir: string; summary: RunSummary }) {
   const bc = b.summary.compute.total;
   const cc = c.summary.compute.total;
   const bTotal = bc.studentFlops + bc.teacherFlops;
+  // held-out success is the headline mode's (the RL mode's) in every arm's runs
+  const headline = headlineMode(cfgA);
   const partial = {
-    a: arm(a.summary, a.summary.compute.total, pass.a, ood.a, phaseCurve(a.dir, a.summary, 'grpo')),
-    b: arm(b.summary, bc, pass.b, ood.b, [
+    a: arm(headline, a.summary, a.summary.compute.total, pass.a, ood.a, phaseCurve(a.dir, a.summary, 'grpo')),
+    b: arm(headline, b.summary, bc, pass.b, ood.b, [
       // the cold start, once the teacher's episodes are paid for
       { step: 0, totalFlops: b.summary.compute.sft.teacherFlops, success: cold.summary.after.success },
       ...phaseCurve(b.dir, b.summary, 'sft', { upfront: b.summary.compute.sft.teacherFlops }),
     ]),
     c: arm(
+      headline,
       c.summary,
       {
         studentFlops: bc.studentFlops + cc.studentFlops,

@@ -15,6 +15,7 @@ import {
   phaseCurve,
   type RunSummary,
   sustainedReach,
+  wilsonInterval,
 } from '../../trainer/run/index.js';
 
 function runDir(lines: unknown[], torn = false): string {
@@ -168,5 +169,19 @@ describe('compareDistillArms', () => {
     expect(run.cVsA.runSustainedReachRatio).toBeCloseTo(0.12, 12);
     expect(run.cVsA.reachRatio).toBeCloseTo(0.12, 12);
     expect(run.cVsA.bReachRatio).toBeCloseTo(0.03, 12);
+  });
+});
+
+describe('wilsonInterval', () => {
+  it('gives the 95% Wilson score interval of a held-out success rate', () => {
+    // 32 of 64: symmetric about 0.5; by hand, half-width 1.96/1.0600 * sqrt(0.25/64 + 3.8415/16384)
+    const [lo, hi] = wilsonInterval(0.5, 64);
+    expect(lo).toBeCloseTo(0.38102, 4);
+    expect(hi).toBeCloseTo(0.61898, 4);
+    // 0 of 10: not degenerate, unlike p ± 1.96 sqrt(p (1 - p) / n)
+    expect(wilsonInterval(0, 10)[0]).toBe(0);
+    expect(wilsonInterval(0, 10)[1]).toBeCloseTo(0.27754, 4);
+    expect(wilsonInterval(1, 10)[0]).toBeCloseTo(1 - 0.27754, 4);
+    expect(wilsonInterval(0.5, 0)).toEqual([0, 1]);
   });
 });

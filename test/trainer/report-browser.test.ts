@@ -108,6 +108,7 @@ function writeDistillRun(dir: string, seed: number, reach: number): void {
   const A = 1e12;
   const arm = (totalFlops: number, curve: Array<[number, number]>) => ({
     success: curve[curve.length - 1][1],
+    successInterval: [0.25, 0.75] as [number, number],
     successByMode: { think: 0.5, no_think: 0.5 },
     compliance: { think: 0.99, no_think: 0.97 },
     passAtK: 0.75,
@@ -172,6 +173,7 @@ describe('training report', () => {
     expect(within).toContain('id="chart-divergence"');
     expect(within).not.toContain(HOSTILE);
     expect(within).toContain('0.080×');
+    expect(within).toContain('<span class="ci">[25.0%, 75.0%]</span>');
     expect(within).toMatch(/on-policy curve reaches \(a\)'s final success within a tenth/);
     expect(within).toMatch(/counting its off-policy checkpoints, first at 0\.080× \(a\)'s compute/);
     const past = renderTrainingReport([readTrainingRun(join(root, 'past'))]);

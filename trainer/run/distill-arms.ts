@@ -36,6 +36,8 @@ export interface DistillCurvePoint {
 
 export interface DistillArm {
   success: number;
+  /** 95% Wilson score interval of `success` over its held-out episodes (absent in older results). */
+  successInterval?: [number, number];
   successByMode: { think?: number; no_think?: number };
   compliance: { think?: number; no_think?: number };
   passAtK: number;
@@ -128,6 +130,19 @@ export function phaseCurve(
     byStep.set(step, Number(r.success));
   });
   return [...byStep].sort((a, b) => a[0] - b[0]).map(([step, success]) => ({ step, totalFlops: at(step), success }));
+}
+
+/**
+ * The 95% Wilson score interval of a proportion of `n` trials whose share `p` succeeded: the
+ * interval a held-out success rate over n episodes is quoted with (it stays inside [0, 1] and is
+ * not degenerate at 0 or 1, unlike the normal approximation).
+ */
+export function wilsonInterval(p: number, n: number, z = 1.959964): [number, number] {
+  if (!(n > 0)) return [0, 1];
+  const z2 = z * z;
+  const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
 /** The compute of a curve's first point at or above `target` success, or null when none is. */

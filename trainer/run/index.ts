@@ -27,6 +27,7 @@ export {
   firstReach,
   phaseCurve,
   sustainedReach,
+  wilsonInterval,
   writeDistillArms,
 } from './distill-arms.js';
 export { type EvalDecoding, evalSampling, evaluate, summarizeEval } from './evaluate.js';
@@ -38,7 +39,7 @@ export type { SplitName, Splits } from './splits.js';
 export { FLAKY_ERROR, learnEnv, learnSplits, rewordPrompt, SPLIT_DESCRIPTIONS, SPLIT_NAMES } from './splits.js';
 export type { RunPhase, RunState } from './state.js';
 export { RunStateError, RunStateSchema, readRunState } from './state.js';
-export { NoTasksError, probeTasks, runTaskPools, selectTasks, VALIDATION_OFFSET } from './tasks.js';
+export { headlineMode, NoTasksError, probeTasks, runTaskPools, selectTasks, VALIDATION_OFFSET } from './tasks.js';
 export { resolveTeacherDir, TokenizerMismatchError } from './teacher.js';
 export type { HeldOutResult, ModeEval, PhaseCompute, RunCompute, RunHooks, RunSummary, StepRecord, StepStage } from './types.js';
 export { HeldOutResultSchema, ModeEvalSchema, RunInterruptedError } from './types.js';

@@ -131,7 +131,8 @@ function distillArmsTable(run: TrainingRun): string {
   const A = D.arms.a.totalFlops;
   const rows = DISTILL_ARM_NAMES.map((k) => {
     const a = D.arms[k];
-    return `<tr><td>${escapeHtml(DISTILL_ARM_LABELS[k])}</td><td class="num">${pct(a.success)}</td><td class="num">${pct(a.compliance.think)}</td><td class="num">${pct(a.compliance.no_think)}</td><td class="num">${pct(a.passAtK)}</td><td class="num">${pct(a.ood.mean)}</td><td class="num">${flops(a.studentFlops)}</td><td class="num">${flops(a.teacherFlops)}</td><td class="num">${ratio(a.totalFlops / A)}</td><td class="num">${ratio(a.flopsToReachA === null ? null : a.flopsToReachA / A)}</td></tr>`;
+    const ci = a.successInterval ? ` <span class="ci">[${pct(a.successInterval[0])}, ${pct(a.successInterval[1])}]</span>` : '';
+    return `<tr><td>${escapeHtml(DISTILL_ARM_LABELS[k])}</td><td class="num">${pct(a.success)}${ci}</td><td class="num">${pct(a.compliance.think)}</td><td class="num">${pct(a.compliance.no_think)}</td><td class="num">${pct(a.passAtK)}</td><td class="num">${pct(a.ood.mean)}</td><td class="num">${flops(a.studentFlops)}</td><td class="num">${flops(a.teacherFlops)}</td><td class="num">${ratio(a.totalFlops / A)}</td><td class="num">${ratio(a.flopsToReachA === null ? null : a.flopsToReachA / A)}</td></tr>`;
   });
   const c = D.cVsA;
   return `<h3>${escapeHtml(run.label)}: seed ${D.seed}; cold start ${pct(D.coldStart.success)}; teacher ${D.teacher.params} parameters, ${pct(D.teacher.success)}</h3>
