@@ -151,10 +151,11 @@ function summaryLine(run: TrainingRun): string {
 
 /** What the page script draws, per run. */
 function chartData(run: TrainingRun) {
-  // a distillation run's on-policy steps are its RL steps
+  // a distillation run's on-policy steps are its RL steps (after its GRPO steps, when it has both)
   const grpo = run.records.filter((r) => r.phase === 'grpo' || r.phase === 'distill');
+  const grpoSteps = grpo.reduce((m, r) => (r.phase === 'grpo' ? Math.max(m, r.step) : m), 0);
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-  const series = (key: string) => grpo.map((r) => ({ x: r.step, y: num(r[key]) }));
+  const series = (key: string) => grpo.map((r) => ({ x: r.phase === 'distill' ? grpoSteps + r.step : r.step, y: num(r[key]) }));
   return {
     label: run.label,
     reward: series('reward'),
