@@ -6,7 +6,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../tools/browser/index.js';
@@ -18,6 +17,7 @@ import {
   writeDistillArms,
   writeTrainingReport,
 } from '../../trainer/run/index.js';
+import { chartInk, openReport } from '../fixtures/report-page.js';
 
 const haveChromium = existsSync(CHROMIUM_PATH);
 if (!haveChromium) {
@@ -201,15 +201,7 @@ describe.skipIf(!haveChromium)('training report in headless Chromium', () => {
     const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS], headless: true });
     try {
       for (const file of [single, compare]) {
-        const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
-        const errors: string[] = [];
-        const requests: string[] = [];
-        page.on('console', (m) => {
-          if (m.type() === 'error') errors.push(m.text());
-        });
-        page.on('pageerror', (e) => errors.push(e.message));
-        page.on('request', (r) => requests.push(r.url()));
-        await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+        const { page, errors, requests } = await openReport(browser, file);
         const shotDir = join(tmpdir(), 'toolgym-train-screenshots');
         mkdirSync(shotDir, { recursive: true });
         await page.screenshot({
@@ -231,15 +223,7 @@ describe.skipIf(!haveChromium)('training report in headless Chromium', () => {
           'chart-budget',
         ];
         for (const id of charts) {
-          const inked = await page.evaluate<number>(`(() => {
-            const c = document.getElementById(${JSON.stringify(id)});
-            if (!c || !window.Chart.getChart(c)) return -1;
-            const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-            let n = 0;
-            for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
-            return n;
-          })()`);
-          expect(inked, `${file}: ${id}`).toBeGreaterThan(1000);
+          expect(await chartInk(page, id), `${file}: ${id}`).toBeGreaterThan(1000);
         }
         // a compared run's lines are drawn beside the first run's
         const datasets = await page.evaluate<number>(
@@ -263,27 +247,11 @@ describe.skipIf(!haveChromium)('training report in headless Chromium', () => {
     const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS], headless: true });
     try {
       for (const file of [single, compare]) {
-        const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
-        const errors: string[] = [];
-        const requests: string[] = [];
-        page.on('console', (m) => {
-          if (m.type() === 'error') errors.push(m.text());
-        });
-        page.on('pageerror', (e) => errors.push(e.message));
-        page.on('request', (r) => requests.push(r.url()));
-        await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+        const { page, errors, requests } = await openReport(browser, file);
         expect(errors).toEqual([]);
         expect(requests.filter((u) => !u.startsWith('file:'))).toEqual([]);
         for (const id of ['chart-distill-arms', 'chart-divergence', 'chart-heldout', 'chart-sft']) {
-          const inked = await page.evaluate<number>(`(() => {
-            const c = document.getElementById(${JSON.stringify(id)});
-            if (!c || !window.Chart.getChart(c)) return -1;
-            const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-            let n = 0;
-            for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
-            return n;
-          })()`);
-          expect(inked, `${file}: ${id}`).toBeGreaterThan(1000);
+          expect(await chartInk(page, id), `${file}: ${id}`).toBeGreaterThan(1000);
         }
         const chart = await page.evaluate<{ x: string; labels: string[]; points: number }>(`(() => {
           const ch = window.Chart.getChart(document.getElementById('chart-distill-arms'));

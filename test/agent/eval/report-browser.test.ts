@@ -5,13 +5,13 @@
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { rebuildReport, replayEval } from '../../../agent/eval/index.js';
 import { serializeTrajectory } from '../../../agent/trajectory/index.js';
 import type { Trajectory } from '../../../agent/types.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../../tools/browser/index.js';
+import { chartInk, openReport } from '../../fixtures/report-page.js';
 import { call, episode, fail, turn } from './fixtures.js';
 
 // The same binary and launch flags as the browser pool (tools/browser).
@@ -92,15 +92,7 @@ describe.skipIf(!haveChromium)('report.html in headless Chromium', () => {
         ['report', join(root, 'a', 'report.html')],
         ['compare', compare],
       ] as const) {
-        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-        const errors: string[] = [];
-        const requests: string[] = [];
-        page.on('console', (m) => {
-          if (m.type() === 'error') errors.push(m.text());
-        });
-        page.on('pageerror', (e) => errors.push(e.message));
-        page.on('request', (r) => requests.push(r.url()));
-        await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+        const { page, errors, requests } = await openReport(browser, file, 1280);
 
         const shotDir = join(tmpdir(), 'toolgym-eval-screenshots');
         mkdirSync(shotDir, { recursive: true });
@@ -115,16 +107,7 @@ describe.skipIf(!haveChromium)('report.html in headless Chromium', () => {
         expect(requests.filter((u) => !u.startsWith('file:'))).toEqual([]);
         // Every chart exists and has drawn pixels.
         for (const id of ['chart-passk', 'chart-failures', 'chart-budget']) {
-          // Evaluated in the page (a string: this file is type-checked without the DOM library).
-          const inked = await page.evaluate<number>(`(() => {
-            const c = document.getElementById(${JSON.stringify(id)});
-            if (!c || !window.Chart.getChart(c)) return -1;
-            const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-            let n = 0;
-            for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
-            return n;
-          })()`);
-          expect(inked, `${name}: ${id}`).toBeGreaterThan(1000);
+          expect(await chartInk(page, id), `${name}: ${id}`).toBeGreaterThan(1000);
         }
         // The hostile text is shown, never run.
         expect(await page.evaluate('window.__pwned')).toBeUndefined();
