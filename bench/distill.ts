@@ -28,18 +28,24 @@
  * the tokens trained on them); (b)'s teacher FLOPs (its episodes) are all paid before step 1.
  *
  *   npx tsx bench/distill.ts [--seeds 0,1,2,3,4] [--quick] [--cache .bench-cache/distill]
- *     [--teacher-grpo-steps 30] [--grpo-steps 30] [--off-policy-steps 30] [--off-policy-warmup 5] [--on-policy-steps 10]
+ *     [--teacher-grpo-steps 30] [--grpo-steps 30] [--off-policy-steps 30] [--off-policy-warmup 5]
+ *     [--off-policy-lr X] [--off-policy-batch N] [--on-policy-steps 10]
  *     [--on-policy-lr X] [--on-policy-decoding qwen3|full] [--on-policy-mode both|mixed|think|no_think] [--eval-every 2] [--test-tasks 64] [--pass-tasks 8] [--k 16]
  *     [--ood-tasks 16] [--out dir]
  *
+ * The cache folder keeps the teacher (`teacher-<key>`) and, per seed, the cold start and arm (a) with
+ * their pass@k and OOD figures (`student-<key>/seed<N>`): both are deterministic given their settings,
+ * so an invocation that changes only (b)'s or (c)'s settings trains neither again.
+ *
  * Prints one JSON object on stdout (per seed, medians, targets); progress on stderr. The runs go to
- * `--out` (default a fresh temporary folder): `seed<N>/{cold,a-grpo,b-offpolicy,c-onpolicy}-seed<N>`. Each
+ * `--out` (default a fresh temporary folder): `seed<N>/{b-offpolicy,c-onpolicy}-seed<N>` (the cold
+ * start and (a) are in the cache). Each
  * seed's (c) run holds `distill-arms.json` (trainer/run/distill-arms.ts) and a `report.html` that
  * draws every arm's held-out success against compute on one plot; `<out>/report.html` compares all
  * seeds' (c) runs, every arm of every seed on that plot.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -82,6 +88,8 @@ const { values: flags } = parseArgs({
     'on-policy-steps': { type: 'string' },
     'on-policy-lr': { type: 'string' },
     'off-policy-warmup': { type: 'string' },
+    'off-policy-lr': { type: 'string' },
+    'off-policy-batch': { type: 'string' },
     'on-policy-decoding': { type: 'string' },
     'on-policy-mode': { type: 'string' },
     'eval-every': { type: 'string' },
@@ -113,11 +121,14 @@ const S = {
   evalEvery: int('eval-every', quick ? 1 : 2),
   oodTasks: int('ood-tasks', quick ? 2 : 16),
   onPolicyLr: flags['on-policy-lr'] === undefined ? undefined : Number(flags['on-policy-lr']),
+  offPolicyLr: flags['off-policy-lr'] === undefined ? undefined : Number(flags['off-policy-lr']),
+  offPolicyBatch: flags['off-policy-batch'] === undefined ? undefined : int('off-policy-batch', 8),
   onPolicyDecoding: flags['on-policy-decoding'],
   onPolicyMode: flags['on-policy-mode'],
 };
-if (S.onPolicyLr !== undefined && !(S.onPolicyLr > 0))
-  throw new Error(`--on-policy-lr ${flags['on-policy-lr']}: want a positive number`);
+for (const f of ['on-policy-lr', 'off-policy-lr'] as const)
+  if (flags[f] !== undefined && !(Number(flags[f]) > 0)) throw new Error(`--${f} ${flags[f]}: want a positive number`);
+if (S.offPolicyBatch === 0) throw new Error('--off-policy-batch 0: want at least 1 sequence per step');
 const OOD_SPLITS = ['ood-harder', 'ood-family', 'ood-reworded', 'ood-flaky'] as const satisfies readonly SplitName[];
 const oodEnv = learnEnv();
 const seeds = (flags.seeds as string).split(',').map((s) => Number(s.trim()));
@@ -143,7 +154,7 @@ function hooks(tag: string) {
  * with `--quick`: the quick preset's cold start is too short for a teacher whose episodes survive the
  * off-policy filter, and arm (b) has nothing to learn from without them.
  */
-async function teacher(): Promise<{ dir: string; summary: RunSummary }> {
+async function teacher(): Promise<Run> {
   const preset = 'default';
   const flagsT = { env: 'code-interp', model: 'micro', seed: 1000, testTasks: S.testTasks, grpo: { steps: S.teacherGrpo } };
   const key = createHash('sha256').update(JSON.stringify({ preset, flagsT })).digest('hex').slice(0, 12);
@@ -244,9 +255,44 @@ function arm(
   };
 }
 
-async function oneSeed(seed: number, t: { dir: string; summary: RunSummary }) {
-  const dir = join(out, `seed${seed}`);
+type Run = { dir: string; summary: RunSummary };
+type Base = {
+  cold: Run;
+  a: Run;
+  pass: { cold: number; a: number };
+  ood: { cold: Record<string, number>; a: Record<string, number> };
+};
+
+function readRun(dir: string): Run {
+  return { dir, summary: JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary };
+}
+
+/**
+ * A seed's cold start and arm (a), with their pass@k and OOD success: deterministic given the seed,
+ * the teacher and the settings they use, so they are kept in the cache folder (`student-<key>/seed<N>`)
+ * and a later invocation that changes only (b)'s or (c)'s settings reuses them.
+ */
+async function studentBase(seed: number, t: Run): Promise<Base> {
   const T = join(t.dir, 'checkpoints', 'final');
+  const settings = {
+    preset,
+    teacher: T,
+    testTasks: S.testTasks,
+    evalEvery: S.evalEvery,
+    grpo: S.grpo,
+    passTasks: S.passTasks,
+    k: S.k,
+    oodTasks: S.oodTasks,
+  };
+  const key = createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 12);
+  const dir = join(resolve(flags.cache as string), `student-${key}`, `seed${seed}`);
+  const done = join(dir, 'base.json');
+  if (existsSync(done)) {
+    const b = JSON.parse(readFileSync(done, 'utf8')) as Omit<Base, 'cold' | 'a'> & { cold: string; a: string };
+    log(`seed ${seed}: cold start and (a) cached in ${dir}`);
+    return { ...b, cold: readRun(b.cold), a: readRun(b.a) };
+  }
+  rmSync(dir, { recursive: true, force: true });
   const common = { env: 'code-interp', model: 'nano', seed, out: dir, testTasks: S.testTasks, evalEvery: S.evalEvery };
   log(`seed ${seed}: student cold start (nano, oracle SFT on the teacher's tokenizer)`);
   const cold = await train(codeInterpEnv, resolveRunConfig({ preset, flags: { ...common, tokenizer: T, grpo: { steps: 0 } } }), {
@@ -257,6 +303,25 @@ async function oneSeed(seed: number, t: { dir: string; summary: RunSummary }) {
   const cfgA = resolveRunConfig({ preset, flags: { ...common, init: S0, sft: { steps: 0 }, grpo: { steps: S.grpo } } });
   log(`seed ${seed}: (a) GRPO ${S.grpo} steps`);
   const a = await train(codeInterpEnv, cfgA, { runId: `a-grpo-seed${seed}`, hooks: hooks(`s${seed} a`) });
+  log(`seed ${seed}: pass@${S.k} and out-of-distribution splits of the cold start and (a)`);
+  const pass = { cold: await passAtK(S0, cfgA), a: await passAtK(a.summary.checkpoints.final, cfgA) };
+  const ood = {
+    cold: await oodSuccess(S0, cfgA, `cold${seed}`),
+    a: await oodSuccess(a.summary.checkpoints.final, cfgA, `a${seed}`),
+  };
+  // written last: a base without base.json (an interrupted invocation) is trained again
+  writeFileSync(done, `${JSON.stringify({ cold: cold.dir, a: a.dir, pass, ood }, null, 1)}\n`);
+  return { cold, a, pass, ood };
+}
+
+async function oneSeed(seed: number, t: Run) {
+  const dir = join(out, `seed${seed}`);
+  const T = join(t.dir, 'checkpoints', 'final');
+  const common = { env: 'code-interp', model: 'nano', seed, out: dir, testTasks: S.testTasks, evalEvery: S.evalEvery };
+  const base = await studentBase(seed, t);
+  const { cold, a } = base;
+  const S0 = cold.summary.checkpoints.final;
+  const cfgA = resolveRunConfig({ preset, flags: { ...common, init: S0, sft: { steps: 0 }, grpo: { steps: S.grpo } } });
   log(`seed ${seed}: (b) off-policy distillation, ${S.offPolicy} SFT steps on the teacher's episodes`);
   const cfgB = resolveRunConfig({
     preset,
@@ -264,7 +329,12 @@ async function oneSeed(seed: number, t: { dir: string; summary: RunSummary }) {
     flags: {
       ...common,
       init: S0,
-      sft: { steps: S.offPolicy, warmupSteps: S.offPolicyWarmup },
+      sft: {
+        steps: S.offPolicy,
+        warmupSteps: S.offPolicyWarmup,
+        ...(S.offPolicyLr === undefined ? {} : { lr: S.offPolicyLr }),
+        ...(S.offPolicyBatch === undefined ? {} : { batchSize: S.offPolicyBatch }),
+      },
       distill: { teacher: T, steps: 0 },
     },
   });
@@ -287,17 +357,14 @@ async function oneSeed(seed: number, t: { dir: string; summary: RunSummary }) {
     },
   });
   const c = await distill(codeInterpEnv, cfgC, { runId: `c-onpolicy-seed${seed}`, hooks: hooks(`s${seed} c`) });
-  log(`seed ${seed}: pass@${S.k}`);
+  log(`seed ${seed}: pass@${S.k} and out-of-distribution splits of (b) and (c)`);
   const pass = {
-    cold: await passAtK(S0, cfgA),
-    a: await passAtK(a.summary.checkpoints.final, cfgA),
+    ...base.pass,
     b: await passAtK(b.summary.checkpoints.final, cfgA),
     c: await passAtK(c.summary.checkpoints.final, cfgA),
   };
-  log(`seed ${seed}: out-of-distribution splits`);
   const ood = {
-    cold: await oodSuccess(S0, cfgA, `cold${seed}`),
-    a: await oodSuccess(a.summary.checkpoints.final, cfgA, `a${seed}`),
+    ...base.ood,
     b: await oodSuccess(b.summary.checkpoints.final, cfgA, `b${seed}`),
     c: await oodSuccess(c.summary.checkpoints.final, cfgA, `c${seed}`),
   };
