@@ -29,7 +29,7 @@
  *
  *   npx tsx bench/distill.ts [--seeds 0,1,2,3,4] [--quick] [--cache .bench-cache/distill]
  *     [--teacher-grpo-steps 30] [--grpo-steps 30] [--off-policy-steps 30] [--off-policy-warmup 5]
- *     [--off-policy-lr X] [--off-policy-batch N] [--on-policy-steps 10]
+ *     [--off-policy-lr 1e-3] [--off-policy-batch 8] [--on-policy-steps 10]
  *     [--on-policy-lr X] [--on-policy-decoding qwen3|full] [--on-policy-mode both|mixed|think|no_think] [--eval-every 2] [--test-tasks 64] [--pass-tasks 8] [--k 16]
  *     [--ood-tasks 16] [--out dir]
  *
@@ -436,7 +436,13 @@ async function main() {
       {
         bench: 'distill',
         env: 'code-interp',
-        settings: { ...S, preset },
+        settings: {
+          ...S,
+          // the rate (b) trained at: gym distill's default for a trained student unless --off-policy-lr
+          offPolicyLr: resolveRunConfig({ preset, distill: true, flags: { init: 'cold start', sft: { lr: S.offPolicyLr } } }).sft
+            .lr,
+          preset,
+        },
         teacher: {
           dir: t.dir,
           params: t.summary.params,

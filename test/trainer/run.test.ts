@@ -269,6 +269,18 @@ describe('a tiny end-to-end train run', () => {
     expect(resolveRunConfig({ distill: true }).sft.warmupSteps).toBe(5);
   });
 
+  it("gym distill's off-policy rate is 1e-3 for a trained student, 3e-3 for a fresh one, and a set rate wins", () => {
+    expect(resolveRunConfig({ distill: true, flags: { init: 'runs/s/checkpoints/final' } }).sft.lr).toBe(1e-3);
+    expect(resolveRunConfig({ distill: true, file: { init: 'runs/s/checkpoints/final' } }).sft.lr).toBe(1e-3);
+    expect(resolveRunConfig({ distill: true, flags: { model: 'nano' } }).sft.lr).toBe(3e-3);
+    // gym train from a checkpoint is not a distillation: its cold-start rate is unchanged
+    expect(resolveRunConfig({ flags: { init: 'runs/s/checkpoints/final' } }).sft.lr).toBe(3e-3);
+    const set = { init: 'runs/s/checkpoints/final', sft: { lr: 2e-3 } };
+    expect(resolveRunConfig({ distill: true, flags: set }).sft.lr).toBe(2e-3);
+    expect(resolveRunConfig({ distill: true, file: set }).sft.lr).toBe(2e-3);
+    expect(resolveRunConfig({ distill: true, file: { sft: { lr: 2e-3 } }, flags: { init: 'x' } }).sft.lr).toBe(2e-3);
+  });
+
   it('trains end to end with the model on WebGPU (software adapters included)', async (ctx) => {
     const gpu = await webgpuOrSkip('the WebGPU training run');
     if (!gpu.dev) return ctx.skip();

@@ -382,6 +382,15 @@ type Deep = Record<string, unknown>;
 export const DISTILL_DEFAULTS: Deep = { sft: { stopAtSuccess: 0, warmupSteps: 5 }, grpo: { steps: 0 } };
 
 /**
+ * What `gym distill` changes further when the student starts from a trained checkpoint (`init`): the
+ * off-policy rate is 1e-3, not the cold start's 3e-3. A trained student fine-tuned on the teacher's
+ * episodes at 3e-3 swings between 5% and 45% held-out success from one evaluation to the next for
+ * its first 15-20 steps; at 1e-3 it climbs from the first steps and reaches GRPO's success at about
+ * half the compute (bench/README.md, distill). A fresh preset student keeps 3e-3.
+ */
+export const DISTILL_TRAINED_STUDENT_DEFAULTS: Deep = { sft: { lr: 1e-3 } };
+
+/**
  * Presets: a few overrides each. `quick` is for smoke tests and CI. `learn` is the recipe of the
  * learning experiment (bench/learn.ts --recipe): a small cold start on two families at difficulty 1,
  * an RL query set disjoint from it over three families at difficulty 1-3 filtered to tasks the
@@ -421,12 +430,14 @@ export function mergeConfig(a: Deep, b: Deep): Deep {
   return out;
 }
 
-/** preset (<- `gym distill`'s defaults) <- file <- flags, validated; throws RunConfigError naming every bad or unknown key. */
+/** preset (<- `gym distill`'s defaults, and those for a trained student) <- file <- flags, validated; throws RunConfigError naming every bad or unknown key. */
 export function resolveRunConfig(layers: { preset?: string; file?: Deep; flags?: Deep; distill?: boolean }): RunConfig {
   const preset = layers.preset ?? 'default';
   const p = RUN_PRESETS[preset];
   if (!p) throw new RunConfigError(`unknown preset "${preset}": use one of ${Object.keys(RUN_PRESETS).join(', ')}`);
-  const base = layers.distill ? mergeConfig(p, DISTILL_DEFAULTS) : p;
+  let base = layers.distill ? mergeConfig(p, DISTILL_DEFAULTS) : p;
+  const init = layers.flags?.init ?? layers.file?.init ?? p.init;
+  if (layers.distill && init !== undefined) base = mergeConfig(base, DISTILL_TRAINED_STUDENT_DEFAULTS);
   const merged = mergeConfig(mergeConfig(base, layers.file ?? {}), layers.flags ?? {});
   const r = RunConfigSchema.safeParse(merged);
   if (!r.success) {

@@ -5,6 +5,7 @@ export { ARM_LABELS, evaluateSplits, grpoCompute, runArms, splitFigures, thinkin
 export type { LoraConfig, RunConfig, RunConfigInput } from './config.js';
 export {
   DISTILL_DEFAULTS,
+  DISTILL_TRAINED_STUDENT_DEFAULTS,
   DistillConfigSchema,
   GrpoConfigSchema,
   LimitsConfigSchema,
