@@ -108,6 +108,23 @@ export function planOracle(plan: readonly PlanStep[], answer: string, history: r
 
 const searchOracle: Oracle<SearchRef> = (task, history) => planOracle(task.reference.plan, task.reference.answer, history);
 
+/**
+ * The `qa` oracle: a question with a `doc` follows its plan (search the question, open the doc); one
+ * without searches the question and opens the top result before it answers, as a reader who does not
+ * know where the answer lies would. A search that finds nothing is answered from what was read.
+ */
+const qaOracle: Oracle<SearchRef> = (task, history) => {
+  if (task.reference.plan.length > 0) return searchOracle(task, history);
+  const query = task.prompt;
+  const searched = [...history].reverse().find((h) => h.call.name === 'search' && !h.result.isError);
+  if (!searched)
+    return { kind: 'tool_calls', calls: [{ name: 'search', arguments: { query, k: 5 } }], thought: `Search for ${query}.` };
+  const top = idsIn(searched, 'results')[0];
+  if (top !== undefined && !history.some((h) => openedId(h) === top))
+    return { kind: 'tool_calls', calls: [{ name: 'open', arguments: { id_or_url: top } }], thought: 'Open the top result.' };
+  return { kind: 'answer', answer: task.reference.answer, thought: 'The top result has been read.' };
+};
+
 // ---------------------------------------------------------------------------------------------
 // Families
 
@@ -217,6 +234,6 @@ export function qaFamily(envId: string, path: string): TaskFamily<SearchRef> {
       };
     },
     verify: async (task, answer) => scoreAnswer(task.reference, answer),
-    oracle: searchOracle,
+    oracle: qaOracle,
   };
 }

@@ -260,9 +260,48 @@ describe('search env on a user corpus', () => {
     expect(def.families.map((f) => f.name)).toEqual(['qa']);
     expect(def.families[0].splitSizes).toEqual({ train: 4, test: 1 });
     const env = def.create();
-    const { last } = await playOracle(env, def.families[0], def.families[0].generate('test', 0));
+    const { last, calls } = await playOracle(env, def.families[0], def.families[0].generate('test', 0));
     expect(last.reward).toBe(1);
+    expect(calls).toEqual(['search', 'open']);
     await env.close();
     expect(() => createSearchEnv({ docs: 500, bogus: 1 } as never)).toThrow();
+  });
+
+  it('solves a question without a doc by searching it and reading the top result', async () => {
+    const lines = [
+      { question: 'When was the harbour lighthouse built?', answer: '1882' },
+      { question: 'When does the market open?', answer: 'at dawn', aliases: ['dawn'] },
+    ].map((r) => JSON.stringify(r));
+    writeFileSync(join(dir, 'nodoc.jsonl'), `${[...lines, ...lines, lines[0]].join('\n')}\n`);
+    const def = createSearchEnv({ corpus: join(dir, 'docs'), tasks: join(dir, 'nodoc.jsonl') });
+    const qa = def.families[0];
+    const env = def.create();
+    try {
+      for (const index of [0, 1]) {
+        const task = qa.generate('train', index);
+        await env.reset({ taskId: task.id });
+        const history: OracleObservation[] = [];
+        const act1 = qa.oracle(task, history);
+        expect(act1.kind === 'tool_calls' && act1.calls.map((c) => [c.name, c.arguments.query])).toEqual([
+          ['search', task.prompt],
+        ]);
+        const r1 = await env.step(act1);
+        if (act1.kind !== 'tool_calls') throw new Error('unreachable');
+        history.push({ call: act1.calls[0], result: r1.observation.toolResults?.[0] as never });
+        const act2 = qa.oracle(task, history);
+        // the top result is the document that holds the answer
+        expect(act2.kind === 'tool_calls' && act2.calls.map((c) => [c.name, c.arguments.id_or_url])).toEqual([
+          ['open', index === 0 ? 'harbour' : 'market'],
+        ]);
+        const r2 = await env.step(act2);
+        if (act2.kind !== 'tool_calls') throw new Error('unreachable');
+        history.push({ call: act2.calls[0], result: r2.observation.toolResults?.[0] as never });
+        const act3 = qa.oracle(task, history);
+        expect(act3.kind).toBe('answer');
+        expect((await env.step(act3)).reward).toBe(1);
+      }
+    } finally {
+      await env.close();
+    }
   });
 });
