@@ -44,6 +44,7 @@ import {
   type ArmName,
   evalSampling,
   evaluate,
+  grpoCompute,
   type LearnResult,
   learnEnv,
   type RunConfig,
@@ -202,7 +203,10 @@ export interface CurvePoint {
 /** The SFT-only baseline evaluated at every GRPO evaluation's compute. */
 async function curveRun(dir: string, cfg: RunConfig): Promise<CurvePoint[]> {
   const { cumulative, evals } = grpoCompute(dir);
-  const points = evals.map((e) => ({ ...e, computeSeqTokens: cumulative[Math.min(e.step, cumulative.length - 1)] }));
+  // the test split's evaluations (a run with a validation split records those too)
+  const points = evals
+    .filter((e) => e.split === 'test')
+    .map(({ step, success }) => ({ step, success, computeSeqTokens: cumulative[Math.min(step, cumulative.length - 1)] }));
   if (points.length < 2)
     throw new Error(`${dir} holds ${points.length} held-out evaluations: run with evalEvery > 0 for --baseline curve`);
   const sft = await continuedSft(dir, cfg);
@@ -229,38 +233,6 @@ async function curveRun(dir: string, cfg: RunConfig): Promise<CurvePoint[]> {
     sft.runner.dispose();
   }
   return out;
-}
-
-/**
- * GRPO's model compute in sequence tokens of training (forward + backward = 3 forward passes), up
- * to each step: its own training passes plus one forward per token of every episode sampled for
- * that step (prompt, tool output and sampled tokens; an upper bound, since the sampler reuses cached
- * prompt prefixes). Rollout run ids end in `-s<step index>r<round>`. Returns the cumulative figure
- * at each step (index 0 = before GRPO) and the run's held-out evaluations.
- */
-function grpoCompute(dir: string): { cumulative: number[]; evals: { step: number; success: number }[] } {
-  const records = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { phase: string; step: number; success?: number; seqTokens?: number });
-  const perStep: number[] = [0];
-  const add = (step: number, x: number) => {
-    while (perStep.length <= step) perStep.push(0);
-    perStep[step] += x;
-  };
-  for (const r of records) if (r.phase === 'grpo') add(r.step, r.seqTokens ?? 0);
-  for (const t of readTrajectories(join(dir, 'trajectories', 'grpo.jsonl'))) {
-    const m = /-s(\d+)r\d+$/.exec(t.ids.run);
-    if (m) add(Number(m[1]) + 1, (t.tokens?.length ?? 0) / 3);
-  }
-  const cumulative: number[] = [];
-  let sum = 0;
-  for (const x of perStep) {
-    sum += x;
-    cumulative.push(sum);
-  }
-  const evals = records.filter((r) => r.phase === 'eval').map((r) => ({ step: r.step, success: r.success ?? Number.NaN }));
-  return { cumulative, evals };
 }
 
 /** GRPO's whole model compute (the flops baseline's budget). */
