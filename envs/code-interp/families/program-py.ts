@@ -8,12 +8,11 @@
  * Values are JSON data on both sides: lists for Python lists and tuples, objects with string keys
  * for dicts, integers kept below 2^53 so JavaScript's numbers hold them exactly.
  */
-import type { Rng } from '../../../tools/index.js';
 import type { HiddenTest } from '../../../tools/sandbox/index.js';
 import type { Difficulty, Split, Task, TaskFamily, Verdict } from '../../core/index.js';
 import { checkIndex, DEFAULT_SPLIT_SIZES, difficultyOf, drawInSplit, taskIdOf } from '../family.js';
 import { type ProgramRef, programOracle, verifyProgram } from './program.js';
-import type { ProgramDraw, ProgramTemplate } from './program-templates.js';
+import { ints, many, type ProgramDraw, type ProgramTemplate, word } from './program-templates.js';
 
 const FAMILY = 'program';
 
@@ -37,15 +36,6 @@ export function pyLiteral(v: unknown): string {
 export function pyCallText(fn: string, args: readonly unknown[]): string {
   return `${fn}(${args.map(pyLiteral).join(', ')})`;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Input helpers
-
-const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
-const ints = (rng: Rng, n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => rng.int(lo, hi));
-const word = (rng: Rng, lo: number, hi: number, alphabet = LETTERS): string =>
-  Array.from({ length: rng.int(lo, hi) }, () => alphabet[rng.int(0, alphabet.length - 1)]).join('');
-const many = <T>(n: number, f: () => T): T[] => Array.from({ length: n }, f);
 
 // ---------------------------------------------------------------------------------------------
 // Templates

@@ -21,11 +21,12 @@ export type ProgramTemplate = (rng: Rng) => ProgramDraw;
 // ---------------------------------------------------------------------------------------------
 // Input helpers
 
-const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
-const ints = (rng: Rng, n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => rng.int(lo, hi));
-const word = (rng: Rng, lo: number, hi: number, alphabet = LETTERS): string =>
+// (shared with the Python templates, program-py.ts: the same draws give the same tasks in both)
+export const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+export const ints = (rng: Rng, n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => rng.int(lo, hi));
+export const word = (rng: Rng, lo: number, hi: number, alphabet = LETTERS): string =>
   Array.from({ length: rng.int(lo, hi) }, () => alphabet[rng.int(0, alphabet.length - 1)]).join('');
-const many = <T>(n: number, f: () => T): T[] => Array.from({ length: n }, f);
+export const many = <T>(n: number, f: () => T): T[] => Array.from({ length: n }, f);
 
 // ---------------------------------------------------------------------------------------------
 // Level 1
