@@ -65,30 +65,16 @@ import { jsonlFamily } from './families/jsonl.js';
 import { bigintPyFamily, numtheoryPyFamily } from './families/math.js';
 import { programPyFamily } from './families/program-py.js';
 import { PY_ENV_ID } from './family.js';
-import { limitsFromOptions } from './tool.js';
+import { LazySandbox, limitsFromOptions } from './tool.js';
 
 export const CODE_INTERP_PY_VERSION = '1.0.0';
 
 export const builtinPyFamilies: readonly TaskFamily<any>[] = [bigintPyFamily, numtheoryPyFamily, programPyFamily];
 
 /** One episode's interpreter, taken from the pool on the first `run_python` (an idle episode holds none). */
-export class PyCodeEpisode {
-  #sandbox?: Promise<PySandbox>;
-  constructor(readonly options: PySandboxOptions) {}
-
-  sandbox(): Promise<PySandbox> {
-    this.#sandbox ??= PySandbox.create(this.options);
-    return this.#sandbox;
-  }
-
-  get started(): boolean {
-    return this.#sandbox !== undefined;
-  }
-
-  async dispose(): Promise<void> {
-    const pending = this.#sandbox;
-    this.#sandbox = undefined;
-    if (pending) (await pending.catch(() => undefined))?.dispose();
+export class PyCodeEpisode extends LazySandbox<PySandbox> {
+  constructor(readonly options: PySandboxOptions) {
+    super(() => PySandbox.create(options));
   }
 }
 

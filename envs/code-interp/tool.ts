@@ -6,16 +6,16 @@ import { formatRunResult, JsSandbox, type SandboxLimits, type SandboxOptions } f
 import type { ToolResult, ToolSpec } from '../core/index.js';
 
 /**
- * One episode's REPL. The sandbox (an isolate, about 1.2 MB) is built on the first `run_code`, not
- * at reset: an episode that never runs code, such as one a client started and abandoned, holds none.
- * It is built from the episode's seed either way, so its clock and random numbers are the same.
+ * One episode's sandbox, built on the first call that needs it, not at reset: an episode that never
+ * runs code, such as one a client started and abandoned, holds none. It is built from the episode's
+ * seed either way, so its clock and random numbers are the same.
  */
-export class CodeEpisode {
-  #sandbox?: Promise<JsSandbox>;
-  constructor(readonly options: SandboxOptions) {}
+export class LazySandbox<S extends { dispose(): void }> {
+  #sandbox?: Promise<S>;
+  constructor(private readonly make: () => Promise<S>) {}
 
-  sandbox(): Promise<JsSandbox> {
-    this.#sandbox ??= JsSandbox.create(this.options);
+  sandbox(): Promise<S> {
+    this.#sandbox ??= this.make();
     return this.#sandbox;
   }
 
@@ -28,6 +28,13 @@ export class CodeEpisode {
     const pending = this.#sandbox;
     this.#sandbox = undefined;
     if (pending) (await pending.catch(() => undefined))?.dispose();
+  }
+}
+
+/** One episode's JavaScript REPL (an isolate, about 1.2 MB once built). */
+export class CodeEpisode extends LazySandbox<JsSandbox> {
+  constructor(readonly options: SandboxOptions) {
+    super(() => JsSandbox.create(options));
   }
 }
 
