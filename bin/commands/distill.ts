@@ -32,6 +32,7 @@ interface DistillFlags extends RunFlags {
   student?: string;
   steps?: number;
   offPolicySteps?: number;
+  offPolicyLr?: number;
   loss?: string;
   beta?: number;
   lr?: number;
@@ -70,6 +71,11 @@ export function register(program: Command): void {
       .option('--env <id>', 'environment id', undefined)
       .option('--steps <n>', 'on-policy distillation steps', num('steps'))
       .option('--off-policy-steps <n>', "SFT steps on the teacher's episodes", num('off-policy-steps'))
+      .option(
+        '--off-policy-lr <x>',
+        "SFT learning rate on the teacher's episodes (default 1e-3 for a checkpoint student, 3e-3 for a preset)",
+        num('off-policy-lr'),
+      )
       .option('--loss <type>', 'per-token loss: reverse_kl | forward_kl | jsd | sampled')
       .option('--beta <b>', "JSD's teacher weight in the mixture", num('beta'))
       .option('--lr <x>', 'on-policy learning rate', num('lr'))
@@ -115,7 +121,8 @@ export function register(program: Command): void {
         out: o.out,
         distill: d,
       };
-      if (o.offPolicySteps !== undefined) flags.sft = { steps: o.offPolicySteps };
+      if (o.offPolicySteps !== undefined || o.offPolicyLr !== undefined)
+        flags.sft = { steps: o.offPolicySteps, lr: o.offPolicyLr };
       const lora = loraFlags(o);
       if (lora) flags.lora = lora;
       const { def, options } = runEnvironment(o, resolveRunConfig({ preset: o.preset, file, flags, distill: true }).env);
