@@ -51,21 +51,20 @@
  */
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { formatPyResult, PySandbox, type PySandboxOptions, PyWorkerPool, SandboxStartError } from '../../tools/sandbox/index.js';
 import {
   defineToolEnv,
   type EnvDefinition,
   type TaskFamily,
   type TaskPublic,
-  type ToolResult,
   type ToolSpec,
 } from '../core/index.js';
 import { jsonlFamily } from './families/jsonl.js';
 import { bigintPyFamily, numtheoryPyFamily } from './families/math.js';
 import { programPyFamily } from './families/program-py.js';
 import { PY_ENV_ID } from './family.js';
-import { LazySandbox, limitsFromOptions } from './tool.js';
+import { LazySandbox, limitsFromOptions, sandboxTool } from './tool.js';
 
 export const CODE_INTERP_PY_VERSION = '1.0.0';
 
@@ -124,27 +123,13 @@ export function createPyCodeEpisode(seed: number, options: Record<string, unknow
 // The tool
 
 export function runPythonTool(packages: readonly string[] = []): ToolSpec<PyCodeEpisode, { code: z.ZodString }> {
-  return {
+  return sandboxTool({
     name: 'run_python',
     title: 'Run Python',
     description: runPythonDescription(packages),
-    inputSchema: {
-      code: z
-        .string()
-        .min(1)
-        .describe('Python source to run in the sandbox, e.g. "print(2 ** 100)". The last expression\'s value is shown.'),
-    },
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-    async handler(args, episode, ctx): Promise<ToolResult> {
-      if (ctx.signal.aborted)
-        return { content: [{ type: 'text', text: 'Error: the call was cancelled before the code ran.' }], isError: true };
-      // An interpreter that cannot start is the environment's fault (SandboxStartError): the episode aborts.
-      const sandbox = await episode.sandbox();
-      const r = await sandbox.run(args.code);
-      const { text, isError } = formatPyResult(r, sandbox.limits);
-      return isError ? { content: [{ type: 'text', text }], isError: true } : { content: [{ type: 'text', text }] };
-    },
-  };
+    code: 'Python source to run in the sandbox, e.g. "print(2 ** 100)". The last expression\'s value is shown.',
+    format: formatPyResult,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

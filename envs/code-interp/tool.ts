@@ -79,26 +79,45 @@ export const RUN_CODE_DESCRIPTION = [
   'Each call has a time and memory limit; long output is truncated.',
 ].join(' ');
 
-export const runCodeTool: ToolSpec<CodeEpisode, { code: z.ZodString }> = {
+/** What a code tool needs of its episode's sandbox. */
+interface CodeSandbox<R> {
+  readonly limits: SandboxLimits;
+  run(code: string): Promise<R>;
+  dispose(): void;
+}
+
+/**
+ * A tool that runs its `code` argument in the episode's sandbox and shows the result as
+ * `format` words it (`run_code`, `run_python`).
+ */
+export function sandboxTool<S extends CodeSandbox<R>, R>(o: {
+  name: string;
+  title: string;
+  description: string;
+  code: string;
+  format: (r: R, limits: SandboxLimits) => { text: string; isError: boolean };
+}): ToolSpec<LazySandbox<S>, { code: z.ZodString }> {
+  return {
+    name: o.name,
+    title: o.title,
+    description: o.description,
+    inputSchema: { code: z.string().min(1).describe(o.code) },
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    async handler(args, episode, ctx): Promise<ToolResult> {
+      if (ctx.signal.aborted)
+        return { content: [{ type: 'text', text: 'Error: the call was cancelled before the code ran.' }], isError: true };
+      // A sandbox that cannot start is the environment's fault (SandboxStartError is an env fault): the episode aborts.
+      const sandbox = await episode.sandbox();
+      const { text, isError } = o.format(await sandbox.run(args.code), sandbox.limits);
+      return isError ? { content: [{ type: 'text', text }], isError: true } : { content: [{ type: 'text', text }] };
+    },
+  };
+}
+
+export const runCodeTool: ToolSpec<CodeEpisode, { code: z.ZodString }> = sandboxTool({
   name: 'run_code',
   title: 'Run JavaScript',
   description: RUN_CODE_DESCRIPTION,
-  inputSchema: {
-    code: z
-      .string()
-      .min(1)
-      .describe(
-        'JavaScript source to run as a script in the sandbox, e.g. "console.log(2n ** 100n)". Top-level await is allowed.',
-      ),
-  },
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  async handler(args, episode, ctx): Promise<ToolResult> {
-    if (ctx.signal.aborted)
-      return { content: [{ type: 'text', text: 'Error: the call was cancelled before the code ran.' }], isError: true };
-    // A sandbox that cannot start is the environment's fault (SandboxStartError is an env fault): the episode aborts.
-    const sandbox = await episode.sandbox();
-    const r = await sandbox.run(args.code);
-    const { text, isError } = formatRunResult(r, sandbox.limits);
-    return isError ? { content: [{ type: 'text', text }], isError: true } : { content: [{ type: 'text', text }] };
-  },
-};
+  code: 'JavaScript source to run as a script in the sandbox, e.g. "console.log(2n ** 100n)". Top-level await is allowed.',
+  format: formatRunResult,
+});
