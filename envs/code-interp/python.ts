@@ -53,13 +53,7 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { formatPyResult, PySandbox, type PySandboxOptions, PyWorkerPool, SandboxStartError } from '../../tools/sandbox/index.js';
-import {
-  defineToolEnv,
-  type EnvDefinition,
-  type TaskFamily,
-  type TaskPublic,
-  type ToolSpec,
-} from '../core/index.js';
+import { defineToolEnv, type EnvDefinition, type TaskFamily, type TaskPublic, type ToolSpec } from '../core/index.js';
 import { jsonlFamily } from './families/jsonl.js';
 import { bigintPyFamily, numtheoryPyFamily } from './families/math.js';
 import { programPyFamily } from './families/program-py.js';
