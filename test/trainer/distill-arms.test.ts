@@ -76,6 +76,35 @@ describe('phaseCurve', () => {
   });
 });
 
+describe('phaseCurve, evaluations that say which they are', () => {
+  it('places each phase’s own evaluations, the run’s `before` and its `after`', () => {
+    // a run with an off-policy phase (2 SFT steps) and an on-policy phase (2 steps): evaluations
+    // every step of each, `before` after SFT and `after` at the last on-policy step
+    const rows = [
+      { phase: 'sft', step: 1, seqTokens: 50 },
+      { phase: 'eval', of: 'sft', step: 1, success: 0.1 },
+      { phase: 'sft', step: 2, seqTokens: 150 },
+      { phase: 'eval', when: 'before', step: 0, success: 0.2 },
+      { phase: 'distill', step: 1, seqTokens: 100, teacherTokens: 10 },
+      { phase: 'eval', of: 'distill', step: 1, success: 0.4 },
+      { phase: 'distill', step: 2, seqTokens: 300, teacherTokens: 30 },
+      { phase: 'eval', when: 'after', step: 2, success: 0.6 },
+    ];
+    const dir = runDir(rows, true);
+    const s = summary({ sft: phase(400, 0), distill: phase(800, 80) });
+    expect(phaseCurve(dir, s, 'sft', { upfront: 500 })).toEqual([
+      { step: 1, totalFlops: 500 + 100, success: 0.1 },
+      // the last SFT point is the run's `before`; the on-policy evaluations are not SFT's
+      { step: 2, totalFlops: 500 + 400, success: 0.2 },
+    ]);
+    expect(phaseCurve(dir, s, 'distill', { base: 900 })).toEqual([
+      { step: 0, totalFlops: 900, success: 0.2 },
+      { step: 1, totalFlops: 900 + 200 + 20, success: 0.4 },
+      { step: 2, totalFlops: 900 + 800 + 80, success: 0.6 },
+    ]);
+  });
+});
+
 describe('compareDistillArms', () => {
   const arm = (totalFlops: number, success: number, curve: DistillCurvePoint[], passAtK = 0.5) =>
     ({

@@ -102,7 +102,12 @@ function writeDistillRun(dir: string, seed: number, reach: number): void {
   for (let s = 1; s <= 10; s++) lines.push({ phase: 'sft', step: s, loss: 2 / s });
   for (let s = 1; s <= 12; s++)
     lines.push({ phase: 'distill', step: s, reward: s / 12, success: s / 12, entropy: 0.5, divergence: 1 / s });
-  for (const s of [0, 4, 8, 0]) lines.push({ phase: 'eval', step: s, split: 'test', success: 0.3 + s / 20 });
+  // off-policy evaluations at SFT steps 5 and 10, `before` (the end of SFT), on-policy ones at 4 and
+  // 8, and `after` at the last on-policy step
+  for (const s of [5, 10]) lines.push({ phase: 'eval', of: 'sft', step: s, success: 0.1 + s / 100 });
+  lines.push({ phase: 'eval', when: 'before', step: 0, success: 0.3 });
+  for (const s of [4, 8]) lines.push({ phase: 'eval', of: 'distill', step: s, success: 0.3 + s / 20 });
+  lines.push({ phase: 'eval', when: 'after', step: 12, success: 0.75 });
   writeFileSync(join(dir, 'metrics.jsonl'), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ seed }));
   const A = 1e12;
@@ -250,9 +255,23 @@ describe.skipIf(!haveChromium)('training report in headless Chromium', () => {
         const { page, errors, requests } = await openReport(browser, file);
         expect(errors).toEqual([]);
         expect(requests.filter((u) => !u.startsWith('file:'))).toEqual([]);
-        for (const id of ['chart-distill-arms', 'chart-divergence', 'chart-heldout', 'chart-sft']) {
+        for (const id of ['chart-distill-arms', 'chart-divergence', 'chart-heldout', 'chart-sft', 'chart-heldout-sft']) {
           expect(await chartInk(page, id), `${file}: ${id}`).toBeGreaterThan(1000);
         }
+        // on-policy steps carry no KL to a reference: that chart is left out, not drawn empty
+        expect(await page.locator('#chart-kl').isVisible()).toBe(false);
+        expect(await page.locator('#chart-entropy').isVisible()).toBe(true);
+        // held-out success over the on-policy steps, `before` at 0 and `after` at the last step; the
+        // off-policy phase's over SFT steps, ending with `before`
+        const held = await page.evaluate<{ x: number[][]; min: number; max: number; sft: number[][] }>(`(() => {
+          const h = window.Chart.getChart(document.getElementById('chart-heldout'));
+          const s = window.Chart.getChart(document.getElementById('chart-heldout-sft'));
+          return { x: h.data.datasets.map((d) => d.data.map((p) => p.x)), min: h.scales.x.min, max: h.scales.x.max,
+            sft: s.data.datasets.map((d) => d.data.map((p) => p.x)) };
+        })()`);
+        expect(held.x[0]).toEqual([0, 4, 8, 12]);
+        expect([held.min, held.max]).toEqual([0, 12]);
+        expect(held.sft[0]).toEqual([5, 10, 10]);
         const chart = await page.evaluate<{ x: string; labels: string[]; points: number }>(`(() => {
           const ch = window.Chart.getChart(document.getElementById('chart-distill-arms'));
           return { x: ch.scales.x.type, labels: ch.data.datasets.map((d) => d.label),

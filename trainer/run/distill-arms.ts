@@ -92,9 +92,11 @@ export interface DistillArmsResult {
 
 /**
  * The held-out curve of one run's training phase (`sft`, `grpo` or `distill`): its `eval` records
- * against the FLOPs spent by then. A run's last evaluation is its `after` (recorded at the GRPO step,
- * 0 in a distillation run), so it sits at the phase's last step; the others sit at their phase step,
- * except that a distillation run's `before` (step 0) follows its off-policy phase.
+ * against the FLOPs spent by then. The phase's own periodic evaluations (`of`) sit at their step; the
+ * run's `before` evaluation (the end of SFT) at the SFT phase's last step and the first RL phase's
+ * step 0; its `after` at the last step of the run's last phase. Records written before evaluations said which they were (no
+ * `when`, no `of`) are read the old way: the last one is the `after`, a step 0 in an SFT phase the
+ * `before`.
  */
 export function phaseCurve(
   dir: string,
@@ -124,10 +126,19 @@ export function phaseCurve(
     (c.studentFlops * upTo('seqTokens', step)) / seqAll +
     (phase === 'distill' ? (c.teacherFlops * upTo('teacherTokens', step)) / teachAll : 0);
   const evals = rows.filter((r) => r.phase === 'eval');
+  const marked = evals.some((r) => r.when !== undefined || r.of !== undefined);
+  // the phases the run trained in, in order: `before` opens the first RL one, `after` ends the last
+  const trained = (['sft', 'grpo', 'distill'] as const).filter((p) => rows.some((r) => r.phase === p));
+  const lastPhase = trained.at(-1);
+  const firstRl = trained.find((p) => p !== 'sft');
   const byStep = new Map<number, number>();
   evals.forEach((r, i) => {
-    const step = i === evals.length - 1 || (phase === 'sft' && Number(r.step) === 0) ? last : Number(r.step);
-    byStep.set(step, Number(r.success));
+    let step: number | undefined;
+    if (!marked) step = i === evals.length - 1 || (phase === 'sft' && Number(r.step) === 0) ? last : Number(r.step);
+    else if (r.when === 'after') step = phase === lastPhase ? last : undefined;
+    else if (r.when === 'before') step = phase === 'sft' ? last : phase === firstRl ? 0 : undefined;
+    else if (r.of === phase) step = Number(r.step);
+    if (step !== undefined) byStep.set(step, Number(r.success));
   });
   return [...byStep].sort((a, b) => a[0] - b[0]).map(([step, success]) => ({ step, totalFlops: at(step), success }));
 }

@@ -165,7 +165,7 @@ export async function runDistill(ctx: RunContext, teacher: Teacher): Promise<voi
       if (cfg.evalEvery > 0 && (s + 1) % cfg.evalEvery === 0 && s + 1 < steps) {
         hooks.onStage?.('evaluate', 'distill', s + 1);
         const e = await evaluateRunModel(ctx, ctx.testIds, `distill${s + 1}`);
-        ctx.record({ phase: 'eval', step: s + 1, success: e.success, validity: e.validity, byMode: e.byMode });
+        ctx.record({ phase: 'eval', of: 'distill', step: s + 1, success: e.success, validity: e.validity, byMode: e.byMode });
       }
       state.distill.ms = msBefore + (performance.now() - t0);
       state.distill.cpuMs = cpuMsBefore + cpuMsSince(c0);

@@ -15,7 +15,15 @@ export async function evaluateColdStart(ctx: RunContext): Promise<void> {
   const before = await evaluateRunModel(ctx, ctx.testIds, 'before');
   ctx.state.eval.before = before;
   ctx.state.eval.ms += performance.now() - t0;
-  ctx.record({ phase: 'eval', step: 0, success: before.success, validity: before.validity, byMode: before.byMode });
+  // RL step 0, and the SFT phase's last point
+  ctx.record({
+    phase: 'eval',
+    when: 'before',
+    step: 0,
+    success: before.success,
+    validity: before.validity,
+    byMode: before.byMode,
+  });
   await ctx.checkpoint('last', { phase: 'grpo', step: 0 }, true);
 }
 
@@ -23,12 +31,21 @@ export async function evaluateColdStart(ctx: RunContext): Promise<void> {
 export async function evaluateFinal(ctx: RunContext): Promise<void> {
   if (ctx.state.eval.after) return;
   const steps = ctx.cfg.grpo.steps;
+  // the last step of the run's last phase: on-policy distillation's steps follow GRPO's
+  const rlSteps = steps + (ctx.cfg.distill.teacher ? ctx.cfg.distill.steps : 0);
   const t0 = performance.now();
   ctx.note('evaluating the trained model on the held-out test split');
   const after = await evaluateRunModel(ctx, ctx.testIds, 'after');
   ctx.state.eval.ms += performance.now() - t0;
   ctx.state.eval.after = after;
-  ctx.record({ phase: 'eval', step: steps, success: after.success, validity: after.validity, byMode: after.byMode });
+  ctx.record({
+    phase: 'eval',
+    when: 'after',
+    step: rlSteps,
+    success: after.success,
+    validity: after.validity,
+    byMode: after.byMode,
+  });
   await ctx.checkpoint('final', { phase: 'done', step: steps }, false);
   await ctx.checkpoint('last', { phase: 'done', step: steps }, true);
 }

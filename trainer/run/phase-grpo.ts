@@ -127,6 +127,7 @@ export async function runGrpo(ctx: RunContext): Promise<void> {
         const e = await evaluateRunModel(ctx, val ? ctx.valIds : ctx.testIds, `step${s + 1}`);
         ctx.record({
           phase: 'eval',
+          of: 'grpo',
           step: s + 1,
           split: val ? 'val' : 'test',
           success: e.success,

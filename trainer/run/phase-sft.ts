@@ -122,7 +122,7 @@ export async function runSft(ctx: RunContext, samples: readonly TokenSample[]): 
     if (cfg.distill.teacher && cfg.evalEvery > 0 && (s + 1) % cfg.evalEvery === 0 && s + 1 < ctx.sftEnd) {
       hooks.onStage?.('evaluate', 'sft', s + 1);
       const e = await evaluateRunModel(ctx, ctx.testIds, `sft${s + 1}`);
-      ctx.record({ phase: 'eval', step: s + 1, success: e.success, validity: e.validity, byMode: e.byMode });
+      ctx.record({ phase: 'eval', of: 'sft', step: s + 1, success: e.success, validity: e.validity, byMode: e.byMode });
     }
     if ((s + 1) % cfg.checkpointEvery === 0 || s + 1 === ctx.sftEnd || ctx.stopRequested) {
       hooks.onStage?.('checkpoint', 'sft', s + 1);

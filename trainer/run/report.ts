@@ -3,7 +3,8 @@
  * evaluator's report, data inlined, a Content-Security-Policy that forbids any request), or several
  * runs compared. Curves over GRPO steps: reward, training success, token entropy, KL to the
  * reference, tokens the entropy control acted on, informative groups, held-out/validation success;
- * SFT loss over SFT steps. With the arms of the learning experiment (`learn.json`, `arms.ts`):
+ * SFT loss over SFT steps, and held-out success over SFT steps when an off-policy phase was
+ * evaluated; a chart with nothing to draw is left out. With the arms of the learning experiment (`learn.json`, `arms.ts`):
  * validation success of each arm over model compute, the per-split table (pass@1, pass^4, pass@16,
  * call validity, recovery, with bootstrap intervals), and the thinking-control figures and budget curve.
  * A distillation run's on-policy steps are drawn as its RL steps, with the divergence to the teacher;
@@ -149,6 +150,45 @@ function summaryLine(run: TrainingRun): string {
   return `${escapeHtml(run.label)}: ${escapeHtml(s.model)} (${s.params} parameters) on ${escapeHtml(s.env)}, ${steps}, held-out success ${pct(s.before.success)} → ${pct(s.after.success)}, call validity ${pct(s.after.validity)}, ${(s.wallMs.total / 1000).toFixed(0)} s`;
 }
 
+type HeldOutPoint = { x: number; y: number | null; split: string };
+
+/**
+ * A run's held-out evaluations as two curves: on the RL step axis (GRPO steps, then on-policy
+ * distillation steps: `before` at 0, `after` at the last step; none without RL steps), and on the
+ * SFT step axis for the evaluations of an off-policy SFT phase (ending with `before`, taken when
+ * SFT ends). Records written
+ * before evaluations said which they were are read the old way (the last one is the `after`; a run
+ * without RL steps evaluated during SFT). Each curve is sorted by step.
+ */
+function heldOutPoints(run: TrainingRun, grpoSteps: number): { heldOut: HeldOutPoint[]; heldOutSft: HeldOutPoint[] } {
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const evals = run.records.filter((r) => r.phase === 'eval');
+  const sftSteps = run.records.reduce((m, r) => (r.phase === 'sft' ? Math.max(m, r.step) : m), 0);
+  const rlRecords = run.records.filter((r) => r.phase === 'grpo' || r.phase === 'distill');
+  const rlLast = rlRecords.reduce((m, r) => Math.max(m, r.phase === 'distill' ? grpoSteps + r.step : r.step), 0);
+  const marked = evals.some((r) => r.when !== undefined || r.of !== undefined);
+  const rl: HeldOutPoint[] = [];
+  const sft: HeldOutPoint[] = [];
+  evals.forEach((r, i) => {
+    const p = (x: number): HeldOutPoint => ({ x, y: num(r.success), split: typeof r.split === 'string' ? r.split : 'test' });
+    if (!marked) {
+      if (rlRecords.length === 0 && sftSteps > 0) sft.push(p(i === evals.length - 1 || r.step === 0 ? sftSteps : r.step));
+      else rl.push(p(i === evals.length - 1 && i > 0 ? rlLast : r.step));
+    } else if (r.when === 'before') {
+      // a run without RL steps (an off-policy phase alone) has no RL axis to start
+      if (rlRecords.length > 0) rl.push(p(0));
+      if (sftSteps > 0) sft.push(p(sftSteps));
+    } else if (r.when === 'after') {
+      if (rlRecords.length > 0) rl.push(p(rlLast));
+      else sft.push(p(sftSteps));
+    } else if (r.of === 'sft') sft.push(p(r.step));
+    else rl.push(p(r.of === 'distill' ? grpoSteps + r.step : r.step));
+  });
+  // Chart.js reads a line's x range from its first and last points: they must be in order
+  const byX = (a: HeldOutPoint, b: HeldOutPoint) => a.x - b.x;
+  return { heldOut: rl.sort(byX), heldOutSft: sft.sort(byX) };
+}
+
 /** What the page script draws, per run. */
 function chartData(run: TrainingRun) {
   // a distillation run's on-policy steps are its RL steps (after its GRPO steps, when it has both)
@@ -166,9 +206,7 @@ function chartData(run: TrainingRun) {
     groups: series('groups'),
     divergence: series('divergence'),
     sftLoss: run.records.filter((r) => r.phase === 'sft').map((r) => ({ x: r.step, y: num(r.loss) })),
-    heldOut: run.records
-      .filter((r) => r.phase === 'eval')
-      .map((r) => ({ x: r.step, y: num(r.success), split: typeof r.split === 'string' ? r.split : 'test' })),
+    ...heldOutPoints(run, grpoSteps),
     arms: (run.learn?.arms ?? [])
       .filter((a) => a.curve.length > 1 || a.arm === 'grpo')
       .map((a) => ({
@@ -214,7 +252,10 @@ const PAGE_SCRIPT = `
   Chart.defaults.font.family = 'system-ui, sans-serif';
   function line(id, datasets, xTitle, yTitle, yRange, xType, legendFilter) {
     var el = document.getElementById(id);
-    if (!el || !datasets.length) return;
+    if (!el) return;
+    // a chart with nothing to draw (a distillation run has no entropy or KL series) is left out
+    datasets = datasets.filter(function (d) { return d.data.some(function (p) { return p.y !== null && p.y !== undefined; }); });
+    if (!datasets.length) { el.style.display = 'none'; return; }
     var y = { title: { display: true, text: yTitle } };
     if (yRange) { y.min = yRange[0]; y.max = yRange[1]; }
     var x = { type: xType || 'linear', title: { display: true, text: xTitle } };
@@ -248,6 +289,11 @@ const PAGE_SCRIPT = `
     });
   });
   line('chart-heldout', held, step, 'held-out success (headline mode)', [0, 1]);
+  var heldSft = [];
+  data.runs.forEach(function (r, i) {
+    if (r.heldOutSft.length) heldSft.push({ label: 'test ' + r.label, borderColor: colors[i % 6], backgroundColor: colors[i % 6], data: r.heldOutSft });
+  });
+  line('chart-heldout-sft', heldSft, 'SFT step', 'held-out success during SFT (headline mode)', [0, 1]);
   var withArms = data.runs.filter(function (r) { return r.distillArms; });
   var armColors = ['#d62728', '#1f77b4', '#2ca02c'];
   var darms = [];
@@ -330,7 +376,7 @@ export function renderTrainingReport(runs: readonly TrainingRun[]): string {
 <body>
 <h1>${escapeHtml(title)}</h1>
 <p class="note">${runs.map(summaryLine).join('<br>')}</p>
-<section id="training"><h2>Training</h2><div class="charts">${['chart-reward', 'chart-success', 'chart-entropy', 'chart-kl', ...(distilled ? ['chart-divergence'] : []), 'chart-cov', 'chart-heldout', 'chart-sft'].map((id) => canvas(id)).join('')}</div></section>
+<section id="training"><h2>Training</h2><div class="charts">${['chart-reward', 'chart-success', 'chart-entropy', 'chart-kl', ...(distilled ? ['chart-divergence'] : []), 'chart-cov', 'chart-heldout', 'chart-sft', 'chart-heldout-sft'].map((id) => canvas(id)).join('')}</div></section>
 ${distillArms ? `<section id="distill-arms"><h2>Distillation arms against compute</h2><p class="note">Held-out success of each arm from the same student cold start as model FLOPs (student + teacher) grow: (a) GRPO on the student, (b) SFT on the teacher's verified episodes in both modes, (c) (b) then on-policy distillation (its curve starts where (b)'s ends). The teacher's own training is paid once and not counted; held-out evaluations are not counted.</p><div class="charts">${canvas('chart-distill-arms', 960, 480)}</div>${runs.map(distillArmsTable).join('')}</section>` : ''}
 ${learn ? `<section id="arms"><h2>Arms at equal model compute</h2><p class="note">Validation success of each arm from the same cold start as model compute grows (GRPO: training passes plus one forward per sampled token; SFT arms: their training tokens). The SFT arms are tested at their best validation point, GRPO at its last.</p><div class="charts">${canvas('chart-arms')}${canvas('chart-splits')}</div>${runs.map(splitTable).join('')}</section>` : ''}
 ${thinking ? `<section id="thinking"><h2>Thinking control</h2><div class="charts">${canvas('chart-budget')}<div>${runs.map(thinkingTable).join('')}</div></div></section>` : ''}
