@@ -243,6 +243,31 @@ describe.skipIf(!haveChromium)('training report in headless Chromium', () => {
     }
   }, 60_000);
 
+  it('leaves out what a run did not measure: KL without a reference, tokens without entropy control', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'toolgym-train-report-'));
+    writeRun(join(root, 'a'), 0.8, false);
+    // gym train's defaults: no KL reference (beta 0) and no entropy control, whose records hold 0s
+    writeFileSync(join(root, 'a', 'config.json'), JSON.stringify({ seed: 0, grpo: { beta: 0, entropyControl: 'none' } }));
+    const file = writeTrainingReport(join(root, 'a'));
+    const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS], headless: true });
+    try {
+      const { page, errors } = await openReport(browser, file);
+      expect(errors).toEqual([]);
+      expect(await page.locator('#chart-kl').isVisible()).toBe(false);
+      expect(await page.locator('#chart-heldout-sft').isVisible()).toBe(false);
+      const cov = await page.evaluate<{ labels: string[]; title: string }>(`(() => {
+        const ch = window.Chart.getChart(document.getElementById('chart-cov'));
+        return { labels: ch.data.datasets.map((d) => d.label), title: ch.options.scales.y.title.text };
+      })()`);
+      expect(cov.labels).toEqual(['groups a']);
+      expect(cov.title).toBe('informative groups (rewards not all equal)');
+      expect(await chartInk(page, 'chart-entropy')).toBeGreaterThan(1000);
+      await page.close();
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
   it('draws a distillation run’s arms against compute on a log axis, alone and with another seed', async () => {
     const root = mkdtempSync(join(tmpdir(), 'toolgym-train-report-'));
     writeDistillRun(join(root, 's0'), 0, 0.08);

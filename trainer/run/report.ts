@@ -186,7 +186,9 @@ function heldOutPoints(run: TrainingRun, grpoSteps: number): { heldOut: HeldOutP
   });
   // Chart.js reads a line's x range from its first and last points: they must be in order
   const byX = (a: HeldOutPoint, b: HeldOutPoint) => a.x - b.x;
-  return { heldOut: rl.sort(byX), heldOutSft: sft.sort(byX) };
+  // an SFT phase evaluated only where it ended (every cold start) is no curve
+  const sftCurve = marked ? evals.some((r) => r.of === 'sft') : sft.length > 1;
+  return { heldOut: rl.sort(byX), heldOutSft: sftCurve ? sft.sort(byX) : [] };
 }
 
 /** What the page script draws, per run. */
@@ -196,13 +198,16 @@ function chartData(run: TrainingRun) {
   const grpoSteps = grpo.reduce((m, r) => (r.phase === 'grpo' ? Math.max(m, r.step) : m), 0);
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   const series = (key: string) => grpo.map((r) => ({ x: r.phase === 'distill' ? grpoSteps + r.step : r.step, y: num(r[key]) }));
+  const grpoCfg = run.config?.grpo as { beta?: unknown; entropyControl?: unknown } | undefined;
   return {
     label: run.label,
     reward: series('reward'),
     success: series('success'),
     entropy: series('entropy'),
-    kl: series('kl'),
-    covSelected: series('covSelected'),
+    // not measured: without a reference (grpo.beta 0) the KL is recorded as 0, and without entropy
+    // control no token is selected; a run config that says so leaves the chart out
+    kl: grpoCfg?.beta === 0 ? [] : series('kl'),
+    covSelected: grpoCfg?.entropyControl === 'none' ? [] : series('covSelected'),
     groups: series('groups'),
     divergence: series('divergence'),
     sftLoss: run.records.filter((r) => r.phase === 'sft').map((r) => ({ x: r.step, y: num(r.loss) })),
@@ -257,7 +262,7 @@ const PAGE_SCRIPT = `
     datasets = datasets.filter(function (d) { return d.data.some(function (p) { return p.y !== null && p.y !== undefined; }); });
     if (!datasets.length) { el.style.display = 'none'; return; }
     var y = { title: { display: true, text: yTitle } };
-    if (yRange) { y.min = yRange[0]; y.max = yRange[1]; }
+    if (yRange) { y.min = yRange[0]; if (yRange[1] !== null) y.max = yRange[1]; }
     var x = { type: xType || 'linear', title: { display: true, text: xTitle } };
     // a log axis: 1e9, 2e9, 5e9, ... rather than every digit
     if (xType === 'logarithmic') x.ticks = { autoSkip: false, maxRotation: 0, callback: function (v) {
@@ -278,7 +283,9 @@ const PAGE_SCRIPT = `
   line('chart-entropy', per('entropy', 'entropy'), step, 'token entropy (nats)');
   line('chart-kl', per('kl', 'KL'), step, 'KL to the cold start (k3)');
   line('chart-divergence', per('divergence', 'divergence'), 'on-policy distillation step', 'divergence to the teacher (per token)');
-  line('chart-cov', per('covSelected', 'tokens').concat(per('groups', 'groups').map(function (d) { d.borderDash = [6, 4]; return d; })), step, 'entropy-control tokens; informative groups (dashed)');
+  var covTokens = data.runs.some(function (r) { return r.covSelected.length > 0; });
+  line('chart-cov', per('covSelected', 'tokens').concat(per('groups', 'groups').map(function (d) { if (covTokens) d.borderDash = [6, 4]; return d; })), step,
+    covTokens ? 'entropy-control tokens; informative groups (dashed)' : 'informative groups (rewards not all equal)', covTokens ? null : [0, null]);
   line('chart-sft', per('sftLoss', 'loss'), 'SFT step', 'SFT loss');
   var held = [];
   data.runs.forEach(function (r, i) {
