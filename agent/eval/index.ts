@@ -9,4 +9,4 @@ export type { EvalMode } from './record.js';
 export { EvalModeSchema, readEvalRecord } from './record.js';
 export { renderReport } from './report.js';
 export type { EvalResult } from './runner.js';
-export { rebuildReport, replayEval, rerunCommand, runEval, selectTasks } from './runner.js';
+export { rebuildReport, replayEval, rerunCommand, runEval, selectTasks, shellQuote } from './runner.js';

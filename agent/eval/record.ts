@@ -32,6 +32,10 @@ export const EvalSettingsSchema = z.object({
   envOptions: z.record(z.string(), z.unknown()).optional(),
   /** Environment modules loaded before the run (`--env-module`). */
   envModules: z.array(z.string()).optional(),
+  /** Only families whose name starts with one of these (comma-separated; unset: every family). */
+  families: z.string().optional(),
+  /** Only tasks at or below this difficulty (unset: every level). */
+  maxDifficulty: z.number().int().min(1).max(5).optional(),
 });
 export type EvalSettings = z.infer<typeof EvalSettingsSchema>;
 

@@ -59,6 +59,13 @@ export interface EvalOptions {
   envModules?: readonly string[];
   /** The options `env` was built with (recorded so the rerun command builds the same environment). */
   envOptions?: Record<string, unknown>;
+  /**
+   * Draw only from families whose name starts with one of these comma-separated prefixes, and only
+   * tasks at or below `maxDifficulty`: the tasks a run trained and tested on (`gym train`'s
+   * `families` and `maxDifficulty`).
+   */
+  families?: string;
+  maxDifficulty?: number;
   bootstrapSamples?: number;
   progress?: boolean;
   signal?: AbortSignal;
@@ -77,28 +84,54 @@ export class EvalConfigError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Pure functions
 
+/** Which tasks an evaluation may draw (unset: all). */
+export interface TaskFilter {
+  /** Family-name prefixes. */
+  families?: readonly string[];
+  maxDifficulty?: number;
+}
+
 /**
  * Draws `count` distinct tasks of the split, cycling through the families so each is represented,
  * each family's indices drawn without replacement from a stream seeded by (seed, env, split). The
- * same arguments always give the same ids in the same order.
+ * same arguments always give the same ids in the same order. A filter keeps the families it names
+ * and skips drawn tasks above its difficulty (without a filter the draw is what it always was).
  */
-export function selectTasks(def: EnvDefinition, split: Split, count: number, seed: number): string[] {
-  const families = def.families.filter((f) => f.splitSizes[split] > 0);
+export function selectTasks(def: EnvDefinition, split: Split, count: number, seed: number, filter: TaskFilter = {}): string[] {
+  const prefixes = filter.families?.filter((p) => p !== '') ?? [];
+  const families = def.families.filter(
+    (f) => f.splitSizes[split] > 0 && (prefixes.length === 0 || prefixes.some((p) => f.name.startsWith(p))),
+  );
+  if (families.length === 0)
+    throw new EvalConfigError(
+      `${def.id} has no ${split} family matching --families ${prefixes.join(',')}: its families are ${def.families.map((f) => f.name).join(', ')}`,
+    );
   const capacity = families.reduce((n, f) => n + f.splitSizes[split], 0);
   if (count > capacity) throw new EvalConfigError(`${def.id} has ${capacity} ${split} tasks; asked for ${count}: lower --tasks`);
   const rng = new Rng(mixSeed(seed, def.id, split, 'eval-tasks'));
   const used = families.map(() => new Set<number>());
   const out: string[] = [];
+  let exhausted = 0;
   for (let i = 0; out.length < count; i++) {
     const fi = i % families.length;
     const fam = families[fi];
     const seen = used[fi];
-    if (!fam || !seen || seen.size >= fam.splitSizes[split]) continue;
+    if (!fam || !seen || seen.size >= fam.splitSizes[split]) {
+      // every family drawn dry before `count` tasks matched the filter
+      if (++exhausted > families.length)
+        throw new EvalConfigError(
+          `${def.id} has ${out.length} ${split} tasks at difficulty <= ${filter.maxDifficulty}${prefixes.length ? ` in ${prefixes.join(',')}` : ''}; asked for ${count}: lower --tasks or raise --max-difficulty`,
+        );
+      continue;
+    }
+    exhausted = 0;
     let index = rng.int(0, fam.splitSizes[split] - 1);
     // Dense families fall back to a linear probe so the draw always ends.
     while (seen.has(index)) index = (index + 1) % fam.splitSizes[split];
     seen.add(index);
-    out.push(fam.generate(split, index).id);
+    const task = fam.generate(split, index);
+    if (filter.maxDifficulty !== undefined && task.difficulty > filter.maxDifficulty) continue;
+    out.push(task.id);
   }
   return out;
 }
@@ -114,13 +147,15 @@ function slug(text: string): string {
 
 /** A folder name that the same settings always give (so a rerun lands on its own results). */
 export function defaultEvalId(
-  s: Pick<EvalSettings, 'env' | 'policy' | 'k' | 'split' | 'tasks' | 'mode' | 'budgets' | 'seed'>,
+  s: Pick<EvalSettings, 'env' | 'policy' | 'k' | 'split' | 'tasks' | 'mode' | 'budgets' | 'seed' | 'families' | 'maxDifficulty'>,
 ): string {
   const budget = s.budgets.length ? `-b${s.budgets.join('_')}` : '';
-  return `${slug(s.env)}-${slug(s.policy)}-${s.split}-n${s.tasks}-k${s.k}-${s.mode}${budget}-s${s.seed}`;
+  const only = `${s.families !== undefined ? `-f${slug(s.families)}` : ''}${s.maxDifficulty !== undefined ? `-d${s.maxDifficulty}` : ''}`;
+  return `${slug(s.env)}-${slug(s.policy)}-${s.split}${only}-n${s.tasks}-k${s.k}-${s.mode}${budget}-s${s.seed}`;
 }
 
-function shellQuote(s: string): string {
+/** One shell word: plain when safe, else single-quoted. */
+export function shellQuote(s: string): string {
   return /^[A-Za-z0-9._:/=,@+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }
 
@@ -144,6 +179,8 @@ export function rerunCommand(s: EvalSettings, outDir: string): string {
     String(s.seed),
   ];
   if (s.budgets.length) parts.push('--budget', s.budgets.join(','));
+  if (s.families !== undefined) parts.push('--families', s.families);
+  if (s.maxDifficulty !== undefined) parts.push('--max-difficulty', String(s.maxDifficulty));
   if (Object.keys(s.limits).length) parts.push('--limits', JSON.stringify(s.limits));
   for (const m of s.envModules ?? []) parts.push('--env-module', m);
   for (const [k, v] of Object.entries(s.envOptions ?? {}))
@@ -257,7 +294,16 @@ export async function runEval(opts: EvalOptions): Promise<EvalResult> {
     throw new EvalConfigError('envWorkers runs the environment locally: pass either remote or envWorkers, not both');
   if (opts.envWorkers instanceof EnvWorkerPool && opts.envWorkers.env.id && opts.envWorkers.env.id !== def.id)
     throw new EvalConfigError(`the worker pool serves "${opts.envWorkers.env.id}", not "${def.id}"`);
-  const taskIds = selectTasks(def, split, opts.tasks, seed);
+  if (
+    opts.maxDifficulty !== undefined &&
+    !(Number.isInteger(opts.maxDifficulty) && opts.maxDifficulty >= 1 && opts.maxDifficulty <= 5)
+  )
+    throw new EvalConfigError(`max difficulty must be a whole number from 1 to 5, got ${opts.maxDifficulty}`);
+  const families = opts.families?.trim() ? opts.families.trim() : undefined;
+  const taskIds = selectTasks(def, split, opts.tasks, seed, {
+    families: families?.split(',').map((f) => f.trim()),
+    maxDifficulty: opts.maxDifficulty,
+  });
   const ownPolicy = typeof opts.policy === 'string';
   const policy = typeof opts.policy === 'string' ? await createPolicy(opts.policy, { env: def, seed, concurrency }) : opts.policy;
   const settings: EvalSettings = {
@@ -276,6 +322,8 @@ export async function runEval(opts: EvalOptions): Promise<EvalResult> {
   };
   if (opts.envOptions && Object.keys(opts.envOptions).length > 0) settings.envOptions = { ...opts.envOptions };
   if (opts.envModules && opts.envModules.length > 0) settings.envModules = [...opts.envModules];
+  if (families !== undefined) settings.families = families;
+  if (opts.maxDifficulty !== undefined) settings.maxDifficulty = opts.maxDifficulty;
   const id = opts.id ?? defaultEvalId(settings);
   const dir = resolve(opts.outDir ?? join('evals', id));
   mkdirSync(dir, { recursive: true });

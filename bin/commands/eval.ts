@@ -1,6 +1,7 @@
 /**
  * `gym eval --env <id> --policy <spec> -k <n> [--split test] [--tasks N] [--mode think|no_think|mixed]
- * [--budget 64,256] [--seed S] [--replay <dir>]`: tool-call stability episodes and their report.
+ * [--budget 64,256] [--families compute.sim] [--max-difficulty 1] [--seed S] [--replay <dir>]`:
+ * tool-call stability episodes and their report.
  */
 import type { Command } from 'commander';
 import { type EvalMode, EvalModeSchema, type EvalResult, replayEval, runEval } from '../../agent/eval/index.js';
@@ -77,6 +78,8 @@ interface EvalFlags extends EnvOptionFlags, RemoteFlags {
   envWorkers?: number;
   limits?: string;
   maxTurns?: number;
+  families?: string;
+  maxDifficulty?: number;
   out?: string;
   id?: string;
   bootstrap?: number;
@@ -105,6 +108,11 @@ export function register(program: Command): void {
     .option('--env-workers <n>', 'serve the environment from n worker threads instead of the loop thread', int('--env-workers'))
     .option('--limits <json>', 'rollout limits as JSON, e.g. {"maxTurns":6,"maxTotalTokens":8192}')
     .option('--max-turns <n>', 'shorthand for the maxTurns limit', int('--max-turns'))
+    .option(
+      '--families <prefixes>',
+      'draw only from families whose name starts with one of these, comma-separated (e.g. compute.sim)',
+    )
+    .option('--max-difficulty <n>', 'draw only tasks at or below this difficulty (1-5)', int('--max-difficulty'))
     .option('--out <dir>', 'output folder (default evals/<id>)')
     .option('--id <id>', 'run id (default: derived from the settings)')
     .option(
@@ -157,6 +165,8 @@ export function register(program: Command): void {
         tasks: flags.tasks,
         mode,
         budgets: flags.budget ?? [],
+        families: flags.families,
+        maxDifficulty: flags.maxDifficulty,
         seed: flags.seed,
         concurrency: flags.concurrency,
         envWorkers: workers,

@@ -113,6 +113,25 @@ describe('gym train --lora-rank 4', () => {
     expect(cliOut).toContain(`builtin:${join(cliDir, 'checkpoints', 'base')}#adapter=${adapter}`);
   });
 
+  it('prints a `gym eval` command that runs the checkpoint on the run’s own tasks, limits and sampling', () => {
+    const line = (cliOut.match(/try it: {2}(.+)/) as RegExpMatchArray)[1];
+    const out = join(root, 'try-it');
+    // the printed command, as a shell runs it, with `gym` this checkout's CLI
+    const r = spawnSync(
+      'bash',
+      ['-c', `gym() { "${process.execPath}" --import tsx bin/gym.ts "$@"; }; ${line} --tasks 2 -k 1 --no-progress --out ${out}`],
+      { cwd: repo, encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const rec = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    // the run's families, difficulty and turn limits, not every family at every level with 2048-token turns
+    expect(rec.settings).toMatchObject({ env: 'toy', families: 'compute.', maxDifficulty: 1, mode: 'no_think' });
+    expect(rec.settings.limits).toMatchObject({ maxTurns: 2, maxTurnTokens: 20 });
+    // Qwen3's no_think sampling, as the run's held-out evaluation
+    expect(line).toContain('#temperature=0.7,topP=0.8,topK=20,device=cpu');
+    expect(line).toContain('--env-module test/trainer/fixtures/toy-env.ts');
+  }, 120_000);
+
   it('leaves the base weights bit-identical: the seeded preset, written once, no weights in the run checkpoints', () => {
     const base = loadCheckpoint(join(cliDir, 'checkpoints', 'base'));
     const fresh = new Transformer(presetConfig('nano', base.tokenizer.vocabSize), undefined, 0);

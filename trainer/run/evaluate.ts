@@ -6,12 +6,13 @@
  * `trajectories/eval-<label>.jsonl`.
  */
 import { join } from 'node:path';
-import { computeMetrics } from '../../agent/eval/index.js';
+import { computeMetrics, shellQuote } from '../../agent/eval/index.js';
 import type { Policy, Trajectory } from '../../agent/index.js';
 import { runBatch } from '../../agent/rollout/index.js';
 import type { EnvDefinition } from '../../envs/core/index.js';
 import type { SamplingOptions } from '../model/index.js';
 import { BuiltinPolicy } from '../model/index.js';
+import type { RunConfig } from './config.js';
 import type { RunContext } from './context.js';
 import { rolloutLimits } from './episodes.js';
 import { headlineMode } from './tasks.js';
@@ -30,6 +31,29 @@ export type EvalDecoding = 'qwen3' | 'greedy';
 export function evalSampling(decoding: EvalDecoding, mode: Mode): SamplingOptions {
   if (decoding === 'greedy') return { temperature: 0, topP: 1, topK: 0 };
   return mode === 'think' ? { temperature: 0.6, topP: 0.95, topK: 20 } : { temperature: 0.7, topP: 0.8, topK: 20 };
+}
+
+/**
+ * The `gym eval` command that runs a run's checkpoint on the tasks, limits and sampling of the run's
+ * own held-out evaluation (its families and difficulties, its turn limits, Qwen3's sampling in the
+ * headline mode, the environment's options and the modules that registered it): what `gym train`
+ * and `gym distill` print as "try it".
+ * Without them `gym eval` draws from every family of the environment, at every level, with longer
+ * turns and the policy's default sampling, and a checkpoint trained on one family scores far lower.
+ */
+export function evalCommand(cfg: RunConfig, checkpoint: string, o: { envModules?: readonly string[] } = {}): string {
+  const mode = headlineMode(cfg);
+  const s = evalSampling(cfg.evalDecoding, mode);
+  const policy = `builtin:${checkpoint}#temperature=${s.temperature},topP=${s.topP},topK=${s.topK},device=${cfg.device}`;
+  const parts = ['gym', 'eval', '--env', cfg.env, '--policy', policy];
+  if (cfg.families.trim()) parts.push('--families', cfg.families);
+  parts.push('--max-difficulty', String(cfg.maxDifficulty));
+  if (mode !== 'no_think') parts.push('--mode', mode);
+  parts.push('--limits', JSON.stringify({ maxTurns: cfg.limits.maxTurns, maxTurnTokens: cfg.limits.maxTurnTokens }));
+  for (const m of o.envModules ?? []) parts.push('--env-module', m);
+  for (const [k, v] of Object.entries(cfg.envOptions ?? {}))
+    parts.push('--env-opt', `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return parts.map(shellQuote).join(' ');
 }
 
 /**

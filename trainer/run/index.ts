@@ -31,7 +31,7 @@ export {
   wilsonInterval,
   writeDistillArms,
 } from './distill-arms.js';
-export { type EvalDecoding, evalSampling, evaluate, summarizeEval } from './evaluate.js';
+export { type EvalDecoding, evalCommand, evalSampling, evaluate, summarizeEval } from './evaluate.js';
 export type { RunFiles } from './files.js';
 export { RL_FILTER_FILE, RL_TASKS_FILE, rlCandidates, selectRlTasks } from './phase-rl.js';
 export { isTrainingRun, readTrainingRun, renderTrainingReport, writeTrainingReport } from './report.js';

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readEvalRecord, rebuildReport, replayEval, rerunCommand, runEval, selectTasks } from '../../../agent/eval/index.js';
 import { readTrajectories, serializeTrajectory } from '../../../agent/trajectory/index.js';
 import type { GenerateRequest, GenerateResult, Policy } from '../../../agent/types.js';
+import { codeInterpEnv } from '../../../envs/code-interp/index.js';
 import { episode, trials } from './fixtures.js';
 import { toyEnv } from './toy-env.js';
 
@@ -21,6 +22,41 @@ describe('task selection', () => {
     expect(a[1]).toContain('toy.mul');
     expect(selectTasks(toyEnv, 'test', 10, 4)).not.toEqual(a);
     expect(a.every((id) => id.includes('/test/'))).toBe(true);
+  });
+
+  it('draws only the families and difficulties asked for, and says when too few match', () => {
+    const ids = selectTasks(codeInterpEnv, 'test', 30, 0, { families: ['compute.sim'], maxDifficulty: 1 });
+    expect(new Set(ids).size).toBe(30);
+    for (const id of ids) {
+      const [, family, split, index] = id.split('/');
+      expect(family).toBe('compute.sim');
+      const fam = codeInterpEnv.families.find((f) => f.name === family);
+      expect(fam?.generate(split as 'test', Number(index)).difficulty).toBe(1);
+    }
+    // two prefixes: both families drawn in turn
+    const two = selectTasks(codeInterpEnv, 'test', 6, 0, { families: ['compute.sim', 'compute.dates'] });
+    expect(two.map((id) => id.split('/')[1])).toEqual([
+      'compute.dates',
+      'compute.sim',
+      'compute.dates',
+      'compute.sim',
+      'compute.dates',
+      'compute.sim',
+    ]);
+    // compute.sim's test split holds 200 tasks at difficulty 1
+    expect(() => selectTasks(codeInterpEnv, 'test', 201, 0, { families: ['compute.sim'], maxDifficulty: 1 })).toThrow(
+      /has 200 test tasks at difficulty <= 1 in compute.sim; asked for 201/,
+    );
+    expect(() => selectTasks(codeInterpEnv, 'test', 1, 0, { families: ['nope'] })).toThrow(
+      /no test family matching --families nope/,
+    );
+    // without a filter the draw is what it was
+    expect(selectTasks(codeInterpEnv, 'test', 4, 0)).toEqual([
+      'code-interp/compute.bigint/test/352',
+      'code-interp/compute.numtheory/test/458',
+      'code-interp/compute.dates/test/936',
+      'code-interp/compute.strings/test/175',
+    ]);
   });
 
   it('can draw a whole split and refuses more than it holds', () => {
