@@ -35,7 +35,8 @@
  *
  * The cache folder keeps the teacher (`teacher-<key>`) and, per seed, the cold start and arm (a) with
  * their pass@k and OOD figures (`student-<key>/seed<N>`): both are deterministic given their settings,
- * so an invocation that changes only (b)'s or (c)'s settings trains neither again.
+ * so an invocation that changes only (b)'s or (c)'s settings trains neither again. The keys cover the
+ * settings, not the code: clear the folder after changing how the trainer trains them.
  *
  * Prints one JSON object on stdout (per seed, medians, targets); progress on stderr. The runs go to
  * `--out` (default a fresh temporary folder): `seed<N>/{b-offpolicy,c-onpolicy}-seed<N>` (the cold
