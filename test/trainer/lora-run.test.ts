@@ -127,8 +127,8 @@ describe('gym train --lora-rank 4', () => {
     // the run's families, difficulty and turn limits, not every family at every level with 2048-token turns
     expect(rec.settings).toMatchObject({ env: 'toy', families: 'compute.', maxDifficulty: 1, mode: 'no_think' });
     expect(rec.settings.limits).toMatchObject({ maxTurns: 2, maxTurnTokens: 20 });
-    // Qwen3's no_think sampling, as the run's held-out evaluation
-    expect(line).toContain('#temperature=0.7,topP=0.8,topK=20,device=cpu');
+    // the policy's own default is Qwen3's sampling per mode, as the run's held-out evaluation's
+    expect(line).toContain('/checkpoints/final#device=cpu');
     expect(line).toContain('--env-module test/trainer/fixtures/toy-env.ts');
   }, 120_000);
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPolicy } from '../../agent/policies/index.js';
 import type { Trajectory } from '../../agent/types.js';
-import { loadCheckpoint, registerBuiltinPolicy, Transformer } from '../../trainer/model/index.js';
+import { type BuiltinPolicy, loadCheckpoint, registerBuiltinPolicy, Transformer } from '../../trainer/model/index.js';
 import { composeReward, RewardConfigSchema } from '../../trainer/rewards.js';
 import {
   evalSampling,
@@ -193,6 +193,13 @@ describe('a tiny end-to-end train run', () => {
       /nested=maybe is not one of stop, continue/,
     );
     const policy = await createPolicy(`builtin:${join(dir, 'checkpoints', 'final')}`);
+    // no sampling options: Qwen3's per mode, as the run's held-out evaluation sampled
+    expect((policy as BuiltinPolicy).sampling).toEqual({ temperature: 0.7, topP: 0.8, topK: 20 });
+    expect((policy as BuiltinPolicy).thinkSampling).toEqual({ temperature: 0.6, topP: 0.95, topK: 20 });
+    // options given apply to both modes (the rest at their neutral values)
+    const hot = (await createPolicy(`builtin:${join(dir, 'checkpoints', 'final')}#temperature=1.2,device=cpu`)) as BuiltinPolicy;
+    expect(hot.sampling).toEqual({ temperature: 1.2, topP: 1, topK: 0 });
+    expect(hot.thinkSampling).toEqual(hot.sampling);
     const t = await toyEpisode(policy, { maxTurns: 1, maxTurnTokens: 12 });
     expect(t.ending).not.toBe('aborted');
     expect(t.tokens?.length).toBe(t.mask?.length);

@@ -29,5 +29,5 @@ export { registerBuiltinPolicy } from './register.js';
 export { type DecodeCache, ModelRunner } from './runner.js';
 export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './safetensors.js';
 export type { SamplingOptions } from './sample.js';
-export { DEFAULT_SAMPLING, sampleToken } from './sample.js';
+export { DEFAULT_SAMPLING, QWEN3_SAMPLING, sampleToken } from './sample.js';
 export { sharedPrefixRuns, type TokenGrad } from './token-pass.js';

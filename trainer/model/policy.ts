@@ -23,10 +23,12 @@ import { type CheckpointMeta, loadAnyCheckpoint } from './checkpoint.js';
 import { isHfFolder, loadHfChat, loadHfQwen3, loadPeftAdapter, mergeAdapter, weightBytes } from './hf/index.js';
 import type { Transformer } from './reference/transformer.js';
 import { type DecodeCache, ModelRunner } from './runner.js';
-import { DEFAULT_SAMPLING, type SamplingOptions, sampleToken } from './sample.js';
+import { DEFAULT_SAMPLING, QWEN3_SAMPLING, type SamplingOptions, sampleToken } from './sample.js';
 
 export interface BuiltinPolicyOptions {
   sampling?: Partial<SamplingOptions>;
+  /** Sampling of thinking-mode turns (`enableThinking`), over `sampling`; absent: `sampling`. */
+  thinkSampling?: Partial<SamplingOptions>;
   seed?: number;
   /** Prefix caches kept (each holds maxSeqLen keys and values per layer). */
   cacheEntries?: number;
@@ -56,6 +58,8 @@ function sharedLength(a: readonly number[], b: readonly number[]): number {
 export class BuiltinPolicy implements Policy {
   readonly spec: string;
   readonly sampling: SamplingOptions;
+  /** Sampling of thinking-mode turns. */
+  readonly thinkSampling: SamplingOptions;
   /** Tokens generated since creation (throughput figures). */
   generatedTokens = 0;
   private readonly entries: CacheEntry[] = [];
@@ -81,6 +85,7 @@ export class BuiltinPolicy implements Policy {
     if (opts.decodeRows) this.model.decodeRows = opts.decodeRows;
     this.spec = opts.spec ?? 'builtin:memory';
     this.sampling = { ...DEFAULT_SAMPLING, ...opts.sampling };
+    this.thinkSampling = { ...this.sampling, ...opts.thinkSampling };
     this.imEnd = tokenizer.specialId('<|im_end|>') as number;
     this.eot = tokenizer.specialId('<|endoftext|>') as number;
     this.thinkOpen = tokenizer.specialId('<think>') as number;
@@ -166,6 +171,7 @@ export class BuiltinPolicy implements Policy {
       }
     }
     const stopOnNested = this.opts.stopOnNestedCall ?? true;
+    const sampling = req.enableThinking ? this.thinkSampling : this.sampling;
     const { cache, lastLogits } = await this.prefill([...prompt]);
     let logits = lastLogits;
     const ids: number[] = [];
@@ -177,7 +183,7 @@ export class BuiltinPolicy implements Policy {
     try {
       while (ids.length < maxTokens) {
         if (req.signal.aborted) break;
-        const { id, logp } = sampleToken(logits, this.sampling, rng);
+        const { id, logp } = sampleToken(logits, sampling, rng);
         ids.push(id);
         logprobs.push(logp);
         if (this.stops.has(id)) {
@@ -235,7 +241,13 @@ export async function loadBuiltinPolicy(
   // an adapter trained by a LoRA run on this checkpoint (`gym train --lora-rank`)
   if (opts.adapter) mergeAdapter(ck.model.params, loadPeftAdapter(opts.adapter));
   const runner = await ModelRunner.create(ck.model, opts.device ?? 'cpu');
-  return { policy: new BuiltinPolicy(runner, ck.tokenizer, { ...opts, spec: opts.spec ?? `builtin:${dir}` }), meta: ck.meta };
+  // no sampling given: Qwen3's per mode, as the run's own held-out evaluation sampled
+  const given = opts.sampling !== undefined && Object.keys(opts.sampling).length > 0;
+  const sampling = given ? {} : { sampling: QWEN3_SAMPLING.no_think, thinkSampling: QWEN3_SAMPLING.think };
+  return {
+    policy: new BuiltinPolicy(runner, ck.tokenizer, { ...opts, ...sampling, spec: opts.spec ?? `builtin:${dir}` }),
+    meta: ck.meta,
+  };
 }
 
 /**

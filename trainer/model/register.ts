@@ -3,7 +3,8 @@
  * `builtin:<checkpoint folder>[#temperature=0.7,topP=0.9,topK=20,seed=1,device=cpu,nested=stop]`,
  * where the folder is a `gym train` checkpoint or a Hugging Face Qwen3 folder (then also
  * `context=<tokens>`, the KV-cache length, and `adapter=<PEFT folder>`, merged on load; sampling
- * defaults to the folder's generation_config.json); the
+ * defaults to the folder's generation_config.json; a checkpoint's, to Qwen3's settings per mode,
+ * as its run's held-out evaluation sampled; sampling options given apply to both modes); the
  * device (cpu | webgpu | auto | host) defaults to `GYM_DEVICE`, else `auto` (a hardware GPU, else cpu);
  * `nested` (stop | continue, default stop) says whether a `<tool_call>` inside an open call ends the turn;
  * `decode` (single | batched) says how one-token steps run (`ModelRunner.decodeRows`): the default is

@@ -18,6 +18,16 @@ export interface SamplingOptions {
 
 export const DEFAULT_SAMPLING: SamplingOptions = { temperature: 1, topP: 1, topK: 0 };
 
+/**
+ * The Qwen3 model card's sampling per mode: thinking T 0.6, top-p 0.95, top-k 20; non-thinking
+ * T 0.7, top-p 0.8, top-k 20. A run's held-out evaluation samples with it, and so does a
+ * `builtin:<checkpoint>` policy given no sampling options.
+ */
+export const QWEN3_SAMPLING: Readonly<Record<'think' | 'no_think', SamplingOptions>> = {
+  think: { temperature: 0.6, topP: 0.95, topK: 20 },
+  no_think: { temperature: 0.7, topP: 0.8, topK: 20 },
+};
+
 /** row: (V) logits -> sampled id and its log-prob under softmax(row / T). */
 export function sampleToken(row: Float32Array, opts: SamplingOptions, rng: Rng): { id: number; logp: number } {
   const V = row.length;

@@ -11,7 +11,7 @@ import type { Policy, Trajectory } from '../../agent/index.js';
 import { runBatch } from '../../agent/rollout/index.js';
 import type { EnvDefinition } from '../../envs/core/index.js';
 import type { SamplingOptions } from '../model/index.js';
-import { BuiltinPolicy } from '../model/index.js';
+import { BuiltinPolicy, QWEN3_SAMPLING } from '../model/index.js';
 import type { RunConfig } from './config.js';
 import type { RunContext } from './context.js';
 import { rolloutLimits } from './episodes.js';
@@ -30,7 +30,7 @@ export type EvalDecoding = 'qwen3' | 'greedy';
  */
 export function evalSampling(decoding: EvalDecoding, mode: Mode): SamplingOptions {
   if (decoding === 'greedy') return { temperature: 0, topP: 1, topK: 0 };
-  return mode === 'think' ? { temperature: 0.6, topP: 0.95, topK: 20 } : { temperature: 0.7, topP: 0.8, topK: 20 };
+  return { ...QWEN3_SAMPLING[mode] };
 }
 
 /**
@@ -43,8 +43,10 @@ export function evalSampling(decoding: EvalDecoding, mode: Mode): SamplingOption
  */
 export function evalCommand(cfg: RunConfig, checkpoint: string, o: { envModules?: readonly string[] } = {}): string {
   const mode = headlineMode(cfg);
+  // a builtin:<checkpoint> policy samples with Qwen3's settings per mode unless told otherwise
   const s = evalSampling(cfg.evalDecoding, mode);
-  const policy = `builtin:${checkpoint}#temperature=${s.temperature},topP=${s.topP},topK=${s.topK},device=${cfg.device}`;
+  const sampling = cfg.evalDecoding === 'qwen3' ? '' : `temperature=${s.temperature},topP=${s.topP},topK=${s.topK},`;
+  const policy = `builtin:${checkpoint}#${sampling}device=${cfg.device}`;
   const parts = ['gym', 'eval', '--env', cfg.env, '--policy', policy];
   if (cfg.families.trim()) parts.push('--families', cfg.families);
   parts.push('--max-difficulty', String(cfg.maxDifficulty));
