@@ -35,11 +35,12 @@ export function evalSampling(decoding: EvalDecoding, mode: Mode): SamplingOption
 
 /**
  * The `gym eval` command that runs a run's checkpoint on the tasks, limits and sampling of the run's
- * own held-out evaluation (its families and difficulties, its turn limits, Qwen3's sampling in the
- * headline mode, the environment's options and the modules that registered it): what `gym train`
- * and `gym distill` print as "try it".
- * Without them `gym eval` draws from every family of the environment, at every level, with longer
- * turns and the policy's default sampling, and a checkpoint trained on one family scores far lower.
+ * own held-out evaluation (its families and difficulties, its turn limits and device, its headline
+ * mode, the environment's options and the modules that registered it; the `builtin:` policy's own
+ * default is the evaluation's Qwen3 sampling per mode, so only greedy decoding is spelled out):
+ * what `gym train` and `gym distill` print as "try it". Without them `gym eval` draws from every
+ * family of the environment, at every level, with longer turns, and a checkpoint trained on one
+ * family scores far lower.
  */
 export function evalCommand(cfg: RunConfig, checkpoint: string, o: { envModules?: readonly string[] } = {}): string {
   const mode = headlineMode(cfg);
