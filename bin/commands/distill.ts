@@ -12,7 +12,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadEnvModules } from '../../envs/index.js';
 import { MODEL_PRESETS, registerBuiltinPolicy } from '../../trainer/model/index.js';
-import { distill, evalCommand, RunConfigError, resolveRunConfig, resolveTeacherDir } from '../../trainer/run/index.js';
+import {
+  distill,
+  evalCommand,
+  RunConfigError,
+  readRunConfig,
+  resolveRunConfig,
+  resolveTeacherDir,
+} from '../../trainer/run/index.js';
 import { addEnvOptions, runEnvironment } from './env-options.js';
 import {
   collect,
@@ -23,7 +30,6 @@ import {
   loraOptions,
   num,
   type RunFlags,
-  runConfigOf,
   runWithProgress,
 } from './run-progress.js';
 
@@ -144,7 +150,7 @@ export function register(program: Command): void {
           `  wall time ${(summary.wallMs.total / 1000).toFixed(0)} s; total ${flops(summary.compute.total.studentFlops + summary.compute.total.teacherFlops)}`,
           ...computeLines(summary),
           `  results: ${dir} (summary.json, metrics.jsonl, checkpoints/final, trajectories/)`,
-          `  try it:  ${evalCommand(runConfigOf(dir), summary.checkpoints.final, { envModules: o.envModule })}`,
+          `  try it:  ${evalCommand(readRunConfig(dir), summary.checkpoints.final, { envModules: o.envModule })}`,
           ...loraLines(summary),
           '',
         ].join('\n'),

@@ -4,19 +4,9 @@
  * checkpoint, exit 130/143 with the command that resumes; second: quit at once; either way the run
  * folder holds only whole steps). The run itself is trainer/run's.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import {
-  type RunConfig,
-  RunConfigError,
-  RunConfigSchema,
-  type RunHooks,
-  RunInterruptedError,
-  type RunSummary,
-  type StepRecord,
-} from '../../trainer/run/index.js';
+import { RunConfigError, type RunHooks, RunInterruptedError, type RunSummary, type StepRecord } from '../../trainer/run/index.js';
 import type { EnvOptionFlags } from './env-options.js';
 
 export function fmt(x: unknown, digits = 3): string {
@@ -216,9 +206,4 @@ export function loraLines(s: RunSummary): string[] {
     `  LoRA adapter (rank ${l.rank}, alpha ${l.alpha}, ${l.trainableParams} trainable parameters; PEFT format): ${l.adapter}`,
     `    on its base ${l.base}: builtin:${l.base}#adapter=${l.adapter}; merged weights: gym export ${s.checkpoints.final} <out>`,
   ];
-}
-
-/** A run folder's own resolved config (`config.json`): what a resumed run trained with, whatever the flags said. */
-export function runConfigOf(dir: string): RunConfig {
-  return RunConfigSchema.parse(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
 }

@@ -9,19 +9,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadEnvModules } from '../../envs/index.js';
 import { MODEL_PRESETS, registerBuiltinPolicy } from '../../trainer/model/index.js';
-import { evalCommand, RunConfigError, resolveRunConfig, train } from '../../trainer/run/index.js';
+import { evalCommand, RunConfigError, readRunConfig, resolveRunConfig, train } from '../../trainer/run/index.js';
 import { addEnvOptions, runEnvironment } from './env-options.js';
-import {
-  collect,
-  computeLines,
-  loraFlags,
-  loraLines,
-  loraOptions,
-  num,
-  type RunFlags,
-  runConfigOf,
-  runWithProgress,
-} from './run-progress.js';
+import { collect, computeLines, loraFlags, loraLines, loraOptions, num, type RunFlags, runWithProgress } from './run-progress.js';
 
 interface TrainFlags extends RunFlags {
   env?: string;
@@ -100,7 +90,7 @@ export function register(program: Command): void {
           `  wall time ${(summary.wallMs.total / 1000).toFixed(0)} s; ${summary.tokensPerSecond.toFixed(0)} tokens/s through forward+backward`,
           ...computeLines(summary),
           `  results: ${dir} (report.html, summary.json, metrics.jsonl, checkpoints/final, trajectories/)`,
-          `  try it:  ${evalCommand(runConfigOf(dir), summary.checkpoints.final, { envModules: o.envModule })}`,
+          `  try it:  ${evalCommand(readRunConfig(dir), summary.checkpoints.final, { envModules: o.envModule })}`,
           ...loraLines(summary),
           '',
         ].join('\n'),

@@ -3,10 +3,12 @@
  * places each held-out evaluation at the FLOPs spent by then (hand-computed here), the first reach of
  * (a)'s success, and (c) against (a).
  */
+
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { evalPoints } from '../../trainer/run/eval-points.js';
 import {
   compareDistillArms,
   type DistillArm,
@@ -212,5 +214,28 @@ describe('wilsonInterval', () => {
     expect(wilsonInterval(0, 10)[1]).toBeCloseTo(0.27754, 4);
     expect(wilsonInterval(1, 10)[0]).toBeCloseTo(1 - 0.27754, 4);
     expect(wilsonInterval(0.5, 0)).toEqual([0, 1]);
+  });
+});
+
+describe('evalPoints', () => {
+  it('places a gym train run’s evaluations: `before` ends SFT and opens GRPO, `after` ends GRPO', () => {
+    const rows = [
+      { phase: 'sft', step: 1 },
+      { phase: 'sft', step: 2 },
+      { phase: 'eval', when: 'before', step: 0, success: 0.2 },
+      { phase: 'grpo', step: 1 },
+      { phase: 'eval', of: 'grpo', step: 1, split: 'val', success: 0.3 },
+      { phase: 'grpo', step: 2 },
+      { phase: 'eval', when: 'after', step: 2, success: 0.4 },
+    ];
+    expect(evalPoints(rows)).toEqual([
+      { phase: 'sft', step: 2, success: 0.2, split: 'test' },
+      { phase: 'grpo', step: 0, success: 0.2, split: 'test' },
+      { phase: 'grpo', step: 1, success: 0.3, split: 'val' },
+      { phase: 'grpo', step: 2, success: 0.4, split: 'test' },
+    ]);
+    // the same run written before the markers: step 0 is `before`, the last one `after`
+    const legacy = rows.map(({ when: _w, of: _o, ...r }: Record<string, unknown>) => r);
+    expect(evalPoints(legacy)).toEqual(evalPoints(rows));
   });
 });

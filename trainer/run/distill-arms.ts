@@ -14,6 +14,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { evalPoints } from './eval-points.js';
 import type { RunSummary } from './types.js';
 
 export const DISTILL_ARMS_FILE = 'distill-arms.json';
@@ -92,11 +93,7 @@ export interface DistillArmsResult {
 
 /**
  * The held-out curve of one run's training phase (`sft`, `grpo` or `distill`): its `eval` records
- * against the FLOPs spent by then. The phase's own periodic evaluations (`of`) sit at their step; the
- * run's `before` evaluation (the end of SFT) at the SFT phase's last step and the first RL phase's
- * step 0; its `after` at the last step of the run's last phase. Records written before evaluations said which they were (no
- * `when`, no `of`) are read the old way: the last one is the `after`, a step 0 in an SFT phase the
- * `before`.
+ * against the FLOPs spent by then, each placed as `evalPoints` places it.
  */
 export function phaseCurve(
   dir: string,
@@ -125,21 +122,8 @@ export function phaseCurve(
     (o.upfront ?? 0) +
     (c.studentFlops * upTo('seqTokens', step)) / seqAll +
     (phase === 'distill' ? (c.teacherFlops * upTo('teacherTokens', step)) / teachAll : 0);
-  const evals = rows.filter((r) => r.phase === 'eval');
-  const marked = evals.some((r) => r.when !== undefined || r.of !== undefined);
-  // the phases the run trained in, in order: `before` opens the first RL one, `after` ends the last
-  const trained = (['sft', 'grpo', 'distill'] as const).filter((p) => rows.some((r) => r.phase === p));
-  const lastPhase = trained.at(-1);
-  const firstRl = trained.find((p) => p !== 'sft');
   const byStep = new Map<number, number>();
-  evals.forEach((r, i) => {
-    let step: number | undefined;
-    if (!marked) step = i === evals.length - 1 || (phase === 'sft' && Number(r.step) === 0) ? last : Number(r.step);
-    else if (r.when === 'after') step = phase === lastPhase ? last : undefined;
-    else if (r.when === 'before') step = phase === 'sft' ? last : phase === firstRl ? 0 : undefined;
-    else if (r.of === phase) step = Number(r.step);
-    if (step !== undefined) byStep.set(step, Number(r.success));
-  });
+  for (const e of evalPoints(rows)) if (e.phase === phase) byStep.set(e.step, e.success);
   return [...byStep].sort((a, b) => a[0] - b[0]).map(([step, success]) => ({ step, totalFlops: at(step), success }));
 }
 

@@ -45,9 +45,7 @@ export function evalSampling(decoding: EvalDecoding, mode: Mode): SamplingOption
 export function evalCommand(cfg: RunConfig, checkpoint: string, o: { envModules?: readonly string[] } = {}): string {
   const mode = headlineMode(cfg);
   // a builtin:<checkpoint> policy samples with Qwen3's settings per mode unless told otherwise
-  const s = evalSampling(cfg.evalDecoding, mode);
-  const sampling = cfg.evalDecoding === 'qwen3' ? '' : `temperature=${s.temperature},topP=${s.topP},topK=${s.topK},`;
-  const policy = `builtin:${checkpoint}#${sampling}device=${cfg.device}`;
+  const policy = `builtin:${checkpoint}#${cfg.evalDecoding === 'greedy' ? 'temperature=0,' : ''}device=${cfg.device}`;
   const parts = ['gym', 'eval', '--env', cfg.env, '--policy', policy];
   if (cfg.families.trim()) parts.push('--families', cfg.families);
   parts.push('--max-difficulty', String(cfg.maxDifficulty));

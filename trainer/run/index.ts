@@ -33,6 +33,7 @@ export {
 } from './distill-arms.js';
 export { type EvalDecoding, evalCommand, evalSampling, evaluate, summarizeEval } from './evaluate.js';
 export type { RunFiles } from './files.js';
+export { readRunConfig } from './open.js';
 export { RL_FILTER_FILE, RL_TASKS_FILE, rlCandidates, selectRlTasks } from './phase-rl.js';
 export { isTrainingRun, readTrainingRun, renderTrainingReport, writeTrainingReport } from './report.js';
 export { distill, train } from './run.js';

@@ -32,6 +32,19 @@ export function writeJson(path: string, data: unknown): void {
   renameSync(tmp, path);
 }
 
+/**
+ * A run folder's resolved config (`config.json`): what the run trained with, whatever flags a later
+ * command is given. `what` opens the error (a missing or invalid file is a RunConfigError).
+ */
+export function readRunConfig(dir: string, what = 'cannot read'): RunConfig {
+  const p = join(dir, 'config.json');
+  if (!existsSync(p))
+    throw new RunConfigError(`${what} ${dir}: it has no config.json (pass a runs/<id> folder written by \`gym train\`)`);
+  const r = RunConfigSchema.safeParse(JSON.parse(readFileSync(p, 'utf8')));
+  if (!r.success) throw new RunConfigError(`${what} ${dir}: its config.json is invalid (${r.error.issues[0]?.message})`);
+  return r.data;
+}
+
 /** The run folder and its config: `resume` reads the folder's config back; otherwise a new folder. */
 export function openRunFolder(
   cfgIn: RunConfig,
@@ -42,12 +55,7 @@ export function openRunFolder(
   let dir: string;
   if (opts.resume) {
     dir = opts.resume;
-    const p = join(dir, 'config.json');
-    if (!existsSync(p))
-      throw new RunConfigError(`cannot resume ${dir}: it has no config.json (pass a runs/<id> folder written by \`gym train\`)`);
-    const r = RunConfigSchema.safeParse(JSON.parse(readFileSync(p, 'utf8')));
-    if (!r.success) throw new RunConfigError(`cannot resume ${dir}: its config.json is invalid (${r.error.issues[0]?.message})`);
-    cfg = r.data;
+    cfg = readRunConfig(dir, 'cannot resume');
     checkResumeLoraFlags(cfg.lora, opts.lora, dir);
   } else {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');

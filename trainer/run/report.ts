@@ -4,7 +4,8 @@
  * runs compared. Curves over GRPO steps: reward, training success, token entropy, KL to the
  * reference, tokens the entropy control acted on, informative groups, held-out/validation success;
  * SFT loss over SFT steps, and held-out success over SFT steps when an off-policy phase was
- * evaluated; a chart with nothing to draw is left out. With the arms of the learning experiment (`learn.json`, `arms.ts`):
+ * evaluated; a chart with nothing to draw is left out. With the arms of the learning experiment
+ * (`learn.json`, `arms.ts`):
  * validation success of each arm over model compute, the per-split table (pass@1, pass^4, pass@16,
  * call validity, recovery, with bootstrap intervals), and the thinking-control figures and budget curve.
  * A distillation run's on-policy steps are drawn as its RL steps, with the divergence to the teacher;
@@ -17,6 +18,7 @@ import { chartJsSource, scriptJson } from '../../agent/eval/report.js';
 import { escapeHtml } from '../../agent/eval/report-episodes.js';
 import { ARM_LABELS, type ArmName, type LearnResult, type Rate } from './arms.js';
 import { DISTILL_ARM_LABELS, DISTILL_ARM_NAMES, DISTILL_ARMS_FILE, type DistillArmsResult } from './distill-arms.js';
+import { evalPoints } from './eval-points.js';
 import { SPLIT_DESCRIPTIONS, SPLIT_NAMES } from './splits.js';
 import type { RunSummary } from './types.js';
 
@@ -150,45 +152,22 @@ function summaryLine(run: TrainingRun): string {
   return `${escapeHtml(run.label)}: ${escapeHtml(s.model)} (${s.params} parameters) on ${escapeHtml(s.env)}, ${steps}, held-out success ${pct(s.before.success)} → ${pct(s.after.success)}, call validity ${pct(s.after.validity)}, ${(s.wallMs.total / 1000).toFixed(0)} s`;
 }
 
-type HeldOutPoint = { x: number; y: number | null; split: string };
+type HeldOutPoint = { x: number; y: number; split: string };
 
 /**
- * A run's held-out evaluations as two curves: on the RL step axis (GRPO steps, then on-policy
- * distillation steps: `before` at 0, `after` at the last step; none without RL steps), and on the
- * SFT step axis for the evaluations of an off-policy SFT phase (ending with `before`, taken when
- * SFT ends). Records written
- * before evaluations said which they were are read the old way (the last one is the `after`; a run
- * without RL steps evaluated during SFT). Each curve is sorted by step.
+ * A run's held-out evaluations (placed by `evalPoints`) as two curves: on the RL step axis (GRPO
+ * steps, then on-policy distillation steps), and on the SFT step axis when an SFT phase was evaluated
+ * along the way (an off-policy phase; a cold start evaluated only where it ends is no curve). Each
+ * is sorted by step: Chart.js reads a line's x range from its first and last points.
  */
 function heldOutPoints(run: TrainingRun, grpoSteps: number): { heldOut: HeldOutPoint[]; heldOutSft: HeldOutPoint[] } {
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-  const evals = run.records.filter((r) => r.phase === 'eval');
-  const sftSteps = run.records.reduce((m, r) => (r.phase === 'sft' ? Math.max(m, r.step) : m), 0);
-  const rlRecords = run.records.filter((r) => r.phase === 'grpo' || r.phase === 'distill');
-  const rlLast = rlRecords.reduce((m, r) => Math.max(m, r.phase === 'distill' ? grpoSteps + r.step : r.step), 0);
-  const marked = evals.some((r) => r.when !== undefined || r.of !== undefined);
-  const rl: HeldOutPoint[] = [];
-  const sft: HeldOutPoint[] = [];
-  evals.forEach((r, i) => {
-    const p = (x: number): HeldOutPoint => ({ x, y: num(r.success), split: typeof r.split === 'string' ? r.split : 'test' });
-    if (!marked) {
-      if (rlRecords.length === 0 && sftSteps > 0) sft.push(p(i === evals.length - 1 || r.step === 0 ? sftSteps : r.step));
-      else rl.push(p(i === evals.length - 1 && i > 0 ? rlLast : r.step));
-    } else if (r.when === 'before') {
-      // a run without RL steps (an off-policy phase alone) has no RL axis to start
-      if (rlRecords.length > 0) rl.push(p(0));
-      if (sftSteps > 0) sft.push(p(sftSteps));
-    } else if (r.when === 'after') {
-      if (rlRecords.length > 0) rl.push(p(rlLast));
-      else sft.push(p(sftSteps));
-    } else if (r.of === 'sft') sft.push(p(r.step));
-    else rl.push(p(r.of === 'distill' ? grpoSteps + r.step : r.step));
-  });
-  // Chart.js reads a line's x range from its first and last points: they must be in order
+  const points = evalPoints(run.records);
   const byX = (a: HeldOutPoint, b: HeldOutPoint) => a.x - b.x;
-  // an SFT phase evaluated only where it ended (every cold start) is no curve
-  const sftCurve = marked ? evals.some((r) => r.of === 'sft') : sft.length > 1;
-  return { heldOut: rl.sort(byX), heldOutSft: sftCurve ? sft.sort(byX) : [] };
+  const rl = points
+    .filter((p) => p.phase !== 'sft')
+    .map((p) => ({ x: p.phase === 'distill' ? grpoSteps + p.step : p.step, y: p.success, split: p.split }));
+  const sft = points.filter((p) => p.phase === 'sft').map((p) => ({ x: p.step, y: p.success, split: p.split }));
+  return { heldOut: rl.sort(byX), heldOutSft: new Set(sft.map((p) => p.x)).size > 1 ? sft.sort(byX) : [] };
 }
 
 /** What the page script draws, per run. */
